@@ -1,0 +1,58 @@
+#!/bin/sh
+# Install the Debian packages opskit needs to build, test, demo and benchmark.
+# Says what it installs; without root it prints the exact apt command and fails.
+# Usage: ci/install-deps.sh [build|test|bench]   (each level includes the ones before)
+set -eu
+
+level=${1:-test}
+
+build_pkgs="build-essential pkg-config libcurl4-openssl-dev libpq-dev libyaml-dev
+libhiredis-dev libgit2-dev libjansson-dev libssl-dev"
+test_pkgs="mandoc perl postgresql pgbouncer redis-server redis-tools docker-registry
+skopeo apache2-utils openssl python3 python3-dotenv git ca-certificates procps"
+bench_pkgs="hyperfine check-postgres clang libclang-rt-14-dev"
+
+case $level in
+build) want=$build_pkgs ;;
+test) want="$build_pkgs $test_pkgs" ;;
+bench) want="$build_pkgs $test_pkgs $bench_pkgs" ;;
+*) echo "usage: ci/install-deps.sh [build|test|bench]" >&2; exit 3 ;;
+esac
+
+# The machine may carry its own Node.js (with npm); Debian's npm conflicts with it.
+if [ "$level" != build ] && ! command -v node >/dev/null 2>&1; then
+	want="$want nodejs npm"
+fi
+
+missing=
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "opskit needs these Debian packages:$missing" >&2
+		echo "run as root:  apt-get update && apt-get install -y --no-install-recommends$missing" >&2
+		exit 3
+	fi
+	echo "ci/install-deps.sh: installing:$missing" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q >/dev/null
+	# Debian starts daemons on install where it can; we start our own on loopback.
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+	apt-get install -y -q --no-install-recommends $missing >/dev/null
+	rm -f /usr/sbin/policy-rc.d
+fi
+
+# Node's dotenv is the reference loader for --dialect node; it comes from npm, not Debian.
+if [ "$level" != build ] && command -v npm >/dev/null 2>&1; then
+	here=$(cd "$(dirname "$0")/.." && pwd)
+	if [ ! -d "$here/tests/node_modules/dotenv" ]; then
+		echo "ci/install-deps.sh: installing dotenv from npm into tests/node_modules" >&2
+		(cd "$here/tests" && npm install --no-audit --no-fund --silent dotenv@16 >/dev/null 2>&1) ||
+			echo "ci/install-deps.sh: npm install dotenv failed; node dialect tests will be skipped" >&2
+	fi
+fi
+exit 0

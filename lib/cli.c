@@ -1,0 +1,181 @@
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "util.h"
+
+#ifndef OPSKIT_VERSION
+#define OPSKIT_VERSION "0.0.0-dev"
+#endif
+
+enum { OPT_CONFIG = 0x1000, OPT_FORMAT };
+
+static const struct option common_long[] = {
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "output", required_argument, NULL, 'o' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+};
+
+void cli_usage_error(const struct cli_tool *tool, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	errorf("%s", msg);
+	free(msg);
+	fputs(tool->usage, stderr);
+	exit(3);
+}
+
+static void format_names(unsigned mask, struct strbuf *sb)
+{
+	for (int f = FMT_TEXT; f <= FMT_GITHUB; f++) {
+		if (!(mask & (1u << f)))
+			continue;
+		if (sb->len)
+			sb_addch(sb, '|');
+		sb_addstr(sb, report_format_name((enum report_format)f));
+	}
+}
+
+static struct option *merge_long(const struct option *extra)
+{
+	size_t n_extra = 0;
+	while (extra && extra[n_extra].name)
+		n_extra++;
+	struct option *all = xcalloc(ARRAY_SIZE(common_long) + n_extra + 1, sizeof(*all));
+	memcpy(all, common_long, sizeof(common_long));
+	if (n_extra)
+		memcpy(all + ARRAY_SIZE(common_long), extra, n_extra * sizeof(*all));
+	return all;
+}
+
+int cli_parse(const struct cli_tool *tool, int argc, char **argv,
+	      const char *extra_short, const struct option *extra_long,
+	      cli_option_fn fn, void *ctx, struct cli_common *out)
+{
+	set_progname(tool->name);
+	memset(out, 0, sizeof(*out));
+	out->format = FMT_TEXT;
+	struct option *longopts = merge_long(extra_long);
+	char *shortopts = xasprintf(":o:qvhV%s", extra_short ? extra_short : "");
+	bool format_given = false;
+	int opt;
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_CONFIG: out->config_path = optarg; break;
+		case 'o': out->output_path = optarg; break;
+		case 'q': out->quiet = 1; break;
+		case 'v': out->verbose++; break;
+		case 'h':
+			fputs(tool->usage, stdout);
+			exit(0);
+		case 'V':
+			printf("%s %s\n", tool->name, OPSKIT_VERSION);
+			exit(0);
+		case OPT_FORMAT:
+			if (report_format_parse(optarg, tool->formats, &out->format)) {
+				struct strbuf sb = STRBUF_INIT;
+				format_names(tool->formats, &sb);
+				cli_usage_error(tool, "unknown format \"%s\" (use %s)", optarg, sb_str(&sb));
+			}
+			format_given = true;
+			break;
+		case ':':
+			cli_usage_error(tool, "option %s needs a value", argv[optind - 1]);
+		case '?':
+			if (optopt)
+				cli_usage_error(tool, "unknown option -%c", optopt);
+			cli_usage_error(tool, "unknown option %s", argv[optind - 1]);
+		default:
+			if (!fn || fn(opt, optarg, ctx) != 0) {
+				fputs(tool->usage, stderr);
+				exit(3);
+			}
+		}
+	}
+	out->format_given = format_given;
+	opskit_quiet = out->quiet;
+	opskit_verbose = out->verbose;
+	free(longopts);
+	free(shortopts);
+	return optind;
+}
+
+FILE *cli_open_output(const struct cli_common *common)
+{
+	if (!common->output_path || !strcmp(common->output_path, "-"))
+		return stdout;
+	FILE *f = fopen(common->output_path, "w");
+	if (!f)
+		die(3, "cannot write %s: %s", common->output_path, strerror(errno));
+	return f;
+}
+
+void cli_close_output(FILE *out, const struct cli_common *common)
+{
+	bool bad = fflush(out) != 0 || ferror(out);
+	if (out != stdout)
+		bad |= fclose(out) != 0;
+	if (bad)
+		die(3, "cannot write %s: %s",
+		    common->output_path ? common->output_path : "standard output", strerror(errno));
+}
+
+struct report *cli_report_new(const struct cli_tool *tool, const struct cli_common *common)
+{
+	struct report *r = report_new(tool->name, OPSKIT_VERSION, common->format);
+	report_set_verbosity(r, common->quiet, common->verbose);
+	return r;
+}
+
+void cli_fail_unknown(const struct cli_tool *tool, const struct cli_common *common,
+		      const char *check_id, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	errorf("%s", msg);
+	if (common->format != FMT_TEXT) {
+		struct report *r = cli_report_new(tool, common);
+		report_check(r, check_id, ST_UNKNOWN, NULL, "%s", msg);
+		FILE *out = cli_open_output(common);
+		report_finish(r, out);
+		cli_close_output(out, common);
+		report_free(r);
+	}
+	free(msg);
+	exit(3);
+}
+
+struct config *cli_load_config(const struct cli_tool *tool, struct cli_common *common)
+{
+	char *err = NULL;
+	struct config *cfg = config_load(common->config_path, &err);
+	if (!cfg) {
+		char *copy = err;
+		cli_fail_unknown(tool, common, "config", "%s", copy);
+	}
+	const char *fmt;
+	if (!common->format_given && cfg_str(cfg, "defaults.format", &fmt) &&
+	    report_format_parse(fmt, tool->formats, &common->format))
+		cli_fail_unknown(tool, common, "config", "%s: defaults.format \"%s\" is not a format %s writes",
+				 cfg_where(cfg, "defaults.format"), fmt, tool->name);
+	bool colour;
+	if (cfg_bool(cfg, "defaults.color", &colour) && !colour)
+		setenv("NO_COLOR", "1", 1);
+	return cfg;
+}

@@ -1,0 +1,76 @@
+/*
+ * config — the one YAML file every opskit tool reads (see opskit.yaml(5)).
+ *
+ * Contract:
+ *  - config_load() returns a fully validated config or NULL with a located message
+ *    "file:line:column: message" in *err (callers exit 3). It never crashes on bad input
+ *    and never substitutes a default for a bad value.
+ *  - Every key is declared in the schema (lib/schema*.c, one table per tool). A key that
+ *    is not declared is an error, with "did you mean" when a declared key is close.
+ *    A "*" segment in a schema path stands for a name the user picks (a target, a
+ *    pattern): "postgres.targets.*.dsn". Names may not contain '.'.
+ *  - ${VAR} and ${VAR:-default} in scalar values expand from the environment ("$$" is a
+ *    literal "$"); an unset ${VAR} without a default is a located error. Values that
+ *    come from the environment under secret-looking names are registered with redact.
+ *  - Discovery: explicit path, $OPSKIT_CONFIG, ./opskit.yaml,
+ *    $XDG_CONFIG_HOME/opskit/config.yaml (default ~/.config), /etc/opskit/config.yaml.
+ *    An explicit path or $OPSKIT_CONFIG that does not exist is an error; finding no file
+ *    otherwise gives an empty config (every getter reports "absent").
+ *  - Getters take a concrete dotted path ("redis.targets.cache.url") and return 1 when
+ *    the key is present, 0 when absent. Types were checked at load, so a present key
+ *    always converts.
+ */
+#ifndef OPSKIT_CONFIG_H
+#define OPSKIT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum cfg_type {
+	CFG_STRING,
+	CFG_INT,       /* integer */
+	CFG_NUMBER,    /* integer or decimal */
+	CFG_BOOL,      /* true/false, yes/no, on/off */
+	CFG_DURATION,  /* "30s", "250ms", "5m", bare number = seconds */
+	CFG_THRESHOLD, /* number, "80%", or a duration */
+	CFG_STRLIST,   /* a sequence of scalars (a single scalar is a list of one) */
+};
+
+struct cfg_key {
+	const char *path;  /* dotted; "*" for a user-chosen name */
+	enum cfg_type type;
+	const char *doc;   /* one line, for `opskit-test-helper config-keys` */
+};
+
+/* The schema is the concatenation of these tables; each ends with {NULL}. */
+extern const struct cfg_key opskit_schema_common[];
+extern const struct cfg_key opskit_schema_promote[];
+extern const struct cfg_key opskit_schema_pgprobe[];
+extern const struct cfg_key opskit_schema_redisaudit[];
+extern const struct cfg_key opskit_schema_envcheck[];
+
+struct config;
+
+struct config *config_load(const char *explicit_path, char **err);
+/* Load a YAML string (tests); name is used in messages. */
+struct config *config_load_string(const char *name, const char *yaml, char **err);
+void config_free(struct config *c);
+const char *config_path(const struct config *c); /* NULL when no file was found */
+
+int cfg_str(const struct config *c, const char *path, const char **out);
+int cfg_int(const struct config *c, const char *path, long long *out);
+int cfg_double(const struct config *c, const char *path, double *out);
+int cfg_bool(const struct config *c, const char *path, bool *out);
+int cfg_duration_ms(const struct config *c, const char *path, double *out_ms);
+int cfg_threshold(const struct config *c, const char *path, double *out, bool *percent);
+/* Items of a list; *out points into the config (do not free). */
+int cfg_list(const struct config *c, const char *path, const char *const **out, size_t *n);
+/* Names of the children of a map (e.g. target names), in file order. */
+int cfg_children(const struct config *c, const char *path, const char *const **out, size_t *n);
+/* "file:line:column" of a key, for a tool's own semantic errors; "" when absent. */
+const char *cfg_where(const struct config *c, const char *path);
+
+/* Iterate the whole schema (for docs checks). Returns NULL past the end. */
+const struct cfg_key *config_schema_key(size_t i);
+
+#endif

@@ -1,0 +1,220 @@
+#define _GNU_SOURCE
+#include "redact.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+/* Registered literal secrets. A run registers a handful (DSN passwords, tokens), so a
+ * linear list is the simplest thing that is fast enough. */
+static char **secrets;
+static size_t nsecrets;
+
+#define MIN_LITERAL_SECRET 4
+
+void redact_add_secret(const char *value)
+{
+	if (!value || strlen(value) < MIN_LITERAL_SECRET)
+		return;
+	for (size_t i = 0; i < nsecrets; i++)
+		if (!strcmp(secrets[i], value))
+			return;
+	secrets = xrealloc(secrets, sizeof(*secrets) * (nsecrets + 1));
+	secrets[nsecrets++] = xstrdup(value);
+	/* Longest first, so a secret that contains another is masked whole. */
+	for (size_t i = nsecrets - 1; i > 0 && strlen(secrets[i]) > strlen(secrets[i - 1]); i--) {
+		char *t = secrets[i];
+		secrets[i] = secrets[i - 1];
+		secrets[i - 1] = t;
+	}
+}
+
+void redact_reset(void)
+{
+	for (size_t i = 0; i < nsecrets; i++)
+		free(secrets[i]);
+	free(secrets);
+	secrets = NULL;
+	nsecrets = 0;
+}
+
+/* Masks "scheme://user:PASSWORD@" in place in sb, from position start. */
+static void mask_url_passwords(struct strbuf *out, const char *in)
+{
+	const char *p = in;
+	for (;;) {
+		const char *scheme_end = strstr(p, "://");
+		if (!scheme_end) {
+			sb_addstr(out, p);
+			return;
+		}
+		const char *auth = scheme_end + 3;
+		size_t authority_len = strcspn(auth, "/?# \t\n\"'");
+		const char *at = memrchr(auth, '@', authority_len);
+		const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+		if (!colon) {
+			sb_add(out, p, (size_t)(auth - p));
+			p = auth;
+			continue;
+		}
+		sb_add(out, p, (size_t)(colon + 1 - p));
+		sb_addstr(out, REDACTED);
+		p = at;
+	}
+}
+
+/* Masks libpq-style "password=VALUE" (quoted or bare) wherever it appears. */
+static void mask_keyword_passwords(struct strbuf *out, const char *in)
+{
+	static const char *const keys[] = { "password=", "password =", "passwd=", "pass=" };
+	const char *p = in;
+	while (*p) {
+		size_t klen = 0;
+		for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+			size_t l = strlen(keys[i]);
+			if (!strncasecmp(p, keys[i], l) && (p == in || !isalnum((unsigned char)p[-1]) )) {
+				klen = l;
+				break;
+			}
+		}
+		if (!klen) {
+			sb_addch(out, *p++);
+			continue;
+		}
+		sb_add(out, p, klen);
+		p += klen;
+		while (*p == ' ')
+			sb_addch(out, *p++);
+		if (*p == '\'') {
+			p++;
+			while (*p && *p != '\'') {
+				if (*p == '\\' && p[1])
+					p++;
+				p++;
+			}
+			if (*p)
+				p++;
+		} else {
+			p += strcspn(p, " \t\n&;,\"");
+		}
+		sb_addstr(out, REDACTED);
+	}
+}
+
+char *redact_text(const char *in)
+{
+	struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
+	if (!in)
+		return xstrdup("");
+	sb_addstr(&a, in);
+	for (size_t i = 0; i < nsecrets; i++) {
+		const char *s = secrets[i];
+		size_t sl = strlen(s);
+		if (!strstr(sb_str(&a), s))
+			continue;
+		sb_reset(&b);
+		for (const char *p = sb_str(&a), *hit; (hit = strstr(p, s)); p = hit + sl) {
+			sb_add(&b, p, (size_t)(hit - p));
+			sb_addstr(&b, REDACTED);
+			if (!strstr(hit + sl, s)) {
+				sb_addstr(&b, hit + sl);
+				break;
+			}
+		}
+		struct strbuf t = a;
+		a = b;
+		b = t;
+	}
+	sb_reset(&b);
+	mask_url_passwords(&b, sb_str(&a));
+	sb_reset(&a);
+	mask_keyword_passwords(&a, sb_str(&b));
+	sb_release(&b);
+	return sb_detach(&a);
+}
+
+/* Registers the password of a URL or key=value DSN, then masks it. */
+static void register_dsn_password(const char *dsn)
+{
+	const char *scheme_end = strstr(dsn, "://");
+	if (scheme_end) {
+		const char *auth = scheme_end + 3;
+		size_t alen = strcspn(auth, "/?#");
+		const char *at = memrchr(auth, '@', alen);
+		const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+		if (colon) {
+			char *pw = xstrndup(colon + 1, (size_t)(at - colon - 1));
+			redact_add_secret(pw);
+			free(pw);
+		}
+		const char *q = strstr(auth, "password=");
+		if (q) {
+			char *pw = xstrndup(q + 9, strcspn(q + 9, "&"));
+			redact_add_secret(pw);
+			free(pw);
+		}
+		return;
+	}
+	const char *q = strstr(dsn, "password");
+	if (!q)
+		return;
+	q += 8;
+	while (*q == ' ')
+		q++;
+	if (*q++ != '=')
+		return;
+	while (*q == ' ')
+		q++;
+	struct strbuf pw = STRBUF_INIT;
+	if (*q == '\'') {
+		for (q++; *q && *q != '\''; q++) {
+			if (*q == '\\' && q[1])
+				q++;
+			sb_addch(&pw, *q);
+		}
+	} else {
+		sb_add(&pw, q, strcspn(q, " \t"));
+	}
+	redact_add_secret(sb_str(&pw));
+	sb_release(&pw);
+}
+
+char *redact_dsn(const char *dsn)
+{
+	if (!dsn)
+		return xstrdup("");
+	register_dsn_password(dsn);
+	return redact_text(dsn);
+}
+
+/* Secret-looking: a name segment (split on _ - .) is a secret word, or the name ends in
+ * KEY (STRIPE_KEY, SPEECH_KEY) without being a mere key *name* (KEY_PREFIX, MONKEY). */
+bool redact_key_is_secret(const char *name)
+{
+	static const char *const segments[] = {
+		"PASSWORD", "PASSWD", "PASS", "PWD", "PASSPHRASE", "SECRET", "SECRETS", "TOKEN",
+		"TOKENS", "APIKEY", "CREDENTIALS", "CREDENTIAL", "CREDS", "AUTH", "DSN", "COOKIE",
+		"SALT", "PRIVATE", "SIGNATURE", "WEBHOOK",
+	};
+	static const char *const whole[] = { "DATABASE_URL", "CONNECTION_STRING", "KEY" };
+	char up[256];
+	size_t n = 0;
+	for (; name[n] && n < sizeof(up) - 1; n++) {
+		unsigned char ch = (unsigned char)name[n];
+		up[n] = (char)(ch == '-' || ch == '.' ? '_' : toupper(ch));
+	}
+	up[n] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(whole); i++)
+		if (!strcmp(up, whole[i]))
+			return true;
+	if (str_ends_with(up, "_KEY") || str_ends_with(up, "APIKEY"))
+		return true;
+	char *save = NULL;
+	for (char *seg = strtok_r(up, "_", &save); seg; seg = strtok_r(NULL, "_", &save))
+		for (size_t i = 0; i < ARRAY_SIZE(segments); i++)
+			if (!strcmp(seg, segments[i]))
+				return true;
+	return false;
+}

@@ -1,0 +1,28 @@
+/*
+ * redact — keep secrets out of every output, log and error message.
+ *
+ * Contract:
+ *  - redact_add_secret() registers a literal value (a password parsed from a DSN, a token,
+ *    the value of a secret-looking env key). From then on redact_text() replaces every
+ *    occurrence with "***". Values shorter than 4 bytes are masked only structurally, to
+ *    avoid blanking ordinary words.
+ *  - redact_dsn() masks the password of a URL ("scheme://user:***@host") or of a libpq
+ *    key=value string ("password=***") without needing registration, and registers it.
+ *  - redact_key_is_secret() is the one definition of a "secret-looking" name, shared by
+ *    the config loader, the env checker and the reporters.
+ * All returned strings are newly allocated; the caller frees them.
+ */
+#ifndef OPSKIT_REDACT_H
+#define OPSKIT_REDACT_H
+
+#include <stdbool.h>
+
+#define REDACTED "***"
+
+void redact_add_secret(const char *value);
+char *redact_text(const char *in);
+char *redact_dsn(const char *dsn);
+bool redact_key_is_secret(const char *name);
+void redact_reset(void); /* forget registered secrets (tests) */
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * report_impl — the report's internal state, shared by report.c (building) and
+ * report_render.c (the back ends). Not for tools: they use report.h.
+ */
+#ifndef OPSKIT_REPORT_IMPL_H
+#define OPSKIT_REPORT_IMPL_H
+
+#include <jansson.h>
+
+#include "report.h"
+#include "util.h"
+
+struct metric {
+	char *name;
+	double value;
+	char *uom;
+	struct thresholds t;
+};
+
+struct check {
+	char *id;
+	enum status status;
+	char *subject;
+	char *message;
+	char *hint;
+	char *file;
+	int line, column;
+	struct metric *metrics;
+	size_t nmetrics;
+	size_t order;
+};
+
+#define REPORT_MAX_DEPTH 32
+
+struct report {
+	char *tool;
+	char *version;
+	enum report_format fmt;
+	int quiet, verbose;
+	struct check **checks;
+	size_t nchecks;
+	json_t *data;                       /* tool data, an object */
+	json_t *stack[REPORT_MAX_DEPTH];    /* open containers, stack[0] = data */
+	int depth;
+	struct strbuf text;                 /* text-mode body */
+};
+
+/* Adds v (stolen) under key to the innermost open container. */
+void report_json_add(struct report *r, const char *key, json_t *v);
+/* A JSON string for arbitrary bytes: UTF-8 kept, otherwise decoded as Latin-1. */
+json_t *report_json_bytes(const void *data, size_t len);
+/* Text form of arbitrary bytes with C-style escapes for controls and invalid UTF-8. */
+void report_text_bytes(struct strbuf *sb, const void *data, size_t len);
+/* Checks sorted worst first, stable. Caller frees the array (not the checks). */
+struct check **report_sorted_checks(const struct report *r);
+
+void render_text(struct report *r, FILE *out);
+void render_json(struct report *r, FILE *out);
+void render_prometheus(struct report *r, FILE *out);
+void render_nagios(struct report *r, FILE *out);
+void render_sarif(struct report *r, FILE *out);
+void render_github(struct report *r, FILE *out);
+
+#endif

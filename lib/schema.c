@@ -1,0 +1,13 @@
+/*
+ * The config keys every tool shares. Each tool declares its own section in
+ * lib/schema_<tool>.c; opskit.yaml(5) and configs/opskit.example.yaml must document every
+ * key listed in these tables (tests/t0030-config-docs.sh fails otherwise).
+ */
+#include "config.h"
+
+const struct cfg_key opskit_schema_common[] = {
+	{ "defaults.format", CFG_STRING, "output format when --format is not given" },
+	{ "defaults.timeout", CFG_DURATION, "default bound on network work, per tool" },
+	{ "defaults.color", CFG_BOOL, "false turns off colour in text output even on a TTY" },
+	{ NULL, 0, NULL },
+};

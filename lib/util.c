@@ -1,0 +1,378 @@
+#define _GNU_SOURCE
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "redact.h"
+
+int opskit_verbose;
+int opskit_quiet;
+static const char *progname = "opskit";
+
+static _Noreturn void out_of_memory(void)
+{
+	fputs("opskit: out of memory\n", stderr);
+	exit(3);
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		out_of_memory();
+	return p;
+}
+
+void *xcalloc(size_t count, size_t size)
+{
+	void *p = calloc(count ? count : 1, size ? size : 1);
+	if (!p)
+		out_of_memory();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		out_of_memory();
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *xvasprintf(const char *fmt, va_list ap)
+{
+	struct strbuf sb = STRBUF_INIT;
+	sb_vaddf(&sb, fmt, ap);
+	return sb_detach(&sb);
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = xvasprintf(fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+void sb_grow(struct strbuf *sb, size_t extra)
+{
+	if (sb->len + extra + 1 <= sb->alloc)
+		return;
+	size_t want = sb->alloc ? sb->alloc : 64;
+	while (want < sb->len + extra + 1)
+		want *= 2;
+	sb->buf = xrealloc(sb->buf, want);
+	sb->alloc = want;
+}
+
+void sb_add(struct strbuf *sb, const void *data, size_t len)
+{
+	sb_grow(sb, len);
+	if (len)
+		memcpy(sb->buf + sb->len, data, len);
+	sb->len += len;
+	sb->buf[sb->len] = '\0';
+}
+
+void sb_addstr(struct strbuf *sb, const char *s)
+{
+	sb_add(sb, s, strlen(s));
+}
+
+void sb_addch(struct strbuf *sb, char c)
+{
+	sb_add(sb, &c, 1);
+}
+
+void sb_addpad(struct strbuf *sb, char c, size_t n)
+{
+	sb_grow(sb, n);
+	memset(sb->buf + sb->len, c, n);
+	sb->len += n;
+	sb->buf[sb->len] = '\0';
+}
+
+void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
+{
+	va_list cp;
+	va_copy(cp, ap);
+	int n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		return;
+	sb_grow(sb, (size_t)n);
+	vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+	sb->len += (size_t)n;
+}
+
+void sb_addf(struct strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	sb_vaddf(sb, fmt, ap);
+	va_end(ap);
+}
+
+void sb_reset(struct strbuf *sb)
+{
+	sb->len = 0;
+	if (sb->buf)
+		sb->buf[0] = '\0';
+}
+
+char *sb_detach(struct strbuf *sb)
+{
+	char *s = sb->buf ? sb->buf : xstrdup("");
+	sb->buf = NULL;
+	sb->len = sb->alloc = 0;
+	return s;
+}
+
+void sb_release(struct strbuf *sb)
+{
+	free(sb->buf);
+	sb->buf = NULL;
+	sb->len = sb->alloc = 0;
+}
+
+const char *sb_str(const struct strbuf *sb)
+{
+	return sb->buf ? sb->buf : "";
+}
+
+void set_progname(const char *name)
+{
+	const char *slash = strrchr(name, '/');
+	progname = slash ? slash + 1 : name;
+}
+
+const char *get_progname(void)
+{
+	return progname;
+}
+
+static void vmessage(const char *prefix, const char *fmt, va_list ap)
+{
+	char *raw = xvasprintf(fmt, ap);
+	char *safe = redact_text(raw);
+	fprintf(stderr, "%s: %s%s\n", progname, prefix, safe);
+	free(safe);
+	free(raw);
+}
+
+void errorf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage("", fmt, ap);
+	va_end(ap);
+}
+
+void warnf(const char *fmt, ...)
+{
+	if (opskit_quiet)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void verbosef(int level, const char *fmt, ...)
+{
+	if (opskit_verbose < level)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage("", fmt, ap);
+	va_end(ap);
+}
+
+void die(int exit_code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage("", fmt, ap);
+	va_end(ap);
+	exit(exit_code);
+}
+
+int parse_double(const char *s, double *out)
+{
+	char *end;
+	if (!s || !*s || isspace((unsigned char)*s))
+		return -1;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || *end || !isfinite(v))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int parse_ll(const char *s, long long *out)
+{
+	char *end;
+	if (!s || !*s || isspace((unsigned char)*s))
+		return -1;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int parse_duration_ms(const char *s, double *out_ms)
+{
+	static const struct { const char *unit; double ms; } units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
+	};
+	char *end;
+	if (!s || !*s || isspace((unsigned char)*s) || *s == '-')
+		return -1;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || !isfinite(v) || v < 0)
+		return -1;
+	if (!*end) {
+		*out_ms = v * 1000;
+		return 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+		if (!strcmp(end, units[i].unit)) {
+			*out_ms = v * units[i].ms;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int parse_threshold(const char *s, double *out, bool *percent)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n > 1 && s[n - 1] == '%') {
+		char *num = xstrndup(s, n - 1);
+		int rc = parse_double(num, out);
+		free(num);
+		*percent = true;
+		return rc;
+	}
+	*percent = false;
+	if (parse_double(s, out) == 0)
+		return 0;
+	double ms;
+	if (parse_duration_ms(s, &ms) == 0) {
+		*out = ms / 1000;
+		return 0;
+	}
+	return -1;
+}
+
+static char *rotating_buffer(void)
+{
+	static char slots[8][32];
+	static unsigned next;
+	return slots[next++ % 8];
+}
+
+const char *human_bytes(double bytes)
+{
+	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	char *buf = rotating_buffer();
+	size_t u = 0;
+	while (fabs(bytes) >= 1024 && u + 1 < ARRAY_SIZE(units)) {
+		bytes /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, 32, "%.0f B", bytes);
+	else
+		snprintf(buf, 32, "%.1f %s", bytes, units[u]);
+	return buf;
+}
+
+const char *human_duration(double seconds)
+{
+	char *buf = rotating_buffer();
+	if (seconds < 0)
+		seconds = 0;
+	if (seconds < 1)
+		snprintf(buf, 32, "%.0fms", seconds * 1000);
+	else if (seconds < 60)
+		snprintf(buf, 32, "%.1fs", seconds);
+	else if (seconds < 3600)
+		snprintf(buf, 32, "%dm%02ds", (int)seconds / 60, (int)seconds % 60);
+	else if (seconds < 86400)
+		snprintf(buf, 32, "%dh%02dm", (int)(seconds / 3600), ((int)seconds % 3600) / 60);
+	else
+		snprintf(buf, 32, "%dd%02dh", (int)(seconds / 86400), ((int)seconds % 86400) / 3600);
+	return buf;
+}
+
+int edit_distance(const char *a, const char *b, int cap)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 64 || lb > 64)
+		return cap + 1;
+	int prev[65], cur[65];
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = (int)j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = (int)i;
+		int row_min = cur[0];
+		for (size_t j = 1; j <= lb; j++) {
+			int cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+			int v = prev[j - 1] + cost;
+			if (prev[j] + 1 < v)
+				v = prev[j] + 1;
+			if (cur[j - 1] + 1 < v)
+				v = cur[j - 1] + 1;
+			cur[j] = v;
+			if (v < row_min)
+				row_min = v;
+		}
+		if (row_min > cap)
+			return cap + 1;
+		memcpy(prev, cur, sizeof(int) * (lb + 1));
+	}
+	return prev[lb] > cap ? cap + 1 : prev[lb];
+}
+
+double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+bool str_starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool str_ends_with(const char *s, const char *suffix)
+{
+	size_t ls = strlen(s), lx = strlen(suffix);
+	return ls >= lx && memcmp(s + ls - lx, suffix, lx) == 0;
+}

@@ -1,0 +1,79 @@
+/*
+ * util — memory, strings, numbers and messages that every opskit module uses.
+ *
+ * Contract:
+ *  - x* allocators never return NULL; on exhaustion they print one line and exit 3.
+ *  - errorf/warnf/verbosef write "PROG: message\n" to stderr, after redact_text(), so a
+ *    secret registered with redact_add_secret() never reaches a terminal or a log.
+ *  - parse_* helpers return 0 on success and -1 on malformed input, never a silent default.
+ */
+#ifndef OPSKIT_UTIL_H
+#define OPSKIT_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t count, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) PRINTF_LIKE(1, 2);
+char *xvasprintf(const char *fmt, va_list ap);
+
+/* A growable, always NUL-terminated byte buffer (binary safe through len). */
+struct strbuf {
+	char *buf;
+	size_t len;
+	size_t alloc;
+};
+#define STRBUF_INIT { NULL, 0, 0 }
+void sb_grow(struct strbuf *sb, size_t extra);
+void sb_add(struct strbuf *sb, const void *data, size_t len);
+void sb_addstr(struct strbuf *sb, const char *s);
+void sb_addch(struct strbuf *sb, char c);
+void sb_addf(struct strbuf *sb, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
+void sb_addpad(struct strbuf *sb, char c, size_t n);
+void sb_reset(struct strbuf *sb);
+char *sb_detach(struct strbuf *sb);   /* caller frees; sb is reset */
+void sb_release(struct strbuf *sb);
+const char *sb_str(const struct strbuf *sb); /* "" when empty */
+
+/* Messages. The program name comes from set_progname() (default "opskit"). */
+extern int opskit_verbose; /* number of -v given */
+extern int opskit_quiet;   /* -q given */
+void set_progname(const char *name);
+const char *get_progname(void);
+void errorf(const char *fmt, ...) PRINTF_LIKE(1, 2);
+void warnf(const char *fmt, ...) PRINTF_LIKE(1, 2);
+void verbosef(int level, const char *fmt, ...) PRINTF_LIKE(2, 3);
+_Noreturn void die(int exit_code, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+/* Numbers and durations. A duration is a number with an optional unit
+ * ms, s, m, h, d (no unit = seconds): "250ms", "30s", "1.5h". */
+int parse_duration_ms(const char *s, double *out_ms);
+int parse_ll(const char *s, long long *out);
+int parse_double(const char *s, double *out);
+/* "80%" -> 80, percent=true; "12" -> 12, percent=false; durations too (in seconds). */
+int parse_threshold(const char *s, double *out, bool *percent);
+
+/* Human forms, for text output: "1.5 KiB", "3m20s". Return static thread-unsafe buffers
+ * rotated over 8 slots, so up to 8 may be used in one printf. */
+const char *human_bytes(double bytes);
+const char *human_duration(double seconds);
+
+/* Edit distance, capped: returns cap+1 when the distance exceeds cap. */
+int edit_distance(const char *a, const char *b, int cap);
+
+/* Monotonic clock in milliseconds. */
+double now_ms(void);
+
+bool str_starts_with(const char *s, const char *prefix);
+bool str_ends_with(const char *s, const char *suffix);
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * opskit-test-helper — exercises lib/ code from shell tests (after git's test-tool).
+ *
+ *   config FILE             load FILE; print "path=value" for each key read through getters
+ *   config-keys             every declared config key: "path<TAB>type<TAB>doc"
+ *   config-get FILE PATH    print one value (exit 1 when absent)
+ *   redact                  each stdin line through redact_dsn(), then redact_text()
+ *   secret-key NAME...      "NAME yes|no": is the name secret-looking?
+ *   duration STR...         milliseconds, or "error"
+ *   report FORMAT           build a report from a script on stdin (see below), render it
+ *
+ * Report script lines (tab-separated):
+ *   check ID STATUS SUBJECT MESSAGE
+ *   hint TEXT | location FILE LINE COL | metric NAME VALUE UOM WARN CRIT MIN MAX ("-" = unset)
+ *   secret VALUE | string KEY VALUE | int KEY N | object KEY | array KEY | end
+ *   table KEY TITLE col,col...  then  row V1 V2 ...  then  endtable
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "redact.h"
+#include "report.h"
+#include "util.h"
+
+static const char *const type_names[] = { "string", "int", "number", "bool", "duration", "threshold", "list" };
+
+static int cmd_config_keys(void)
+{
+	for (size_t i = 0; config_schema_key(i); i++) {
+		const struct cfg_key *k = config_schema_key(i);
+		printf("%s\t%s\t%s\n", k->path, type_names[k->type], k->doc);
+	}
+	return 0;
+}
+
+/* Prints every present concrete key: walks the schema, expanding "*" through children. */
+static void dump_pattern(const struct config *c, const char *done, const char *rest, enum cfg_type type)
+{
+	if (!*rest) {
+		const char *v;
+		const char *const *items;
+		size_t n;
+		if (type == CFG_STRLIST && cfg_list(c, done, &items, &n)) {
+			printf("%s=[", done);
+			for (size_t i = 0; i < n; i++)
+				printf("%s%s", i ? "," : "", items[i]);
+			printf("]\n");
+		} else if (cfg_str(c, done, &v)) {
+			char *safe = redact_text(v);
+			printf("%s=%s\n", done, safe);
+			free(safe);
+		}
+		return;
+	}
+	size_t len = strcspn(rest, ".");
+	const char *next = rest[len] == '.' ? rest + len + 1 : rest + len;
+	if (len == 1 && rest[0] == '*') {
+		const char *const *names;
+		size_t n;
+		if (!cfg_children(c, done, &names, &n))
+			return;
+		for (size_t i = 0; i < n; i++) {
+			char *p = xasprintf("%s.%s", done, names[i]);
+			dump_pattern(c, p, next, type);
+			free(p);
+		}
+		return;
+	}
+	char *p = *done ? xasprintf("%s.%.*s", done, (int)len, rest) : xstrndup(rest, len);
+	dump_pattern(c, p, next, type);
+	free(p);
+}
+
+static int cmd_config(const char *file)
+{
+	char *err;
+	struct config *c = config_load(file, &err);
+	if (!c) {
+		fprintf(stderr, "%s\n", err);
+		free(err);
+		return 3;
+	}
+	for (size_t i = 0; config_schema_key(i); i++)
+		dump_pattern(c, "", config_schema_key(i)->path, config_schema_key(i)->type);
+	config_free(c);
+	return 0;
+}
+
+static int cmd_config_get(const char *file, const char *path)
+{
+	char *err;
+	struct config *c = config_load(file, &err);
+	if (!c) {
+		fprintf(stderr, "%s\n", err);
+		free(err);
+		return 3;
+	}
+	const char *v;
+	int rc = 1;
+	if (cfg_str(c, path, &v)) {
+		printf("%s\n", v);
+		rc = 0;
+	}
+	config_free(c);
+	return rc;
+}
+
+static int cmd_redact(void)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while ((n = getline(&line, &cap, stdin)) > 0) {
+		if (line[n - 1] == '\n')
+			line[n - 1] = '\0';
+		char *out = redact_dsn(line);
+		printf("%s\n", out);
+		free(out);
+	}
+	free(line);
+	return 0;
+}
+
+static double num_or_nan(const char *s)
+{
+	return !s || !strcmp(s, "-") ? NAN : strtod(s, NULL);
+}
+
+static enum status parse_status(const char *s)
+{
+	static const char *const names[] = { "ok", "warning", "critical", "unknown" };
+	for (int i = 0; i < 4; i++)
+		if (s && !strcmp(s, names[i]))
+			return (enum status)i;
+	die(3, "bad status %s", s ? s : "(none)");
+}
+
+#define MAX_FIELDS 16
+
+static size_t split_tabs(char *line, char **f)
+{
+	size_t n = 0;
+	for (char *save = NULL, *tok = strtok_r(line, "\t", &save); tok && n < MAX_FIELDS;
+	     tok = strtok_r(NULL, "\t", &save))
+		f[n++] = tok;
+	for (size_t i = n; i < MAX_FIELDS; i++)
+		f[i] = NULL;
+	return n;
+}
+
+static void report_table_line(struct rp_table **table, char **f, size_t n, struct report *r)
+{
+	if (!strcmp(f[0], "table")) {
+		*table = rp_table_new(r, f[1], f[2] && strcmp(f[2], "-") ? f[2] : NULL);
+		char *save = NULL;
+		for (char *col = strtok_r(f[3], ",", &save); col; col = strtok_r(NULL, ",", &save)) {
+			enum col_type t = COL_STR;
+			char *colon = strchr(col, ':');
+			if (colon) {
+				*colon = '\0';
+				t = !strcmp(colon + 1, "int") ? COL_INT : !strcmp(colon + 1, "bytes") ? COL_BYTES : COL_STR;
+			}
+			rp_table_col(*table, col, col, t);
+		}
+	} else if (!strcmp(f[0], "row")) {
+		for (size_t i = 1; i < n; i++) {
+			long long v;
+			if (parse_ll(f[i], &v) == 0)
+				rp_table_int(*table, v);
+			else if (!strcmp(f[i], "-"))
+				rp_table_str(*table, NULL);
+			else
+				rp_table_str(*table, f[i]);
+		}
+	} else {
+		rp_table_end(*table);
+		*table = NULL;
+	}
+}
+
+static int cmd_report(const char *format)
+{
+	enum report_format fmt;
+	if (report_format_parse(format, FMT_MASK_ALL, &fmt))
+		die(3, "unknown format %s", format);
+	struct report *r = report_new("ops-test", "0.0.0", fmt);
+	struct check *c = NULL;
+	struct rp_table *table = NULL;
+	char *line = NULL, *f[MAX_FIELDS];
+	size_t cap = 0;
+	ssize_t len;
+	while ((len = getline(&line, &cap, stdin)) > 0) {
+		if (line[len - 1] == '\n')
+			line[len - 1] = '\0';
+		size_t n = split_tabs(line, f);
+		if (!n || f[0][0] == '#')
+			continue;
+		if (!strcmp(f[0], "check"))
+			c = report_check(r, f[1], parse_status(f[2]), strcmp(f[3], "-") ? f[3] : NULL, "%s", f[4] ? f[4] : "");
+		else if (!strcmp(f[0], "hint") && c)
+			check_hint(c, "%s", f[1]);
+		else if (!strcmp(f[0], "location") && c)
+			check_location(c, f[1], atoi(f[2] ? f[2] : "0"), atoi(f[3] ? f[3] : "0"));
+		else if (!strcmp(f[0], "metric") && c)
+			check_metric(c, f[1], num_or_nan(f[2]), f[3] && strcmp(f[3], "-") ? f[3] : "",
+				     (struct thresholds){ num_or_nan(f[4]), num_or_nan(f[5]), num_or_nan(f[6]), num_or_nan(f[7]) });
+		else if (!strcmp(f[0], "secret"))
+			redact_add_secret(f[1]);
+		else if (!strcmp(f[0], "string"))
+			rp_string(r, f[1], "%s\n", f[2]);
+		else if (!strcmp(f[0], "int"))
+			rp_int(r, f[1], "%lld\n", atoll(f[2]));
+		else if (!strcmp(f[0], "object"))
+			rp_open_object(r, f[1]);
+		else if (!strcmp(f[0], "array"))
+			rp_open_array(r, f[1]);
+		else if (!strcmp(f[0], "endobject"))
+			rp_close_object(r);
+		else if (!strcmp(f[0], "endarray"))
+			rp_close_array(r);
+		else if (!strcmp(f[0], "table") || !strcmp(f[0], "row") || !strcmp(f[0], "endtable"))
+			report_table_line(&table, f, n, r);
+		else
+			die(3, "bad report script line: %s", f[0]);
+	}
+	free(line);
+	int rc = report_finish(r, stdout);
+	report_free(r);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	set_progname("opskit-test-helper");
+	if (argc < 2)
+		die(3, "usage: opskit-test-helper config|config-keys|config-get|redact|secret-key|duration|report ...");
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "config-keys"))
+		return cmd_config_keys();
+	if (!strcmp(cmd, "config") && argc == 3)
+		return cmd_config(argv[2]);
+	if (!strcmp(cmd, "config-get") && argc == 4)
+		return cmd_config_get(argv[2], argv[3]);
+	if (!strcmp(cmd, "redact"))
+		return cmd_redact();
+	if (!strcmp(cmd, "report") && argc == 3)
+		return cmd_report(argv[2]);
+	if (!strcmp(cmd, "secret-key")) {
+		for (int i = 2; i < argc; i++)
+			printf("%s %s\n", argv[i], redact_key_is_secret(argv[i]) ? "yes" : "no");
+		return 0;
+	}
+	if (!strcmp(cmd, "duration")) {
+		for (int i = 2; i < argc; i++) {
+			double ms;
+			if (parse_duration_ms(argv[i], &ms))
+				printf("error\n");
+			else
+				printf("%g\n", ms);
+		}
+		return 0;
+	}
+	die(3, "unknown or incomplete command: %s", cmd);
+}

@@ -1,0 +1,32 @@
+#!/bin/sh
+# The common command line of all four binaries.
+. "$(dirname "$0")/test-lib.sh"
+
+for tool in ops-promote ops-pgprobe ops-redisaudit ops-envcheck; do
+	test_expect_success "$tool --help prints usage and exits 0" "
+		$tool --help >out && test_grep '^usage: $tool' out
+	"
+	test_expect_success "$tool --version prints name and version" "
+		$tool --version >out && test_grep '^$tool [0-9][0-9.]*' out
+	"
+	test_expect_code 3 "$tool: unknown option exits 3" "$tool --no-such-option"
+	test_expect_success "$tool: unknown option names the option and shows usage" "
+		! $tool --no-such-option 2>err && test_grep 'unknown option --no-such-option' err &&
+		test_grep '^usage:' err
+	"
+	test_expect_code 3 "$tool: unknown format exits 3" "$tool --format xml"
+	test_expect_success "$tool: malformed config is located, exit 3, in every format" "
+		printf 'defaults:\n  timeout: [oops\n' >bad.yaml &&
+		for f in text json prometheus nagios; do
+			$tool --config bad.yaml --format \$f >out 2>err; test \$? -eq 3 &&
+			test_grep 'bad.yaml:[0-9]*:[0-9]*: ' err || return 1
+		done &&
+		$tool --config bad.yaml --format nagios >out 2>/dev/null;
+		test_grep 'UNKNOWN - .*bad.yaml:' out
+	"
+	test_expect_success "$tool: missing --config file is an error" "
+		! $tool --config /nonexistent/opskit.yaml 2>err && test_grep 'cannot read config' err
+	"
+done
+
+test_done

@@ -1,0 +1,1 @@
+ops-envcheck_PKGS := libgit2 libcrypto

@@ -1,0 +1,1 @@
+ops-pgprobe_PKGS := libpq

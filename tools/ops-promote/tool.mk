@@ -1,0 +1,1 @@
+ops-promote_PKGS := libcurl libgit2 libcrypto

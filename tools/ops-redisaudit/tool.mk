@@ -1,0 +1,1 @@
+ops-redisaudit_PKGS := hiredis

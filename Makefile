@@ -16,13 +16,14 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 PKG_CONFIG ?= pkg-config
 
+# BUILD (objects) and BIN (binaries) may be set on the command line to keep separate trees.
 ifeq ($(SANITIZE),1)
-BUILD := build/san
-BIN := build/san/bin
+BUILD ?= build/san
+BIN ?= build/san/bin
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 else
-BUILD := build/default
-BIN := bin
+BUILD ?= build/default
+BIN ?= bin
 SAN_FLAGS :=
 endif
 

@@ -60,6 +60,11 @@ static struct option *merge_long(const struct option *extra)
 	return all;
 }
 
+/* The merged option tables live for the whole run: cli_parse may exit (--help, usage
+ * errors) while they are in use, and globals keep them reachable for LeakSanitizer. */
+static struct option *longopts;
+static char *shortopts;
+
 int cli_parse(const struct cli_tool *tool, int argc, char **argv,
 	      const char *extra_short, const struct option *extra_long,
 	      cli_option_fn fn, void *ctx, struct cli_common *out)
@@ -67,8 +72,10 @@ int cli_parse(const struct cli_tool *tool, int argc, char **argv,
 	set_progname(tool->name);
 	memset(out, 0, sizeof(*out));
 	out->format = FMT_TEXT;
-	struct option *longopts = merge_long(extra_long);
-	char *shortopts = xasprintf(":o:qvhV%s", extra_short ? extra_short : "");
+	free(longopts);
+	free(shortopts);
+	longopts = merge_long(extra_long);
+	shortopts = xasprintf(":o:qvhV%s", extra_short ? extra_short : "");
 	bool format_given = false;
 	int opt;
 	opterr = 0;
@@ -87,9 +94,9 @@ int cli_parse(const struct cli_tool *tool, int argc, char **argv,
 			exit(0);
 		case OPT_FORMAT:
 			if (report_format_parse(optarg, tool->formats, &out->format)) {
-				struct strbuf sb = STRBUF_INIT;
-				format_names(tool->formats, &sb);
-				cli_usage_error(tool, "unknown format \"%s\" (use %s)", optarg, sb_str(&sb));
+				static struct strbuf names = STRBUF_INIT;
+				format_names(tool->formats, &names);
+				cli_usage_error(tool, "unknown format \"%s\" (use %s)", optarg, sb_str(&names));
 			}
 			format_given = true;
 			break;
@@ -109,8 +116,6 @@ int cli_parse(const struct cli_tool *tool, int argc, char **argv,
 	out->format_given = format_given;
 	opskit_quiet = out->quiet;
 	opskit_verbose = out->verbose;
-	free(longopts);
-	free(shortopts);
 	return optind;
 }
 
@@ -163,12 +168,12 @@ void cli_fail_unknown(const struct cli_tool *tool, const struct cli_common *comm
 
 struct config *cli_load_config(const struct cli_tool *tool, struct cli_common *common)
 {
-	char *err = NULL;
-	struct config *cfg = config_load(common->config_path, &err);
-	if (!cfg) {
-		char *copy = err;
-		cli_fail_unknown(tool, common, "config", "%s", copy);
-	}
+	/* static: reachable when cli_fail_unknown() exits */
+	static char *err;
+	static struct config *cfg;
+	cfg = config_load(common->config_path, &err);
+	if (!cfg)
+		cli_fail_unknown(tool, common, "config", "%s", err);
 	const char *fmt;
 	if (!common->format_given && cfg_str(cfg, "defaults.format", &fmt) &&
 	    report_format_parse(fmt, tool->formats, &common->format))

@@ -158,7 +158,8 @@ PY
 wait_for_port() {
 	_deadline=$(( $(date +%s) + ${2:-20} ))
 	while [ "$(date +%s)" -le $_deadline ]; do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+		# /dev/tcp is bash's; tests themselves run under sh
+		if bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; then return 0; fi
 		sleep 0.1
 	done
 	echo "nothing listens on 127.0.0.1:$1 after ${2:-20}s" >&2

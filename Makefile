@@ -37,6 +37,8 @@ TOOLS := ops-promote ops-pgprobe ops-redisaudit ops-envcheck
 LIB_PKGS := yaml-0.1 jansson
 
 # Each tool's tools/<name>/tool.mk sets <name>_PKGS (pkg-config modules it links).
+# A tool.mk may add targets of its own: they must not become the default goal.
+.DEFAULT_GOAL := all
 include $(wildcard tools/*/tool.mk)
 
 pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
@@ -124,9 +126,9 @@ bench:
 install: $(PROGRAMS)
 	install -d $(BINDIR_INSTALL) $(MANDIR_INSTALL)/man1 $(MANDIR_INSTALL)/man5 $(MANDIR_INSTALL)/man7
 	install -m 755 $(PROGRAMS) $(BINDIR_INSTALL)/
-	install -m 644 $(wildcard man/*.1) $(MANDIR_INSTALL)/man1/
-	install -m 644 $(wildcard man/*.5) $(MANDIR_INSTALL)/man5/
-	install -m 644 $(wildcard man/*.7) $(MANDIR_INSTALL)/man7/
+	$(if $(wildcard man/*.1),install -m 644 $(wildcard man/*.1) $(MANDIR_INSTALL)/man1/)
+	$(if $(wildcard man/*.5),install -m 644 $(wildcard man/*.5) $(MANDIR_INSTALL)/man5/)
+	$(if $(wildcard man/*.7),install -m 644 $(wildcard man/*.7) $(MANDIR_INSTALL)/man7/)
 
 clean:
 	rm -rf build bin tests/trash.*

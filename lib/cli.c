@@ -102,10 +102,16 @@ int cli_parse(const struct cli_tool *tool, int argc, char **argv,
 			break;
 		case ':':
 			cli_usage_error(tool, "option %s needs a value", argv[optind - 1]);
-		case '?':
-			if (optopt)
+		case '?': {
+			const char *arg = argv[optind - 1];
+			/* getopt sets optopt for "--quiet=x" too: a known option given a value */
+			if (str_starts_with(arg, "--") && strchr(arg, '=') && optopt)
+				cli_usage_error(tool, "option %.*s does not take a value",
+						(int)(strchr(arg, '=') - arg), arg);
+			if (optopt && !str_starts_with(arg, "--"))
 				cli_usage_error(tool, "unknown option -%c", optopt);
-			cli_usage_error(tool, "unknown option %s", argv[optind - 1]);
+			cli_usage_error(tool, "unknown option %s", arg);
+		}
 		default:
 			if (!fn || fn(opt, optarg, ctx) != 0) {
 				fputs(tool->usage, stderr);

@@ -41,14 +41,22 @@ static const struct cfg_key *const schema_tables[] = {
 	opskit_schema_redisaudit, opskit_schema_envcheck,
 };
 
+static const struct cfg_key *schema_extra;
+
+void config_schema_set_extra(const struct cfg_key *table)
+{
+	schema_extra = table;
+}
+
 const struct cfg_key *config_schema_key(size_t i)
 {
-	for (size_t t = 0; t < ARRAY_SIZE(schema_tables); t++) {
+	for (size_t t = 0; t <= ARRAY_SIZE(schema_tables); t++) {
+		const struct cfg_key *table = t < ARRAY_SIZE(schema_tables) ? schema_tables[t] : schema_extra;
 		size_t n = 0;
-		while (schema_tables[t][n].path)
+		while (table && table[n].path)
 			n++;
 		if (i < n)
-			return &schema_tables[t][i];
+			return &table[i];
 		i -= n;
 	}
 	return NULL;
@@ -434,6 +442,38 @@ static struct cnode *convert(struct loader *ld, yaml_node_t *yn, char **segs, si
 	return map;
 }
 
+/* "file:line:column: YAML syntax error: problem while context (started at line L, column C)" */
+static char *yaml_syntax_error(const char *name, const yaml_parser_t *parser)
+{
+	const yaml_mark_t *m = parser->problem ? &parser->problem_mark : &parser->mark;
+	struct strbuf sb = STRBUF_INIT;
+	sb_addf(&sb, "%s:%zu:%zu: YAML syntax error: %s", name, m->line + 1, m->column + 1,
+		parser->problem ? parser->problem : "malformed document");
+	if (parser->context) {
+		sb_addf(&sb, " %s", parser->context);
+		const yaml_mark_t *c = &parser->context_mark;
+		if (c->line != m->line || c->column != m->column)
+			sb_addf(&sb, " (started at line %zu, column %zu)", c->line + 1, c->column + 1);
+	}
+	return sb_detach(&sb);
+}
+
+/* A stream may hold several documents; opskit reads one, so a second is an error rather
+ * than silently ignored. */
+static char *extra_document_error(const char *name, yaml_parser_t *parser)
+{
+	yaml_document_t next;
+	if (!yaml_parser_load(parser, &next))
+		return yaml_syntax_error(name, parser);
+	char *err = NULL;
+	yaml_node_t *root = yaml_document_get_root_node(&next);
+	if (root)
+		err = xasprintf("%s:%zu:%zu: a second YAML document; the configuration is one document",
+				name, root->start_mark.line + 1, root->start_mark.column + 1);
+	yaml_document_delete(&next);
+	return err;
+}
+
 static struct config *load_yaml(const char *name, const unsigned char *text, size_t len, char **err)
 {
 	yaml_parser_t parser;
@@ -445,10 +485,7 @@ static struct config *load_yaml(const char *name, const unsigned char *text, siz
 		die(3, "out of memory");
 	yaml_parser_set_input_string(&parser, text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		const yaml_mark_t *m = parser.problem ? &parser.problem_mark : &parser.mark;
-		*err = xasprintf("%s:%zu:%zu: YAML syntax error: %s%s%s", name, m->line + 1, m->column + 1,
-				 parser.problem ? parser.problem : "malformed document",
-				 parser.context ? " " : "", parser.context ? parser.context : "");
+		*err = yaml_syntax_error(name, &parser);
 		yaml_parser_delete(&parser);
 		return NULL;
 	}
@@ -457,6 +494,8 @@ static struct config *load_yaml(const char *name, const unsigned char *text, siz
 	struct cnode *tree = NULL;
 	if (root)
 		tree = convert(&ld, root, segs, 0);
+	if (!ld.err)
+		ld.err = extra_document_error(name, &parser);
 	if (ld.err) {
 		free_node(tree);
 		*err = ld.err;

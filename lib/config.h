@@ -72,5 +72,8 @@ const char *cfg_where(const struct config *c, const char *path);
 
 /* Iterate the whole schema (for docs checks). Returns NULL past the end. */
 const struct cfg_key *config_schema_key(size_t i);
+/* One more table, searched after the tools' tables; NULL removes it. For the test helper,
+ * which checks every type against a table of its own. */
+void config_schema_set_extra(const struct cfg_key *table);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -17,7 +18,9 @@ struct progress {
 
 struct progress *progress_new(const char *label, unsigned long long total, const char *unit)
 {
-	if (opskit_quiet || !isatty(STDERR_FILENO))
+	const char *term = getenv("TERM");
+	/* redrawing needs "\r" and "erase line": not on a dumb terminal or a log file */
+	if (opskit_quiet || !isatty(STDERR_FILENO) || (term && !strcmp(term, "dumb")))
 		return NULL;
 	struct progress *p = xcalloc(1, sizeof(*p));
 	p->label = xstrdup(label);

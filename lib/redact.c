@@ -2,6 +2,7 @@
 #include "redact.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,16 +66,21 @@ static void mask_url_passwords(struct strbuf *out, const char *in)
 	}
 }
 
-/* Masks libpq-style "password=VALUE" (quoted or bare) wherever it appears. */
+/* Masks libpq-style "password=VALUE" (quoted or bare) wherever it appears, also as the
+ * end of a longer name (PGPASSWORD=, db_password=). "pass=" needs a word boundary, or
+ * "bypass=" would match. */
 static void mask_keyword_passwords(struct strbuf *out, const char *in)
 {
-	static const char *const keys[] = { "password=", "password =", "passwd=", "pass=" };
+	static const struct { const char *key; bool boundary; } keys[] = {
+		{ "password=", false }, { "password =", false }, { "passwd=", false }, { "pass=", true },
+	};
 	const char *p = in;
 	while (*p) {
 		size_t klen = 0;
 		for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-			size_t l = strlen(keys[i]);
-			if (!strncasecmp(p, keys[i], l) && (p == in || !isalnum((unsigned char)p[-1]) )) {
+			size_t l = strlen(keys[i].key);
+			if (!strncasecmp(p, keys[i].key, l) &&
+			    (!keys[i].boundary || p == in || !isalnum((unsigned char)p[-1]))) {
 				klen = l;
 				break;
 			}
@@ -149,36 +155,37 @@ static void register_dsn_password(const char *dsn)
 			redact_add_secret(pw);
 			free(pw);
 		}
-		const char *q = strstr(auth, "password=");
+		const char *q = strcasestr(auth, "password=");
 		if (q) {
-			char *pw = xstrndup(q + 9, strcspn(q + 9, "&"));
+			char *pw = xstrndup(q + 9, strcspn(q + 9, "&#"));
 			redact_add_secret(pw);
 			free(pw);
 		}
 		return;
 	}
-	const char *q = strstr(dsn, "password");
-	if (!q)
-		return;
-	q += 8;
-	while (*q == ' ')
+	/* libpq key=value: every "password = value", unquoting 'it\'s' */
+	for (const char *q = dsn; (q = strcasestr(q, "password")) != NULL;) {
+		q += 8;
+		while (*q == ' ')
+			q++;
+		if (*q != '=')
+			continue;
 		q++;
-	if (*q++ != '=')
-		return;
-	while (*q == ' ')
-		q++;
-	struct strbuf pw = STRBUF_INIT;
-	if (*q == '\'') {
-		for (q++; *q && *q != '\''; q++) {
-			if (*q == '\\' && q[1])
-				q++;
-			sb_addch(&pw, *q);
+		while (*q == ' ')
+			q++;
+		struct strbuf pw = STRBUF_INIT;
+		if (*q == '\'') {
+			for (q++; *q && *q != '\''; q++) {
+				if (*q == '\\' && q[1])
+					q++;
+				sb_addch(&pw, *q);
+			}
+		} else {
+			sb_add(&pw, q, strcspn(q, " \t"));
 		}
-	} else {
-		sb_add(&pw, q, strcspn(q, " \t"));
+		redact_add_secret(sb_str(&pw));
+		sb_release(&pw);
 	}
-	redact_add_secret(sb_str(&pw));
-	sb_release(&pw);
 }
 
 char *redact_dsn(const char *dsn)
@@ -211,6 +218,11 @@ bool redact_key_is_secret(const char *name)
 			return true;
 	if (str_ends_with(up, "_KEY") || str_ends_with(up, "APIKEY"))
 		return true;
+	/* PGPASSWORD, GITHUBTOKEN, CLIENTSECRET: a secret word glued to a prefix */
+	static const char *const suffixes[] = { "PASSWORD", "PASSWD", "TOKEN", "SECRET" };
+	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++)
+		if (str_ends_with(up, suffixes[i]))
+			return true;
 	char *save = NULL;
 	for (char *seg = strtok_r(up, "_", &save); seg; seg = strtok_r(NULL, "_", &save))
 		for (size_t i = 0; i < ARRAY_SIZE(segments); i++)

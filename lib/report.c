@@ -239,8 +239,12 @@ void rp_string(struct report *r, const char *key, const char *text_fmt, const ch
 	}
 	char *safe = redact_text(value);
 	report_json_add(r, key, report_json_bytes(safe, strlen(safe)));
-	if (text_fmt)
-		text_printf(r, text_fmt, safe);
+	if (text_fmt) {
+		struct strbuf text = STRBUF_INIT;
+		report_utf8_text(&text, safe);
+		text_printf(r, text_fmt, sb_str(&text));
+		sb_release(&text);
+	}
 	free(safe);
 }
 
@@ -273,18 +277,38 @@ void rp_null(struct report *r, const char *key, const char *text_fmt)
 }
 #pragma GCC diagnostic pop
 
+void report_redact_bytes(struct strbuf *sb, const void *data, size_t len)
+{
+	const char *p = data, *end = p + len;
+	while (p < end) {
+		const char *nul = memchr(p, '\0', (size_t)(end - p));
+		char *piece = xstrndup(p, nul ? (size_t)(nul - p) : (size_t)(end - p));
+		char *safe = redact_text(piece);
+		sb_addstr(sb, safe);
+		free(safe);
+		free(piece);
+		if (!nul)
+			break;
+		sb_addch(sb, '\0');
+		p = nul + 1;
+	}
+}
+
 void rp_bytes(struct report *r, const char *key, const char *text_fmt, const void *data, size_t len)
 {
-	report_json_add(r, key, report_json_bytes(data, len));
-	if (!text_fmt)
-		return;
-	struct strbuf esc = STRBUF_INIT;
-	report_text_bytes(&esc, data, len);
+	struct strbuf safe = STRBUF_INIT;
+	report_redact_bytes(&safe, data, len);
+	report_json_add(r, key, report_json_bytes(sb_str(&safe), safe.len));
+	if (text_fmt) {
+		struct strbuf esc = STRBUF_INIT;
+		report_text_bytes(&esc, sb_str(&safe), safe.len);
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-	text_printf(r, text_fmt, sb_str(&esc));
+		text_printf(r, text_fmt, sb_str(&esc));
 #pragma GCC diagnostic pop
-	sb_release(&esc);
+		sb_release(&esc);
+	}
+	sb_release(&safe);
 }
 
 void rp_text(struct report *r, const char *fmt, ...)
@@ -297,18 +321,42 @@ void rp_text(struct report *r, const char *fmt, ...)
 
 /* ---- binary-safe strings ---- */
 
-static size_t utf8_sequence_len(const unsigned char *p, size_t left)
+size_t report_utf8_len(const unsigned char *p, size_t left)
 {
 	unsigned char c = p[0];
 	size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-	if (!n || n > left || (n == 2 && c < 0xc2))
+	if (!n || n > left || (n == 2 && c < 0xc2) || c > 0xf4)
 		return 0;
 	for (size_t i = 1; i < n; i++)
 		if ((p[i] & 0xc0) != 0x80)
 			return 0;
+	/* overlong 3- and 4-byte forms, UTF-16 surrogates, beyond U+10FFFF */
+	if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0) ||
+	    (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90))
+		return 0;
 	return n;
 }
 
+/* Appends s with every byte that is not valid UTF-8 written as "\xHH": Nagios and GitHub
+ * consumers expect UTF-8 text. Newlines and tabs are kept. */
+void report_utf8_text(struct strbuf *sb, const char *s)
+{
+	size_t len = strlen(s);
+	for (size_t i = 0; i < len;) {
+		const unsigned char *p = (const unsigned char *)s + i;
+		size_t n = report_utf8_len(p, len - i);
+		if (n && (*p >= 0x20 || *p == '\n' || *p == '\t')) {
+			sb_add(sb, p, n);
+			i += n;
+		} else {
+			sb_addf(sb, "\\x%02x", *p);
+			i++;
+		}
+	}
+}
+
+/* Valid UTF-8 sequences are kept; every other byte becomes the Latin-1 character of the
+ * same value, so a name with one bad byte keeps the rest of its characters intact. */
 json_t *report_json_bytes(const void *data, size_t len)
 {
 	json_t *s = json_stringn(data, len);
@@ -316,13 +364,16 @@ json_t *report_json_bytes(const void *data, size_t len)
 		return s;
 	struct strbuf sb = STRBUF_INIT;
 	const unsigned char *p = data;
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] < 0x80) {
-			sb_addch(&sb, (char)p[i]);
-		} else {
-			sb_addch(&sb, (char)(0xc0 | (p[i] >> 6)));
-			sb_addch(&sb, (char)(0x80 | (p[i] & 0x3f)));
+	for (size_t i = 0; i < len;) {
+		size_t n = report_utf8_len(p + i, len - i);
+		if (n) {
+			sb_add(&sb, p + i, n);
+			i += n;
+			continue;
 		}
+		sb_addch(&sb, (char)(0xc0 | (p[i] >> 6)));
+		sb_addch(&sb, (char)(0x80 | (p[i] & 0x3f)));
+		i++;
 	}
 	s = json_stringn(sb.buf ? sb.buf : "", sb.len);
 	sb_release(&sb);
@@ -333,7 +384,7 @@ void report_text_bytes(struct strbuf *sb, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 	for (size_t i = 0; i < len;) {
-		size_t n = utf8_sequence_len(p + i, len - i);
+		size_t n = report_utf8_len(p + i, len - i);
 		if (n > 1) {
 			sb_add(sb, p + i, n);
 			i += n;

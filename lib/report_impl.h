@@ -51,6 +51,13 @@ void report_json_add(struct report *r, const char *key, json_t *v);
 json_t *report_json_bytes(const void *data, size_t len);
 /* Text form of arbitrary bytes with C-style escapes for controls and invalid UTF-8. */
 void report_text_bytes(struct strbuf *sb, const void *data, size_t len);
+/* Appends data to sb after redact_text(), piece by piece between NUL bytes. */
+void report_redact_bytes(struct strbuf *sb, const void *data, size_t len);
+/* Length of the valid UTF-8 sequence at p (1 for ASCII), 0 when invalid. */
+size_t report_utf8_len(const unsigned char *p, size_t left);
+/* Appends s, writing bytes that are not valid UTF-8 (and controls other than newline and
+ * tab) as "\xHH". */
+void report_utf8_text(struct strbuf *sb, const char *s);
 /* Checks sorted worst first, stable. Caller frees the array (not the checks). */
 struct check **report_sorted_checks(const struct report *r);
 

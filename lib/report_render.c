@@ -17,6 +17,12 @@ static void put_safe(FILE *out, const char *s)
 	free(safe);
 }
 
+/* Redacted copy of s (NULL as ""), to transform further without undoing the masking. */
+static char *redacted(const char *s)
+{
+	return redact_text(s ? s : "");
+}
+
 static bool use_colour(FILE *out)
 {
 	const char *nc = getenv("NO_COLOR");
@@ -56,55 +62,49 @@ static char *check_subject(const struct check *c)
 
 /* ---- text ---- */
 
-void render_text(struct report *r, FILE *out)
+/* Redacted, with controls and invalid UTF-8 as C escapes; a newline in a message starts
+ * a continuation line indented by indent columns, so a check stays one visual block. */
+static char *text_field(const char *s, size_t indent)
 {
-	bool colour = use_colour(out);
-	if (!r->quiet && r->text.len)
-		put_safe(out, sb_str(&r->text));
-
-	struct check **sorted = report_sorted_checks(r);
-	size_t wid = 0, wsub = 0, shown = 0;
-	for (size_t i = 0; i < r->nchecks; i++) {
-		struct check *c = sorted[i];
-		if (r->quiet && c->status == ST_OK)
-			continue;
-		char *sub = check_subject(c);
-		if (strlen(c->id) > wid)
-			wid = strlen(c->id);
-		if (strlen(sub) > wsub)
-			wsub = strlen(sub);
-		free(sub);
-		shown++;
+	char *safe = redact_text(s);
+	struct strbuf sb = STRBUF_INIT;
+	const char *p = safe;
+	for (const char *nl; indent && (nl = strchr(p, '\n')); p = nl + 1) {
+		report_text_bytes(&sb, p, (size_t)(nl - p));
+		sb_addch(&sb, '\n');
+		sb_addpad(&sb, ' ', indent);
 	}
-	if (wsub > 48)
-		wsub = 48;
-	for (size_t i = 0; i < r->nchecks; i++) {
-		struct check *c = sorted[i];
-		if (r->quiet && c->status == ST_OK)
-			continue;
-		char *sub = check_subject(c);
-		struct strbuf line = STRBUF_INIT;
-		sb_addf(&line, "%-*s  %-*s  %s", (int)wid, c->id, (int)wsub, sub, c->message);
-		fprintf(out, "%s%-8s%s  ", colour ? status_colour(c->status) : "",
-			status_label(c->status), colour ? "\033[0m" : "");
-		put_safe(out, sb_str(&line));
-		fputc('\n', out);
-		if (c->hint && (c->status != ST_OK || r->verbose)) {
-			fprintf(out, "%10s", "");
-			fprintf(out, "%-*s  hint: ", (int)wid, "");
-			put_safe(out, c->hint);
-			fputc('\n', out);
-		}
-		sb_release(&line);
-		free(sub);
-	}
-	free(sorted);
+	report_text_bytes(&sb, p, strlen(p));
+	free(safe);
+	return sb_detach(&sb);
+}
 
+/* Display width: UTF-8 lead bytes (the text is valid UTF-8 after text_field()). */
+static size_t text_width(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xc0) != 0x80;
+	return w;
+}
+
+static void text_pad(FILE *out, const char *s, size_t width)
+{
+	fputs(s, out);
+	for (size_t w = text_width(s); w < width; w++)
+		fputc(' ', out);
+}
+
+static bool text_shown(const struct report *r, const struct check *c)
+{
+	return !(r->quiet && c->status == ST_OK);
+}
+
+static void text_summary(struct report *r, FILE *out, bool colour)
+{
 	size_t counts[4];
 	count_statuses(r, counts);
 	enum status st = report_status(r);
-	if (shown)
-		fputc('\n', out);
 	fprintf(out, "%s: %s%s%s", r->tool, colour ? status_colour(st) : "", status_label(st),
 		colour ? "\033[0m" : "");
 	const char *sep = " - ";
@@ -118,6 +118,63 @@ void render_text(struct report *r, FILE *out)
 	if (!r->nchecks)
 		fputs(" - no checks ran", out);
 	fputc('\n', out);
+}
+
+#define TEXT_SUBJECT_MAX 48
+
+void render_text(struct report *r, FILE *out)
+{
+	bool colour = use_colour(out);
+	if (!r->quiet && r->text.len)
+		put_safe(out, sb_str(&r->text));
+
+	struct check **sorted = report_sorted_checks(r);
+	size_t wid = 0, wsub = 0, shown = 0;
+	for (size_t i = 0; i < r->nchecks; i++) {
+		if (!text_shown(r, sorted[i]))
+			continue;
+		char *raw = check_subject(sorted[i]);
+		char *sub = text_field(raw, 0);
+		char *id = text_field(sorted[i]->id, 0);
+		if (text_width(id) > wid)
+			wid = text_width(id);
+		if (text_width(sub) > wsub)
+			wsub = text_width(sub);
+		free(id);
+		free(sub);
+		free(raw);
+		shown++;
+	}
+	if (wsub > TEXT_SUBJECT_MAX)
+		wsub = TEXT_SUBJECT_MAX;
+	size_t indent = 10 + wid + 2 + wsub + 2; /* where the message starts */
+	for (size_t i = 0; i < r->nchecks; i++) {
+		struct check *c = sorted[i];
+		if (!text_shown(r, c))
+			continue;
+		char *raw = check_subject(c);
+		char *sub = text_field(raw, 0), *id = text_field(c->id, 0);
+		char *msg = text_field(c->message, indent);
+		fprintf(out, "%s%-8s%s  ", colour ? status_colour(c->status) : "",
+			status_label(c->status), colour ? "\033[0m" : "");
+		text_pad(out, id, wid);
+		fputs("  ", out);
+		text_pad(out, sub, wsub);
+		fprintf(out, "  %s\n", msg);
+		if (c->hint && (c->status != ST_OK || r->verbose)) {
+			char *hint = text_field(c->hint, 10 + wid + 2 + 6);
+			fprintf(out, "%*s%-*s  hint: %s\n", 10, "", (int)wid, "", hint);
+			free(hint);
+		}
+		free(msg);
+		free(id);
+		free(sub);
+		free(raw);
+	}
+	free(sorted);
+	if (shown)
+		fputc('\n', out);
+	text_summary(r, out, colour);
 }
 
 /* ---- json ---- */
@@ -198,18 +255,62 @@ static void prom_name(struct strbuf *sb, const char *s)
 		sb_addch(sb, isalnum((unsigned char)*s) || *s == '_' || *s == ':' ? *s : '_');
 }
 
+/* Label values must be UTF-8: a byte that is not part of a valid sequence is written as
+ * the Latin-1 character of the same value, as in JSON. */
 static void prom_label_value(FILE *out, const char *s)
 {
 	char *safe = redact_text(s ? s : "");
-	for (const char *p = safe; *p; p++) {
-		if (*p == '\\' || *p == '"')
+	size_t len = strlen(safe);
+	for (size_t i = 0; i < len;) {
+		const unsigned char *p = (const unsigned char *)safe + i;
+		size_t n = report_utf8_len(p, len - i);
+		if (n > 1) {
+			fwrite(p, 1, n, out);
+		} else if (n == 0) {
+			fputc(0xc0 | (*p >> 6), out);
+			fputc(0x80 | (*p & 0x3f), out);
+			n = 1;
+		} else if (*p == '\\' || *p == '"') {
 			fprintf(out, "\\%c", *p);
-		else if (*p == '\n')
+		} else if (*p == '\n') {
 			fputs("\\n", out);
-		else
+		} else {
 			fputc(*p, out);
+		}
+		i += n;
 	}
 	free(safe);
+}
+
+/* HELP text escapes only backslash and newline. */
+static void prom_help_text(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\\\", out);
+		else if (*s == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+static void prom_value(FILE *out, double v)
+{
+	if (isnan(v))
+		fputs("NaN", out);
+	else if (isinf(v))
+		fputs(v > 0 ? "+Inf" : "-Inf", out);
+	else {
+		/* shortest form that reads back as the same double: 0.2, not 0.20000000000000001 */
+		char buf[32];
+		for (int prec = 15; prec <= 17; prec++) {
+			snprintf(buf, sizeof(buf), "%.*g", prec, v);
+			if (strtod(buf, NULL) == v)
+				break;
+		}
+		fputs(buf, out);
+	}
 }
 
 static const char *tool_short(const char *tool)
@@ -217,19 +318,91 @@ static const char *tool_short(const char *tool)
 	return str_starts_with(tool, "ops-") ? tool + 4 : tool;
 }
 
-struct prom_sample {
-	char *family;
+/* One series: a check (or a metric of it) under its labels. The subject label is the
+ * check's subject, or its location when it has none, so that findings in different
+ * places are different series. */
+struct prom_series {
+	char *family;            /* metric family; NULL for opskit_check_status */
+	char *subject;
 	const struct check *check;
 	const struct metric *metric;
+	enum status status;      /* opskit_check_status: worst of the merged checks */
 };
 
-static int cmp_samples(const void *a, const void *b)
+static int cmp_series(const void *a, const void *b)
 {
-	const struct prom_sample *x = a, *y = b;
-	int c = strcmp(x->family, y->family);
-	if (c)
-		return c;
+	const struct prom_series *x = a, *y = b;
+	int c = x->family && y->family ? strcmp(x->family, y->family) : 0;
+	if (!c)
+		c = strcmp(x->check->id, y->check->id);
+	if (!c)
+		c = strcmp(x->subject, y->subject);
+	if (!c)
+		c = x->check->order < y->check->order ? -1 : x->check->order > y->check->order;
+	return c;
+}
+
+static int cmp_series_order(const void *a, const void *b)
+{
+	const struct prom_series *x = a, *y = b;
 	return x->check->order < y->check->order ? -1 : x->check->order > y->check->order;
+}
+
+static bool same_series(const struct prom_series *x, const struct prom_series *y)
+{
+	return (!x->family || !strcmp(x->family, y->family)) && !strcmp(x->check->id, y->check->id) &&
+	       !strcmp(x->subject, y->subject);
+}
+
+/* Sorts v by labels and merges series with equal labels (a family may not repeat a label
+ * set): the first keeps the worst status and the first metric value. Returns the count. */
+static size_t prom_merge(struct prom_series *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_series);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (k && same_series(&v[k - 1], &v[i])) {
+			v[k - 1].status = status_worst(v[k - 1].status, v[i].status);
+			free(v[i].family);
+			free(v[i].subject);
+			continue;
+		}
+		v[k++] = v[i];
+	}
+	return k;
+}
+
+static void prom_labels(FILE *out, const char *tool, const struct prom_series *s)
+{
+	fputc('{', out);
+	if (tool) {
+		fputs("tool=\"", out);
+		prom_label_value(out, tool);
+		fputs("\",", out);
+	}
+	fputs("check=\"", out);
+	prom_label_value(out, s->check->id);
+	fputs("\",subject=\"", out);
+	prom_label_value(out, s->subject);
+	fputs("\"} ", out);
+}
+
+static void prom_check_status(struct report *r, FILE *out)
+{
+	struct prom_series *v = xcalloc(r->nchecks + 1, sizeof(*v));
+	for (size_t i = 0; i < r->nchecks; i++)
+		v[i] = (struct prom_series){ NULL, check_subject(r->checks[i]), r->checks[i], NULL, r->checks[i]->status };
+	size_t n = prom_merge(v, r->nchecks);
+	qsort(v, n, sizeof(*v), cmp_series_order);
+	fputs("# HELP opskit_check_status Status of one check: 0 ok, 1 warning, 2 critical, 3 unknown.\n", out);
+	fputs("# TYPE opskit_check_status gauge\n", out);
+	for (size_t i = 0; i < n; i++) {
+		fputs("opskit_check_status", out);
+		prom_labels(out, r->tool, &v[i]);
+		fprintf(out, "%d\n", (int)v[i].status);
+		free(v[i].subject);
+	}
+	free(v);
 }
 
 static void prom_metric_families(struct report *r, FILE *out)
@@ -237,7 +410,7 @@ static void prom_metric_families(struct report *r, FILE *out)
 	size_t n = 0;
 	for (size_t i = 0; i < r->nchecks; i++)
 		n += r->checks[i]->nmetrics;
-	struct prom_sample *s = xcalloc(n + 1, sizeof(*s));
+	struct prom_series *s = xcalloc(n + 1, sizeof(*s));
 	size_t k = 0;
 	for (size_t i = 0; i < r->nchecks; i++) {
 		for (size_t j = 0; j < r->checks[i]->nmetrics; j++) {
@@ -246,46 +419,38 @@ static void prom_metric_families(struct report *r, FILE *out)
 			prom_name(&name, tool_short(r->tool));
 			sb_addch(&name, '_');
 			prom_name(&name, r->checks[i]->metrics[j].name);
-			s[k++] = (struct prom_sample){ sb_detach(&name), r->checks[i], &r->checks[i]->metrics[j] };
+			s[k++] = (struct prom_series){ sb_detach(&name), check_subject(r->checks[i]), r->checks[i],
+						       &r->checks[i]->metrics[j], r->checks[i]->status };
 		}
 	}
 	/* A family's samples must be contiguous, under one HELP/TYPE. */
-	qsort(s, n, sizeof(*s), cmp_samples);
+	n = prom_merge(s, n);
 	for (size_t i = 0; i < n; i++) {
 		if (i == 0 || strcmp(s[i].family, s[i - 1].family)) {
-			fprintf(out, "# HELP %s %s metric %s.\n", s[i].family, r->tool, s[i].metric->name);
+			fprintf(out, "# HELP %s %s metric ", s[i].family, r->tool);
+			prom_help_text(out, s[i].metric->name);
+			fputs(".\n", out);
 			fprintf(out, "# TYPE %s gauge\n", s[i].family);
 		}
-		fprintf(out, "%s{check=\"", s[i].family);
-		prom_label_value(out, s[i].check->id);
-		fputs("\",subject=\"", out);
-		prom_label_value(out, s[i].check->subject);
-		fprintf(out, "\"} %.17g\n", isfinite(s[i].metric->value) ? s[i].metric->value : NAN);
+		fputs(s[i].family, out);
+		prom_labels(out, NULL, &s[i]);
+		prom_value(out, s[i].metric->value);
+		fputc('\n', out);
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(s[i].family);
+		free(s[i].subject);
+	}
 	free(s);
 }
 
 void render_prometheus(struct report *r, FILE *out)
 {
-	const char *t = r->tool;
-	fputs("# HELP opskit_check_status Status of one check: 0 ok, 1 warning, 2 critical, 3 unknown.\n", out);
-	fputs("# TYPE opskit_check_status gauge\n", out);
-	for (size_t i = 0; i < r->nchecks; i++) {
-		const struct check *c = r->checks[i];
-		fputs("opskit_check_status{tool=\"", out);
-		prom_label_value(out, t);
-		fputs("\",check=\"", out);
-		prom_label_value(out, c->id);
-		fputs("\",subject=\"", out);
-		prom_label_value(out, c->subject);
-		fprintf(out, "\"} %d\n", (int)c->status);
-	}
+	prom_check_status(r, out);
 	fputs("# HELP opskit_status Worst status of the run: 0 ok, 1 warning, 2 critical, 3 unknown.\n", out);
 	fputs("# TYPE opskit_status gauge\n", out);
 	fputs("opskit_status{tool=\"", out);
-	prom_label_value(out, t);
+	prom_label_value(out, r->tool);
 	fprintf(out, "\"} %d\n", (int)report_status(r));
 	prom_metric_families(r, out);
 }
@@ -298,21 +463,31 @@ static void nagios_number(struct strbuf *sb, double v)
 		sb_addf(sb, "%.10g", v);
 }
 
-static void nagios_perfdata(struct strbuf *sb, const struct check *c, const struct metric *m)
+/* Appends s (already redacted) on one line: newlines and '|' (the perfdata separator)
+ * become spaces. */
+static void one_line(struct strbuf *sb, const char *s)
 {
-	struct strbuf label = STRBUF_INIT;
-	if (c->subject && *c->subject)
-		sb_addf(&label, "%s %s", c->subject, m->name);
-	else
-		sb_addstr(&label, m->name);
+	for (; *s; s++)
+		sb_addch(sb, *s == '\n' || *s == '\r' || *s == '|' ? ' ' : *s);
+}
+
+/* 'label'=value[UOM];warn;crit;min;max, label = "subject metric". The label is redacted
+ * before '=' is replaced, or "password=secret" would lose the '=' that masks it. */
+static void nagios_perfdata(struct strbuf *sb, const char *subject, const struct metric *m)
+{
+	char *raw = *subject ? xasprintf("%s %s", subject, m->name) : xstrdup(m->name);
+	char *label = redacted(raw);
 	sb_addch(sb, '\'');
-	for (const char *p = sb_str(&label); *p; p++) {
+	for (const char *p = label; *p; p++) {
 		if (*p == '\'')
 			sb_addch(sb, '\'');
-		sb_addch(sb, *p == '=' ? '_' : *p);
+		sb_addch(sb, *p == '=' ? '_' : *p == '\n' || *p == '\r' || *p == '|' ? ' ' : *p);
 	}
 	sb_addstr(sb, "'=");
-	nagios_number(sb, m->value);
+	if (isfinite(m->value))
+		nagios_number(sb, m->value);
+	else
+		sb_addch(sb, 'U'); /* "U": the value could not be determined */
 	sb_addstr(sb, m->uom);
 	struct strbuf tail = STRBUF_INIT;
 	const double th[] = { m->t.warn, m->t.crit, m->t.min, m->t.max };
@@ -324,14 +499,24 @@ static void nagios_perfdata(struct strbuf *sb, const struct check *c, const stru
 		tail.buf[--tail.len] = '\0';
 	sb_addstr(sb, sb_str(&tail));
 	sb_release(&tail);
-	sb_release(&label);
+	free(label);
+	free(raw);
 }
 
-static void one_line(struct strbuf *sb, const char *s)
+/* "subject: message" on one line, both redacted first. */
+static void nagios_check_text(struct strbuf *sb, const char *subject, const char *message)
 {
-	for (; *s; s++)
-		sb_addch(sb, *s == '\n' || *s == '|' ? ' ' : *s);
+	char *sub = redacted(subject), *msg = redacted(message);
+	if (*sub) {
+		one_line(sb, sub);
+		sb_addstr(sb, ": ");
+	}
+	one_line(sb, msg);
+	free(sub);
+	free(msg);
 }
+
+#define NAGIOS_SUMMARY_CHECKS 3
 
 void render_nagios(struct report *r, FILE *out)
 {
@@ -343,38 +528,37 @@ void render_nagios(struct report *r, FILE *out)
 		*p = (char)toupper((unsigned char)*p);
 	sb_addf(&line, "%s %s - ", name, status_label(st));
 	size_t summarised = 0;
-	for (size_t i = 0; i < r->nchecks && st != ST_OK; i++) {
-		const struct check *c = sorted[i];
-		if (c->status != st || summarised == 3)
-			continue;
-		if (summarised++)
-			sb_addstr(&line, "; ");
-		if (c->subject && *c->subject)
-			sb_addf(&line, "%s: ", c->subject);
-		one_line(&line, c->message);
-	}
-	if (st == ST_OK)
-		sb_addf(&line, r->nchecks ? "%zu checks ok" : "no checks ran", r->nchecks);
 	for (size_t i = 0; i < r->nchecks; i++) {
 		const struct check *c = sorted[i];
+		char *subject = check_subject(c);
+		if (st != ST_OK && c->status == st && summarised < NAGIOS_SUMMARY_CHECKS) {
+			if (summarised++)
+				sb_addstr(&line, "; ");
+			nagios_check_text(&line, subject, c->message);
+		}
 		for (size_t j = 0; j < c->nmetrics; j++) {
 			sb_addch(&perf, ' ');
-			nagios_perfdata(&perf, c, &c->metrics[j]);
+			nagios_perfdata(&perf, subject, &c->metrics[j]);
 		}
-		sb_addf(&longtext, "%s: %s", status_label(c->status), c->id);
-		if (c->subject && *c->subject)
-			sb_addf(&longtext, " %s", c->subject);
-		sb_addstr(&longtext, ": ");
-		one_line(&longtext, c->message);
+		sb_addf(&longtext, "%s: %s%s", status_label(c->status), c->id, *subject ? " " : ": ");
+		nagios_check_text(&longtext, subject, c->message);
 		sb_addch(&longtext, '\n');
+		free(subject);
 	}
-	put_safe(out, sb_str(&line));
+	if (st == ST_OK && r->nchecks)
+		sb_addf(&line, "%zu checks ok", r->nchecks);
+	else if (!r->nchecks)
+		sb_addstr(&line, "no checks ran");
 	if (perf.len) {
-		fputs(" |", out);
-		put_safe(out, sb_str(&perf));
+		sb_addstr(&line, " |");
+		sb_addstr(&line, sb_str(&perf));
 	}
-	fputc('\n', out);
-	put_safe(out, sb_str(&longtext));
+	sb_addch(&line, '\n');
+	sb_addstr(&line, sb_str(&longtext));
+	struct strbuf text = STRBUF_INIT;
+	report_utf8_text(&text, sb_str(&line));
+	put_safe(out, sb_str(&text));
+	sb_release(&text);
 	free(name);
 	free(sorted);
 	sb_release(&line);
@@ -484,7 +668,10 @@ void render_github(struct report *r, FILE *out)
 		github_escape(&sb, c->id, true);
 		sb_addstr(&sb, "::");
 		github_escape(&sb, c->message, false);
-		fprintf(out, "%s\n", sb_str(&sb));
+		struct strbuf text = STRBUF_INIT;
+		report_utf8_text(&text, sb_str(&sb));
+		fprintf(out, "%s\n", sb_str(&text));
+		sb_release(&text);
 		sb_release(&sb);
 	}
 	free(sorted);

@@ -1,7 +1,7 @@
 /*
  * The config keys every tool shares. Each tool declares its own section in
  * lib/schema_<tool>.c; opskit.yaml(5) and configs/opskit.example.yaml must document every
- * key listed in these tables (tests/t0030-config-docs.sh fails otherwise).
+ * key listed in these tables (tests/t0030-docs.sh fails otherwise).
  */
 #include "config.h"
 

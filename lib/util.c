@@ -112,6 +112,10 @@ void sb_addpad(struct strbuf *sb, char c, size_t n)
 	sb->buf[sb->len] = '\0';
 }
 
+/* fmt is the caller's literal, checked at the PRINTF_LIKE call site (clang does not
+ * follow it through va_list). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
 void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
 {
 	va_list cp;
@@ -124,6 +128,7 @@ void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
 	vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
 	sb->len += (size_t)n;
 }
+#pragma GCC diagnostic pop
 
 void sb_addf(struct strbuf *sb, const char *fmt, ...)
 {
@@ -220,7 +225,7 @@ void die(int exit_code, const char *fmt, ...)
 int parse_double(const char *s, double *out)
 {
 	char *end;
-	if (!s || !*s || isspace((unsigned char)*s))
+	if (!s || !*s || isspace((unsigned char)*s) || strpbrk(s, "xX"))
 		return -1;
 	errno = 0;
 	double v = strtod(s, &end);
@@ -249,7 +254,8 @@ int parse_duration_ms(const char *s, double *out_ms)
 		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
 	};
 	char *end;
-	if (!s || !*s || isspace((unsigned char)*s) || *s == '-')
+	/* strtod also reads hex ("0x10"), which no one means as a duration */
+	if (!s || !*s || isspace((unsigned char)*s) || *s == '-' || strpbrk(s, "xX"))
 		return -1;
 	errno = 0;
 	double v = strtod(s, &end);
@@ -301,6 +307,10 @@ const char *human_bytes(double bytes)
 	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
 	char *buf = rotating_buffer();
 	size_t u = 0;
+	if (!isfinite(bytes)) {
+		snprintf(buf, 32, "-");
+		return buf;
+	}
 	while (fabs(bytes) >= 1024 && u + 1 < ARRAY_SIZE(units)) {
 		bytes /= 1024;
 		u++;
@@ -315,18 +325,26 @@ const char *human_bytes(double bytes)
 const char *human_duration(double seconds)
 {
 	char *buf = rotating_buffer();
+	if (isnan(seconds)) {
+		snprintf(buf, 32, "-");
+		return buf;
+	}
 	if (seconds < 0)
 		seconds = 0;
+	/* whole units as doubles: no int overflow (UB) for absurd values such as 1e300 */
+	double s = floor(seconds);
 	if (seconds < 1)
 		snprintf(buf, 32, "%.0fms", seconds * 1000);
 	else if (seconds < 60)
 		snprintf(buf, 32, "%.1fs", seconds);
 	else if (seconds < 3600)
-		snprintf(buf, 32, "%dm%02ds", (int)seconds / 60, (int)seconds % 60);
+		snprintf(buf, 32, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
 	else if (seconds < 86400)
-		snprintf(buf, 32, "%dh%02dm", (int)(seconds / 3600), ((int)seconds % 3600) / 60);
+		snprintf(buf, 32, "%.0fh%02.0fm", floor(s / 3600), floor(fmod(s, 3600) / 60));
+	else if (seconds < 1e15)
+		snprintf(buf, 32, "%.0fd%02.0fh", floor(s / 86400), floor(fmod(s, 86400) / 3600));
 	else
-		snprintf(buf, 32, "%dd%02dh", (int)(seconds / 86400), ((int)seconds % 86400) / 3600);
+		snprintf(buf, 32, "%.3gd", s / 86400);
 	return buf;
 }
 

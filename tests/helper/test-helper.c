@@ -2,8 +2,12 @@
  * opskit-test-helper — exercises lib/ code from shell tests (after git's test-tool).
  *
  *   config FILE             load FILE; print "path=value" for each key read through getters
+ *   config --discover       the same for the file discovery finds: "file=PATH" first
+ *   config-typed FILE       like config, with a test section "test" holding every type
  *   config-keys             every declared config key: "path<TAB>type<TAB>doc"
  *   config-get FILE PATH    print one value (exit 1 when absent)
+ *   config-coverage FILE    load FILE; print each schema key with no instance in it
+ *                           (exit 1 when there is one): does an example cover the schema?
  *   redact                  each stdin line through redact_dsn(), then redact_text()
  *   secret-key NAME...      "NAME yes|no": is the name secret-looking?
  *   duration STR...         milliseconds, or "error"
@@ -13,10 +17,13 @@
  *   check ID STATUS SUBJECT MESSAGE
  *   hint TEXT | location FILE LINE COL | metric NAME VALUE UOM WARN CRIT MIN MAX ("-" = unset)
  *   secret VALUE | string KEY VALUE | int KEY N | object KEY | array KEY | end
+ *   bytes KEY VALUE (rp_bytes) | endobject | endarray
  *   table KEY TITLE col,col...  then  row V1 V2 ...  then  endtable
+ * Fields take C escapes: \n \t \\ \xHH (not \x00), for newlines, tabs and invalid UTF-8.
  */
 #define _GNU_SOURCE
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +82,72 @@ static void dump_pattern(const struct config *c, const char *done, const char *r
 	free(p);
 }
 
+/* Every type, named targets and a secret-looking key: for t0020-config.sh. */
+static const struct cfg_key test_schema[] = {
+	{ "test.string", CFG_STRING, "a string" },
+	{ "test.int", CFG_INT, "an int" },
+	{ "test.number", CFG_NUMBER, "a number" },
+	{ "test.bool", CFG_BOOL, "a bool" },
+	{ "test.duration", CFG_DURATION, "a duration" },
+	{ "test.threshold", CFG_THRESHOLD, "a threshold" },
+	{ "test.list", CFG_STRLIST, "a list" },
+	{ "test.targets.*.url", CFG_STRING, "a target's URL" },
+	{ "test.targets.*.password", CFG_STRING, "a target's password" },
+	{ "test.targets.*.port", CFG_INT, "a target's port" },
+	{ NULL, 0, NULL },
+};
+
 static int cmd_config(const char *file)
+{
+	char *err;
+	bool discover = !strcmp(file, "--discover");
+	struct config *c = config_load(discover ? NULL : file, &err);
+	if (!c) {
+		fprintf(stderr, "%s\n", err);
+		free(err);
+		return 3;
+	}
+	if (discover)
+		printf("file=%s\n", config_path(c) ? config_path(c) : "(none)");
+	for (size_t i = 0; config_schema_key(i); i++)
+		dump_pattern(c, "", config_schema_key(i)->path, config_schema_key(i)->type);
+	config_free(c);
+	return 0;
+}
+
+/* Number of present instances of a schema pattern ("postgres.targets.*.dsn"). */
+static size_t count_pattern(const struct config *c, const char *done, const char *rest, enum cfg_type type)
+{
+	if (!*rest) {
+		const char *v;
+		const char *const *items;
+		size_t n;
+		if (type == CFG_STRLIST)
+			return (size_t)cfg_list(c, done, &items, &n);
+		return (size_t)cfg_str(c, done, &v);
+	}
+	size_t len = strcspn(rest, ".");
+	const char *next = rest[len] == '.' ? rest + len + 1 : rest + len;
+	size_t found = 0;
+	if (len == 1 && rest[0] == '*') {
+		const char *const *names;
+		size_t n;
+		if (!cfg_children(c, done, &names, &n))
+			return 0;
+		for (size_t i = 0; i < n; i++) {
+			char *p = xasprintf("%s.%s", done, names[i]);
+			found += count_pattern(c, p, next, type);
+			free(p);
+		}
+		return found;
+	}
+	char *p = *done ? xasprintf("%s.%.*s", done, (int)len, rest) : xstrndup(rest, len);
+	found = count_pattern(c, p, next, type);
+	free(p);
+	return found;
+}
+
+static int cmd_config_coverage(const char *file)
 {
 	char *err;
 	struct config *c = config_load(file, &err);
@@ -84,10 +156,16 @@ static int cmd_config(const char *file)
 		free(err);
 		return 3;
 	}
-	for (size_t i = 0; config_schema_key(i); i++)
-		dump_pattern(c, "", config_schema_key(i)->path, config_schema_key(i)->type);
+	int rc = 0;
+	for (size_t i = 0; config_schema_key(i); i++) {
+		const struct cfg_key *k = config_schema_key(i);
+		if (!count_pattern(c, "", k->path, k->type)) {
+			printf("%s\n", k->path);
+			rc = 1;
+		}
+	}
 	config_free(c);
-	return 0;
+	return rc;
 }
 
 static int cmd_config_get(const char *file, const char *path)
@@ -141,12 +219,42 @@ static enum status parse_status(const char *s)
 
 #define MAX_FIELDS 16
 
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* In place: \n \t \\ \xHH. The result is never longer than the input. */
+static void unescape(char *s)
+{
+	char *out = s;
+	for (const char *p = s; *p; p++) {
+		if (*p != '\\' || !p[1]) {
+			*out++ = *p;
+			continue;
+		}
+		p++;
+		if (*p == 'n')
+			*out++ = '\n';
+		else if (*p == 't')
+			*out++ = '\t';
+		else if (*p == 'x' && hex_digit(p[1]) >= 0 && hex_digit(p[2]) >= 0 && (p[1] != '0' || p[2] != '0')) {
+			*out++ = (char)(hex_digit(p[1]) * 16 + hex_digit(p[2]));
+			p += 2;
+		} else
+			*out++ = *p;
+	}
+	*out = '\0';
+}
+
 static size_t split_tabs(char *line, char **f)
 {
 	size_t n = 0;
 	for (char *save = NULL, *tok = strtok_r(line, "\t", &save); tok && n < MAX_FIELDS;
 	     tok = strtok_r(NULL, "\t", &save))
 		f[n++] = tok;
+	for (size_t i = 0; i < n; i++)
+		unescape(f[i]);
 	for (size_t i = n; i < MAX_FIELDS; i++)
 		f[i] = NULL;
 	return n;
@@ -212,6 +320,8 @@ static int cmd_report(const char *format)
 			redact_add_secret(f[1]);
 		else if (!strcmp(f[0], "string"))
 			rp_string(r, f[1], "%s\n", f[2]);
+		else if (!strcmp(f[0], "bytes"))
+			rp_bytes(r, f[1], "%s\n", f[2], f[2] ? strlen(f[2]) : 0);
 		else if (!strcmp(f[0], "int"))
 			rp_int(r, f[1], "%lld\n", atoll(f[2]));
 		else if (!strcmp(f[0], "object"))
@@ -237,12 +347,18 @@ int main(int argc, char **argv)
 {
 	set_progname("opskit-test-helper");
 	if (argc < 2)
-		die(3, "usage: opskit-test-helper config|config-keys|config-get|redact|secret-key|duration|report ...");
+		die(3, "usage: opskit-test-helper config|config-keys|config-get|config-coverage|redact|secret-key|duration|report ...");
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "config-keys"))
 		return cmd_config_keys();
 	if (!strcmp(cmd, "config") && argc == 3)
 		return cmd_config(argv[2]);
+	if (!strcmp(cmd, "config-typed") && argc == 3) {
+		config_schema_set_extra(test_schema);
+		return cmd_config(argv[2]);
+	}
+	if (!strcmp(cmd, "config-coverage") && argc == 3)
+		return cmd_config_coverage(argv[2]);
 	if (!strcmp(cmd, "config-get") && argc == 4)
 		return cmd_config_get(argv[2], argv[3]);
 	if (!strcmp(cmd, "redact"))
@@ -260,7 +376,7 @@ int main(int argc, char **argv)
 			if (parse_duration_ms(argv[i], &ms))
 				printf("error\n");
 			else
-				printf("%g\n", ms);
+				printf("%.15g\n", ms);
 		}
 		return 0;
 	}

@@ -1,0 +1,169 @@
+# tests/lib/postgres.sh — throwaway PostgreSQL 15 and PgBouncer servers for tests and benches.
+#
+#   . "$TEST_LIB/postgres.sh"
+#   start_postgres [MAX_CONNECTIONS [SUPERUSER_RESERVED]]   (defaults 20 and 3)
+#   start_pgbouncer [DEFAULT_POOL_SIZE [MAX_CLIENT_CONN]]      (defaults 2 and 20)
+#
+# After start_postgres:
+#   PG_BIN      the server binaries (/usr/lib/postgresql/15/bin)
+#   PG_DIR      data directory, also the Unix socket directory (owned by postgres)
+#   PG_PORT     TCP port on 127.0.0.1
+#   PG_DSN      "host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres" (trust)
+#   PG_APP_DSN  the same as role "app" (no superuser: sees the reserved-slot refusal)
+#   PG_PW_USER, PG_PW_PASSWORD  a role that must log in with a SCRAM password over TCP
+# After start_replica (a streaming replica of the server above):
+#   PG_REPLICA_DIR, PG_REPLICA_PORT, PG_REPLICA_DSN; pg_replica_sql SQL
+# After start_pgbouncer:
+#   PGB_DIR, PGB_PORT
+#   PGB_ADMIN_DSN  "host=127.0.0.1 port=$PGB_PORT user=postgres dbname=pgbouncer"
+#   PGB_APP_DSN    database "app" behind PgBouncer (session pooling, small pool)
+#
+# Helpers (each bounded in time):
+#   pg_sql SQL               one psql -At over the Unix socket (superuser, never refused
+#                            while a reserved slot is free)
+#   pg_session NAME [DSN]    a psql kept open in the background, fed from NAME.fifo;
+#   pg_send NAME SQL         send it SQL (no wait for the answer)
+#   pg_wait_for SQL WANT [S] until pg_sql SQL prints WANT (default 15 s)
+#   pg_wait_output NAME PAT  until session NAME printed PAT (works when the server is full)
+#   pg_kill_sessions         close every session (no wait)
+#   pg_end_sessions          close every session and wait until the server sees them gone
+# Teardown (servers, sessions) is registered with test_cleanup_add.
+
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+PG_PW_USER=pwuser
+PG_PW_PASSWORD='S3cret-Pr0be-Passw0rd'
+
+_pg_as_postgres() { su postgres -s /bin/sh -c "$1"; }
+
+start_postgres() {
+	_max=${1:-20} _reserved=${2:-3}
+	test -x "$PG_BIN/postgres" || skip_all "PostgreSQL 15 is not installed (run ci/install-deps.sh)"
+	PG_DIR=$TRASH/pg
+	PG_PORT=$(free_port)
+	mkdir -p "$PG_DIR" && chown postgres: "$PG_DIR" && chmod 700 "$PG_DIR"
+	_pg_as_postgres "$PG_BIN/initdb -N -D '$PG_DIR' -A trust -U postgres" >"$TRASH/initdb.log" 2>&1 || {
+		cat "$TRASH/initdb.log"; return 1; }
+	# pwuser needs a password over TCP; everyone else is trusted (loopback only).
+	cat >"$PG_DIR/pg_hba.conf" <<-EOF
+	local all all trust
+	local replication all trust
+	host all $PG_PW_USER 127.0.0.1/32 scram-sha-256
+	host all all 127.0.0.1/32 trust
+	EOF
+	chown postgres: "$PG_DIR/pg_hba.conf"
+	_pg_as_postgres "$PG_BIN/pg_ctl -D '$PG_DIR' -l '$PG_DIR/server.log' -w -t 30 -o \"-p $PG_PORT -k '$PG_DIR' -c listen_addresses=127.0.0.1 -c max_connections=$_max -c superuser_reserved_connections=$_reserved -c fsync=off -c shared_buffers=16MB\" start" >/dev/null 2>&1 || {
+		cat "$PG_DIR/server.log"; return 1; }
+	test_cleanup_add "su postgres -s /bin/sh -c \"$PG_BIN/pg_ctl -D '$PG_DIR' -m immediate -w stop\""
+	test_cleanup_add "pg_kill_sessions"
+	PG_DSN="host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres"
+	PG_APP_DSN="host=127.0.0.1 port=$PG_PORT user=app dbname=postgres"
+	pg_sql "CREATE ROLE app LOGIN; CREATE ROLE $PG_PW_USER LOGIN PASSWORD '$PG_PW_PASSWORD';
+		CREATE TABLE t(id int primary key, v text); INSERT INTO t VALUES (1, 'one');
+		GRANT ALL ON t TO app" >/dev/null
+	export PG_BIN PG_DIR PG_PORT PG_DSN PG_APP_DSN PG_PW_USER PG_PW_PASSWORD
+}
+
+# start_replica: a streaming replica of the server (pg_basebackup -R), for replay lag.
+start_replica() {
+	PG_REPLICA_DIR=$TRASH/replica
+	PG_REPLICA_PORT=$(free_port)
+	mkdir -p "$PG_REPLICA_DIR" && chown postgres: "$PG_REPLICA_DIR" && chmod 700 "$PG_REPLICA_DIR"
+	_pg_as_postgres "$PG_BIN/pg_basebackup -D '$PG_REPLICA_DIR' -R -X stream -c fast -h '$PG_DIR' -p $PG_PORT -U postgres" \
+		>"$TRASH/basebackup.log" 2>&1 || { cat "$TRASH/basebackup.log"; return 1; }
+	_pg_as_postgres "$PG_BIN/pg_ctl -D '$PG_REPLICA_DIR' -l '$PG_REPLICA_DIR/server.log' -w -t 30 -o \"-p $PG_REPLICA_PORT -k '$PG_REPLICA_DIR' -c listen_addresses=127.0.0.1 -c fsync=off -c shared_buffers=16MB\" start" >/dev/null 2>&1 || {
+		cat "$PG_REPLICA_DIR/server.log"; return 1; }
+	test_cleanup_add "su postgres -s /bin/sh -c \"$PG_BIN/pg_ctl -D '$PG_REPLICA_DIR' -m immediate -w stop\""
+	PG_REPLICA_DSN="host=127.0.0.1 port=$PG_REPLICA_PORT user=postgres dbname=postgres"
+	export PG_REPLICA_DIR PG_REPLICA_PORT PG_REPLICA_DSN
+}
+
+# pg_replica_sql SQL: like pg_sql, on the replica.
+pg_replica_sql() {
+	timeout -k 2 20 psql -X -q -At -v ON_ERROR_STOP=1 -h "$PG_REPLICA_DIR" -p "$PG_REPLICA_PORT" -U postgres -d postgres -c "$1"
+}
+
+pg_sql() {
+	timeout -k 2 20 psql -X -q -At -v ON_ERROR_STOP=1 -h "$PG_DIR" -p "$PG_PORT" -U postgres -d postgres -c "$1"
+}
+
+# pg_session NAME [DSN]: psql reading NAME.fifo; a sleeping writer keeps the fifo open.
+pg_session() {
+	_name=$1 _dsn=${2:-host=$PG_DIR port=$PG_PORT user=postgres dbname=postgres}
+	rm -f "$TRASH/$_name.fifo" && mkfifo "$TRASH/$_name.fifo"
+	timeout -k 2 300 psql -X -q "$_dsn" <"$TRASH/$_name.fifo" >"$TRASH/$_name.out" 2>&1 &
+	echo $! >>"$TRASH/.pg-session-pids"
+	sleep 300 >"$TRASH/$_name.fifo" &
+	echo $! >>"$TRASH/.pg-session-pids"
+}
+
+pg_send() { printf '%s\n' "$2" >"$TRASH/$1.fifo"; }
+
+pg_kill_sessions() {
+	test -f "$TRASH/.pg-session-pids" || return 0
+	while read -r _pid; do kill "$_pid" 2>/dev/null; done <"$TRASH/.pg-session-pids"
+	rm -f "$TRASH/.pg-session-pids"
+}
+
+# pg_end_sessions: close every pg_session (between tests that need a quiet server).
+pg_end_sessions() {
+	pg_kill_sessions
+	pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()" 0
+}
+
+# pg_wait_output NAME PATTERN [S]: until the session's output shows PATTERN (when the
+# server is full and pg_sql itself would be refused).
+pg_wait_output() {
+	_deadline=$(( $(date +%s) + ${3:-15} ))
+	until grep -q -- "$2" "$TRASH/$1.out" 2>/dev/null; do
+		[ "$(date +%s)" -le $_deadline ] || { echo "pg_wait_output: $1 never printed $2" >&2; return 1; }
+		sleep 0.05
+	done
+}
+
+pg_wait_for() {
+	_deadline=$(( $(date +%s) + ${3:-15} ))
+	while [ "$(date +%s)" -le $_deadline ]; do
+		[ "$(pg_sql "$1" 2>/dev/null)" = "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "pg_wait_for: '$1' never gave '$2' (last: $(pg_sql "$1" 2>&1))" >&2
+	return 1
+}
+
+start_pgbouncer() {
+	_pool=${1:-2} _maxclients=${2:-20}
+	command -v pgbouncer >/dev/null 2>&1 || skip_all "pgbouncer is not installed (run ci/install-deps.sh)"
+	PGB_DIR=$TRASH/pgbouncer
+	PGB_PORT=$(free_port)
+	mkdir -p "$PGB_DIR"
+	printf '"postgres" ""\n"app" ""\n' >"$PGB_DIR/userlist.txt"
+	cat >"$PGB_DIR/pgbouncer.ini" <<-EOF
+	[databases]
+	app = host=127.0.0.1 port=$PG_PORT dbname=postgres user=postgres
+	[pgbouncer]
+	listen_addr = 127.0.0.1
+	listen_port = $PGB_PORT
+	unix_socket_dir =
+	auth_type = trust
+	auth_file = $PGB_DIR/userlist.txt
+	admin_users = postgres
+	pool_mode = session
+	default_pool_size = $_pool
+	max_client_conn = $_maxclients
+	logfile = $PGB_DIR/pgbouncer.log
+	pidfile = $PGB_DIR/pgbouncer.pid
+	EOF
+	chown -R postgres: "$PGB_DIR"
+	_pg_as_postgres "pgbouncer -d '$PGB_DIR/pgbouncer.ini'" >"$PGB_DIR/start.log" 2>&1 || {
+		cat "$PGB_DIR/start.log" "$PGB_DIR/pgbouncer.log"; return 1; }
+	test_cleanup_add "kill \$(cat '$PGB_DIR/pgbouncer.pid')"
+	# (wait_for_port needs bash's /dev/tcp; pg_isready works from any sh)
+	_deadline=$(( $(date +%s) + 10 ))
+	until "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PGB_PORT" -t 1; do
+		[ "$(date +%s)" -le $_deadline ] || { cat "$PGB_DIR/pgbouncer.log"; return 1; }
+		sleep 0.1
+	done
+	PGB_ADMIN_DSN="host=127.0.0.1 port=$PGB_PORT user=postgres dbname=pgbouncer"
+	PGB_APP_DSN="host=127.0.0.1 port=$PGB_PORT user=postgres dbname=app"
+	export PGB_DIR PGB_PORT PGB_ADMIN_DSN PGB_APP_DSN
+}

@@ -1,0 +1,35 @@
+#!/bin/sh
+# ops-pgprobe's options, thresholds and config errors without a server
+# (data-driven cases in tests/data/pgprobe/<case>/: cmd, expected, exit, stderr).
+. "$(dirname "$0")/test-lib.sh"
+
+test_data_cases "$TEST_DATA/pgprobe"
+
+test_expect_success 'the password of a refused DSN never shows' '
+	ops-pgprobe --format json "host=127.0.0.1 port=1 password=NotShown1234" >out 2>err; test $? -eq 2 &&
+	test_grep_not NotShown1234 out && test_grep_not NotShown1234 err
+'
+
+test_expect_success 'every check id with thresholds is accepted by -w and -c' '
+	for id in connections application-share idle-in-transaction idle-in-transaction-count \
+		long-queries lock-waits oldest-transaction idle-connections connect query \
+		replication-lag pgbouncer-waiting pgbouncer-maxwait pgbouncer-saturation pgbouncer-clients; do
+		case $id in
+		idle-in-transaction|long-queries|oldest-transaction|connect|query|replication-lag|pgbouncer-maxwait) v=2s ;;
+		*) v=50% ;;
+		esac
+		ops-pgprobe --timeout 200ms -w $id=$v -c $id=$v "host=127.0.0.1 port=1" >out 2>err
+		test $? -eq 2 || { echo "$id=$v"; cat err; return 1; }
+	done
+'
+
+test_expect_success 'every check id is documented in the man page' '
+	for id in connect query connections application-share idle-in-transaction \
+		idle-in-transaction-count long-queries lock-waits oldest-transaction idle-connections \
+		replication-lag pool-sizing pgbouncer-connect pgbouncer-waiting pgbouncer-maxwait \
+		pgbouncer-saturation pgbouncer-clients; do
+		grep -q "^\.It Cm $id\$" "$OPSKIT_ROOT/man/ops-pgprobe.1" || { echo "$id"; return 1; }
+	done
+'
+
+test_done

@@ -1,0 +1,131 @@
+#!/bin/sh
+# Failure is information: wrong password, DNS, refused, a port that never answers, the
+# server full (53300) and the reserved-slot refusal are each a distinct CRITICAL, exit 2,
+# bounded by --timeout; bad options exit 3.
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_LIB/postgres.sh"
+test_require_cmd psql python3
+
+# 6 slots, 2 reserved for superusers: app fills 4, then only superusers get in.
+start_postgres 6 2 || { echo "Bail out! PostgreSQL did not start"; exit 1; }
+
+test_expect_code 2 'wrong password: exit 2' '
+	ops-pgprobe "host=127.0.0.1 port=$PG_PORT user=$PG_PW_USER password=Wr0ngPassword dbname=postgres"
+'
+
+test_expect_success 'wrong password: authentication failure, password never shown' '
+	for fmt in text json nagios prometheus; do
+		ops-pgprobe --format $fmt "host=127.0.0.1 port=$PG_PORT user=$PG_PW_USER password=Wr0ngPassword dbname=postgres" >out.$fmt 2>err.$fmt
+		test $? -eq 2 && test_grep_not Wr0ngPassword out.$fmt && test_grep_not Wr0ngPassword err.$fmt || return 1
+	done &&
+	test_grep "^CRITICAL  *connect .*authentication failed (SQLSTATE 28P01): password authentication failed for user \"$PG_PW_USER\"" out.text &&
+	test_grep "^PGPROBE CRITICAL - .*authentication failed" out.nagios
+'
+
+test_expect_success 'wrong password in a URL: masked too' '
+	ops-pgprobe --format json "postgresql://$PG_PW_USER:Wr0ngPassword@127.0.0.1:$PG_PORT/postgres" >out 2>err
+	test $? -eq 2 && test_grep_not Wr0ngPassword out && test_grep_not Wr0ngPassword err &&
+	test_grep "authentication failed" out
+'
+
+test_expect_success 'wrong password in a config DSN: masked in every format' '
+	cat >pw.yaml <<-EOF &&
+	postgres:
+	  targets:
+	    main:
+	      dsn: "host=127.0.0.1 port=$PG_PORT user=$PG_PW_USER password=Wr0ngPassword dbname=postgres"
+	EOF
+	for fmt in text json nagios prometheus; do
+		ops-pgprobe --config pw.yaml --format $fmt -v >out 2>err
+		test $? -eq 2 && test_grep_not Wr0ngPassword out && test_grep_not Wr0ngPassword err || return 1
+	done
+'
+
+test_expect_success 'the right password connects' '
+	ops-pgprobe "host=127.0.0.1 port=$PG_PORT user=$PG_PW_USER password=$PG_PW_PASSWORD dbname=postgres" >out &&
+	test_grep_not "$PG_PW_PASSWORD" out
+'
+
+test_expect_success 'connection refused is its own message' '
+	port=$(free_port) &&
+	ops-pgprobe "host=127.0.0.1 port=$port" >out; test $? -eq 2 &&
+	test_grep "^CRITICAL  *connect .*connection refused" out
+'
+
+test_expect_success 'a name that does not resolve is a DNS failure' '
+	ops-pgprobe "host=no-such-host.invalid port=5432" >out; test $? -eq 2 &&
+	test_grep "^CRITICAL  *connect .*does not resolve (DNS)" out
+'
+
+test_expect_success 'a port that accepts and never answers: CRITICAL within --timeout' '
+	python3 -c "
+import socket, sys, time
+s = socket.socket(); s.bind((\"127.0.0.1\", 0)); s.listen(8)
+open(\"hang.port\", \"w\").write(str(s.getsockname()[1]))
+held = []; end = time.time() + 30
+s.settimeout(0.2)
+while time.time() < end:
+    try: held.append(s.accept()[0])
+    except socket.timeout: pass
+" &
+	hang=$! &&
+	i=0; until test -s hang.port || test $i -gt 100; do sleep 0.05; i=$((i + 1)); done &&
+	start=$(date +%s%N) &&
+	run_with_timeout 10 ops-pgprobe --timeout 1s "host=127.0.0.1 port=$(cat hang.port)" >out; rc=$?
+	end=$(date +%s%N); kill $hang
+	test $rc -eq 2 &&
+	test $(( (end - start) / 1000000 )) -lt 4000 &&
+	test_grep "^CRITICAL  *connect .*no answer within 1.0s (--timeout): the port accepts connections but nothing answered" out
+'
+
+# Fill the ordinary slots with role app, then the reserved ones with the superuser.
+# (pg_wait_output, not pg_wait_for: a polling connection would take a slot itself and
+# get an app session refused.)
+for i in 1 2 3 4; do
+	pg_session app$i "host=$PG_DIR port=$PG_PORT user=app dbname=postgres application_name=pool$i"
+	pg_send app$i "SELECT 'app$i-ready';"
+	pg_wait_output app$i app$i-ready || say "app session $i did not start"
+done
+
+test_expect_success 'reserved slots only: an ordinary role is refused, 53300, distinct message' '
+	ops-pgprobe "$PG_APP_DSN" >out; test $? -eq 2 &&
+	test_grep "^CRITICAL  *connect .*only reserved connection slots are left (SQLSTATE 53300)" out
+'
+
+test_expect_success 'a superuser still gets in and sees the server full' '
+	ops-pgprobe "$PG_DSN" >out; test $? -eq 2 &&
+	test_grep "^CRITICAL  *connections .*5 of 4 usable connections in use" out
+'
+
+pg_session su1 && pg_send su1 "SELECT 'su1-ready';"
+pg_session su2 && pg_send su2 "SELECT 'su2-ready';"
+pg_wait_output su1 su1-ready && pg_wait_output su2 su2-ready || say "superuser sessions did not start"
+
+test_expect_success 'every slot taken: too many clients (53300) within --timeout' '
+	run_with_timeout 10 ops-pgprobe --timeout 2s --format nagios "$PG_DSN" >out; test $? -eq 2 &&
+	test_grep "^PGPROBE CRITICAL - .*too many clients (SQLSTATE 53300)" out
+'
+
+test_expect_success 'pool sizing cannot tell when the server refuses us: UNKNOWN next to the CRITICAL' '
+	ops-pgprobe --pool web=2x2 "$PG_DSN" >out; test $? -eq 2 &&
+	test_grep "^UNKNOWN  *pool-sizing .*max_connections is unknown" out
+'
+
+pg_end_sessions
+
+test_expect_code 3 'unknown threshold name exits 3' 'ops-pgprobe -w no-such-check=1 "$PG_DSN"'
+test_expect_code 3 'a duration where a count belongs exits 3' 'ops-pgprobe -w lock-waits=5s "$PG_DSN"'
+test_expect_code 3 'a percentage where a duration belongs exits 3' 'ops-pgprobe -c long-queries=50% "$PG_DSN"'
+test_expect_code 3 'bad --timeout exits 3' 'ops-pgprobe --timeout soon "$PG_DSN"'
+test_expect_code 3 'bad --pool exits 3' 'ops-pgprobe --pool web=eight "$PG_DSN"'
+test_expect_code 3 'an unknown target name exits 3' 'ops-pgprobe no-such-target'
+test_expect_code 3 'a DSN libpq cannot parse exits 3' 'ops-pgprobe "host=127.0.0.1 bogus_option=1"'
+test_expect_code 3 '--watch without a terminal exits 3' 'ops-pgprobe --watch 1 "$PG_DSN" >out'
+
+test_expect_success 'a bad config threshold is located, exit 3' '
+	printf "postgres:\n  thresholds:\n    lock_waits:\n      warning: 10s\n" >bad.yaml &&
+	ops-pgprobe --config bad.yaml "$PG_DSN" >out 2>err; test $? -eq 3 &&
+	test_grep "bad.yaml:4:[0-9]*: postgres.thresholds.lock_waits.warning must be a number" err
+'
+
+test_done

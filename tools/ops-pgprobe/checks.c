@@ -1,0 +1,284 @@
+/*
+ * checks — thresholds (check_postgres style: numbers, percentages, durations) and the
+ * checks of one PostgreSQL target. A value at or above a level raises that status.
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgprobe.h"
+#include "util.h"
+
+const struct th_def th_defs[TH_COUNT] = {
+	[TH_CONNECTIONS] = { "connections", "connections", TH_KIND_COUNT, "80%", "95%" },
+	[TH_APP_SHARE] = { "application-share", "application_share", TH_KIND_COUNT, "60%", "85%" },
+	[TH_IDLE_TX] = { "idle-in-transaction", "idle_in_transaction", TH_KIND_DURATION, "1m", "10m" },
+	[TH_IDLE_TX_COUNT] = { "idle-in-transaction-count", "idle_in_transaction_count", TH_KIND_COUNT, "5", "20" },
+	[TH_LONG_QUERIES] = { "long-queries", "long_queries", TH_KIND_DURATION, "1m", "5m" },
+	[TH_LOCK_WAITS] = { "lock-waits", "lock_waits", TH_KIND_COUNT, "1", "5" },
+	[TH_OLDEST_XACT] = { "oldest-transaction", "oldest_transaction", TH_KIND_DURATION, "10m", "1h" },
+	[TH_IDLE_CONNS] = { "idle-connections", "idle_connections", TH_KIND_COUNT, NULL, NULL },
+	[TH_CONNECT] = { "connect", "connect", TH_KIND_DURATION, "500ms", "2s" },
+	[TH_QUERY] = { "query", "query", TH_KIND_DURATION, "500ms", "2s" },
+	[TH_REPL_LAG] = { "replication-lag", "replication_lag", TH_KIND_DURATION, "30s", "5m" },
+	[TH_PGB_WAITING] = { "pgbouncer-waiting", "pgbouncer_waiting", TH_KIND_COUNT, "1", "10" },
+	[TH_PGB_MAXWAIT] = { "pgbouncer-maxwait", "pgbouncer_maxwait", TH_KIND_DURATION, "1s", "5s" },
+	[TH_PGB_SATURATION] = { "pgbouncer-saturation", "pgbouncer_saturation", TH_KIND_PERCENT, "80%", "100%" },
+	[TH_PGB_CLIENTS] = { "pgbouncer-clients", "pgbouncer_clients", TH_KIND_COUNT, "80%", "95%" },
+};
+
+int th_find(const char *name, size_t len)
+{
+	for (int i = 0; i < TH_COUNT; i++)
+		if (strlen(th_defs[i].id) == len && !strncmp(th_defs[i].id, name, len))
+			return i;
+	return -1;
+}
+
+int th_parse(enum th_id id, const char *s, struct th_level *out, const char **why)
+{
+	size_t n = strlen(s);
+	bool pct = n > 1 && s[n - 1] == '%';
+	double v, ms;
+	*why = NULL;
+	switch (th_defs[id].kind) {
+	case TH_KIND_DURATION:
+		if (pct || parse_duration_ms(s, &ms)) {
+			*why = "must be a duration such as 500ms, 30s, 5m";
+			return -1;
+		}
+		*out = (struct th_level){ ms / 1000, false };
+		return 0;
+	case TH_KIND_PERCENT:
+	case TH_KIND_COUNT: {
+		char *num = xstrndup(s, pct ? n - 1 : n);
+		int rc = parse_double(num, &v);
+		free(num);
+		if (rc || v < 0) {
+			*why = "must be a number or a percentage such as 80%";
+			return -1;
+		}
+		*out = (struct th_level){ v, pct || th_defs[id].kind == TH_KIND_PERCENT };
+		return 0;
+	}
+	}
+	return -1;
+}
+
+static double level_value(struct th_level l, double base)
+{
+	if (isnan(l.value))
+		return NAN;
+	if (!l.percent)
+		return l.value;
+	return isnan(base) ? NAN : l.value * base / 100;
+}
+
+enum status th_eval(const struct threshold *t, double value, double base)
+{
+	double c = level_value(t->crit, base), w = level_value(t->warn, base);
+	if (isnan(value))
+		return ST_OK;
+	if (!isnan(c) && value >= c)
+		return ST_CRITICAL;
+	if (!isnan(w) && value >= w)
+		return ST_WARNING;
+	return ST_OK;
+}
+
+struct thresholds th_perf(const struct threshold *t, double base, double min, double max)
+{
+	return (struct thresholds){ level_value(t->warn, base), level_value(t->crit, base), min, max };
+}
+
+/* ---- snapshot accessors ---- */
+
+double js_num(const json_t *o, const char *key)
+{
+	json_t *v = o ? json_object_get(o, key) : NULL;
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+const char *js_str(const json_t *o, const char *key)
+{
+	json_t *v = o ? json_object_get(o, key) : NULL;
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* "pid 123 (app web, user u)" for a top session, or "" when there is none. */
+static char *who(const json_t *s)
+{
+	if (!s || json_is_null(s))
+		return xstrdup("");
+	const char *app = js_str(s, "application");
+	const char *client = js_str(s, "client");
+	return xasprintf(" (pid %.0f, user %s, application \"%s\"%s%s)", js_num(s, "pid"),
+			 js_str(s, "user") ? js_str(s, "user") : "?", app ? app : "",
+			 client ? ", client " : "", client ? client : "");
+}
+
+/* ---- the checks of one target ---- */
+
+void report_failure(struct report *r, const char *check_id, const char *subject,
+		    const struct probe_error *e)
+{
+	struct check *c = report_check(r, check_id, ST_CRITICAL, subject, "%s",
+				       e->message ? e->message : "failed");
+	if (e->hint)
+		check_hint(c, "%s", e->hint);
+}
+
+static void check_latency(struct report *r, const struct target *t, const struct probe_opts *o,
+			  enum th_id id, double ms, const char *what)
+{
+	const struct threshold *th = &o->th[id];
+	enum status st = th_eval(th, ms / 1000, NAN);
+	struct check *c = report_check(r, th_defs[id].id, st, t->name, "%s in %.1f ms", what, ms);
+	char *name = xasprintf("%s_seconds", th_defs[id].id);
+	check_metric(c, name, ms / 1000, "s", th_perf(th, NAN, 0, NAN));
+	free(name);
+	if (st != ST_OK)
+		check_hint(c, "slow answers: look at the server's load, the network, or pg_hba.conf DNS lookups");
+}
+
+static void check_connections(struct report *r, const struct target *t, const struct probe_opts *o)
+{
+	const json_t *s = t->snap;
+	double max = js_num(s, "max_connections"), total = js_num(s, "total");
+	double reserved = js_num(s, "superuser_reserved") + js_num(s, "reserved");
+	double usable = max - reserved;
+	double pct = usable > 0 ? 100 * total / usable : 100;
+	const struct threshold *th = &o->th[TH_CONNECTIONS];
+	enum status st = th_eval(th, total, usable);
+	struct check *c = report_check(r, "connections", st, t->name,
+				       "%.0f of %.0f usable connections in use (%.0f%%; max_connections %.0f, %.0f reserved)",
+				       total, usable, pct, max, reserved);
+	check_metric(c, "connections", total, "", th_perf(th, usable, 0, usable));
+	check_metric(c, "connections_used_percent", pct, "%", THRESHOLDS_NONE);
+	if (st != ST_OK)
+		check_hint(c, "see who holds them (the by-application table), end idle sessions, or shrink the pools");
+
+	const json_t *top = json_array_get(json_object_get(s, "apps"), 0);
+	double n = top ? js_num(top, "total") : 0;
+	th = &o->th[TH_APP_SHARE];
+	st = th_eval(th, n, usable);
+	const char *app = top ? js_str(top, "application") : NULL;
+	if (top)
+		c = report_check(r, "application-share", st, t->name,
+				 "application \"%s\" holds %.0f %s, %.0f%% of the usable slots",
+				 app ? app : "", n, n == 1 ? "connection" : "connections", usable > 0 ? 100 * n / usable : 0);
+	else
+		c = report_check(r, "application-share", st, t->name, "no client connections");
+	check_metric(c, "application_connections", n, "", th_perf(th, usable, 0, usable));
+	if (st != ST_OK)
+		check_hint(c, "that application's pool is too large for this server: workers x pool size must fit");
+}
+
+static void check_session_age(struct report *r, const struct target *t, const struct probe_opts *o,
+			      enum th_id id, const char *top_key, const char *what, const char *none,
+			      const char *hint)
+{
+	const json_t *top = json_object_get(t->snap, top_key);
+	double age = json_is_object(top) ? js_num(top, "age") : 0;
+	const struct threshold *th = &o->th[id];
+	enum status st = th_eval(th, age, NAN);
+	char *whom = who(top);
+	struct check *c = json_is_object(top)
+		? report_check(r, th_defs[id].id, st, t->name, "%s for %s%s", what, human_duration(age), whom)
+		: report_check(r, th_defs[id].id, st, t->name, "%s", none);
+	free(whom);
+	char *metric = xasprintf("%s_seconds", th_defs[id].id);
+	for (char *p = metric; *p; p++)
+		*p = *p == '-' ? '_' : *p;
+	check_metric(c, metric, age, "s", th_perf(th, NAN, 0, NAN));
+	free(metric);
+	if (st != ST_OK)
+		check_hint(c, "%s", hint);
+}
+
+static void check_counts(struct report *r, const struct target *t, const struct probe_opts *o, double usable)
+{
+	const json_t *s = t->snap;
+	double idle_tx = js_num(s, "idle_tx");
+	const struct threshold *th = &o->th[TH_IDLE_TX_COUNT];
+	enum status st = th_eval(th, idle_tx, usable);
+	struct check *c = report_check(r, "idle-in-transaction-count", st, t->name,
+				       "%.0f %s idle in transaction", idle_tx, idle_tx == 1 ? "session" : "sessions");
+	check_metric(c, "idle_in_transaction", idle_tx, "", th_perf(th, usable, 0, usable));
+	if (st != ST_OK)
+		check_hint(c, "the application leaves transactions open between requests; set idle_in_transaction_session_timeout");
+
+	double waiting = js_num(s, "waiting");
+	th = &o->th[TH_LOCK_WAITS];
+	st = th_eval(th, waiting, usable);
+	const json_t *top = json_object_get(s, "top_wait");
+	if (waiting > 0 && json_is_object(top)) {
+		struct strbuf pids = STRBUF_INIT;
+		json_t *b;
+		size_t i;
+		json_array_foreach(json_object_get(top, "blocked_by"), i, b)
+			sb_addf(&pids, "%s%lld", i ? ", " : "", (long long)json_integer_value(b));
+		char *whom = who(top);
+		c = report_check(r, "lock-waits", st, t->name,
+				 "%.0f %s on locks; the longest for %s%s, blocked by pid %s",
+				 waiting, waiting == 1 ? "session waits" : "sessions wait", human_duration(js_num(top, "age")), whom, sb_str(&pids));
+		free(whom);
+		sb_release(&pids);
+	} else {
+		c = report_check(r, "lock-waits", st, t->name, "no session waits on a lock");
+	}
+	check_metric(c, "lock_waits", waiting, "", th_perf(th, usable, 0, usable));
+	if (st != ST_OK)
+		check_hint(c, "look at the blocking sessions (kind \"blocking\"); pg_terminate_backend(pid) ends one");
+
+	double stale = js_num(s, "stale_idle");
+	th = &o->th[TH_IDLE_CONNS];
+	st = th_eval(th, stale, usable);
+	c = report_check(r, "idle-connections", st, t->name,
+			 "%.0f connections idle for more than %s (stale pool members)", stale,
+			 human_duration(o->idle_age_s));
+	check_metric(c, "idle_connections", stale, "", th_perf(th, usable, 0, usable));
+	if (st != ST_OK)
+		check_hint(c, "pools keep more idle connections than they use: lower pool_min or set an idle timeout");
+}
+
+static void check_replica(struct report *r, const struct target *t, const struct probe_opts *o)
+{
+	json_t *rec = json_object_get(t->snap, "in_recovery");
+	if (!json_is_true(rec))
+		return;
+	double lag = js_num(t->snap, "replay_lag");
+	const struct threshold *th = &o->th[TH_REPL_LAG];
+	enum status st = isnan(lag) ? ST_WARNING : th_eval(th, lag, NAN);
+	struct check *c = isnan(lag)
+		? report_check(r, "replication-lag", st, t->name, "replica has not replayed any transaction yet")
+		: report_check(r, "replication-lag", st, t->name, "replica replays %s behind the primary (%s of WAL received, not replayed)",
+			       human_duration(lag), human_bytes(js_num(t->snap, "replay_lag_bytes")));
+	check_metric(c, "replication_lag_seconds", isnan(lag) ? NAN : lag, "s", th_perf(th, NAN, 0, NAN));
+	if (st != ST_OK)
+		check_hint(c, "check the replica's I/O, long queries on the replica (recovery conflicts), and the network");
+}
+
+void checks_target(struct report *r, const struct target *t, const struct probe_opts *o)
+{
+	if (!t->snap) {
+		report_failure(r, t->err.kind == FAIL_QUERY || (t->err.kind == FAIL_TIMEOUT && !isnan(t->connect_ms))
+				  ? "query" : "connect", t->name, &t->err);
+		return;
+	}
+	check_latency(r, t, o, TH_CONNECT, t->connect_ms, "connected");
+	check_latency(r, t, o, TH_QUERY, t->query_ms, "probe query answered");
+	check_connections(r, t, o);
+	double usable = js_num(t->snap, "max_connections") - js_num(t->snap, "superuser_reserved") -
+			js_num(t->snap, "reserved");
+	check_session_age(r, t, o, TH_IDLE_TX, "top_idle_tx", "oldest session idle in transaction",
+			  "no session is idle in transaction",
+			  "the application forgot a COMMIT/ROLLBACK; it holds locks and blocks vacuum: end it or fix the code path");
+	check_counts(r, t, o, usable);
+	check_session_age(r, t, o, TH_LONG_QUERIES, "top_query", "longest running query",
+			  "no query is running", "look at the query (sessions, kind \"long\"); pg_cancel_backend(pid) stops it");
+	check_session_age(r, t, o, TH_OLDEST_XACT, "top_xact", "oldest open transaction",
+			  "no transaction is open", "old transactions hold back vacuum (table bloat): find and end them");
+	check_replica(r, t, o);
+}

@@ -1,0 +1,300 @@
+/*
+ * conn — libpq without hangs: PQconnectStartParams/PQconnectPoll and PQsendQuery, each
+ * step waited for with poll() against one deadline, so a server that accepts and never
+ * answers costs at most --timeout. Failures become a kind and a message an on-call
+ * engineer can act on (libpq gives no SQLSTATE for refused connections, so the server's
+ * FATAL text is matched).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdbool.h>
+#include <math.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgprobe.h"
+#include "redact.h"
+#include "util.h"
+
+void probe_error_free(struct probe_error *e)
+{
+	free(e->message);
+	free(e->hint);
+	memset(e, 0, sizeof(*e));
+}
+
+static void set_error(struct probe_error *e, enum fail_kind kind, const char *hint, const char *fmt, ...)
+	PRINTF_LIKE(4, 5);
+static void set_error(struct probe_error *e, enum fail_kind kind, const char *hint, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *raw = xvasprintf(fmt, ap);
+	va_end(ap);
+	probe_error_free(e);
+	e->kind = kind;
+	e->message = redact_text(raw);
+	e->hint = hint ? xstrdup(hint) : NULL;
+	free(raw);
+}
+
+/* libpq's message on one line, without "connection to server at ... failed:" noise. */
+static char *server_words(const char *libpq_msg)
+{
+	const char *p = libpq_msg ? libpq_msg : "";
+	const char *fatal = strstr(p, "FATAL:");
+	if (fatal)
+		p = fatal + 6;
+	else if (strstr(p, "failed: "))
+		p = strstr(p, "failed: ") + 8;
+	while (*p == ' ')
+		p++;
+	/* One line, runs of white space squeezed: libpq continues with "\n\t". */
+	struct strbuf sb = STRBUF_INIT;
+	for (; *p; p++) {
+		bool space = *p == '\n' || *p == '\t' || *p == ' ' || *p == '\r';
+		if (space && (!sb.len || sb.buf[sb.len - 1] == ' '))
+			continue;
+		sb_addch(&sb, space ? ' ' : *p);
+	}
+	while (sb.len && sb.buf[sb.len - 1] == ' ')
+		sb.buf[--sb.len] = '\0';
+	return sb.buf ? sb_detach(&sb) : xstrdup("");
+}
+
+static const struct {
+	const char *needle;
+	enum fail_kind kind;
+	const char *what;
+	const char *hint;
+} connect_failures[] = {
+	{ "too many clients", FAIL_TOO_MANY,
+	  "too many clients (SQLSTATE 53300): every max_connections slot is taken",
+	  "find who holds the slots (pg_stat_activity by application), end idle sessions, size the pools below max_connections" },
+	{ "connection slots are reserved", FAIL_RESERVED,
+	  "only reserved connection slots are left (SQLSTATE 53300): ordinary roles are refused",
+	  "a superuser can still connect to investigate; free slots or lower the pool sizes" },
+	{ "password authentication failed", FAIL_AUTH, "authentication failed (SQLSTATE 28P01)",
+	  "check the user and password of the DSN (the password is not shown)" },
+	{ "no password supplied", FAIL_AUTH, "authentication failed: the server asks for a password and none was given",
+	  "add password= to the DSN, or use a .pgpass file" },
+	{ "no pg_hba.conf entry", FAIL_AUTH, "rejected by pg_hba.conf (SQLSTATE 28000)",
+	  "add a pg_hba.conf line for this host, user and database" },
+	{ "authentication failed", FAIL_AUTH, "authentication failed", "check the user and password of the DSN" },
+	{ "does not exist", FAIL_NO_DATABASE, "the database or role does not exist", "check dbname= and user= in the DSN" },
+	{ "could not translate host name", FAIL_DNS, "the host name does not resolve (DNS)",
+	  "check host= in the DSN and the resolver" },
+	{ "Name or service not known", FAIL_DNS, "the host name does not resolve (DNS)", "check host= in the DSN" },
+	{ "Connection refused", FAIL_REFUSED, "connection refused: nothing listens on that address and port",
+	  "is PostgreSQL running, and on this port? (pg_ctl status, listen_addresses)" },
+	{ "No such file or directory", FAIL_REFUSED, "no server socket at that path: PostgreSQL is not running there",
+	  "is PostgreSQL running, and is the socket directory right?" },
+	{ "starting up", FAIL_STARTING, "the server is starting up", NULL },
+	{ "shutting down", FAIL_STARTING, "the server is shutting down", NULL },
+	{ "in recovery mode", FAIL_STARTING, "the server is in recovery and refuses connections", NULL },
+	{ "timeout expired", FAIL_TIMEOUT, "connect timed out (connect_timeout)", NULL },
+};
+
+static void classify_connect_failure(const char *libpq_msg, struct probe_error *e)
+{
+	char *words = server_words(libpq_msg);
+	for (size_t i = 0; i < ARRAY_SIZE(connect_failures); i++) {
+		if (strstr(libpq_msg ? libpq_msg : "", connect_failures[i].needle)) {
+			set_error(e, connect_failures[i].kind, connect_failures[i].hint, "%s: %s",
+				  connect_failures[i].what, words);
+			free(words);
+			return;
+		}
+	}
+	set_error(e, FAIL_OTHER, NULL, "cannot connect: %s", words);
+	free(words);
+}
+
+/* Waits for events on fd until the deadline: 1 ready, 0 timed out, -1 error. */
+static int wait_socket(int fd, short events, double deadline_ms)
+{
+	if (fd < 0)
+		return -1;
+	for (;;) {
+		double left = deadline_ms - now_ms();
+		if (left <= 0)
+			return 0;
+		struct pollfd p = { .fd = fd, .events = events };
+		int rc = poll(&p, 1, (int)ceil(left));
+		if (rc > 0)
+			return 1;
+		if (rc == 0)
+			continue; /* re-check the clock: poll may wake a little early */
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+static const char *timeout_phase(ConnStatusType st)
+{
+	switch (st) {
+	case CONNECTION_STARTED:
+		return "the TCP connection was not established (host down or packets dropped)";
+	case CONNECTION_MADE:
+	case CONNECTION_AWAITING_RESPONSE:
+	case CONNECTION_SSL_STARTUP:
+		return "the port accepts connections but nothing answered the login "
+		       "(hung server, another service on the port, or a proxy with no backend)";
+	default:
+		return "the server did not finish the login";
+	}
+}
+
+static double timeout_seconds(double deadline_ms, double start_ms)
+{
+	return (deadline_ms - start_ms) / 1000;
+}
+
+PGconn *pgc_connect(const char *dsn, double deadline_ms, struct probe_error *err, double *connect_ms)
+{
+	double start = now_ms();
+	char timeout_s[32], user_timeout_ms[32];
+	/* libpq's own connect_timeout is a backstop; the poll deadline is what bounds us. */
+	snprintf(timeout_s, sizeof(timeout_s), "%d", (int)fmax(2, ceil((deadline_ms - start) / 1000)));
+	snprintf(user_timeout_ms, sizeof(user_timeout_ms), "%d", (int)fmax(1000, deadline_ms - start));
+	const char *keys[] = { "connect_timeout", "fallback_application_name", "keepalives",
+			       "keepalives_idle", "keepalives_interval", "keepalives_count",
+			       "tcp_user_timeout", "dbname", NULL };
+	const char *vals[] = { timeout_s, "ops-pgprobe", "1", "10", "5", "3", user_timeout_ms,
+			       dsn ? dsn : "", NULL };
+	PGconn *c = PQconnectStartParams(keys, vals, 1);
+	if (!c) {
+		set_error(err, FAIL_OTHER, NULL, "cannot connect: out of memory in libpq");
+		return NULL;
+	}
+	PostgresPollingStatusType ps = PQstatus(c) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
+	while (ps != PGRES_POLLING_OK && ps != PGRES_POLLING_FAILED) {
+		int rc = wait_socket(PQsocket(c), ps == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline_ms);
+		if (rc == 0) {
+			set_error(err, FAIL_TIMEOUT, "check that the host and port are PostgreSQL's; raise --timeout only if the network is slow",
+				  "no answer within %.1fs (--timeout): %s", timeout_seconds(deadline_ms, start),
+				  timeout_phase(PQstatus(c)));
+			PQfinish(c);
+			return NULL;
+		}
+		ps = rc < 0 ? PGRES_POLLING_FAILED : PQconnectPoll(c);
+	}
+	if (ps == PGRES_POLLING_FAILED || PQstatus(c) != CONNECTION_OK) {
+		classify_connect_failure(PQerrorMessage(c), err);
+		PQfinish(c);
+		return NULL;
+	}
+	*connect_ms = now_ms() - start;
+	PQsetnonblocking(c, 1);
+	return c;
+}
+
+static bool flush_by(PGconn *c, double deadline_ms)
+{
+	int rc;
+	while ((rc = PQflush(c)) == 1)
+		if (wait_socket(PQsocket(c), POLLOUT | POLLIN, deadline_ms) <= 0 || !PQconsumeInput(c))
+			return false;
+	return rc == 0;
+}
+
+static void query_failure(PGresult *res, struct probe_error *err)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	char *words = server_words(PQresultErrorMessage(res));
+	if (state && !strcmp(state, "57014"))
+		set_error(err, FAIL_TIMEOUT, "the server is overloaded or blocked; raise --timeout only if this is expected",
+			  "the probe query was cancelled by its statement_timeout (SQLSTATE 57014): %s", words);
+	else
+		set_error(err, FAIL_QUERY, NULL, "the probe query failed (SQLSTATE %s): %s",
+			  state ? state : "?", words);
+	free(words);
+}
+
+PGresult *pgc_query(PGconn *c, const char *sql, double deadline_ms, struct probe_error *err)
+{
+	double start = now_ms();
+	if (!PQsendQuery(c, sql) || !flush_by(c, deadline_ms)) {
+		char *words = server_words(PQerrorMessage(c));
+		set_error(err, FAIL_QUERY, NULL, "cannot send the probe query: %s", words);
+		free(words);
+		return NULL;
+	}
+	PGresult *last = NULL, *res;
+	bool failed = false;
+	for (;;) {
+		while (PQisBusy(c)) {
+			int rc = wait_socket(PQsocket(c), POLLIN, deadline_ms);
+			if (rc <= 0 || !PQconsumeInput(c)) {
+				if (rc == 0)
+					set_error(err, FAIL_TIMEOUT, "the server is overloaded or blocked",
+						  "the probe query got no answer within %.1fs (--timeout)",
+						  timeout_seconds(deadline_ms, start));
+				else
+					set_error(err, FAIL_QUERY, NULL, "connection lost during the probe query: %s",
+						  PQerrorMessage(c));
+				PQclear(last);
+				return NULL;
+			}
+		}
+		if (!(res = PQgetResult(c)))
+			break;
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_TUPLES_OK && !failed) {
+			PQclear(last);
+			last = res;
+			continue;
+		}
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !failed) {
+			query_failure(res, err);
+			failed = true;
+		}
+		PQclear(res);
+	}
+	if (failed || !last) {
+		if (!failed)
+			set_error(err, FAIL_QUERY, NULL, "the probe query returned no rows");
+		PQclear(last);
+		return NULL;
+	}
+	return last;
+}
+
+char *pgc_describe(const char *dsn, char **why)
+{
+	char *errmsg = NULL;
+	PQconninfoOption *opts = PQconninfoParse(dsn ? dsn : "", &errmsg);
+	if (!opts) {
+		char *words = server_words(errmsg ? errmsg : "cannot parse the DSN");
+		*why = redact_text(words);
+		free(words);
+		PQfreemem(errmsg);
+		return NULL;
+	}
+	/* What the DSN leaves out comes from libpq's defaults (PGHOST..., the OS user). */
+	PQconninfoOption *defs = PQconndefaults();
+	const char *host = NULL, *port = NULL, *db = NULL, *user = NULL;
+	for (PQconninfoOption *list = opts; list; list = list == opts ? defs : NULL) {
+		for (PQconninfoOption *o = list; o->keyword; o++) {
+			if (!o->val || !*o->val)
+				continue;
+			if (!host && (!strcmp(o->keyword, "host") || !strcmp(o->keyword, "hostaddr")))
+				host = o->val;
+			else if (!port && !strcmp(o->keyword, "port"))
+				port = o->val;
+			else if (!db && !strcmp(o->keyword, "dbname"))
+				db = o->val;
+			else if (!user && !strcmp(o->keyword, "user"))
+				user = o->val;
+		}
+	}
+	char *s = xasprintf("%s:%s/%s", host ? host : "local", port ? port : "5432",
+			    db ? db : (user ? user : "postgres"));
+	if (defs)
+		PQconninfoFree(defs);
+	PQconninfoFree(opts);
+	char *safe = redact_text(s);
+	free(s);
+	return safe;
+}

@@ -1,0 +1,186 @@
+/*
+ * output — the tool data of one target: "server", "connections" and "sessions" in JSON
+ * (keys documented in ops-pgprobe(1)), a compact picture in text.
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgprobe.h"
+#include "util.h"
+
+static void output_server(struct report *r, const struct target *t)
+{
+	const json_t *s = t->snap;
+	double max = js_num(s, "max_connections");
+	double su = js_num(s, "superuser_reserved"), res = js_num(s, "reserved");
+	rp_open_object(r, "server");
+	rp_text(r, "%s: PostgreSQL ", t->name);
+	rp_string(r, "version", "%s", js_str(s, "version"));
+	rp_int(r, "version_num", NULL, (long long)js_num(s, "version_num"));
+	rp_bool(r, "in_recovery", NULL, json_is_true(json_object_get(s, "in_recovery")));
+	rp_text(r, "%s", json_is_true(json_object_get(s, "in_recovery")) ? " (replica)" : "");
+	rp_int(r, "max_connections", ", max_connections %lld", (long long)max);
+	rp_int(r, "superuser_reserved", NULL, (long long)su);
+	rp_int(r, "reserved", ", %lld reserved", (long long)(su + res));
+	rp_int(r, "usable", ", %lld usable", (long long)(max - su - res));
+	rp_double(r, "connect_ms", "; connect %.1f ms", t->connect_ms);
+	rp_double(r, "query_ms", ", query %.1f ms\n", t->query_ms);
+	if (json_is_true(json_object_get(s, "in_recovery"))) {
+		rp_double(r, "replay_lag_seconds", NULL, js_num(s, "replay_lag"));
+		rp_double(r, "replay_lag_bytes", NULL, js_num(s, "replay_lag_bytes"));
+	}
+	rp_close_object(r);
+}
+
+/* A {name: count} object; in text "prefix name n, name n suffix" (prefix NULL: JSON only). */
+static void counts_object(struct report *r, const char *key, const char *prefix, const char *suffix,
+			  const json_t *obj)
+{
+	const char *k;
+	json_t *v;
+	bool first = true;
+	rp_open_object(r, key);
+	if (prefix)
+		rp_text(r, "%s", prefix);
+	json_object_foreach((json_t *)obj, k, v) {
+		rp_int(r, k, NULL, json_integer_value(v));
+		if (prefix)
+			rp_text(r, "%s%s %lld", first ? "" : ", ", k, (long long)json_integer_value(v));
+		first = false;
+	}
+	if (prefix)
+		rp_text(r, "%s%s", first ? "none" : "", suffix);
+	rp_close_object(r);
+}
+
+static void output_groups(struct report *r, const json_t *groups)
+{
+	struct rp_table *tb = rp_table_new(r, "by_application", NULL);
+	rp_table_col(tb, "database", "DATABASE", COL_STR);
+	rp_table_col(tb, "user", "USER", COL_STR);
+	rp_table_col(tb, "application", "APPLICATION", COL_STR);
+	rp_table_col(tb, "client", "CLIENT", COL_STR);
+	rp_table_col(tb, "total", "TOTAL", COL_INT);
+	rp_table_col(tb, "active", "ACTIVE", COL_INT);
+	rp_table_col(tb, "idle", "IDLE", COL_INT);
+	rp_table_col(tb, "idle_in_transaction", "IDLE_IN_TX", COL_INT);
+	rp_table_col(tb, "idle_in_transaction_aborted", "ABORTED", COL_INT);
+	rp_table_col(tb, "waiting", "WAITING", COL_INT);
+	size_t i;
+	json_t *g;
+	json_array_foreach((json_t *)groups, i, g) {
+		rp_table_str(tb, js_str(g, "database"));
+		rp_table_str(tb, js_str(g, "user"));
+		rp_table_str(tb, js_str(g, "application"));
+		rp_table_str(tb, js_str(g, "client") ? js_str(g, "client") : "local");
+		static const char *const cols[] = { "total", "active", "idle", "idle_in_transaction",
+						    "idle_in_transaction_aborted", "waiting" };
+		for (size_t k = 0; k < ARRAY_SIZE(cols); k++)
+			rp_table_int(tb, (long long)js_num(g, cols[k]));
+	}
+	rp_table_end(tb);
+}
+
+static void output_connections(struct report *r, const struct target *t)
+{
+	const json_t *s = t->snap;
+	rp_open_object(r, "connections");
+	rp_int(r, "total", "connections: %lld client backends", (long long)js_num(s, "total"));
+	counts_object(r, "by_state", " (", ")\n", json_object_get(s, "by_state"));
+	counts_object(r, "background", "other processes: ", "\n", json_object_get(s, "background"));
+	rp_int(r, "stale_idle", NULL, (long long)js_num(s, "stale_idle"));
+	output_groups(r, json_object_get(s, "groups"));
+	rp_close_object(r);
+}
+
+/* Query text on one line for the terminal; JSON keeps it as it is (already truncated). */
+static char *one_line(const char *q, size_t max)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (const char *p = q; *p && sb.len < max; p++) {
+		bool space = *p == '\n' || *p == '\r' || *p == '\t' || *p == ' ';
+		if (space && (!sb.len || sb.buf[sb.len - 1] == ' '))
+			continue;
+		sb_addch(&sb, space ? ' ' : *p);
+	}
+	if (strlen(q) > max)
+		sb_addstr(&sb, "...");
+	return sb_detach(&sb);
+}
+
+static void output_session(struct report *r, const json_t *s)
+{
+	rp_open_object(r, NULL);
+	rp_int(r, "pid", "  %-8lld", (long long)js_num(s, "pid"));
+	rp_string(r, "kind", "%-20s", js_str(s, "kind"));
+	rp_string(r, "state", NULL, js_str(s, "state"));
+	rp_double(r, "age_seconds", NULL, js_num(s, "age"));
+	rp_text(r, "%-8s", human_duration(js_num(s, "age")));
+	rp_double(r, "xact_age_seconds", NULL, js_num(s, "xact_age"));
+	rp_string(r, "user", " %s", js_str(s, "user"));
+	rp_string(r, "application", " app=%s", js_str(s, "application"));
+	rp_string(r, "client", NULL, js_str(s, "client"));
+	rp_string(r, "database", NULL, js_str(s, "database"));
+	rp_string(r, "wait_event_type", NULL, js_str(s, "wait_event_type"));
+	rp_string(r, "wait_event", NULL, js_str(s, "wait_event"));
+	rp_open_array(r, "blocked_by");
+	size_t i;
+	json_t *b;
+	json_array_foreach(json_object_get(s, "blocked_by"), i, b) {
+		rp_int(r, NULL, NULL, json_integer_value(b));
+		rp_text(r, "%s%lld", i ? "," : " blocked by ", (long long)json_integer_value(b));
+	}
+	rp_close_array(r);
+	json_t *qid = json_object_get(s, "query_id");
+	if (json_is_integer(qid))
+		rp_int(r, "query_id", NULL, json_integer_value(qid));
+	else
+		rp_null(r, "query_id", NULL);
+	const char *q = js_str(s, "query");
+	if (q) {
+		rp_string(r, "query", NULL, q);
+		char *line = one_line(q, 60);
+		rp_text(r, "  %s", line);
+		free(line);
+	} else {
+		rp_null(r, "query", NULL);
+	}
+	rp_text(r, "\n");
+	rp_close_object(r);
+}
+
+static void output_sessions(struct report *r, const struct target *t)
+{
+	const json_t *sessions = json_object_get(t->snap, "sessions");
+	rp_open_array(r, "sessions");
+	if (json_array_size(sessions))
+		rp_text(r, "sessions:\n  %-8s%-20s%-8s %s\n", "PID", "KIND", "AGE", "USER APPLICATION BLOCKED-BY QUERY");
+	size_t i;
+	json_t *s;
+	json_array_foreach(sessions, i, s)
+		output_session(r, s);
+	rp_close_array(r);
+}
+
+void output_target(struct report *r, const struct target *t, bool nested)
+{
+	if (nested) {
+		rp_open_object(r, NULL);
+		rp_string(r, "name", NULL, t->name);
+	}
+	if (t->snap) {
+		output_server(r, t);
+		output_connections(r, t);
+		output_sessions(r, t);
+	} else if (!nested) {
+		rp_null(r, "server", NULL);
+	}
+	if (nested) {
+		if (!t->snap)
+			rp_string(r, "error", NULL, t->err.message);
+		rp_close_object(r);
+	}
+	rp_text(r, "\n");
+}

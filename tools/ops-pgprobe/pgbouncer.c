@@ -1,0 +1,252 @@
+/*
+ * pgbouncer — PgBouncer's admin console (SHOW POOLS, DATABASES, CONFIG, STATS, CLIENTS,
+ * SERVERS). Columns are looked up by name: they change between PgBouncer versions.
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgprobe.h"
+#include "util.h"
+
+const char *pgr_get(const PGresult *res, int row, const char *col)
+{
+	if (!res || row >= PQntuples(res))
+		return NULL;
+	int f = PQfnumber(res, col);
+	if (f < 0 || PQgetisnull(res, row, f))
+		return NULL;
+	return PQgetvalue(res, row, f);
+}
+
+double pgr_num(const PGresult *res, int row, const char *col)
+{
+	const char *v = pgr_get(res, row, col);
+	double d;
+	return v && parse_double(v, &d) == 0 ? d : NAN;
+}
+
+static double config_num(const PGresult *cfg, const char *key)
+{
+	for (int i = 0; cfg && i < PQntuples(cfg); i++)
+		if (pgr_get(cfg, i, "key") && !strcmp(pgr_get(cfg, i, "key"), key))
+			return pgr_num(cfg, i, "value");
+	return NAN;
+}
+
+/* pool_size of a database from SHOW DATABASES (0 = default_pool_size). */
+static double pool_size_of(const struct bouncer *b, const char *db)
+{
+	double dflt = config_num(b->config, "default_pool_size");
+	for (int i = 0; b->databases && i < PQntuples(b->databases); i++) {
+		const char *name = pgr_get(b->databases, i, "name");
+		if (name && db && !strcmp(name, db)) {
+			double n = pgr_num(b->databases, i, "pool_size");
+			return n > 0 ? n : dflt;
+		}
+	}
+	return dflt;
+}
+
+static bool is_admin_pool(const struct bouncer *b, int row)
+{
+	const char *db = pgr_get(b->pools, row, "database");
+	return db && !strcmp(db, "pgbouncer");
+}
+
+static double pool_maxwait(const struct bouncer *b, int i)
+{
+	double us = pgr_num(b->pools, i, "maxwait_us");
+	return pgr_num(b->pools, i, "maxwait") + (isnan(us) ? 0 : us / 1e6);
+}
+
+/* Server connections linked to a client (idle ones in the pool are ready, not busy). */
+static double pool_servers_busy(const struct bouncer *b, int i)
+{
+	static const char *const cols[] = { "sv_active", "sv_active_cancel", "sv_being_canceled" };
+	double n = 0;
+	for (size_t k = 0; k < ARRAY_SIZE(cols); k++) {
+		double v = pgr_num(b->pools, i, cols[k]);
+		n += isnan(v) ? 0 : v;
+	}
+	return n;
+}
+
+static void check_waiting(struct report *r, const struct bouncer *b, const struct probe_opts *o)
+{
+	double waiting = 0, maxwait = 0;
+	const char *worst = NULL;
+	for (int i = 0; i < PQntuples(b->pools); i++) {
+		if (is_admin_pool(b, i))
+			continue;
+		waiting += pgr_num(b->pools, i, "cl_waiting");
+		double w = pool_maxwait(b, i);
+		if (w > maxwait || !worst) {
+			maxwait = fmax(maxwait, w);
+			worst = pgr_get(b->pools, i, "database");
+		}
+	}
+	const struct threshold *th = &o->th[TH_PGB_WAITING];
+	enum status st = th_eval(th, waiting, NAN);
+	struct check *c = report_check(r, "pgbouncer-waiting", st, b->name,
+				       "%.0f %s for a server connection", waiting,
+				       waiting == 1 ? "client waiting" : "clients waiting");
+	check_metric(c, "pgbouncer_clients_waiting", waiting, "", th_perf(th, NAN, 0, NAN));
+	if (st != ST_OK)
+		check_hint(c, "the pools are too small for the load or server connections are held too long (session pooling, long transactions)");
+	th = &o->th[TH_PGB_MAXWAIT];
+	st = th_eval(th, maxwait, NAN);
+	c = report_check(r, "pgbouncer-maxwait", st, b->name,
+			 "oldest waiting client has waited %.3fs%s%s", maxwait,
+			 worst && maxwait > 0 ? " in pool " : "", worst && maxwait > 0 ? worst : "");
+	check_metric(c, "pgbouncer_maxwait_seconds", maxwait, "s", th_perf(th, NAN, 0, NAN));
+	if (st != ST_OK)
+		check_hint(c, "requests queue in PgBouncer: raise pool_size if the server has room, or find what holds the server connections");
+}
+
+static void check_saturation(struct report *r, const struct bouncer *b, const struct probe_opts *o)
+{
+	double worst_pct = 0, worst_used = 0, worst_size = 0;
+	const char *worst_db = NULL, *worst_user = NULL;
+	for (int i = 0; i < PQntuples(b->pools); i++) {
+		if (is_admin_pool(b, i))
+			continue;
+		const char *db = pgr_get(b->pools, i, "database");
+		double size = pool_size_of(b, db), used = pool_servers_busy(b, i);
+		double pct = size > 0 ? 100 * used / size : 0;
+		if (!worst_db || pct > worst_pct) {
+			worst_pct = pct, worst_used = used, worst_size = size;
+			worst_db = db, worst_user = pgr_get(b->pools, i, "user");
+		}
+	}
+	const struct threshold *th = &o->th[TH_PGB_SATURATION];
+	enum status st = th_eval(th, worst_pct, 100);
+	struct check *c = worst_db
+		? report_check(r, "pgbouncer-saturation", st, b->name,
+			       "pool %s/%s has %.0f of %.0f server connections busy (%.0f%%)", worst_db,
+			       worst_user ? worst_user : "?", worst_used, worst_size, worst_pct)
+		: report_check(r, "pgbouncer-saturation", st, b->name, "no pools in use yet");
+	check_metric(c, "pgbouncer_pool_used_percent", worst_pct, "%", th_perf(th, 100, 0, 100));
+	if (st != ST_OK)
+		check_hint(c, "a full pool makes clients wait: raise pool_size (within the server's max_connections) or shorten transactions");
+
+	double max_clients = config_num(b->config, "max_client_conn");
+	double clients = b->clients ? PQntuples(b->clients) : 0;
+	th = &o->th[TH_PGB_CLIENTS];
+	st = th_eval(th, clients, max_clients);
+	c = report_check(r, "pgbouncer-clients", st, b->name, "%.0f of max_client_conn %.0f client connections (%.0f%%)",
+			 clients, max_clients, max_clients > 0 ? 100 * clients / max_clients : 0);
+	check_metric(c, "pgbouncer_clients", clients, "", th_perf(th, max_clients, 0, max_clients));
+	if (st != ST_OK)
+		check_hint(c, "new clients will be refused at max_client_conn: raise it (and the file descriptor limit) or find the client leak");
+}
+
+void checks_bouncer(struct report *r, const struct bouncer *b, const struct probe_opts *o)
+{
+	if (!b->pools || !b->config) {
+		report_failure(r, "pgbouncer-connect", b->name, &b->err);
+		return;
+	}
+	struct check *c = report_check(r, "pgbouncer-connect", ST_OK, b->name,
+				       "admin console answered (connected in %.1f ms)", b->connect_ms);
+	check_metric(c, "pgbouncer_connect_seconds", b->connect_ms / 1000, "s", THRESHOLDS_NONE);
+	check_waiting(r, b, o);
+	check_saturation(r, b, o);
+}
+
+/* Counts of rows by their "state" column (SHOW CLIENTS / SERVERS). */
+static void state_summary(struct report *r, const char *key, const PGresult *res)
+{
+	rp_open_object(r, key);
+	const char *states[64];
+	long long counts[64];
+	size_t n = 0;
+	for (int i = 0; res && i < PQntuples(res); i++) {
+		const char *s = pgr_get(res, i, "state");
+		size_t k = 0;
+		while (k < n && strcmp(states[k], s ? s : "?"))
+			k++;
+		if (k == n && n < ARRAY_SIZE(states)) {
+			states[n] = s ? s : "?";
+			counts[n++] = 0;
+		}
+		if (k < n)
+			counts[k]++;
+	}
+	rp_text(r, "%s:", key);
+	for (size_t k = 0; k < n; k++) {
+		rp_int(r, states[k], NULL, counts[k]);
+		rp_text(r, " %s %lld", states[k], counts[k]);
+	}
+	rp_text(r, "%s\n", n ? "" : " none");
+	rp_close_object(r);
+}
+
+static void pools_table(struct report *r, const struct bouncer *b)
+{
+	struct rp_table *tb = rp_table_new(r, "pools", NULL);
+	rp_table_col(tb, "database", "DATABASE", COL_STR);
+	rp_table_col(tb, "user", "USER", COL_STR);
+	rp_table_col(tb, "pool_mode", "MODE", COL_STR);
+	rp_table_col(tb, "pool_size", "SIZE", COL_INT);
+	rp_table_col(tb, "cl_active", "CL_ACTIVE", COL_INT);
+	rp_table_col(tb, "cl_waiting", "CL_WAITING", COL_INT);
+	rp_table_col(tb, "sv_active", "SV_ACTIVE", COL_INT);
+	rp_table_col(tb, "sv_idle", "SV_IDLE", COL_INT);
+	rp_table_col(tb, "sv_used", "SV_USED", COL_INT);
+	rp_table_col(tb, "maxwait_seconds", "MAXWAIT", COL_DURATION);
+	for (int i = 0; i < PQntuples(b->pools); i++) {
+		if (is_admin_pool(b, i))
+			continue;
+		rp_table_str(tb, pgr_get(b->pools, i, "database"));
+		rp_table_str(tb, pgr_get(b->pools, i, "user"));
+		rp_table_str(tb, pgr_get(b->pools, i, "pool_mode"));
+		rp_table_int(tb, (long long)pool_size_of(b, pgr_get(b->pools, i, "database")));
+		rp_table_int(tb, (long long)pgr_num(b->pools, i, "cl_active"));
+		rp_table_int(tb, (long long)pgr_num(b->pools, i, "cl_waiting"));
+		rp_table_int(tb, (long long)pgr_num(b->pools, i, "sv_active"));
+		rp_table_int(tb, (long long)pgr_num(b->pools, i, "sv_idle"));
+		rp_table_int(tb, (long long)pgr_num(b->pools, i, "sv_used"));
+		rp_table_double(tb, pool_maxwait(b, i));
+	}
+	rp_table_end(tb);
+}
+
+static void stats_table(struct report *r, const struct bouncer *b)
+{
+	struct rp_table *tb = rp_table_new(r, "stats", NULL);
+	rp_table_col(tb, "database", "DATABASE", COL_STR);
+	rp_table_col(tb, "total_xact_count", "XACTS", COL_INT);
+	rp_table_col(tb, "total_query_count", "QUERIES", COL_INT);
+	rp_table_col(tb, "avg_query_seconds", "AVG_QUERY", COL_DURATION);
+	rp_table_col(tb, "avg_wait_seconds", "AVG_WAIT", COL_DURATION);
+	for (int i = 0; b->stats && i < PQntuples(b->stats); i++) {
+		const char *db = pgr_get(b->stats, i, "database");
+		if (db && !strcmp(db, "pgbouncer"))
+			continue;
+		rp_table_str(tb, db);
+		rp_table_int(tb, (long long)pgr_num(b->stats, i, "total_xact_count"));
+		rp_table_int(tb, (long long)pgr_num(b->stats, i, "total_query_count"));
+		rp_table_double(tb, pgr_num(b->stats, i, "avg_query_time") / 1e6);
+		rp_table_double(tb, pgr_num(b->stats, i, "avg_wait_time") / 1e6);
+	}
+	rp_table_end(tb);
+}
+
+void output_bouncer(struct report *r, const struct bouncer *b)
+{
+	if (!b->pools || !b->config)
+		return;
+	rp_open_object(r, NULL);
+	rp_string(r, "name", "pgbouncer %s", b->name);
+	rp_double(r, "max_client_conn", ": max_client_conn %.0f", config_num(b->config, "max_client_conn"));
+	rp_double(r, "default_pool_size", ", default_pool_size %.0f", config_num(b->config, "default_pool_size"));
+	rp_text(r, "\n");
+	state_summary(r, "clients", b->clients);
+	state_summary(r, "servers", b->servers);
+	pools_table(r, b);
+	stats_table(r, b);
+	rp_text(r, "\n");
+	rp_close_object(r);
+}

@@ -1,0 +1,181 @@
+/*
+ * ops-pgprobe internals: one connection and one query per PostgreSQL target, the
+ * PgBouncer admin console, checks with thresholds, pool sizing, output and watch mode.
+ *
+ * Flow (main.c): options and config -> targets -> probe_run_all() (one thread per
+ * target, each bounded by --timeout) -> checks and data into the report (main thread
+ * only: the report is not thread-safe) -> report_finish().
+ */
+#ifndef OPSKIT_PGPROBE_H
+#define OPSKIT_PGPROBE_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "dotenv.h"
+#include "report.h"
+
+/* ---- thresholds (checks.c) ---- */
+
+enum th_id {
+	TH_CONNECTIONS,
+	TH_APP_SHARE,
+	TH_IDLE_TX,
+	TH_IDLE_TX_COUNT,
+	TH_LONG_QUERIES,
+	TH_LOCK_WAITS,
+	TH_OLDEST_XACT,
+	TH_IDLE_CONNS,
+	TH_CONNECT,
+	TH_QUERY,
+	TH_REPL_LAG,
+	TH_PGB_WAITING,
+	TH_PGB_MAXWAIT,
+	TH_PGB_SATURATION,
+	TH_PGB_CLIENTS,
+	TH_COUNT
+};
+
+enum th_kind { TH_KIND_COUNT, TH_KIND_DURATION, TH_KIND_PERCENT };
+
+/* One level: NAN = not set. percent: value is a percentage of the check's base. */
+struct th_level {
+	double value;
+	bool percent;
+};
+
+struct threshold {
+	struct th_level warn, crit;
+};
+
+struct th_def {
+	const char *id;        /* check id, also the -w/-c key */
+	const char *cfg;       /* postgres.thresholds.<cfg>.warning|critical */
+	enum th_kind kind;
+	const char *warn, *crit; /* defaults (NULL = unset) */
+};
+
+extern const struct th_def th_defs[TH_COUNT];
+
+/* Parses "80%", "12", "30s" for the kind; -1 with *why set on error. */
+int th_parse(enum th_id id, const char *s, struct th_level *out, const char **why);
+/* "connections" or "connections=80%" lookups; -1 when name is no threshold id. */
+int th_find(const char *name, size_t len);
+/* Status of value against t; base converts percent levels to the value's unit. */
+enum status th_eval(const struct threshold *t, double value, double base);
+/* Thresholds in the value's unit, for perfdata. */
+struct thresholds th_perf(const struct threshold *t, double base, double min, double max);
+
+/* ---- options ---- */
+
+
+#define POOL_FIELDS 4 /* workers, pool_max, pool_min, overflow */
+struct pool_spec {
+	char *name;
+	long long workers, pool_max, pool_min, overflow;
+	bool from_env[POOL_FIELDS];
+	char *target;  /* NULL = every target */
+	char *where;   /* config location or "--pool" */
+};
+
+/* Default variable names of workers, pool_max, pool_min, overflow in an env file. */
+extern const char *const pool_env_defaults[POOL_FIELDS];
+/* Reads the pool's numbers from an env file (pools.c); -1 with *err (caller frees). */
+int pool_from_env(struct pool_spec *p, const char *path, enum dotenv_dialect dialect,
+		  const char *const keys[POOL_FIELDS], char **err);
+
+struct probe_opts {
+	double timeout_ms;
+	double session_age_s;  /* sessions older than this are listed */
+	double idle_age_s;     /* idle connections older than this are stale */
+	int query_max;         /* query text truncated to this many characters */
+	bool query_text;
+	struct threshold th[TH_COUNT];
+	struct pool_spec *pools;
+	size_t npools;
+};
+
+/* ---- connections (conn.c) ---- */
+
+enum fail_kind {
+	FAIL_NONE,
+	FAIL_TOO_MANY,      /* 53300 sorry, too many clients already */
+	FAIL_RESERVED,      /* 53300 remaining slots are reserved */
+	FAIL_AUTH,          /* 28P01 / 28000 */
+	FAIL_DNS,
+	FAIL_REFUSED,
+	FAIL_TIMEOUT,       /* connect or query did not finish by the deadline */
+	FAIL_STARTING,      /* 57P03 starting up / shutting down / in recovery */
+	FAIL_NO_DATABASE,   /* 3D000 */
+	FAIL_QUERY,         /* the query failed */
+	FAIL_OTHER,
+};
+
+struct probe_error {
+	enum fail_kind kind;
+	char *message;  /* what happened, for the on-call engineer (redacted) */
+	char *hint;     /* what to do, or NULL */
+};
+
+void probe_error_free(struct probe_error *e);
+/* Connects; NULL on failure with *err set. Latency in *connect_ms. */
+PGconn *pgc_connect(const char *dsn, double deadline_ms, struct probe_error *err, double *connect_ms);
+/* Sends sql (may hold several statements) and waits for every result by the deadline.
+ * Returns the last tuples result (caller PQclear()s) or NULL with *err set. */
+PGresult *pgc_query(PGconn *c, const char *sql, double deadline_ms, struct probe_error *err);
+/* "host:port/dbname" of a DSN (for subjects); NULL when the DSN does not parse, with
+ * libpq's message in *why (caller frees). */
+char *pgc_describe(const char *dsn, char **why);
+
+/* ---- targets (probe.c) ---- */
+
+struct target {
+	char *name;     /* config name or the DSN's host:port/db */
+	char *dsn;      /* as given: may hold a password, never printed */
+	double connect_ms, query_ms;
+	struct probe_error err;
+	json_t *snap;   /* the one query's result, or NULL */
+};
+
+struct bouncer {
+	char *name;
+	char *dsn;
+	double connect_ms;
+	struct probe_error err;
+	PGresult *pools, *stats, *clients, *servers, *config, *databases;
+};
+
+/* Builds the query for a server version (query.c). Caller frees. */
+char *probe_sql(const struct probe_opts *o, int server_version_num, double statement_timeout_ms);
+void probe_target(struct target *t, const struct probe_opts *o, double deadline_ms);
+void probe_bouncer(struct bouncer *b, double deadline_ms);
+/* Probes everything in parallel, bounded by o->timeout_ms overall. */
+void probe_run_all(struct target *ts, size_t nt, struct bouncer *bs, size_t nb,
+		   const struct probe_opts *o);
+void target_reset(struct target *t);
+void bouncer_reset(struct bouncer *b);
+
+/* ---- checks and output ---- */
+
+void checks_target(struct report *r, const struct target *t, const struct probe_opts *o);
+void checks_pools(struct report *r, const struct target *t, const struct probe_opts *o);
+void checks_bouncer(struct report *r, const struct bouncer *b, const struct probe_opts *o);
+void output_target(struct report *r, const struct target *t, bool nested);
+void output_pools(struct report *r, const struct probe_opts *o);
+void output_bouncer(struct report *r, const struct bouncer *b);
+void report_failure(struct report *r, const char *check_id, const char *subject,
+		    const struct probe_error *e);
+
+/* Small accessors over the snapshot (NAN / 0 / NULL when absent). */
+double js_num(const json_t *o, const char *key);
+const char *js_str(const json_t *o, const char *key);
+/* Value of a named column in row 0..n of a PGresult; NULL when absent. */
+const char *pgr_get(const PGresult *res, int row, const char *col);
+double pgr_num(const PGresult *res, int row, const char *col);
+
+/* ---- watch mode (watch.c) ---- */
+typedef int (*probe_once_fn)(void *ctx, FILE *out);
+int watch_loop(double interval_s, probe_once_fn once, void *ctx);
+
+#endif

@@ -1,0 +1,164 @@
+/*
+ * pools — does the applications' pool configuration fit the server at all?
+ *
+ * Pool settings are per process: 8 workers with pool_max 10 and overflow 5 can open
+ * 8 x (10 + 5) = 120 connections. The check adds that up over every application and
+ * compares it with the slots ordinary roles may use (max_connections less the reserved
+ * ones), read from the server in the same probe.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dotenv.h"
+#include "pgprobe.h"
+#include "util.h"
+
+const char *const pool_env_defaults[POOL_FIELDS] = {
+	"WEB_CONCURRENCY", "DB_POOL_MAX", "DB_POOL_MIN", "DB_POOL_OVERFLOW",
+};
+
+static char *read_file(const char *path, size_t *len, char **err)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		*err = xasprintf("cannot read env file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	struct strbuf sb = STRBUF_INIT;
+	char chunk[8192];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && sb.len < (64u << 20))
+		sb_add(&sb, chunk, n);
+	bool bad = ferror(f);
+	fclose(f);
+	if (bad) {
+		*err = xasprintf("cannot read env file %s", path);
+		sb_release(&sb);
+		return NULL;
+	}
+	*len = sb.len;
+	return sb.buf ? sb_detach(&sb) : xstrdup("");
+}
+
+/* Overrides the pool's numbers with the env file's, as the application would load them.
+ * Values are never quoted back: an env file may hold secrets next to the pool sizes. */
+int pool_from_env(struct pool_spec *p, const char *path, enum dotenv_dialect dialect,
+		  const char *const keys[POOL_FIELDS], char **err)
+{
+	size_t len;
+	char *buf = read_file(path, &len, err);
+	if (!buf)
+		return -1;
+	struct dotenv_options opts;
+	dotenv_options_init(&opts, dialect);
+	struct dotenv_result res;
+	dotenv_parse(buf, len, &opts, &res);
+	long long *dst[POOL_FIELDS] = { &p->workers, &p->pool_max, &p->pool_min, &p->overflow };
+	int rc = 0;
+	for (size_t i = 0; i < POOL_FIELDS && !rc; i++) {
+		const struct dotenv_entry *e = dotenv_lookup(&res, keys[i]);
+		if (!e || !e->value)
+			continue;
+		long long v;
+		if (parse_ll(e->value, &v) || v < 0) {
+			*err = xasprintf("%s:%d: %s is not a whole number >= 0", path, e->line, keys[i]);
+			rc = -1;
+		} else {
+			*dst[i] = v;
+			p->from_env[i] = true;
+		}
+	}
+	dotenv_result_free(&res);
+	free(buf);
+	return rc;
+}
+
+static long long pool_peak(const struct pool_spec *p)
+{
+	return p->workers * (p->pool_max + p->overflow);
+}
+
+static bool pool_applies(const struct pool_spec *p, const struct target *t)
+{
+	return !p->target || !strcmp(p->target, t->name);
+}
+
+void checks_pools(struct report *r, const struct target *t, const struct probe_opts *o)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < o->npools; i++)
+		n += pool_applies(&o->pools[i], t);
+	if (!n)
+		return;
+	if (!t->snap) {
+		report_check(r, "pool-sizing", ST_UNKNOWN, t->name,
+			     "cannot size the pools: max_connections is unknown (the probe failed)");
+		return;
+	}
+	double max = js_num(t->snap, "max_connections");
+	double reserved = js_num(t->snap, "superuser_reserved") + js_num(t->snap, "reserved");
+	long long need = 0, floor_need = 0;
+	struct strbuf parts = STRBUF_INIT;
+	for (size_t i = 0; i < o->npools; i++) {
+		const struct pool_spec *p = &o->pools[i];
+		if (!pool_applies(p, t))
+			continue;
+		need += pool_peak(p);
+		floor_need += p->workers * p->pool_min;
+		sb_addf(&parts, "%s%s %lld x (%lld + %lld) = %lld", parts.len ? ", " : "", p->name,
+			p->workers, p->pool_max, p->overflow, pool_peak(p));
+	}
+	double usable = max - reserved;
+	double spare = usable - (double)need;
+	struct check *c;
+	if (spare < 0) {
+		c = report_check(r, "pool-sizing", ST_CRITICAL, t->name,
+				 "pools can open %lld connections (%s) + %.0f reserved = %.0f > max_connections %.0f: overflows by %.0f",
+				 need, sb_str(&parts), reserved, (double)need + reserved, max, -spare);
+		check_hint(c, "pool sizes are per process: lower pool_max/overflow or workers, put PgBouncer in front, or raise max_connections to at least %.0f",
+			   (double)need + reserved);
+	} else {
+		/* A pool plan that fills every slot leaves none for migrations, cron jobs or
+		 * the on-call engineer's psql: below 10% spare it is a warning. */
+		enum status st = spare < 0.1 * usable ? ST_WARNING : ST_OK;
+		c = report_check(r, "pool-sizing", st, t->name,
+				 "pools can open %lld connections (%s) + %.0f reserved = %.0f <= max_connections %.0f: fits with %.0f to spare",
+				 need, sb_str(&parts), reserved, (double)need + reserved, max, spare);
+		if (st != ST_OK)
+			check_hint(c, "less than 10%% of the usable slots stay free for anything else (migrations, cron, psql)");
+	}
+	check_metric(c, "pool_connections_needed", (double)need, "", (struct thresholds){ NAN, usable, 0, usable });
+	check_metric(c, "pool_connections_spare", spare, "", THRESHOLDS_NONE);
+	if (floor_need > usable)
+		check_set_status(c, ST_CRITICAL);
+	sb_release(&parts);
+}
+
+void output_pools(struct report *r, const struct probe_opts *o)
+{
+	if (!o->npools)
+		return;
+	struct rp_table *tb = rp_table_new(r, "pools", "pools (per application: workers x (pool_max + overflow))");
+	rp_table_col(tb, "name", "APPLICATION", COL_STR);
+	rp_table_col(tb, "target", "TARGET", COL_STR);
+	rp_table_col(tb, "workers", "WORKERS", COL_INT);
+	rp_table_col(tb, "pool_min", "POOL_MIN", COL_INT);
+	rp_table_col(tb, "pool_max", "POOL_MAX", COL_INT);
+	rp_table_col(tb, "overflow", "OVERFLOW", COL_INT);
+	rp_table_col(tb, "peak", "PEAK", COL_INT);
+	for (size_t i = 0; i < o->npools; i++) {
+		const struct pool_spec *p = &o->pools[i];
+		rp_table_str(tb, p->name);
+		rp_table_str(tb, p->target);
+		rp_table_int(tb, p->workers);
+		rp_table_int(tb, p->pool_min);
+		rp_table_int(tb, p->pool_max);
+		rp_table_int(tb, p->overflow);
+		rp_table_int(tb, pool_peak(p));
+	}
+	rp_table_end(tb);
+}

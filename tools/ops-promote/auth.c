@@ -1,0 +1,334 @@
+/* Registry authentication: the WWW-Authenticate challenge, Bearer tokens, and where
+ * credentials come from (the docker CLI's config and credential helpers). */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "promote.h"
+
+extern char **environ;
+
+/* RFC 7235 challenge: scheme, then name=value or name="quoted, value" pairs. */
+int auth_parse_challenge(const char *header, struct auth_challenge *out)
+{
+	memset(out, 0, sizeof(*out));
+	const char *p = header;
+	while (isspace((unsigned char)*p))
+		p++;
+	size_t n = strcspn(p, " \t");
+	if (n == 6 && !strncasecmp(p, "Bearer", 6))
+		out->scheme = AUTH_BEARER;
+	else if (n == 5 && !strncasecmp(p, "Basic", 5))
+		out->scheme = AUTH_BASIC;
+	else
+		return -1;
+	p += n;
+	while (*p) {
+		while (*p == ',' || isspace((unsigned char)*p))
+			p++;
+		const char *key = p;
+		while (*p && *p != '=' && *p != ',')
+			p++;
+		if (*p != '=')
+			break;
+		size_t klen = (size_t)(p - key);
+		p++;
+		struct strbuf val = STRBUF_INIT;
+		if (*p == '"') {
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				sb_addch(&val, *p);
+			}
+			if (*p == '"')
+				p++;
+		} else {
+			while (*p && *p != ',' && !isspace((unsigned char)*p))
+				sb_addch(&val, *p++);
+		}
+		char **slot = NULL;
+		if (klen == 5 && !strncasecmp(key, "realm", 5))
+			slot = &out->realm;
+		else if (klen == 7 && !strncasecmp(key, "service", 7))
+			slot = &out->service;
+		else if (klen == 5 && !strncasecmp(key, "scope", 5))
+			slot = &out->scope;
+		if (slot) {
+			free(*slot);
+			*slot = sb_detach(&val);
+		}
+		sb_release(&val);
+	}
+	return 0;
+}
+
+void auth_challenge_release(struct auth_challenge *c)
+{
+	free(c->realm);
+	free(c->service);
+	free(c->scope);
+	memset(c, 0, sizeof(*c));
+}
+
+static size_t token_body_cb(char *data, size_t size, size_t nitems, void *userdata)
+{
+	struct strbuf *sb = userdata;
+	size_t n = size * nitems;
+	if (sb->len + n > (1u << 20))
+		return 0;
+	sb_add(sb, data, n);
+	return n;
+}
+
+/* Caller holds r->lock. */
+int auth_fetch_token(struct registry *r, char **err)
+{
+	CURL *curl = curl_easy_init();
+	if (!curl)
+		die(3, "cannot initialise libcurl");
+	struct strbuf url = STRBUF_INIT, body = STRBUF_INIT;
+	sb_addf(&url, "%s%c", r->realm, strchr(r->realm, '?') ? '&' : '?');
+	if (r->service) {
+		char *enc = curl_easy_escape(curl, r->service, 0);
+		sb_addf(&url, "service=%s", enc);
+		curl_free(enc);
+	}
+	if (r->scopes)
+		sb_addf(&url, "&%s", r->scopes);
+	char errbuf[CURL_ERROR_SIZE] = "";
+	curl_easy_setopt(curl, CURLOPT_URL, url.buf);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	http_use_share(curl);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, r->limits->connect_timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, r->limits->request_timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, token_body_cb);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+	if (r->ca_file)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, r->ca_file);
+	if (r->username) {
+		curl_easy_setopt(curl, CURLOPT_USERNAME, r->username);
+		curl_easy_setopt(curl, CURLOPT_PASSWORD, r->password ? r->password : "");
+	}
+	log_lock();
+	verbosef(1, "> GET %s (token)", url.buf);
+	log_unlock();
+	r->token_requests++;
+	CURLcode cc = curl_easy_perform(curl);
+	long status = 0;
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	int rc = -1;
+	json_t *doc = NULL;
+	if (cc != CURLE_OK) {
+		*err = xasprintf("cannot get a token for %s from %s: %s", r->host, r->realm,
+				 *errbuf ? errbuf : curl_easy_strerror(cc));
+	} else if (status != 200) {
+		*err = xasprintf("the token service %s refused a token for %s (HTTP %ld)%s", r->realm,
+				 r->host, status, r->username ? ": check the credentials" : ": no credentials were given");
+	} else {
+		doc = json_loadb(body.buf ? body.buf : "", body.len, 0, NULL);
+		const char *tok = json_string_value(json_object_get(doc, "token"));
+		if (!tok || !*tok)
+			tok = json_string_value(json_object_get(doc, "access_token"));
+		if (!tok || !*tok) {
+			*err = xasprintf("the token service %s answered without a token", r->realm);
+		} else {
+			secret_add(tok);
+			free(r->authorization);
+			r->authorization = xasprintf("Authorization: Bearer %s", tok);
+			rc = 0;
+		}
+	}
+	json_decref(doc);
+	sb_release(&url);
+	sb_release(&body);
+	curl_easy_cleanup(curl);
+	return rc;
+}
+
+char *base64_encode(const char *data, size_t n)
+{
+	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
+	size_t o = 0;
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)(unsigned char)data[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned)(unsigned char)data[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (unsigned char)data[i + 2];
+		out[o++] = tbl[(v >> 18) & 63];
+		out[o++] = tbl[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < n ? tbl[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static int b64_value(int c)
+{
+	if (c >= 'A' && c <= 'Z') return c - 'A';
+	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+	if (c >= '0' && c <= '9') return c - '0' + 52;
+	if (c == '+') return 62;
+	if (c == '/') return 63;
+	return -1;
+}
+
+static char *b64_decode(const char *in)
+{
+	struct strbuf out = STRBUF_INIT;
+	unsigned acc = 0;
+	int bits = 0;
+	for (; *in && *in != '='; in++) {
+		int v = b64_value((unsigned char)*in);
+		if (v < 0)
+			continue;
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			sb_addch(&out, (char)((acc >> bits) & 0xff));
+		}
+	}
+	return sb_detach(&out);
+}
+
+/* Runs docker-credential-<helper> get with host on stdin, bounded to 10 s. */
+static int run_cred_helper(const char *helper, const char *host, char **user, char **pass, char **err)
+{
+	char *prog = xasprintf("docker-credential-%s", helper);
+	int in[2], out[2];
+	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC))
+		die(3, "pipe: %s", strerror(errno));
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	char *argv[] = { prog, (char *)"get", NULL };
+	pid_t pid;
+	int rc = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(in[0]);
+	close(out[1]);
+	if (rc) {
+		*err = xasprintf("cannot run %s for %s: %s", prog, host, strerror(rc));
+		close(in[1]);
+		close(out[0]);
+		free(prog);
+		return -1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	ssize_t wr = write(in[1], host, strlen(host));
+	(void)wr;
+	close(in[1]);
+	struct strbuf sb = STRBUF_INIT;
+	double deadline = now_ms() + 10000;
+	char buf[4096];
+	for (;;) {
+		struct pollfd pfd = { out[0], POLLIN, 0 };
+		double left = deadline - now_ms();
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			break;
+		ssize_t n = read(out[0], buf, sizeof(buf));
+		if (n <= 0 || sb.len > 65536)
+			break;
+		sb_add(&sb, buf, (size_t)n);
+	}
+	close(out[0]);
+	kill(pid, SIGKILL); /* no-op when it already exited; bounds a hung helper */
+	int status;
+	waitpid(pid, &status, 0);
+	json_t *doc = json_loadb(sb.buf ? sb.buf : "", sb.len, 0, NULL);
+	const char *u = json_string_value(json_object_get(doc, "Username"));
+	const char *s = json_string_value(json_object_get(doc, "Secret"));
+	int found = 0;
+	if (s && *s) {
+		secret_add(s);
+		*user = xstrdup(u ? u : "");
+		*pass = xstrdup(s);
+		found = 1;
+	} else if (!doc) {
+		*err = xasprintf("%s found no credentials for %s", prog, host);
+		found = -1;
+	}
+	json_decref(doc);
+	sb_release(&sb);
+	free(prog);
+	return found;
+}
+
+static json_t *auths_entry(json_t *auths, const char *host)
+{
+	json_t *e = json_object_get(auths, host);
+	if (e)
+		return e;
+	static const char *const schemes[] = { "https://", "http://" };
+	for (size_t i = 0; !e && i < ARRAY_SIZE(schemes); i++) {
+		char *alt = xasprintf("%s%s", schemes[i], host);
+		e = json_object_get(auths, alt);
+		free(alt);
+	}
+	if (!e && !strcmp(host, "docker.io"))
+		e = json_object_get(auths, "https://index.docker.io/v1/");
+	return e;
+}
+
+int auth_docker_config(const char *host, char **user, char **pass, char **err)
+{
+	const char *dir = getenv("DOCKER_CONFIG");
+	const char *home = getenv("HOME");
+	char *path = dir ? xasprintf("%s/config.json", dir) : xasprintf("%s/.docker/config.json", home ? home : "/");
+	json_error_t jerr;
+	json_t *doc = json_load_file(path, 0, &jerr);
+	if (!doc) {
+		int rc = 0;
+		if (access(path, F_OK) == 0) {
+			*err = xasprintf("%s:%d: %s", path, jerr.line, jerr.text);
+			rc = -1;
+		}
+		free(path);
+		return rc;
+	}
+	int found = 0;
+	/* a per-host helper wins over a stored auth, which wins over the default store */
+	const char *host_helper = json_string_value(json_object_get(json_object_get(doc, "credHelpers"), host));
+	const char *store = json_string_value(json_object_get(doc, "credsStore"));
+	json_t *entry = auths_entry(json_object_get(doc, "auths"), host);
+	const char *auth = json_string_value(json_object_get(entry, "auth"));
+	if (host_helper && *host_helper) {
+		found = run_cred_helper(host_helper, host, user, pass, err);
+	} else if (auth && *auth) {
+		char *plain = b64_decode(auth);
+		char *colon = strchr(plain, ':');
+		if (colon) {
+			*user = xstrndup(plain, (size_t)(colon - plain));
+			*pass = xstrdup(colon + 1);
+			secret_add(*pass);
+			secret_add(auth);
+			found = 1;
+		} else {
+			*err = xasprintf("%s: auths.%s.auth is not base64 of user:password", path, host);
+			found = -1;
+		}
+		free(plain);
+	} else if (store && *store) {
+		found = run_cred_helper(store, host, user, pass, err);
+	}
+	json_decref(doc);
+	free(path);
+	return found;
+}

@@ -1,0 +1,235 @@
+/* The run's steps and their report: every refusal and failure becomes one check with a
+ * sentence and a hint; the tool data carries the JSON keys of ops-promote(1). */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "output.h"
+
+struct steps {
+	struct policy pol;
+	enum status status;
+	char *recorded;     /* git tag written */
+	const char *planned; /* the action a dry run would take */
+	double started_ms;
+};
+
+static void fail(struct report *r, struct steps *s, const char *id, const char *subject,
+		 char *msg, const char *hint)
+{
+	struct check *c = report_check(r, id, ST_CRITICAL, subject, "%s", msg);
+	if (hint)
+		check_hint(c, "%s", hint);
+	s->status = ST_CRITICAL;
+	free(msg);
+}
+
+static int check_policy(struct promotion *p, struct run_result *res, struct report *r, struct steps *s,
+			const char *target)
+{
+	char *err = NULL;
+	if (policy_load(res->cfg, res->environment, p->dst.tag, &s->pol, &err)) {
+		fail(r, s, "policy", target, err, "define it under promote.environments, see opskit.yaml(5)");
+		return -1;
+	}
+	if (policy_check_source(&s->pol, p->src.tag, &err)) {
+		fail(r, s, "policy", target, err, "promote an image built and tested under an allowed tag");
+		return -1;
+	}
+	return 0;
+}
+
+/* --record-tag must be able to tag the revision: found out before promoting, not after. */
+static int check_record_possible(struct promotion *p, struct run_result *res, struct report *r,
+				 struct steps *s, const char *target)
+{
+	const char *repo = res->git_repo;
+	if (!repo && !cfg_str(res->cfg, "promote.git_repo", &repo)) {
+		fail(r, s, "record-tag", target, xstrdup("--record-tag needs --git-repo (or promote.git_repo)"), NULL);
+		return -1;
+	}
+	char *rev = promote_revision(p);
+	char *err = NULL;
+	int rc = 0;
+	if (!rev) {
+		fail(r, s, "record-tag", target,
+		     xstrdup("cannot record a git tag: the image has no org.opencontainers.image.revision"), NULL);
+		rc = -1;
+	} else if (provenance_has_commit(repo, rev, &err)) {
+		fail(r, s, "record-tag", target, err, "fetch the repository, or promote without --record-tag");
+		rc = -1;
+	}
+	free(rev);
+	return rc;
+}
+
+static int check_resolved(struct promotion *p, struct run_result *res, struct report *r, struct steps *s,
+			  const char *target)
+{
+	char *err = NULL;
+	if (policy_check_protected(&s->pol, p->dst.tag, p->previous, p->top.digest, res->opts_force, &err)) {
+		fail(r, s, "policy", target, err, "rerun with --force if moving it is intended");
+		return -1;
+	}
+	if (s->pol.nrequired && policy_check_required(&s->pol, p, &err)) {
+		fail(r, s, "policy", target, err, "build the image with the label (docker build --label, or the OCI annotation)");
+		return -1;
+	}
+	if (s->pol.environment)
+		report_check(r, "policy", ST_OK, target, "allowed by the policy of environment %s", s->pol.environment);
+	if (res->record_tag && !p->dry_run && check_record_possible(p, res, r, s, target))
+		return -1;
+	const char *ancestor = res->require_ancestor ? res->require_ancestor : s->pol.require_ancestor;
+	const char *repo = res->git_repo;
+	if (!repo && !cfg_str(res->cfg, "promote.git_repo", &repo))
+		repo = NULL;
+	if (!ancestor)
+		return 0;
+	if (!repo) {
+		fail(r, s, "provenance", target, xasprintf("--require-ancestor %s needs --git-repo", ancestor), NULL);
+		return -1;
+	}
+	struct provenance_opts po = { .repo_path = repo, .require_ancestor = ancestor };
+	char *rev = promote_revision(p);
+	int rc = provenance_check(&po, rev, &err);
+	if (rc)
+		fail(r, s, "provenance", target, err, "merge the change and promote an image built from the branch");
+	else
+		report_check(r, "provenance", ST_OK, target, "revision %s is reachable from %s", rev, ancestor);
+	free(rev);
+	return rc;
+}
+
+static void record(struct promotion *p, struct run_result *res, struct report *r, struct steps *s,
+		   const char *source, const char *target)
+{
+	const char *repo = res->git_repo;
+	if (!repo && !cfg_str(res->cfg, "promote.git_repo", &repo)) {
+		fail(r, s, "record-tag", target, xstrdup("--record-tag needs --git-repo (or promote.git_repo)"), NULL);
+		return;
+	}
+	struct provenance_opts po = { .repo_path = repo,
+				      .record_tag = s->pol.record_tag ? s->pol.record_tag : "deploy/<env>/<n>" };
+	char *rev = promote_revision(p);
+	char *msg = xasprintf("promoted %s\n\nsource: %s\ntarget: %s\ndigest: %s\naction: %s\n",
+			      target, source, target, p->top.digest, p->action);
+	char *err = NULL;
+	if (provenance_record(&po, rev, s->pol.environment, msg, &s->recorded, &err))
+		fail(r, s, "record-tag", target, err, NULL);
+	else
+		report_check(r, "record-tag", ST_OK, target, "recorded as git tag %s on %s", s->recorded, rev);
+	free(rev);
+	free(msg);
+}
+
+static void report_data(struct promotion *p, struct report *r, struct steps *s, const char *source,
+			const char *target)
+{
+	rp_string(r, "source", "source      %s\n", source);
+	rp_string(r, "target", "target      %s\n", target);
+	rp_string(r, "digest", "digest      %s\n", p->top.digest);
+	rp_string(r, "media_type", "media type  %s\n", p->top.media_type);
+	rp_string(r, "previous_digest", "previous    %s\n", p->previous);
+	rp_string(r, "action", "action      %s\n", p->action);
+	rp_string(r, "environment", NULL, s->pol.environment);
+	long tokens = promotion_token_requests(p);
+	rp_int(r, "requests", tokens ? "requests    %lld" : "requests    %lld\n", promotion_requests(p));
+	rp_int(r, "token_requests", tokens ? " (and %lld to token services)\n" : NULL, tokens);
+	rp_int(r, "bytes_copied", "copied      %lld bytes\n", p->bytes_copied);
+	rp_open_object(r, "blobs");
+	rp_int(r, "mounted", "blobs       %lld mounted", p->mounted);
+	rp_int(r, "copied", ", %lld copied", p->copied);
+	rp_int(r, "skipped", ", %lld already present\n", p->skipped);
+	rp_close_object(r);
+	rp_int(r, "referrers", "referrers   %lld\n", p->referrers);
+	rp_bool(r, "verified", "verified    %s\n", p->verified);
+	rp_string(r, "git_tag", s->recorded ? "git tag     %s\n" : NULL, s->recorded);
+	rp_double(r, "duration_seconds", NULL, (now_ms() - s->started_ms) / 1000.0);
+	if (p->dry_run) {
+		rp_int(r, "requests_planned", "plan        %lld more requests at most", p->requests_planned);
+		rp_int(r, "bytes_planned", ", up to %lld bytes to copy\n", p->bytes_planned);
+		rp_open_array(r, "plan");
+		char *lines = xstrdup(sb_str(&p->plan));
+		for (char *save = NULL, *line = strtok_r(lines, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			rp_string(r, NULL, "  %s\n", line);
+		free(lines);
+		rp_close_array(r);
+	}
+}
+
+static void report_outcome(struct promotion *p, struct report *r, struct steps *s, const char *target)
+{
+	if (s->status == ST_CRITICAL)
+		return;
+	struct check *c;
+	if (!strcmp(p->action, "noop"))
+		c = report_check(r, "promote", ST_OK, target, "already points at %s: nothing to do", p->top.digest);
+	else if (p->dry_run)
+		c = report_check(r, "promote", ST_OK, target, "dry run: would be %s to %s", s->planned, p->top.digest);
+	else
+		c = report_check(r, "promote", ST_OK, target, "%s to %s (verified)", p->action, p->top.digest);
+	check_metric(c, "requests", (double)promotion_requests(p), "c", THRESHOLDS_NONE);
+	check_metric(c, "bytes_copied", (double)p->bytes_copied, "B", THRESHOLDS_NONE);
+	check_metric(c, "duration_seconds", (now_ms() - s->started_ms) / 1000.0, "s", THRESHOLDS_NONE);
+}
+
+/* Where a failure sentence suggests the fix, say it. */
+static const char *failure_hint(const char *msg)
+{
+	if (strstr(msg, "pinned (tested) digest"))
+		return "the tag moved after the test: promote REPO@DIGEST to ship what was tested, or test the new build";
+	if (strstr(msg, "schema 1"))
+		return "push the image again with a current client (docker, buildah, skopeo) to get a v2/OCI manifest";
+	if (strstr(msg, "certificate") || strstr(msg, "SSL"))
+		return "trust the registry's CA with --ca-file or promote.registries.NAME.ca_file";
+	if (strstr(msg, "authentication") || strstr(msg, "refused a token") || strstr(msg, "DENIED"))
+		return "give credentials: --src-creds/--dest-creds, promote.registries in the config, or docker login";
+	if (strstr(msg, "connect") || strstr(msg, "Timeout") || strstr(msg, "timed out") || strstr(msg, "resolve"))
+		return "check that the registry is up and reachable; --timeout and --retries bound the wait";
+	if (strstr(msg, "TOOMANYREQUESTS") || strstr(msg, "HTTP 5"))
+		return "the registry is failing or throttling; rerun later (the promotion is idempotent)";
+	return NULL;
+}
+
+int run_and_report(struct promotion *p, struct run_result *res)
+{
+	struct report *r = cli_report_new(res->tool, res->common);
+	struct steps s = { .status = ST_OK, .started_ms = now_ms() };
+	char *source = ref_string(&p->src);
+	if (p->src.tag && p->src.digest) {
+		free(source);
+		source = xasprintf("%s/%s:%s@%s", p->src.registry, p->src.repo, p->src.tag, p->src.digest);
+	}
+	char *target = ref_string(&p->dst);
+	p->action = p->dry_run ? "dry-run" : "failed";
+	if (check_policy(p, res, r, &s, target) == 0) {
+		if (promote_resolve(p)) {
+			fail(r, &s, "promote", target, p->error, failure_hint(p->error));
+			p->error = NULL;
+		} else if (check_resolved(p, res, r, &s, target) == 0) {
+			if (promote_execute(p)) {
+				char *msg = p->error ? p->error : xstrdup("the promotion failed");
+				fail(r, &s, "promote", target, msg, failure_hint(msg));
+				p->error = NULL;
+				p->action = "failed";
+			} else if (res->record_tag && !p->dry_run && strcmp(p->action, "noop")) {
+				record(p, res, r, &s, source, target);
+			}
+			s.planned = p->action;
+			if (p->dry_run && s.status != ST_CRITICAL && strcmp(p->action, "noop"))
+				p->action = "dry-run";
+		}
+	}
+	report_outcome(p, r, &s, target);
+	report_data(p, r, &s, source, target);
+	FILE *out = cli_open_output(res->common);
+	int code = report_finish(r, out);
+	cli_close_output(out, res->common);
+	report_free(r);
+	policy_release(&s.pol);
+	free(s.recorded);
+	free(source);
+	free(target);
+	return code;
+}

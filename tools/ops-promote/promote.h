@@ -1,0 +1,290 @@
+/*
+ * ops-promote's modules and the one run context they share.
+ *
+ *   ref.c        image references: [host[:port]/]repo[:tag][@sha256:hex]
+ *   http.c       one registry's HTTP client over libcurl: timeouts, retries, auth retry,
+ *                error JSON turned into sentences
+ *   auth.c       WWW-Authenticate, Bearer tokens, credentials (flags, env, docker config,
+ *                credential helpers)
+ *   manifest.c   manifests with jansson: media types, children, blobs, revision
+ *   transfer.c   blob mount, and streamed copy GET -> PUT through a bounded ring, in
+ *                parallel workers
+ *   promote.c    the plan and its execution: resolve, retag, mount, copy, referrers, verify
+ *   policy.c     promotion policy from the config
+ *   provenance.c git provenance with libgit2
+ *   main.c       options, config, output
+ *
+ * Threads: the main thread authenticates against both registries before any worker starts;
+ * workers share a registry through its mutex (token cache, counters).
+ */
+#ifndef OPS_PROMOTE_H
+#define OPS_PROMOTE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util.h"
+
+struct config;
+struct json_t;
+struct progress;
+
+/* ---- ref.c ---- */
+struct image_ref {
+	char *registry;  /* as written, "127.0.0.1:5000"; "docker.io" by default */
+	char *repo;      /* "library/alpine", "team/app" */
+	char *tag;       /* NULL when only a digest was given */
+	char *digest;    /* "sha256:<64 hex>" or NULL */
+};
+/* Returns 0, or -1 with a sentence in *err (caller frees). */
+int ref_parse(const char *text, struct image_ref *out, char **err);
+void ref_release(struct image_ref *ref);
+/* "host/repo:tag" or "host/repo@digest" (tag wins when both); caller frees. */
+char *ref_string(const struct image_ref *ref);
+bool digest_valid(const char *digest);
+
+/* ---- http.c ---- */
+struct run_limits {
+	long connect_timeout_ms;
+	long request_timeout_ms;  /* one request that is not a blob stream */
+	double deadline_ms;       /* now_ms() bound for the whole run */
+	int retries;              /* extra attempts on connection errors, 5xx, 429 */
+	long backoff_ms;          /* first backoff; doubles, plus jitter */
+	long low_speed_bytes;     /* a stream slower than this ... */
+	long low_speed_secs;      /* ... for this long is stalled */
+};
+
+enum auth_scheme { AUTH_NONE, AUTH_BASIC, AUTH_BEARER };
+
+struct registry {
+	char *host;               /* "127.0.0.1:5000" as in references */
+	char *api_host;           /* host used on the wire (docker.io -> registry-1.docker.io) */
+	char *base_url;           /* "https://host" or "http://host" */
+	bool plain_http;
+	bool probe_scheme;        /* loopback: plain HTTP first, HTTPS when it answers as TLS */
+	char *ca_file;
+	char *username, *password;   /* NULL when anonymous */
+	char *static_token;          /* a configured registry token, used as Bearer */
+	enum auth_scheme scheme;     /* learnt from the first 401 */
+	char *realm, *service;
+	char *scopes;                /* "scope=...&scope=..." for the token request */
+	char *authorization;         /* "Authorization: ..." header, or NULL */
+	const struct run_limits *limits;
+	pthread_mutex_t lock;
+	long requests;               /* HTTP requests to this registry, auth included */
+	long token_requests;
+};
+
+struct http_resp {
+	long status;                 /* 0 when no HTTP response */
+	struct strbuf body;
+	char *content_type, *digest, *location, *www_auth, *retry_after, *range, *link;
+	long long content_length;    /* -1 unknown */
+	char *error;                 /* transport failure sentence (status 0) */
+};
+
+struct http_req {
+	const char *method;          /* GET HEAD PUT POST PATCH DELETE */
+	const char *path;            /* "/v2/..." or an absolute URL (upload Location) */
+	const char *accept;          /* Accept header value or NULL */
+	const char *content_type;
+	const void *body;
+	size_t body_len;
+	size_t max_body;             /* bound on the response body kept (0 = 16 MiB) */
+};
+
+/* libcurl's global state and the run's shared connection cache. */
+void http_global_init(void);
+void http_global_cleanup(void);
+void http_use_share(void *curl);
+struct registry *registry_new(const char *host, const struct run_limits *limits);
+void registry_free(struct registry *r);
+/* Adds a token scope ("repository:team/app:pull,push") asked for when a Bearer challenge
+ * comes; the broadest set for the run is asked for once. */
+void registry_add_scope(struct registry *r, const char *repo, const char *actions);
+/* One request with the registry's auth, retries and timeouts. Returns 0 when an HTTP
+ * response arrived (any status; 401 after a fresh token is returned as is), -1 on a
+ * transport failure after retries (resp->error says why). */
+int registry_request(struct registry *r, const struct http_req *req, struct http_resp *resp);
+void http_resp_release(struct http_resp *resp);
+/* One sentence for a failed response: the registry's error codes and messages, or the
+ * status. what = "GET 127.0.0.1:5000/app manifest v1". Caller frees. */
+char *http_error_sentence(const struct registry *r, const struct http_resp *resp, const char *what);
+/* Applies timeouts, TLS and auth options of r to a curl easy handle (for streams). */
+struct curl_slist;
+void registry_setup_easy(struct registry *r, void *curl, struct curl_slist **headers);
+char *registry_url(const struct registry *r, const char *path);
+/* Sleeps before retry number attempt (0-based), honouring Retry-After; false when the
+ * deadline would pass. */
+bool retry_sleep(const struct run_limits *l, int attempt, const char *retry_after);
+bool status_retryable(long status);
+void registry_count_request(struct registry *r);
+/* A fresh Bearer token (one expired during a long stream); on failure *err says why. */
+void registry_renew_token(struct registry *r, char **err);
+
+/* Thread-safe wrappers for messages and secrets (redact's list is not locked). */
+void log_lock(void);
+void log_unlock(void);
+void secret_add(const char *value);
+
+/* ---- auth.c ---- */
+struct auth_challenge {
+	enum auth_scheme scheme;
+	char *realm, *service, *scope;
+};
+int auth_parse_challenge(const char *header, struct auth_challenge *out);
+void auth_challenge_release(struct auth_challenge *c);
+/* Fetches a Bearer token for r's scopes (r->lock held by the caller). 0 or -1 + *err. */
+int auth_fetch_token(struct registry *r, char **err);
+/* Credentials for host from ~/.docker/config.json (auths, credHelpers, credsStore).
+ * Returns 1 and sets *user and *pass (caller frees), 0 when none, -1 + *err. */
+char *base64_encode(const char *data, size_t n);
+int auth_docker_config(const char *host, char **user, char **pass, char **err);
+
+/* ---- manifest.c ---- */
+#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define MT_DOCKER_V2 "application/vnd.docker.distribution.manifest.v2+json"
+#define MANIFEST_ACCEPT MT_OCI_INDEX ", " MT_OCI_MANIFEST ", " MT_DOCKER_LIST ", " MT_DOCKER_V2
+
+struct descriptor {
+	char *media_type;
+	char *digest;
+	long long size;
+};
+
+struct manifest {
+	char *digest;              /* sha256 of the bytes */
+	char *media_type;          /* the Content-Type the registry served */
+	struct strbuf bytes;       /* exactly as fetched */
+	bool is_index;
+	struct descriptor *children;  /* index: child manifests */
+	size_t nchildren;
+	struct descriptor *blobs;     /* image: config first, then layers */
+	size_t nblobs;
+	char *revision;            /* org.opencontainers.image.revision annotation */
+	char *subject;             /* OCI subject digest, when present */
+	struct json_t *annotations;   /* the manifest's annotations object, or NULL */
+};
+
+bool media_type_is_index(const char *mt);
+bool media_type_is_manifest(const char *mt);
+/* "sha256:<hex>" of data; caller frees. */
+char *sha256_digest(const void *data, size_t len);
+/* Parses bytes served with content_type (may be empty: then mediaType decides). Takes
+ * the bytes. 0, or -1 + *err (schema 1 and unknown types are refused). */
+int manifest_parse(struct strbuf *bytes, const char *content_type, struct manifest *m, char **err);
+void manifest_release(struct manifest *m);
+/* An annotation of the manifest (string, or NULL). */
+const char *manifest_annotation(const struct manifest *m, const char *key);
+
+/* ---- transfer.c ---- */
+enum blob_result { BLOB_PENDING, BLOB_MOUNTED, BLOB_COPIED, BLOB_SKIPPED, BLOB_FAILED };
+
+struct blob_job {
+	const char *digest;        /* points into a manifest */
+	long long size;
+	enum blob_result result;
+	long long bytes;           /* bytes streamed */
+	char *error;
+};
+
+struct transfer {
+	struct registry *src, *dst;  /* the same pointer within one registry */
+	const char *src_repo, *dst_repo;
+	int jobs;                  /* parallel workers */
+	size_t ring_bytes;         /* per stream buffer between GET and PUT */
+	struct blob_job *blobs;
+	size_t n;
+	size_t next;               /* next job for a worker, under lock */
+	bool failed;               /* a job failed: take no more, under lock */
+	pthread_mutex_t lock;
+	unsigned long long streamed;  /* bytes received so far, all streams (atomic) */
+	struct progress *progress;    /* drawn by the calling thread only */
+};
+
+/* Same registry: mount each blob from src_repo, copying on 202. Another registry: HEAD,
+ * then stream what is missing. Returns 0 when every blob is in dst_repo. */
+int transfer_run(struct transfer *t);
+
+/* ---- promote.c ---- */
+struct promotion {
+	/* what to do */
+	struct image_ref src, dst;
+	struct registry *sreg, *dreg;  /* the same pointer within one registry */
+	const char *pin;               /* --digest, or the source's @digest */
+	bool dry_run, no_referrers;
+	int jobs;
+	/* what was found and done */
+	struct manifest top;
+	struct manifest *children;     /* an index's child manifests, fetched */
+	size_t nchildren;
+	char *previous;                /* the target tag's digest before, or NULL */
+	const char *action;            /* retagged mounted copied noop dry-run */
+	long long bytes_copied, bytes_planned;
+	long requests_planned;         /* dry-run: requests the promotion would make, at most */
+	int mounted, copied, skipped;
+	int referrers;                 /* signature/attestation/referrer manifests copied */
+	bool verified;
+	struct strbuf plan;            /* dry-run: one line per step */
+	char *error;                   /* why it failed or was refused */
+};
+
+/* Resolves SOURCE (one GET) and the target tag (one HEAD). 0, or -1 + p->error. A moved
+ * pinned tag is refused here. */
+int promote_resolve(struct promotion *p);
+/* Fetches the child manifests of an index (needed to copy, and for labels). */
+int promote_fetch_children(struct promotion *p);
+/* Does the promotion (or plans it with dry_run). 0, or -1 + p->error. */
+int promote_execute(struct promotion *p);
+/* The revision label of the image: the manifest annotation, else (for an image manifest
+ * or an index's first child) the config's label; NULL when none. Caller frees. */
+char *promote_revision(struct promotion *p);
+/* Whether the image carries annotation/label key. */
+bool promote_has_label(struct promotion *p, const char *key);
+void promotion_release(struct promotion *p);
+long promotion_requests(const struct promotion *p);
+long promotion_token_requests(const struct promotion *p);
+
+/* ---- policy.c ---- */
+struct policy {
+	char *environment;             /* NULL when no environment applies */
+	const char *const *allowed_sources;
+	size_t nallowed;
+	const char **protected_tags;   /* environment's and global, merged */
+	size_t nprotected;
+	const char **required;         /* annotations/labels, merged */
+	size_t nrequired;
+	const char *require_ancestor;  /* environment's default for --require-ancestor */
+	const char *record_tag;        /* tag name pattern */
+};
+
+/* The environment for target tag (forced by name when env is not NULL), and its rules.
+ * 0, or -1 + *err (an unknown --environment). */
+int policy_load(const struct config *cfg, const char *env, const char *target_tag,
+		struct policy *out, char **err);
+void policy_release(struct policy *pol);
+/* Refusals: returns 0 when the promotion may go on, else -1 + *err (one sentence). */
+int policy_check_source(const struct policy *pol, const char *source_tag, char **err);
+int policy_check_protected(const struct policy *pol, const char *target_tag, const char *previous,
+			   const char *digest, bool force, char **err);
+int policy_check_required(const struct policy *pol, struct promotion *p, char **err);
+
+/* ---- provenance.c ---- */
+struct provenance_opts {
+	const char *repo_path;
+	const char *require_ancestor;  /* branch or ref name */
+	const char *record_tag;        /* tag name pattern, NULL = do not record */
+};
+/* Checks that revision is reachable from opts->require_ancestor. 0 ok, -1 + *err. */
+int provenance_check(const struct provenance_opts *o, const char *revision, char **err);
+/* Whether revision names a commit in the repository: 0, or -1 + *err. */
+int provenance_has_commit(const char *repo_path, const char *revision, char **err);
+/* Writes an annotated tag; the pattern's "<n>" becomes the next free number, "<env>" the
+ * environment. 0 + *name, or -1 + *err. */
+int provenance_record(const struct provenance_opts *o, const char *revision, const char *env,
+		      const char *message, char **name, char **err);
+
+#endif

@@ -1,0 +1,418 @@
+/* Blobs into the target repository: a cross-repository mount within one registry, else a
+ * stream from the source's GET into the target's monolithic PUT through a bounded ring
+ * (never on disk, never whole in memory), hashed on the way. */
+#define _GNU_SOURCE
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "progress.h"
+#include "promote.h"
+
+/* The thread that called transfer_run() draws the progress line; workers do not. */
+static _Thread_local bool draws_progress;
+
+/* Largest piece libcurl hands over or asks for at once (CURLOPT_BUFFERSIZE and
+ * CURLOPT_UPLOAD_BUFFERSIZE): fewer callbacks and syscalls per blob. */
+#define STREAM_CHUNK (512L * 1024)
+
+struct ring {
+	char *buf;
+	size_t cap, head, len;     /* head: first byte to read */
+};
+
+struct stream {
+	struct transfer *t;
+	struct ring ring;
+	const char *digest;
+	long long size;
+	long long received, sent;
+	EVP_MD_CTX *md;
+	bool get_done, get_ok, get_paused, put_paused;
+	bool corrupt;             /* wrong size or digest: retrying cannot help */
+	long get_status;
+	char *get_error;
+};
+
+/* What a failed stream calls for. */
+enum stream_fault { STREAM_FATAL, STREAM_RETRY, STREAM_REAUTH_SOURCE, STREAM_REAUTH_TARGET };
+
+static void ring_push(struct ring *r, const char *data, size_t n)
+{
+	size_t tail = (r->head + r->len) % r->cap;
+	size_t first = n < r->cap - tail ? n : r->cap - tail;
+	memcpy(r->buf + tail, data, first);
+	memcpy(r->buf, data + first, n - first);
+	r->len += n;
+}
+
+static size_t ring_pop(struct ring *r, char *out, size_t n)
+{
+	if (n > r->len)
+		n = r->len;
+	size_t first = n < r->cap - r->head ? n : r->cap - r->head;
+	memcpy(out, r->buf + r->head, first);
+	memcpy(out + first, r->buf, n - first);
+	r->head = (r->head + n) % r->cap;
+	r->len -= n;
+	return n;
+}
+
+static size_t get_write_cb(char *data, size_t size, size_t nitems, void *userdata)
+{
+	struct stream *s = userdata;
+	size_t n = size * nitems;
+	if (s->received + (long long)n > s->size) {
+		s->get_error = xasprintf("the source sent more than the %lld bytes of %s", s->size, s->digest);
+		s->corrupt = true;
+		return 0;
+	}
+	if (s->ring.cap - s->ring.len < n) {
+		s->get_paused = true;
+		return CURL_WRITEFUNC_PAUSE; /* libcurl keeps the data and offers it again */
+	}
+	ring_push(&s->ring, data, n);
+	EVP_DigestUpdate(s->md, data, n);
+	s->received += (long long)n;
+	__atomic_add_fetch(&s->t->streamed, (unsigned long long)n, __ATOMIC_RELAXED);
+	return n;
+}
+
+static size_t put_read_cb(char *out, size_t size, size_t nitems, void *userdata)
+{
+	struct stream *s = userdata;
+	if (s->get_done && !s->get_ok)
+		return CURL_READFUNC_ABORT;
+	size_t want = size * nitems;
+	size_t avail = s->ring.len;
+	/* Hold the last byte back until the source's digest is checked, so that a corrupt
+	 * stream is aborted rather than completed. */
+	if (!s->get_done && avail && s->sent + (long long)avail >= s->size)
+		avail--;
+	if (avail == 0) {
+		s->put_paused = true;
+		return CURL_READFUNC_PAUSE;
+	}
+	size_t n = ring_pop(&s->ring, out, want < avail ? want : avail);
+	s->sent += (long long)n;
+	return n;
+}
+
+static void finish_get(struct stream *s, CURL *get)
+{
+	curl_easy_getinfo(get, CURLINFO_RESPONSE_CODE, &s->get_status);
+	s->get_done = true;
+	if (s->get_error)
+		return;
+	if (s->get_status != 200) {
+		s->get_error = xasprintf("GET blob %s answered HTTP %ld", s->digest, s->get_status);
+		return;
+	}
+	s->corrupt = true; /* until proven otherwise */
+	if (s->received != s->size) {
+		s->get_error = xasprintf("the source sent %lld bytes of %s, the manifest says %lld",
+					 s->received, s->digest, s->size);
+		return;
+	}
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_DigestFinal_ex(s->md, md, &mdlen);
+	char hex[2 * EVP_MAX_MD_SIZE + 1];
+	for (unsigned i = 0; i < mdlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	if (strcmp(hex, s->digest + 7)) {
+		s->get_error = xasprintf("the source's bytes for %s hash to sha256:%s", s->digest, hex);
+		return;
+	}
+	s->corrupt = false;
+	s->get_ok = true;
+}
+
+static CURL *stream_handle(struct registry *r, const char *url, struct curl_slist **headers, char *errbuf)
+{
+	CURL *h = curl_easy_init();
+	if (!h)
+		die(3, "cannot initialise libcurl");
+	registry_setup_easy(r, h, headers);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	long left = (long)(r->limits->deadline_ms - now_ms());
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left > 1 ? left : 1L);
+	registry_count_request(r);
+	return h;
+}
+
+static size_t discard_cb(char *data, size_t size, size_t nitems, void *userdata)
+{
+	(void)data;
+	(void)userdata;
+	return size * nitems;
+}
+
+/* Drives the GET and the PUT in one multi until both finish. */
+static int pump(CURLM *multi, CURL *get, CURL *put, struct stream *s, const struct run_limits *l)
+{
+	int running = 2;
+	CURLcode get_cc = CURLE_OK, put_cc = CURLE_OK;
+	while (running) {
+		if (curl_multi_perform(multi, &running) != CURLM_OK)
+			return -1;
+		CURLMsg *msg;
+		int left;
+		while ((msg = curl_multi_info_read(multi, &left))) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			if (msg->easy_handle == get) {
+				get_cc = msg->data.result;
+				if (get_cc == CURLE_OK)
+					finish_get(s, get);
+				else
+					s->get_done = true;
+			} else {
+				put_cc = msg->data.result;
+			}
+		}
+		bool resumed = false;
+		if (s->put_paused && (s->ring.len || s->get_done)) {
+			s->put_paused = false;
+			curl_easy_pause(put, CURLPAUSE_CONT);
+			resumed = true;
+		}
+		if (s->get_paused && s->ring.cap - s->ring.len >= STREAM_CHUNK) {
+			s->get_paused = false;
+			curl_easy_pause(get, CURLPAUSE_CONT);
+			resumed = true;
+		}
+		if (draws_progress)
+			progress_update(s->t->progress, __atomic_load_n(&s->t->streamed, __ATOMIC_RELAXED));
+		if (now_ms() > l->deadline_ms)
+			return -1;
+		/* a resumed transfer has work without any socket event: drive it at once */
+		if (running && !resumed)
+			curl_multi_poll(multi, NULL, 0, 50, NULL);
+	}
+	if (get_cc != CURLE_OK && !s->get_error)
+		s->get_error = xasprintf("GET blob %s: %s", s->digest, curl_easy_strerror(get_cc));
+	return put_cc == CURLE_OK && s->get_ok ? 0 : -1;
+}
+
+static char *upload_url(const char *location, const char *digest)
+{
+	return xasprintf("%s%cdigest=%s", location, strchr(location, '?') ? '&' : '?', digest);
+}
+
+/* One blob from src to an open upload session (location) in dst. */
+static enum stream_fault classify(const struct stream *s, long put_status)
+{
+	if (s->corrupt)
+		return STREAM_FATAL;
+	if (s->get_status == 401)
+		return STREAM_REAUTH_SOURCE; /* a token that expired during a long run */
+	if (put_status == 401)
+		return STREAM_REAUTH_TARGET;
+	if ((s->get_status >= 400 && !status_retryable(s->get_status)) ||
+	    (put_status >= 400 && !status_retryable(put_status)))
+		return STREAM_FATAL;
+	return STREAM_RETRY;         /* connection errors, timeouts, 5xx, 429 */
+}
+
+static int stream_blob(struct transfer *t, struct blob_job *job, const char *location, enum stream_fault *fault)
+{
+	struct stream s = { .t = t, .digest = job->digest, .size = job->size };
+	s.ring.cap = t->ring_bytes;
+	s.ring.buf = xmalloc(s.ring.cap);
+	s.md = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(s.md, EVP_sha256(), NULL);
+	char get_err[CURL_ERROR_SIZE] = "", put_err[CURL_ERROR_SIZE] = "";
+	struct curl_slist *get_headers = NULL, *put_headers = NULL;
+	char *path = xasprintf("/v2/%s/blobs/%s", t->src_repo, job->digest);
+	char *get_url = registry_url(t->src, path);
+	char *loc = registry_url(t->dst, location);
+	char *put_url = upload_url(loc, job->digest);
+	CURL *get = stream_handle(t->src, get_url, &get_headers, get_err);
+	CURL *put = stream_handle(t->dst, put_url, &put_headers, put_err);
+	curl_easy_setopt(get, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(get, CURLOPT_MAXREDIRS, 5L);
+	curl_easy_setopt(get, CURLOPT_WRITEFUNCTION, get_write_cb);
+	curl_easy_setopt(get, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(get, CURLOPT_BUFFERSIZE, STREAM_CHUNK);
+	curl_easy_setopt(put, CURLOPT_UPLOAD_BUFFERSIZE, STREAM_CHUNK);
+	curl_easy_setopt(get, CURLOPT_HTTPHEADER, get_headers);
+	put_headers = curl_slist_append(put_headers, "Content-Type: application/octet-stream");
+	put_headers = curl_slist_append(put_headers, "Expect:");
+	curl_easy_setopt(put, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(put, CURLOPT_INFILESIZE_LARGE, (curl_off_t)job->size);
+	curl_easy_setopt(put, CURLOPT_READFUNCTION, put_read_cb);
+	curl_easy_setopt(put, CURLOPT_READDATA, &s);
+	curl_easy_setopt(put, CURLOPT_WRITEFUNCTION, discard_cb);
+	curl_easy_setopt(put, CURLOPT_HTTPHEADER, put_headers);
+	log_lock();
+	verbosef(1, "> GET %s | PUT %s (stream, %lld bytes)", get_url, loc, job->size);
+	log_unlock();
+	CURLM *multi = curl_multi_init();
+	curl_multi_add_handle(multi, get);
+	curl_multi_add_handle(multi, put);
+	int rc = pump(multi, get, put, &s, t->src->limits);
+	long put_status = 0;
+	curl_easy_getinfo(put, CURLINFO_RESPONSE_CODE, &put_status);
+	if (rc == 0 && put_status != 201) {
+		rc = -1;
+		job->error = xasprintf("PUT blob %s to %s answered HTTP %ld", job->digest, t->dst->host, put_status);
+	} else if (rc != 0) {
+		job->error = s.get_error ? xstrdup(s.get_error)
+			: xasprintf("streaming %s to %s failed: %s", job->digest, t->dst->host,
+				    *put_err ? put_err : (*get_err ? get_err : "timed out"));
+	}
+	*fault = classify(&s, rc == 0 || put_status == 201 ? 0 : put_status);
+	if (rc == 0)
+		job->bytes = s.sent;
+	curl_multi_remove_handle(multi, get);
+	curl_multi_remove_handle(multi, put);
+	curl_multi_cleanup(multi);
+	curl_easy_cleanup(get);
+	curl_easy_cleanup(put);
+	curl_slist_free_all(get_headers);
+	curl_slist_free_all(put_headers);
+	EVP_MD_CTX_free(s.md);
+	free(s.ring.buf);
+	free(s.get_error);
+	free(path);
+	free(get_url);
+	free(loc);
+	free(put_url);
+	return rc;
+}
+
+/* Opens an upload in dst: a mount attempt within one registry. Returns 201 (mounted),
+ * 202 (*location set), or -1 with job->error. */
+static int open_upload(struct transfer *t, struct blob_job *job, char **location)
+{
+	char *path;
+	if (t->src == t->dst)
+		path = xasprintf("/v2/%s/blobs/uploads/?mount=%s&from=%s", t->dst_repo, job->digest, t->src_repo);
+	else
+		path = xasprintf("/v2/%s/blobs/uploads/", t->dst_repo);
+	struct http_req req = { .method = "POST", .path = path };
+	struct http_resp resp = { 0 };
+	int rc = -1;
+	if (registry_request(t->dst, &req, &resp) == 0 && resp.status == 201 && t->src == t->dst) {
+		rc = 201;
+	} else if (resp.status == 202 && resp.location) {
+		*location = xstrdup(resp.location);
+		rc = 202;
+	} else {
+		char *what = xasprintf("POST %s/%s blob upload", t->dst->host, t->dst_repo);
+		job->error = http_error_sentence(t->dst, &resp, what);
+		free(what);
+	}
+	http_resp_release(&resp);
+	free(path);
+	return rc;
+}
+
+static int blob_exists(struct transfer *t, struct blob_job *job)
+{
+	char *path = xasprintf("/v2/%s/blobs/%s", t->dst_repo, job->digest);
+	struct http_req req = { .method = "HEAD", .path = path };
+	struct http_resp resp = { 0 };
+	int rc = registry_request(t->dst, &req, &resp) == 0 && resp.status == 200;
+	http_resp_release(&resp);
+	free(path);
+	return rc;
+}
+
+static void do_job(struct transfer *t, struct blob_job *job)
+{
+	if (t->src != t->dst && blob_exists(t, job)) {
+		job->result = BLOB_SKIPPED;
+		return;
+	}
+	for (int attempt = 0;; attempt++) {
+		char *location = NULL;
+		int opened = open_upload(t, job, &location);
+		if (opened == 201) {
+			job->result = BLOB_MOUNTED;
+			return;
+		}
+		if (opened < 0) {
+			job->result = BLOB_FAILED;
+			return;
+		}
+		enum stream_fault fault = STREAM_FATAL;
+		int rc = stream_blob(t, job, location, &fault);
+		free(location);
+		if (rc == 0) {
+			job->result = BLOB_COPIED;
+			return;
+		}
+		if (fault == STREAM_REAUTH_SOURCE || fault == STREAM_REAUTH_TARGET)
+			registry_renew_token(fault == STREAM_REAUTH_SOURCE ? t->src : t->dst, &job->error);
+		if (fault == STREAM_FATAL || attempt >= t->src->limits->retries ||
+		    !retry_sleep(t->src->limits, attempt, NULL)) {
+			job->result = BLOB_FAILED;
+			return;
+		}
+		log_lock();
+		verbosef(1, "retrying blob %s: %s", job->digest, job->error);
+		log_unlock();
+		free(job->error);
+		job->error = NULL;
+	}
+}
+
+static void *worker(void *arg)
+{
+	struct transfer *t = arg;
+	for (;;) {
+		pthread_mutex_lock(&t->lock);
+		size_t i = t->failed ? t->n : t->next++; /* one failure fails the image: stop */
+		pthread_mutex_unlock(&t->lock);
+		if (i >= t->n)
+			return NULL;
+		do_job(t, &t->blobs[i]);
+		if (t->blobs[i].result == BLOB_FAILED) {
+			pthread_mutex_lock(&t->lock);
+			t->failed = true;
+			pthread_mutex_unlock(&t->lock);
+		}
+	}
+}
+
+int transfer_run(struct transfer *t)
+{
+	if (t->n == 0)
+		return 0;
+	if (!t->ring_bytes)
+		t->ring_bytes = 4u << 20;
+	pthread_mutex_init(&t->lock, NULL);
+	t->next = 0;
+	t->failed = false;
+	int workers = t->jobs < 1 ? 1 : t->jobs;
+	if ((size_t)workers > t->n)
+		workers = (int)t->n;
+	if (t->src != t->dst) {
+		unsigned long long total = 0;
+		for (size_t i = 0; i < t->n; i++)
+			total += (unsigned long long)t->blobs[i].size;
+		t->progress = progress_new("copying", total, "bytes");
+	}
+	pthread_t *tids = xcalloc((size_t)workers, sizeof(*tids));
+	int started = 0;
+	for (int i = 1; i < workers; i++)
+		if (pthread_create(&tids[started], NULL, worker, t) == 0)
+			started++;
+	draws_progress = true;
+	worker(t); /* the calling thread works too */
+	draws_progress = false;
+	for (int i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	progress_done(t->progress);
+	t->progress = NULL;
+	free(tids);
+	pthread_mutex_destroy(&t->lock);
+	for (size_t i = 0; i < t->n; i++)
+		if (t->blobs[i].result == BLOB_FAILED)
+			return -1;
+	return 0;
+}

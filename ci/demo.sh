@@ -1,0 +1,54 @@
+#!/bin/sh
+# make demo: start throwaway servers on loopback (temp dir, free ports), run each opskit
+# tool against them, show its report, stop everything (trap). Nothing outside 127.0.0.1.
+set -u
+OPSKIT_ROOT=${OPSKIT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+export OPSKIT_ROOT
+# test-lib gives us the temp dir, the teardown trap, free ports and the server helpers.
+. "$OPSKIT_ROOT/tests/test-lib.sh"
+unset NO_COLOR
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*" 2>/dev/null; }
+show() {
+	printf '$ %s\n' "$*"
+	"$@"
+	printf '(exit %d)\n' $?
+}
+
+demo_pgprobe() {
+	. "$TEST_LIB/postgres.sh"
+	step "ops-pgprobe: a PostgreSQL 15 with max_connections=20, one session idle in a transaction"
+	start_postgres 20 3 || return 1
+	pg_session idler
+	pg_send idler "BEGIN; SELECT * FROM t FOR UPDATE;"
+	pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'" 1 || return 1
+	sleep 2
+	show ops-pgprobe -w idle-in-transaction=1s --pool web=4x3+1 "$PG_DSN"
+	step "ops-pgprobe as a Nagios plugin"
+	show ops-pgprobe --format nagios "$PG_DSN"
+	pg_end_sessions
+}
+
+demo_promote() {
+	. "$TEST_LIB/registry.sh"
+	step "ops-promote: a local docker-registry with app:pr-42 (a 2-platform image CI tested)"
+	start_registry demo plain || return 1
+	make_test_image "$TRASH/img" pr-42 2 4096 "$(git -C "$OPSKIT_ROOT" rev-parse HEAD 2>/dev/null || echo unknown)" >/dev/null &&
+		push_test_image "$TRASH/img" pr-42 "$REG_DEMO/app:pr-42" >/dev/null || return 1
+	show ops-promote --dry-run "$REG_DEMO/app:pr-42" "$REG_DEMO/app:production"
+	step "ops-promote: retag the tested digest as production (same repository: 3 requests)"
+	show ops-promote "$REG_DEMO/app:pr-42" "$REG_DEMO/app:production"
+	step "ops-promote: run again: nothing to do"
+	show ops-promote "$REG_DEMO/app:pr-42" "$REG_DEMO/app:production"
+	step "ops-promote: into another repository (blobs mounted, not copied), as JSON"
+	show ops-promote --format json "$REG_DEMO/app:pr-42" "$REG_DEMO/shop/app:1.4.2"
+}
+
+rc=0
+for part in ${DEMO_PARTS:-pgprobe redisaudit promote envcheck}; do
+	if command -v "demo_$part" >/dev/null 2>&1; then
+		"demo_$part" || { echo "demo of $part failed" >&2; rc=1; }
+	fi
+done
+step "done: servers stopped, temp dir removed"
+exit $rc

@@ -29,6 +29,27 @@ demo_pgprobe() {
 	pg_end_sessions
 }
 
+demo_redisaudit() {
+	. "$TEST_LIB/redis.sh"
+	step "ops-redisaudit: a Redis 7 with sessions (some never expire), a stream past its MAXLEN, a client that ran KEYS"
+	start_redis || return 1
+	rcli EVAL "
+	for i = 1, 5000 do redis.call('SET', 'session:' .. i, 'x', 'EX', 3600) end
+	for i = 1, 40 do redis.call('SET', 'session:' .. (100000 + i), 'x') end
+	for i = 1, 800 do redis.call('HSET', 'user:' .. i .. ':profile', 'name', 'n' .. i) end
+	for i = 1, 3000 do redis.call('XADD', 'queue:mail', '*', 'n', i) end
+	redis.call('SET', 'report:2026', string.rep('x', 2000000))
+	return 1" 0 >/dev/null
+	rcli CONFIG SET slowlog-log-slower-than 0 >/dev/null
+	printf 'CLIENT SETNAME nightly-job\nKEYS user:*\n' | rcli >/dev/null
+	rcli CONFIG SET slowlog-log-slower-than 10000 >/dev/null
+	printf 'redis:\n  streams:\n    mail:\n      match: "queue:*"\n      maxlen: 1000\n' >"$TRASH/redis-demo.yaml"
+	show ops-redisaudit --config "$TRASH/redis-demo.yaml" --top 5 "$REDIS_URL"
+	step "ops-redisaudit as JSON (totals)"
+	ops-redisaudit --config "$TRASH/redis-demo.yaml" --format json "$REDIS_URL" |
+		python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin)["totals"], indent=2))'
+}
+
 demo_promote() {
 	. "$TEST_LIB/registry.sh"
 	step "ops-promote: a local docker-registry with app:pr-42 (a 2-platform image CI tested)"

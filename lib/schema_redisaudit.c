@@ -1,6 +1,30 @@
-/* Config keys of ops-redisaudit (section "redisaudit" of opskit.yaml(5)). */
+/* Config keys of ops-redisaudit (section "redis" of opskit.yaml(5)). */
 #include "config.h"
 
 const struct cfg_key opskit_schema_redisaudit[] = {
+	{ "redis.targets.*.url", CFG_STRING, "redis://[user:pass@]host:port[/db] or a unix socket path" },
+	{ "redis.targets.*.username", CFG_STRING, "ACL user, when the URL names none" },
+	{ "redis.targets.*.password", CFG_STRING, "password, when the URL has none (use ${VAR})" },
+	{ "redis.count", CFG_INT, "SCAN COUNT per batch (default 1000)" },
+	{ "redis.memory_samples", CFG_INT, "MEMORY USAGE SAMPLES (default 5)" },
+	{ "redis.timeout", CFG_DURATION, "connect and per-command timeout (default defaults.timeout, else 5s)" },
+	{ "redis.jobs", CFG_INT, "cluster nodes scanned at once (default 4)" },
+	{ "redis.rate", CFG_NUMBER, "keys examined per second at most, all nodes together (default unlimited)" },
+	{ "redis.pause", CFG_DURATION, "sleep between batches (default 0)" },
+	{ "redis.top", CFG_INT, "keys and prefixes listed per table (default 10)" },
+	{ "redis.prefix.delimiters", CFG_STRING, "characters that separate key segments (default \":\")" },
+	{ "redis.prefix.depth", CFG_INT, "segments that make a prefix (default 2)" },
+	{ "redis.prefix.max", CFG_INT, "distinct prefixes kept; the rest count as (other) (default 10000)" },
+	{ "redis.expire_patterns", CFG_STRLIST, "globs of keys that must have a TTL" },
+	{ "redis.streams.*.match", CFG_STRING, "glob of the stream keys of this rule (default: the rule name)" },
+	{ "redis.streams.*.maxlen", CFG_INT, "the MAXLEN producers trim these streams to" },
+	{ "redis.streams.*.tolerance", CFG_THRESHOLD, "entries (or percent) allowed over maxlen for ~ trimming (default 100)" },
+	{ "redis.thresholds.big_key_warning", CFG_INT, "bytes of MEMORY USAGE that make a key big (default 1048576)" },
+	{ "redis.thresholds.big_key_critical", CFG_INT, "bytes that make a big key critical (default 10485760)" },
+	{ "redis.thresholds.big_key_elements_warning", CFG_INT, "elements that make a key big, with --lengths (default 100000)" },
+	{ "redis.thresholds.big_key_elements_critical", CFG_INT, "elements that make it critical (default 1000000)" },
+	{ "redis.thresholds.ttl_share", CFG_THRESHOLD, "share of a prefix with a TTL above which its keys without one are flagged (default 90%)" },
+	{ "redis.thresholds.ttl_min_keys", CFG_INT, "keys a prefix needs before that heuristic applies (default 20)" },
+	{ "redis.require_maxmemory", CFG_BOOL, "warn when maxmemory is unset (default true)" },
 	{ NULL, 0, NULL },
 };

@@ -1,0 +1,144 @@
+# redis.sh — throwaway redis-server instances for opskit tests (source after test-lib.sh).
+#
+#   start_redis [--requirepass PASS] [--acl-user USER PASS] [NAME]
+#       One standalone server on a free loopback port, data dir $TRASH/redis-NAME
+#       (NAME default "main"). Sets:
+#         REDIS_PORT      its TCP port
+#         REDIS_URL       redis://127.0.0.1:PORT (no credentials in it)
+#         REDIS_SOCK      its unix socket path
+#         REDIS_PIDFILE   its pid file; REDIS_DIR its directory
+#         REDIS_PASS      the password given with --requirepass (empty otherwise)
+#       --acl-user adds an ACL user with every command and key (~* &* +@all).
+#   rcli ARGS...        redis-cli against the last start_redis server (with its password)
+#   start_redis_cluster [--replicas]
+#       Three primaries (with --replicas: plus one replica each), slots split by
+#       redis-cli --cluster create; ports below 55535 (the bus port is port+10000). Sets:
+#         REDIS_CLUSTER_PORTS   "p1 p2 p3" (all nodes: six with --replicas)
+#         REDIS_CLUSTER_URL     redis://127.0.0.1:p1
+#   stop_redis_pidfile FILE   kill -9 the server of that pid file (a crash, for tests)
+#
+# Every server runs with --daemonize yes --save '' --appendonly no --bind 127.0.0.1 and is
+# killed at exit through test_cleanup_add.
+
+test_require_cmd redis-server redis-cli
+
+# Under SANITIZE=1 a sanitizer report must fail a test even where exit codes 1-2 are fine.
+if [ "${SANITIZE:-}" = 1 ]; then
+	export ASAN_OPTIONS="${ASAN_OPTIONS:-}:exitcode=99" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:exitcode=99"
+fi
+
+_redis_wait_pidfile() {
+	_n=0
+	while [ ! -s "$1" ] && [ $_n -lt 100 ]; do sleep 0.05; _n=$((_n + 1)); done
+	[ -s "$1" ]
+}
+
+# _redis_spawn DIR PORT [extra redis-server args...]
+_redis_spawn() {
+	_dir=$1 _port=$2
+	shift 2
+	mkdir -p "$_dir"
+	redis-server --port "$_port" --bind 127.0.0.1 --daemonize yes --save '' \
+		--appendonly no --dir "$_dir" --pidfile "$_dir/redis.pid" \
+		--logfile "$_dir/redis.log" --unixsocket "$_dir/redis.sock" --unixsocketperm 700 \
+		"$@" || return 1
+	test_cleanup_add "kill -9 \$(cat '$_dir/redis.pid' 2>/dev/null) 2>/dev/null"
+	_redis_wait_pidfile "$_dir/redis.pid" && _redis_wait_ping "$_port"
+}
+
+# Ready means answering PING (NOAUTH counts), not merely listening.
+_redis_wait_ping() {
+	_n=0
+	until redis-cli -p "$1" PING 2>/dev/null | grep -q 'PONG\|NOAUTH'; do
+		_n=$((_n + 1))
+		[ $_n -gt 200 ] && { echo "redis on port $1 does not answer" >&2; return 1; }
+		sleep 0.05
+	done
+}
+
+start_redis() {
+	_pass= _acl_user= _acl_pass= _name=main
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--requirepass) _pass=$2; shift 2 ;;
+		--acl-user) _acl_user=$2 _acl_pass=$3; shift 3 ;;
+		*) _name=$1; shift ;;
+		esac
+	done
+	REDIS_PORT=$(free_port 55535)
+	REDIS_DIR=$TRASH/redis-$_name
+	REDIS_PIDFILE=$REDIS_DIR/redis.pid
+	REDIS_SOCK=$REDIS_DIR/redis.sock
+	REDIS_URL=redis://127.0.0.1:$REDIS_PORT
+	REDIS_PASS=$_pass
+	set --
+	[ -n "$_pass" ] && set -- --requirepass "$_pass"
+	_redis_spawn "$REDIS_DIR" "$REDIS_PORT" "$@" || return 1
+	if [ -n "$_acl_user" ]; then
+		rcli ACL SETUSER "$_acl_user" on ">$_acl_pass" '~*' '&*' '+@all' >/dev/null || return 1
+	fi
+}
+
+rcli() {
+	if [ -n "${REDIS_PASS:-}" ]; then
+		REDISCLI_AUTH=$REDIS_PASS redis-cli -p "$REDIS_PORT" "$@"
+	else
+		redis-cli -p "$REDIS_PORT" "$@"
+	fi
+}
+
+stop_redis_pidfile() {
+	kill -9 "$(cat "$1")" 2>/dev/null
+}
+
+# A free port whose cluster bus port (+10000) is free too.
+_redis_cluster_port() {
+	python3 - <<'PY'
+import random, socket
+for _ in range(500):
+    port = random.randint(20000, 55535)
+    socks = []
+    try:
+        for p in (port, port + 10000):
+            s = socket.socket()
+            socks.append(s)
+            s.bind(("127.0.0.1", p))
+        print(port)
+        break
+    except OSError:
+        continue
+    finally:
+        for s in socks:
+            s.close()
+PY
+}
+
+start_redis_cluster() {
+	REDIS_CLUSTER_PORTS=
+	_addrs=
+	_nodes="1 2 3" _replicas=0
+	[ "${1:-}" = --replicas ] && _nodes="1 2 3 4 5 6" _replicas=1
+	for _i in $_nodes; do
+		_p=$(_redis_cluster_port)
+		_redis_spawn "$TRASH/cluster-$_i" "$_p" --cluster-enabled yes \
+			--cluster-config-file "$TRASH/cluster-$_i/nodes.conf" \
+			--cluster-node-timeout 5000 || return 1
+		REDIS_CLUSTER_PORTS="$REDIS_CLUSTER_PORTS $_p"
+		_addrs="$_addrs 127.0.0.1:$_p"
+	done
+	REDIS_CLUSTER_PORTS=${REDIS_CLUSTER_PORTS# }
+	set -- $REDIS_CLUSTER_PORTS
+	REDIS_CLUSTER_URL=redis://127.0.0.1:$1
+	redis-cli --cluster create $_addrs --cluster-replicas $_replicas --cluster-yes >"$TRASH/cluster-create.log" 2>&1 || {
+		cat "$TRASH/cluster-create.log"; return 1
+	}
+	# Every node must agree the cluster is up before tests write to it.
+	_n=0
+	for _p in $REDIS_CLUSTER_PORTS; do
+		while ! redis-cli -p "$_p" CLUSTER INFO | grep -q '^cluster_state:ok'; do
+			_n=$((_n + 1))
+			[ $_n -gt 200 ] && { echo "cluster did not come up" >&2; return 1; }
+			sleep 0.1
+		done
+	done
+}

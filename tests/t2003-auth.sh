@@ -1,0 +1,93 @@
+#!/bin/sh
+# ops-redisaudit: AUTH from the URL, the config and REDISCLI_AUTH; ACL users; the password
+# never reaches any output.
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_LIB/redis.sh"
+
+PASS='s3cr3t-Pa55word'
+USERPASS='aud1tor-Secret'
+start_redis --requirepass "$PASS" --acl-user auditor "$USERPASS" ||
+	{ echo "Bail out! redis-server did not start"; exit 1; }
+rcli SET k:1 v >/dev/null && rcli SET k:2 v >/dev/null
+
+no_secret() {
+	for f in "$@"; do
+		if grep -e "$PASS" -e "$USERPASS" "$f"; then echo "secret leaked into $f"; return 1; fi
+	done
+}
+
+test_expect_success 'password in the URL' '
+	ops-redisaudit --format json "redis://:$PASS@127.0.0.1:$REDIS_PORT" >out 2>err; test $? -le 2 &&
+	test_grep "\"keys\": 2," out && no_secret out err
+'
+
+test_expect_success 'password from REDISCLI_AUTH' '
+	REDISCLI_AUTH=$PASS ops-redisaudit --format json "$REDIS_URL" >out 2>err; test $? -le 2 &&
+	test_grep "\"keys\": 2," out && no_secret out err
+'
+
+test_expect_success 'ACL user and password in the URL' '
+	ops-redisaudit --format json "redis://auditor:$USERPASS@127.0.0.1:$REDIS_PORT/0" >out 2>err; test $? -le 2 &&
+	test_grep "\"keys\": 2," out && no_secret out err &&
+	rcli ACL LOG | grep -v auditor >/dev/null
+'
+
+test_expect_success 'ACL user and password from a config target (password from ${VAR})' '
+	cat >cfg.yaml <<-EOF &&
+	redis:
+	  targets:
+	    cache:
+	      url: redis://127.0.0.1:$REDIS_PORT
+	      username: auditor
+	      password: \${AUDIT_PASS}
+	EOF
+	AUDIT_PASS=$USERPASS ops-redisaudit --config cfg.yaml --format json cache >out 2>err; test $? -le 2 &&
+	test_grep "\"keys\": 2," out && no_secret out err &&
+	AUDIT_PASS=$USERPASS ops-redisaudit --config cfg.yaml --format json >out2 2>err2; test $? -le 2 &&
+	test_grep "\"keys\": 2," out2
+'
+
+test_expect_success 'no password: exit 3 with an UNKNOWN connect check' '
+	ops-redisaudit --format json "$REDIS_URL" >out 2>err; test $? -eq 3 &&
+	test_grep "\"id\": \"connect\"" out && test_grep "NOAUTH\|Authentication required" out
+'
+
+test_expect_success 'a wrong password: exit 3, and neither password is printed in any format' '
+	for f in text json prometheus nagios; do
+		ops-redisaudit --format $f "redis://auditor:$PASS@127.0.0.1:$REDIS_PORT" >out.$f 2>err.$f
+		test $? -eq 3 || return 1
+		no_secret out.$f err.$f || return 1
+	done &&
+	test_grep "authentication as auditor failed" err.text &&
+	test_grep "WRONGPASS" out.json
+'
+
+test_expect_success 'a password in a malformed URL is not echoed either' '
+	ops-redisaudit "redis://u:$PASS@127.0.0.1:notaport" >out 2>err; test $? -eq 3 &&
+	no_secret out err && test_grep "malformed host:port" err
+'
+
+test_expect_success 'a least-privilege ACL user can audit; what it may not read is UNKNOWN' '
+	rcli ACL SETUSER minimal on ">min-Pa55" "~*" +scan +type "+memory|usage" +pttl +xlen +dbsize >/dev/null &&
+	ops-redisaudit --format json "redis://minimal:min-Pa55@127.0.0.1:$REDIS_PORT" >min.json 2>min.err
+	test $? -eq 3 &&
+	test_grep "\"keys\": 2," min.json && test_grep "\"complete\": true" min.json &&
+	test_grep "cannot tell who calls KEYS: the server refused" min.json &&
+	test_grep "INFO did not report maxmemory" min.json
+'
+
+test_expect_success 'MEMORY USAGE refused: the keyspace check is UNKNOWN and says why' '
+	rcli ACL SETUSER nomem on ">nm-Pa55" "~*" +scan +type +pttl +xlen +dbsize +info "+slowlog|get" "+client|list" >/dev/null &&
+	ops-redisaudit --format json "redis://nomem:nm-Pa55@127.0.0.1:$REDIS_PORT" >nomem.json 2>nomem.err
+	test $? -eq 3 &&
+	test_grep "refused MEMORY USAGE for 2 keys" nomem.json && test_grep "\"keys\": 2," nomem.json
+'
+
+test_expect_success 'the recommended ACL (+info +slowlog|get +client|list) gives every check' '
+	rcli ACL SETUSER audit on ">aud-Pa55" "~*" +scan +type "+memory|usage" +pttl +xlen +dbsize \
+		+info "+slowlog|get" "+client|list" "+config|get" >/dev/null &&
+	ops-redisaudit --format json "redis://audit:aud-Pa55@127.0.0.1:$REDIS_PORT" >rec.json 2>rec.err
+	test $? -le 2 && test_grep_not "refused" rec.json
+'
+
+test_done

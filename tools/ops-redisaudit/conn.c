@@ -1,0 +1,452 @@
+/* Targets, connections (timeouts, AUTH, SELECT, READONLY), server facts, cluster topology. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "redact.h"
+#include "redisaudit.h"
+#include "util.h"
+
+/* ---- targets ---- */
+
+static char *percent_decode(const char *s, size_t n)
+{
+	char *out = xmalloc(n + 1);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
+		    isxdigit((unsigned char)s[i + 2])) {
+			char hex[3] = { s[i + 1], s[i + 2], '\0' };
+			out[k++] = (char)strtol(hex, NULL, 16);
+			i += 2;
+		} else {
+			out[k++] = s[i];
+		}
+	}
+	out[k] = '\0';
+	return out;
+}
+
+/* "user:pass" or "pass" (redis-cli's reading of a userinfo without a colon). */
+static void parse_userinfo(const char *s, size_t n, struct target *t)
+{
+	const char *colon = memchr(s, ':', n);
+	if (colon) {
+		if (colon > s)
+			t->username = percent_decode(s, (size_t)(colon - s));
+		t->password = percent_decode(colon + 1, n - (size_t)(colon - s) - 1);
+	} else {
+		t->password = percent_decode(s, n);
+	}
+	if (t->password && *t->password)
+		redact_add_secret(t->password);
+}
+
+static int parse_hostport(const char *s, size_t n, struct target *t, char **err)
+{
+	const char *port_at = NULL;
+	if (n && s[0] == '[') {
+		const char *close = memchr(s, ']', n);
+		if (!close)
+			goto bad;
+		t->host = xstrndup(s + 1, (size_t)(close - s - 1));
+		port_at = close + 1 < s + n && close[1] == ':' ? close + 2 : NULL;
+	} else {
+		const char *colon = memchr(s, ':', n);
+		t->host = xstrndup(s, colon ? (size_t)(colon - s) : n);
+		port_at = colon ? colon + 1 : NULL;
+	}
+	if (!*t->host) {
+		free(t->host);
+		t->host = xstrdup("127.0.0.1");
+	}
+	t->port = 6379;
+	if (port_at) {
+		char *portstr = xstrndup(port_at, (size_t)(s + n - port_at));
+		long long port;
+		int bad = parse_ll(portstr, &port) || port < 1 || port > 65535;
+		free(portstr);
+		if (bad)
+			goto bad;
+		t->port = (int)port;
+	}
+	return 0;
+bad:
+	*err = xstrdup("malformed host:port in the Redis URL");
+	return -1;
+}
+
+int target_parse(const char *spec, struct target *t, char **err)
+{
+	memset(t, 0, sizeof(*t));
+	if (str_starts_with(spec, "rediss://")) {
+		*err = xstrdup("rediss:// (TLS) is not supported by this build's hiredis; use a TLS tunnel");
+		return -1;
+	}
+	if (!str_starts_with(spec, "redis://")) {
+		if (!strchr(spec, '/')) {
+			*err = xasprintf("\"%s\" is neither a redis:// URL, a socket path nor a configured target", spec);
+			return -1;
+		}
+		t->path = xstrdup(str_starts_with(spec, "unix://") ? spec + 7 : spec);
+		t->display = xstrdup(t->path);
+		return 0;
+	}
+	const char *rest = spec + 8;
+	const char *end = rest + strcspn(rest, "/?#");
+	const char *at = memrchr(rest, '@', (size_t)(end - rest));
+	if (at)
+		parse_userinfo(rest, (size_t)(at - rest), t);
+	const char *hp = at ? at + 1 : rest;
+	if (parse_hostport(hp, (size_t)(end - hp), t, err))
+		return -1;
+	if (*end == '/' && end[1]) {
+		long long db;
+		char *dbstr = xstrndup(end + 1, strcspn(end + 1, "?#"));
+		int bad = parse_ll(dbstr, &db) || db < 0 || db > 100000;
+		free(dbstr);
+		if (bad) {
+			*err = xstrdup("malformed database number in the Redis URL");
+			return -1;
+		}
+		t->db = (int)db;
+	}
+	t->display = xasprintf(strchr(t->host, ':') ? "redis://[%s]:%d/%d" : "redis://%s:%d/%d",
+			       t->host, t->port, t->db);
+	return 0;
+}
+
+void target_free(struct target *t)
+{
+	free(t->host);
+	free(t->path);
+	free(t->username);
+	free(t->password);
+	free(t->display);
+}
+
+char *addr_label(const char *host, int port)
+{
+	return xasprintf(strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);   /* IPv6 in [] */
+}
+
+/* ---- commands ---- */
+
+static void node_set_error(struct node *n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	free(n->error);
+	n->error = msg;
+}
+
+redisReply *node_command(struct node *n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	redisReply *r = redisvCommand(n->c, fmt, ap);
+	va_end(ap);
+	if (!r) {
+		node_set_error(n, "%s: %s", n->label, n->c->errstr[0] ? n->c->errstr : strerror(errno));
+		return NULL;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* The value of "field:" in an INFO reply, copied into out. */
+static bool info_field(const char *info, const char *field, char *out, size_t outsz)
+{
+	size_t fl = strlen(field);
+	for (const char *p = info; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (!strncmp(p, field, fl) && p[fl] == ':') {
+			size_t n = strcspn(p + fl + 1, "\r\n");
+			if (n >= outsz)
+				n = outsz - 1;
+			memcpy(out, p + fl + 1, n);
+			out[n] = '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
+static void read_server_facts(struct node *n, bool *cluster)
+{
+	n->maxmemory = -1;
+	n->stream_node_max_entries = 100;
+	*cluster = false;
+	redisReply *r = node_command(n, "INFO");
+	if (!r || r->type != REDIS_REPLY_STRING) {
+		if (r)
+			freeReplyObject(r);
+		/* INFO refused: CLUSTER NODES answers only on a cluster, so a cluster is
+		 * still audited whole rather than as its seed node alone */
+		if ((r = node_command(n, "CLUSTER NODES"))) {
+			*cluster = r->type == REDIS_REPLY_STRING;
+			freeReplyObject(r);
+		}
+		return;
+	}
+	char buf[64];
+	if (info_field(r->str, "redis_version", n->version, sizeof(n->version))) {
+		int ma = 0, mi = 0, pa = 0;
+		sscanf(n->version, "%d.%d.%d", &ma, &mi, &pa);
+		n->version_num = ma * 10000 + mi * 100 + pa;
+	}
+	if (info_field(r->str, "maxmemory", buf, sizeof(buf)))
+		n->maxmemory = atoll(buf);
+	info_field(r->str, "maxmemory_policy", n->maxmemory_policy, sizeof(n->maxmemory_policy));
+	if (info_field(r->str, "cluster_enabled", buf, sizeof(buf)))
+		*cluster = !strcmp(buf, "1");
+	freeReplyObject(r);
+	/* CONFIG may be renamed away on managed servers: keep the default then. */
+	r = node_command(n, "CONFIG GET stream-node-max-entries");
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[1]->str)
+		n->stream_node_max_entries = atoll(r->element[1]->str);
+	if (r)
+		freeReplyObject(r);
+}
+
+static int node_auth(struct node *n, const struct settings *s)
+{
+	if (!s->password || !*s->password)
+		return 0;
+	redisReply *r = s->username && *s->username
+		? redisCommand(n->c, "AUTH %s %s", s->username, s->password)
+		: redisCommand(n->c, "AUTH %s", s->password);
+	if (!r) {
+		node_set_error(n, "%s: %s", n->label, n->c->errstr);
+		return -1;
+	}
+	int rc = 0;
+	if (r->type == REDIS_REPLY_ERROR) {
+		node_set_error(n, "%s: authentication%s%s failed: %s", n->label,
+			       s->username ? " as " : "", s->username ? s->username : "", r->str);
+		rc = -1;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+/* A command that must succeed: on failure, the node's error says which one and why. */
+static redisReply *node_vexpect(struct node *n, const char *what, const char *fmt, va_list ap)
+{
+	redisReply *r = redisvCommand(n->c, fmt, ap);
+	if (!r) {
+		node_set_error(n, "%s: %s: %s", n->label, what, n->c->errstr);
+		return NULL;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		node_set_error(n, "%s: %s: %s", n->label, what, r->str);
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+static redisReply *node_expect(struct node *n, const char *what, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	redisReply *r = node_vexpect(n, what, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static int node_must(struct node *n, const char *what, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	redisReply *r = node_vexpect(n, what, fmt, ap);
+	va_end(ap);
+	if (!r)
+		return -1;
+	freeReplyObject(r);
+	return 0;
+}
+
+int node_connect(struct node *n, const struct settings *s)
+{
+	double ms = s->timeout_ms > 0 ? s->timeout_ms : 5000;
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((long long)ms % 1000 * 1000) };
+	n->c = n->path ? redisConnectUnixWithTimeout(n->path, tv)
+		       : redisConnectWithTimeout(n->host, n->port, tv);
+	if (!n->c || n->c->err) {
+		node_set_error(n, "cannot connect to %s: %s", n->label,
+			       n->c ? n->c->errstr : "out of memory");
+		return -1;
+	}
+	if (redisSetTimeout(n->c, tv) != REDIS_OK) {
+		node_set_error(n, "%s: cannot set the command timeout", n->label);
+		return -1;
+	}
+	if (node_auth(n, s))
+		return -1;
+	if (n->role && !strcmp(n->role, "replica") && node_must(n, "READONLY", "READONLY"))
+		return -1;
+	if (s->db && node_must(n, "SELECT", "SELECT %d", s->db))
+		return -1;
+	bool cluster;
+	read_server_facts(n, &cluster);
+	if (s->lengths && n->version_num >= 70200 && node_must(n, "CLIENT NO-TOUCH", "CLIENT NO-TOUCH ON"))
+		return -1;
+	redisReply *r = node_expect(n, "DBSIZE", "DBSIZE");
+	if (!r)
+		return -1;
+	n->dbsize = r->integer;
+	freeReplyObject(r);
+	if (!n->role)
+		n->role = cluster ? "primary" : "standalone";
+	n->connected = true;
+	return 0;
+}
+
+void node_free(struct node *n)
+{
+	if (n->c)
+		redisFree(n->c);
+	n->c = NULL;
+	free(n->host);
+	free(n->path);
+	free(n->label);
+	free(n->id);
+	free(n->primary_label);
+	free(n->error);
+	agg_free(&n->agg);
+}
+
+/* ---- cluster topology ---- */
+
+struct cluster_line {
+	char *id, *host, *flags, *primary;
+	int port;
+};
+
+/* "<id> <ip:port@cport[,hostname]> <flags> <primary> ..." */
+static int parse_nodes_line(char *line, struct cluster_line *cl)
+{
+	char *save = NULL;
+	char *f[4];
+	for (int i = 0; i < 4; i++) {
+		f[i] = strtok_r(i ? NULL : line, " ", &save);
+		if (!f[i])
+			return -1;
+	}
+	char *addr = f[1];
+	addr[strcspn(addr, "@,")] = '\0';
+	char *colon = strrchr(addr, ':');
+	if (!colon || colon == addr)
+		return -1;   /* no address: a node the cluster lost */
+	*colon = '\0';
+	cl->port = atoi(colon + 1);
+	cl->host = addr[0] == '[' ? addr + 1 : addr;
+	cl->host[strcspn(cl->host, "]")] = '\0';
+	cl->id = f[0];
+	cl->flags = f[2];
+	cl->primary = f[3];
+	return cl->port > 0 ? 0 : -1;
+}
+
+static bool has_flag(const char *flags, const char *flag)
+{
+	size_t n = strlen(flag);
+	for (const char *p = flags; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, flag, n) && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+static void node_init_addr(struct node *n, const char *host, int port, const char *id, const char *role)
+{
+	memset(n, 0, sizeof(*n));
+	n->host = xstrdup(host);
+	n->port = port;
+	n->label = addr_label(host, port);
+	n->id = xstrdup(id);
+	n->role = role;
+	strcpy(n->cursor, "0");
+}
+
+static int cmp_nodes(const void *a, const void *b)
+{
+	const struct node *x = a, *y = b;
+	int c = strcmp(x->host ? x->host : "", y->host ? y->host : "");
+	return c ? c : (x->port > y->port) - (x->port < y->port);
+}
+
+/* One node per primary: the primary itself, or with --replica one healthy replica of it. */
+static void pick_nodes(struct cluster_line *lines, size_t nl, const struct settings *s,
+		       struct node **out, size_t *nout)
+{
+	struct node *v = xcalloc(nl + 1, sizeof(*v));
+	size_t k = 0;
+	for (size_t i = 0; i < nl; i++) {
+		if (!has_flag(lines[i].flags, "master"))
+			continue;
+		const struct cluster_line *use = &lines[i];
+		if (s->replica) {
+			for (size_t j = 0; j < nl; j++)
+				if (has_flag(lines[j].flags, "slave") && !has_flag(lines[j].flags, "fail") &&
+				    !strcmp(lines[j].primary, lines[i].id)) {
+					use = &lines[j];
+					break;
+				}
+		}
+		node_init_addr(&v[k], use->host, use->port, use->id, use == &lines[i] ? "primary" : "replica");
+		if (use != &lines[i])
+			v[k].primary_label = addr_label(lines[i].host, lines[i].port);
+		k++;
+	}
+	qsort(v, k, sizeof(*v), cmp_nodes);
+	*out = v;
+	*nout = k;
+}
+
+int cluster_discover(struct node **nodes, size_t *n, const struct settings *s, char **err)
+{
+	struct node *seed = &(*nodes)[0];
+	redisReply *r = node_command(seed, "CLUSTER NODES");
+	if (!r || r->type != REDIS_REPLY_STRING) {
+		*err = xasprintf("%s: CLUSTER NODES failed%s%s", seed->label, seed->error ? ": " : "",
+				 seed->error ? seed->error : "");
+		if (r)
+			freeReplyObject(r);
+		return -1;
+	}
+	char *text = xstrdup(r->str);
+	freeReplyObject(r);
+	struct cluster_line *lines = NULL;
+	size_t nl = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		lines = xrealloc(lines, sizeof(*lines) * (nl + 1));
+		if (!parse_nodes_line(line, &lines[nl]))
+			nl++;
+	}
+	struct node *picked;
+	size_t np;
+	pick_nodes(lines, nl, s, &picked, &np);
+	free(lines);
+	free(text);
+	if (!np) {
+		free(picked);
+		*err = xasprintf("%s: CLUSTER NODES lists no primary with an address", seed->label);
+		return -1;
+	}
+	for (size_t i = 0; i < *n; i++)
+		node_free(&(*nodes)[i]);
+	free(*nodes);
+	*nodes = picked;
+	*n = np;
+	return (int)np;
+}

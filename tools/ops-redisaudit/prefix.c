@@ -1,0 +1,170 @@
+/* Key names: prefix folding, glob matching and safe display. All binary safe. */
+#include <ctype.h>
+#include <string.h>
+
+#include "redisaudit.h"
+#include "util.h"
+
+/* A prefix longer than this is cut: memory per prefix stays bounded. */
+#define PREFIX_MAX_LEN 128
+#define DISPLAY_MAX_LEN 200
+
+static bool is_hex(unsigned char c)
+{
+	return isxdigit(c) != 0;
+}
+
+static bool is_uuid(const char *s, size_t n)
+{
+	if (n != 36)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		bool dash_pos = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash_pos ? s[i] != '-' : !is_hex((unsigned char)s[i]))
+			return false;
+	}
+	return true;
+}
+
+/* Identifiers, not names: numbers, UUIDs, and hex strings of 8+ digits (hashes, ids). */
+static bool segment_is_id(const char *s, size_t n)
+{
+	if (!n)
+		return false;
+	size_t digits = 0, hex = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		digits += isdigit(c) != 0;
+		hex += is_hex(c);
+	}
+	if (digits == n)
+		return true;
+	if (is_uuid(s, n))
+		return true;
+	return n >= 8 && hex == n && digits > 0;
+}
+
+static size_t next_delim(const char *key, size_t len, size_t from, const char *delimiters)
+{
+	for (size_t i = from; i < len; i++)
+		if (key[i] && strchr(delimiters, key[i]))
+			return i;
+	return len;
+}
+
+void prefix_of(const char *key, size_t len, const char *delimiters, int depth, struct strbuf *out)
+{
+	sb_reset(out);
+	size_t pos = 0;
+	for (int seg = 0; seg < depth; seg++) {
+		size_t end = next_delim(key, len, pos, delimiters);
+		if (end >= len)  /* the last segment names the key; it is never part of the prefix */
+			break;
+		if (segment_is_id(key + pos, end - pos))
+			sb_addch(out, '*');
+		else
+			sb_add(out, key + pos, end - pos);
+		sb_addch(out, key[end]);
+		pos = end + 1;
+		if (out->len > PREFIX_MAX_LEN)
+			break;
+	}
+	if (out->len) {
+		if (out->len > PREFIX_MAX_LEN)
+			out->len = PREFIX_MAX_LEN;
+		sb_addch(out, '*');
+	}
+}
+
+static bool class_match(const char **pp, const char *pend, unsigned char c)
+{
+	const char *p = *pp + 1;
+	bool negate = p < pend && *p == '^';
+	bool hit = false;
+	if (negate)
+		p++;
+	while (p < pend && *p != ']') {
+		if (*p == '\\' && p + 1 < pend) {
+			p++;
+			hit |= (unsigned char)*p == c;
+		} else if (p + 2 < pend && p[1] == '-' && p[2] != ']') {
+			unsigned char lo = (unsigned char)p[0], hi = (unsigned char)p[2];
+			if (lo > hi) {
+				unsigned char t = lo;
+				lo = hi;
+				hi = t;
+			}
+			hit |= c >= lo && c <= hi;
+			p += 2;
+		} else {
+			hit |= (unsigned char)*p == c;
+		}
+		p++;
+	}
+	*pp = p < pend ? p : pend - 1;  /* on the ']' */
+	return negate ? !hit : hit;
+}
+
+/* Iterative with one backtrack point for '*': linear in practice, never recursive. */
+bool glob_match(const char *pat, size_t plen, const char *s, size_t slen)
+{
+	const char *p = pat, *pend = pat + plen, *str = s, *send = s + slen;
+	const char *star_p = NULL, *star_s = NULL;
+	while (str < send) {
+		if (p < pend && *p == '*') {
+			star_p = ++p;
+			star_s = str;
+			continue;
+		}
+		if (p < pend) {
+			bool ok;
+			const char *q = p;
+			if (*q == '?') {
+				ok = true;
+			} else if (*q == '[') {
+				ok = class_match(&q, pend, (unsigned char)*str);
+			} else if (*q == '\\' && q + 1 < pend) {
+				q++;
+				ok = *q == *str;
+			} else {
+				ok = *q == *str;
+			}
+			if (ok) {
+				p = q + 1;
+				str++;
+				continue;
+			}
+		}
+		if (!star_p)
+			return false;
+		p = star_p;
+		str = ++star_s;
+	}
+	while (p < pend && *p == '*')
+		p++;
+	return p == pend;
+}
+
+/* The report escapes invalid UTF-8 in every format itself, but a newline in a message
+ * starts a continuation line and NUL cannot travel in a C string: control bytes become
+ * their Unicode control pictures (U+2400 + byte: "\n" -> U+240A, NUL -> U+2400). */
+char *key_display(const char *key, size_t len)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t i = 0; i < len; i++) {
+		if (sb.len >= DISPLAY_MAX_LEN) {
+			sb_addstr(&sb, "...");
+			break;
+		}
+		unsigned char c = (unsigned char)key[i];
+		if (c < 0x20) {
+			sb_addstr(&sb, "\xe2\x90");
+			sb_addch(&sb, (char)(0x80 + c));
+		} else if (c == 0x7f) {
+			sb_addstr(&sb, "\xe2\x90\xa1");
+		} else {
+			sb_addch(&sb, (char)c);
+		}
+	}
+	return sb_detach(&sb);
+}

@@ -1,0 +1,259 @@
+/*
+ * ops-redisaudit — internal interfaces between its modules.
+ *
+ *   main.c      options, config, orchestration, exit code
+ *   conn.c      targets (URL / unix path), connect + AUTH + SELECT, server facts,
+ *               cluster topology (CLUSTER NODES)
+ *   scan.c      the SCAN pipeline on one node (one thread per node, at most --jobs)
+ *   agg.c       bounded aggregation: totals, prefixes, TTL buckets, top-N heaps, merge
+ *   prefix.c    key -> prefix folding; binary-safe glob matching
+ *   findings.c  checks: no-TTL, big keys, stream MAXLEN, KEYS callers, maxmemory
+ *   output.c    tool data (tables / JSON objects)
+ *
+ * Memory: nothing is kept per key. A node's aggregate holds at most prefix_max prefixes,
+ * top keys per heap and a capped list of stream findings, whatever the key count.
+ */
+#ifndef OPS_REDISAUDIT_H
+#define OPS_REDISAUDIT_H
+
+#include <hiredis/hiredis.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "report.h"
+#include "util.h"
+
+typedef unsigned long long u64;
+
+enum ktype { KT_STRING, KT_LIST, KT_SET, KT_ZSET, KT_HASH, KT_STREAM, KT_OTHER, KT_COUNT };
+enum ttl_bucket { TTL_NONE, TTL_LT_1H, TTL_1H_1D, TTL_1D_7D, TTL_GT_7D, TTL_COUNT };
+
+extern const char *const ktype_names[KT_COUNT];
+extern const char *const ttl_bucket_names[TTL_COUNT];
+
+/* ---- settings (read-only once the scan starts) ---- */
+
+struct stream_rule {
+	const char *name;      /* config name */
+	const char *match;     /* glob over stream key names */
+	long long maxlen;
+	double tolerance;      /* entries, or percent of maxlen */
+	bool tolerance_percent;
+};
+
+struct settings {
+	/* connection */
+	const char *username, *password;
+	int db;
+	double timeout_ms;
+	bool replica;
+	int jobs;
+	/* scan */
+	long long count;
+	long long samples;     /* MEMORY USAGE SAMPLES */
+	const char *match;     /* SCAN MATCH, NULL = all */
+	double rate;           /* keys/s over all nodes, 0 = unlimited */
+	double pause_ms;
+	long long max_keys;    /* 0 = all */
+	double sample;         /* fraction of keys examined, 1 = all */
+	bool lengths;
+	const char *resume;    /* --resume token */
+	/* aggregation */
+	const char *delimiters;
+	int depth;
+	size_t prefix_max;
+	size_t top;
+	const char *const *expire_patterns;
+	size_t n_expire_patterns;
+	struct stream_rule *streams;
+	size_t n_streams;
+	/* thresholds */
+	double big_warn, big_crit;           /* bytes, NAN = unset */
+	double big_len_warn, big_len_crit;   /* elements (with --lengths) */
+	double ttl_heuristic_pct;            /* share of a prefix with TTL */
+	long long ttl_heuristic_min;         /* keys in the prefix before judging */
+	bool require_maxmemory;
+};
+
+/* ---- aggregation ---- */
+
+struct stats {
+	u64 keys, memory, no_ttl;
+	u64 types[KT_COUNT];
+	u64 type_memory[KT_COUNT];
+	u64 ttl[TTL_COUNT];
+};
+
+struct key_entry {
+	char *key;
+	size_t len;
+	u64 memory;
+	long long length;      /* -1 = not measured */
+	long long ttl_ms;      /* -1 = none */
+	enum ktype type;
+	int node;              /* index into the node list */
+};
+
+/* A bounded min-heap of the largest entries by `memory` (or `length`). */
+struct topn {
+	struct key_entry *v;
+	size_t n, max;
+	bool by_length;
+};
+
+struct prefix_entry {
+	char *name;
+	size_t len;
+	uint64_t hash;
+	struct stats st;
+	char *example_no_ttl;  /* one key without TTL, for the message */
+	size_t example_len;
+};
+
+struct prefix_table {
+	struct prefix_entry *slots;   /* open addressing, name NULL = empty */
+	size_t nslots, n, max;
+	struct stats other;           /* keys of prefixes past the cap */
+	u64 dropped_keys;
+};
+
+struct stream_hit {                   /* a stream over its configured MAXLEN */
+	struct key_entry e;
+	size_t rule;
+};
+
+struct pattern_hits {                 /* keys without TTL under an expire pattern */
+	u64 keys;
+	char *example;
+	size_t example_len;
+};
+
+struct agg {
+	struct stats total;
+	u64 scanned;                  /* names SCAN returned */
+	u64 examined;                 /* names sent TYPE/MEMORY/PTTL */
+	u64 vanished;                 /* gone between SCAN and TYPE */
+	u64 memory_refused;           /* keys whose MEMORY USAGE the server refused */
+	u64 big_warn, big_crit;       /* keys over the thresholds */
+	struct prefix_table prefixes;
+	struct topn top_all;
+	struct topn top_type[KT_COUNT];
+	struct topn top_len;          /* by element count, with --lengths */
+	struct topn streams;          /* longest streams */
+	struct stream_hit *stream_hits;
+	size_t n_stream_hits;
+	u64 stream_hits_dropped;
+	struct pattern_hits *patterns; /* one per settings.expire_patterns */
+	size_t n_patterns;
+	struct strbuf scratch;        /* prefix of the current key */
+};
+
+#define STREAM_HITS_MAX 100
+
+void agg_init(struct agg *a, const struct settings *s);
+void agg_free(struct agg *a);
+/* One examined key. ttl_ms: -1 none, else milliseconds left. length -1 = unknown. */
+void agg_add_key(struct agg *a, const struct settings *s, int node, const char *key, size_t len,
+		 enum ktype type, u64 memory, long long ttl_ms, long long length);
+void agg_merge(struct agg *into, const struct agg *from, const struct settings *s);
+void topn_push(struct topn *t, const struct key_entry *e);
+/* Sorted copy, largest first; caller frees the array (not the keys). */
+struct key_entry *topn_sorted(const struct topn *t);
+/* Prefix entries sorted by memory, largest first; caller frees the array only. */
+struct prefix_entry **prefix_sorted(const struct prefix_table *pt);
+enum ktype ktype_parse(const char *s, size_t len);
+enum ttl_bucket ttl_bucket_of(long long ttl_ms);
+
+/* ---- prefix.c ---- */
+/* Writes the prefix of key into out (reset first): "session:123" -> "session:*". Keys with
+ * a single segment give "" (shown as "(no prefix)"). */
+void prefix_of(const char *key, size_t len, const char *delimiters, int depth, struct strbuf *out);
+/* Redis-style glob (*, ?, [a-z], [^x], \x) over bytes. */
+bool glob_match(const char *pat, size_t plen, const char *s, size_t slen);
+/* A key for check subjects and messages: control bytes as Unicode control pictures
+ * (U+2400..), cut at 200 bytes (caller frees). */
+char *key_display(const char *key, size_t len);
+
+/* ---- nodes and connections (conn.c) ---- */
+
+struct node {
+	char *host;            /* NULL for a unix socket */
+	int port;
+	char *path;            /* unix socket */
+	char *label;           /* "host:port" or the path */
+	char *id;              /* cluster node id, NULL standalone */
+	const char *role;      /* "standalone", "primary", "replica" */
+	char *primary_label;   /* for a replica: the primary it stands for */
+	redisContext *c;
+	char version[32];
+	int version_num;       /* major*10000 + minor*100 + patch */
+	long long dbsize;
+	/* scan state */
+	char cursor[24];       /* next SCAN cursor, "0" at start */
+	bool connected, started, complete, skipped;
+	char *error;
+	struct agg agg;
+	/* server facts for findings */
+	long long maxmemory;
+	char maxmemory_policy[32];
+	long long stream_node_max_entries;
+};
+
+struct target {
+	char *host;
+	int port;
+	char *path;
+	int db;
+	char *username, *password;   /* owned */
+	char *display;               /* redacted form, for messages */
+};
+
+/* Parses "redis://[user:pass@]host:port[/db]" or a path (contains '/'). Registers the
+ * password with redact. Returns -1 with *err set (caller frees) on a malformed target. */
+int target_parse(const char *spec, struct target *t, char **err);
+void target_free(struct target *t);
+/* "host:port", "[v6]:port" (caller frees). */
+char *addr_label(const char *host, int port);
+/* Connects, AUTHs, SELECTs, reads server facts. -1 with node->error on failure. */
+int node_connect(struct node *n, const struct settings *s);
+void node_free(struct node *n);
+/* On a cluster, replaces the single seed node by the primaries (or one replica each with
+ * --replica). Returns the node count, or -1 with *err set. */
+int cluster_discover(struct node **nodes, size_t *n, const struct settings *s, char **err);
+/* A command with a reply check: NULL on a connection error or an error reply (sets
+ * node->error when the connection broke). */
+redisReply *node_command(struct node *n, const char *fmt, ...);
+
+/* ---- scan.c ---- */
+
+extern volatile sig_atomic_t audit_stop;   /* set by SIGINT/SIGTERM */
+
+/* Scans every node, at most s->jobs at a time. Progress is drawn against total_keys. */
+void scan_all(struct node *nodes, size_t n, const struct settings *s, unsigned long long total_keys);
+/* Whether --max-keys stopped the scan (not an error). */
+bool scan_limit_reached(void);
+
+/* ---- findings.c ---- */
+/* Server-side observations taken before the scan (SLOWLOG fills with our own commands). */
+struct keys_caller {
+	char *node, *addr, *name, *source, *detail;
+	long long calls;
+};
+struct caller_list {
+	struct keys_caller *v;
+	size_t n;
+	long long commandstat_calls;
+	char *unreadable;      /* what the server refused to show, for the message */
+};
+void findings_collect_callers(struct node *n, struct caller_list *out);
+void callers_free(struct caller_list *l);
+void findings_report(struct report *r, const struct settings *s, struct node *nodes, size_t nn,
+		     const struct agg *total, const struct caller_list *callers);
+
+/* ---- output.c ---- */
+void output_report(struct report *r, const struct settings *s, struct node *nodes, size_t nn,
+		   const struct agg *total, const struct caller_list *callers, double scale);
+
+#endif

@@ -87,6 +87,11 @@ run_case() {
 		echo $((_t1 - _t0)) >>times
 		_req=$(( $(requests $_logs) - _n ))
 		_up=$(( $(uploads $_logs) - _u ))
+		# run_case runs in $(...): its test_cleanup_add never reaches the EXIT trap, so
+		# the run's own registry is stopped here.
+		case $_dst in
+		*@REG@*) eval "kill \$(cat \"\$REG_C$(_reg_upper "$_tool")${i}_DIR/registry.pid\")" ;;
+		esac
 	done
 	echo "$_req $(median <times) $_up"
 }

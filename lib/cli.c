@@ -110,7 +110,8 @@ int cli_parse(const struct cli_tool *tool, int argc, char **argv,
 						(int)(strchr(arg, '=') - arg), arg);
 			if (optopt && !str_starts_with(arg, "--"))
 				cli_usage_error(tool, "unknown option -%c", optopt);
-			cli_usage_error(tool, "unknown option %s", arg);
+			/* never echo the value of a mistyped "--opt=value": it may be a password */
+			cli_usage_error(tool, "unknown option %.*s", (int)strcspn(arg, "="), arg);
 		}
 		default:
 			if (!fn || fn(opt, optarg, ctx) != 0) {

@@ -14,6 +14,10 @@ for tool in ops-promote ops-pgprobe ops-redisaudit ops-envcheck; do
 		! $tool --no-such-option 2>err && test_grep 'unknown option --no-such-option' err &&
 		test_grep '^usage:' err
 	"
+	test_expect_success "$tool: a mistyped --option=value never echoes the value" "
+		! $tool --pasword=hunter2-xyz 2>err && test_grep 'unknown option --pasword' err &&
+		test_grep_not hunter2-xyz err
+	"
 	test_expect_code 3 "$tool: unknown format exits 3" "$tool --format xml"
 	test_expect_success "$tool: malformed config is located, exit 3, in every format" "
 		printf 'defaults:\n  timeout: [oops\n' >bad.yaml &&

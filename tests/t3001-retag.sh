@@ -20,6 +20,7 @@ test_expect_success 'retag of a single-platform image: 3 requests, digest unchan
 	test "$(registry_requests_since a $n)" -le 3 &&
 	python3 -c "import json,sys; d=json.load(open(\"out.json\")); \
 		assert d[\"action\"] == \"retagged\", d; assert d[\"verified\"] is True; \
+		assert d[\"verified_by\"] == \"put\", d; \
 		assert d[\"requests\"] <= 3, d[\"requests\"]; \
 		assert d[\"media_type\"] == \"application/vnd.oci.image.manifest.v1+json\"; \
 		assert d[\"blobs\"] == {\"mounted\": 0, \"copied\": 0, \"skipped\": 0}; \
@@ -41,11 +42,21 @@ test_expect_success 'retag of a 2-platform index: 3 requests, index digest uncha
 	test_cmp raw.src raw
 '
 
+test_expect_success 'the retag is GET source, HEAD target, PUT target, in that order' '
+	n=$(registry_requests a) &&
+	ops-promote $R/app:pr-1 $R/app:order >out &&
+	grep "response completed" "$REG_A_LOG" | tail -n "$(registry_requests_since a $n)" |
+		sed -n "s/.*http.request.method=\([A-Z]*\) .*http.request.uri=\"\{0,1\}\([^\" ]*\).*/\1 \2/p" >seen &&
+	printf "GET /v2/app/manifests/pr-1\nHEAD /v2/app/manifests/order\nPUT /v2/app/manifests/order\n" >want &&
+	test_cmp want seen
+'
+
 test_expect_success 'rerun is a no-op that says so, exit 0, no PUT' '
 	n=$(registry_requests a) &&
 	ops-promote $R/app:pr-2 $R/app:production >out &&
 	test_grep "already points at $(cat index.digest)" out &&
 	test_grep "action *noop" out &&
+	test_grep "^verified *yes (HEAD of the target tag)" out &&
 	test "$(registry_requests_since a $n)" -le 2 &&
 	! grep "response completed" "$REG_A_LOG" | tail -n 2 | grep -q "method=PUT"
 '

@@ -54,6 +54,63 @@ test_expect_success 'basic auth: credentials from a docker-credential helper (no
 	test_grep "retagged" out
 '
 
+# A docker-credential-<name> stand-in: answers Username/Secret for host $1 when
+# given that host on stdin; else the docker protocol's "not found" (exit 1).
+write_helper() {
+	cat >"helper/docker-credential-$1" <<-EOF &&
+	#!/bin/sh
+	read host
+	echo "helper stderr mentions $REG_PASS" >&2
+	if [ "\$host" = "$2" ]; then
+		printf '{"ServerURL":"%s","Username":"%s","Secret":"%s"}\n' "\$host" "$REG_USER" "$REG_PASS"
+	else
+		echo "credentials not found in native keychain"; exit 1
+	fi
+	EOF
+	chmod +x "helper/docker-credential-$1"
+}
+
+test_expect_success 'basic auth: credentials from the credsStore helper; its stderr is not passed on' '
+	mkdir -p helper home3/.docker &&
+	write_helper store $REG_BASIC &&
+	printf "{\"credsStore\": \"store\"}\n" >home3/.docker/config.json &&
+	HOME=$TRASH/home3 PATH=$TRASH/helper:$PATH ops-promote -v $REG_BASIC/app:pr-1 $REG_BASIC/app:fromstore >out 2>err &&
+	test_grep "retagged" out && test_grep_not "$REG_PASS" err && test_grep_not "$REG_PASS" out
+'
+
+test_expect_success 'credsStore: "credentials not found" means anonymous, without a warning' '
+	HOME=$TRASH/home3 PATH=$TRASH/helper:$PATH ops-promote --ca-file "$REG_CA_FILE" \
+		$REG_TLS/app:pr-1 $REG_TLS/app:anon-store >out 2>err &&
+	test_grep "retagged" out && test_grep_not "warning" err
+'
+
+test_expect_success 'a failing credential helper: a warning with its exit status, nothing it printed' '
+	mkdir -p home4/.docker &&
+	printf "#!/bin/sh\necho \"oops %s\"\necho \"%s\" >&2\nexit 7\n" $REG_PASS $REG_PASS >helper/docker-credential-broken &&
+	chmod +x helper/docker-credential-broken &&
+	printf "{\"credsStore\": \"broken\"}\n" >home4/.docker/config.json &&
+	! HOME=$TRASH/home4 PATH=$TRASH/helper:$PATH ops-promote $REG_BASIC/app:pr-1 $REG_BASIC/app:x >out 2>err &&
+	test_grep "docker-credential-broken get for $REG_BASIC failed (exit status 7)" err &&
+	test_grep_not "$REG_PASS" err && test_grep_not "$REG_PASS" out
+'
+
+test_expect_success 'secrets: a malformed docker config is reported without quoting the auth' '
+	mkdir -p home5/.docker &&
+	auth=$(printf %s $CREDS | base64) &&
+	printf "{\"auths\": {\"%s\": {\"auth\" \"%s\"}}}\n" $REG_BASIC "$auth" >home5/.docker/config.json &&
+	! HOME=$TRASH/home5 ops-promote $REG_BASIC/app:pr-1 $REG_BASIC/app:x >out 2>err &&
+	test_grep "is not valid JSON (line 1" err &&
+	test_grep_not "$auth" err && test_grep_not "$auth" out
+'
+
+test_expect_success 'secrets: credentials written into a reference are refused, not echoed' '
+	rc=0; ops-promote "$CREDS@$REG_BASIC/app:pr-1" $REG_BASIC/app:x >out 2>err || rc=$? &&
+	test $rc -eq 3 && test_grep "without a scheme or credentials" err &&
+	test_grep_not "$REG_PASS" err && test_grep_not "$REG_PASS" out &&
+	rc=0; ops-promote "https://$REG_BASIC/app:pr-1" $REG_BASIC/app:x >out 2>err || rc=$? &&
+	test $rc -eq 3
+'
+
 test_expect_success 'basic auth: credentials from the config, password from a named env var' '
 	cat >opskit.yaml <<-EOF &&
 	promote:
@@ -88,15 +145,45 @@ test_expect_success 'token auth: cross-repo mount asks pull on the source and pu
 	test_grep "scope=repository%3Aapp%3Apull&scope=repository%3Aprod%2Fapp%3Apull%2Cpush" "$REG_TOK_TOKEN_LOG"
 '
 
+test_expect_success 'token auth: -v traces requests, never the password, token or Authorization' '
+	ops-promote -v --src-creds $CREDS --format json $REG_TOK/app:pr-1 $REG_TOK/app:traced >out.json 2>err &&
+	test_grep "> GET http://$REG_TOK/v2/app/manifests/pr-1" err &&
+	test_grep "(token)" err &&
+	test_grep_not "$REG_PASS" err && test_grep_not "eyJ" err && test_grep_not "Authorization" err &&
+	test_grep_not "$REG_PASS" out.json && test_grep_not "eyJ" out.json
+'
+
+start_fault_proxy tp $REG_TOK || { echo "Bail out! proxy did not start"; exit 1; }
+
+test_expect_success 'token auth: a token refused mid-run (expired) is renewed once, then it works' '
+	printf "HEAD /v2/app/manifests/renewed unauth 1\n" >"$FAULT_TP_RULES" && : >"$FAULT_TP_LOG" &&
+	ops-promote --src-creds $CREDS --format json $FAULT_TP/app:pr-1 $FAULT_TP/app:renewed >out.json &&
+	test "$(grep -c "HEAD /v2/app/manifests/renewed unauth" "$FAULT_TP_LOG")" -eq 1 &&
+	jq_py out.json "assert d[\"action\"] == \"retagged\" and d[\"verified\"] is True, d; \
+		assert d[\"token_requests\"] == 2, d"
+'
+
+test_expect_success 'token auth: a blob stream refused mid-copy renews the token and the copy completes' '
+	printf "GET /v2/app/blobs/ unauth 1\n" >"$FAULT_TP_RULES" && : >"$FAULT_TP_LOG" &&
+	ops-promote --jobs 1 --src-creds $CREDS --dest-creds $CREDS --no-referrers --format json \
+		$FAULT_TP/app:pr-1 $REG_BASIC/renewed/app:1 >out.json &&
+	test "$(grep -c "GET /v2/app/blobs/.* unauth" "$FAULT_TP_LOG")" -eq 1 &&
+	jq_py out.json "assert d[\"action\"] == \"copied\" and d[\"verified\"] is True, d; \
+		assert d[\"token_requests\"] == 2, d" &&
+	test "$(skopeo_digest $REG_BASIC/renewed/app:1 --creds $CREDS)" = "$(cat index.digest)"
+'
+
 test_expect_success 'token auth: wrong credentials are refused with a sentence' '
 	! ops-promote --src-creds promoter:nope-nope $REG_TOK/app:pr-1 $REG_TOK/app:x >out 2>&1 &&
 	test_grep "refused a token" out
 '
 
 test_expect_success 'token auth to TLS: cross-registry copy with both kinds of auth' '
-	ops-promote --src-creds $CREDS --dest-creds $CREDS --ca-file "$REG_CA_FILE" --format json \
-		$REG_TOK/app:pr-1 $REG_BASIC/copied/app:1 >out.json &&
+	ops-promote -v --src-creds $CREDS --dest-creds $CREDS --ca-file "$REG_CA_FILE" --format json \
+		$REG_TOK/app:pr-1 $REG_BASIC/copied/app:1 >out.json 2>err &&
 	jq_py out.json "assert d[\"action\"] == \"copied\" and d[\"verified\"] is True, d" &&
+	test_grep "| PUT http://$REG_BASIC/v2/copied/app/blobs/uploads/" err &&
+	test_grep_not "_state=" err && test_grep_not "$REG_PASS" err && test_grep_not "eyJ" err &&
 	test "$(skopeo_digest $REG_BASIC/copied/app:1 --creds $CREDS)" = "$(cat index.digest)"
 '
 

@@ -51,6 +51,15 @@ test_expect_success 'a registry without Docker-Content-Digest on HEAD: the no-op
 	python3 -c "import json; d=json.load(open(\"out.json\")); assert d[\"action\"] == \"noop\", d"
 '
 
+test_expect_success 'a PUT answered without Docker-Content-Digest: verified with a HEAD instead' '
+	rules "PUT /v2/app/manifests/putnodigest nodigest" &&
+	ops-promote --format json $P/app:pr-1 $P/app:putnodigest >out.json &&
+	test "$(grep -c "PUT /v2/app/manifests/putnodigest nodigest" "$FAULT_P_LOG")" -eq 1 &&
+	test "$(grep -c "HEAD /v2/app/manifests/putnodigest" "$FAULT_P_LOG")" -eq 2 &&
+	python3 -c "import json; d=json.load(open(\"out.json\")); \
+		assert d[\"verified\"] is True and d[\"verified_by\"] == \"head\", d; assert d[\"requests\"] == 4, d"
+'
+
 test_expect_success 'a 404 is never retried' '
 	rules &&
 	! ops-promote $P/app:missing $P/app:x >out &&
@@ -88,6 +97,14 @@ test_expect_success 'cross-registry: a 500 on a blob upload is retried and the c
 	ops-promote --format json $REG_A/app:pr-1 $Q/far:prod >out.json &&
 	test "$(grep -c "^PUT /v2/far/blobs/uploads/.* 500" "$FAULT_Q_LOG")" -eq 1 &&
 	test "$(skopeo_digest $REG_B/far:prod)" = "$(cat pr1.digest)"
+'
+
+test_expect_success 'cross-registry: a failed blob upload is one sentence from the registry error document' '
+	printf "PUT /v2/far3/blobs/uploads/ 500\n" >"$FAULT_Q_RULES" && : >"$FAULT_Q_LOG" &&
+	rc=0; ops-promote --retries 0 --no-referrers $REG_A/app:pr-1 $Q/far3:prod >out || rc=$? &&
+	test $rc -eq 2 &&
+	test_grep "PUT blob sha256:[0-9a-f]* to $Q/far3 failed with HTTP 500: injected fault (UNKNOWN)" out &&
+	test_grep_not "_state" out
 '
 
 test_expect_success 'a mount answered 202 (not mounted) falls back to a streamed copy' '

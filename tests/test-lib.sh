@@ -52,7 +52,8 @@ _run_cleanups() {
 	exit $_status
 }
 trap _run_cleanups EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP
+trap 'exit 141' PIPE
 
 say() { printf '# %s\n' "$*"; }
 

@@ -276,7 +276,9 @@ skopeo_digest() {
 #   schema1 (answers with a Docker schema 1 manifest, which registries no longer take)
 #   corrupt (passes the request on, flips the first byte of the answer) or nomount
 #   (passes it on without its query: a mount becomes a plain upload, 202) or nodigest
-#   (passes it on, drops Docker-Content-Digest from the answer); COUNT
+#   (passes it on, drops Docker-Content-Digest from the answer) or unauth (passes it on
+#   without its Authorization header: the registry's own 401, as for a token that expired
+#   mid-run); COUNT
 #   is how many matching requests get the fault, default unlimited) and FAULT_<NAME>_LOG
 #   (one "METHOD PATH STATUS" line per request it saw).
 start_fault_proxy() {
@@ -345,14 +347,15 @@ class H(BaseHTTPRequestHandler):
                 self.wfile.write(msg)
             return
         conn = http.client.HTTPConnection(upstream, timeout=60)
-        headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+        dropped = ("connection", "authorization") if fault == "unauth" else ("connection",)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in dropped}
         path = self.path.split("?")[0] if fault == "nomount" else self.path
         conn.request(self.command, path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
         if fault == "corrupt" and data:
             data = bytes([data[0] ^ 0xff]) + data[1:]
-        log(self.command, self.path, fault if fault in ("corrupt", "nomount", "nodigest") else resp.status)
+        log(self.command, self.path, fault if fault in ("corrupt", "nomount", "nodigest", "unauth") else resp.status)
         self.send_response(resp.status)
         for k, v in resp.getheaders():
             if k.lower() == "docker-content-digest" and fault == "nodigest":

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "promote.h"
@@ -91,31 +92,27 @@ static size_t token_body_cb(char *data, size_t size, size_t nitems, void *userda
 	return n;
 }
 
-/* Caller holds r->lock. */
-int auth_fetch_token(struct registry *r, char **err)
+/* One GET of the token URL into body; the status, or 0 + *err on a transport failure. */
+static long token_get_once(struct registry *r, const char *url, struct strbuf *body, char **err)
 {
 	CURL *curl = curl_easy_init();
 	if (!curl)
 		die(3, "cannot initialise libcurl");
-	struct strbuf url = STRBUF_INIT, body = STRBUF_INIT;
-	sb_addf(&url, "%s%c", r->realm, strchr(r->realm, '?') ? '&' : '?');
-	if (r->service) {
-		char *enc = curl_easy_escape(curl, r->service, 0);
-		sb_addf(&url, "service=%s", enc);
-		curl_free(enc);
-	}
-	if (r->scopes)
-		sb_addf(&url, "&%s", r->scopes);
+	const struct run_limits *l = r->limits;
+	double left = l->deadline_ms - now_ms();
 	char errbuf[CURL_ERROR_SIZE] = "";
-	curl_easy_setopt(curl, CURLOPT_URL, url.buf);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	http_use_share(curl);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, r->limits->connect_timeout_ms);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, r->limits->request_timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, l->connect_timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, left < l->request_timeout_ms ? (left > 1 ? (long)left : 1L)
+								       : l->request_timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, l->low_speed_bytes);
+	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, l->low_speed_secs);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, token_body_cb);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
 	if (r->ca_file)
 		curl_easy_setopt(curl, CURLOPT_CAINFO, r->ca_file);
 	if (r->username) {
@@ -123,22 +120,48 @@ int auth_fetch_token(struct registry *r, char **err)
 		curl_easy_setopt(curl, CURLOPT_PASSWORD, r->password ? r->password : "");
 	}
 	log_lock();
-	verbosef(1, "> GET %s (token)", url.buf);
+	verbosef(1, "> GET %s (token)", url);
 	log_unlock();
 	r->token_requests++;
-	CURLcode cc = curl_easy_perform(curl);
 	long status = 0;
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	int rc = -1;
-	json_t *doc = NULL;
-	if (cc != CURLE_OK) {
+	CURLcode cc = curl_easy_perform(curl);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	else
 		*err = xasprintf("cannot get a token for %s from %s: %s", r->host, r->realm,
 				 *errbuf ? errbuf : curl_easy_strerror(cc));
-	} else if (status != 200) {
+	curl_easy_cleanup(curl);
+	return status;
+}
+
+/* Caller holds r->lock. Retried like registry requests: connection errors, 5xx, 429. */
+int auth_fetch_token(struct registry *r, char **err)
+{
+	struct strbuf url = STRBUF_INIT, body = STRBUF_INIT;
+	sb_addf(&url, "%s%c", r->realm, strchr(r->realm, '?') ? '&' : '?');
+	if (r->service) {
+		char *enc = curl_easy_escape(NULL, r->service, 0);
+		sb_addf(&url, "service=%s", enc);
+		curl_free(enc);
+	}
+	if (r->scopes)
+		sb_addf(&url, "&%s", r->scopes);
+	long status = 0;
+	for (int attempt = 0;; attempt++) {
+		free(*err);
+		*err = NULL;
+		sb_reset(&body);
+		status = token_get_once(r, url.buf, &body, err);
+		bool retryable = status == 0 || status_retryable(status);
+		if (!retryable || attempt >= r->limits->retries || !retry_sleep(r->limits, attempt, NULL))
+			break;
+	}
+	int rc = -1;
+	if (status != 200 && !*err) {
 		*err = xasprintf("the token service %s refused a token for %s (HTTP %ld)%s", r->realm,
 				 r->host, status, r->username ? ": check the credentials" : ": no credentials were given");
-	} else {
-		doc = json_loadb(body.buf ? body.buf : "", body.len, 0, NULL);
+	} else if (status == 200) {
+		json_t *doc = json_loadb(body.buf ? body.buf : "", body.len, 0, NULL);
 		const char *tok = json_string_value(json_object_get(doc, "token"));
 		if (!tok || !*tok)
 			tok = json_string_value(json_object_get(doc, "access_token"));
@@ -150,11 +173,10 @@ int auth_fetch_token(struct registry *r, char **err)
 			r->authorization = xasprintf("Authorization: Bearer %s", tok);
 			rc = 0;
 		}
+		json_decref(doc);
 	}
-	json_decref(doc);
 	sb_release(&url);
 	sb_release(&body);
-	curl_easy_cleanup(curl);
 	return rc;
 }
 
@@ -207,10 +229,47 @@ static char *b64_decode(const char *in)
 	return sb_detach(&out);
 }
 
-/* Runs docker-credential-<helper> get with host on stdin, bounded to 10 s. */
-static int run_cred_helper(const char *helper, const char *host, char **user, char **pass, char **err)
+#define HELPER_TIMEOUT_MS 10000
+
+/* Reads what the helper writes, at most 64 KiB, until EOF or the deadline. */
+static void read_bounded(int fd, struct strbuf *sb, double deadline)
 {
-	char *prog = xasprintf("docker-credential-%s", helper);
+	char buf[4096];
+	for (;;) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		double left = deadline - now_ms();
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			return;
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n <= 0 || sb->len > 65536)
+			return;
+		sb_add(sb, buf, (size_t)n);
+	}
+}
+
+/* The helper's exit status, waiting until the deadline; a helper still running then is
+ * killed (status -1). */
+static int reap_bounded(pid_t pid, double deadline)
+{
+	int status;
+	while (now_ms() < deadline) {
+		pid_t got = waitpid(pid, &status, WNOHANG);
+		if (got == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		if (got < 0)
+			return -1;
+		struct timespec ts = { 0, 10 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -1;
+}
+
+/* Starts prog get with its stdin and stdout on pipes and its stderr on /dev/null: a
+ * helper's diagnostics are not ours to print (they may quote what it stores). */
+static int spawn_helper(const char *prog, pid_t *pid, int *to_child, int *from_child)
+{
 	int in[2], out[2];
 	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC))
 		die(3, "pipe: %s", strerror(errno));
@@ -218,41 +277,44 @@ static int run_cred_helper(const char *helper, const char *host, char **user, ch
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	char *argv[] = { prog, (char *)"get", NULL };
-	pid_t pid;
-	int rc = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	char *argv[] = { (char *)prog, (char *)"get", NULL };
+	int rc = posix_spawnp(pid, prog, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(in[0]);
 	close(out[1]);
 	if (rc) {
-		*err = xasprintf("cannot run %s for %s: %s", prog, host, strerror(rc));
 		close(in[1]);
 		close(out[0]);
+		return rc;
+	}
+	*to_child = in[1];
+	*from_child = out[0];
+	return 0;
+}
+
+/* Runs docker-credential-<helper> get with host on stdin (no shell), bounded to 10 s.
+ * Like the docker CLI, "credentials not found" means anonymous, not an error. */
+static int run_cred_helper(const char *helper, const char *host, char **user, char **pass, char **err)
+{
+	char *prog = xasprintf("docker-credential-%s", helper);
+	pid_t pid;
+	int to_child, from_child;
+	int spawn_err = spawn_helper(prog, &pid, &to_child, &from_child);
+	if (spawn_err) {
+		*err = xasprintf("cannot run %s for %s: %s", prog, host, strerror(spawn_err));
 		free(prog);
 		return -1;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	ssize_t wr = write(in[1], host, strlen(host));
+	ssize_t wr = write(to_child, host, strlen(host));
 	(void)wr;
-	close(in[1]);
+	close(to_child);
 	struct strbuf sb = STRBUF_INIT;
-	double deadline = now_ms() + 10000;
-	char buf[4096];
-	for (;;) {
-		struct pollfd pfd = { out[0], POLLIN, 0 };
-		double left = deadline - now_ms();
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-			break;
-		ssize_t n = read(out[0], buf, sizeof(buf));
-		if (n <= 0 || sb.len > 65536)
-			break;
-		sb_add(&sb, buf, (size_t)n);
-	}
-	close(out[0]);
-	kill(pid, SIGKILL); /* no-op when it already exited; bounds a hung helper */
-	int status;
-	waitpid(pid, &status, 0);
-	json_t *doc = json_loadb(sb.buf ? sb.buf : "", sb.len, 0, NULL);
+	double deadline = now_ms() + HELPER_TIMEOUT_MS;
+	read_bounded(from_child, &sb, deadline);
+	close(from_child);
+	int exit_status = reap_bounded(pid, deadline);
+	json_t *doc = exit_status == 0 ? json_loadb(sb.buf ? sb.buf : "", sb.len, 0, NULL) : NULL;
 	const char *u = json_string_value(json_object_get(doc, "Username"));
 	const char *s = json_string_value(json_object_get(doc, "Secret"));
 	int found = 0;
@@ -261,8 +323,15 @@ static int run_cred_helper(const char *helper, const char *host, char **user, ch
 		*user = xstrdup(u ? u : "");
 		*pass = xstrdup(s);
 		found = 1;
+	} else if (exit_status != 0 && sb.len && strstr(sb.buf, "credentials not found")) {
+		verbosef(1, "%s has no credentials for %s", prog, host);
+	} else if (exit_status != 0) {
+		/* its output is not quoted: a failing helper may print anything */
+		*err = exit_status < 0 ? xasprintf("%s get for %s did not finish in %d s", prog, host, HELPER_TIMEOUT_MS / 1000)
+			: xasprintf("%s get for %s failed (exit status %d)", prog, host, exit_status);
+		found = -1;
 	} else if (!doc) {
-		*err = xasprintf("%s found no credentials for %s", prog, host);
+		*err = xasprintf("%s get for %s did not answer JSON with Username and Secret", prog, host);
 		found = -1;
 	}
 	json_decref(doc);
@@ -297,7 +366,8 @@ int auth_docker_config(const char *host, char **user, char **pass, char **err)
 	if (!doc) {
 		int rc = 0;
 		if (access(path, F_OK) == 0) {
-			*err = xasprintf("%s:%d: %s", path, jerr.line, jerr.text);
+			/* not jerr.text: jansson quotes the token near the error, which may be an auth */
+			*err = xasprintf("%s is not valid JSON (line %d, column %d)", path, jerr.line, jerr.column);
 			rc = -1;
 		}
 		free(path);

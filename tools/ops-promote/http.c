@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -50,6 +51,9 @@ static void share_unlock(CURL *h, curl_lock_data data, void *userptr)
 
 void http_global_init(void)
 {
+	/* CURLOPT_NOSIGNAL (needed with threads) also stops libcurl from ignoring SIGPIPE
+	 * around its calls: a registry closing a TLS connection mid-upload would kill us. */
+	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	for (size_t i = 0; i < ARRAY_SIZE(share_locks); i++)
 		pthread_mutex_init(&share_locks[i], NULL);
@@ -287,6 +291,14 @@ bool retry_sleep(const struct run_limits *l, int attempt, const char *retry_afte
 	return true;
 }
 
+int trace_url_len(const char *path, const char *url)
+{
+	const char *uploads = strstr(path, "/blobs/uploads/");
+	bool session = uploads && uploads[strlen("/blobs/uploads/")] && uploads[strlen("/blobs/uploads/")] != '?';
+	bool from_location = session || str_starts_with(path, "http://") || str_starts_with(path, "https://");
+	return (int)(from_location ? strcspn(url, "?") : strlen(url));
+}
+
 static CURLcode perform_once(struct registry *r, const struct http_req *req,
 			     struct http_resp *resp, char *errbuf)
 {
@@ -331,7 +343,7 @@ static CURLcode perform_once(struct registry *r, const struct http_req *req,
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	if (opskit_verbose) {
 		log_lock();
-		verbosef(1, "> %s %s", req->method, url);
+		verbosef(1, "> %s %.*s", req->method, trace_url_len(req->path, url), url);
 		log_unlock();
 	}
 	resp->content_length = -1;
@@ -483,12 +495,15 @@ int registry_request(struct registry *r, const struct http_req *req, struct http
 		free(sent);
 		bool more = attempt < r->limits->retries;
 		if (cc != CURLE_OK) {
-			resp->error = xasprintf("%s %s: %s", req->method, r->host,
-						*errbuf ? errbuf : curl_easy_strerror(cc));
+			/* the caller's sentence names the request; this says what went wrong */
+			resp->error = attempt ? xasprintf("%s (after %d attempts)", *errbuf ? errbuf : curl_easy_strerror(cc),
+							  attempt + 1)
+					      : xstrdup(*errbuf ? errbuf : curl_easy_strerror(cc));
 			if (!curl_retryable(cc) || !more || !retry_sleep(r->limits, attempt, NULL))
 				return -1;
 			log_lock();
-			verbosef(1, "retrying after: %s", resp->error);
+			verbosef(1, "retrying %s %.*s after: %s", req->method, trace_url_len(req->path, req->path),
+				 req->path, resp->error);
 			log_unlock();
 			continue;
 		}
@@ -499,7 +514,8 @@ int registry_request(struct registry *r, const struct http_req *req, struct http
 			if (!slept)
 				return 0;
 			log_lock();
-			verbosef(1, "retrying %s %s after HTTP %ld", req->method, req->path, resp->status);
+			verbosef(1, "retrying %s %.*s after HTTP %ld", req->method, trace_url_len(req->path, req->path),
+				 req->path, resp->status);
 			log_unlock();
 			continue;
 		}

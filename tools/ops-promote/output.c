@@ -143,7 +143,10 @@ static void report_data(struct promotion *p, struct report *r, struct steps *s, 
 	rp_int(r, "skipped", ", %lld already present\n", p->skipped);
 	rp_close_object(r);
 	rp_int(r, "referrers", "referrers   %lld\n", p->referrers);
-	rp_bool(r, "verified", "verified    %s\n", p->verified);
+	rp_bool(r, "verified", p->verified_by ? "verified    %s" : "verified    %s\n", p->verified);
+	rp_string(r, "verified_by", !p->verified_by ? NULL
+		  : !strcmp(p->verified_by, "put") ? " (the registry's digest in its answer to the PUT)\n"
+		  : " (HEAD of the target tag)\n", p->verified_by);
 	rp_string(r, "git_tag", s->recorded ? "git tag     %s\n" : NULL, s->recorded);
 	rp_double(r, "duration_seconds", NULL, (now_ms() - s->started_ms) / 1000.0);
 	if (p->dry_run) {

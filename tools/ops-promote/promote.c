@@ -384,6 +384,7 @@ static int verify_target(struct promotion *p)
 	if (head_manifest(p->dreg, p->dst.repo, p->dst.tag, &digest, &p->error))
 		return -1;
 	p->verified = digest && !strcmp(digest, p->top.digest);
+	p->verified_by = "head";
 	if (!p->verified)
 		p->error = xasprintf("after the promotion %s/%s:%s points at %s, not %s", p->dreg->host, p->dst.repo,
 				     p->dst.tag, digest ? digest : "nothing", p->top.digest);
@@ -391,9 +392,12 @@ static int verify_target(struct promotion *p)
 	return p->verified ? 0 : -1;
 }
 
-/* Same repository: the manifest bytes as fetched, under the new tag. The PUT's
- * Docker-Content-Digest is the registry's digest of what it stored under the tag, which
- * verifies the result without a fourth request. */
+/* Same repository: the manifest bytes as fetched, under the new tag. The HEAD before
+ * (promote_resolve) cannot go: only it tells a no-op from a move, and the protected-tag
+ * policy needs what the tag pointed at. So the verification is the PUT's answer, not a
+ * fourth request: a 201 means the registry linked the tag, and its Docker-Content-Digest
+ * is the registry's own digest of the manifest it stored under it. A registry that omits
+ * the header gets the HEAD. */
 static int retag(struct promotion *p)
 {
 	p->action = "retagged";
@@ -409,6 +413,7 @@ static int retag(struct promotion *p)
 	if (!stored)
 		return verify_target(p);
 	p->verified = !strcmp(stored, p->top.digest);
+	p->verified_by = "put";
 	if (!p->verified)
 		p->error = xasprintf("the registry stored %s under %s, not %s", stored, p->dst.tag, p->top.digest);
 	free(stored);
@@ -421,7 +426,8 @@ int promote_execute(struct promotion *p)
 	bool same_repo = same_registry && !strcmp(p->src.repo, p->dst.repo);
 	if (p->previous && !strcmp(p->previous, p->top.digest)) {
 		p->action = "noop";
-		p->verified = true;
+		p->verified = true; /* the HEAD of promote_resolve saw the digest */
+		p->verified_by = "head";
 		return 0;
 	}
 	if (same_repo)

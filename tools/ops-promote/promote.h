@@ -120,6 +120,9 @@ char *registry_url(const struct registry *r, const char *path);
 bool retry_sleep(const struct run_limits *l, int attempt, const char *retry_after);
 bool status_retryable(long status);
 void registry_count_request(struct registry *r);
+/* How much of url a -v trace shows: an upload session URL the registry handed out
+ * loses its query, which may carry signed state or a presigned signature. */
+int trace_url_len(const char *path, const char *url);
 /* A fresh Bearer token (one expired during a long stream); on failure *err says why. */
 void registry_renew_token(struct registry *r, char **err);
 
@@ -228,6 +231,10 @@ struct promotion {
 	int mounted, copied, skipped;
 	int referrers;                 /* signature/attestation/referrer manifests copied */
 	bool verified;
+	/* How verified was established: "head" (a HEAD of the target tag: after a mount or
+	 * copy, or before a no-op), "put" (the Docker-Content-Digest of the PUT that wrote
+	 * the tag, to keep a retag at 3 requests), NULL when nothing was verified. */
+	const char *verified_by;
 	struct strbuf plan;            /* dry-run: one line per step */
 	char *error;                   /* why it failed or was refused */
 };

@@ -53,6 +53,28 @@ static int find_commit(git_repository *repo, const char *name, git_oid *oid)
 	return -1;
 }
 
+/* The image's revision must be a commit id: it comes from whoever built the image, and
+ * a label "main" would otherwise resolve to the branch tip and pass any ancestry check. */
+static bool revision_is_commit_id(const char *revision)
+{
+	size_t n = strspn(revision, "0123456789abcdef");
+	return revision[n] == '\0' && n >= 7 && n <= 64;
+}
+
+static int find_revision(git_repository *repo, const char *revision, git_oid *oid)
+{
+	git_object *obj = NULL;
+	if (!revision_is_commit_id(revision) || git_revparse_single(&obj, repo, revision))
+		return -1;
+	git_object *commit = NULL;
+	int rc = git_object_peel(&commit, obj, GIT_OBJECT_COMMIT);
+	git_object_free(obj);
+	if (rc == 0)
+		git_oid_cpy(oid, git_object_id(commit));
+	git_object_free(commit);
+	return rc ? -1 : 0;
+}
+
 int provenance_check(const struct provenance_opts *o, const char *revision, char **err)
 {
 	if (!revision) {
@@ -65,7 +87,10 @@ int provenance_check(const struct provenance_opts *o, const char *revision, char
 		return -1;
 	git_oid rev, branch;
 	int rc = -1;
-	if (find_commit(repo, revision, &rev)) {
+	if (!revision_is_commit_id(revision)) {
+		*err = xasprintf("refusing: the image's revision \"%s\" is not a commit id (7 to 64 lowercase hex "
+				 "digits), so it cannot prove where the image came from", revision);
+	} else if (find_revision(repo, revision, &rev)) {
 		*err = xasprintf("the image's revision %s is not a commit in %s (fetch first?)", revision, o->repo_path);
 	} else if (find_commit(repo, o->require_ancestor, &branch)) {
 		*err = xasprintf("%s has no branch or revision \"%s\"", o->repo_path, o->require_ancestor);
@@ -87,7 +112,7 @@ int provenance_has_commit(const char *repo_path, const char *revision, char **er
 	if (open_repo(repo_path, &repo, err))
 		return -1;
 	git_oid oid;
-	int rc = find_commit(repo, revision, &oid);
+	int rc = find_revision(repo, revision, &oid);
 	if (rc)
 		*err = xasprintf("cannot record a git tag: %s is not a commit in %s (fetch first?)", revision, repo_path);
 	close_repo(repo);
@@ -144,7 +169,7 @@ int provenance_record(const struct provenance_opts *o, const char *revision, con
 	git_object *target = NULL;
 	git_signature *who = NULL;
 	*name = NULL;
-	if (find_commit(repo, revision, &rev) || git_object_lookup(&target, repo, &rev, GIT_OBJECT_COMMIT)) {
+	if (find_revision(repo, revision, &rev) || git_object_lookup(&target, repo, &rev, GIT_OBJECT_COMMIT)) {
 		*err = xasprintf("cannot record a git tag: %s is not a commit in %s", revision, o->repo_path);
 		goto out;
 	}

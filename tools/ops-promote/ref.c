@@ -45,9 +45,31 @@ static bool looks_like_host(const char *s, size_t n)
 	return memchr(s, '.', n) || memchr(s, ':', n) || memchr(s, '[', n);
 }
 
+/* "user:password@host/..." or "https://...": credentials (or a URL) where a reference
+ * belongs. Such text is never echoed back, since it may hold a password. */
+static bool has_userinfo_or_scheme(const char *text)
+{
+	const char *slash = strchr(text, '/');
+	const char *at = strchr(text, '@');
+	return strstr(text, "://") || (at && slash && at < slash);
+}
+
+static bool host_valid(const char *host)
+{
+	for (const char *p = host; *p; p++)
+		if (!(isalnum((unsigned char)*p) || strchr(".-:[]", *p)))
+			return false;
+	return *host != '\0';
+}
+
 int ref_parse(const char *text, struct image_ref *out, char **err)
 {
 	memset(out, 0, sizeof(*out));
+	if (has_userinfo_or_scheme(text)) {
+		*err = xstrdup("an image reference is host/repository:tag, without a scheme or credentials: "
+			       "give credentials with --src-creds/--dest-creds, the config or docker login");
+		return -1;
+	}
 	char *work = xstrdup(text);
 	char *at = strchr(work, '@');
 	if (at) {
@@ -63,6 +85,10 @@ int ref_parse(const char *text, struct image_ref *out, char **err)
 	if (slash && looks_like_host(work, (size_t)(slash - work))) {
 		out->registry = xstrndup(work, (size_t)(slash - work));
 		name = slash + 1;
+		if (!host_valid(out->registry)) {
+			*err = xasprintf("\"%s\": \"%s\" is not a valid registry host[:port]", text, out->registry);
+			goto fail;
+		}
 	} else {
 		out->registry = xstrdup("docker.io");
 	}

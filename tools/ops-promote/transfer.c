@@ -31,6 +31,8 @@ struct stream {
 	EVP_MD_CTX *md;
 	bool get_done, get_ok, get_paused, put_paused;
 	bool corrupt;             /* wrong size or digest: retrying cannot help */
+	CURL *get;
+	int get_body;             /* 0 not seen yet, 1 the blob, -1 an error document */
 	long get_status;
 	char *get_error;
 };
@@ -63,6 +65,13 @@ static size_t get_write_cb(char *data, size_t size, size_t nitems, void *userdat
 {
 	struct stream *s = userdata;
 	size_t n = size * nitems;
+	if (s->get_body == 0) {
+		long status = 0;
+		curl_easy_getinfo(s->get, CURLINFO_RESPONSE_CODE, &status);
+		s->get_body = status == 200 ? 1 : -1;
+	}
+	if (s->get_body < 0)
+		return n; /* a 401's or 5xx's error document is not blob data: finish_get reports the status */
 	if (s->received + (long long)n > s->size) {
 		s->get_error = xasprintf("the source sent more than the %lld bytes of %s", s->size, s->digest);
 		s->corrupt = true;
@@ -143,11 +152,14 @@ static CURL *stream_handle(struct registry *r, const char *url, struct curl_slis
 	return h;
 }
 
-static size_t discard_cb(char *data, size_t size, size_t nitems, void *userdata)
+/* The upload's answer: an error document to turn into a sentence, bounded. */
+static size_t put_answer_cb(char *data, size_t size, size_t nitems, void *userdata)
 {
-	(void)data;
-	(void)userdata;
-	return size * nitems;
+	struct strbuf *answer = userdata;
+	size_t n = size * nitems;
+	if (answer->len < 65536)
+		sb_add(answer, data, n);
+	return n;
 }
 
 /* Drives the GET and the PUT in one multi until both finish. */
@@ -217,6 +229,29 @@ static enum stream_fault classify(const struct stream *s, long put_status)
 	return STREAM_RETRY;         /* connection errors, timeouts, 5xx, 429 */
 }
 
+/* The GET writes into the ring, the PUT reads from it (the blob's size known up front:
+ * a monolithic upload); the PUT's answer is kept for its error document. */
+static void wire_stream(CURL *get, struct curl_slist **get_headers, CURL *put, struct curl_slist **put_headers,
+			struct stream *s, struct strbuf *put_answer)
+{
+	curl_easy_setopt(get, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(get, CURLOPT_MAXREDIRS, 5L);
+	curl_easy_setopt(get, CURLOPT_WRITEFUNCTION, get_write_cb);
+	curl_easy_setopt(get, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(get, CURLOPT_BUFFERSIZE, STREAM_CHUNK);
+	curl_easy_setopt(get, CURLOPT_HTTPHEADER, *get_headers);
+	*put_headers = curl_slist_append(*put_headers, "Content-Type: application/octet-stream");
+	*put_headers = curl_slist_append(*put_headers, "Expect:");
+	curl_easy_setopt(put, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(put, CURLOPT_UPLOAD_BUFFERSIZE, STREAM_CHUNK);
+	curl_easy_setopt(put, CURLOPT_INFILESIZE_LARGE, (curl_off_t)s->size);
+	curl_easy_setopt(put, CURLOPT_READFUNCTION, put_read_cb);
+	curl_easy_setopt(put, CURLOPT_READDATA, s);
+	curl_easy_setopt(put, CURLOPT_WRITEFUNCTION, put_answer_cb);
+	curl_easy_setopt(put, CURLOPT_WRITEDATA, put_answer);
+	curl_easy_setopt(put, CURLOPT_HTTPHEADER, *put_headers);
+}
+
 static int stream_blob(struct transfer *t, struct blob_job *job, const char *location, enum stream_fault *fault)
 {
 	struct stream s = { .t = t, .digest = job->digest, .size = job->size };
@@ -231,24 +266,13 @@ static int stream_blob(struct transfer *t, struct blob_job *job, const char *loc
 	char *loc = registry_url(t->dst, location);
 	char *put_url = upload_url(loc, job->digest);
 	CURL *get = stream_handle(t->src, get_url, &get_headers, get_err);
+	s.get = get;
 	CURL *put = stream_handle(t->dst, put_url, &put_headers, put_err);
-	curl_easy_setopt(get, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(get, CURLOPT_MAXREDIRS, 5L);
-	curl_easy_setopt(get, CURLOPT_WRITEFUNCTION, get_write_cb);
-	curl_easy_setopt(get, CURLOPT_WRITEDATA, &s);
-	curl_easy_setopt(get, CURLOPT_BUFFERSIZE, STREAM_CHUNK);
-	curl_easy_setopt(put, CURLOPT_UPLOAD_BUFFERSIZE, STREAM_CHUNK);
-	curl_easy_setopt(get, CURLOPT_HTTPHEADER, get_headers);
-	put_headers = curl_slist_append(put_headers, "Content-Type: application/octet-stream");
-	put_headers = curl_slist_append(put_headers, "Expect:");
-	curl_easy_setopt(put, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(put, CURLOPT_INFILESIZE_LARGE, (curl_off_t)job->size);
-	curl_easy_setopt(put, CURLOPT_READFUNCTION, put_read_cb);
-	curl_easy_setopt(put, CURLOPT_READDATA, &s);
-	curl_easy_setopt(put, CURLOPT_WRITEFUNCTION, discard_cb);
-	curl_easy_setopt(put, CURLOPT_HTTPHEADER, put_headers);
+	struct http_resp put_answer = { 0 };
+	wire_stream(get, &get_headers, put, &put_headers, &s, &put_answer.body);
 	log_lock();
-	verbosef(1, "> GET %s | PUT %s (stream, %lld bytes)", get_url, loc, job->size);
+	verbosef(1, "> GET %s | PUT %.*s (stream, %lld bytes)", get_url, trace_url_len(location, loc), loc,
+		 job->size);
 	log_unlock();
 	CURLM *multi = curl_multi_init();
 	curl_multi_add_handle(multi, get);
@@ -258,7 +282,10 @@ static int stream_blob(struct transfer *t, struct blob_job *job, const char *loc
 	curl_easy_getinfo(put, CURLINFO_RESPONSE_CODE, &put_status);
 	if (rc == 0 && put_status != 201) {
 		rc = -1;
-		job->error = xasprintf("PUT blob %s to %s answered HTTP %ld", job->digest, t->dst->host, put_status);
+		put_answer.status = put_status;
+		char *what = xasprintf("PUT blob %s to %s/%s", job->digest, t->dst->host, t->dst_repo);
+		job->error = http_error_sentence(t->dst, &put_answer, what);
+		free(what);
 	} else if (rc != 0) {
 		job->error = s.get_error ? xstrdup(s.get_error)
 			: xasprintf("streaming %s to %s failed: %s", job->digest, t->dst->host,
@@ -275,6 +302,7 @@ static int stream_blob(struct transfer *t, struct blob_job *job, const char *loc
 	curl_slist_free_all(get_headers);
 	curl_slist_free_all(put_headers);
 	EVP_MD_CTX_free(s.md);
+	http_resp_release(&put_answer);
 	free(s.ring.buf);
 	free(s.get_error);
 	free(path);

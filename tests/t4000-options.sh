@@ -27,7 +27,7 @@ test_expect_success 'every check id is documented in the man page' '
 	for id in connect query connections application-share idle-in-transaction \
 		idle-in-transaction-count long-queries lock-waits oldest-transaction idle-connections \
 		replication-lag pool-sizing pgbouncer-connect pgbouncer-waiting pgbouncer-maxwait \
-		pgbouncer-saturation pgbouncer-clients; do
+		pgbouncer-saturation pgbouncer-clients visibility; do
 		grep -q "^\.It Cm $id\$" "$OPSKIT_ROOT/man/ops-pgprobe.1" || { echo "$id"; return 1; }
 	done
 '

@@ -27,10 +27,11 @@ test_expect_success 'json: server block with max_connections, reserved, usable' 
 	assert any(a["application"] == "ops-pgprobe" for a in c["by_application"]), c
 	assert "walwriter" in c["background"], c
 	assert d["sessions"] == [], d["sessions"]
+	assert c["hidden"] == 0, c
 	ids = [k["id"] for k in d["checks"]]
 	for want in ("connect", "query", "connections", "application-share", "idle-in-transaction",
 	             "idle-in-transaction-count", "long-queries", "lock-waits", "oldest-transaction",
-	             "idle-connections"):
+	             "idle-connections", "visibility"):
 	    assert want in ids, (want, ids)
 	PY
 '
@@ -47,7 +48,9 @@ pg_session idler
 pg_send idler "SET application_name = 'reports'; BEGIN; SELECT 'hunter2-not-shown' AS tag;"
 pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'" 1 &&
 pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'" 2 || say "sessions did not settle"
-sleep 1.2
+# The 1s thresholds below need every session past 1s: poll for it (bounded), no guessing.
+pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE application_name IN ('billing', 'web', 'reports')
+	AND state_change < now() - interval '1.2s'" 3 || say "sessions did not age"
 
 test_expect_code 1 'idle in transaction past -w is WARNING (exit 1)' '
 	ops-pgprobe -w idle-in-transaction=1s -w lock-waits=5 "$PG_DSN"
@@ -145,23 +148,67 @@ test_expect_success 'the probe costs one connection: it does not see itself twic
 	python3 -c "import json,sys; d=json.load(open(\"out.json\")); a=[x for x in d[\"connections\"][\"by_application\"] if x[\"application\"]==\"ops-pgprobe\"]; assert a[0][\"total\"]==1, a"
 '
 
-test_expect_success '--watch redraws on a terminal until interrupted' '
+test_expect_success 'a role without pg_monitor: visibility WARNING, hidden sessions still counted' '
+	ops-pgprobe --format json "$PG_APP_DSN" >out.json; test $? -eq 1 &&
+	python3 - out.json <<-\PY
+	import json, sys
+	d = json.load(open(sys.argv[1]))
+	c = {k["id"]: k for k in d["checks"]}
+	v = c["visibility"]
+	assert v["status"] == "warning" and "2 sessions of other roles" in v["message"], v
+	assert "GRANT pg_monitor TO app" in v["hint"], v
+	assert d["connections"]["hidden"] == 2 and d["connections"]["total"] == 4, d["connections"]
+	PY
+'
+
+test_expect_success 'text: aligned sessions list, never two blank lines in a row' '
+	ops-pgprobe --session-age 1s "$PG_DSN" "host=127.0.0.1 port=$(free_port)" >out; test $? -eq 2 &&
+	! awk "prev == \"\" && \$0 == \"\" && NR > 1 { bad = 1 } { prev = \$0 } END { exit !bad }" out &&
+	! head -n 1 out | grep -q "^\$" &&
+	test_grep "^  PID *KIND  *AGE  USER  *APPLICATION  BLOCKED_BY  QUERY" out &&
+	test_grep "^127.0.0.1:[0-9]*/root: not probed (the connect check below says why)" out &&
+	sed -n "/^sessions:/,/^\$/p" out | sed "1d; /^\$/d" >sessions &&
+	test $(wc -l <sessions) -ge 3 &&
+	awk "NR == 1 { col = index(\$0, \"APPLICATION\"); next }
+		substr(\$0, col - 2, 2) != \"  \" || substr(\$0, col, 1) == \" \" { bad = 1 }
+		END { exit bad }" sessions
+'
+
+test_expect_success 'two DSNs for the same server and database get distinct subjects' '
+	ops-pgprobe --format prometheus "$PG_DSN" "host=127.0.0.1 port=$PG_PORT user=app dbname=postgres" >out.prom
+	test $? -eq 1 &&
+	test_grep "check=\"connections\",subject=\"app@127.0.0.1:$PG_PORT/postgres\"" out.prom &&
+	test $(grep -v "^#" out.prom | sed "s/ [^ ]*\$//" | sort | uniq -d | wc -l) -eq 0
+'
+
+test_expect_success 'json: by_application counts fastpath too' '
+	ops-pgprobe --format json "$PG_DSN" >out.json; test $? -eq 1 &&
+	python3 -c "import json; d = json.load(open(\"out.json\")); assert all(\"fastpath\" in g for g in d[\"connections\"][\"by_application\"]), d"
+'
+
+test_expect_success '--watch: a compact screen redrawn on a terminal until interrupted' '
 	python3 - "$PG_DSN" <<-\PY
-	import os, pty, select, signal, sys, time
+	import fcntl, os, pty, select, signal, struct, sys, termios, time
 	pid, fd = pty.fork()
 	if pid == 0:
 	    os.execvp("ops-pgprobe", ["ops-pgprobe", "--watch", "0.5", sys.argv[1]])
-	out = b""; end = time.time() + 1.8
-	while time.time() < end:
+	fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 200, 0, 0))
+	# Poll (bounded) until two screens are drawn, rather than guess how long that takes.
+	out = b""; end = time.time() + 20
+	while out.count(b"ops-pgprobe every 0.5s") < 3 and time.time() < end:
 	    if select.select([fd], [], [], 0.1)[0]:
 	        try: out += os.read(fd, 65536)
 	        except OSError: break
 	os.kill(pid, signal.SIGINT)
 	status = os.waitpid(pid, 0)[1]
-	screens = out.count(b"ops-pgprobe every 0.5s")
-	assert screens >= 2, (screens, out[-2000:])
-	assert b"lock-waits" in out, out[-2000:]
-	assert os.waitstatus_to_exitcode(status) in (0, 1, 2), status
+	assert out.count(b"ops-pgprobe every 0.5s") >= 2, out[-2000:]
+	# The last complete screen: each one ends with "erase below" (ESC [ J).
+	screen = out.rsplit(b"\x1b[J", 1)[0].split(b"\x1b[H")[-1].replace(b"\x1b[K", b"").decode()
+	assert max(len(l) for l in screen.splitlines()) <= 200, screen
+	assert " conns " in screen and " waiting 1 " in screen, screen
+	assert "blocking" in screen and "WARNING   lock-waits" in screen, screen
+	assert "OK        connect" not in screen, "only the problems are listed: " + screen
+	assert os.waitstatus_to_exitcode(status) == 1, status
 	PY
 '
 
@@ -170,5 +217,22 @@ pg_end_sessions
 test_expect_success 'after the sessions end the server is OK again' '
 	ops-pgprobe "$PG_DSN" >out && test_grep "no session waits on a lock" out
 '
+
+# A password in a running statement's text: masked by the server, in every format.
+pg_session roler "host=$PG_DIR port=$PG_PORT user=postgres dbname=postgres application_name="
+pg_send roler "BEGIN; ALTER ROLE app PASSWORD 'Sekr1tRolePw';"
+pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' AND query LIKE 'ALTER ROLE%'" 1 ||
+	say "the ALTER ROLE session did not settle"
+
+test_expect_success 'a PASSWORD literal in query text is masked, the rest is shown' '
+	for fmt in text json; do
+		ops-pgprobe --format $fmt --session-age 1ms "$PG_DSN" >out.$fmt
+		test_grep_not Sekr1tRolePw out.$fmt || return 1
+	done &&
+	test_grep "ALTER ROLE app PASSWORD .\*\*\*.;" out.text &&
+	test_grep "oldest session idle in transaction for .* (pid [0-9]*, user postgres, no application_name)" out.text
+'
+
+pg_end_sessions
 
 test_done

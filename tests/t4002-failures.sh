@@ -41,6 +41,24 @@ test_expect_success 'wrong password in a config DSN: masked in every format' '
 	done
 '
 
+test_expect_success 'wrong password from ${VAR} in the config, PGPASSWORD, quoted: never shown' '
+	cat >env-pw.yaml <<-EOF &&
+	postgres:
+	  targets:
+	    main:
+	      dsn: "host=127.0.0.1 port=$PG_PORT user=$PG_PW_USER password=\${PGPROBE_TEST_PW} dbname=postgres"
+	EOF
+	for fmt in text json nagios prometheus; do
+		PGPROBE_TEST_PW=Env5ecretWrong ops-pgprobe -v --config env-pw.yaml --format $fmt >out 2>err
+		test $? -eq 2 && test_grep_not Env5ecret out && test_grep_not Env5ecret err || return 1
+		PGPASSWORD=PgPwWrong123 ops-pgprobe -v --format $fmt "host=127.0.0.1 port=$PG_PORT user=$PG_PW_USER dbname=postgres" >out 2>err
+		test $? -eq 2 && test_grep_not PgPwWrong123 out && test_grep_not PgPwWrong123 err || return 1
+		ops-pgprobe -v --format $fmt "host=127.0.0.1 port=$PG_PORT user=$PG_PW_USER password='"'"'Quoted W4rong pw'"'"' dbname=postgres" >out 2>err
+		test $? -eq 2 && test_grep_not "W4rong" out && test_grep_not "W4rong" err || return 1
+		test $fmt != nagios || test_grep "^PGPROBE CRITICAL - .*authentication failed" out || return 1
+	done
+'
+
 test_expect_success 'the right password connects' '
 	ops-pgprobe "host=127.0.0.1 port=$PG_PORT user=$PG_PW_USER password=$PG_PW_PASSWORD dbname=postgres" >out &&
 	test_grep_not "$PG_PW_PASSWORD" out
@@ -76,6 +94,39 @@ while time.time() < end:
 	test $rc -eq 2 &&
 	test $(( (end - start) / 1000000 )) -lt 4000 &&
 	test_grep "^CRITICAL  *connect .*no answer within 1.0s (--timeout): the port accepts connections but nothing answered" out
+'
+
+# A fault stub next to the real server: a PostgreSQL whose lc_messages is German refuses
+# in German; the SQLSTATE of its FATAL must still be recognised.
+test_expect_success 'a refusal in another language is classified by its SQLSTATE' '
+	python3 -c "
+import socket, struct, time
+s = socket.socket(); s.bind((\"127.0.0.1\", 0)); s.listen(8)
+open(\"stub.port\", \"w\").write(str(s.getsockname()[1]))
+s.settimeout(0.2); end = time.time() + 30
+fields = (b\"SFATAL\\0VFATAL\\0C53300\\0Mtut mir leid, schon zu viele Verbindungen\\0\"
+          b\"Fproc.c\\0L361\\0RInitProcess\\0\\0\")
+while time.time() < end:
+    try: c = s.accept()[0]
+    except socket.timeout: continue
+    c.settimeout(5)
+    try:
+        while True:  # SSLRequest / GSSENCRequest get N, the startup packet the FATAL
+            n = struct.unpack(\"!I\", c.recv(4, socket.MSG_WAITALL))[0]
+            code = struct.unpack(\"!I\", c.recv(n - 4, socket.MSG_WAITALL)[:4])[0]
+            if code not in (80877103, 80877104): break
+            c.sendall(b\"N\")
+        c.sendall(b\"E\" + struct.pack(\"!I\", len(fields) + 4) + fields)
+    except Exception: pass
+    c.close()
+" &
+	stub=$! &&
+	i=0; until test -s stub.port || test $i -gt 100; do sleep 0.05; i=$((i + 1)); done &&
+	run_with_timeout 10 ops-pgprobe --timeout 2s "host=127.0.0.1 port=$(cat stub.port) user=app" >out; rc=$?
+	kill $stub
+	test $rc -eq 2 &&
+	test_grep "^CRITICAL  *connect .*connection slots are taken (SQLSTATE 53300): tut mir leid, schon zu viele Verbindungen\$" out &&
+	test_grep_not LOCATION out
 '
 
 # Fill the ordinary slots with role app, then the reserved ones with the superuser.

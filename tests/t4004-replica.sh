@@ -28,10 +28,20 @@ test_expect_success 'primary and replica in one run: replay lag on the replica o
 	PY
 '
 
+# Bounded polling, never fixed sleeps: pausing replay takes effect asynchronously, the
+# last replayed transaction must be over 1s old, and the insert must reach the replica.
+pg_replica_wait_for() {
+	_deadline=$(( $(date +%s) + 15 ))
+	until [ "$(pg_replica_sql "$1" 2>/dev/null)" = "$2" ]; do
+		[ "$(date +%s)" -le $_deadline ] || { say "replica never gave $2 for: $1"; return 1; }
+		sleep 0.05
+	done
+}
 pg_replica_sql "SELECT pg_wal_replay_pause()" >/dev/null
-sleep 1.1
+pg_replica_wait_for "SELECT pg_get_wal_replay_pause_state()" paused
+pg_replica_wait_for "SELECT now() - pg_last_xact_replay_timestamp() > interval '1.2s'" t
 pg_sql "INSERT INTO t VALUES (3, 'three')" >/dev/null
-sleep 0.5
+pg_replica_wait_for "SELECT pg_last_wal_receive_lsn() <> pg_last_wal_replay_lsn()" t
 
 test_expect_success 'replay paused behind the primary: replication-lag raised' '
 	ops-pgprobe -w replication-lag=1s "$PG_REPLICA_DSN" >out; test $? -eq 1 &&
@@ -39,5 +49,25 @@ test_expect_success 'replay paused behind the primary: replication-lag raised' '
 '
 
 pg_replica_sql "SELECT pg_wal_replay_resume()" >/dev/null
+
+# Cut the replica off its primary: with no WAL receiver, "all received is replayed"
+# must not read as "no lag".
+pg_replica_sql "ALTER SYSTEM SET primary_conninfo = ''" >/dev/null &&
+pg_replica_sql "SELECT pg_reload_conf()" >/dev/null
+pg_replica_wait_for "SELECT count(*) FROM pg_stat_wal_receiver" 0
+pg_replica_wait_for "SELECT pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()" t
+pg_replica_wait_for "SELECT now() - pg_last_xact_replay_timestamp() > interval '1.2s'" t
+
+test_expect_success 'a replica that is not streaming says so, with the age of its last replay' '
+	ops-pgprobe -w replication-lag=1s --format json "$PG_REPLICA_DSN" >out.json; test $? -eq 1 &&
+	python3 - out.json <<-\PY
+	import json, sys
+	d = json.load(open(sys.argv[1]))
+	assert d["server"]["streaming"] is False and d["server"]["replay_lag_seconds"] >= 1, d["server"]
+	lag = [c for c in d["checks"] if c["id"] == "replication-lag"][0]
+	assert lag["status"] == "warning" and "not streaming" in lag["message"], lag
+	assert "primary_conninfo" in lag["hint"], lag
+	PY
+'
 
 test_done

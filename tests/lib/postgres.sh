@@ -27,6 +27,8 @@
 #   pg_wait_output NAME PAT  until session NAME printed PAT (works when the server is full)
 #   pg_kill_sessions         close every session (no wait)
 #   pg_end_sessions          close every session and wait until the server sees them gone
+#   pgb_wait_for_waiting N   until PgBouncer's pool "app" has N clients waiting, the
+#                            oldest for a second or more (default 15 s)
 # Teardown (servers, sessions) is registered with test_cleanup_add.
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -166,4 +168,17 @@ start_pgbouncer() {
 	PGB_ADMIN_DSN="host=127.0.0.1 port=$PGB_PORT user=postgres dbname=pgbouncer"
 	PGB_APP_DSN="host=127.0.0.1 port=$PGB_PORT user=postgres dbname=app"
 	export PGB_DIR PGB_PORT PGB_ADMIN_DSN PGB_APP_DSN
+}
+
+# pgb_wait_for_waiting N [S]: polls SHOW POOLS (the admin console has no SQL to wait
+# with) until pool "app" has N clients waiting and maxwait >= 1 s.
+pgb_wait_for_waiting() {
+	_deadline=$(( $(date +%s) + ${2:-15} ))
+	until timeout -k 2 10 psql -X -A -F '|' -c "SHOW POOLS" "$PGB_ADMIN_DSN" 2>/dev/null |
+		awk -F'|' -v want="$1" 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+			$col["database"] == "app" && $col["cl_waiting"] == want && $col["maxwait"] >= 1 { ok = 1 }
+			END { exit !ok }'; do
+		[ "$(date +%s)" -le $_deadline ] || { echo "pgb_wait_for_waiting: never $1 waiting" >&2; return 1; }
+		sleep 0.1
+	done
 }

@@ -106,16 +106,25 @@ const char *js_str(const json_t *o, const char *key)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-/* "pid 123 (app web, user u)" for a top session, or "" when there is none. */
+/* Many drivers leave application_name empty: say so rather than print "". */
+static char *app_label(const char *app)
+{
+	return app && *app ? xasprintf("application \"%s\"", app) : xstrdup("no application_name");
+}
+
+/* " (pid 123, user u, application "web", client 10.0.0.5)" for a top session, or ""
+ * when there is none. */
 static char *who(const json_t *s)
 {
 	if (!s || json_is_null(s))
 		return xstrdup("");
-	const char *app = js_str(s, "application");
+	char *app = app_label(js_str(s, "application"));
 	const char *client = js_str(s, "client");
-	return xasprintf(" (pid %.0f, user %s, application \"%s\"%s%s)", js_num(s, "pid"),
-			 js_str(s, "user") ? js_str(s, "user") : "?", app ? app : "",
-			 client ? ", client " : "", client ? client : "");
+	char *out = xasprintf(" (pid %.0f, user %s, %s%s%s)", js_num(s, "pid"),
+			      js_str(s, "user") ? js_str(s, "user") : "?", app,
+			      client ? ", client " : "", client ? client : "");
+	free(app);
+	return out;
 }
 
 /* ---- the checks of one target ---- */
@@ -163,13 +172,14 @@ static void check_connections(struct report *r, const struct target *t, const st
 	double n = top ? js_num(top, "total") : 0;
 	th = &o->th[TH_APP_SHARE];
 	st = th_eval(th, n, usable);
-	const char *app = top ? js_str(top, "application") : NULL;
+	char *app = app_label(top ? js_str(top, "application") : NULL);
 	if (top)
 		c = report_check(r, "application-share", st, t->name,
-				 "application \"%s\" holds %.0f %s, %.0f%% of the usable slots",
-				 app ? app : "", n, n == 1 ? "connection" : "connections", usable > 0 ? 100 * n / usable : 0);
+				 "%s holds %.0f %s, %.0f%% of the usable slots",
+				 app, n, n == 1 ? "connection" : "connections", usable > 0 ? 100 * n / usable : 0);
 	else
 		c = report_check(r, "application-share", st, t->name, "no client connections");
+	free(app);
 	check_metric(c, "application_connections", n, "", th_perf(th, usable, 0, usable));
 	if (st != ST_OK)
 		check_hint(c, "that application's pool is too large for this server: workers x pool size must fit");
@@ -243,20 +253,50 @@ static void check_counts(struct report *r, const struct target *t, const struct 
 		check_hint(c, "pools keep more idle connections than they use: lower pool_min or set an idle timeout");
 }
 
+/* A monitoring role without pg_read_all_stats (pg_monitor) sees other roles' sessions
+ * without state, age or locks: every check below would read them as harmless. */
+static void check_visibility(struct report *r, const struct target *t)
+{
+	double hidden = js_num(t->snap, "hidden");
+	const char *role = js_str(t->snap, "role") ? js_str(t->snap, "role") : "?";
+	struct check *c;
+	if (hidden > 0) {
+		c = report_check(r, "visibility", ST_WARNING, t->name,
+				 "role %s cannot see inside %.0f %s of other roles (no pg_read_all_stats): their state, "
+				 "age and locks are unknown, so the session checks may miss them",
+				 role, hidden, hidden == 1 ? "session" : "sessions");
+		check_hint(c, "GRANT pg_monitor TO %s; or probe as a role that has it", role);
+	} else {
+		c = report_check(r, "visibility", ST_OK, t->name, "role %s sees every session", role);
+	}
+	check_metric(c, "hidden_sessions", isnan(hidden) ? 0 : hidden, "", THRESHOLDS_NONE);
+}
+
 static void check_replica(struct report *r, const struct target *t, const struct probe_opts *o)
 {
 	json_t *rec = json_object_get(t->snap, "in_recovery");
 	if (!json_is_true(rec))
 		return;
 	double lag = js_num(t->snap, "replay_lag");
+	bool streaming = json_is_true(json_object_get(t->snap, "streaming"));
 	const struct threshold *th = &o->th[TH_REPL_LAG];
 	enum status st = isnan(lag) ? ST_WARNING : th_eval(th, lag, NAN);
-	struct check *c = isnan(lag)
-		? report_check(r, "replication-lag", st, t->name, "replica has not replayed any transaction yet")
-		: report_check(r, "replication-lag", st, t->name, "replica replays %s behind the primary (%s of WAL received, not replayed)",
-			       human_duration(lag), human_bytes(js_num(t->snap, "replay_lag_bytes")));
+	struct check *c;
+	if (isnan(lag))
+		c = report_check(r, "replication-lag", st, t->name, "replica has not replayed any transaction yet");
+	else if (!streaming)
+		/* Without a WAL receiver nothing new arrives, so "all received is replayed"
+		 * proves nothing: the age of the last replayed transaction is the lag. */
+		c = report_check(r, "replication-lag", st, t->name,
+				 "replica is not streaming from the primary (no WAL receiver); last transaction replayed %s ago",
+				 human_duration(lag));
+	else
+		c = report_check(r, "replication-lag", st, t->name, "replica replays %s behind the primary (%s of WAL received, not replayed)",
+				 human_duration(lag), human_bytes(js_num(t->snap, "replay_lag_bytes")));
 	check_metric(c, "replication_lag_seconds", isnan(lag) ? NAN : lag, "s", th_perf(th, NAN, 0, NAN));
-	if (st != ST_OK)
+	if (st != ST_OK && !streaming)
+		check_hint(c, "check primary_conninfo and the replica's log (pg_stat_wal_receiver is empty), and that the primary is up");
+	else if (st != ST_OK)
 		check_hint(c, "check the replica's I/O, long queries on the replica (recovery conflicts), and the network");
 }
 
@@ -270,6 +310,7 @@ void checks_target(struct report *r, const struct target *t, const struct probe_
 	check_latency(r, t, o, TH_CONNECT, t->connect_ms, "connected");
 	check_latency(r, t, o, TH_QUERY, t->query_ms, "probe query answered");
 	check_connections(r, t, o);
+	check_visibility(r, t);
 	double usable = js_num(t->snap, "max_connections") - js_num(t->snap, "superuser_reserved") -
 			js_num(t->snap, "reserved");
 	check_session_age(r, t, o, TH_IDLE_TX, "top_idle_tx", "oldest session idle in transaction",

@@ -39,7 +39,17 @@ static void set_error(struct probe_error *e, enum fail_kind kind, const char *hi
 	free(raw);
 }
 
-/* libpq's message on one line, without "connection to server at ... failed:" noise. */
+/* Length of the "53300: " a verbose message puts before the server's words, or 0. */
+static size_t sqlstate_prefix(const char *p)
+{
+	for (int i = 0; i < 5; i++)
+		if (!(p[i] >= '0' && p[i] <= '9') && !(p[i] >= 'A' && p[i] <= 'Z'))
+			return 0;
+	return p[5] == ':' && p[6] == ' ' ? 7 : 0;
+}
+
+/* libpq's message on one line, without "connection to server at ... failed:" noise,
+ * the SQLSTATE and LOCATION of a verbose message (see pgc_connect). */
 static char *server_words(const char *libpq_msg)
 {
 	const char *p = libpq_msg ? libpq_msg : "";
@@ -50,16 +60,26 @@ static char *server_words(const char *libpq_msg)
 		p = strstr(p, "failed: ") + 8;
 	while (*p == ' ')
 		p++;
-	/* One line, runs of white space squeezed: libpq continues with "\n\t". */
+	p += sqlstate_prefix(p);
+	const char *location = strstr(p, "\nLOCATION:");
+	char *cut = location ? xstrndup(p, (size_t)(location - p)) : NULL;
+	if (cut)
+		p = cut;
+	/* One line, runs of white space squeezed. libpq continues a message on a new line
+	 * ("Connection refused\n\tIs the server running...?"): that break becomes a full
+	 * stop, so the sentences stay sentences. */
 	struct strbuf sb = STRBUF_INIT;
 	for (; *p; p++) {
 		bool space = *p == '\n' || *p == '\t' || *p == ' ' || *p == '\r';
 		if (space && (!sb.len || sb.buf[sb.len - 1] == ' '))
 			continue;
+		if (*p == '\n' && p[1] && !strchr(".?!:;", sb.buf[sb.len - 1]))
+			sb_addch(&sb, '.');
 		sb_addch(&sb, space ? ' ' : *p);
 	}
 	while (sb.len && sb.buf[sb.len - 1] == ' ')
 		sb.buf[--sb.len] = '\0';
+	free(cut);
 	return sb.buf ? sb_detach(&sb) : xstrdup("");
 }
 
@@ -96,9 +116,44 @@ static const struct {
 	{ "timeout expired", FAIL_TIMEOUT, "connect timed out (connect_timeout)", NULL },
 };
 
+/* A server whose lc_messages is not English refuses in its own words; the SQLSTATE of
+ * its FATAL still tells what happened. */
+static const struct {
+	const char *sqlstate;
+	enum fail_kind kind;
+	const char *what;
+	const char *hint;
+} login_sqlstates[] = {
+	{ "53300", FAIL_TOO_MANY, "the server refuses new connections: its connection slots are taken (SQLSTATE 53300)",
+	  "find who holds the slots (pg_stat_activity by application), end idle sessions, size the pools below max_connections" },
+	{ "28P01", FAIL_AUTH, "authentication failed (SQLSTATE 28P01)",
+	  "check the user and password of the DSN (the password is not shown)" },
+	{ "28000", FAIL_AUTH, "the server refuses this role or host (SQLSTATE 28000: pg_hba.conf, or no such role)",
+	  "check user= in the DSN and pg_hba.conf" },
+	{ "3D000", FAIL_NO_DATABASE, "the database does not exist (SQLSTATE 3D000)", "check dbname= in the DSN" },
+	{ "57P03", FAIL_STARTING, "the server cannot accept connections now (SQLSTATE 57P03: starting, stopping or in recovery)",
+	  NULL },
+};
+
+/* The SQLSTATE of the server's FATAL in a verbose message ("FATAL:  53300: ..."). */
+static const char *login_sqlstate(const char *libpq_msg, char buf[6])
+{
+	const char *fatal = libpq_msg ? strstr(libpq_msg, "FATAL:") : NULL;
+	if (!fatal)
+		return NULL;
+	for (fatal += 6; *fatal == ' '; fatal++)
+		;
+	if (!sqlstate_prefix(fatal))
+		return NULL;
+	memcpy(buf, fatal, 5);
+	buf[5] = '\0';
+	return buf;
+}
+
 static void classify_connect_failure(const char *libpq_msg, struct probe_error *e)
 {
-	char *words = server_words(libpq_msg);
+	char *words = server_words(libpq_msg), state_buf[6];
+	const char *state = login_sqlstate(libpq_msg, state_buf);
 	for (size_t i = 0; i < ARRAY_SIZE(connect_failures); i++) {
 		if (strstr(libpq_msg ? libpq_msg : "", connect_failures[i].needle)) {
 			set_error(e, connect_failures[i].kind, connect_failures[i].hint, "%s: %s",
@@ -107,7 +162,18 @@ static void classify_connect_failure(const char *libpq_msg, struct probe_error *
 			return;
 		}
 	}
-	set_error(e, FAIL_OTHER, NULL, "cannot connect: %s", words);
+	for (size_t i = 0; state && i < ARRAY_SIZE(login_sqlstates); i++) {
+		if (!strcmp(state, login_sqlstates[i].sqlstate)) {
+			set_error(e, login_sqlstates[i].kind, login_sqlstates[i].hint, "%s: %s",
+				  login_sqlstates[i].what, words);
+			free(words);
+			return;
+		}
+	}
+	if (state)
+		set_error(e, FAIL_OTHER, NULL, "cannot connect (SQLSTATE %s): %s", state, words);
+	else
+		set_error(e, FAIL_OTHER, NULL, "cannot connect: %s", words);
 	free(words);
 }
 
@@ -168,6 +234,9 @@ PGconn *pgc_connect(const char *dsn, double deadline_ms, struct probe_error *err
 		set_error(err, FAIL_OTHER, NULL, "cannot connect: out of memory in libpq");
 		return NULL;
 	}
+	/* Verbose during the login only: the server's FATAL then carries its SQLSTATE,
+	 * which classify_connect_failure() needs when the server speaks another language. */
+	PQsetErrorVerbosity(c, PQERRORS_VERBOSE);
 	PostgresPollingStatusType ps = PQstatus(c) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
 	while (ps != PGRES_POLLING_OK && ps != PGRES_POLLING_FAILED) {
 		int rc = wait_socket(PQsocket(c), ps == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline_ms);
@@ -186,6 +255,7 @@ PGconn *pgc_connect(const char *dsn, double deadline_ms, struct probe_error *err
 		return NULL;
 	}
 	*connect_ms = now_ms() - start;
+	PQsetErrorVerbosity(c, PQERRORS_DEFAULT);
 	PQsetnonblocking(c, 1);
 	return c;
 }
@@ -212,6 +282,14 @@ static void query_failure(PGresult *res, struct probe_error *err)
 	free(words);
 }
 
+static void connection_lost(PGconn *c, struct probe_error *err)
+{
+	char *words = server_words(PQerrorMessage(c));
+	set_error(err, FAIL_QUERY, "the server closed the connection: look at its log (crash, restart, or a terminated backend)",
+		  "connection lost during the probe query: %s", words);
+	free(words);
+}
+
 PGresult *pgc_query(PGconn *c, const char *sql, double deadline_ms, struct probe_error *err)
 {
 	double start = now_ms();
@@ -232,8 +310,7 @@ PGresult *pgc_query(PGconn *c, const char *sql, double deadline_ms, struct probe
 						  "the probe query got no answer within %.1fs (--timeout)",
 						  timeout_seconds(deadline_ms, start));
 				else
-					set_error(err, FAIL_QUERY, NULL, "connection lost during the probe query: %s",
-						  PQerrorMessage(c));
+					connection_lost(c, err);
 				PQclear(last);
 				return NULL;
 			}
@@ -261,7 +338,7 @@ PGresult *pgc_query(PGconn *c, const char *sql, double deadline_ms, struct probe
 	return last;
 }
 
-char *pgc_describe(const char *dsn, char **why)
+char *pgc_describe(const char *dsn, bool with_user, char **why)
 {
 	char *errmsg = NULL;
 	PQconninfoOption *opts = PQconninfoParse(dsn ? dsn : "", &errmsg);
@@ -289,8 +366,18 @@ char *pgc_describe(const char *dsn, char **why)
 				user = o->val;
 		}
 	}
-	char *s = xasprintf("%s:%s/%s", host ? host : "local", port ? port : "5432",
-			    db ? db : (user ? user : "postgres"));
+	if (host && strchr(host, '@')) {
+		/* "postgresql://u:p@ss@db/app": libpq takes "ss@db" for the host. Say so
+		 * without quoting the host, which holds part of the password. */
+		*why = xstrdup("the host part of the URL holds an '@': write an '@' in the user name or "
+			       "password as %40");
+		if (defs)
+			PQconninfoFree(defs);
+		PQconninfoFree(opts);
+		return NULL;
+	}
+	char *s = xasprintf("%s%s%s:%s/%s", with_user && user ? user : "", with_user && user ? "@" : "",
+			    host ? host : "local", port ? port : "5432", db ? db : (user ? user : "postgres"));
 	if (defs)
 		PQconninfoFree(defs);
 	PQconninfoFree(opts);

@@ -37,7 +37,7 @@ static const struct cli_tool tool = {
 		 "  --idle-age DURATION     idle connections older than this are stale (10m)\n"
 		 "  --no-query-text         never show query text\n"
 		 "  --query-length N        truncate query text to N characters (200)\n"
-		 "  --watch SECONDS         redraw every SECONDS on a terminal until interrupted\n",
+		 "  --watch SECONDS         compact screen redrawn every SECONDS until Ctrl-C (TTY)\n",
 	.formats = FMT_MASK_SHARED,
 };
 
@@ -88,7 +88,12 @@ static int flag_threshold(struct flags *f, int level, const char *arg)
 	int id = eq ? th_find(arg, (size_t)(eq - arg)) : -1;
 	const char *why;
 	if (id < 0) {
-		errorf("-%c needs CHECK=VALUE with a check that has thresholds, got \"%s\"", level ? 'c' : 'w', arg);
+		struct strbuf ids = STRBUF_INIT;
+		for (int i = 0; i < TH_COUNT; i++)
+			sb_addf(&ids, "%s%s", i ? ", " : "", th_defs[i].id);
+		errorf("-%c needs CHECK=VALUE with a check that has thresholds (%s), got \"%s\"",
+		       level ? 'c' : 'w', sb_str(&ids), arg);
+		sb_release(&ids);
 		return -1;
 	}
 	if (th_parse((enum th_id)id, eq + 1, &f->th[id][level], &why)) {
@@ -329,34 +334,57 @@ static bool looks_like_dsn(const char *s)
 	return strchr(s, '=') || strstr(s, "://") || !*s;
 }
 
-static void add_target(struct run *rn, const char *name, const char *dsn)
+static bool name_taken(const struct run *rn, const char *name)
+{
+	for (size_t i = 0; i < rn->nt; i++)
+		if (!strcmp(rn->ts[i].name, name))
+			return true;
+	for (size_t i = 0; i < rn->nb; i++)
+		if (!strcmp(rn->bs[i].name, name))
+			return true;
+	return false;
+}
+
+/* The subject of a target's checks. Subjects must be unique: Prometheus refuses two
+ * series with the same labels, and Nagios perfdata labels collide. Two DSNs for the same
+ * server and database are told apart by their user, else by a number. */
+static char *subject_name(struct run *rn, const char *name, const char *dsn, const char *what)
 {
 	char *why = NULL;
-	char *shown = redact_dsn(dsn);
-	char *described = pgc_describe(dsn, &why);
+	char *shown = redact_dsn(dsn); /* registers the password before any message */
 	free(shown);
-	if (!described)
-		cli_fail_unknown(&tool, &rn->common, "dsn", "bad DSN: %s", why);
+	char *base = pgc_describe(dsn, false, &why);
+	if (!base)
+		cli_fail_unknown(&tool, &rn->common, "dsn", "bad %s: %s", what, why);
+	if (name) {
+		free(base);
+		base = xstrdup(name);
+	} else if (name_taken(rn, base)) {
+		free(base);
+		base = pgc_describe(dsn, true, &why);
+	}
+	char *unique = xstrdup(base);
+	for (int n = 2; name_taken(rn, unique) && n < 10000; n++) {
+		free(unique);
+		unique = xasprintf("%s#%d", base, n);
+	}
+	free(base);
+	return unique;
+}
+
+static void add_target(struct run *rn, const char *name, const char *dsn)
+{
+	char *subject = subject_name(rn, name, dsn, "DSN");
 	rn->ts = xrealloc(rn->ts, sizeof(*rn->ts) * (rn->nt + 1));
-	rn->ts[rn->nt++] = (struct target){ .name = name ? xstrdup(name) : described, .dsn = xstrdup(dsn),
+	rn->ts[rn->nt++] = (struct target){ .name = subject, .dsn = xstrdup(dsn),
 					   .connect_ms = NAN, .query_ms = NAN };
-	if (name)
-		free(described);
 }
 
 static void add_bouncer(struct run *rn, const char *name, const char *dsn)
 {
-	char *why = NULL;
-	char *shown = redact_dsn(dsn);
-	char *described = pgc_describe(dsn, &why);
-	free(shown);
-	if (!described)
-		cli_fail_unknown(&tool, &rn->common, "dsn", "bad PgBouncer DSN: %s", why);
+	char *subject = subject_name(rn, name, dsn, "PgBouncer DSN");
 	rn->bs = xrealloc(rn->bs, sizeof(*rn->bs) * (rn->nb + 1));
-	rn->bs[rn->nb++] = (struct bouncer){ .name = name ? xstrdup(name) : described, .dsn = xstrdup(dsn),
-					    .connect_ms = NAN };
-	if (name)
-		free(described);
+	rn->bs[rn->nb++] = (struct bouncer){ .name = subject, .dsn = xstrdup(dsn), .connect_ms = NAN };
 }
 
 static const char *target_dsn(struct run *rn, const struct config *cfg, const char *section, const char *name)
@@ -433,6 +461,20 @@ static int run_once(void *ctx, FILE *out)
 	return rc;
 }
 
+/* One --watch screen: the compact summary, then only the checks that are not OK. */
+static int run_screen(void *ctx, FILE *out, int session_rows)
+{
+	struct run *rn = ctx;
+	probe_run_all(rn->ts, rn->nt, rn->bs, rn->nb, &rn->o);
+	watch_summary(out, rn->ts, rn->nt, rn->bs, rn->nb, session_rows);
+	struct report *r = cli_report_new(&tool, &rn->common);
+	report_set_verbosity(r, 1, rn->common.verbose);
+	build_report(r, rn);
+	int rc = report_finish(r, out);
+	report_free(r);
+	return rc;
+}
+
 static void run_free(struct run *rn)
 {
 	for (size_t i = 0; i < rn->nt; i++) {
@@ -473,7 +515,7 @@ int main(int argc, char **argv)
 
 	int rc;
 	if (f.watch_s > 0) {
-		rc = watch_loop(f.watch_s, run_once, &rn);
+		rc = watch_loop(f.watch_s, run_screen, &rn);
 	} else {
 		FILE *out = cli_open_output(&rn.common);
 		rc = run_once(&rn, out);

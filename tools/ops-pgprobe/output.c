@@ -30,6 +30,7 @@ static void output_server(struct report *r, const struct target *t)
 	if (json_is_true(json_object_get(s, "in_recovery"))) {
 		rp_double(r, "replay_lag_seconds", NULL, js_num(s, "replay_lag"));
 		rp_double(r, "replay_lag_bytes", NULL, js_num(s, "replay_lag_bytes"));
+		rp_bool(r, "streaming", NULL, json_is_true(json_object_get(s, "streaming")));
 	}
 	rp_close_object(r);
 }
@@ -68,6 +69,7 @@ static void output_groups(struct report *r, const json_t *groups)
 	rp_table_col(tb, "idle_in_transaction", "IDLE_IN_TX", COL_INT);
 	rp_table_col(tb, "idle_in_transaction_aborted", "ABORTED", COL_INT);
 	rp_table_col(tb, "waiting", "WAITING", COL_INT);
+	rp_table_col(tb, "fastpath", NULL, COL_INT); /* rare: JSON only, keeps the table narrow */
 	size_t i;
 	json_t *g;
 	json_array_foreach((json_t *)groups, i, g) {
@@ -76,7 +78,7 @@ static void output_groups(struct report *r, const json_t *groups)
 		rp_table_str(tb, js_str(g, "application"));
 		rp_table_str(tb, js_str(g, "client") ? js_str(g, "client") : "local");
 		static const char *const cols[] = { "total", "active", "idle", "idle_in_transaction",
-						    "idle_in_transaction_aborted", "waiting" };
+						    "idle_in_transaction_aborted", "waiting", "fastpath" };
 		for (size_t k = 0; k < ARRAY_SIZE(cols); k++)
 			rp_table_int(tb, (long long)js_num(g, cols[k]));
 	}
@@ -91,12 +93,13 @@ static void output_connections(struct report *r, const struct target *t)
 	counts_object(r, "by_state", " (", ")\n", json_object_get(s, "by_state"));
 	counts_object(r, "background", "other processes: ", "\n", json_object_get(s, "background"));
 	rp_int(r, "stale_idle", NULL, (long long)js_num(s, "stale_idle"));
+	rp_int(r, "hidden", NULL, (long long)js_num(s, "hidden"));
 	output_groups(r, json_object_get(s, "groups"));
 	rp_close_object(r);
 }
 
 /* Query text on one line for the terminal; JSON keeps it as it is (already truncated). */
-static char *one_line(const char *q, size_t max)
+char *query_one_line(const char *q, size_t max)
 {
 	struct strbuf sb = STRBUF_INIT;
 	for (const char *p = q; *p && sb.len < max; p++) {
@@ -110,29 +113,65 @@ static char *one_line(const char *q, size_t max)
 	return sb_detach(&sb);
 }
 
-static void output_session(struct report *r, const json_t *s)
+/* Text column widths of the sessions list: user and application names vary in length. */
+struct session_widths {
+	int user, app;
+};
+
+static const char *or_dash(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+static struct session_widths session_widths(const json_t *sessions)
+{
+	struct session_widths w = { (int)strlen("USER"), (int)strlen("APPLICATION") };
+	size_t i;
+	json_t *s;
+	json_array_foreach(sessions, i, s) {
+		int u = (int)strlen(or_dash(js_str(s, "user"))), a = (int)strlen(or_dash(js_str(s, "application")));
+		w.user = u > w.user ? u : w.user;
+		w.app = a > w.app ? a : w.app;
+	}
+	/* A runaway application_name must not push the query off the screen. */
+	w.user = w.user > 24 ? 24 : w.user;
+	w.app = w.app > 32 ? 32 : w.app;
+	return w;
+}
+
+static void output_blocked_by(struct report *r, const json_t *s)
+{
+	struct strbuf pids = STRBUF_INIT;
+	rp_open_array(r, "blocked_by");
+	size_t i;
+	json_t *b;
+	json_array_foreach(json_object_get(s, "blocked_by"), i, b) {
+		rp_int(r, NULL, NULL, json_integer_value(b));
+		sb_addf(&pids, "%s%lld", i ? "," : "", (long long)json_integer_value(b));
+	}
+	rp_close_array(r);
+	rp_text(r, "%-10s", pids.len ? sb_str(&pids) : "-");
+	sb_release(&pids);
+}
+
+static void output_session(struct report *r, const json_t *s, struct session_widths w)
 {
 	rp_open_object(r, NULL);
 	rp_int(r, "pid", "  %-8lld", (long long)js_num(s, "pid"));
 	rp_string(r, "kind", "%-20s", js_str(s, "kind"));
 	rp_string(r, "state", NULL, js_str(s, "state"));
 	rp_double(r, "age_seconds", NULL, js_num(s, "age"));
-	rp_text(r, "%-8s", human_duration(js_num(s, "age")));
+	rp_text(r, "%8s  ", human_duration(js_num(s, "age")));
 	rp_double(r, "xact_age_seconds", NULL, js_num(s, "xact_age"));
-	rp_string(r, "user", " %s", js_str(s, "user"));
-	rp_string(r, "application", " app=%s", js_str(s, "application"));
+	rp_string(r, "user", NULL, js_str(s, "user"));
+	rp_text(r, "%-*.*s  ", w.user, w.user, or_dash(js_str(s, "user")));
+	rp_string(r, "application", NULL, js_str(s, "application"));
+	rp_text(r, "%-*.*s  ", w.app, w.app, or_dash(js_str(s, "application")));
 	rp_string(r, "client", NULL, js_str(s, "client"));
 	rp_string(r, "database", NULL, js_str(s, "database"));
 	rp_string(r, "wait_event_type", NULL, js_str(s, "wait_event_type"));
 	rp_string(r, "wait_event", NULL, js_str(s, "wait_event"));
-	rp_open_array(r, "blocked_by");
-	size_t i;
-	json_t *b;
-	json_array_foreach(json_object_get(s, "blocked_by"), i, b) {
-		rp_int(r, NULL, NULL, json_integer_value(b));
-		rp_text(r, "%s%lld", i ? "," : " blocked by ", (long long)json_integer_value(b));
-	}
-	rp_close_array(r);
+	output_blocked_by(r, s);
 	json_t *qid = json_object_get(s, "query_id");
 	if (json_is_integer(qid))
 		rp_int(r, "query_id", NULL, json_integer_value(qid));
@@ -141,7 +180,7 @@ static void output_session(struct report *r, const json_t *s)
 	const char *q = js_str(s, "query");
 	if (q) {
 		rp_string(r, "query", NULL, q);
-		char *line = one_line(q, 60);
+		char *line = query_one_line(q, 60);
 		rp_text(r, "  %s", line);
 		free(line);
 	} else {
@@ -154,13 +193,18 @@ static void output_session(struct report *r, const json_t *s)
 static void output_sessions(struct report *r, const struct target *t)
 {
 	const json_t *sessions = json_object_get(t->snap, "sessions");
+	struct session_widths w = session_widths(sessions);
 	rp_open_array(r, "sessions");
 	if (json_array_size(sessions))
-		rp_text(r, "sessions:\n  %-8s%-20s%-8s %s\n", "PID", "KIND", "AGE", "USER APPLICATION BLOCKED-BY QUERY");
+		rp_text(r, "sessions:\n  %-8s%-20s%8s  %-*s  %-*s  %s\n", "PID", "KIND", "AGE", w.user, "USER",
+			w.app, "APPLICATION", "BLOCKED_BY  QUERY");
 	size_t i;
 	json_t *s;
 	json_array_foreach(sessions, i, s)
-		output_session(r, s);
+		output_session(r, s, w);
+	/* The tables above end with a blank line; the list does the same. */
+	if (json_array_size(sessions))
+		rp_text(r, "\n");
 	rp_close_array(r);
 }
 
@@ -174,13 +218,15 @@ void output_target(struct report *r, const struct target *t, bool nested)
 		output_server(r, t);
 		output_connections(r, t);
 		output_sessions(r, t);
-	} else if (!nested) {
-		rp_null(r, "server", NULL);
+	} else {
+		if (!nested)
+			rp_null(r, "server", NULL);
+		rp_text(r, "%s: not probed (the %s check below says why)\n\n", t->name,
+			isnan(t->connect_ms) ? "connect" : "query");
 	}
 	if (nested) {
 		if (!t->snap)
 			rp_string(r, "error", NULL, t->err.message);
 		rp_close_object(r);
 	}
-	rp_text(r, "\n");
 }

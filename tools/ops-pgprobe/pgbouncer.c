@@ -97,9 +97,11 @@ static void check_waiting(struct report *r, const struct bouncer *b, const struc
 		check_hint(c, "the pools are too small for the load or server connections are held too long (session pooling, long transactions)");
 	th = &o->th[TH_PGB_MAXWAIT];
 	st = th_eval(th, maxwait, NAN);
-	c = report_check(r, "pgbouncer-maxwait", st, b->name,
-			 "oldest waiting client has waited %.3fs%s%s", maxwait,
-			 worst && maxwait > 0 ? " in pool " : "", worst && maxwait > 0 ? worst : "");
+	if (maxwait > 0)
+		c = report_check(r, "pgbouncer-maxwait", st, b->name, "oldest waiting client has waited %s in pool %s",
+				 human_duration(maxwait), worst ? worst : "?");
+	else
+		c = report_check(r, "pgbouncer-maxwait", st, b->name, "no client is waiting");
 	check_metric(c, "pgbouncer_maxwait_seconds", maxwait, "s", th_perf(th, NAN, 0, NAN));
 	if (st != ST_OK)
 		check_hint(c, "requests queue in PgBouncer: raise pool_size if the server has room, or find what holds the server connections");
@@ -144,7 +146,9 @@ static void check_saturation(struct report *r, const struct bouncer *b, const st
 
 void checks_bouncer(struct report *r, const struct bouncer *b, const struct probe_opts *o)
 {
-	if (!b->pools || !b->config) {
+	/* Any SHOW that failed (a timeout half-way included) makes the rest unreliable:
+	 * SHOW CLIENTS missing would read as "0 clients". */
+	if (!b->pools || !b->config || b->err.kind != FAIL_NONE) {
 		report_failure(r, "pgbouncer-connect", b->name, &b->err);
 		return;
 	}
@@ -185,7 +189,7 @@ static void state_summary(struct report *r, const char *key, const PGresult *res
 
 static void pools_table(struct report *r, const struct bouncer *b)
 {
-	struct rp_table *tb = rp_table_new(r, "pools", NULL);
+	struct rp_table *tb = rp_table_new(r, "pools", "pools:");
 	rp_table_col(tb, "database", "DATABASE", COL_STR);
 	rp_table_col(tb, "user", "USER", COL_STR);
 	rp_table_col(tb, "pool_mode", "MODE", COL_STR);
@@ -215,7 +219,7 @@ static void pools_table(struct report *r, const struct bouncer *b)
 
 static void stats_table(struct report *r, const struct bouncer *b)
 {
-	struct rp_table *tb = rp_table_new(r, "stats", NULL);
+	struct rp_table *tb = rp_table_new(r, "stats", "stats (totals since PgBouncer started, averages of the last stats_period):");
 	rp_table_col(tb, "database", "DATABASE", COL_STR);
 	rp_table_col(tb, "total_xact_count", "XACTS", COL_INT);
 	rp_table_col(tb, "total_query_count", "QUERIES", COL_INT);
@@ -236,17 +240,20 @@ static void stats_table(struct report *r, const struct bouncer *b)
 
 void output_bouncer(struct report *r, const struct bouncer *b)
 {
-	if (!b->pools || !b->config)
-		return;
 	rp_open_object(r, NULL);
 	rp_string(r, "name", "pgbouncer %s", b->name);
+	if (!b->pools || !b->config || b->err.kind != FAIL_NONE) {
+		rp_string(r, "error", NULL, b->err.message);
+		rp_text(r, ": not probed (the pgbouncer-connect check below says why)\n\n");
+		rp_close_object(r);
+		return;
+	}
 	rp_double(r, "max_client_conn", ": max_client_conn %.0f", config_num(b->config, "max_client_conn"));
 	rp_double(r, "default_pool_size", ", default_pool_size %.0f", config_num(b->config, "default_pool_size"));
 	rp_text(r, "\n");
 	state_summary(r, "clients", b->clients);
 	state_summary(r, "servers", b->servers);
 	pools_table(r, b);
-	stats_table(r, b);
-	rp_text(r, "\n");
+	stats_table(r, b);  /* tables end with their own blank line */
 	rp_close_object(r);
 }

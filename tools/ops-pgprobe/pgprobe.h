@@ -124,9 +124,9 @@ PGconn *pgc_connect(const char *dsn, double deadline_ms, struct probe_error *err
 /* Sends sql (may hold several statements) and waits for every result by the deadline.
  * Returns the last tuples result (caller PQclear()s) or NULL with *err set. */
 PGresult *pgc_query(PGconn *c, const char *sql, double deadline_ms, struct probe_error *err);
-/* "host:port/dbname" of a DSN (for subjects); NULL when the DSN does not parse, with
- * libpq's message in *why (caller frees). */
-char *pgc_describe(const char *dsn, char **why);
+/* "host:port/dbname" of a DSN (for subjects), "user@host:port/dbname" with_user; NULL
+ * when the DSN does not parse, with libpq's message in *why (caller frees). */
+char *pgc_describe(const char *dsn, bool with_user, char **why);
 
 /* ---- targets (probe.c) ---- */
 
@@ -174,8 +174,16 @@ const char *js_str(const json_t *o, const char *key);
 const char *pgr_get(const PGresult *res, int row, const char *col);
 double pgr_num(const PGresult *res, int row, const char *col);
 
+/* Query text on one line, cut to max characters (output.c). Caller frees. */
+char *query_one_line(const char *q, size_t max);
+
 /* ---- watch mode (watch.c) ---- */
-typedef int (*probe_once_fn)(void *ctx, FILE *out);
-int watch_loop(double interval_s, probe_once_fn once, void *ctx);
+
+/* Probes once and writes one screen to out: watch_summary(), then the report. */
+typedef int (*probe_screen_fn)(void *ctx, FILE *out, int session_rows);
+int watch_loop(double interval_s, probe_screen_fn draw, void *ctx);
+/* One line per target (and up to session_rows of its sessions) and per PgBouncer. */
+void watch_summary(FILE *out, const struct target *ts, size_t nt, const struct bouncer *bs, size_t nb,
+		   int session_rows);
 
 #endif

@@ -101,14 +101,13 @@ void checks_pools(struct report *r, const struct target *t, const struct probe_o
 	}
 	double max = js_num(t->snap, "max_connections");
 	double reserved = js_num(t->snap, "superuser_reserved") + js_num(t->snap, "reserved");
-	long long need = 0, floor_need = 0;
+	long long need = 0;
 	struct strbuf parts = STRBUF_INIT;
 	for (size_t i = 0; i < o->npools; i++) {
 		const struct pool_spec *p = &o->pools[i];
 		if (!pool_applies(p, t))
 			continue;
 		need += pool_peak(p);
-		floor_need += p->workers * p->pool_min;
 		sb_addf(&parts, "%s%s %lld x (%lld + %lld) = %lld", parts.len ? ", " : "", p->name,
 			p->workers, p->pool_max, p->overflow, pool_peak(p));
 	}
@@ -133,8 +132,6 @@ void checks_pools(struct report *r, const struct target *t, const struct probe_o
 	}
 	check_metric(c, "pool_connections_needed", (double)need, "", (struct thresholds){ NAN, usable, 0, usable });
 	check_metric(c, "pool_connections_spare", spare, "", THRESHOLDS_NONE);
-	if (floor_need > usable)
-		check_set_status(c, ST_CRITICAL);
 	sb_release(&parts);
 }
 

@@ -37,16 +37,16 @@ void probe_target(struct target *t, const struct probe_opts *o, double deadline_
 	PGconn *c = pgc_connect(t->dsn, deadline_ms, &t->err, &t->connect_ms);
 	if (!c)
 		return;
-	/* The server's own limit on our query: what is left of --timeout, less a margin
-	 * for the answer to travel back, so the server cancels before we give up. */
 	if (PQserverVersion(c) < 100000) {
-		/* No backend_type in pg_stat_activity before 10; 12 is the oldest supported. */
 		t->err.kind = FAIL_QUERY;
-		t->err.message = xasprintf("PostgreSQL %s is too old for ops-pgprobe (12 or later)",
+		t->err.message = xasprintf("PostgreSQL %s is too old for ops-pgprobe: pg_stat_activity has no "
+					   "backend_type before 10 (12 to 17 are supported)",
 					   PQparameterStatus(c, "server_version"));
 		PQfinish(c);
 		return;
 	}
+	/* The server's own limit on our query: what is left of --timeout, less a margin
+	 * for the answer to travel back, so the server cancels before we give up. */
 	double left = deadline_ms - now_ms();
 	double stmt_ms = fmax(100, left * 0.8);
 	char *sql = probe_sql(o, PQserverVersion(c), stmt_ms);

@@ -26,16 +26,21 @@ static void add_header(struct strbuf *sb, int version_num, double statement_time
 	sb_addstr(sb,
 		  "WITH a AS (\n"
 		  "  SELECT pid, datname, usename, application_name, host(client_addr) AS client,\n"
-		  "         state, backend_type,\n"
+		  /* A role without pg_read_all_stats sees only pid, datname, usename and
+		   * application_name of other roles' sessions (query reads "<insufficient
+		   * privilege>", in every version; backend_type is NULL in some): a row with a
+		   * database is then counted as a client backend whose state is unknown
+		   * ("hidden"), rather than silently dropped from the connection count. */
+		  "         state, coalesce(backend_type, CASE WHEN datname IS NOT NULL THEN 'client backend' END)\n"
+		  "           AS backend_type, query IS NOT DISTINCT FROM '<insufficient privilege>' AS hidden,\n"
 		  "         extract(epoch FROM now() - xact_start)::float8 AS xact_age,\n"
 		  "         extract(epoch FROM now() - query_start)::float8 AS query_age,\n"
 		  "         extract(epoch FROM now() - state_change)::float8 AS state_age,\n"
 		  "         wait_event_type, wait_event,\n"
 		  "         CASE WHEN wait_event_type = 'Lock' THEN pg_blocking_pids(pid) END AS blocked_by,\n");
-	if (o->query_text)
-		sb_addf(sb, "         left(query, %d) AS query\n", o->query_max);
-	else
-		sb_addstr(sb, "         NULL::text AS query\n");
+	/* Query text is never fetched with --no-query-text; otherwise it is masked and cut
+	 * in add_sessions(), for the sessions listed only, not for every backend. */
+	sb_addstr(sb, o->query_text ? "         query\n" : "         NULL::text AS query\n");
 	/* query_id (for pg_stat_statements) arrived in 14. */
 	sb_addstr(sb, version_num >= 140000 ? "         , query_id\n" : "         , NULL::bigint AS query_id\n");
 	sb_addstr(sb, "  FROM pg_stat_activity\n");
@@ -60,8 +65,12 @@ static void add_settings(struct strbuf *sb, int version_num)
 		sb_addstr(sb, " 'reserved', 0,\n");
 	sb_addstr(sb,
 		  " 'in_recovery', pg_is_in_recovery(),\n"
+		  /* All received WAL replayed means no lag only while a WAL receiver runs: a
+		   * replica cut off from its primary has replayed all it ever received. */
+		  " 'streaming', CASE WHEN pg_is_in_recovery() THEN EXISTS (SELECT 1 FROM pg_stat_wal_receiver) END,\n"
 		  " 'replay_lag', CASE WHEN pg_is_in_recovery() THEN\n"
-		  "    CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0\n"
+		  "    CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()\n"
+		  "      AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver) THEN 0\n"
 		  "    ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END END,\n"
 		  " 'replay_lag_bytes', CASE WHEN pg_is_in_recovery() THEN\n"
 		  "    pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::float8 END,\n");
@@ -71,6 +80,8 @@ static void add_counts(struct strbuf *sb, const struct probe_opts *o)
 {
 	sb_addstr(sb,
 		  " 'total', (SELECT count(*) FROM c),\n"
+		  " 'role', current_user,\n"
+		  " 'hidden', (SELECT count(*) FROM c WHERE hidden),\n"
 		  " 'by_state', (SELECT coalesce(json_object_agg(st, n), '{}') FROM\n"
 		  "    (SELECT coalesce(state, 'unknown') AS st, count(*) AS n FROM c GROUP BY 1 ORDER BY 1) s),\n"
 		  " 'background', (SELECT coalesce(json_object_agg(bt, n), '{}') FROM\n"
@@ -83,6 +94,7 @@ static void add_counts(struct strbuf *sb, const struct probe_opts *o)
 		  "      count(*) FILTER (WHERE state = 'idle') AS idle,\n"
 		  "      count(*) FILTER (WHERE state = 'idle in transaction') AS idle_in_transaction,\n"
 		  "      count(*) FILTER (WHERE state = 'idle in transaction (aborted)') AS idle_in_transaction_aborted,\n"
+		  "      count(*) FILTER (WHERE state = 'fastpath function call') AS fastpath,\n"
 		  "      count(*) FILTER (WHERE blocked_by <> '{}') AS waiting\n"
 		  "    FROM c GROUP BY 1, 2, 3, 4 ORDER BY total DESC, 1, 2, 3, 4 LIMIT 100) g),\n"
 		  " 'apps', (SELECT coalesce(json_agg(x), '[]') FROM (\n"
@@ -125,7 +137,12 @@ static void add_sessions(struct strbuf *sb, const struct probe_opts *o)
 		"           WHEN state = 'active' THEN 'long'\n"
 		"           ELSE 'old transaction' END AS kind,\n"
 		"      round((CASE WHEN state = 'active' THEN query_age ELSE state_age END)::numeric, 3)::float8 AS age,\n"
-		"      coalesce(blocked_by, '{}') AS blocked_by, query_id, query\n"
+		"      coalesce(blocked_by, '{}') AS blocked_by, query_id,\n"
+		/* Passwords in statements (CREATE/ALTER ROLE ... PASSWORD '...') are masked on
+		 * the server, before truncation can cut a literal open; a literal left
+		 * unterminated by track_activity_query_size is masked to the end. */
+		"      left(regexp_replace(query, E'(password\\\\s*=?\\\\s*)''(''''|[^''])*(''|$)',\n"
+		"           E'\\\\1''***''', 'gi'), %d) AS query\n"
 		"    FROM o WHERE blocked_by <> '{}' OR pid IN (SELECT pid FROM blockers)\n"
 		"      OR (state LIKE 'idle in transaction%%' AND state_age >= %.3f)\n"
 		"      OR (state = 'active' AND query_age >= %.3f)\n"
@@ -133,7 +150,7 @@ static void add_sessions(struct strbuf *sb, const struct probe_opts *o)
 		"    ORDER BY (blocked_by <> '{}') IS TRUE DESC, (pid IN (SELECT pid FROM blockers)) DESC,\n"
 		"      xact_age DESC NULLS LAST, pid LIMIT 50) s)\n"
 		") AS probe",
-		age, age, age);
+		o->query_max, age, age, age);
 }
 
 char *probe_sql(const struct probe_opts *o, int server_version_num, double statement_timeout_ms)

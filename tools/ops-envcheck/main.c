@@ -1,21 +1,290 @@
-/* ops-envcheck — not implemented yet: parses the common options and exits 3. */
+/*
+ * ops-envcheck — validate .env files before a service starts with them.
+ * main: options and config (flags win over the config), then one subcommand:
+ * lint (default), print or compare.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "config.h"
+#include "envcheck.h"
+#include "redact.h"
+#include "util.h"
 
 static const struct cli_tool tool = {
 	.name = "ops-envcheck",
-	.usage = "usage: ops-envcheck [--config file] [--format text|json|prometheus|nagios]\n"
-		 "       [-o file] [-qv] [options] [lint | print | compare] FILE...\n"
-		 "       ops-envcheck -h | -V\n",
-	.formats = FMT_MASK_SHARED,
+	.usage = "usage: ops-envcheck [--config file] [--format text|json|sarif|github|prometheus|nagios]\n"
+		 "       [-o file] [-qv] [options] [lint] FILE...\n"
+		 "       ops-envcheck [--dialect D] [--no-expand] print FILE\n"
+		 "       ops-envcheck [options] compare FILE EXAMPLE\n"
+		 "       ops-envcheck -h | -V\n"
+		 "options:\n"
+		 "  --config FILE          configuration file (opskit.yaml(5), section envcheck)\n"
+		 "  --format FMT           text, json, sarif, github, prometheus or nagios\n"
+		 "  -o, --output FILE      write the report to FILE\n"
+		 "  -q, --quiet            only the problems\n"
+		 "  -v, --verbose          hints of OK checks too\n"
+		 "  -h, --help             this help\n"
+		 "  -V, --version          the version\n"
+		 "  --dialect D            compose (default), python, node or shell\n"
+		 "  --no-expand            do not interpolate ${VAR} (python, compose, shell)\n"
+		 "  --schema FILE          check keys against a YAML schema\n"
+		 "  --compose FILE         check a docker-compose.yml's ${VAR} and env_file\n"
+		 "  --fix                  rewrite safe, mechanical findings (keeps FILE.bak)\n"
+		 "  --no-git               skip the git tracking check\n",
+	.formats = FMT_MASK_ALL,
 };
+
+enum { OPT_DIALECT = 0x2000, OPT_NO_EXPAND, OPT_SCHEMA, OPT_COMPOSE, OPT_FIX, OPT_NO_GIT };
+
+static const struct option long_options[] = {
+	{ "dialect", required_argument, NULL, OPT_DIALECT },
+	{ "no-expand", no_argument, NULL, OPT_NO_EXPAND },
+	{ "schema", required_argument, NULL, OPT_SCHEMA },
+	{ "compose", required_argument, NULL, OPT_COMPOSE },
+	{ "fix", no_argument, NULL, OPT_FIX },
+	{ "no-git", no_argument, NULL, OPT_NO_GIT },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct cli_state {
+	struct envcheck_opts o;
+	bool dialect_given, expand_given;
+};
+
+static int on_option(int opt, const char *arg, void *ctx)
+{
+	struct cli_state *st = ctx;
+	switch (opt) {
+	case OPT_DIALECT:
+		if (dotenv_dialect_parse(arg, &st->o.dialect) < 0) {
+			errorf("unknown dialect '%s' (compose, python, node or shell)", arg);
+			return -1;
+		}
+		st->dialect_given = true;
+		return 0;
+	case OPT_NO_EXPAND:
+		st->o.expand = false;
+		st->expand_given = true;
+		return 0;
+	case OPT_SCHEMA:
+		st->o.schema_path = arg;
+		return 0;
+	case OPT_COMPOSE:
+		st->o.compose_path = arg;
+		return 0;
+	case OPT_FIX:
+		st->o.fix = true;
+		return 0;
+	case OPT_NO_GIT:
+		st->o.no_git = true;
+		return 0;
+	}
+	return -1;
+}
+
+static void apply_config(struct cli_state *st, const struct config *cfg)
+{
+	const char *s;
+	bool b;
+	if (!st->dialect_given && cfg_str(cfg, "envcheck.dialect", &s) > 0 &&
+	    dotenv_dialect_parse(s, &st->o.dialect) < 0)
+		die(3, "%s: envcheck.dialect: unknown dialect '%s'", cfg_where(cfg, "envcheck.dialect"), s);
+	if (!st->expand_given && cfg_bool(cfg, "envcheck.expand", &b) > 0)
+		st->o.expand = b;
+	if (!st->o.schema_path && cfg_str(cfg, "envcheck.schema", &s) > 0)
+		st->o.schema_path = s;
+	if (cfg_bool(cfg, "envcheck.git", &b) > 0 && !b)
+		st->o.no_git = true;
+	const char *const *list;
+	size_t n;
+	if (cfg_list(cfg, "envcheck.secret_patterns", &list, &n) > 0) {
+		st->o.secret_patterns = list;
+		st->o.nsecret_patterns = n;
+	}
+}
+
+/* Keys a schema marks secret; a run has a handful, so a list is enough. */
+static char **schema_secret_keys;
+static size_t nschema_secret_keys;
+
+void envcheck_mark_secret(const char *key)
+{
+	schema_secret_keys = xrealloc(schema_secret_keys, (nschema_secret_keys + 1) * sizeof(char *));
+	schema_secret_keys[nschema_secret_keys++] = xstrdup(key);
+}
+
+static void forget_secret_keys(void)
+{
+	for (size_t i = 0; i < nschema_secret_keys; i++)
+		free(schema_secret_keys[i]);
+	free(schema_secret_keys);
+	schema_secret_keys = NULL;
+	nschema_secret_keys = 0;
+}
+
+bool envcheck_key_is_secret(const char *key, const struct envcheck_opts *o)
+{
+	if (redact_key_is_secret(key))
+		return true;
+	for (size_t i = 0; i < nschema_secret_keys; i++)
+		if (!strcmp(schema_secret_keys[i], key))
+			return true;
+	for (size_t i = 0; i < o->nsecret_patterns; i++)
+		if (!fnmatch(o->secret_patterns[i], key, 0))
+			return true;
+	return false;
+}
+
+const char *envcheck_shown(const char *key, const char *value, const struct envcheck_opts *o)
+{
+	if (!value)
+		return "(no value)";
+	return envcheck_key_is_secret(key, o) ? REDACTED : value;
+}
+
+int env_file_load(struct env_file *f, const char *path, const struct envcheck_opts *o)
+{
+	memset(f, 0, sizeof(*f));
+	f->path = path;
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return -1;
+	struct strbuf sb = STRBUF_INIT;
+	char chunk[65536];
+	size_t got;
+	while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		sb_add(&sb, chunk, got);
+	int err = ferror(fp) ? errno : 0;
+	fclose(fp);
+	if (err) {
+		sb_release(&sb);
+		errno = err;
+		return -1;
+	}
+	f->len = sb.len;
+	f->buf = sb.buf ? sb_detach(&sb) : xstrdup("");
+	struct dotenv_options dopts;
+	dotenv_options_init(&dopts, o->dialect);
+	dopts.expand = o->expand;
+	dotenv_parse(f->buf, f->len, &dopts, &f->res);
+	for (size_t i = 0; i < f->res.n; i++)
+		if (f->res.entries[i].value && envcheck_key_is_secret(f->res.entries[i].key, o))
+			redact_add_secret(f->res.entries[i].value);
+	return 0;
+}
+
+void env_file_free(struct env_file *f)
+{
+	dotenv_result_free(&f->res);
+	free(f->buf);
+	f->buf = NULL;
+}
+
+const struct dotenv_entry *envcheck_find(struct env_file *files, size_t nfiles, const char *key,
+					 const struct env_file **where)
+{
+	for (size_t i = nfiles; i-- > 0;) {
+		const struct dotenv_entry *e = dotenv_lookup(&files[i].res, key);
+		if (e) {
+			if (where)
+				*where = &files[i];
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static int cmd_lint(struct report *r, char **paths, int npaths, const struct envcheck_opts *o,
+		    const struct cli_common *common)
+{
+	struct env_file *files = xcalloc((size_t)npaths, sizeof(*files));
+	size_t n = 0;
+	for (int i = 0; i < npaths; i++) {
+		if (env_file_load(&files[n], paths[i], o) < 0) {
+			struct check *c = report_check(r, "file-unreadable", ST_UNKNOWN, paths[i],
+						       "cannot read %s: %s", paths[i], strerror(errno));
+			check_hint(c, "check the path and its permissions");
+			continue;
+		}
+		n++;
+	}
+	(void)common;
+	for (size_t i = 0; i < n; i++) {
+		struct check *c = report_check(r, "env-file", ST_OK, files[i].path, "%zu keys loaded (%s dialect)",
+					       files[i].res.nkeys, dotenv_dialect_name(o->dialect));
+		check_metric(c, "keys", (double)files[i].res.nkeys, "", THRESHOLDS_NONE);
+		lint_diagnostics(r, &files[i]);
+		lint_style(r, &files[i], o);
+		lint_portability(r, &files[i], o);
+		secrets_check(r, &files[i], o);
+	}
+	if (o->schema_path)
+		schema_check(r, files, n, o);
+	else
+		creds_check_defaults(r, files, n, o);
+	if (o->compose_path)
+		compose_check(r, files, n, o);
+	if (o->fix)
+		for (size_t i = 0; i < n; i++)
+			fix_file(r, &files[i], o);
+	rp_open_array(r, "files");
+	for (size_t i = 0; i < n; i++) {
+		rp_open_object(r, NULL);
+		rp_string(r, "path", NULL, files[i].path);
+		rp_string(r, "dialect", NULL, dotenv_dialect_name(o->dialect));
+		rp_int(r, "keys", NULL, (long long)files[i].res.nkeys);
+		rp_int(r, "entries", NULL, (long long)files[i].res.n);
+		rp_close_object(r);
+		env_file_free(&files[i]);
+	}
+	rp_close_array(r);
+	free(files);
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
 	struct cli_common common;
-	cli_parse(&tool, argc, argv, NULL, NULL, NULL, NULL, &common);
-	config_free(cli_load_config(&tool, &common));
-	cli_fail_unknown(&tool, &common, "not-implemented", "%s is not implemented yet", tool.name);
+	struct cli_state st = { .o = { .dialect = DOTENV_COMPOSE, .expand = true } };
+	int first = cli_parse(&tool, argc, argv, "", long_options, on_option, &st, &common);
+	struct config *cfg = cli_load_config(&tool, &common);
+	apply_config(&st, cfg);
+	const char *cmd = "lint";
+	if (first < argc && (!strcmp(argv[first], "lint") || !strcmp(argv[first], "print") ||
+			     !strcmp(argv[first], "compare")))
+		cmd = argv[first++];
+	int nargs = argc - first;
+	int rc;
+	if (!strcmp(cmd, "print")) {
+		if (nargs != 1)
+			cli_usage_error(&tool, "print takes exactly one FILE");
+		rc = cmd_print(argv[first], &st.o);
+		if (rc == 3)
+			errorf("cannot read %s: %s", argv[first], strerror(errno));
+		config_free(cfg);
+		return rc;
+	}
+	if (!strcmp(cmd, "compare") && nargs != 2)
+		cli_usage_error(&tool, "compare takes FILE and EXAMPLE");
+	if (nargs < 1)
+		cli_usage_error(&tool, "no FILE given");
+	struct report *r = cli_report_new(&tool, &common);
+	if (!strcmp(cmd, "compare"))
+		compare_files(r, argv[first], argv[first + 1], &st.o);
+	else
+		cmd_lint(r, argv + first, nargs, &st.o, &common);
+	FILE *out = cli_open_output(&common);
+	rc = report_finish(r, out);
+	cli_close_output(out, &common);
+	report_free(r);
+	config_free(cfg);
+	forget_secret_keys();
+	return rc;
 }

@@ -1,0 +1,156 @@
+#!/bin/sh
+# ops-envcheck --schema: types, ranges, rules, features and cloud/TTS credentials.
+# Service-account keys are generated here with openssl (2048 bits good, 1024 too small).
+. "$(dirname "$0")/test-lib.sh"
+test_require_cmd openssl python3
+
+SCHEMA=$OPSKIT_ROOT/configs/envcheck-tts.schema.yaml
+openssl genrsa -out good.pem 2048 2>/dev/null && openssl genrsa -out small.pem 1024 2>/dev/null &&
+openssl ecparam -name prime256v1 -genkey -noout -out ec.pem 2>/dev/null || exit 1
+
+# sa PEM [FIELD=VALUE | -FIELD]...: a service-account JSON on stdout
+sa() {
+	python3 - "$@" <<-'PY'
+	import json, sys
+	pem = open(sys.argv[1]).read() if sys.argv[1] != "-" else "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n"
+	d = {"type": "service_account", "project_id": "tts-demo", "private_key_id": "0a1b2c3d4e5f60718293",
+	     "private_key": pem, "client_email": "tts@tts-demo.iam.gserviceaccount.com",
+	     "token_uri": "https://oauth2.googleapis.com/token"}
+	for a in sys.argv[2:]:
+	    if a.startswith("-"): d.pop(a[1:])
+	    else: k, v = a.split("=", 1); d[k] = v
+	print(json.dumps(d))
+	PY
+}
+b64() { base64 -w0; }
+env_with() { printf 'DATABASE_URL=postgres://app:Sup3rSecretPw@db:5432/app\nGOOGLE_CLOUD_CREDENTIALS_B64=%s\n' "$1" >.env; }
+# run_creds: the credentials check line of a schema run
+run_creds() { ops-envcheck --no-git --schema "$SCHEMA" .env >out 2>&1; echo $? >rc; grep "credentials" out >line || true; }
+
+test_expect_success 'a good service account (base64) is OK' '
+	env_with "$(sa good.pem | b64)" && run_creds &&
+	test_grep "^OK .*credentials.*service account tts@tts-demo.iam.gserviceaccount.com of project tts-demo, RSA 2048 bits" line &&
+	test "$(cat rc)" -le 1
+'
+
+for bad in \
+	"bad-base64|not!!base64|step 1 (base64)" \
+	"not-json|$(printf 'hello: world' | base64 -w0)|step 2 (JSON): the content is not JSON" \
+	"missing-field|$(sa good.pem -private_key_id | base64 -w0)|step 4 (fields): field \"private_key_id\" is missing" \
+	"wrong-type|$(sa good.pem type=user | base64 -w0)|step 3 (type)" \
+	"bad-email|$(sa good.pem client_email=me@gmail.com | base64 -w0)|client_email is not" \
+	"unparseable-key|$(sa - | base64 -w0)|step 5 (private key): private_key does not parse" \
+	"small-key|$(sa small.pem | base64 -w0)|RSA key has 1024 bits, fewer than 2048" \
+	"ec-key|$(sa ec.pem | base64 -w0)|is not an RSA key"
+do
+	name=${bad%%|*}; rest=${bad#*|}; value=${rest%%|*}; want=${rest#*|}
+	test_expect_success "credentials $name: CRITICAL, says which step failed" "
+		env_with '$value' && run_creds &&
+		test \$(cat rc) -eq 2 && test_grep '^CRITICAL .*credentials' line &&
+		grep -F -q '$want' line
+	"
+done
+
+test_expect_success 'the private key and secret values never appear in any format' '
+	sa small.pem >sa.json && env_with "$(b64 <sa.json)" &&
+	for f in text json sarif github prometheus nagios; do
+		ops-envcheck --no-git --format $f --schema "$SCHEMA" .env >out 2>&1
+		! grep -q "PRIVATE KEY\|0a1b2c3d4e5f60718293\|Sup3rSecretPw" out || { cat out; return 1; }
+		! grep -qF "$(b64 <sa.json | cut -c 20-80)" out || return 1
+	done
+'
+
+test_expect_success 'GOOGLE_APPLICATION_CREDENTIALS: a readable file with a good key is OK' '
+	sa good.pem >sa.json &&
+	printf "DATABASE_URL=postgres://db/app\nGOOGLE_APPLICATION_CREDENTIALS=%s/sa.json\n" "$PWD" >.env &&
+	ops-envcheck --no-git --schema "$SCHEMA" .env >out; test $? -le 1 &&
+	test_grep "^OK .*credentials.*RSA 2048 bits" out
+'
+
+test_expect_success 'GOOGLE_APPLICATION_CREDENTIALS: a missing file or a bad key is CRITICAL' '
+	printf "DATABASE_URL=postgres://db/app\nGOOGLE_APPLICATION_CREDENTIALS=/nonexistent/sa.json\n" >.env &&
+	ops-envcheck --no-git --schema "$SCHEMA" .env >out; test $? -eq 2 &&
+	test_grep "step 1 (file): cannot read .*No such file" out &&
+	sa small.pem >small.json &&
+	printf "DATABASE_URL=postgres://db/app\nGOOGLE_APPLICATION_CREDENTIALS=%s/small.json\n" "$PWD" >.env &&
+	ops-envcheck --no-git --schema "$SCHEMA" .env >out; test $? -eq 2 && test_grep "1024 bits" out
+'
+
+test_expect_success 'credentials absent: the feature is disabled (warning, not a crash)' '
+	printf "DATABASE_URL=postgres://db/app\n" >.env &&
+	ops-envcheck --no-git --schema "$SCHEMA" .env >out; test $? -eq 1 &&
+	test_grep "^WARNING .*feature-disabled .*google-tts is disabled" out
+'
+
+test_expect_success 'without a schema, a broken GOOGLE_CLOUD_CREDENTIALS_B64 is still CRITICAL' '
+	printf "GOOGLE_CLOUD_CREDENTIALS_B64=not-base64!\n" >.env &&
+	ops-envcheck --no-git .env >out; test $? -eq 2 && test_grep "step 1 (base64)" out
+'
+
+test_expect_success 'Azure half configured is CRITICAL; AWS key formats are checked' '
+	printf "DATABASE_URL=postgres://db/app\nSPEECH_KEY=0123456789abcdef0123456789abcdef\n" >.env &&
+	ops-envcheck --no-git --schema "$SCHEMA" .env >out; test $? -eq 2 &&
+	test_grep "feature-incomplete .*azure-tts is half configured: SPEECH_KEY set but SPEECH_REGION missing" out &&
+	printf "DATABASE_URL=postgres://db/app\nAWS_ACCESS_KEY_ID=AKIA123\nAWS_SECRET_ACCESS_KEY=short\n" >.env &&
+	ops-envcheck --no-git --schema "$SCHEMA" .env >out; test $? -eq 2 &&
+	test_grep "AWS_ACCESS_KEY_ID=AKIA123 is not an AWS access key id" out &&
+	test_grep "AWS_SECRET_ACCESS_KEY=\*\*\* is not an AWS secret" out
+'
+
+cat >types.yaml <<'EOF2'
+unknown_keys: ok
+keys:
+  I: {type: int, min: 1, max: 10}
+  N: {type: number}
+  B: {type: bool}
+  P: {type: port}
+  U: {type: url}
+  D: {type: dsn}
+  E: {type: email}
+  H: {type: host}
+  T: {type: duration, min: 1s, max: 1m}
+  L: {values: [a, b]}
+  R: {type: regex}
+  B64: {type: base64}
+  J: {type: json}
+  F: {type: file-exists}
+  S: {type: string, min_length: 8}
+  REQ: {required: true, description: needed by the worker, example: "yes"}
+  OLD: {deprecated: use NEW instead}
+  X: {requires: [Y]}
+EOF2
+
+test_expect_success 'every type accepts good values' '
+	printf "I=5\nN=2.5\nB=yes\nP=5432\nU=https://example.com:8443/x\nD=redis://:pw@127.0.0.1:6379/0\nE=ops@example.com\nH=db-1.internal\nT=30s\nL=a\nR='"'"'^a+\$'"'"'\nB64=aGVsbG8=\nJ={\"a\":[1]}\nF=types.yaml\nS=longenough\nREQ=1\n" >.env &&
+	ops-envcheck --no-git --schema types.yaml .env >out; test $? -le 1 &&
+	test_grep_not "schema-type\|schema-range\|schema-required" out
+'
+
+test_expect_success 'every type rejects bad values, with a hint' '
+	printf "I=11\nN=x\nB=maybe\nP=70000\nU=nota url\nD=mysql://db/x\nE=no-at\nH=bad_host!\nT=2h\nL=c\nR=(\nB64=abc\nJ={\nF=/nonexistent\nS=short\nOLD=1\nX=1\n" >.env &&
+	ops-envcheck --no-git --format json --schema types.yaml .env >out; test $? -eq 2 &&
+	python3 - <<-PY
+	import json
+	d = json.load(open("out"))
+	got = {c["subject"] for c in d["checks"] if c["id"] in ("schema-type", "schema-range")}
+	want = set("I N B P U D E H T L R B64 J F S".split())
+	assert want <= got, want - got
+	ids = {c["id"] for c in d["checks"]}
+	assert {"schema-required", "schema-deprecated", "schema-requires"} <= ids, ids
+	assert all(c["hint"] for c in d["checks"] if c["status"] == "critical")
+	PY
+'
+
+test_expect_success 'schema secret: true masks even short values' '
+	printf "keys:\n  PIN: {type: int, secret: true, max: 5}\n" >sec.yaml &&
+	printf "PIN=42\n" >.env &&
+	ops-envcheck --no-git --schema sec.yaml .env >out; test $? -eq 2 &&
+	test_grep "PIN=\*\*\* is out of range" out && test_grep_not "42" out
+'
+
+test_expect_code 3 'a bad schema is UNKNOWN (exit 3), located' '
+	printf "keys:\n  A: {type: nope}\n" >bad.yaml && printf "A=1\n" >.env &&
+	ops-envcheck --no-git --schema bad.yaml .env >out 2>&1; rc=$?; grep -q "bad.yaml:2:" out && exit $rc
+'
+
+test_done

@@ -1,0 +1,73 @@
+#!/bin/sh
+# ops-envcheck compare (drift against .env.example) and --compose.
+. "$(dirname "$0")/test-lib.sh"
+
+test_expect_success 'compare: missing is CRITICAL, extra is WARNING' '
+	printf "A=1\nEXTRA=2\n" >.env && printf "A=\nB=\n" >.env.example &&
+	ops-envcheck compare .env .env.example >out; test $? -eq 2 &&
+	test_grep "^CRITICAL .*drift-missing .*B is in .env.example but missing from .env" out &&
+	test_grep "^WARNING .*drift-extra .*EXTRA is in .env but not documented in .env.example" out
+'
+
+test_expect_success 'compare: identical key sets are OK' '
+	printf "A=1\nB=2\n" >.env && printf "A=\nB=changeme\n" >.env.example &&
+	ops-envcheck compare .env .env.example >out && test_grep "^OK .*drift" out
+'
+
+test_expect_success 'compare: a real-looking secret in the example is CRITICAL and masked' '
+	printf "AWS_ACCESS_KEY_ID=x\nAPI_TOKEN=x\n" >.env &&
+	printf "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLQ\nAPI_TOKEN=Zq8vX2mN4pL7rT1wY5sB9cD3fG6hJ0kQ\n" >.env.example &&
+	ops-envcheck compare --format json .env .env.example >out; test $? -eq 2 &&
+	test_grep "example-secret" out && test_grep_not "AKIAIOSFODNN7EXAMPLQ" out &&
+	test_grep_not "Zq8vX2mN4pL7rT1wY5sB9cD3fG6hJ0kQ" out
+'
+
+test_expect_success 'compare: placeholders in the example are fine' '
+	printf "API_TOKEN=x\n" >.env && printf "API_TOKEN=<your-token-here>\n" >.env.example &&
+	ops-envcheck compare .env .env.example >out && test_grep_not example-secret out
+'
+
+cat >docker-compose.yml <<'EOF2'
+services:
+  api:
+    image: "registry.local/api:${API_TAG:-latest}"
+    env_file: api.env
+    environment:
+      DATABASE_URL: "postgres://app@db:5432/${DB_NAME}"
+      TTS_CREDENTIALS: "${GOOGLE_CLOUD_CREDENTIALS_B64}"
+      ESCAPED: "$$NOT_A_VAR"
+  worker:
+    image: registry.local/worker
+    env_file:
+      - path: worker.env
+        required: false
+      - missing.env
+    command: ["run", "--region", "${REGION:?set REGION in .env}"]
+EOF2
+
+test_expect_success '--compose: a variable used but defined nowhere is CRITICAL' '
+	printf "DB_NAME=app\nREGION=eu\n" >.env &&
+	printf "GOOGLE_CLOUD_CREDENTIALS_B64=abc\n" >api.env &&
+	ops-envcheck --no-git --compose docker-compose.yml .env >out; test $? -eq 2 &&
+	test_grep "^CRITICAL .*compose-undefined .*GOOGLE_CLOUD_CREDENTIALS_B64 is interpolated at docker-compose.yml:7 but defined nowhere Compose looks (it is only in env_file ./api.env" out &&
+	test_grep_not "API_TAG" out && test_grep_not "NOT_A_VAR" out && test_grep_not "compose-undefined .*DB_NAME" out
+'
+
+test_expect_success '--compose: a missing env_file is CRITICAL unless required: false' '
+	test_grep "^CRITICAL .*compose-env-file .*missing.env, which cannot be read" out &&
+	test_grep_not "worker.env, which" out &&
+	test_grep "^OK .*compose-env-file .*api.env loads 1 keys" out
+'
+
+test_expect_success '--compose: ${VAR:?} unset is CRITICAL; all defined is OK' '
+	printf "DB_NAME=app\n" >.env && : >missing.env &&
+	ops-envcheck --no-git --compose docker-compose.yml .env >out; test $? -eq 2 &&
+	test_grep "REGION is required by docker-compose.yml:15" out &&
+	printf "DB_NAME=app\nREGION=eu\n" >.env &&
+	GOOGLE_CLOUD_CREDENTIALS_B64=from-env ops-envcheck --no-git --compose docker-compose.yml .env >out;
+	test_grep_not compose-undefined out && test_grep "^OK .*compose .*interpolations" out
+'
+
+test_expect_code 3 "--compose: an unreadable compose file is UNKNOWN" "printf \"A=1\\n\" >ok.env && ops-envcheck --no-git --compose /nonexistent.yml ok.env"
+
+test_done

@@ -1,0 +1,72 @@
+/*
+ * compare: drift between an env file and its example (.env.example): keys missing
+ * from the file, keys the example does not document, and an example that holds a
+ * real-looking secret (examples are committed).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "envcheck.h"
+#include "secrets.h"
+#include "util.h"
+
+static void missing_and_extra(struct report *r, const struct env_file *env, const struct env_file *ex)
+{
+	for (size_t i = 0; i < ex->res.n; i++) {
+		const struct dotenv_entry *e = &ex->res.entries[i];
+		if (!e->first || dotenv_lookup(&env->res, e->key))
+			continue;
+		struct check *c = report_check(r, "drift-missing", ST_CRITICAL, e->key,
+					       "%s is in %s but missing from %s", e->key, ex->path, env->path);
+		check_location(c, ex->path, e->line, e->column);
+		check_hint(c, "add %s to %s (see %s:%d)", e->key, env->path, ex->path, e->line);
+	}
+	for (size_t i = 0; i < env->res.n; i++) {
+		const struct dotenv_entry *e = &env->res.entries[i];
+		if (!e->first || dotenv_lookup(&ex->res, e->key))
+			continue;
+		struct check *c = report_check(r, "drift-extra", ST_WARNING, e->key,
+					       "%s is in %s but not documented in %s", e->key, env->path, ex->path);
+		check_location(c, env->path, e->line, e->column);
+		check_hint(c, "add %s= with a placeholder to %s, or remove it", e->key, ex->path);
+	}
+}
+
+static void example_secrets(struct report *r, const struct env_file *ex, const struct envcheck_opts *o)
+{
+	for (size_t i = 0; i < ex->res.n; i++) {
+		const struct dotenv_entry *e = &ex->res.entries[i];
+		if (!e->value || secrets_placeholder(e->value))
+			continue;
+		const char *what = secrets_format(e->key, e->value, o);
+		if (!what)
+			continue;
+		struct check *c = report_check(r, "example-secret", ST_CRITICAL, e->key,
+					       "%s in %s holds what looks like %s: examples are committed", e->key,
+					       ex->path, what);
+		check_location(c, ex->path, e->line, e->column);
+		check_hint(c, "replace it with a placeholder (%s=changeme) and rotate the credential", e->key);
+	}
+}
+
+int compare_files(struct report *r, const char *env_path, const char *example_path, const struct envcheck_opts *o)
+{
+	struct env_file env, ex;
+	if (env_file_load(&env, env_path, o) < 0) {
+		report_check(r, "file-unreadable", ST_UNKNOWN, env_path, "cannot read %s: %s", env_path, strerror(errno));
+		return -1;
+	}
+	if (env_file_load(&ex, example_path, o) < 0) {
+		report_check(r, "file-unreadable", ST_UNKNOWN, example_path, "cannot read %s: %s", example_path,
+			     strerror(errno));
+		env_file_free(&env);
+		return -1;
+	}
+	missing_and_extra(r, &env, &ex);
+	example_secrets(r, &ex, o);
+	report_check(r, "drift", ST_OK, env_path, "%zu keys in %s, %zu in %s", env.res.nkeys, env_path,
+		     ex.res.nkeys, example_path);
+	env_file_free(&env);
+	env_file_free(&ex);
+	return 0;
+}

@@ -1,0 +1,220 @@
+/*
+ * compose: --compose docker-compose.yml. Every ${VAR} the compose file interpolates
+ * must be defined in the env files given (the project's .env) or the environment —
+ * a variable only in a service's env_file does not count, as Compose interpolates
+ * from .env and the shell only. Every env_file a service names must exist and load.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "envcheck.h"
+#include "util.h"
+
+struct cctx {
+	struct report *r;
+	struct env_file *files;
+	size_t nfiles;
+	const struct envcheck_opts *o;
+	const char *path;
+	char *dir;
+	yaml_document_t *doc;
+	struct env_file *env_files;   /* loaded env_file: entries */
+	size_t nenv_files;
+	size_t nvars;
+};
+
+static bool name_start(char c)
+{
+	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool name_char(char c)
+{
+	return name_start(c) || (c >= '0' && c <= '9');
+}
+
+static const struct env_file *only_in_env_file(struct cctx *c, const char *name)
+{
+	for (size_t i = 0; i < c->nenv_files; i++)
+		if (dotenv_lookup(&c->env_files[i].res, name))
+			return &c->env_files[i];
+	return NULL;
+}
+
+static void use_variable(struct cctx *c, const char *name, size_t len, char op, bool colon, int line)
+{
+	char *n = xstrndup(name, len);
+	c->nvars++;
+	const struct dotenv_entry *e = envcheck_find(c->files, c->nfiles, n, NULL);
+	bool set = (e && e->value) || getenv(n);
+	bool empty = set && !(e && e->value ? *e->value : *getenv(n));
+	bool has_default = op == '-' || op == '+';
+	if (!set && !has_default && op != '?') {
+		const struct env_file *ef = only_in_env_file(c, n);
+		struct check *chk = report_check(c->r, "compose-undefined", ST_CRITICAL, n,
+						 "%s is interpolated at %s:%d but defined nowhere Compose looks%s%s%s", n,
+						 c->path, line, ef ? " (it is only in env_file " : "", ef ? ef->path : "",
+						 ef ? ", which sets the container's environment, not ${} in the compose file)" : "");
+		check_location(chk, c->path, line, 1);
+		check_hint(chk, "define %s in .env (or the environment), or give a default: ${%s:-value}", n, n);
+	} else if (op == '?' && (!set || (colon && empty))) {
+		struct check *chk = report_check(c->r, "compose-undefined", ST_CRITICAL, n,
+						 "%s is required by %s:%d (${%s:?...}) but is %s", n, c->path, line, n,
+						 set ? "empty" : "not set");
+		check_location(chk, c->path, line, 1);
+		check_hint(chk, "set %s in .env", n);
+	}
+	free(n);
+}
+
+static void scan_scalar(struct cctx *c, const char *s, int line)
+{
+	for (size_t i = 0; s[i]; i++) {
+		if (s[i] != '$')
+			continue;
+		if (s[i + 1] == '$') {
+			i++;
+			continue;
+		}
+		bool braced = s[i + 1] == '{';
+		size_t j = i + 1 + braced, start = j;
+		if (!name_start(s[j]))
+			continue;
+		while (name_char(s[j]))
+			j++;
+		bool colon = braced && s[j] == ':';
+		char op = braced ? s[j + colon] : 0;
+		if (op != '-' && op != '?' && op != '+')
+			op = 0;
+		use_variable(c, s + start, j - start, op, colon, line);
+		i = j - 1;
+	}
+}
+
+static void walk(struct cctx *c, yaml_node_t *n, int depth)
+{
+	if (!n || depth > 64)
+		return;
+	if (n->type == YAML_SCALAR_NODE) {
+		scan_scalar(c, (const char *)n->data.scalar.value, (int)n->start_mark.line + 1);
+	} else if (n->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++)
+			walk(c, yaml_document_get_node(c->doc, *it), depth + 1);
+	} else if (n->type == YAML_MAPPING_NODE) {
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++)
+			walk(c, yaml_document_get_node(c->doc, p->value), depth + 1);
+	}
+}
+
+static yaml_node_t *get(struct cctx *c, yaml_node_t *map, const char *key)
+{
+	if (!map || map->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+		if (k && k->type == YAML_SCALAR_NODE && !strcmp((const char *)k->data.scalar.value, key))
+			return yaml_document_get_node(c->doc, p->value);
+	}
+	return NULL;
+}
+
+static void load_env_file(struct cctx *c, const char *service, const char *name, bool required, int line)
+{
+	char *path = name[0] == '/' ? xstrdup(name) : xasprintf("%s/%s", c->dir, name);
+	c->env_files = xrealloc(c->env_files, (c->nenv_files + 1) * sizeof(*c->env_files));
+	struct env_file *f = &c->env_files[c->nenv_files];
+	struct envcheck_opts o = *c->o;
+	o.dialect = DOTENV_COMPOSE;
+	if (env_file_load(f, path, &o) < 0) {
+		if (required) {
+			struct check *chk = report_check(c->r, "compose-env-file", ST_CRITICAL, service,
+							 "service %s names env_file %s, which cannot be read: %s", service,
+							 path, strerror(errno));
+			check_location(chk, c->path, line, 1);
+			check_hint(chk, "create %s (see its .example) or mark it required: false", path);
+		}
+		free(path);
+		return;
+	}
+	f->path = path; /* owned: freed with the context */
+	c->nenv_files++;
+	lint_diagnostics(c->r, f);
+	report_check(c->r, "compose-env-file", ST_OK, service, "service %s: env_file %s loads %zu keys", service, path,
+		     f->res.nkeys);
+}
+
+static void env_files(struct cctx *c, yaml_node_t *root)
+{
+	yaml_node_t *services = get(c, root, "services");
+	if (!services || services->type != YAML_MAPPING_NODE)
+		return;
+	for (yaml_node_pair_t *p = services->data.mapping.pairs.start; p < services->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+		yaml_node_t *ef = get(c, yaml_document_get_node(c->doc, p->value), "env_file");
+		const char *svc = k && k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "?";
+		if (!ef)
+			continue;
+		if (ef->type == YAML_SCALAR_NODE) {
+			load_env_file(c, svc, (const char *)ef->data.scalar.value, true, (int)ef->start_mark.line + 1);
+			continue;
+		}
+		if (ef->type != YAML_SEQUENCE_NODE)
+			continue;
+		for (yaml_node_item_t *it = ef->data.sequence.items.start; it < ef->data.sequence.items.top; it++) {
+			yaml_node_t *item = yaml_document_get_node(c->doc, *it);
+			yaml_node_t *pn = item && item->type == YAML_MAPPING_NODE ? get(c, item, "path") : item;
+			yaml_node_t *rq = item && item->type == YAML_MAPPING_NODE ? get(c, item, "required") : NULL;
+			bool required = !(rq && rq->type == YAML_SCALAR_NODE &&
+					  !strcmp((const char *)rq->data.scalar.value, "false"));
+			if (pn && pn->type == YAML_SCALAR_NODE)
+				load_env_file(c, svc, (const char *)pn->data.scalar.value, required,
+					      (int)pn->start_mark.line + 1);
+		}
+	}
+}
+
+int compose_check(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o)
+{
+	FILE *fp = fopen(o->compose_path, "rb");
+	if (!fp) {
+		report_check(r, "compose-unreadable", ST_UNKNOWN, o->compose_path, "cannot read %s: %s",
+			     o->compose_path, strerror(errno));
+		return -1;
+	}
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_file(&parser, fp);
+	int ok = yaml_parser_load(&parser, &doc);
+	fclose(fp);
+	if (!ok) {
+		report_check(r, "compose-unreadable", ST_UNKNOWN, o->compose_path, "%s:%lu:%lu: %s", o->compose_path,
+			     (unsigned long)parser.problem_mark.line + 1, (unsigned long)parser.problem_mark.column + 1,
+			     parser.problem ? parser.problem : "bad YAML");
+		yaml_parser_delete(&parser);
+		return -1;
+	}
+	char *copy = xstrdup(o->compose_path);
+	struct cctx c = { .r = r, .files = files, .nfiles = nfiles, .o = o, .path = o->compose_path,
+			  .dir = xstrdup(dirname(copy)), .doc = &doc };
+	free(copy);
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	env_files(&c, root);
+	walk(&c, root, 0);
+	report_check(r, "compose", ST_OK, o->compose_path, "%zu interpolations and %zu env_file(s) checked", c.nvars,
+		     c.nenv_files);
+	for (size_t i = 0; i < c.nenv_files; i++) {
+		free((char *)c.env_files[i].path);
+		env_file_free(&c.env_files[i]);
+	}
+	free(c.env_files);
+	free(c.dir);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return 0;
+}

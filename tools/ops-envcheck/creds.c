@@ -1,0 +1,140 @@
+/*
+ * creds: cloud text-to-speech credentials. A Google service account (base64 in
+ * GOOGLE_CLOUD_CREDENTIALS_B64 or a file named by GOOGLE_APPLICATION_CREDENTIALS) is
+ * checked step by step so the message says which step failed; the key is parsed by
+ * OpenSSL and never printed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "redact.h"
+#include "types.h"
+#include "util.h"
+
+#define MAX_CREDENTIALS_FILE (1024 * 1024)
+#define MIN_RSA_BITS 2048
+
+static const char *string_field(json_t *obj, const char *name)
+{
+	json_t *v = json_object_get(obj, name);
+	return json_is_string(v) && *json_string_value(v) ? json_string_value(v) : NULL;
+}
+
+static int check_private_key(const char *pem, struct strbuf *ok, struct strbuf *why)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)"") : NULL;
+	BIO_free(bio);
+	ERR_clear_error();
+	if (!key) {
+		sb_addstr(why, "step 5 (private key): private_key does not parse as a PEM private key");
+		return -1;
+	}
+	int type = EVP_PKEY_base_id(key), bits = EVP_PKEY_bits(key);
+	EVP_PKEY_free(key);
+	if (type != EVP_PKEY_RSA) {
+		sb_addstr(why, "step 5 (private key): private_key is not an RSA key");
+		return -1;
+	}
+	if (bits < MIN_RSA_BITS) {
+		sb_addf(why, "step 5 (private key): the RSA key has %d bits, fewer than %d", bits, MIN_RSA_BITS);
+		return -1;
+	}
+	sb_addf(ok, "RSA %d bits", bits);
+	return 0;
+}
+
+static int check_json(const char *text, size_t len, struct strbuf *ok, struct strbuf *why)
+{
+	json_error_t err;
+	json_t *j = json_loadb(text, len, 0, &err);
+	if (!j || !json_is_object(j)) {
+		if (j)
+			sb_addstr(why, "step 2 (JSON): the content is JSON but not an object");
+		else /* err.text may quote the input: only the position */
+			sb_addf(why, "step 2 (JSON): the content is not JSON (error at line %d, column %d)",
+				err.line, err.column);
+		json_decref(j);
+		return -1;
+	}
+	int rc = -1;
+	const char *pk = string_field(j, "private_key"), *pkid = string_field(j, "private_key_id");
+	if (pk)
+		redact_add_secret(pk);
+	if (pkid)
+		redact_add_secret(pkid);
+	const char *type = string_field(j, "type");
+	static const char *const fields[] = { "project_id", "private_key_id", "private_key", "client_email",
+					      "token_uri" };
+	if (!type || strcmp(type, "service_account")) {
+		sb_addstr(why, "step 3 (type): \"type\" is not \"service_account\"");
+		goto out;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
+		if (!string_field(j, fields[i])) {
+			sb_addf(why, "step 4 (fields): field \"%s\" is missing or empty", fields[i]);
+			goto out;
+		}
+	const char *email = string_field(j, "client_email");
+	const char *at = strchr(email, '@');
+	if (!at || at == email || !str_ends_with(at + 1, ".iam.gserviceaccount.com")) {
+		sb_addstr(why, "step 4 (fields): client_email is not ...@...iam.gserviceaccount.com");
+		goto out;
+	}
+	if (!str_starts_with(string_field(j, "token_uri"), "https://")) {
+		sb_addstr(why, "step 4 (fields): token_uri is not an https:// URL");
+		goto out;
+	}
+	sb_addf(ok, "service account %s of project %s, ", email, string_field(j, "project_id"));
+	rc = check_private_key(pk, ok, why);
+out:
+	json_decref(j);
+	return rc;
+}
+
+int gcp_check_b64(const char *value, struct strbuf *ok, struct strbuf *why)
+{
+	struct strbuf raw = STRBUF_INIT;
+	if (base64_decode(value, strlen(value), &raw) < 0) {
+		sb_release(&raw);
+		sb_addstr(why, "step 1 (base64): the value is not valid base64");
+		return -1;
+	}
+	int rc = check_json(sb_str(&raw), raw.len, ok, why);
+	sb_release(&raw);
+	return rc;
+}
+
+int gcp_check_file(const char *path, struct strbuf *ok, struct strbuf *why)
+{
+	FILE *fp = fopen(path, "rb");
+	struct stat st;
+	if (!fp || fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode)) {
+		sb_addf(why, "step 1 (file): cannot read %s: %s", path, fp ? "not a regular file" : strerror(errno));
+		if (fp)
+			fclose(fp);
+		return -1;
+	}
+	if (st.st_size > MAX_CREDENTIALS_FILE) {
+		fclose(fp);
+		sb_addf(why, "step 1 (file): %s is larger than 1 MiB", path);
+		return -1;
+	}
+	struct strbuf buf = STRBUF_INIT;
+	char chunk[8192];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		sb_add(&buf, chunk, n);
+	fclose(fp);
+	int rc = check_json(sb_str(&buf), buf.len, ok, why);
+	sb_release(&buf);
+	return rc;
+}

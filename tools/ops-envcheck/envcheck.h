@@ -1,0 +1,66 @@
+/*
+ * ops-envcheck — shared declarations of the tool's modules.
+ *  main.c     options, config, subcommands
+ *  print.c    `print`: the loaded values as one JSON object
+ *  lint.c     style checks (dotenv-linter's set) and the portability check
+ *  schema.c   --schema: key types, ranges, cross-key rules
+ *  creds.c    cloud / TTS credentials (Google service account, Azure, AWS, ElevenLabs)
+ *  secrets.c  credential formats, git tracking, file permissions
+ *  compare.c  `compare` (drift against .env.example) and --compose
+ *  fix.c      --fix for the safe, mechanical findings
+ */
+#ifndef OPSKIT_ENVCHECK_H
+#define OPSKIT_ENVCHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dotenv.h"
+#include "report.h"
+
+struct envcheck_opts {
+	enum dotenv_dialect dialect;
+	bool expand;
+	const char *schema_path;
+	const char *compose_path;
+	bool fix;
+	bool no_git;
+	const char *const *secret_patterns; /* extra secret-looking key globs (config) */
+	size_t nsecret_patterns;
+};
+
+struct env_file {
+	const char *path;
+	char *buf;
+	size_t len;
+	struct dotenv_result res;   /* in the chosen dialect */
+};
+
+/* Reads and parses path (registers secret values). Returns -1 with errno set when the
+ * file cannot be read. */
+int env_file_load(struct env_file *f, const char *path, const struct envcheck_opts *o);
+void env_file_free(struct env_file *f);
+bool envcheck_key_is_secret(const char *key, const struct envcheck_opts *o);
+/* The schema says key is secret (secret: true): from now on it is treated as one. */
+void envcheck_mark_secret(const char *key);
+/* A value fit for output: "***" for a secret key, else the value itself. */
+const char *envcheck_shown(const char *key, const char *value, const struct envcheck_opts *o);
+
+int cmd_print(const char *path, const struct envcheck_opts *o);
+void lint_style(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
+void lint_portability(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
+void lint_diagnostics(struct report *r, const struct env_file *f);
+void secrets_check(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
+int schema_check(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o);
+void creds_check_defaults(struct report *r, struct env_file *files, size_t nfiles,
+			  const struct envcheck_opts *o);
+int compare_files(struct report *r, const char *env_path, const char *example_path,
+		  const struct envcheck_opts *o);
+int compose_check(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o);
+int fix_file(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
+
+/* The loaded value of key across files (last file wins), or NULL; *found if present. */
+const struct dotenv_entry *envcheck_find(struct env_file *files, size_t nfiles, const char *key,
+					 const struct env_file **where);
+
+#endif

@@ -1,0 +1,315 @@
+/*
+ * lint: dotenv-linter's checks on the lines as written, the loader's own diagnostics
+ * for the chosen dialect, and the portability check (the same line loads differently
+ * in another dialect).
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "envcheck.h"
+#include "lint.h"
+#include "util.h"
+
+/* ---- loader diagnostics ---- */
+
+void lint_diagnostics(struct report *r, const struct env_file *f)
+{
+	for (size_t i = 0; i < f->res.ndiags; i++) {
+		const struct dotenv_diag *d = &f->res.diags[i];
+		static const struct {
+			const char *id;
+			enum status st;
+			const char *hint;
+		} kinds[] = {
+			[DOTENV_SKIPPED] = { "skipped-line", ST_WARNING,
+					     "the loader ignores this line: write it as KEY=value or remove it" },
+			[DOTENV_NOT_RUN] = { "command-not-run", ST_WARNING,
+					     "env files should hold data, not commands: put the literal value here" },
+			[DOTENV_UNSET_VAR] = { "unset-variable", ST_WARNING,
+					       "define the variable earlier in the file, or give a default: ${VAR:-default}" },
+			[DOTENV_FATAL] = { "loader-refuses", ST_CRITICAL,
+					   "fix this line: the loader stops here and the service starts without the file" },
+		};
+		struct check *c = report_check(r, kinds[d->kind].id, kinds[d->kind].st, f->path, "%s:%d: %s",
+					       f->path, d->line, d->message);
+		check_location(c, f->path, d->line, d->column);
+		check_hint(c, "%s", kinds[d->kind].hint);
+	}
+}
+
+/* ---- line model ---- */
+
+static void split_lines(const struct env_file *f, struct lint_line **out, size_t *n)
+{
+	size_t alloc = 64, cnt = 0;
+	struct lint_line *lines = xmalloc(alloc * sizeof(*lines));
+	for (size_t off = 0; off < f->len || (off == f->len && cnt == 0 && f->len);) {
+		const char *nl = memchr(f->buf + off, '\n', f->len - off);
+		size_t end = nl ? (size_t)(nl - f->buf) : f->len;
+		if (cnt == alloc)
+			lines = xrealloc(lines, (alloc *= 2) * sizeof(*lines));
+		struct lint_line *l = &lines[cnt++];
+		memset(l, 0, sizeof(*l));
+		l->start = off;
+		l->end = end;
+		l->crlf = end > off && f->buf[end - 1] == '\r';
+		if (l->crlf)
+			l->end--;
+		l->no = (int)cnt;
+		if (!nl)
+			break;
+		off = end + 1;
+	}
+	/* lines inside a multi-line value are not statements */
+	for (size_t i = 0; i < f->res.n; i++)
+		for (int k = f->res.entries[i].line + 1; k <= f->res.entries[i].end_line && k <= (int)cnt; k++)
+			lines[k - 1].continuation = true;
+	*out = lines;
+	*n = cnt;
+}
+
+/* Parses one physical line as dotenv-linter sees it. */
+static void parse_line(const char *s, struct lint_line *l)
+{
+	size_t i = l->start;
+	while (i < l->end && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	l->indent = i - l->start;
+	if (i == l->end) {
+		l->blank = true;
+		return;
+	}
+	if (s[i] == '#') {
+		l->comment = true;
+		return;
+	}
+	if (l->end - i > 7 && !memcmp(s + i, "export ", 7))
+		i += 7;
+	l->key = i;
+	const char *eq = memchr(s + i, '=', l->end - i);
+	l->has_eq = eq != NULL;
+	size_t key_end = eq ? (size_t)(eq - s) : l->end;
+	l->key_len = key_end - i;
+	while (l->key_len && (s[i + l->key_len - 1] == ' ' || s[i + l->key_len - 1] == '\t'))
+		l->key_len--;
+	l->space_before_eq = eq && l->key_len < key_end - i;
+	if (!eq)
+		return;
+	l->value = key_end + 1;
+	l->space_after_eq = l->value < l->end && (s[l->value] == ' ' || s[l->value] == '\t');
+}
+
+void lint_lines(const struct env_file *f, struct lint_line **out, size_t *n)
+{
+	split_lines(f, out, n);
+	for (size_t i = 0; i < *n; i++)
+		if (!(*out)[i].continuation)
+			parse_line(f->buf, &(*out)[i]);
+}
+
+static struct check *finding(struct report *r, const struct env_file *f, const struct lint_line *l,
+			     size_t at, const char *id, const char *hint, const char *fmt, ...)
+	PRINTF_LIKE(7, 8);
+
+static struct check *finding(struct report *r, const struct env_file *f, const struct lint_line *l,
+			     size_t at, const char *id, const char *hint, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	struct check *c = report_check(r, id, ST_WARNING, f->path, "%s:%d: %s", f->path, l->no, msg);
+	free(msg);
+	check_location(c, f->path, l->no, (int)(at >= l->start ? at - l->start : 0) + 1);
+	if (hint)
+		check_hint(c, "%s", hint);
+	return c;
+}
+
+static bool value_is_quoted(const char *s, const struct lint_line *l, size_t *v)
+{
+	*v = l->value;
+	while (*v < l->end && (s[*v] == ' ' || s[*v] == '\t'))
+		(*v)++;
+	return *v < l->end && (s[*v] == '"' || s[*v] == '\'');
+}
+
+/* An unquoted value without its " #" comment, and whether it holds blanks. */
+static bool unquoted_has_blank(const char *s, const struct lint_line *l, size_t v)
+{
+	size_t end = l->end;
+	for (size_t i = v; i + 1 < end; i++)
+		if ((s[i] == ' ' || s[i] == '\t') && s[i + 1] == '#') {
+			end = i;
+			break;
+		}
+	while (end > v && (s[end - 1] == ' ' || s[end - 1] == '\t'))
+		end--;
+	for (size_t i = v; i < end; i++)
+		if (s[i] == ' ' || s[i] == '\t')
+			return true;
+	return false;
+}
+
+/* Quotes that change nothing in any dialect: no blank, #, $, quote or backslash inside. */
+static bool quotes_unneeded(const char *s, const struct lint_line *l, size_t v)
+{
+	char q = s[v];
+	size_t close = v + 1;
+	while (close < l->end && s[close] != q)
+		close++;
+	if (close >= l->end || close == v + 1)
+		return false;
+	for (size_t i = v + 1; i < close; i++)
+		if (strchr(" \t#$'\"\\`=", s[i]))
+			return false;
+	for (size_t i = close + 1; i < l->end; i++)
+		if (s[i] != ' ' && s[i] != '\t')
+			return false;
+	return true;
+}
+
+static void check_substitutions(struct report *r, const struct env_file *f, const struct lint_line *l, size_t v)
+{
+	const char *s = f->buf;
+	if (v < l->end && s[v] == '\'')
+		return;
+	for (size_t i = v; i + 1 < l->end; i++) {
+		if (s[i] != '$' || s[i + 1] != '{')
+			continue;
+		size_t j = i + 2;
+		while (j < l->end && (isalnum((unsigned char)s[j]) || s[j] == '_'))
+			j++;
+		bool named = j > i + 2;
+		bool closed = memchr(s + j, '}', l->end - j) != NULL;
+		if (!named || !closed)
+			finding(r, f, l, i, "substitution-key", "write ${NAME} with a closing brace",
+				"the substitution %s", !named ? "has no variable name" : "is not closed with }");
+	}
+}
+
+static void check_key(struct report *r, const struct env_file *f, const struct lint_line *l)
+{
+	const char *s = f->buf;
+	const char *k = s + l->key;
+	int klen = (int)l->key_len;
+	if (!klen)
+		return;
+	if (!isalpha((unsigned char)k[0]) && k[0] != '_')
+		finding(r, f, l, l->key, "leading-character", "start the key with a letter or _",
+			"key %.*s starts with an invalid character", klen, k);
+	bool lower = false, bad = false;
+	for (int i = 0; i < klen; i++) {
+		lower |= islower((unsigned char)k[i]) != 0;
+		bad |= i > 0 && !isalnum((unsigned char)k[i]) && k[i] != '_';
+	}
+	if (lower)
+		finding(r, f, l, l->key, "lowercase-key", "use upper case: most loaders and shells expect it",
+			"key %.*s has lower-case letters", klen, k);
+	if (bad)
+		finding(r, f, l, l->key, "incorrect-delimiter", "use _ between words: - and . are not portable",
+			"key %.*s has a character other than A-Z, 0-9 and _", klen, k);
+}
+
+static void check_line(struct report *r, const struct env_file *f, const struct lint_line *l)
+{
+	const char *s = f->buf;
+	if (l->end > l->start && (s[l->end - 1] == ' ' || s[l->end - 1] == '\t'))
+		finding(r, f, l, l->end - 1, "trailing-whitespace", "remove the blanks at the end of the line",
+			"line has trailing whitespace");
+	if (l->blank || l->comment)
+		return;
+	check_key(r, f, l);
+	if (!l->has_eq) {
+		finding(r, f, l, l->key, "key-without-value",
+			"write KEY= for an empty value; loaders disagree about a bare KEY",
+			"key %.*s has no = and no value", (int)l->key_len, s + l->key);
+		return;
+	}
+	if (l->space_before_eq || l->space_after_eq)
+		finding(r, f, l, l->key + l->key_len, "space-character", "remove the blanks around =",
+			"blanks around = (compose and python strip them, bash runs a command)");
+	size_t v;
+	if (value_is_quoted(s, l, &v)) {
+		if (quotes_unneeded(s, l, v))
+			finding(r, f, l, v, "quote-character", "the quotes are not needed: remove them",
+				"the value is quoted but needs no quotes");
+	} else if (unquoted_has_blank(s, l, v)) {
+		finding(r, f, l, v, "value-without-quotes", "quote the value: KEY=\"a b\"",
+			"an unquoted value with blanks (bash runs the second word as a command)");
+	}
+	check_substitutions(r, f, l, v);
+}
+
+static void check_blank_lines(struct report *r, const struct env_file *f, struct lint_line *lines, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (lines[i].blank && lines[i - 1].blank && !lines[i].continuation && !(i + 1 == n && lines[i].start == f->len))
+			finding(r, f, &lines[i], lines[i].start, "extra-blank-line", "remove the extra blank line",
+				"two blank lines in a row");
+	if (f->len && f->buf[f->len - 1] != '\n')
+		finding(r, f, &lines[n - 1], lines[n - 1].end, "ending-blank-line",
+			"end the file with a line break", "no line break at the end of the file");
+}
+
+static void check_duplicates_and_order(struct report *r, const struct env_file *f, const struct lint_line *lines,
+				       size_t n)
+{
+	for (size_t i = 0; i < f->res.n; i++) {
+		const struct dotenv_entry *e = &f->res.entries[i];
+		if (e->first)
+			continue;
+		const struct dotenv_entry *first = e;
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(f->res.entries[j].key, e->key)) {
+				first = &f->res.entries[j];
+				break;
+			}
+		struct check *c = report_check(r, "duplicated-key", ST_WARNING, f->path,
+					       "%s:%d: key %s is defined again (first on line %d)", f->path,
+					       e->line, e->key, first->line);
+		check_location(c, f->path, e->line, e->column);
+		check_hint(c, "keep one definition: every loader keeps the last one, line %d", e->line);
+	}
+	const char *prev = NULL;
+	size_t prev_len = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct lint_line *l = &lines[i];
+		if (l->continuation)
+			continue;
+		if (l->blank || l->comment || !l->key_len) {
+			prev = NULL;
+			continue;
+		}
+		const char *k = f->buf + l->key;
+		if (prev) {
+			size_t m = prev_len < l->key_len ? prev_len : l->key_len;
+			int cmp = strncmp(k, prev, m);
+			if (cmp < 0 || (cmp == 0 && l->key_len < prev_len))
+				finding(r, f, l, l->key, "unordered-key", "sort the keys of this group alphabetically",
+					"key %.*s should go before %.*s", (int)l->key_len, k, (int)prev_len, prev);
+		}
+		prev = k;
+		prev_len = l->key_len;
+	}
+}
+
+void lint_style(struct report *r, const struct env_file *f, const struct envcheck_opts *o)
+{
+	(void)o;
+	struct lint_line *lines;
+	size_t n;
+	lint_lines(f, &lines, &n);
+	size_t before = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!lines[i].continuation)
+			check_line(r, f, &lines[i]);
+	if (n)
+		check_blank_lines(r, f, lines, n);
+	check_duplicates_and_order(r, f, lines, n);
+	(void)before;
+	free(lines);
+}

@@ -1,0 +1,97 @@
+/*
+ * portability: a key whose loaded value differs between dialects (R=x#y is "x" to
+ * node and compose, "x#y" to python and bash). No other linter has this; it is the
+ * bug where the same .env means one thing to the API and another to the worker.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "envcheck.h"
+#include "redact.h"
+#include "util.h"
+
+/* A short, printable rendering of a value (C escapes, at most 40 bytes). */
+static void describe(struct strbuf *sb, const char *key, const struct dotenv_entry *e,
+		     const struct envcheck_opts *o)
+{
+	if (!e) {
+		sb_addstr(sb, "not loaded");
+		return;
+	}
+	if (!e->value) {
+		sb_addstr(sb, "no value");
+		return;
+	}
+	if (envcheck_key_is_secret(key, o)) {
+		sb_addstr(sb, REDACTED);
+		return;
+	}
+	sb_addch(sb, '\'');
+	for (size_t i = 0; i < e->value_len && i < 40; i++) {
+		unsigned char c = (unsigned char)e->value[i];
+		if (c == '\n')
+			sb_addstr(sb, "\\n");
+		else if (c == '\r')
+			sb_addstr(sb, "\\r");
+		else if (c == '\t')
+			sb_addstr(sb, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			sb_addf(sb, "\\x%02x", c);
+		else
+			sb_addch(sb, (char)c);
+	}
+	sb_addstr(sb, e->value_len > 40 ? "'..." : "'");
+}
+
+static bool same(const struct dotenv_entry *a, const struct dotenv_entry *b)
+{
+	if (!a || !b)
+		return a == b;
+	if (!a->value || !b->value)
+		return a->value == b->value;
+	return a->value_len == b->value_len && !memcmp(a->value, b->value, a->value_len);
+}
+
+void lint_portability(struct report *r, const struct env_file *f, const struct envcheck_opts *o)
+{
+	struct dotenv_result other[DOTENV_NDIALECTS];
+	for (int d = 0; d < DOTENV_NDIALECTS; d++) {
+		struct dotenv_options dopts;
+		dotenv_options_init(&dopts, (enum dotenv_dialect)d);
+		dopts.expand = o->expand;
+		dotenv_parse(f->buf, f->len, &dopts, &other[d]);
+	}
+	size_t flagged = 0;
+	for (size_t i = 0; i < f->res.n; i++) {
+		const struct dotenv_entry *mine = &f->res.entries[i];
+		if (!mine->first)
+			continue;
+		const struct dotenv_entry *last = dotenv_lookup(&f->res, mine->key);
+		bool differs = false;
+		const struct dotenv_entry *vals[DOTENV_NDIALECTS];
+		for (int d = 0; d < DOTENV_NDIALECTS; d++) {
+			vals[d] = dotenv_lookup(&other[d], mine->key);
+			if (vals[d] && vals[d]->value && envcheck_key_is_secret(mine->key, o))
+				redact_add_secret(vals[d]->value);
+			differs |= !same(vals[d], last);
+		}
+		if (!differs)
+			continue;
+		struct strbuf sb = STRBUF_INIT;
+		for (int d = 0; d < DOTENV_NDIALECTS; d++) {
+			sb_addf(&sb, "%s%s ", d ? ", " : "", dotenv_dialect_name((enum dotenv_dialect)d));
+			describe(&sb, mine->key, vals[d], o);
+		}
+		struct check *c = report_check(r, "portability", ST_WARNING, f->path,
+					       "%s:%d: %s loads differently per dialect: %s", f->path, last->line,
+					       last->key, sb_str(&sb));
+		check_location(c, f->path, last->line, last->column);
+		check_hint(c, "quote the value (KEY=\"...\") and avoid #, blanks, $ and escapes outside quotes, "
+			      "so every loader reads the same");
+		sb_release(&sb);
+		if (++flagged > 1000)
+			break;
+	}
+	for (int d = 0; d < DOTENV_NDIALECTS; d++)
+		dotenv_result_free(&other[d]);
+}

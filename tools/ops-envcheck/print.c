@@ -1,0 +1,95 @@
+/* print: what the dialect loads, as one JSON object in file order. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "envcheck.h"
+#include "redact.h"
+#include "util.h"
+
+/* Length of a valid UTF-8 sequence at s (0 when invalid). */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	if (s[0] < 0x80)
+		return 1;
+	size_t len = s[0] >= 0xf0 && s[0] < 0xf5 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+	if (!len || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if (len == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0)))
+		return 0;
+	if (len == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90)))
+		return 0;
+	return len;
+}
+
+/* JSON string: valid UTF-8 passes, other bytes become \u00XX (Latin-1). */
+static void json_string(struct strbuf *sb, const char *s, size_t n)
+{
+	sb_addch(sb, '"');
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\') {
+			sb_addch(sb, '\\');
+			sb_addch(sb, (char)c);
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			const char *esc = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : NULL;
+			if (esc)
+				sb_addstr(sb, esc);
+			else
+				sb_addf(sb, "\\u%04x", c);
+			i++;
+		} else {
+			size_t l = utf8_len((const unsigned char *)s + i, n - i);
+			if (l) {
+				sb_add(sb, s + i, l);
+				i += l;
+			} else {
+				sb_addf(sb, "\\u%04x", c);
+				i++;
+			}
+		}
+	}
+	sb_addch(sb, '"');
+}
+
+int cmd_print(const char *path, const struct envcheck_opts *o)
+{
+	struct env_file f;
+	if (env_file_load(&f, path, o) < 0)
+		return 3;
+	for (size_t i = 0; i < f.res.ndiags; i++) {
+		char *msg = redact_text(f.res.diags[i].message);
+		fprintf(stderr, "%s:%d: %s\n", path, f.res.diags[i].line, msg);
+		free(msg);
+	}
+	struct strbuf sb = STRBUF_INIT;
+	sb_addch(&sb, '{');
+	bool any = false;
+	for (size_t i = 0; i < f.res.n; i++) {
+		const struct dotenv_entry *first = &f.res.entries[i];
+		if (!first->first)
+			continue;
+		const struct dotenv_entry *e = dotenv_lookup(&f.res, first->key);
+		sb_addstr(&sb, any ? ", " : "");
+		any = true;
+		json_string(&sb, e->key, strlen(e->key));
+		sb_addstr(&sb, ": ");
+		if (!e->value)
+			sb_addstr(&sb, "null");
+		else if (envcheck_key_is_secret(e->key, o))
+			sb_addstr(&sb, "\"" REDACTED "\"");
+		else
+			json_string(&sb, e->value, e->value_len);
+	}
+	sb_addstr(&sb, "}\n");
+	char *out = redact_text(sb_str(&sb));
+	fputs(out, stdout);
+	free(out);
+	sb_release(&sb);
+	env_file_free(&f);
+	return 0;
+}

@@ -1,0 +1,301 @@
+/*
+ * schema: apply a schema to the loaded keys of the env files: required keys, types,
+ * ranges, enums, patterns, deprecations, requires, unknown keys, cross-key rules and
+ * features (credential groups that may be absent, but never half present or broken).
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "envcheck.h"
+#include "redact.h"
+#include "schema.h"
+#include "types.h"
+#include "util.h"
+
+struct ctx {
+	struct report *r;
+	struct env_file *files;
+	size_t nfiles;
+	const struct envcheck_opts *o;
+	const struct schema *s;
+};
+
+static const struct dotenv_entry *find(struct ctx *c, const char *key, const struct env_file **where)
+{
+	const struct dotenv_entry *e = envcheck_find(c->files, c->nfiles, key, where);
+	return e && e->value ? e : NULL;
+}
+
+static struct check *key_check(struct ctx *c, const char *id, enum status st, const char *key,
+			       const char *fmt, ...) PRINTF_LIKE(5, 6);
+
+static struct check *key_check(struct ctx *c, const char *id, enum status st, const char *key,
+			       const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	const struct env_file *where = NULL;
+	const struct dotenv_entry *e = envcheck_find(c->files, c->nfiles, key, &where);
+	struct check *chk = report_check(c->r, id, st, key, "%s", msg);
+	free(msg);
+	if (e && where)
+		check_location(chk, where->path, e->line, e->column);
+	return chk;
+}
+
+static void credentials(struct ctx *c, const struct schema_key *k, const char *value)
+{
+	struct strbuf ok = STRBUF_INIT, why = STRBUF_INIT;
+	int rc = !strcmp(k->type, "gcp-service-account-b64") ? gcp_check_b64(value, &ok, &why)
+							       : gcp_check_file(value, &ok, &why);
+	if (rc < 0) {
+		struct check *chk = key_check(c, "credentials", ST_CRITICAL, k->name, "%s is set but broken: %s",
+					      k->name, sb_str(&why));
+		check_hint(chk, "regenerate the service-account key in the cloud console and store it again%s",
+			   strcmp(k->type, "gcp-service-account-b64") ? "" : " (base64 -w0 key.json)");
+	} else {
+		key_check(c, "credentials", ST_OK, k->name, "%s: %s", k->name, sb_str(&ok));
+	}
+	sb_release(&ok);
+	sb_release(&why);
+}
+
+static bool in_range(struct ctx *c, const struct schema_key *k, const char *value)
+{
+	const struct env_type *t = k->type ? env_type_find(k->type) : NULL;
+	bool duration = k->type && !strcmp(k->type, "duration");
+	double v;
+	if ((k->has_min || k->has_max) && ((t && t->numeric) || duration) &&
+	    (duration ? parse_duration_ms(value, &v) : parse_double(value, &v)) == 0) {
+		if ((k->has_min && v < k->min) || (k->has_max && v > k->max)) {
+			const char *shown = envcheck_shown(k->name, value, c->o);
+			struct check *chk = key_check(c, "schema-range", ST_CRITICAL, k->name, "%s=%s is out of range",
+						      k->name, shown);
+			if (k->has_min && k->has_max)
+				check_hint(chk, "use a value from %g to %g%s", k->min, k->max, duration ? " ms" : "");
+			else
+				check_hint(chk, "use a value %s %g%s", k->has_min ? ">=" : "<=", k->has_min ? k->min : k->max,
+					   duration ? " ms" : "");
+			return false;
+		}
+	}
+	long len = (long)strlen(value);
+	if ((k->min_length >= 0 && len < k->min_length) || (k->max_length >= 0 && len > k->max_length)) {
+		struct check *chk = key_check(c, "schema-range", ST_CRITICAL, k->name, "%s has %ld characters", k->name, len);
+		check_hint(chk, "the schema wants %ld to %ld characters", k->min_length < 0 ? 0 : k->min_length,
+			   k->max_length < 0 ? 999999 : k->max_length);
+		return false;
+	}
+	return true;
+}
+
+static bool of_type(struct ctx *c, const struct schema_key *k, const char *value)
+{
+	struct strbuf why = STRBUF_INIT;
+	const struct env_type *t = k->type ? env_type_find(k->type) : NULL;
+	bool ok = true;
+	if (t && t->check && t->check(value, &why) < 0)
+		ok = false;
+	if (ok && k->nvalues) {
+		ok = false;
+		for (size_t i = 0; i < k->nvalues; i++)
+			ok |= !strcmp(value, k->values[i]);
+		if (!ok)
+			sb_addstr(&why, "is not one of the allowed values");
+	}
+	if (ok && k->pattern) {
+		regex_t re;
+		if (regcomp(&re, k->pattern, REG_EXTENDED | REG_NOSUB) == 0) {
+			ok = regexec(&re, value, 0, NULL, 0) == 0;
+			regfree(&re);
+			if (!ok)
+				sb_addf(&why, "does not match the pattern %s", k->pattern);
+		}
+	}
+	if (!ok) {
+		struct check *chk = key_check(c, "schema-type", ST_CRITICAL, k->name, "%s=%s %s", k->name,
+					      envcheck_shown(k->name, value, c->o), sb_str(&why));
+		if (k->nvalues) {
+			struct strbuf vals = STRBUF_INIT;
+			for (size_t i = 0; i < k->nvalues; i++)
+				sb_addf(&vals, "%s%s", i ? ", " : "", k->values[i]);
+			check_hint(chk, "use one of: %s", sb_str(&vals));
+			sb_release(&vals);
+		} else if (k->example && !k->secret) {
+			check_hint(chk, "a %s, e.g. %s", k->type ? k->type : "value", k->example);
+		} else {
+			check_hint(chk, "set a valid %s", k->type ? k->type : "value");
+		}
+	}
+	sb_release(&why);
+	return ok;
+}
+
+static void check_key(struct ctx *c, const struct schema_key *k)
+{
+	const struct dotenv_entry *e = find(c, k->name, NULL);
+	if (!e) {
+		if (!k->required)
+			return;
+		struct check *chk = key_check(c, "schema-required", ST_CRITICAL, k->name, "%s is required but not set%s%s",
+					      k->name, k->description ? ": " : "", k->description ? k->description : "");
+		check_hint(chk, "add %s=%s", k->name, k->example && !k->secret ? k->example : "...");
+		return;
+	}
+	if (k->deprecated) {
+		struct check *chk = key_check(c, "schema-deprecated", ST_WARNING, k->name, "%s is deprecated", k->name);
+		check_hint(chk, "%s", k->deprecated);
+	}
+	for (size_t i = 0; i < k->nrequires; i++)
+		if (!find(c, k->requires[i], NULL)) {
+			struct check *chk = key_check(c, "schema-requires", ST_CRITICAL, k->name,
+						      "%s is set but %s, which it requires, is not", k->name, k->requires[i]);
+			check_hint(chk, "set %s too, or remove %s", k->requires[i], k->name);
+		}
+	if (k->type && (!strcmp(k->type, "gcp-service-account-b64") || !strcmp(k->type, "gcp-service-account-file"))) {
+		credentials(c, k, e->value);
+		return;
+	}
+	if (of_type(c, k, e->value))
+		in_range(c, k, e->value);
+}
+
+static void check_unknown(struct ctx *c)
+{
+	if (c->s->unknown_keys == ST_OK)
+		return;
+	for (size_t f = 0; f < c->nfiles; f++)
+		for (size_t i = 0; i < c->files[f].res.n; i++) {
+			const struct dotenv_entry *e = &c->files[f].res.entries[i];
+			if (!e->first || schema_find_key(c->s, e->key))
+				continue;
+			const char *close = NULL;
+			for (size_t k = 0; k < c->s->nkeys && !close; k++)
+				if (edit_distance(e->key, c->s->keys[k].name, 2) <= 2)
+					close = c->s->keys[k].name;
+			struct check *chk = report_check(c->r, "schema-unknown", c->s->unknown_keys, e->key,
+							 "%s is not in the schema %s", e->key, c->s->path);
+			check_location(chk, c->files[f].path, e->line, e->column);
+			if (close)
+				check_hint(chk, "did you mean %s?", close);
+			else
+				check_hint(chk, "add it to the schema or remove it");
+		}
+}
+
+/* A rule operand: a key's numeric value or a literal number. */
+static int operand(struct ctx *c, const char *op, double *out)
+{
+	if (!op)
+		return -1;
+	if (parse_double(op, out) == 0)
+		return 0;
+	const struct dotenv_entry *e = find(c, op, NULL);
+	return e && parse_double(e->value, out) == 0 ? 0 : -1;
+}
+
+static void check_rule(struct ctx *c, const struct schema_rule *rule)
+{
+	double a, b, w, h = 0;
+	if (rule->kind == RULE_LTE) {
+		if (operand(c, rule->a, &a) < 0 || operand(c, rule->b, &b) < 0)
+			return;
+		struct check *chk = key_check(c, "schema-rule", a <= b ? ST_OK : ST_CRITICAL, rule->a,
+					      "%s (%g) %s %s (%g)", rule->a, a, a <= b ? "<=" : "is greater than", rule->b, b);
+		if (a > b)
+			check_hint(chk, "lower %s or raise %s", rule->a, rule->b);
+		return;
+	}
+	if (operand(c, rule->workers, &w) < 0 || operand(c, rule->a, &a) < 0 || operand(c, rule->b, &b) < 0 ||
+	    (rule->headroom && operand(c, rule->headroom, &h) < 0))
+		return;
+	double need = w * a + h;
+	struct check *chk = key_check(c, "pool-capacity", need <= b ? ST_OK : ST_CRITICAL, rule->a,
+				      "%s (%g) x %s (%g) + headroom %g = %g connections, max_connections %g",
+				      rule->workers, w, rule->a, a, h, need, b);
+	check_metric(chk, "pool_connections", need, "", (struct thresholds){ NAN, b, 0, NAN });
+	if (need > b)
+		check_hint(chk, "lower %s or %s, or raise max_connections (put PgBouncer in front)", rule->workers, rule->a);
+}
+
+static void check_feature(struct ctx *c, const struct schema_feature *f)
+{
+	struct strbuf present = STRBUF_INIT, missing = STRBUF_INIT;
+	size_t npresent = 0;
+	for (size_t i = 0; i < f->nkeys; i++) {
+		bool set = find(c, f->keys[i], NULL) != NULL;
+		npresent += set;
+		struct strbuf *sb = set ? &present : &missing;
+		sb_addf(sb, "%s%s", sb->len ? ", " : "", f->keys[i]);
+	}
+	struct check *chk;
+	if (!npresent) {
+		chk = report_check(c->r, "feature-disabled", f->when_absent, f->name, "%s is disabled: %s%s %s set%s%s",
+				   f->name, f->nkeys > 1 ? "none of " : "", sb_str(&missing), f->nkeys > 1 ? "is" : "is not",
+				   f->description ? " - " : "", f->description ? f->description : "");
+		check_hint(chk, "set %s to enable it", sb_str(&missing));
+	} else if (f->all && npresent < f->nkeys) {
+		chk = report_check(c->r, "feature-incomplete", ST_CRITICAL, f->name,
+				   "%s is half configured: %s set but %s missing", f->name, sb_str(&present),
+				   sb_str(&missing));
+		check_hint(chk, "set %s, or remove %s", sb_str(&missing), sb_str(&present));
+	} else {
+		report_check(c->r, "feature-enabled", ST_OK, f->name, "%s is configured (%s)", f->name, sb_str(&present));
+	}
+	sb_release(&present);
+	sb_release(&missing);
+}
+
+int schema_check(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o)
+{
+	char *err = NULL;
+	struct schema *s = schema_load(o->schema_path, &err);
+	if (!s) {
+		struct check *chk = report_check(r, "schema-invalid", ST_UNKNOWN, o->schema_path, "%s", err);
+		check_hint(chk, "see SCHEMA in ops-envcheck(1)");
+		free(err);
+		return -1;
+	}
+	struct ctx c = { r, files, nfiles, o, s };
+	for (size_t i = 0; i < s->nkeys; i++)
+		if (s->keys[i].secret) {
+			envcheck_mark_secret(s->keys[i].name);
+			const struct dotenv_entry *e = find(&c, s->keys[i].name, NULL);
+			if (e)
+				redact_add_secret(e->value);
+		}
+	for (size_t i = 0; i < s->nkeys; i++)
+		check_key(&c, &s->keys[i]);
+	check_unknown(&c);
+	for (size_t i = 0; i < s->nrules; i++)
+		check_rule(&c, &s->rules[i]);
+	for (size_t i = 0; i < s->nfeatures; i++)
+		check_feature(&c, &s->features[i]);
+	report_check(r, "schema", ST_OK, s->path, "%zu keys checked against %s", s->nkeys, s->path);
+	schema_free(s);
+	return 0;
+}
+
+/* Without a schema: the well-known credential keys are still checked when present. */
+void creds_check_defaults(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o)
+{
+	static const struct schema_key known[] = {
+		{ .name = "GOOGLE_CLOUD_CREDENTIALS_B64", .type = "gcp-service-account-b64", .min_length = -1, .max_length = -1 },
+		{ .name = "GOOGLE_APPLICATION_CREDENTIALS", .type = "gcp-service-account-file", .min_length = -1, .max_length = -1 },
+		{ .name = "AWS_ACCESS_KEY_ID", .type = "aws-access-key-id", .min_length = -1, .max_length = -1 },
+		{ .name = "AWS_SECRET_ACCESS_KEY", .type = "aws-secret-access-key", .min_length = -1, .max_length = -1 },
+		{ .name = "SPEECH_KEY", .type = "azure-speech-key", .min_length = -1, .max_length = -1 },
+		{ .name = "SPEECH_REGION", .type = "azure-region", .min_length = -1, .max_length = -1 },
+		{ .name = "ELEVENLABS_API_KEY", .type = "elevenlabs-api-key", .min_length = -1, .max_length = -1 },
+	};
+	struct schema none = { .path = "(built-in)" };
+	struct ctx c = { r, files, nfiles, o, &none };
+	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+		if (find(&c, known[i].name, NULL))
+			check_key(&c, &known[i]);
+}

@@ -1,0 +1,28 @@
+/* types.h — value types of the schema (types.c) and the credential checks (creds.c). */
+#ifndef OPSKIT_ENVCHECK_TYPES_H
+#define OPSKIT_ENVCHECK_TYPES_H
+
+#include <stdbool.h>
+
+#include "util.h"
+
+/* Returns 0 when value is of the type, else -1 with why filled ("is not an integer"):
+ * never the value itself. NULL check: anything goes (string, enum) or a check elsewhere. */
+typedef int (*env_type_fn)(const char *value, struct strbuf *why);
+
+struct env_type {
+	const char *name;
+	env_type_fn check;
+	bool numeric;   /* min/max compare numbers */
+};
+
+const struct env_type *env_type_find(const char *name);
+int base64_decode(const char *in, size_t n, struct strbuf *out); /* strict, padded */
+
+/* Google service account JSON checks, step by step. Returns 0 when good, filling ok with
+ * a summary (project, key bits); -1 with why naming the failed step. Registers the
+ * private key and its id as secrets. */
+int gcp_check_b64(const char *value, struct strbuf *ok, struct strbuf *why);
+int gcp_check_file(const char *path, struct strbuf *ok, struct strbuf *why);
+
+#endif

@@ -539,6 +539,17 @@ static bool statement(struct sh *x)
 		}
 		nw++;
 	}
+	if (x->pos < n && s[x->pos] == ';') {
+		/* bash parses the whole line first: "A=1;;" is a syntax error before A is set */
+		size_t q = x->pos + 1;
+		while (q < n && is_blank(s[q]))
+			q++;
+		if (q < n && s[q] == ';') {
+			dp_diag(x->p, DOTENV_FATAL, q, "syntax error near ';;': bash stops reading the file here");
+			x->stop = true;
+			return false;
+		}
+	}
 	if (x->pos < n)
 		x->pos++;
 	run_statement(x, words, nw);

@@ -65,6 +65,37 @@ demo_promote() {
 	show ops-promote --format json "$REG_DEMO/app:pr-42" "$REG_DEMO/shop/app:1.4.2"
 }
 
+demo_envcheck() {
+	step "ops-envcheck: a service's .env that will 500 in production (broken TTS credential, # in a value)"
+	openssl genrsa -out "$TRASH/sa.pem" 2048 2>/dev/null
+	mkdir -p "$TRASH/svc" && cd "$TRASH/svc" || return 1
+	# A service-account JSON whose private key was truncated when pasted.
+	python3 - "$TRASH/sa.pem" >sa.b64 <<-'PY'
+	import base64, json, sys
+	key = open(sys.argv[1]).read()
+	sa = {"type": "service_account", "project_id": "demo", "private_key_id": "k1",
+	      "private_key": key[:200], "client_email": "tts@demo.iam.gserviceaccount.com",
+	      "token_uri": "https://oauth2.googleapis.com/token"}
+	print(base64.b64encode(json.dumps(sa).encode()).decode())
+	PY
+	{
+		echo "DATABASE_URL=postgres://app:s3cret-pw@db:5432/app"
+		echo "PORT=8080"
+		echo "db_pool_max=20"
+		echo "DB_POOL_MIN=30"
+		echo "LOG_LEVEL = info"
+		echo "COLOR=#ff0000"
+		echo "TTS_PROVIDER=google"
+		echo "GOOGLE_CLOUD_CREDENTIALS_B64=$(cat sa.b64)"
+	} >.env
+	chmod 600 .env
+	show ops-envcheck --no-git --schema "$OPSKIT_ROOT/configs/envcheck-tts.schema.yaml" .env
+	step "ops-envcheck print: what python-dotenv and node's dotenv load from it (secrets masked)"
+	show ops-envcheck print --dialect python .env
+	show ops-envcheck print --dialect node .env
+	cd "$TRASH" || return 1
+}
+
 rc=0
 for part in ${DEMO_PARTS:-pgprobe redisaudit promote envcheck}; do
 	if command -v "demo_$part" >/dev/null 2>&1; then

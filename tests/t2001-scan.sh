@@ -2,7 +2,7 @@
 # ops-redisaudit: exact totals, per-type and no-TTL counts, prefixes, formats, socket, db.
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_LIB/redis.sh"
-test_require_cmd python3
+test_require_cmd python3 script
 
 start_redis || { echo "Bail out! redis-server did not start"; exit 1; }
 
@@ -111,6 +111,35 @@ test_expect_success 'the database number in the URL is SELECTed' '
 	test "$(json_get db3.json "d[\"totals\"][\"keys\"]")" = 1
 '
 
+# A database where no key has a TTL (INFO keyspace expires=0) is audited without a PTTL per
+# key; one INFO keyspace per batch proves no TTL appeared meanwhile.
+scan_calls() { rcli INFO commandstats | tr -d "\r" | sed -n "s/^cmdstat_scan:calls=\([0-9]*\),.*/\1/p" | grep . || echo 0; }
+pttl_calls() { rcli INFO commandstats | tr -d "\r" | sed -n "s/^cmdstat_pttl:calls=\([0-9]*\),.*/\1/p"; }
+test_expect_success 'a database without TTLs: exact counts, no PTTL sent' '
+	rcli -n 5 EVAL "for i = 1, 1500 do redis.call(\"SET\", \"plain:\" .. i, i) end
+		for i = 1, 40 do redis.call(\"HSET\", \"h:\" .. i, \"f\", i) end return 1" 0 >/dev/null &&
+	rcli CONFIG RESETSTAT >/dev/null &&
+	ops-redisaudit --format json --count 100 "$REDIS_URL/5" >db5.json; test $? -le 2 &&
+	test "$(json_get db5.json "d[\"totals\"][\"keys\"], d[\"totals\"][\"no_ttl\"], d[\"complete\"]")" = "(1540, 1540, True)" &&
+	test "$(json_get db5.json "d[\"totals\"][\"types\"][\"string\"], d[\"totals\"][\"types\"][\"hash\"]")" = "(1500, 40)" &&
+	test "$(json_get db5.json "d[\"totals\"][\"ttl\"][\"none\"]")" = 1540 &&
+	test -z "$(pttl_calls)"
+'
+
+test_expect_success 'a TTL set mid-scan brings PTTL back: keys examined after it have theirs' '
+	rcli -n 6 EVAL "for i = 1, 3000 do redis.call(\"SET\", \"late:\" .. i, i) end return 1" 0 >/dev/null &&
+	rcli CONFIG RESETSTAT >/dev/null || return 1
+	ops-redisaudit --format json --rate 1000 --count 100 "$REDIS_URL/6" >db6.json &
+	pid=$! n=0 &&
+	while test "$(scan_calls)" -lt 4 && test $n -lt 100; do sleep 0.05; n=$((n + 1)); done &&
+	rcli -n 6 EVAL "for i = 1, 3000 do redis.call(\"EXPIRE\", \"late:\" .. i, 7200) end return 1" 0 >/dev/null
+	wait $pid; test $? -le 2 &&
+	test "$(json_get db6.json "d[\"totals\"][\"keys\"], d[\"complete\"]")" = "(3000, True)" &&
+	test "$(json_get db6.json "0 < d[\"totals\"][\"no_ttl\"] < 3000")" = True &&
+	test "$(json_get db6.json "d[\"totals\"][\"ttl\"][\"none\"] + d[\"totals\"][\"ttl\"][\"1h_1d\"] == 3000")" = True &&
+	test "$(pttl_calls)" -gt 0
+'
+
 test_expect_success '--max-keys stops early, extrapolates, and says so' '
 	ops-redisaudit --format json --max-keys 100 --count 50 "$REDIS_URL" >mk.json; rc=$? &&
 	test $rc -le 2 &&
@@ -124,6 +153,14 @@ test_expect_success '--sample examines a fraction and extrapolates to the SCAN c
 	test "$(json_get smp.json "d[\"extrapolated\"], d[\"complete\"]")" = "(True, True)" &&
 	test "$(json_get smp.json "0 < d[\"totals\"][\"examined\"] < 1585")" = True &&
 	test "$(json_get smp.json "abs(d[\"totals\"][\"keys\"] - 1585) <= 2")" = True
+'
+
+test_expect_success 'on a TTY a progress line shows keys of DBSIZE, rate and ETA; not otherwise' '
+	script -qec "ops-redisaudit --rate 2000 --count 100 -o tty.out $REDIS_URL" /dev/null >tty.log 2>&1
+	test $? -le 2 && test_grep "keyspace" tty.out &&
+	tr "\r" "\n" <tty.log | grep -q "^.*scanning .* [0-9]*/1585 keys, [0-9]*/s, eta" &&
+	ops-redisaudit --rate 2000 --count 100 "$REDIS_URL" >notty.out 2>notty.err; test $? -le 2 &&
+	test_grep_not "scanning" notty.err
 '
 
 test_expect_success 'prometheus and nagios carry the keyspace metrics' '

@@ -68,6 +68,20 @@ test_expect_success '--big-key on the command line overrides the config' '
 	checks_of nobig.json big-key >got && echo "ok None" >expect && test_cmp expect got
 '
 
+test_expect_success 'big keys by element count: only with --lengths, thresholds from the config' '
+	cat >len.yaml <<-EOF &&
+	redis:
+	  thresholds:
+	    big_key_elements_warning: 300
+	    big_key_elements_critical: 1000
+	EOF
+	checks_of out.json big-key-elements >got && ! test -s got &&
+	ops-redisaudit --config len.yaml --format json --lengths "$REDIS_URL" >len.json; test $? -le 2 &&
+	checks_of len.json big-key-elements >got &&
+	printf "critical blob:big\nwarning jobs:email\n" >expect && test_cmp expect got &&
+	test_grep "stream key .*jobs:email.* has 500 elements" len.json
+'
+
 test_expect_success 'stream over its MAXLEN (tolerance for ~ trimming) is found' '
 	checks_of out.json stream-maxlen >got &&
 	echo "critical jobs:email" >expect && test_cmp expect got &&
@@ -86,7 +100,7 @@ test_expect_success 'no KEYS caller on a fresh server' '
 # A client that ran KEYS and is still connected: found in CLIENT LIST (cmd=keys) and, with
 # the slowlog threshold at 0, in SLOWLOG, both with its address and name.
 test_expect_success 'a client that ran KEYS is found by address and name' '
-	rcli CONFIG SET slowlog-log-slower-than 0 >/dev/null &&
+	rcli CONFIG SET slowlog-log-slower-than 0 >/dev/null || return 1
 	python3 - "$REDIS_PORT" >addr <<-"PY" &
 	import socket, sys, time
 	s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))

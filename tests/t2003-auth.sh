@@ -62,6 +62,15 @@ test_expect_success 'a wrong password: exit 3, and neither password is printed i
 	test_grep "WRONGPASS" out.json
 '
 
+test_expect_success '-v shows OK hints too, never a password (URL, config, REDISCLI_AUTH)' '
+	ops-redisaudit -v "redis://auditor:$USERPASS@127.0.0.1:$REDIS_PORT" >v.url 2>v.url.err; test $? -le 2 &&
+	AUDIT_PASS=$USERPASS ops-redisaudit -v --config cfg.yaml cache >v.cfg 2>v.cfg.err; test $? -le 2 &&
+	REDISCLI_AUTH=$PASS ops-redisaudit -v --format json "$REDIS_URL" >v.env 2>v.env.err; test $? -le 2 &&
+	REDISCLI_AUTH=wrong-$PASS ops-redisaudit -v "$REDIS_URL" >v.bad 2>v.bad.err; test $? -eq 3 &&
+	test_grep "keyspace" v.url && test_grep "keyspace" v.cfg &&
+	no_secret v.url v.url.err v.cfg v.cfg.err v.env v.env.err v.bad v.bad.err
+'
+
 test_expect_success 'a password in a malformed URL is not echoed either' '
 	ops-redisaudit "redis://u:$PASS@127.0.0.1:notaport" >out 2>err; test $? -eq 3 &&
 	no_secret out err && test_grep "malformed host:port" err

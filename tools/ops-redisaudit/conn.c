@@ -180,7 +180,19 @@ static bool info_field(const char *info, const char *field, char *out, size_t ou
 	return false;
 }
 
-static void read_server_facts(struct node *n, bool *cluster)
+long long info_db_expires(const char *info, int db)
+{
+	char field[16], value[96];
+	long long keys, expires;
+	snprintf(field, sizeof(field), "db%d", db);
+	if (!info_field(info, field, value, sizeof(value)))
+		return strstr(info, "# Keyspace") ? 0 : -1;   /* an empty database has no line */
+	if (sscanf(value, "keys=%lld,expires=%lld", &keys, &expires) != 2)
+		return -1;
+	return expires;
+}
+
+static void read_server_facts(struct node *n, int db, bool *cluster)
 {
 	n->maxmemory = -1;
 	n->stream_node_max_entries = 100;
@@ -206,6 +218,7 @@ static void read_server_facts(struct node *n, bool *cluster)
 	if (info_field(r->str, "maxmemory", buf, sizeof(buf)))
 		n->maxmemory = atoll(buf);
 	info_field(r->str, "maxmemory_policy", n->maxmemory_policy, sizeof(n->maxmemory_policy));
+	n->ttl_free = info_db_expires(r->str, db) == 0;
 	if (info_field(r->str, "cluster_enabled", buf, sizeof(buf)))
 		*cluster = !strcmp(buf, "1");
 	freeReplyObject(r);
@@ -297,11 +310,13 @@ int node_connect(struct node *n, const struct settings *s)
 	if (s->db && node_must(n, "SELECT", "SELECT %d", s->db))
 		return -1;
 	bool cluster;
-	read_server_facts(n, &cluster);
-	if (s->lengths && n->version_num >= 70200 && node_must(n, "CLIENT NO-TOUCH", "CLIENT NO-TOUCH ON"))
-		return -1;
-	redisReply *r = node_expect(n, "DBSIZE", "DBSIZE");
-	if (!r)
+	read_server_facts(n, s->db, &cluster);
+	redisReply *r;
+	/* XLEN of streams (and every length with --lengths) would reset the keys' LRU idle
+	 * time: ask 7.2+ not to. Best effort: a user without +client|no-touch still audits. */
+	if (n->version_num >= 70200 && (r = redisCommand(n->c, "CLIENT NO-TOUCH ON")))
+		freeReplyObject(r);
+	if (!(r = node_expect(n, "DBSIZE", "DBSIZE")))
 		return -1;
 	n->dbsize = r->integer;
 	freeReplyObject(r);

@@ -199,7 +199,13 @@ struct node {
 	long long maxmemory;
 	char maxmemory_policy[32];
 	long long stream_node_max_entries;
+	/* INFO keyspace says no key of the database has a TTL: PTTL is skipped, and each batch
+	 * carries an INFO keyspace instead, so a TTL set mid-scan brings PTTL back (scan.c). */
+	bool ttl_free;
 };
+
+/* Keys with a TTL in database db according to an INFO (keyspace) text; -1 if not said. */
+long long info_db_expires(const char *info, int db);
 
 struct target {
 	char *host;

@@ -25,6 +25,71 @@ static const struct option common_long[] = {
 	{ "version", no_argument, NULL, 'V' },
 };
 
+/* The format names of mask joined by sep, the last pair by last_sep ("a, b or c"). */
+static void format_names(unsigned mask, const char *sep, const char *last_sep, struct strbuf *sb)
+{
+	int n = 0, total = 0;
+	for (int f = FMT_TEXT; f <= FMT_GITHUB; f++)
+		total += !!(mask & (1u << f));
+	for (int f = FMT_TEXT; f <= FMT_GITHUB; f++) {
+		if (!(mask & (1u << f)))
+			continue;
+		if (n++)
+			sb_addstr(sb, n == total ? last_sep : sep);
+		sb_addstr(sb, report_format_name((enum report_format)f));
+	}
+}
+
+/* Where the descriptions of the tool's option lines start (after the first run of two or
+ * more spaces of an option line), so the common options line up with them. */
+static int help_column(const char *options)
+{
+	int column = 0;
+	const char *eol;
+	for (const char *line = options; line && (eol = strchr(line, '\n')); line = eol + 1) {
+		if (strncmp(line, "  -", 3) != 0)
+			continue;
+		const char *gap = strstr(line + 2, "  ");
+		if (gap && gap < eol) {
+			int col = (int)(gap + strspn(gap, " ") - line);
+			if (col > column && line + col < eol)
+				column = col;
+		}
+	}
+	return column ? column : 24;
+}
+
+void cli_print_help(const struct cli_tool *tool, FILE *out)
+{
+	struct strbuf formats = STRBUF_INIT, config = STRBUF_INIT;
+	format_names(tool->formats, ", ", " or ", &formats);
+	sb_addf(&config, "configuration file (opskit.yaml(5), section %s)", tool->config_section);
+	const char *common[][2] = {
+		{ "--config FILE", sb_str(&config) },
+		{ "--format FMT", sb_str(&formats) },
+		{ "-o, --output FILE", "write the report to FILE" },
+		{ "-q, --quiet", "only the problems" },
+		{ "-v, --verbose", tool->verbose_help },
+		{ "-h, --help", "this help" },
+		{ "-V, --version", "the version" },
+	};
+	int width = help_column(tool->options) - 2;
+	fputs(tool->synopsis, out);
+	fprintf(out, "options:\n%s", tool->options);
+	fputs("common options:\n", out);
+	for (size_t i = 0; i < ARRAY_SIZE(common); i++)
+		fprintf(out, "  %-*s%s\n", width, common[i][0], common[i][1]);
+	sb_release(&formats);
+	sb_release(&config);
+}
+
+static _Noreturn void usage_exit(const struct cli_tool *tool)
+{
+	fputs(tool->synopsis, stderr);
+	fprintf(stderr, "Run '%s --help' for the options, or see %s(1).\n", tool->name, tool->name);
+	exit(3);
+}
+
 void cli_usage_error(const struct cli_tool *tool, const char *fmt, ...)
 {
 	va_list ap;
@@ -33,19 +98,7 @@ void cli_usage_error(const struct cli_tool *tool, const char *fmt, ...)
 	va_end(ap);
 	errorf("%s", msg);
 	free(msg);
-	fputs(tool->usage, stderr);
-	exit(3);
-}
-
-static void format_names(unsigned mask, struct strbuf *sb)
-{
-	for (int f = FMT_TEXT; f <= FMT_GITHUB; f++) {
-		if (!(mask & (1u << f)))
-			continue;
-		if (sb->len)
-			sb_addch(sb, '|');
-		sb_addstr(sb, report_format_name((enum report_format)f));
-	}
+	usage_exit(tool);
 }
 
 static struct option *merge_long(const struct option *extra)
@@ -87,7 +140,7 @@ int cli_parse(const struct cli_tool *tool, int argc, char **argv,
 		case 'q': out->quiet = 1; break;
 		case 'v': out->verbose++; break;
 		case 'h':
-			fputs(tool->usage, stdout);
+			cli_print_help(tool, stdout);
 			exit(0);
 		case 'V':
 			printf("%s %s\n", tool->name, OPSKIT_VERSION);
@@ -95,7 +148,7 @@ int cli_parse(const struct cli_tool *tool, int argc, char **argv,
 		case OPT_FORMAT:
 			if (report_format_parse(optarg, tool->formats, &out->format)) {
 				static struct strbuf names = STRBUF_INIT;
-				format_names(tool->formats, &names);
+				format_names(tool->formats, "|", "|", &names);
 				cli_usage_error(tool, "unknown format \"%s\" (use %s)", optarg, sb_str(&names));
 			}
 			format_given = true;
@@ -114,10 +167,8 @@ int cli_parse(const struct cli_tool *tool, int argc, char **argv,
 			cli_usage_error(tool, "unknown option %.*s", (int)strcspn(arg, "="), arg);
 		}
 		default:
-			if (!fn || fn(opt, optarg, ctx) != 0) {
-				fputs(tool->usage, stderr);
-				exit(3);
-			}
+			if (!fn || fn(opt, optarg, ctx) != 0)
+				usage_exit(tool);
 		}
 	}
 	out->format_given = format_given;

@@ -6,9 +6,11 @@
  *    -v/--verbose (repeatable), -h/--help, -V/--version. A tool adds its own through
  *    extra long/short options and a callback; GNU getopt permutation applies, so options
  *    may follow a subcommand or operand.
- *  - --help prints the tool's usage (which must match the SYNOPSIS of its man page) to
- *    stdout and exits 0; --version prints "NAME VERSION" and exits 0.
- *  - A usage error prints "NAME: message" plus the usage to stderr and exits 3.
+ *  - --help prints the tool's synopsis (which must match the SYNOPSIS of its man page), its
+ *    own options, then the common options, aligned to the tool's column, to stdout and
+ *    exits 0; --version prints "NAME VERSION" and exits 0.
+ *  - A usage error prints "NAME: message", the synopsis and a pointer to --help to stderr
+ *    and exits 3: the message stays in sight instead of above a screen of options.
  */
 #ifndef OPSKIT_CLI_H
 #define OPSKIT_CLI_H
@@ -19,9 +21,12 @@
 #include "report.h"
 
 struct cli_tool {
-	const char *name;     /* "ops-pgprobe" */
-	const char *usage;    /* full usage text, starting "usage: ops-pgprobe ..." */
-	unsigned formats;     /* allowed formats, FMT_MASK_SHARED or FMT_MASK_ALL */
+	const char *name;           /* "ops-pgprobe" */
+	const char *synopsis;       /* "usage: ops-pgprobe ...\n       ops-pgprobe -h | -V\n" */
+	const char *options;        /* the tool's own option lines, "  --opt ARG  what it does\n" */
+	const char *config_section; /* its section of opskit.yaml(5), named in --config's help */
+	const char *verbose_help;   /* what -v adds for this tool */
+	unsigned formats;           /* allowed formats, FMT_MASK_SHARED or FMT_MASK_ALL */
 };
 
 struct cli_common {
@@ -44,6 +49,9 @@ typedef int (*cli_option_fn)(int opt, const char *arg, void *ctx);
 int cli_parse(const struct cli_tool *tool, int argc, char **argv,
 	      const char *extra_short, const struct option *extra_long,
 	      cli_option_fn fn, void *ctx, struct cli_common *out);
+
+/* The whole --help text: synopsis, the tool's options, the common options. */
+void cli_print_help(const struct cli_tool *tool, FILE *out);
 
 _Noreturn void cli_usage_error(const struct cli_tool *tool, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

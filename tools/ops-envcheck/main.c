@@ -19,25 +19,19 @@
 
 static const struct cli_tool tool = {
 	.name = "ops-envcheck",
-	.usage = "usage: ops-envcheck [--config file] [--format text|json|sarif|github|prometheus|nagios]\n"
-		 "       [-o file] [-qv] [options] [lint] FILE...\n"
-		 "       ops-envcheck [--dialect D] [--no-expand] print FILE\n"
-		 "       ops-envcheck [options] compare FILE EXAMPLE\n"
-		 "       ops-envcheck -h | -V\n"
-		 "options:\n"
-		 "  --config FILE          configuration file (opskit.yaml(5), section envcheck)\n"
-		 "  --format FMT           text, json, sarif, github, prometheus or nagios\n"
-		 "  -o, --output FILE      write the report to FILE\n"
-		 "  -q, --quiet            only the problems\n"
-		 "  -v, --verbose          hints of OK checks too\n"
-		 "  -h, --help             this help\n"
-		 "  -V, --version          the version\n"
-		 "  --dialect D            compose (default), python, node or shell\n"
-		 "  --no-expand            do not interpolate ${VAR} (python, compose, shell)\n"
-		 "  --schema FILE          check keys against a YAML schema\n"
-		 "  --compose FILE         check a docker-compose.yml's ${VAR} and env_file\n"
-		 "  --fix                  rewrite safe, mechanical findings (keeps FILE.bak)\n"
-		 "  --no-git               skip the git tracking check\n",
+	.synopsis = "usage: ops-envcheck [--config file] [--format text|json|sarif|github|prometheus|nagios]\n"
+		    "       [-o file] [-qv] [options] [lint] FILE...\n"
+		    "       ops-envcheck [--dialect D] [--no-expand] print FILE\n"
+		    "       ops-envcheck [options] compare FILE EXAMPLE\n"
+		    "       ops-envcheck -h | -V\n",
+	.options = "  --dialect D            compose (default), python, node or shell\n"
+		   "  --no-expand            do not interpolate ${VAR} (python, compose, shell)\n"
+		   "  --schema FILE          check keys against a YAML schema\n"
+		   "  --compose FILE         check a docker-compose.yml's ${VAR} and env_file\n"
+		   "  --fix                  rewrite safe, mechanical findings (keeps FILE.bak)\n"
+		   "  --no-git               skip the git tracking check\n",
+	.config_section = "envcheck",
+	.verbose_help = "hints of OK checks too",
 	.formats = FMT_MASK_ALL,
 };
 

@@ -17,27 +17,21 @@
 
 static const struct cli_tool tool = {
 	.name = "ops-pgprobe",
-	.usage = "usage: ops-pgprobe [--config file] [--format text|json|prometheus|nagios]\n"
-		 "       [-o file] [-qv] [options] [DSN | target]...\n"
-		 "       ops-pgprobe -h | -V\n"
-		 "options:\n"
-		 "  --config FILE           configuration file (opskit.yaml(5), section postgres)\n"
-		 "  --format FMT            text, json, prometheus or nagios\n"
-		 "  -o, --output FILE       write the report to FILE\n"
-		 "  -q, --quiet             only the problems\n"
-		 "  -v, --verbose           hints of OK checks too\n"
-		 "  -h, --help              this help\n"
-		 "  -V, --version           the version\n"
-		 "  -w, --warning CHECK=V   warning threshold of a check (80%, 12, 30s)\n"
-		 "  -c, --critical CHECK=V  critical threshold of a check\n"
-		 "  --timeout DURATION      bound on the whole probe (default 5s)\n"
-		 "  --pgbouncer DSN         also probe this PgBouncer admin console (repeatable)\n"
-		 "  --pool NAME=WxP[+O]     an application's pool: W workers, pool_max P, overflow O\n"
-		 "  --session-age DURATION  list sessions busy or in a transaction this long (5s)\n"
-		 "  --idle-age DURATION     idle connections older than this are stale (10m)\n"
-		 "  --no-query-text         never show query text\n"
-		 "  --query-length N        truncate query text to N characters (200)\n"
-		 "  --watch SECONDS         compact screen redrawn every SECONDS until Ctrl-C (TTY)\n",
+	.synopsis = "usage: ops-pgprobe [--config file] [--format text|json|prometheus|nagios]\n"
+		    "       [-o file] [-qv] [options] [DSN | target]...\n"
+		    "       ops-pgprobe -h | -V\n",
+	.options = "  -w, --warning CHECK=V   warning threshold of a check (80%, 12, 30s)\n"
+		   "  -c, --critical CHECK=V  critical threshold of a check\n"
+		   "  --timeout DURATION      bound on the whole probe (default 5s)\n"
+		   "  --pgbouncer DSN         also probe this PgBouncer admin console (repeatable)\n"
+		   "  --pool NAME=WxP[+O]     an application's pool: W workers, pool_max P, overflow O\n"
+		   "  --session-age DURATION  list sessions busy or in a transaction this long (5s)\n"
+		   "  --idle-age DURATION     idle connections older than this are stale (10m)\n"
+		   "  --no-query-text         never show query text\n"
+		   "  --query-length N        truncate query text to N characters (200)\n"
+		   "  --watch SECONDS         compact screen redrawn every SECONDS until Ctrl-C (TTY)\n",
+	.config_section = "postgres",
+	.verbose_help = "hints of OK checks too",
 	.formats = FMT_MASK_SHARED,
 };
 

@@ -16,36 +16,30 @@
 
 static const struct cli_tool tool = {
 	.name = "ops-redisaudit",
-	.usage = "usage: ops-redisaudit [--config file] [--format text|json|prometheus|nagios]\n"
-		 "       [-o file] [-qv] [options] [redis://[user:pass@]host:port[/db] | path | target]\n"
-		 "       ops-redisaudit -h | -V\n"
-		 "options:\n"
-		 "  --config FILE          configuration file (opskit.yaml(5), section redis)\n"
-		 "  --format FMT           text, json, prometheus or nagios\n"
-		 "  -o, --output FILE      write the report to FILE\n"
-		 "  -q, --quiet            only the problems\n"
-		 "  -v, --verbose          hints of OK checks too\n"
-		 "  -h, --help             this help\n"
-		 "  -V, --version          the version\n"
-		 "  --count N              SCAN COUNT per batch (default 1000)\n"
-		 "  --match PATTERN        audit only keys matching the SCAN MATCH pattern\n"
-		 "  --memory-samples N     MEMORY USAGE SAMPLES for nested values (default 5)\n"
-		 "  --lengths              also read element counts (STRLEN, LLEN, HLEN, ...)\n"
-		 "  --top N                keys and prefixes listed per table (default 10)\n"
-		 "  --delimiters CHARS     prefix delimiters (default \":\")\n"
-		 "  --depth N              prefix depth in segments (default 2)\n"
-		 "  --max-prefixes N       distinct prefixes kept (default 10000)\n"
-		 "  --rate KEYS_PER_SEC    examine at most this many keys a second\n"
-		 "  --pause-ms MS          sleep between batches\n"
-		 "  --max-keys N           stop after N keys (results extrapolated)\n"
-		 "  --sample FRACTION      examine this fraction of keys (results extrapolated)\n"
-		 "  --jobs N               cluster nodes scanned at once (default 4)\n"
-		 "  --replica              scan a replica of each cluster primary (READONLY)\n"
-		 "  --resume TOKEN         continue an interrupted scan from its cursor(s)\n"
-		 "  --timeout DURATION     connect and command timeout (default 5s)\n"
-		 "  --big-key BYTES        warn about keys using this much memory (default 1MiB)\n"
-		 "  --big-key-critical BYTES\n"
-		 "                         critical from this size (default 10MiB)\n",
+	.synopsis = "usage: ops-redisaudit [--config file] [--format text|json|prometheus|nagios]\n"
+		    "       [-o file] [-qv] [options] [redis://[user:pass@]host:port[/db] | path | target]\n"
+		    "       ops-redisaudit -h | -V\n",
+	.options = "  --count N              SCAN COUNT per batch (default 1000)\n"
+		   "  --match PATTERN        audit only keys matching the SCAN MATCH pattern\n"
+		   "  --memory-samples N     MEMORY USAGE SAMPLES for nested values (default 5)\n"
+		   "  --lengths              also read element counts (STRLEN, LLEN, HLEN, ...)\n"
+		   "  --top N                keys and prefixes listed per table (default 10)\n"
+		   "  --delimiters CHARS     prefix delimiters (default \":\")\n"
+		   "  --depth N              prefix depth in segments (default 2)\n"
+		   "  --max-prefixes N       distinct prefixes kept (default 10000)\n"
+		   "  --rate KEYS_PER_SEC    examine at most this many keys a second\n"
+		   "  --pause-ms MS          sleep between batches\n"
+		   "  --max-keys N           stop after N keys (results extrapolated)\n"
+		   "  --sample FRACTION      examine this fraction of keys (results extrapolated)\n"
+		   "  --jobs N               cluster nodes scanned at once (default 4)\n"
+		   "  --replica              scan a replica of each cluster primary (READONLY)\n"
+		   "  --resume TOKEN         continue an interrupted scan from its cursor(s)\n"
+		   "  --timeout DURATION     connect and command timeout (default 5s)\n"
+		   "  --big-key BYTES        warn about keys using this much memory (default 1MiB)\n"
+		   "  --big-key-critical BYTES\n"
+		   "                         critical from this size (default 10MiB)\n",
+	.config_section = "redis",
+	.verbose_help = "hints of OK checks too",
 	.formats = FMT_MASK_SHARED,
 };
 

@@ -109,6 +109,11 @@ void report_set_verbosity(struct report *r, int quiet, int verbose)
 	r->verbose = verbose;
 }
 
+void report_set_terminal(struct report *r, bool terminal)
+{
+	r->terminal = terminal;
+}
+
 enum status report_status(const struct report *r)
 {
 	enum status worst = ST_OK;

@@ -56,6 +56,9 @@ enum report_format report_format_of(const struct report *r);
 enum status report_status(const struct report *r);
 /* Text-mode detail level: quiet hides tool data and OK checks; verbose >0 shows hints. */
 void report_set_verbosity(struct report *r, int quiet, int verbose);
+/* The text will reach a terminal although the FILE it is rendered to is not one (a screen
+ * composed in memory, as --watch does): colour as for a TTY, unless NO_COLOR says no. */
+void report_set_terminal(struct report *r, bool terminal);
 
 /* ---- checks ---- */
 struct check *report_check(struct report *r, const char *id, enum status st,

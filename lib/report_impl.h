@@ -37,6 +37,7 @@ struct report {
 	char *version;
 	enum report_format fmt;
 	int quiet, verbose;
+	bool terminal;                      /* output reaches a terminal (report_set_terminal) */
 	struct check **checks;
 	size_t nchecks;
 	json_t *data;                       /* tool data, an object */

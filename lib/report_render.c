@@ -23,7 +23,7 @@ static char *redacted(const char *s)
 	return redact_text(s ? s : "");
 }
 
-static bool use_colour(FILE *out)
+static bool use_colour(const struct report *r, FILE *out)
 {
 	const char *nc = getenv("NO_COLOR");
 	const char *term = getenv("TERM");
@@ -31,7 +31,7 @@ static bool use_colour(FILE *out)
 		return false;
 	if (term && !strcmp(term, "dumb"))
 		return false;
-	return isatty(fileno(out));
+	return r->terminal || isatty(fileno(out));
 }
 
 static const char *status_colour(enum status s)
@@ -124,7 +124,7 @@ static void text_summary(struct report *r, FILE *out, bool colour)
 
 void render_text(struct report *r, FILE *out)
 {
-	bool colour = use_colour(out);
+	bool colour = use_colour(r, out);
 	if (!r->quiet && r->text.len)
 		put_safe(out, sb_str(&r->text));
 

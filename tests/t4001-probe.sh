@@ -186,29 +186,39 @@ test_expect_success 'json: by_application counts fastpath too' '
 	python3 -c "import json; d = json.load(open(\"out.json\")); assert all(\"fastpath\" in g for g in d[\"connections\"][\"by_application\"]), d"
 '
 
-test_expect_success '--watch: a compact screen redrawn on a terminal until interrupted' '
+test_expect_success '--watch: a compact screen redrawn on a terminal until interrupted, in colour unless NO_COLOR' '
 	python3 - "$PG_DSN" <<-\PY
-	import fcntl, os, pty, select, signal, struct, sys, termios, time
-	pid, fd = pty.fork()
-	if pid == 0:
-	    os.execvp("ops-pgprobe", ["ops-pgprobe", "--watch", "0.5", sys.argv[1]])
-	fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 200, 0, 0))
-	# Poll (bounded) until two screens are drawn, rather than guess how long that takes.
-	out = b""; end = time.time() + 20
-	while out.count(b"ops-pgprobe every 0.5s") < 3 and time.time() < end:
-	    if select.select([fd], [], [], 0.1)[0]:
-	        try: out += os.read(fd, 65536)
-	        except OSError: break
-	os.kill(pid, signal.SIGINT)
-	status = os.waitpid(pid, 0)[1]
-	assert out.count(b"ops-pgprobe every 0.5s") >= 2, out[-2000:]
-	# The last complete screen: each one ends with "erase below" (ESC [ J).
-	screen = out.rsplit(b"\x1b[J", 1)[0].split(b"\x1b[H")[-1].replace(b"\x1b[K", b"").decode()
-	assert max(len(l) for l in screen.splitlines()) <= 200, screen
-	assert " conns " in screen and " waiting 1 " in screen, screen
-	assert "blocking" in screen and "WARNING   lock-waits" in screen, screen
-	assert "OK        connect" not in screen, "only the problems are listed: " + screen
-	assert os.waitstatus_to_exitcode(status) == 1, status
+	import fcntl, os, pty, re, select, signal, struct, sys, termios, time
+	def watch(no_color):
+	    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+	    env["TERM"] = "xterm"
+	    if no_color:
+	        env["NO_COLOR"] = "1"
+	    pid, fd = pty.fork()
+	    if pid == 0:
+	        os.execvpe("ops-pgprobe", ["ops-pgprobe", "--watch", "0.5", sys.argv[1]], env)
+	    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 200, 0, 0))
+	    # Poll (bounded) until two screens are drawn, rather than guess how long that takes.
+	    out = b""; end = time.time() + 20
+	    while out.count(b"ops-pgprobe every 0.5s") < 3 and time.time() < end:
+	        if select.select([fd], [], [], 0.1)[0]:
+	            try: out += os.read(fd, 65536)
+	            except OSError: break
+	    os.kill(pid, signal.SIGINT)
+	    status = os.waitpid(pid, 0)[1]
+	    assert out.count(b"ops-pgprobe every 0.5s") >= 2, out[-2000:]
+	    assert os.waitstatus_to_exitcode(status) == 1, status
+	    # The last complete screen: each one ends with "erase below" (ESC [ J).
+	    return out.rsplit(b"\x1b[J", 1)[0].split(b"\x1b[H")[-1].replace(b"\x1b[K", b"").decode()
+	screen = watch(False)
+	assert "\x1b[33mWARNING" in screen, "statuses in colour on a terminal: " + repr(screen)
+	plain = re.sub("\x1b\\[[0-9;]*m", "", screen)
+	assert max(len(l) for l in plain.splitlines()) <= 200, plain
+	assert " conns " in plain and " waiting 1 " in plain, plain
+	assert "blocking" in plain and "WARNING   lock-waits" in plain, plain
+	assert "OK        connect" not in plain, "only the problems are listed: " + plain
+	screen = watch(True)
+	assert "\x1b[3" not in screen and "WARNING   lock-waits" in screen, "NO_COLOR: " + repr(screen)
 	PY
 '
 

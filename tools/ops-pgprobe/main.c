@@ -463,6 +463,7 @@ static int run_screen(void *ctx, FILE *out, int session_rows)
 	watch_summary(out, rn->ts, rn->nt, rn->bs, rn->nb, session_rows);
 	struct report *r = cli_report_new(&tool, &rn->common);
 	report_set_verbosity(r, 1, rn->common.verbose);
+	report_set_terminal(r, true);   /* the screen is composed in memory for a TTY */
 	build_report(r, rn);
 	int rc = report_finish(r, out);
 	report_free(r);

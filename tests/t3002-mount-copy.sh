@@ -9,8 +9,6 @@ start_registry a plain || { echo "Bail out! registry a did not start"; exit 1; }
 start_registry b plain || { echo "Bail out! registry b did not start"; exit 1; }
 A=$REG_A B=$REG_B
 
-jq_py() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); $2" "$1"; }
-
 test_expect_success 'setup: a 2-platform image with 6 MiB layers, a single one, a signature' '
 	make_test_image img pr-7 2 6291456 7777777 >index.digest &&
 	make_test_image img pr-8 1 1048576 8888888 >single.digest &&
@@ -24,7 +22,7 @@ test_expect_success 'setup: a 2-platform image with 6 MiB layers, a single one, 
 
 test_expect_success 'cross-repo: every blob mounted, zero bytes copied, digest as skopeo sees it' '
 	ops-promote --format json $A/team/app:pr-7 $A/prod/app:1.0 >out.json &&
-	jq_py out.json "assert d[\"action\"] == \"mounted\", d; assert d[\"bytes_copied\"] == 0; \
+	json_assert out.json "assert d[\"action\"] == \"mounted\", d; assert d[\"bytes_copied\"] == 0; \
 		assert d[\"blobs\"][\"mounted\"] >= 4 and d[\"blobs\"][\"copied\"] == 0, d[\"blobs\"]; \
 		assert d[\"verified\"] is True" &&
 	test "$(skopeo_digest $A/prod/app:1.0)" = "$(cat index.digest)" &&
@@ -32,7 +30,7 @@ test_expect_success 'cross-repo: every blob mounted, zero bytes copied, digest a
 '
 
 test_expect_success 'cross-repo: the cosign signature tag was copied with it' '
-	jq_py out.json "assert d[\"referrers\"] == 1, d[\"referrers\"]" &&
+	json_assert out.json "assert d[\"referrers\"] == 1, d[\"referrers\"]" &&
 	test "$(skopeo_digest $A/prod/app:$(cat sig.tag))" = "$(cat sig.digest)"
 '
 
@@ -42,7 +40,7 @@ test_expect_success 'cross-repo: the platform images are usable (skopeo copies t
 
 test_expect_success 'cross-registry: blobs streamed and verified, digest unchanged' '
 	ops-promote --jobs 3 --format json $A/team/app:pr-7 $B/app:production >out.json &&
-	jq_py out.json "assert d[\"action\"] == \"copied\", d; b = d[\"blobs\"]; \
+	json_assert out.json "assert d[\"action\"] == \"copied\", d; b = d[\"blobs\"]; \
 		assert b[\"copied\"] >= 4 and b[\"mounted\"] == 0, b; \
 		assert d[\"bytes_copied\"] > 2 * 6291456, d[\"bytes_copied\"]; assert d[\"verified\"] is True" &&
 	test "$(skopeo_digest $B/app:production)" = "$(cat index.digest)" &&
@@ -52,18 +50,18 @@ test_expect_success 'cross-registry: blobs streamed and verified, digest unchang
 
 test_expect_success 'cross-registry rerun: no-op' '
 	ops-promote --format json $A/team/app:pr-7 $B/app:production >out.json &&
-	jq_py out.json "assert d[\"action\"] == \"noop\" and d[\"verified\"] is True, d"
+	json_assert out.json "assert d[\"action\"] == \"noop\" and d[\"verified\"] is True, d"
 '
 
 test_expect_success 'cross-registry to a new tag: blobs the target has are skipped' '
 	ops-promote --no-referrers --format json $A/team/app:pr-7 $B/app:copy2 >out.json &&
-	jq_py out.json "b = d[\"blobs\"]; assert b[\"skipped\"] >= 4 and b[\"copied\"] == 0, b; \
+	json_assert out.json "b = d[\"blobs\"]; assert b[\"skipped\"] >= 4 and b[\"copied\"] == 0, b; \
 		assert d[\"bytes_copied\"] == 0"
 '
 
 test_expect_success 'single-platform cross-registry copy with --jobs 1' '
 	ops-promote --jobs 1 --format json $A/team/app:pr-8 $B/other:pr-8 >out.json &&
-	jq_py out.json "assert d[\"blobs\"][\"copied\"] == 2 and d[\"verified\"] is True, d" &&
+	json_assert out.json "assert d[\"blobs\"][\"copied\"] == 2 and d[\"verified\"] is True, d" &&
 	test "$(skopeo_digest $B/other:pr-8)" = "$(cat single.digest)"
 '
 
@@ -74,7 +72,7 @@ test_expect_success 'referrers tag schema fallback (sha256-<hex>) is copied too'
 	make_test_image img "$ref" 1 100 9999999 >ref.digest &&
 	push_test_image img "$ref" "$A/team/app:$ref" &&
 	ops-promote --format json $A/team/app:pr-9 $B/refs/app:1 >out.json &&
-	jq_py out.json "assert d[\"referrers\"] == 1, d" &&
+	json_assert out.json "assert d[\"referrers\"] == 1, d" &&
 	test "$(skopeo_digest $B/refs/app:$ref)" = "$(cat ref.digest)"
 '
 
@@ -82,7 +80,7 @@ test_expect_success 'an index nested in an index is copied recursively, children
 	make_nested_index img nested pr-7 >nested.digest &&
 	push_nested_index img nested pr-7 $A team/app &&
 	ops-promote --format json $A/team/app:nested $B/nested/app:1 >out.json &&
-	jq_py out.json "assert d[\"action\"] == \"copied\" and d[\"verified\"] is True, d" &&
+	json_assert out.json "assert d[\"action\"] == \"copied\" and d[\"verified\"] is True, d" &&
 	test "$(skopeo_digest $B/nested/app:1)" = "$(cat nested.digest)" &&
 	test "$(skopeo_digest $B/nested/app@$(cat index.digest))" = "$(cat index.digest)"
 '
@@ -94,7 +92,7 @@ test_expect_success '--no-referrers leaves the signature behind' '
 
 test_expect_success '--dry-run across registries plans the copy and writes nothing' '
 	ops-promote --dry-run --format json $A/team/app:pr-8 $B/dry/app:x >out.json &&
-	jq_py out.json "assert d[\"action\"] == \"dry-run\"; assert d[\"bytes_planned\"] > 1048576; \
+	json_assert out.json "assert d[\"action\"] == \"dry-run\"; assert d[\"bytes_planned\"] > 1048576; \
 		assert any(\"copy\" in l for l in d[\"plan\"]), d[\"plan\"]" &&
 	! skopeo inspect --raw --tls-verify=false docker://$B/dry/app:x >/dev/null 2>&1
 '

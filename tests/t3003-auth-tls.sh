@@ -9,8 +9,6 @@ start_registry basic basic || { echo "Bail out! basic registry did not start"; e
 start_registry tok token || { echo "Bail out! token registry did not start"; exit 1; }
 start_registry tls tls || { echo "Bail out! tls registry did not start"; exit 1; }
 CREDS=$REG_USER:$REG_PASS
-jq_py() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); $2" "$1"; }
-
 test_expect_success 'setup: images in the three registries' '
 	make_test_image img pr-1 2 2048 1111111 >index.digest &&
 	push_test_image img pr-1 $REG_BASIC/app:pr-1 --dest-creds $CREDS &&
@@ -26,7 +24,7 @@ test_expect_success 'basic auth: anonymous is refused with one clear sentence (e
 test_expect_success 'basic auth: --src-creds retags in 3 requests after the 401' '
 	n=$(registry_requests basic) &&
 	ops-promote --src-creds $CREDS --format json $REG_BASIC/app:pr-1 $REG_BASIC/app:prod >out.json &&
-	jq_py out.json "assert d[\"action\"] == \"retagged\" and d[\"verified\"] is True, d" &&
+	json_assert out.json "assert d[\"action\"] == \"retagged\" and d[\"verified\"] is True, d" &&
 	test "$(registry_requests_since basic $n)" -le 4 &&
 	test "$(skopeo_digest $REG_BASIC/app:prod --creds $CREDS)" = "$(cat index.digest)"
 '
@@ -129,7 +127,7 @@ test_expect_success 'token auth: retag with a Bearer token, one token request, s
 	: >"$REG_TOK_TOKEN_LOG" &&
 	n=$(registry_requests tok) &&
 	ops-promote --src-creds $CREDS --format json $REG_TOK/app:pr-1 $REG_TOK/app:prod >out.json &&
-	jq_py out.json "assert d[\"action\"] == \"retagged\" and d[\"verified\"] is True, d; \
+	json_assert out.json "assert d[\"action\"] == \"retagged\" and d[\"verified\"] is True, d; \
 		assert d[\"token_requests\"] == 1, d" &&
 	test "$(grep -c "GET /token" "$REG_TOK_TOKEN_LOG")" -eq 1 &&
 	test_grep "scope=repository%3Aapp%3Apull%2Cpush" "$REG_TOK_TOKEN_LOG" &&
@@ -140,7 +138,7 @@ test_expect_success 'token auth: retag with a Bearer token, one token request, s
 test_expect_success 'token auth: cross-repo mount asks pull on the source and pull,push on the target' '
 	: >"$REG_TOK_TOKEN_LOG" &&
 	ops-promote --src-creds $CREDS --format json $REG_TOK/app:pr-1 $REG_TOK/prod/app:1 >out.json &&
-	jq_py out.json "assert d[\"action\"] == \"mounted\", d" &&
+	json_assert out.json "assert d[\"action\"] == \"mounted\", d" &&
 	test "$(grep -c "GET /token" "$REG_TOK_TOKEN_LOG")" -eq 1 &&
 	test_grep "scope=repository%3Aapp%3Apull&scope=repository%3Aprod%2Fapp%3Apull%2Cpush" "$REG_TOK_TOKEN_LOG"
 '
@@ -159,7 +157,7 @@ test_expect_success 'token auth: a token refused mid-run (expired) is renewed on
 	printf "HEAD /v2/app/manifests/renewed unauth 1\n" >"$FAULT_TP_RULES" && : >"$FAULT_TP_LOG" &&
 	ops-promote --src-creds $CREDS --format json $FAULT_TP/app:pr-1 $FAULT_TP/app:renewed >out.json &&
 	test "$(grep -c "HEAD /v2/app/manifests/renewed unauth" "$FAULT_TP_LOG")" -eq 1 &&
-	jq_py out.json "assert d[\"action\"] == \"retagged\" and d[\"verified\"] is True, d; \
+	json_assert out.json "assert d[\"action\"] == \"retagged\" and d[\"verified\"] is True, d; \
 		assert d[\"token_requests\"] == 2, d"
 '
 
@@ -168,7 +166,7 @@ test_expect_success 'token auth: a blob stream refused mid-copy renews the token
 	ops-promote --jobs 1 --src-creds $CREDS --dest-creds $CREDS --no-referrers --format json \
 		$FAULT_TP/app:pr-1 $REG_BASIC/renewed/app:1 >out.json &&
 	test "$(grep -c "GET /v2/app/blobs/.* unauth" "$FAULT_TP_LOG")" -eq 1 &&
-	jq_py out.json "assert d[\"action\"] == \"copied\" and d[\"verified\"] is True, d; \
+	json_assert out.json "assert d[\"action\"] == \"copied\" and d[\"verified\"] is True, d; \
 		assert d[\"token_requests\"] == 2, d" &&
 	test "$(skopeo_digest $REG_BASIC/renewed/app:1 --creds $CREDS)" = "$(cat index.digest)"
 '
@@ -181,7 +179,7 @@ test_expect_success 'token auth: wrong credentials are refused with a sentence' 
 test_expect_success 'token auth to TLS: cross-registry copy with both kinds of auth' '
 	ops-promote -v --src-creds $CREDS --dest-creds $CREDS --ca-file "$REG_CA_FILE" --format json \
 		$REG_TOK/app:pr-1 $REG_BASIC/copied/app:1 >out.json 2>err &&
-	jq_py out.json "assert d[\"action\"] == \"copied\" and d[\"verified\"] is True, d" &&
+	json_assert out.json "assert d[\"action\"] == \"copied\" and d[\"verified\"] is True, d" &&
 	test_grep "| PUT http://$REG_BASIC/v2/copied/app/blobs/uploads/" err &&
 	test_grep_not "_state=" err && test_grep_not "$REG_PASS" err && test_grep_not "eyJ" err &&
 	test "$(skopeo_digest $REG_BASIC/copied/app:1 --creds $CREDS)" = "$(cat index.digest)"
@@ -194,7 +192,7 @@ test_expect_success 'TLS: without the CA the certificate is refused (no downgrad
 
 test_expect_success 'TLS: --ca-file verifies the throwaway CA, retag works' '
 	ops-promote --ca-file "$REG_CA_FILE" --format json $REG_TLS/app:pr-1 $REG_TLS/app:prod >out.json &&
-	jq_py out.json "assert d[\"action\"] == \"retagged\" and d[\"verified\"] is True, d" &&
+	json_assert out.json "assert d[\"action\"] == \"retagged\" and d[\"verified\"] is True, d" &&
 	test "$(skopeo_digest $REG_TLS/app:prod --cert-dir "$REG_TLS_DIR/certs.d")" = "$(cat index.digest)"
 '
 

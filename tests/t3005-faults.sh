@@ -139,4 +139,19 @@ test_expect_success 'cross-registry: a hung blob GET is bounded by --total-timeo
 	! skopeo inspect --raw --tls-verify=false docker://$REG_B/far2:prod >/dev/null 2>&1
 '
 
+# Debian's registry (2.8) has no referrers API: a stub answer stands in for a newer
+# registry's, listing an artifact that lives in the real registry, found only by digest.
+test_expect_success 'referrers API: a listed artifact is copied by digest' '
+	make_test_image sig sig 1 64 5555555 >sig.digest &&
+	push_test_image sig sig $REG_A/app:sig-holder &&
+	size=$(skopeo inspect --raw --tls-verify=false docker://$REG_A/app:sig-holder | wc -c) &&
+	printf "%s" "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"$(cat sig.digest)\",\"size\":$size,\"artifactType\":\"application/vnd.example.signature\"}]}" \
+		>"$(dirname "$FAULT_P_RULES")/referrers.json" &&
+	rules "GET /v2/app/referrers/ referrers" &&
+	ops-promote --format json $P/app:pr-1 $REG_B/refapi:1 >out.json &&
+	json_assert out.json "assert d[\"referrers\"] == 1, d" &&
+	test "$(grep -c "^GET /v2/app/referrers/$(cat pr1.digest) referrers" "$FAULT_P_LOG")" -eq 1 &&
+	test "$(skopeo_digest $REG_B/refapi@$(cat sig.digest))" = "$(cat sig.digest)"
+'
+
 test_done

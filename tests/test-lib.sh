@@ -125,6 +125,9 @@ test_skip() {
 # test_cmp EXPECTED ACTUAL: files equal, with a diff when not.
 test_cmp() { diff -u "$1" "$2"; }
 
+# json_assert FILE 'python statement(s) on d': asserts on a JSON document (d = the parsed FILE).
+json_assert() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); $2" "$1"; }
+
 # test_grep PATTERN FILE: like grep -q, but shows the file when the pattern is missing.
 test_grep() {
 	if ! grep -q -- "$1" "$2"; then

@@ -278,7 +278,8 @@ skopeo_digest() {
 #   (passes it on without its query: a mount becomes a plain upload, 202) or nodigest
 #   (passes it on, drops Docker-Content-Digest from the answer) or unauth (passes it on
 #   without its Authorization header: the registry's own 401, as for a token that expired
-#   mid-run); COUNT
+#   mid-run) or referrers (answers an OCI referrers API listing: the file referrers.json
+#   next to the rules, as registries newer than Debian's 2.8 do); COUNT
 #   is how many matching requests get the fault, default unlimited) and FAULT_<NAME>_LOG
 #   (one "METHOD PATH STATUS" line per request it saw).
 start_fault_proxy() {
@@ -287,7 +288,7 @@ start_fault_proxy() {
 	_port=$(free_port)
 	mkdir -p "$_dir" && : >"$_dir/rules" && : >"$_dir/log"
 	cat >"$_dir/proxy.py" <<'PY'
-import http.client, sys, threading, time
+import http.client, os, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 port, upstream, rules_path, log_path = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 lock = threading.Lock()
@@ -323,29 +324,19 @@ class H(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if fault == "schema1":
-            log(self.command, self.path, "schema1")
             msg = b'{"schemaVersion": 1, "name": "app", "tag": "old", "architecture": "amd64", "fsLayers": [], "history": []}'
-            self.send_response(200)
-            self.send_header("Content-Type", "application/vnd.docker.distribution.manifest.v1+prettyjws")
-            self.send_header("Content-Length", str(len(msg)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(msg)
-            return
-        if fault in ("500", "503", "429"):
-            log(self.command, self.path, fault)
-            msg = b'{"errors":[{"code":"UNKNOWN","message":"injected fault"}]}'
-            if fault == "429":
-                msg = b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}'
-            self.send_response(int(fault))
-            if fault == "429":
-                self.send_header("Retry-After", "1")
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(msg)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(msg)
-            return
+            return self.canned(fault, 200, "application/vnd.docker.distribution.manifest.v1+prettyjws", msg)
+        if fault in ("500", "503"):
+            return self.canned(fault, int(fault), "application/json",
+                               b'{"errors":[{"code":"UNKNOWN","message":"injected fault"}]}')
+        if fault == "429":
+            return self.canned(fault, 429, "application/json",
+                               b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}',
+                               {"Retry-After": "1"})
+        if fault == "referrers":
+            with open(os.path.join(os.path.dirname(rules_path), "referrers.json"), "rb") as f:
+                msg = f.read()
+            return self.canned(fault, 200, "application/vnd.oci.image.index.v1+json", msg)
         conn = http.client.HTTPConnection(upstream, timeout=60)
         dropped = ("connection", "authorization") if fault == "unauth" else ("connection",)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in dropped}
@@ -367,6 +358,16 @@ class H(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
         conn.close()
+    def canned(self, fault, status, ctype, msg, headers={}):
+        log(self.command, self.path, fault)
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(msg)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(msg)
     do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any
     def log_message(self, *a):
         pass

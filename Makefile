@@ -110,7 +110,8 @@ lint-man:
 check: deps all lint-man
 	@$(TEST_ENV) $(ASAN_ENV) $(PROVE) $(PROVE_FLAGS) tests/t[0-9][0-9][0-9][0-9]-*.sh
 
-# One test file: make test T=tests/t0010-report.sh
+# One test file, verbose: make test T=tests/t0010-report.sh (without T: every test, verbose)
+T ?= tests/t[0-9][0-9][0-9][0-9]-*.sh
 test: all
 	@$(TEST_ENV) $(ASAN_ENV) $(PROVE) -v $(T)
 

@@ -224,6 +224,11 @@ struct dotenv_entry *dp_add(struct dotenv_parser *p, const char *key, size_t key
 	e->value_end = map_off(p, span->vend);
 	e->quote = span->quote;
 	e->exported = span->exported;
+	if (p->over_budget && !p->over_reported) {
+		p->over_reported = true;
+		dp_diag(p, DOTENV_FATAL, span->key, "interpolation expands to more than %zu MiB: values are cut "
+			"from here on (the loader would exhaust its memory)", DOTENV_MAX_EXPANSION >> 20);
+	}
 	if (e->value && redact_key_is_secret(e->key))
 		redact_add_secret(e->value);
 	size_t *slot = find_slot(r, e->key, key_len);
@@ -266,7 +271,23 @@ void dp_diag(struct dotenv_parser *p, enum dotenv_diag_kind kind, size_t off, co
 		r->fatal = true;
 }
 
+static const char *dp_var_value(struct dotenv_parser *p, const char *name, size_t len, bool file_first,
+				bool *found);
+
 const char *dp_var(struct dotenv_parser *p, const char *name, size_t len, bool file_first, bool *found)
+{
+	const char *v = dp_var_value(p, name, len, file_first, found);
+	size_t vlen = strlen(v);
+	if (p->over_budget || vlen > DOTENV_MAX_EXPANSION - p->expanded) {
+		p->over_budget = true;
+		return "";
+	}
+	p->expanded += vlen;
+	return v;
+}
+
+static const char *dp_var_value(struct dotenv_parser *p, const char *name, size_t len, bool file_first,
+				bool *found)
 {
 	const char *env = NULL;
 	if (!file_first && p->o->lookup) {
@@ -349,6 +370,9 @@ void dotenv_parse(const char *buf, size_t len, const struct dotenv_options *opts
 		dotenv_parse_compose(&p);
 		break;
 	}
+	if (p.over_budget && !p.over_reported)
+		dp_diag(&p, DOTENV_FATAL, p.n, "interpolation expands to more than %zu MiB: values were cut "
+			"(the loader would exhaust its memory)", DOTENV_MAX_EXPANSION >> 20);
 	free(p.line_starts);
 	free(norm);
 	free(map);

@@ -21,7 +21,15 @@ struct dotenv_parser {
 	size_t nlines;
 	const struct dotenv_options *o;
 	struct dotenv_result *r;
+	size_t expanded;        /* bytes of values substituted so far (see dp_var) */
+	bool over_budget;       /* dp_var stopped substituting */
+	bool over_reported;
 };
+
+/* A parse substitutes at most this many bytes of values. A=${B}${B} on each line doubles
+ * the value: a file of a few hundred bytes would expand to gigabytes and the checker
+ * would die of it. No real .env comes near. */
+#define DOTENV_MAX_EXPANSION ((size_t)16 << 20)
 
 /* Length in bytes of the whitespace code point at p (0 when it is not one). */
 size_t dp_ws_len(const char *p, const char *end, unsigned flavour);

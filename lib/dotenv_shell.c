@@ -421,24 +421,43 @@ static bool expanded_assignment(struct sh *x, const struct raw_word *w)
 static void declaration(struct sh *x, const struct raw_word *words, size_t nw)
 {
 	const char *s = x->p->s;
+	/* Diagnostics quote a word only while the words so far are names: in
+	 * "export DB_PASSWORD = hunter2" the word after "=" is the value. */
+	bool names_only = true;
+	int cmd_len = (int)(words[0].end - words[0].start);
 	for (size_t i = 1; i < nw && !x->stop; i++) {
 		bool append;
 		const struct raw_word *w = &words[i];
+		size_t len = w->end - w->start;
 		if (assignment_name(s, w, &append)) {
 			assign(x, w, true);
 		} else if (s[w->start] == '-') {
-			dp_diag(x->p, DOTENV_NOT_RUN, w->start, "option %.*s of %.*s is not supported",
-				(int)(w->end - w->start), s + w->start,
-				(int)(words[0].end - words[0].start), s + words[0].start);
+			/* -n, -rx: an option; a longer word may be the value of a key before it */
+			bool plain = len <= 3;
+			for (size_t k = 1; k < len && plain; k++)
+				plain = (s[w->start + k] >= 'a' && s[w->start + k] <= 'z') ||
+					(s[w->start + k] >= 'A' && s[w->start + k] <= 'Z');
+			if (plain)
+				dp_diag(x->p, DOTENV_NOT_RUN, w->start, "option %.*s of %.*s is not supported",
+					(int)len, s + w->start, cmd_len, s + words[0].start);
+			else
+				dp_diag(x->p, DOTENV_NOT_RUN, w->start, "word %zu of this %.*s is an option, not supported",
+					i + 1, cmd_len, s + words[0].start);
 			return;
 		} else if (expanded_assignment(x, w)) {
 			continue;
 		} else {
-			bool found;
-			dp_var(x->p, s + w->start, w->end - w->start, true, &found);
-			if (!found)
+			bool found, name = name_start(s[w->start]);
+			for (size_t k = 1; k < len && name; k++)
+				name = name_char(s[w->start + k]);
+			dp_var(x->p, s + w->start, len, true, &found);
+			if (!found && name && names_only)
 				dp_diag(x->p, DOTENV_SKIPPED, w->start, "%.*s is declared without a value: not exported",
-					(int)(w->end - w->start), s + w->start);
+					(int)len, s + w->start);
+			else if (!found)
+				dp_diag(x->p, DOTENV_SKIPPED, w->start, "word %zu of this %.*s is not a variable name: not exported",
+					i + 1, cmd_len, s + words[0].start);
+			names_only &= name;
 		}
 	}
 }

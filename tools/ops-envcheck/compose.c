@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #include "envcheck.h"
@@ -130,11 +131,16 @@ static void load_env_file(struct cctx *c, const char *service, const char *name,
 	struct env_file *f = &c->env_files[c->nenv_files];
 	struct envcheck_opts o = *c->o;
 	o.dialect = DOTENV_COMPOSE;
-	if (env_file_load(f, path, &o) < 0) {
+	/* the compose file may come from a pull request: env_file: /dev/zero or a FIFO
+	 * would never end or block the check */
+	struct stat st;
+	bool special = stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+	if (special || env_file_load(f, path, &o) < 0) {
+		const char *why = special ? "not a regular file" : strerror(errno);
 		if (required) {
 			struct check *chk = report_check(c->r, "compose-env-file", ST_CRITICAL, service,
 							 "service %s names env_file %s, which cannot be read: %s", service,
-							 path, strerror(errno));
+							 path, why);
 			check_location(chk, c->path, line, 1);
 			check_hint(chk, "create %s (see its .example) or mark it required: false", path);
 		}

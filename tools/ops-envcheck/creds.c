@@ -115,8 +115,13 @@ int gcp_check_b64(const char *value, struct strbuf *ok, struct strbuf *why)
 
 int gcp_check_file(const char *path, struct strbuf *ok, struct strbuf *why)
 {
-	FILE *fp = fopen(path, "rb");
 	struct stat st;
+	/* a FIFO (or /dev/zero) named here would block or never end: stat before open */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		sb_addf(why, "step 1 (file): cannot read %s: not a regular file", path);
+		return -1;
+	}
+	FILE *fp = fopen(path, "rb");
 	if (!fp || fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode)) {
 		sb_addf(why, "step 1 (file): cannot read %s: %s", path, fp ? "not a regular file" : strerror(errno));
 		if (fp)

@@ -51,6 +51,8 @@ void lint_style(struct report *r, const struct env_file *f, const struct envchec
 void lint_portability(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
 void lint_diagnostics(struct report *r, const struct env_file *f);
 void secrets_check(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
+/* Loads the schema only to mark its secret keys; -1 with *err (to free) when unreadable. */
+int schema_mark_secrets(const char *path, char **err);
 int schema_check(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o);
 void creds_check_defaults(struct report *r, struct env_file *files, size_t nfiles,
 			  const struct envcheck_opts *o);

@@ -115,22 +115,35 @@ static bool same_loaded(const struct dotenv_result *a, const struct dotenv_resul
 	return true;
 }
 
-static int write_file(const char *path, const char *data, size_t len, mode_t mode)
+/* Writes through a fresh temporary file and rename(2). mkstemp creates it 0600 and never
+ * follows a symlink planted under a guessable name (FILE.envcheck-tmp, in a directory
+ * others may write); it gets the original's mode and, when we may, its owner, so
+ * `sudo ops-envcheck --fix` does not leave the service a root-owned file it cannot read. */
+static int write_file(const char *path, const char *data, size_t len, const struct stat *orig)
 {
-	char *tmp = xasprintf("%s.envcheck-tmp", path);
-	FILE *fp = fopen(tmp, "wb");
+	char *tmp = xasprintf("%s.envcheck-XXXXXX", path);
+	int fd = mkstemp(tmp);
+	FILE *fp = fd >= 0 ? fdopen(fd, "wb") : NULL;
 	int rc = -1;
-	if (fp && fwrite(data, 1, len, fp) == len && fflush(fp) == 0 && fchmod(fileno(fp), mode) == 0) {
+	if (fd >= 0 && !fp)
+		close(fd);
+	if (fp && fwrite(data, 1, len, fp) == len && fflush(fp) == 0 &&
+	    fchmod(fileno(fp), orig->st_mode & 07777) == 0) {
+		if (fchown(fileno(fp), orig->st_uid, orig->st_gid) < 0) {
+			/* not root: the file stays ours, as a new file would */
+		}
 		rc = fclose(fp);
 		fp = NULL;
 		if (rc == 0)
 			rc = rename(tmp, path);
 	}
+	int saved = errno;
 	if (fp)
 		fclose(fp);
-	if (rc)
+	if (rc && fd >= 0)
 		unlink(tmp);
 	free(tmp);
+	errno = saved;
 	return rc;
 }
 
@@ -153,17 +166,21 @@ int fix_file(struct report *r, const struct env_file *f, const struct envcheck_o
 	struct check *c;
 	struct stat st;
 	char *backup = xasprintf("%s.bak", f->path);
+	/* a symlinked .env (to a shared or mounted file) is rewritten where it points,
+	 * not replaced by a regular file */
+	char *target = realpath(f->path, NULL);
 	if (!same) {
 		c = report_check(r, "fix", ST_WARNING, f->path, "%s: not rewritten: the fixes would change a loaded "
 				 "value in the %s dialect", f->path, dotenv_dialect_name(o->dialect));
 		check_hint(c, "fix the findings by hand");
-	} else if (stat(f->path, &st) < 0 || write_file(backup, f->buf, f->len, st.st_mode & 07777) < 0 ||
-		   write_file(f->path, fixed, len, st.st_mode & 07777) < 0) {
+	} else if (!target || stat(target, &st) < 0 || write_file(backup, f->buf, f->len, &st) < 0 ||
+		   write_file(target, fixed, len, &st) < 0) {
 		c = report_check(r, "fix", ST_CRITICAL, f->path, "%s: cannot rewrite: %s", f->path, strerror(errno));
 	} else {
 		c = report_check(r, "fix", ST_OK, f->path, "%s: %d fixes written, the original is in %s", f->path, fixes,
 				 backup);
 	}
+	free(target);
 	free(backup);
 	free(fixed);
 	return same ? 0 : -1;

@@ -11,6 +11,7 @@
 
 #include "envcheck.h"
 #include "lint.h"
+#include "redact.h"
 #include "util.h"
 
 /* ---- loader diagnostics ---- */
@@ -42,6 +43,59 @@ void lint_diagnostics(struct report *r, const struct env_file *f)
 
 /* ---- line model ---- */
 
+/* Whether q closes a quote in s[from, to): a backslash escapes the next byte in "..." */
+static bool closes_quote(const char *s, size_t from, size_t to, char q)
+{
+	for (size_t i = from; i < to; i++) {
+		if (q == '"' && s[i] == '\\')
+			i++;
+		else if (s[i] == q)
+			return true;
+	}
+	return false;
+}
+
+/* A quote opened after = and not closed on its line, where the loader did not load a
+ * multi-line value (it refused or skipped the line): the lines up to the closing quote
+ * are the rest of the value, often a private key. They are not statements: linting them
+ * would quote their text (the secret) as a "key", and a loader that reads them as bare
+ * keys (python) would show them in any output: they are registered as secrets. The
+ * region ends at the closing quote or at the next line the loader loads a value from. */
+static void mark_unclosed_quotes(const struct env_file *f, struct lint_line *lines, size_t n)
+{
+	const char *s = f->buf;
+	bool *loaded = xcalloc(n + 2, sizeof(bool));
+	for (size_t i = 0; i < f->res.n; i++)
+		if (f->res.entries[i].value && f->res.entries[i].line >= 1 && (size_t)f->res.entries[i].line <= n)
+			loaded[f->res.entries[i].line] = true;
+	for (size_t i = 0; i < n; i++) {
+		const struct lint_line *l = &lines[i];
+		size_t v = l->start;
+		while (v < l->end && (s[v] == ' ' || s[v] == '\t'))
+			v++;
+		const char *eq = memchr(s + v, '=', l->end - v);
+		/* the loader read a multi-line value from here: its lines are marked already */
+		if (l->continuation || v == l->end || s[v] == '#' || !eq || (i + 1 < n && lines[i + 1].continuation))
+			continue;
+		v = (size_t)(eq - s) + 1;
+		while (v < l->end && (s[v] == ' ' || s[v] == '\t'))
+			v++;
+		if (v >= l->end || (s[v] != '"' && s[v] != '\'' && s[v] != '`') || closes_quote(s, v + 1, l->end, s[v]))
+			continue;
+		for (size_t k = i + 1; k < n && !loaded[k + 1]; k++) {
+			lines[k].continuation = true;
+			char *text = xstrndup(s + lines[k].start, lines[k].end - lines[k].start);
+			redact_add_secret(text);
+			free(text);
+			if (closes_quote(s, lines[k].start, lines[k].end, s[v])) {
+				i = k;
+				break;
+			}
+		}
+	}
+	free(loaded);
+}
+
 static void split_lines(const struct env_file *f, struct lint_line **out, size_t *n)
 {
 	size_t alloc = 64, cnt = 0;
@@ -67,6 +121,7 @@ static void split_lines(const struct env_file *f, struct lint_line **out, size_t
 	for (size_t i = 0; i < f->res.n; i++)
 		for (int k = f->res.entries[i].line + 1; k <= f->res.entries[i].end_line && k <= (int)cnt; k++)
 			lines[k - 1].continuation = true;
+	mark_unclosed_quotes(f, lines, cnt);
 	*out = lines;
 	*n = cnt;
 }
@@ -75,6 +130,10 @@ static void split_lines(const struct env_file *f, struct lint_line **out, size_t
 static void parse_line(const char *s, struct lint_line *l)
 {
 	size_t i = l->start;
+	if (l->no == 1 && l->end - i >= 3 && !memcmp(s + i, "\xef\xbb\xbf", 3)) {
+		l->bom = true;
+		i += 3;
+	}
 	while (i < l->end && (s[i] == ' ' || s[i] == '\t'))
 		i++;
 	l->indent = i - l->start;
@@ -92,6 +151,14 @@ static void parse_line(const char *s, struct lint_line *l)
 	const char *eq = memchr(s + i, '=', l->end - i);
 	l->has_eq = eq != NULL;
 	size_t key_end = eq ? (size_t)(eq - s) : l->end;
+	/* without =, the key is the first word: the rest may be a value written without
+	 * = (DB_PASSWORD hunter2), which findings must not quote */
+	if (!eq)
+		for (size_t k = i; k < key_end; k++)
+			if (s[k] == ' ' || s[k] == '\t' || s[k] == '\0') {
+				key_end = k;
+				break;
+			}
 	l->key_len = key_end - i;
 	while (l->key_len && (s[i + l->key_len - 1] == ' ' || s[i + l->key_len - 1] == '\t'))
 		l->key_len--;
@@ -220,6 +287,10 @@ static void check_line(struct report *r, const struct env_file *f, const struct 
 	if (l->end > l->start && (s[l->end - 1] == ' ' || s[l->end - 1] == '\t'))
 		finding(r, f, l, l->end - 1, "trailing-whitespace", "remove the blanks at the end of the line",
 			"line has trailing whitespace");
+	if (l->bom) /* invisible in a message that quoted the key */
+		finding(r, f, l, l->start, "leading-character", "save the file as UTF-8 without a byte order mark",
+			"the file starts with a UTF-8 byte order mark: python-dotenv and bash read it as part of "
+			"the first key");
 	if (l->blank || l->comment)
 		return;
 	check_key(r, f, l);

@@ -256,19 +256,31 @@ int main(int argc, char **argv)
 		cmd = argv[first++];
 	int nargs = argc - first;
 	int rc;
-	if (!strcmp(cmd, "print")) {
-		if (nargs != 1)
-			cli_usage_error(&tool, "print takes exactly one FILE");
-		rc = cmd_print(argv[first], &st.o);
-		if (rc == 3)
-			errorf("cannot read %s: %s", argv[first], strerror(errno));
-		config_free(cfg);
-		return rc;
-	}
+	if (!strcmp(cmd, "print") && nargs != 1)
+		cli_usage_error(&tool, "print takes exactly one FILE");
 	if (!strcmp(cmd, "compare") && nargs != 2)
 		cli_usage_error(&tool, "compare takes FILE and EXAMPLE");
 	if (nargs < 1)
 		cli_usage_error(&tool, "no FILE given");
+	/* a schema's secret keys are masked from the first line of output on */
+	char *schema_err = NULL;
+	bool schema_ok = !st.o.schema_path || schema_mark_secrets(st.o.schema_path, &schema_err) == 0;
+	if (!strcmp(cmd, "print")) {
+		if (!schema_ok) {
+			/* print shows values: without the schema it cannot know which to mask */
+			errorf("%s", schema_err);
+			free(schema_err);
+			config_free(cfg);
+			return 3;
+		}
+		rc = cmd_print(argv[first], &st.o);
+		if (rc == 3)
+			errorf("cannot read %s: %s", argv[first], strerror(errno));
+		config_free(cfg);
+		forget_secret_keys();
+		return rc;
+	}
+	free(schema_err); /* lint reports it as schema-invalid */
 	struct report *r = cli_report_new(&tool, &common);
 	if (!strcmp(cmd, "compare"))
 		compare_files(r, argv[first], argv[first + 1], &st.o);

@@ -26,9 +26,25 @@ static void describe(struct strbuf *sb, const char *key, const struct dotenv_ent
 		sb_addstr(sb, REDACTED);
 		return;
 	}
+	/* Masked before it is escaped and cut: the report masks registered secrets, but a
+	 * secret interpolated into another key would no longer match once cut at 40 bytes
+	 * or once its newlines are written as \n. NULs split the pieces. */
+	struct strbuf safe = STRBUF_INIT;
+	for (const char *p = e->value, *end = e->value + e->value_len; p <= end;) {
+		const char *nul = memchr(p, '\0', (size_t)(end - p));
+		char *piece = xstrndup(p, nul ? (size_t)(nul - p) : (size_t)(end - p));
+		char *masked = redact_text(piece);
+		sb_addstr(&safe, masked);
+		free(masked);
+		free(piece);
+		if (!nul)
+			break;
+		sb_addch(&safe, '\0');
+		p = nul + 1;
+	}
 	sb_addch(sb, '\'');
-	for (size_t i = 0; i < e->value_len && i < 40; i++) {
-		unsigned char c = (unsigned char)e->value[i];
+	for (size_t i = 0; i < safe.len && i < 40; i++) {
+		unsigned char c = (unsigned char)safe.buf[i];
 		if (c == '\n')
 			sb_addstr(sb, "\\n");
 		else if (c == '\r')
@@ -40,7 +56,8 @@ static void describe(struct strbuf *sb, const char *key, const struct dotenv_ent
 		else
 			sb_addch(sb, (char)c);
 	}
-	sb_addstr(sb, e->value_len > 40 ? "'..." : "'");
+	sb_addstr(sb, safe.len > 40 ? "'..." : "'");
+	sb_release(&safe);
 }
 
 static bool same(const struct dotenv_entry *a, const struct dotenv_entry *b)

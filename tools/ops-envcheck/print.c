@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "envcheck.h"
+#include "lint.h"
 #include "redact.h"
 #include "util.h"
 
@@ -56,11 +57,38 @@ static void json_string(struct strbuf *sb, const char *s, size_t n)
 	sb_addch(sb, '"');
 }
 
+/* JSON string of data after redaction. Each string is redacted on its own, never the
+ * document: a secret that spans JSON syntax would break it. NULs split the pieces. */
+static void json_safe_string(struct strbuf *sb, const char *data, size_t len)
+{
+	struct strbuf safe = STRBUF_INIT;
+	for (const char *p = data, *end = data + len; p <= end;) {
+		const char *nul = memchr(p, '\0', (size_t)(end - p));
+		char *piece = xstrndup(p, nul ? (size_t)(nul - p) : (size_t)(end - p));
+		char *masked = redact_text(piece);
+		sb_addstr(&safe, masked);
+		free(masked);
+		free(piece);
+		if (!nul)
+			break;
+		sb_addch(&safe, '\0');
+		p = nul + 1;
+	}
+	json_string(sb, safe.buf ? safe.buf : "", safe.len);
+	sb_release(&safe);
+}
+
 int cmd_print(const char *path, const struct envcheck_opts *o)
 {
 	struct env_file f;
 	if (env_file_load(&f, path, o) < 0)
 		return 3;
+	/* the line model registers the rest of a value whose quote the loader did not
+	 * close: a loader that reads those lines as keys would print a private key here */
+	struct lint_line *lines;
+	size_t nlines;
+	lint_lines(&f, &lines, &nlines);
+	free(lines);
 	for (size_t i = 0; i < f.res.ndiags; i++) {
 		char *msg = redact_text(f.res.diags[i].message);
 		fprintf(stderr, "%s:%d: %s\n", path, f.res.diags[i].line, msg);
@@ -76,19 +104,17 @@ int cmd_print(const char *path, const struct envcheck_opts *o)
 		const struct dotenv_entry *e = dotenv_lookup(&f.res, first->key);
 		sb_addstr(&sb, any ? ", " : "");
 		any = true;
-		json_string(&sb, e->key, strlen(e->key));
+		json_safe_string(&sb, e->key, strlen(e->key));
 		sb_addstr(&sb, ": ");
 		if (!e->value)
 			sb_addstr(&sb, "null");
 		else if (envcheck_key_is_secret(e->key, o))
 			sb_addstr(&sb, "\"" REDACTED "\"");
 		else
-			json_string(&sb, e->value, e->value_len);
+			json_safe_string(&sb, e->value, e->value_len);
 	}
 	sb_addstr(&sb, "}\n");
-	char *out = redact_text(sb_str(&sb));
-	fputs(out, stdout);
-	free(out);
+	fwrite(sb.buf, 1, sb.len, stdout);
 	sb_release(&sb);
 	env_file_free(&f);
 	return 0;

@@ -251,6 +251,20 @@ static void check_feature(struct ctx *c, const struct schema_feature *f)
 	sb_release(&missing);
 }
 
+/* Marks the keys the schema calls secret before any file is read: the style and
+ * portability checks run before schema_check() and must already mask them. */
+int schema_mark_secrets(const char *path, char **err)
+{
+	struct schema *s = schema_load(path, err);
+	if (!s)
+		return -1;
+	for (size_t i = 0; i < s->nkeys; i++)
+		if (s->keys[i].secret)
+			envcheck_mark_secret(s->keys[i].name);
+	schema_free(s);
+	return 0;
+}
+
 int schema_check(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o)
 {
 	char *err = NULL;
@@ -262,12 +276,16 @@ int schema_check(struct report *r, struct env_file *files, size_t nfiles, const 
 		return -1;
 	}
 	struct ctx c = { r, files, nfiles, o, s };
+	/* every value of a secret key, duplicates included (main marked the names already
+	 * when it could read the schema) */
 	for (size_t i = 0; i < s->nkeys; i++)
 		if (s->keys[i].secret) {
-			envcheck_mark_secret(s->keys[i].name);
-			const struct dotenv_entry *e = find(&c, s->keys[i].name, NULL);
-			if (e)
-				redact_add_secret(e->value);
+			if (!envcheck_key_is_secret(s->keys[i].name, o))
+				envcheck_mark_secret(s->keys[i].name);
+			for (size_t f = 0; f < nfiles; f++)
+				for (size_t k = 0; k < files[f].res.n; k++)
+					if (!strcmp(files[f].res.entries[k].key, s->keys[i].name))
+						redact_add_secret(files[f].res.entries[k].value);
 		}
 	for (size_t i = 0; i < s->nkeys; i++)
 		check_key(&c, &s->keys[i]);

@@ -306,7 +306,7 @@ void rp_bytes(struct report *r, const char *key, const char *text_fmt, const voi
 	report_json_add(r, key, report_json_bytes(sb_str(&safe), safe.len));
 	if (text_fmt) {
 		struct strbuf esc = STRBUF_INIT;
-		report_text_bytes(&esc, sb_str(&safe), safe.len);
+		report_text_bytes(&esc, sb_str(&safe), safe.len, ESCAPE_DATA);
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 		text_printf(r, text_fmt, sb_str(&esc));
@@ -385,7 +385,7 @@ json_t *report_json_bytes(const void *data, size_t len)
 	return s;
 }
 
-void report_text_bytes(struct strbuf *sb, const void *data, size_t len)
+void report_text_bytes(struct strbuf *sb, const void *data, size_t len, enum text_escape how)
 {
 	const unsigned char *p = data;
 	for (size_t i = 0; i < len;) {
@@ -402,7 +402,7 @@ void report_text_bytes(struct strbuf *sb, const void *data, size_t len)
 			sb_addstr(sb, "\\t");
 		else if (c == '\r')
 			sb_addstr(sb, "\\r");
-		else if (c == '\\')
+		else if (c == '\\' && how == ESCAPE_DATA)
 			sb_addstr(sb, "\\\\");
 		else if (c < 0x20 || c >= 0x7f)
 			sb_addf(sb, "\\x%02x", c);

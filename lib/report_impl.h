@@ -50,8 +50,12 @@ struct report {
 void report_json_add(struct report *r, const char *key, json_t *v);
 /* A JSON string for arbitrary bytes: UTF-8 kept, otherwise decoded as Latin-1. */
 json_t *report_json_bytes(const void *data, size_t len);
-/* Text form of arbitrary bytes with C-style escapes for controls and invalid UTF-8. */
-void report_text_bytes(struct strbuf *sb, const void *data, size_t len);
+/* Text form of arbitrary bytes with C-style escapes for controls and invalid UTF-8.
+ * Data (key names, values) escapes the backslash too, so "a\\nb" and a real newline
+ * differ; prose (check messages, which tools already escape where they quote values)
+ * keeps its backslashes, or an escape a tool wrote would show doubled. */
+enum text_escape { ESCAPE_DATA, ESCAPE_PROSE };
+void report_text_bytes(struct strbuf *sb, const void *data, size_t len, enum text_escape how);
 /* Appends data to sb after redact_text(), piece by piece between NUL bytes. */
 void report_redact_bytes(struct strbuf *sb, const void *data, size_t len);
 /* Length of the valid UTF-8 sequence at p (1 for ASCII), 0 when invalid. */

@@ -70,11 +70,11 @@ static char *text_field(const char *s, size_t indent)
 	struct strbuf sb = STRBUF_INIT;
 	const char *p = safe;
 	for (const char *nl; indent && (nl = strchr(p, '\n')); p = nl + 1) {
-		report_text_bytes(&sb, p, (size_t)(nl - p));
+		report_text_bytes(&sb, p, (size_t)(nl - p), ESCAPE_PROSE);
 		sb_addch(&sb, '\n');
 		sb_addpad(&sb, ' ', indent);
 	}
-	report_text_bytes(&sb, p, strlen(p));
+	report_text_bytes(&sb, p, strlen(p), ESCAPE_PROSE);
 	free(safe);
 	return sb_detach(&sb);
 }
@@ -573,6 +573,25 @@ static const char *sarif_level(enum status s)
 	return s == ST_CRITICAL ? "error" : s == ST_WARNING ? "warning" : "note";
 }
 
+/* A file path as a SARIF artifactLocation uri (RFC 3986 reference): "my app/.env" is
+ * "my%20app/.env"; unreserved characters and '/' stay, every other byte is %XX. */
+static json_t *sarif_uri(const char *path)
+{
+	char *safe = redacted(path);
+	struct strbuf sb = STRBUF_INIT;
+	for (const unsigned char *p = (const unsigned char *)safe; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("-._~/", *p))
+			sb_addch(&sb, (char)*p);
+		else
+			sb_addf(&sb, "%%%02X", *p);
+	}
+	json_t *uri = json_string(sb_str(&sb));
+	sb_release(&sb);
+	free(safe);
+	return uri;
+}
+
 static json_t *sarif_result(const struct check *c)
 {
 	json_t *res = json_object();
@@ -587,7 +606,7 @@ static json_t *sarif_result(const struct check *c)
 			json_object_set_new(region, "startLine", json_integer(c->line));
 		if (c->column > 0)
 			json_object_set_new(region, "startColumn", json_integer(c->column));
-		json_t *phys = json_pack("{s:{s:o}}", "artifactLocation", "uri", safe_json_string(c->file));
+		json_t *phys = json_pack("{s:{s:o}}", "artifactLocation", "uri", sarif_uri(c->file));
 		if (c->line > 0)
 			json_object_set_new(phys, "region", region);
 		else

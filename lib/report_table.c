@@ -108,7 +108,7 @@ static void cell_text(struct strbuf *sb, const struct cell *c, enum col_type typ
 		return;
 	}
 	if (!c->is_number) {
-		report_text_bytes(sb, c->bytes.buf ? c->bytes.buf : "", c->bytes.len);
+		report_text_bytes(sb, c->bytes.buf ? c->bytes.buf : "", c->bytes.len, ESCAPE_DATA);
 		return;
 	}
 	switch (type) {

@@ -137,4 +137,12 @@ test_expect_success 'every check id the code emits is documented in CHECKS of op
 	comm -23 ids documented >undocumented && { test ! -s undocumented || { cat undocumented; false; }; }
 '
 
+test_expect_success 'text shows an escape once; SARIF uri is percent-encoded' '
+	mkdir -p "my app" && printf "A=one\nB=\"two\r\"\n" >"my app/x é.env" &&
+	ops-envcheck --no-git "my app/x é.env" >out; test_grep "compose .two\\\\r., python" out &&
+	test_grep_not "two\\\\\\\\r" out &&
+	ops-envcheck --no-git --format sarif "my app/x é.env" >out.sarif;
+	json_assert out.sarif "u = {r[\"locations\"][0][\"physicalLocation\"][\"artifactLocation\"][\"uri\"] for r in d[\"runs\"][0][\"results\"] if \"locations\" in r}; assert u == {\"my%20app/x%20%C3%A9.env\"}, u"
+'
+
 test_done

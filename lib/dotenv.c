@@ -229,7 +229,7 @@ struct dotenv_entry *dp_add(struct dotenv_parser *p, const char *key, size_t key
 		dp_diag(p, DOTENV_FATAL, span->key, "interpolation expands to more than %zu MiB: values are cut "
 			"from here on (the loader would exhaust its memory)", DOTENV_MAX_EXPANSION >> 20);
 	}
-	if (e->value && redact_key_is_secret(e->key))
+	if (e->value && redact_key_is_secret(e->key) && !redact_value_is_path(e->key, e->value))
 		redact_add_secret(e->value);
 	size_t *slot = find_slot(r, e->key, key_len);
 	e->first = !*slot;

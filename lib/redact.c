@@ -230,3 +230,24 @@ bool redact_key_is_secret(const char *name)
 				return true;
 	return false;
 }
+
+bool redact_value_is_path(const char *name, const char *value)
+{
+	char up[256];
+	size_t n = 0;
+	for (; name[n] && n < sizeof(up) - 1; n++)
+		up[n] = (char)toupper((unsigned char)name[n]);
+	up[n] = '\0';
+	if (strcmp(up, "GOOGLE_APPLICATION_CREDENTIALS") != 0 && !str_ends_with(up, "_FILE") &&
+	    !str_ends_with(up, "_PATH"))
+		return false;
+	/* a path: absolute or relative, one line, no JSON pasted in; a bare word may be the
+	 * secret itself, written under the wrong name */
+	if (!value || !*value || strlen(value) > 4096 || strpbrk(value, "{}\"'"))
+		return false;
+	for (const char *p = value; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			return false;
+	return value[0] == '/' || !strncmp(value, "./", 2) || !strncmp(value, "../", 3) ||
+	       !strncmp(value, "~/", 2);
+}

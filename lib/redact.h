@@ -10,6 +10,10 @@
  *    key=value string ("password=***") without needing registration, and registers it.
  *  - redact_key_is_secret() is the one definition of a "secret-looking" name, shared by
  *    the config loader, the env checker and the reporters.
+ *  - redact_value_is_path() tells a secret-looking key whose value only names the file
+ *    holding the secret (GOOGLE_APPLICATION_CREDENTIALS=/etc/app/sa.json,
+ *    DB_PASSWORD_FILE=/run/secrets/db): such a path is shown, or "cannot read ***" would
+ *    hide which file is missing. A value that is not a plain path stays secret.
  * All returned strings are newly allocated; the caller frees them.
  */
 #ifndef OPSKIT_REDACT_H
@@ -23,6 +27,7 @@ void redact_add_secret(const char *value);
 char *redact_text(const char *in);
 char *redact_dsn(const char *dsn);
 bool redact_key_is_secret(const char *name);
+bool redact_value_is_path(const char *name, const char *value);
 void redact_reset(void); /* forget registered secrets (tests) */
 
 #endif

@@ -99,4 +99,20 @@ test_expect_success 'error messages (errorf/die) are redacted too' '
 	test_grep "bad status" err && test_grep_not die-secret err
 '
 
+test_expect_success 'a secret-named key holding only a path to the secret: the path is not secret' '
+	cat >paths <<-\EOF &&
+	GOOGLE_APPLICATION_CREDENTIALS=/etc/app/sa.json yes
+	google_application_credentials=./sa.json yes
+	DB_PASSWORD_FILE=/run/secrets/db yes
+	TLS_KEY_PATH=../certs/key.pem yes
+	SSH_KEY_PATH=~/.ssh/id_ed25519 yes
+	DB_PASSWORD=/looks/like/a/path no
+	API_TOKEN_FILE=abcd1234secretsecret no
+	GOOGLE_APPLICATION_CREDENTIALS={"type":"service_account"} no
+	DB_PASSWORD_FILE= no
+	EOF
+	opskit-test-helper secret-path $(cut -d" " -f1 paths) >actual &&
+	test_cmp paths actual
+'
+
 test_done

@@ -145,4 +145,20 @@ test_expect_success 'text shows an escape once; SARIF uri is percent-encoded' '
 	json_assert out.sarif "u = {r[\"locations\"][0][\"physicalLocation\"][\"artifactLocation\"][\"uri\"] for r in d[\"runs\"][0][\"results\"] if \"locations\" in r}; assert u == {\"my%20app/x%20%C3%A9.env\"}, u"
 '
 
+test_expect_success 'a secret-named key holding a path shows the path; anything else stays masked' '
+	printf "GOOGLE_APPLICATION_CREDENTIALS=/nonexistent/sa.json\nDB_PASSWORD_FILE=/run/secrets/db\n" >pf.env &&
+	printf "API_TOKEN_FILE=abcd1234secretsecretXY\nDB_PASS_PATH={\"private_key\":\"zz-Pk-99\"}\n" >>pf.env &&
+	chmod 600 pf.env &&
+	ops-envcheck print pf.env >out &&
+	test_grep "\"GOOGLE_APPLICATION_CREDENTIALS\": \"/nonexistent/sa.json\"" out &&
+	test_grep "\"DB_PASSWORD_FILE\": \"/run/secrets/db\"" out &&
+	test_grep_not "abcd1234secret\|zz-Pk-99" out &&
+	ops-envcheck --no-git pf.env >out; test $? -eq 2 &&
+	test_grep "cannot read /nonexistent/sa.json: No such file" out &&
+	test_grep "hint: fix the path in GOOGLE_APPLICATION_CREDENTIALS" out &&
+	printf "keys:\n  DB_PASSWORD_FILE: { secret: true }\n" >pf-schema.yaml &&
+	ops-envcheck --schema pf-schema.yaml print pf.env >out &&
+	test_grep_not "/run/secrets/db" out
+'
+
 test_done

@@ -80,6 +80,12 @@ test_expect_success 'a cluster --resume token: finished nodes are skipped' '
 
 test_expect_success 'a primary that is down: the others are audited, exit 3, the node named' '
 	kill -9 $(cat "$TRASH/cluster-3/redis.pid") &&
+	# kill(2) returns before the kernel closes the listener: wait (bounded) until the
+	# port refuses, or the audit may connect and then see a reset instead of a refusal
+	port3=$(echo $REDIS_CLUSTER_PORTS | cut -d" " -f3) && n=0 &&
+	while redis-cli -p "$port3" PING >/dev/null 2>&1 && test $n -lt 100; do
+		sleep 0.05; n=$((n + 1))
+	done &&
 	ops-redisaudit --format json "$REDIS_CLUSTER_URL" >down.json 2>down.err; test $? -eq 3 &&
 	test "$(json_get down.json "d[\"complete\"]")" = False &&
 	test "$(json_get down.json "sum(1 for n in d[\"nodes\"] if n[\"complete\"])")" = 2 &&

@@ -10,6 +10,7 @@
  *                           (exit 1 when there is one): does an example cover the schema?
  *   redact                  each stdin line through redact_dsn(), then redact_text()
  *   secret-key NAME...      "NAME yes|no": is the name secret-looking?
+ *   secret-path NAME=VALUE...  "NAME=VALUE yes|no": is VALUE only the path to NAME's secret?
  *   duration STR...         milliseconds, or "error"
  *   report FORMAT           build a report from a script on stdin (see below), render it
  *
@@ -347,7 +348,7 @@ int main(int argc, char **argv)
 {
 	set_progname("opskit-test-helper");
 	if (argc < 2)
-		die(3, "usage: opskit-test-helper config|config-keys|config-get|config-coverage|redact|secret-key|duration|report ...");
+		die(3, "usage: opskit-test-helper config|config-keys|config-get|config-coverage|redact|secret-key|secret-path|duration|report ...");
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "config-keys"))
 		return cmd_config_keys();
@@ -368,6 +369,16 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "secret-key")) {
 		for (int i = 2; i < argc; i++)
 			printf("%s %s\n", argv[i], redact_key_is_secret(argv[i]) ? "yes" : "no");
+		return 0;
+	}
+	if (!strcmp(cmd, "secret-path")) {
+		for (int i = 2; i < argc; i++) {
+			char *name = xstrdup(argv[i]), *eq = strchr(name, '=');
+			if (eq)
+				*eq = '\0';
+			printf("%s %s\n", argv[i], eq && redact_value_is_path(name, eq + 1) ? "yes" : "no");
+			free(name);
+		}
 		return 0;
 	}
 	if (!strcmp(cmd, "duration")) {

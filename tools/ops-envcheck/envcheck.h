@@ -41,9 +41,13 @@ struct env_file {
 int env_file_load(struct env_file *f, const char *path, const struct envcheck_opts *o);
 void env_file_free(struct env_file *f);
 bool envcheck_key_is_secret(const char *key, const struct envcheck_opts *o);
+/* Whether this key's value is masked: a secret key's, except where a secret-looking name
+ * only holds the path to the secret (see redact_value_is_path); never for keys the schema
+ * or config declare secret. */
+bool envcheck_value_is_secret(const char *key, const char *value, const struct envcheck_opts *o);
 /* The schema says key is secret (secret: true): from now on it is treated as one. */
 void envcheck_mark_secret(const char *key);
-/* A value fit for output: "***" for a secret key, else the value itself. */
+/* A value fit for output: "***" for a secret value, else the value itself. */
 const char *envcheck_shown(const char *key, const char *value, const struct envcheck_opts *o);
 
 int cmd_print(const char *path, const struct envcheck_opts *o);

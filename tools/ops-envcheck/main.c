@@ -123,10 +123,9 @@ static void forget_secret_keys(void)
 	nschema_secret_keys = 0;
 }
 
-bool envcheck_key_is_secret(const char *key, const struct envcheck_opts *o)
+/* Secret because the schema or the config says so, not by its name alone. */
+static bool declared_secret(const char *key, const struct envcheck_opts *o)
 {
-	if (redact_key_is_secret(key))
-		return true;
 	for (size_t i = 0; i < nschema_secret_keys; i++)
 		if (!strcmp(schema_secret_keys[i], key))
 			return true;
@@ -136,11 +135,23 @@ bool envcheck_key_is_secret(const char *key, const struct envcheck_opts *o)
 	return false;
 }
 
+bool envcheck_key_is_secret(const char *key, const struct envcheck_opts *o)
+{
+	return redact_key_is_secret(key) || declared_secret(key, o);
+}
+
+bool envcheck_value_is_secret(const char *key, const char *value, const struct envcheck_opts *o)
+{
+	if (declared_secret(key, o))
+		return true;
+	return redact_key_is_secret(key) && !redact_value_is_path(key, value);
+}
+
 const char *envcheck_shown(const char *key, const char *value, const struct envcheck_opts *o)
 {
 	if (!value)
 		return "(no value)";
-	return envcheck_key_is_secret(key, o) ? REDACTED : value;
+	return envcheck_value_is_secret(key, value, o) ? REDACTED : value;
 }
 
 int env_file_load(struct env_file *f, const char *path, const struct envcheck_opts *o)
@@ -169,7 +180,8 @@ int env_file_load(struct env_file *f, const char *path, const struct envcheck_op
 	dopts.expand = o->expand;
 	dotenv_parse(f->buf, f->len, &dopts, &f->res);
 	for (size_t i = 0; i < f->res.n; i++)
-		if (f->res.entries[i].value && envcheck_key_is_secret(f->res.entries[i].key, o))
+		if (f->res.entries[i].value &&
+		    envcheck_value_is_secret(f->res.entries[i].key, f->res.entries[i].value, o))
 			redact_add_secret(f->res.entries[i].value);
 	return 0;
 }

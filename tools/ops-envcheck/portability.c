@@ -22,7 +22,7 @@ static void describe(struct strbuf *sb, const char *key, const struct dotenv_ent
 		sb_addstr(sb, "no value");
 		return;
 	}
-	if (envcheck_key_is_secret(key, o)) {
+	if (envcheck_value_is_secret(key, e->value, o)) {
 		sb_addstr(sb, REDACTED);
 		return;
 	}
@@ -88,7 +88,7 @@ void lint_portability(struct report *r, const struct env_file *f, const struct e
 		const struct dotenv_entry *vals[DOTENV_NDIALECTS];
 		for (int d = 0; d < DOTENV_NDIALECTS; d++) {
 			vals[d] = dotenv_lookup(&other[d], mine->key);
-			if (vals[d] && vals[d]->value && envcheck_key_is_secret(mine->key, o))
+			if (vals[d] && vals[d]->value && envcheck_value_is_secret(mine->key, vals[d]->value, o))
 				redact_add_secret(vals[d]->value);
 			differs |= !same(vals[d], last);
 		}

@@ -108,7 +108,7 @@ int cmd_print(const char *path, const struct envcheck_opts *o)
 		sb_addstr(&sb, ": ");
 		if (!e->value)
 			sb_addstr(&sb, "null");
-		else if (envcheck_key_is_secret(e->key, o))
+		else if (envcheck_value_is_secret(e->key, e->value, o))
 			sb_addstr(&sb, "\"" REDACTED "\"");
 		else
 			json_safe_string(&sb, e->value, e->value_len);

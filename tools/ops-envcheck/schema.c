@@ -56,8 +56,12 @@ static void credentials(struct ctx *c, const struct schema_key *k, const char *v
 	if (rc < 0) {
 		struct check *chk = key_check(c, "credentials", ST_CRITICAL, k->name, "%s is set but broken: %s",
 					      k->name, sb_str(&why));
-		check_hint(chk, "regenerate the service-account key in the cloud console and store it again%s",
-			   strcmp(k->type, "gcp-service-account-b64") ? "" : " (base64 -w0 key.json)");
+		if (str_starts_with(sb_str(&why), "step 1 (file)")) /* the key may be fine: it is not there */
+			check_hint(chk, "fix the path in %s, or make the key file readable where it points "
+				   "(in a container: mount it)", k->name);
+		else
+			check_hint(chk, "regenerate the service-account key in the cloud console and store it again%s",
+				   strcmp(k->type, "gcp-service-account-b64") ? "" : " (base64 -w0 key.json)");
 	} else {
 		key_check(c, "credentials", ST_OK, k->name, "%s: %s", k->name, sb_str(&ok));
 	}

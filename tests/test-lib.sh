@@ -73,7 +73,9 @@ _test_ok() { test_count=$((test_count + 1)); printf 'ok %d - %s\n' "$test_count"
 _test_not_ok() {
 	test_count=$((test_count + 1)); test_failed=$((test_failed + 1))
 	printf 'not ok %d - %s\n' "$test_count" "$1"
-	printf '%s\n' "$2" | sed 's/^/#\t/'
+	# on stderr, like Test::More's diag: prove shows it without -v, so a failure in
+	# CI's log says what failed and what it printed
+	printf '%s\n' "$2" | sed 's/^/#\t/' >&2
 }
 
 # Runs the body in a subshell with errexit-like && chains; output shown only on failure

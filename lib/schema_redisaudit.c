@@ -13,7 +13,7 @@ const struct cfg_key opskit_schema_redisaudit[] = {
 	{ "redis.pause", CFG_DURATION, "sleep between batches (default 0)" },
 	{ "redis.top", CFG_INT, "keys and prefixes listed per table (default 10)" },
 	{ "redis.prefix.delimiters", CFG_STRING, "characters that separate key segments (default \":\")" },
-	{ "redis.prefix.depth", CFG_INT, "segments that make a prefix (default 2)" },
+	{ "redis.prefix.depth", CFG_INT, "named segments that make a prefix, ids aside (default 2)" },
 	{ "redis.prefix.max", CFG_INT, "distinct prefixes kept; the rest count as (other) (default 10000)" },
 	{ "redis.expire_patterns", CFG_STRLIST, "globs of keys that must have a TTL" },
 	{ "redis.streams.*.match", CFG_STRING, "glob of the stream keys of this rule (default: the rule name)" },

@@ -178,8 +178,9 @@ static void report_keys_callers(struct report *r, const struct settings *s, cons
 	}
 	if (!cl->n && cl->commandstat_calls > 0) {
 		struct check *ck = report_check(r, "keys-command", ST_WARNING, NULL,
-						"KEYS was called %lld times since the stats were reset; "
-						"no caller is in SLOWLOG or CLIENT LIST now", cl->commandstat_calls);
+						"KEYS was called %lld time%s since the stats were reset; "
+						"no caller is in SLOWLOG or CLIENT LIST now", cl->commandstat_calls,
+						cl->commandstat_calls == 1 ? "" : "s");
 		check_hint(ck, "lower slowlog-log-slower-than for a while to catch the client, or "
 			       "rename KEYS away with rename-command");
 		check_metric(ck, "keys_calls", (double)cl->commandstat_calls, "c", THRESHOLDS_NONE);

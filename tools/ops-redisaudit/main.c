@@ -25,7 +25,7 @@ static const struct cli_tool tool = {
 		   "  --lengths              also read element counts (STRLEN, LLEN, HLEN, ...)\n"
 		   "  --top N                keys and prefixes listed per table (default 10)\n"
 		   "  --delimiters CHARS     prefix delimiters (default \":\")\n"
-		   "  --depth N              prefix depth in segments (default 2)\n"
+		   "  --depth N              named segments in a prefix, ids aside (default 2)\n"
 		   "  --max-prefixes N       distinct prefixes kept (default 10000)\n"
 		   "  --rate KEYS_PER_SEC    examine at most this many keys a second\n"
 		   "  --pause-ms MS          sleep between batches\n"

@@ -52,22 +52,45 @@ static size_t next_delim(const char *key, size_t len, size_t from, const char *d
 	return len;
 }
 
+/* A short word, no digits: a field of a record (profile, cart, state), not a slug or a
+ * token; there are few of them, so keeping one cannot flood the prefix table. */
+static bool segment_is_field(const char *s, size_t n)
+{
+	if (!n || n > 24)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalpha((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
+
+/* Depth counts named segments only: an id says nothing about the namespace, so
+ * user:42:profile is user:*:profile at depth 2, not user:*:*. */
 void prefix_of(const char *key, size_t len, const char *delimiters, int depth, struct strbuf *out)
 {
 	sb_reset(out);
 	size_t pos = 0;
-	for (int seg = 0; seg < depth; seg++) {
+	bool folded = false;
+	for (int named = 0; named < depth && out->len <= PREFIX_MAX_LEN;) {
 		size_t end = next_delim(key, len, pos, delimiters);
-		if (end >= len)  /* the last segment names the key; it is never part of the prefix */
+		if (end >= len) {
+			/* the last segment names the key and is not part of the prefix, except
+			 * a field after an id: it tells the id's records apart */
+			if (folded && segment_is_field(key + pos, len - pos) && out->len + len - pos <= PREFIX_MAX_LEN) {
+				sb_add(out, key + pos, len - pos);
+				return;
+			}
 			break;
-		if (segment_is_id(key + pos, end - pos))
+		}
+		if (segment_is_id(key + pos, end - pos)) {
 			sb_addch(out, '*');
-		else
+			folded = true;
+		} else {
 			sb_add(out, key + pos, end - pos);
+			named++;
+		}
 		sb_addch(out, key[end]);
 		pos = end + 1;
-		if (out->len > PREFIX_MAX_LEN)
-			break;
 	}
 	if (out->len) {
 		if (out->len > PREFIX_MAX_LEN)

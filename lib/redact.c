@@ -251,3 +251,19 @@ bool redact_value_is_path(const char *name, const char *value)
 	return value[0] == '/' || !strncmp(value, "./", 2) || !strncmp(value, "../", 3) ||
 	       !strncmp(value, "~/", 2);
 }
+
+void redact_bytes(struct strbuf *out, const char *data, size_t len)
+{
+	for (const char *p = data, *end = data + len; p <= end;) {
+		const char *nul = memchr(p, '\0', (size_t)(end - p));
+		char *piece = xstrndup(p, nul ? (size_t)(nul - p) : (size_t)(end - p));
+		char *masked = redact_text(piece);
+		sb_addstr(out, masked);
+		free(masked);
+		free(piece);
+		if (!nul)
+			break;
+		sb_addch(out, '\0');
+		p = nul + 1;
+	}
+}

@@ -20,11 +20,16 @@
 #define OPSKIT_REDACT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #define REDACTED "***"
 
 void redact_add_secret(const char *value);
 char *redact_text(const char *in);
+/* redact_text() for bytes that may hold NULs (a parsed value): each NUL-separated piece is
+ * masked on its own and appended to out, NULs kept. */
+struct strbuf;
+void redact_bytes(struct strbuf *out, const char *data, size_t len);
 char *redact_dsn(const char *dsn);
 bool redact_key_is_secret(const char *name);
 bool redact_value_is_path(const char *name, const char *value);

@@ -30,18 +30,7 @@ static void describe(struct strbuf *sb, const char *key, const struct dotenv_ent
 	 * secret interpolated into another key would no longer match once cut at 40 bytes
 	 * or once its newlines are written as \n. NULs split the pieces. */
 	struct strbuf safe = STRBUF_INIT;
-	for (const char *p = e->value, *end = e->value + e->value_len; p <= end;) {
-		const char *nul = memchr(p, '\0', (size_t)(end - p));
-		char *piece = xstrndup(p, nul ? (size_t)(nul - p) : (size_t)(end - p));
-		char *masked = redact_text(piece);
-		sb_addstr(&safe, masked);
-		free(masked);
-		free(piece);
-		if (!nul)
-			break;
-		sb_addch(&safe, '\0');
-		p = nul + 1;
-	}
+	redact_bytes(&safe, e->value, e->value_len);
 	sb_addch(sb, '\'');
 	for (size_t i = 0; i < safe.len && i < 40; i++) {
 		unsigned char c = (unsigned char)safe.buf[i];

@@ -62,18 +62,7 @@ static void json_string(struct strbuf *sb, const char *s, size_t n)
 static void json_safe_string(struct strbuf *sb, const char *data, size_t len)
 {
 	struct strbuf safe = STRBUF_INIT;
-	for (const char *p = data, *end = data + len; p <= end;) {
-		const char *nul = memchr(p, '\0', (size_t)(end - p));
-		char *piece = xstrndup(p, nul ? (size_t)(nul - p) : (size_t)(end - p));
-		char *masked = redact_text(piece);
-		sb_addstr(&safe, masked);
-		free(masked);
-		free(piece);
-		if (!nul)
-			break;
-		sb_addch(&safe, '\0');
-		p = nul + 1;
-	}
+	redact_bytes(&safe, data, len);
 	json_string(sb, safe.buf ? safe.buf : "", safe.len);
 	sb_release(&safe);
 }

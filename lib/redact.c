@@ -213,6 +213,8 @@ bool redact_key_is_secret(const char *name)
 		up[n] = (char)(ch == '-' || ch == '.' ? '_' : toupper(ch));
 	}
 	up[n] = '\0';
+	if (name[n]) /* longer than up: a secret word past the cut would go unseen */
+		return true;
 	for (size_t i = 0; i < ARRAY_SIZE(whole); i++)
 		if (!strcmp(up, whole[i]))
 			return true;
@@ -238,6 +240,8 @@ bool redact_value_is_path(const char *name, const char *value)
 	for (; name[n] && n < sizeof(up) - 1; n++)
 		up[n] = (char)toupper((unsigned char)name[n]);
 	up[n] = '\0';
+	if (name[n]) /* longer than up: its end (_FILE, _PATH) was not seen; stays secret */
+		return false;
 	if (strcmp(up, "GOOGLE_APPLICATION_CREDENTIALS") != 0 && !str_ends_with(up, "_FILE") &&
 	    !str_ends_with(up, "_PATH"))
 		return false;

@@ -115,4 +115,14 @@ test_expect_success 'a secret-named key holding only a path to the secret: the p
 	test_cmp paths actual
 '
 
+test_expect_success 'a name too long to read whole is secret, even if its start ends in _FILE' '
+	name=$(printf "%0250d_FILE_PASSWORD" 0) &&
+	echo "$name=/hunter2secret no" >long &&
+	opskit-test-helper secret-path "$name=/hunter2secret" >actual &&
+	test_cmp long actual &&
+	echo "$name yes" >long &&
+	opskit-test-helper secret-key "$name" >actual &&
+	test_cmp long actual
+'
+
 test_done

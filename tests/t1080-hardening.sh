@@ -116,6 +116,12 @@ test_expect_success 'portability never shows a secret interpolated into another 
 	ops-envcheck --no-git p.env >out; test_grep "X loads differently per dialect: compose .\*\*\*#y." out
 '
 
+test_expect_success 'portability tells a backslash from the newline it may become' '
+	printf "B=\"a\\\\nb\"\n" >bs.env && chmod 600 bs.env &&
+	ops-envcheck --no-git bs.env >out
+	test_grep "B loads differently per dialect: compose .a\\\\nb., .*shell .a\\\\\\\\nb." out
+'
+
 test_expect_success 'a FIFO or /dev/zero named as credentials or env_file does not hang the check' '
 	mkfifo fifo &&
 	printf "GOOGLE_APPLICATION_CREDENTIALS=$PWD/fifo\n" >g.env && chmod 600 g.env &&

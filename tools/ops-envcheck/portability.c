@@ -40,6 +40,8 @@ static void describe(struct strbuf *sb, const char *key, const struct dotenv_ent
 			sb_addstr(sb, "\\r");
 		else if (c == '\t')
 			sb_addstr(sb, "\\t");
+		else if (c == '\\') /* the text report keeps it as is: a\\nb is not a\nb */
+			sb_addstr(sb, "\\\\");
 		else if (c < 0x20 || c == 0x7f)
 			sb_addf(sb, "\\x%02x", c);
 		else

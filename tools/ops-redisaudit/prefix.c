@@ -88,6 +88,7 @@ void prefix_of(const char *key, size_t len, const char *delimiters, int depth, s
 		} else {
 			sb_add(out, key + pos, end - pos);
 			named++;
+			folded = false;  /* a field is kept only right after an id */
 		}
 		sb_addch(out, key[end]);
 		pos = end + 1;

@@ -282,27 +282,10 @@ void rp_null(struct report *r, const char *key, const char *text_fmt)
 }
 #pragma GCC diagnostic pop
 
-void report_redact_bytes(struct strbuf *sb, const void *data, size_t len)
-{
-	const char *p = data, *end = p + len;
-	while (p < end) {
-		const char *nul = memchr(p, '\0', (size_t)(end - p));
-		char *piece = xstrndup(p, nul ? (size_t)(nul - p) : (size_t)(end - p));
-		char *safe = redact_text(piece);
-		sb_addstr(sb, safe);
-		free(safe);
-		free(piece);
-		if (!nul)
-			break;
-		sb_addch(sb, '\0');
-		p = nul + 1;
-	}
-}
-
 void rp_bytes(struct report *r, const char *key, const char *text_fmt, const void *data, size_t len)
 {
 	struct strbuf safe = STRBUF_INIT;
-	report_redact_bytes(&safe, data, len);
+	redact_bytes(&safe, data, len);
 	report_json_add(r, key, report_json_bytes(sb_str(&safe), safe.len));
 	if (text_fmt) {
 		struct strbuf esc = STRBUF_INIT;

@@ -68,7 +68,7 @@ void rp_table_str(struct rp_table *t, const char *value)
 
 void rp_table_bytes_str(struct rp_table *t, const void *data, size_t len)
 {
-	report_redact_bytes(&next_cell(t)->bytes, data, len);
+	redact_bytes(&next_cell(t)->bytes, data, len);
 }
 
 void rp_table_int(struct rp_table *t, long long value)

@@ -162,6 +162,10 @@ test_expect_success 'a secret-named key holding a path shows the path; anything 
 	ops-envcheck --no-git pf.env >out; test $? -eq 2 &&
 	test_grep "cannot read /nonexistent/sa.json: No such file" out &&
 	test_grep "hint: fix the path in GOOGLE_APPLICATION_CREDENTIALS" out &&
+	printf "GOOGLE_APPLICATION_CREDENTIALS=/etc/gcp/Sa-Kx9Qz7Lw2Pm4Vb8.json\n" >hp.env && chmod 644 hp.env &&
+	ops-envcheck --no-git hp.env >out; test $? -eq 2 &&
+	test_grep "cannot read /etc/gcp/Sa-Kx9Qz7Lw2Pm4Vb8.json" out &&
+	test_grep_not "high-entropy\|file-permissions" out &&
 	printf "keys:\n  DB_PASSWORD_FILE: { secret: true }\n" >pf-schema.yaml &&
 	ops-envcheck --schema pf-schema.yaml print pf.env >out &&
 	test_grep_not "/run/secrets/db" out

@@ -77,7 +77,7 @@ const char *secrets_format(const char *key, const char *value, const struct envc
 	for (size_t i = 0; i < ARRAY_SIZE(formats); i++)
 		if (matches_format(i, value))
 			return formats[i].what;
-	if (envcheck_key_is_secret(key, o) && strlen(value) >= 20 && entropy(value) >= 3.5 &&
+	if (envcheck_value_is_secret(key, value, o) && strlen(value) >= 20 && entropy(value) >= 3.5 &&
 	    !secrets_placeholder(value))
 		return "a high-entropy secret";
 	return NULL;
@@ -147,7 +147,8 @@ void secrets_check(struct report *r, const struct env_file *f, const struct envc
 		if (!e->value || !*e->value)
 			continue;
 		bool secret_name = envcheck_key_is_secret(e->key, o);
-		has_secret_values |= secret_name && !secrets_placeholder(e->value);
+		/* a path to the secret (GOOGLE_APPLICATION_CREDENTIALS=/etc/...) is not one */
+		has_secret_values |= envcheck_value_is_secret(e->key, e->value, o) && !secrets_placeholder(e->value);
 		const char *what = secrets_format(e->key, e->value, o);
 		if (!what)
 			continue;

@@ -11,6 +11,8 @@ VERSION := 0.1.0
 PREFIX ?= /usr/local
 BINDIR_INSTALL = $(DESTDIR)$(PREFIX)/bin
 MANDIR_INSTALL = $(DESTDIR)$(PREFIX)/share/man
+BASHCOMPDIR_INSTALL = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR_INSTALL = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -31,6 +33,7 @@ ifneq ($(V),1)
 QUIET_CC = @echo '   CC      $@';
 QUIET_LINK = @echo '   LINK    $@';
 QUIET_AR = @echo '   AR      $@';
+QUIET_GEN = @echo '   GEN     $@';
 endif
 
 TOOLS := ops-promote ops-pgprobe ops-redisaudit ops-envcheck
@@ -58,7 +61,17 @@ HELPER := $(BIN)/opskit-test-helper
 
 PROGRAMS := $(TOOLS:%=$(BIN)/%)
 
-all: $(PROGRAMS) $(HELPER)
+# Shell completions, generated from each tool's option table (ci/gen-completion.sh).
+COMPLETIONS := $(TOOLS:%=$(BUILD)/completions/%.bash) $(TOOLS:%=$(BUILD)/completions/_%)
+
+all: $(PROGRAMS) $(HELPER) $(COMPLETIONS)
+
+$(BUILD)/completions/%.bash: $(BIN)/% ci/gen-completion.sh
+	@mkdir -p $(dir $@)
+	$(QUIET_GEN)ci/gen-completion.sh bash $< >$@
+$(BUILD)/completions/_%: $(BIN)/% ci/gen-completion.sh
+	@mkdir -p $(dir $@)
+	$(QUIET_GEN)ci/gen-completion.sh zsh $< >$@
 
 $(BUILD)/lib/%.o: lib/%.c
 	@mkdir -p $(dir $@)
@@ -124,9 +137,12 @@ bench:
 	@$(MAKE) --no-print-directory all
 	@$(TEST_ENV) bench/run.sh $(BENCH)
 
-install: $(PROGRAMS)
-	install -d $(BINDIR_INSTALL) $(MANDIR_INSTALL)/man1 $(MANDIR_INSTALL)/man5 $(MANDIR_INSTALL)/man7
+install: $(PROGRAMS) $(COMPLETIONS)
+	install -d $(BINDIR_INSTALL) $(MANDIR_INSTALL)/man1 $(MANDIR_INSTALL)/man5 $(MANDIR_INSTALL)/man7 \
+		$(BASHCOMPDIR_INSTALL) $(ZSHCOMPDIR_INSTALL)
 	install -m 755 $(PROGRAMS) $(BINDIR_INSTALL)/
+	for t in $(TOOLS); do install -m 644 $(BUILD)/completions/$$t.bash $(BASHCOMPDIR_INSTALL)/$$t; done
+	install -m 644 $(TOOLS:%=$(BUILD)/completions/_%) $(ZSHCOMPDIR_INSTALL)/
 	$(if $(wildcard man/*.1),install -m 644 $(wildcard man/*.1) $(MANDIR_INSTALL)/man1/)
 	$(if $(wildcard man/*.5),install -m 644 $(wildcard man/*.5) $(MANDIR_INSTALL)/man5/)
 	$(if $(wildcard man/*.7),install -m 644 $(wildcard man/*.7) $(MANDIR_INSTALL)/man7/)

@@ -255,6 +255,11 @@ static int parse_bool_word(const char *v, bool *out)
 	return -1;
 }
 
+int config_parse_bool(const char *v, bool *out)
+{
+	return parse_bool_word(v, out);
+}
+
 static const char *type_problem(enum cfg_type type, const char *v)
 {
 	long long ll;
@@ -270,6 +275,39 @@ static const char *type_problem(enum cfg_type type, const char *v)
 		return parse_threshold(v, &d, &b) ? "must be a number, a percentage such as 80%, or a duration such as 30s" : NULL;
 	default: return NULL;
 	}
+}
+
+/* NULL when v (already of the right type) is within k's bounds. */
+static const char *range_problem(const struct cfg_key *k, const char *v)
+{
+	double d;
+	long long ll;
+	switch (k->type) {
+	case CFG_INT: return parse_ll(v, &ll) ? NULL : cfg_bounds_problem(k, (double)ll);
+	case CFG_NUMBER: return parse_double(v, &d) ? NULL : cfg_bounds_problem(k, d);
+	case CFG_DURATION: return parse_duration_ms(v, &d) ? NULL : cfg_bounds_problem(k, d);
+	default: return NULL;
+	}
+}
+
+const char *cfg_bounds_problem(const struct cfg_key *k, double v)
+{
+	static char msg[128];
+	if (!k->bounded || (v >= k->min && v <= k->max))
+		return NULL;
+	bool ms = k->type == CFG_DURATION;
+	const char *lo = ms ? human_duration(k->min / 1000) : NULL, *hi = ms ? human_duration(k->max / 1000) : NULL;
+	if (k->max >= CFG_NO_MAX) {
+		if (ms)
+			snprintf(msg, sizeof(msg), "must be at least %s", lo);
+		else
+			snprintf(msg, sizeof(msg), "must be at least %g", k->min);
+	} else if (ms) {
+		snprintf(msg, sizeof(msg), "must be from %s to %s", lo, hi);
+	} else {
+		snprintf(msg, sizeof(msg), "must be from %g to %g", k->min, k->max);
+	}
+	return msg;
 }
 
 static struct cnode *new_node(enum node_kind kind, const char *key, const yaml_node_t *yn)
@@ -322,6 +360,8 @@ static struct cnode *scalar_leaf(struct loader *ld, yaml_node_t *yn, const struc
 	if (!v)
 		return NULL;
 	const char *problem = type_problem(k->type, v);
+	if (!problem)
+		problem = range_problem(k, v);
 	if (problem) {
 		/* The value may be a secret from the environment: say what is wrong, not what it is. */
 		bool from_env = strstr((const char *)yn->data.scalar.value, "${") != NULL;
@@ -623,43 +663,86 @@ static struct cnode *find(const struct config *c, const char *path)
 	return n;
 }
 
-int cfg_str(const struct config *c, const char *path, const char **out)
+const struct cfg_key *config_schema_find(const char *path)
+{
+	size_t depth = segment_count(path);
+	if (depth > MAX_DEPTH)
+		return NULL;
+	char bufs[MAX_DEPTH][128], *segs[MAX_DEPTH];
+	for (size_t i = 0; i < depth; i++) {
+		segment(path, i, bufs[i], sizeof(bufs[i]));
+		segs[i] = bufs[i];
+	}
+	for (size_t i = 0; config_schema_key(i); i++) {
+		const struct cfg_key *k = config_schema_key(i);
+		if (segment_count(k->path) == depth && pattern_prefix_matches(k->path, segs, depth - 1))
+			return k;
+	}
+	return NULL;
+}
+
+static const char *scalar_at(const struct config *c, const char *path)
 {
 	struct cnode *n = find(c, path);
-	if (!n || n->kind != NODE_SCALAR)
-		return 0;
-	*out = n->value;
-	return 1;
+	return n && n->kind == NODE_SCALAR ? n->value : NULL;
 }
 
-int cfg_int(const struct config *c, const char *path, long long *out)
+const char *cfg_default(const struct config *c, const char *path)
 {
-	const char *v;
-	return cfg_str(c, path, &v) && parse_ll(v, out) == 0;
+	const struct cfg_key *k = config_schema_find(path);
+	if (!k)
+		return NULL;
+	const char *v = k->fallback ? scalar_at(c, k->fallback) : NULL;
+	return v ? v : k->def;
 }
 
-int cfg_double(const struct config *c, const char *path, double *out)
+/* The key's value, else its default; *present tells which. */
+static const char *value_or_default(const struct config *c, const char *path, int *present)
 {
-	const char *v;
-	return cfg_str(c, path, &v) && parse_double(v, out) == 0;
+	const char *v = scalar_at(c, path);
+	*present = v != NULL;
+	return v ? v : cfg_default(c, path);
 }
 
-int cfg_bool(const struct config *c, const char *path, bool *out)
+int cfg_str(const struct config *c, const char *path, const char **out)
 {
-	const char *v;
-	return cfg_str(c, path, &v) && parse_bool_word(v, out) == 0;
+	int present;
+	const char *v = value_or_default(c, path, &present);
+	if (v)
+		*out = v;
+	return present;
 }
 
-int cfg_duration_ms(const struct config *c, const char *path, double *out_ms)
-{
-	const char *v;
-	return cfg_str(c, path, &v) && parse_duration_ms(v, out_ms) == 0;
-}
+/* Each typed getter: the value (or the default) converted; 1 only when present. */
+#define TYPED_GETTER(name, type, parse)                                          \
+	int name(const struct config *c, const char *path, type *out)            \
+	{                                                                        \
+		int present;                                                     \
+		const char *v = value_or_default(c, path, &present);             \
+		type parsed;                                                     \
+		if (v && parse(v, &parsed) == 0) {                               \
+			*out = parsed;                                           \
+			return present;                                          \
+		}                                                                \
+		return 0;                                                        \
+	}
+
+TYPED_GETTER(cfg_int, long long, parse_ll)
+TYPED_GETTER(cfg_double, double, parse_double)
+TYPED_GETTER(cfg_bool, bool, parse_bool_word)
+TYPED_GETTER(cfg_duration_ms, double, parse_duration_ms)
 
 int cfg_threshold(const struct config *c, const char *path, double *out, bool *percent)
 {
-	const char *v;
-	return cfg_str(c, path, &v) && parse_threshold(v, out, percent) == 0;
+	int present;
+	const char *v = value_or_default(c, path, &present);
+	double d;
+	bool pct;
+	if (!v || parse_threshold(v, &d, &pct))
+		return 0;
+	*out = d;
+	*percent = pct;
+	return present;
 }
 
 static int node_strings(struct cnode *n, enum node_kind kind, const char *const **out, size_t *count)

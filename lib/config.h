@@ -17,8 +17,10 @@
  *    An explicit path or $OPSKIT_CONFIG that does not exist is an error; finding no file
  *    otherwise gives an empty config (every getter reports "absent").
  *  - Getters take a concrete dotted path ("redis.targets.cache.url") and return 1 when
- *    the key is present, 0 when absent. Types were checked at load, so a present key
- *    always converts.
+ *    the key is present, 0 when absent. Types and ranges were checked at load, so a
+ *    present key always converts. The schema rows own the defaults: for an absent key a
+ *    getter stores the row's fallback key's value, else the row's default, if either
+ *    exists (and still returns 0); otherwise *out is left alone.
  */
 #ifndef OPSKIT_CONFIG_H
 #define OPSKIT_CONFIG_H
@@ -37,10 +39,20 @@ enum cfg_type {
 };
 
 struct cfg_key {
-	const char *path;  /* dotted; "*" for a user-chosen name */
+	const char *path;     /* dotted; "*" for a user-chosen name */
 	enum cfg_type type;
-	const char *doc;   /* one line, for `opskit-test-helper config-keys` */
+	const char *doc;      /* one line, for `opskit-test-helper config-keys` */
+	const char *def;      /* the default, written as in the file; NULL: none */
+	const char *fallback; /* a key consulted before def when this one is absent */
+	bool bounded;         /* INT, NUMBER and DURATION (in ms) values lie in [min, max] */
+	double min, max;
 };
+
+/* One schema row: CFG_KEY("redis.count", CFG_INT, "doc", .def = "1000", CFG_RANGE(1, 100000)). */
+#define CFG_KEY(p, t, d, ...) { .path = (p), .type = (t), .doc = (d), __VA_ARGS__ }
+#define CFG_RANGE(lo, hi) .bounded = true, .min = (lo), .max = (hi)
+#define CFG_NO_MAX 1e300
+#define CFG_END { .path = NULL }
 
 /* The schema is the concatenation of these tables; each ends with {NULL}. */
 extern const struct cfg_key opskit_schema_common[];
@@ -70,8 +82,19 @@ int cfg_children(const struct config *c, const char *path, const char *const **o
 /* "file:line:column" of a key, for a tool's own semantic errors; "" when absent. */
 const char *cfg_where(const struct config *c, const char *path);
 
+/* "true"/"yes"/"on" and "false"/"no"/"off" (any of three cases), as the file takes them. */
+int config_parse_bool(const char *v, bool *out);
+
 /* Iterate the whole schema (for docs checks). Returns NULL past the end. */
 const struct cfg_key *config_schema_key(size_t i);
+/* The schema row a concrete path ("redis.streams.mail.maxlen") is an instance of. */
+const struct cfg_key *config_schema_find(const char *path);
+/* The value a getter gives an absent key (fallback key's value, else the row's default),
+ * or NULL when there is none. */
+const char *cfg_default(const struct config *c, const char *path);
+/* NULL when v is within the row's bounds, else what is wrong ("must be at least 1").
+ * v is in the row's unit (milliseconds for durations). Returns a static string. */
+const char *cfg_bounds_problem(const struct cfg_key *k, double v);
 /* One more table, searched after the tools' tables; NULL removes it. For the test helper,
  * which checks every type against a table of its own. */
 void config_schema_set_extra(const struct cfg_key *table);

@@ -6,8 +6,8 @@
 #include "config.h"
 
 const struct cfg_key opskit_schema_common[] = {
-	{ "defaults.format", CFG_STRING, "output format when --format is not given" },
-	{ "defaults.timeout", CFG_DURATION, "default bound on network work, per tool" },
-	{ "defaults.color", CFG_BOOL, "false turns off colour in text output even on a TTY" },
-	{ NULL, 0, NULL },
+	CFG_KEY("defaults.format", CFG_STRING, "output format when --format is not given"),
+	CFG_KEY("defaults.timeout", CFG_DURATION, "default bound on network work, per tool"),
+	CFG_KEY("defaults.color", CFG_BOOL, "false turns off colour in text output even on a TTY"),
+	CFG_END,
 };

@@ -5,6 +5,8 @@
 #    there is undeclared;
 #  - every option in a tool's --help is in its man page ("Fl -name", "Fl x") and every
 #    option in the page's OPTIONS section is in --help;
+#  - every default in the option tables (--dump-options) and the schema rows is written in
+#    the man page item of its option or key;
 #  - every tool has a man page with the sections the brief requires, and every page is
 #    mandoc -T lint clean.
 # Failure messages name exactly what is undocumented and where it must go.
@@ -53,6 +55,20 @@ help_flags() {
 	awk '/^--/ { sub(/^--/, ""); print "long " $0; next }
 	     { sub(/^-/, ""); n = split($0, ch, ""); for (k = 1; k <= n; k++) print "short " ch[k] }' |
 	sort -u
+}
+
+# The text of the list item of page $1 whose .It line matches the ERE $2, up to the next
+# .It, .El or .Sh at the same list depth, with mdoc macros reduced to their words
+# (".Ic redis.timeout ," -> "redis.timeout ,").
+man_item() {
+	awk -v want="$2" '
+		/^\.Bl/ { depth++ }
+		/^\.El/ { if (depth == item_depth) on = 0; depth--; next }
+		/^\.Sh/ { on = 0 }
+		/^\.It/ && depth == item_depth { on = 0 }
+		/^\.It/ && $0 ~ want && !on { on = 1; item_depth = depth }
+		on { line = $0; gsub(/(^|[ ])\.?(Ic|Fl|Ar|Pq|Ql|Dq|Sq|Ns|No|Cm|Va|Li|Em|Sy|Op|Xr|It|Pp)( |$)/, " ", line); print line }
+	' "$1"
 }
 
 # "long x" -> "--x", "short x" -> "-x"
@@ -146,6 +162,37 @@ for tool in $TOOLS; do
 			echo \"    \$(show_flags extra.$tool)\"
 			false
 		fi
+	"
+done
+
+test_expect_success 'every config key default is written in its opskit.yaml(5) item' '
+	awk -F "\t" "\$4 != \"-\"" schema.tsv | while IFS="	" read -r key type doc def; do
+		man_item "$YAML5" "^\\.It Ic $key( |\$)" >item || exit 1
+		if ! grep -qF -- "$def" item; then
+			echo "man/opskit.yaml.5: the item of $key does not give its default \"$def\" (lib/schema*.c)"
+			bad=1
+		fi
+	done >missing-defaults
+	if test -s missing-defaults; then cat missing-defaults; false; fi
+'
+
+for tool in $TOOLS; do
+	test_expect_success "$tool: its option table is sound (--dump-options)" "
+		$tool --dump-options >table.$tool
+	"
+	test_expect_success "$tool: the SYNOPSIS of man/$tool.1 lists the formats of its table" "
+		awk -F '\t' '\$2 == \"format\" { print \$7 }' table.$tool >formats.$tool &&
+		man_section '$MAN/$tool.1' SYNOPSIS | sed -n 's/^\\.Op Fl -format Cm //p' | tr -d ' ' >man-formats.$tool &&
+		test_cmp formats.$tool man-formats.$tool
+	"
+	test_expect_success "$tool: every default in its option table is in man/$tool.1" "
+		awk -F '\t' '\$1 != \"subcommand\" && \$3 != \"-\" && \$5 != \"-\" && \$4 != \"flag-off\" { print \$2 \"\t\" \$5 }' table.$tool |
+		while IFS='	' read -r opt def; do
+			man_item '$MAN/$tool.1' \"^\\\\.It Fl -\$opt( |\\\$)\" >item.$tool
+			grep -qF -- \"\$def\" item.$tool ||
+				echo \"man/$tool.1: the item of --\$opt does not give its default \\\"\$def\\\"\"
+		done >missing.$tool &&
+		if test -s missing.$tool; then cat missing.$tool; false; fi
 	"
 done
 

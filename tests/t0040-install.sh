@@ -1,5 +1,6 @@
 #!/bin/sh
-# make install PREFIX=/usr DESTDIR=...: the four binaries and every man page, nothing else.
+# make install PREFIX=/usr DESTDIR=...: the four binaries, every man page and the shell
+# completions, nothing else.
 # Builds in its own BUILD/BIN under $TRASH so it does not disturb other builds.
 . "$(dirname "$0")/test-lib.sh"
 
@@ -44,10 +45,21 @@ test_expect_success 'installed pages are not executable; binaries are' '
 	for tool in $TOOLS; do test -x "$ROOT/usr/bin/$tool" || exit 1; done
 '
 
-test_expect_success 'nothing is installed but the binaries and the man pages' '
+test_expect_success 'bash and zsh completions are installed where bash-completion and zsh look' '
+	for tool in $TOOLS; do
+		test_grep "^complete -F _.* $tool$" "$ROOT/usr/share/bash-completion/completions/$tool" &&
+		test_grep "^#compdef $tool$" "$ROOT/usr/share/zsh/site-functions/_$tool" || exit 1
+	done
+'
+
+test_expect_success 'nothing is installed but the binaries, man pages and completions' '
 	(cd "$ROOT" && find . -type f | sort) >installed &&
 	{
-		for tool in $TOOLS; do echo "./usr/bin/$tool"; done
+		for tool in $TOOLS; do
+			echo "./usr/bin/$tool"
+			echo "./usr/share/bash-completion/completions/$tool"
+			echo "./usr/share/zsh/site-functions/_$tool"
+		done
 		(cd "$OPSKIT_ROOT/man" && for p in *.[157]; do echo "./usr/share/man/man${p##*.}/$p"; done)
 	} | sort >expect &&
 	test_cmp expect installed

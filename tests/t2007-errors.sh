@@ -60,7 +60,7 @@ test_expect_success 'an unknown key in the redis section is a located config err
 test_expect_success 'an out-of-range value in the redis section is located' '
 	printf "redis:\n  count: 0\n" >zero.yaml &&
 	ops-redisaudit --config zero.yaml "redis://127.0.0.1:$DEAD" 2>err; test $? -eq 3 &&
-	test_grep "zero.yaml:2:.*redis.count must be 1 to 100000" err
+	test_grep "zero.yaml:2:.*redis.count must be from 1 to 100000" err
 '
 
 test_expect_success 'the default target comes from the first configured target' '

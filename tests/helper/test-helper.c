@@ -13,6 +13,8 @@
  *   secret-path NAME=VALUE...  "NAME=VALUE yes|no": is VALUE only the path to NAME's secret?
  *   duration STR...         milliseconds, or "error"
  *   report FORMAT           build a report from a script on stdin (see below), render it
+ *   cli ARGS...             parse ARGS with a table of every option kind (lib/cli), load
+ *                           the config with the test schema, print the settled values
  *
  * Report script lines (tab-separated):
  *   check ID STATUS SUBJECT MESSAGE
@@ -29,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "config.h"
 #include "redact.h"
 #include "report.h"
@@ -40,7 +43,7 @@ static int cmd_config_keys(void)
 {
 	for (size_t i = 0; config_schema_key(i); i++) {
 		const struct cfg_key *k = config_schema_key(i);
-		printf("%s\t%s\t%s\n", k->path, type_names[k->type], k->doc);
+		printf("%s\t%s\t%s\t%s\n", k->path, type_names[k->type], k->doc, k->def ? k->def : "-");
 	}
 	return 0;
 }
@@ -85,17 +88,22 @@ static void dump_pattern(const struct config *c, const char *done, const char *r
 
 /* Every type, named targets and a secret-looking key: for t0020-config.sh. */
 static const struct cfg_key test_schema[] = {
-	{ "test.string", CFG_STRING, "a string" },
-	{ "test.int", CFG_INT, "an int" },
-	{ "test.number", CFG_NUMBER, "a number" },
-	{ "test.bool", CFG_BOOL, "a bool" },
-	{ "test.duration", CFG_DURATION, "a duration" },
-	{ "test.threshold", CFG_THRESHOLD, "a threshold" },
-	{ "test.list", CFG_STRLIST, "a list" },
-	{ "test.targets.*.url", CFG_STRING, "a target's URL" },
-	{ "test.targets.*.password", CFG_STRING, "a target's password" },
-	{ "test.targets.*.port", CFG_INT, "a target's port" },
-	{ NULL, 0, NULL },
+	CFG_KEY("test.string", CFG_STRING, "a string"),
+	CFG_KEY("test.int", CFG_INT, "an int"),
+	CFG_KEY("test.number", CFG_NUMBER, "a number"),
+	CFG_KEY("test.bool", CFG_BOOL, "a bool"),
+	CFG_KEY("test.duration", CFG_DURATION, "a duration"),
+	CFG_KEY("test.threshold", CFG_THRESHOLD, "a threshold"),
+	CFG_KEY("test.list", CFG_STRLIST, "a list"),
+	CFG_KEY("test.targets.*.url", CFG_STRING, "a target's URL"),
+	CFG_KEY("test.targets.*.password", CFG_STRING, "a target's password"),
+	CFG_KEY("test.targets.*.port", CFG_INT, "a target's port"),
+	CFG_KEY("test.bounded", CFG_INT, "an int from 1 to 10", CFG_RANGE(1, 10)),
+	CFG_KEY("test.wait", CFG_DURATION, "a duration of at least 1s", CFG_RANGE(1000, CFG_NO_MAX)),
+	CFG_KEY("test.defaulted", CFG_INT, "an int with a default", .def = "42"),
+	CFG_KEY("test.fallback", CFG_DURATION, "test.duration when absent, else 5s", .def = "5s",
+		.fallback = "test.duration"),
+	CFG_END,
 };
 
 static int cmd_config(const char *file)
@@ -344,12 +352,89 @@ static int cmd_report(const char *format)
 	return rc;
 }
 
+/* Every option kind, for t0001-cli.sh: what lib/cli settles from flags, config, defaults. */
+struct cli_test_opts {
+	bool flag, on;
+	int count;
+	long long num;
+	double number, wait_ms, fallback_ms, size, seconds;
+	long defaulted;
+	unsigned long bounded;
+	const char *string, *secret, *creds, *word;
+	struct cli_list list;
+};
+
+static int cli_test_word(void *opts, const char *arg, char **why)
+{
+	if (strcmp(arg, "alpha") && strcmp(arg, "beta")) {
+		*why = xasprintf("\"%s\" is neither alpha nor beta", arg);
+		return -1;
+	}
+	((struct cli_test_opts *)opts)->word = arg;
+	return 0;
+}
+
+#define O struct cli_test_opts
+static const struct cli_opt cli_test_rows[] = {
+	CLI_OPT('f', "flag", NULL, CLI_FLAG, O, flag, "a flag"),
+	CLI_OPT(0, "no-on", NULL, CLI_FLAG_OFF, O, on, "turns test.bool off", .config_key = "test.bool"),
+	CLI_OPT('c', "count", NULL, CLI_COUNT, O, count, "counted"),
+	CLI_OPT('n', "num", "N", CLI_INT, O, num, "an int, no config", .def = "7", CLI_BOUNDS(0, 100)),
+	CLI_OPT(0, "number", "X", CLI_NUMBER, O, number, "a number", .config_key = "test.number"),
+	CLI_OPT(0, "bounded", "N", CLI_INT, O, bounded, "an int from 1 to 10", .config_key = "test.bounded"),
+	CLI_OPT(0, "defaulted", "N", CLI_INT, O, defaulted, "an int whose default is in the schema",
+		.config_key = "test.defaulted"),
+	CLI_OPT(0, "wait", "DURATION", CLI_DURATION, O, wait_ms, "at least 1s", .config_key = "test.wait",
+		.flags = CLI_BARE_MS),
+	CLI_OPT(0, "fallback", "DURATION", CLI_DURATION, O, fallback_ms, "test.fallback, else test.duration, else 5s",
+		.config_key = "test.fallback"),
+	CLI_OPT(0, "seconds", "DURATION", CLI_SECONDS, O, seconds, "a duration in seconds", .def = "1m"),
+	CLI_OPT(0, "size", "BYTES", CLI_SIZE, O, size, "a size", .def = "1k"),
+	CLI_OPT(0, "string", "TEXT", CLI_STRING, O, string, "a string", .config_key = "test.string"),
+	CLI_OPT(0, "secret", "TOKEN", CLI_SECRET, O, secret, "a secret"),
+	CLI_OPT(0, "creds", "USER:PASSWORD", CLI_CREDS, O, creds, "credentials"),
+	CLI_OPT(0, "item", "ITEM", CLI_LIST, O, list, "repeatable", .config_key = "test.list"),
+	CLI_CALL_OPT(0, "word", "WORD", cli_test_word, "alpha or beta", .def = "alpha", .choices = "alpha|beta"),
+	CLI_OPT_END,
+};
+#undef O
+
+static const struct cli_tool cli_test_tool = {
+	.name = "opskit-test-helper", .synopsis = "cli [options]\n", .opts = cli_test_rows,
+	.config_section = "test", .verbose_help = "more", .formats = FMT_MASK_ALL,
+};
+
+static int cmd_cli(int argc, char **argv)
+{
+	struct cli_test_opts o = { .on = true };
+	struct cli_common common;
+	config_schema_set_extra(test_schema);
+	int first = cli_parse(&cli_test_tool, argc, argv, &o, &common);
+	struct config *cfg = cli_load_config(&cli_test_tool, &common);
+	printf("flag=%d on=%d count=%d num=%lld number=%g bounded=%lu defaulted=%ld\n", o.flag, o.on, o.count,
+	       o.num, o.number, o.bounded, o.defaulted);
+	printf("wait_ms=%g fallback_ms=%g seconds=%g size=%g\n", o.wait_ms, o.fallback_ms, o.seconds, o.size);
+	printf("string=%s word=%s format=%s quiet=%d verbose=%d\n", o.string ? o.string : "-", o.word,
+	       report_format_name(common.format), common.quiet, common.verbose);
+	char *shown = redact_text(o.creds ? o.creds : "-");
+	printf("creds=%s secret=%s given-num=%d\n", shown, o.secret ? "set" : "-", cli_given(&common, "num"));
+	free(shown);
+	for (size_t i = 0; i < o.list.n; i++)
+		printf("item=%s\n", o.list.items[i]);
+	for (int i = first; i < argc; i++)
+		printf("operand=%s\n", argv[i]);
+	config_free(cfg);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	set_progname("opskit-test-helper");
 	if (argc < 2)
 		die(3, "usage: opskit-test-helper config|config-keys|config-get|config-coverage|redact|secret-key|secret-path|duration|report ...");
 	const char *cmd = argv[1];
+	if (!strcmp(cmd, "cli"))
+		return cmd_cli(argc - 1, argv + 1);
 	if (!strcmp(cmd, "config-keys"))
 		return cmd_config_keys();
 	if (!strcmp(cmd, "config") && argc == 3)

@@ -18,13 +18,14 @@
 #include "dotenv.h"
 #include "report.h"
 
+/* The tool's option state: command line, config and defaults merged (main.c). */
 struct envcheck_opts {
 	enum dotenv_dialect dialect;
 	bool expand;
 	const char *schema_path;
 	const char *compose_path;
 	bool fix;
-	bool no_git;
+	bool git;             /* check whether files with secrets are tracked */
 	const char *const *secret_patterns; /* extra secret-looking key globs (config) */
 	size_t nsecret_patterns;
 };

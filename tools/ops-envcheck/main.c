@@ -17,90 +17,51 @@
 #include "redact.h"
 #include "util.h"
 
+static int opt_dialect(void *opts, const char *arg, char **why);
+
+#define O struct envcheck_opts
+static const struct cli_opt options[] = {
+	CLI_CALL_OPT(0, "dialect", "D", opt_dialect, "compose, python, node or shell",
+		     .config_key = "envcheck.dialect", .choices = "compose|python|node|shell"),
+	CLI_OPT(0, "no-expand", NULL, CLI_FLAG_OFF, O, expand, "do not interpolate ${VAR} (python, compose, shell)",
+		.config_key = "envcheck.expand"),
+	CLI_OPT(0, "schema", "FILE", CLI_STRING, O, schema_path, "check keys against a YAML schema",
+		.config_key = "envcheck.schema"),
+	CLI_OPT(0, "compose", "FILE", CLI_STRING, O, compose_path, "check a docker-compose.yml's ${VAR} and env_file"),
+	CLI_OPT(0, "fix", NULL, CLI_FLAG, O, fix, "rewrite safe, mechanical findings (keeps FILE.bak)"),
+	CLI_OPT(0, "no-git", NULL, CLI_FLAG_OFF, O, git, "skip the git tracking check", .config_key = "envcheck.git"),
+	CLI_OPT_END,
+};
+#undef O
+
 static const struct cli_tool tool = {
 	.name = "ops-envcheck",
-	.synopsis = "usage: ops-envcheck [--config file] [--format text|json|sarif|github|prometheus|nagios]\n"
-		    "       [-o file] [-qv] [options] [lint] FILE...\n"
+	.synopsis = "[options] [lint] FILE...\n"
 		    "       ops-envcheck [--dialect D] [--no-expand] print FILE\n"
-		    "       ops-envcheck [options] compare FILE EXAMPLE\n"
-		    "       ops-envcheck -h | -V\n",
-	.options = "  --dialect D            compose (default), python, node or shell\n"
-		   "  --no-expand            do not interpolate ${VAR} (python, compose, shell)\n"
-		   "  --schema FILE          check keys against a YAML schema\n"
-		   "  --compose FILE         check a docker-compose.yml's ${VAR} and env_file\n"
-		   "  --fix                  rewrite safe, mechanical findings (keeps FILE.bak)\n"
-		   "  --no-git               skip the git tracking check\n",
+		    "       ops-envcheck [options] compare FILE EXAMPLE\n",
+	.opts = options,
+	.subcommands = "lint print compare",
 	.config_section = "envcheck",
 	.verbose_help = "hints of OK checks too",
 	.formats = FMT_MASK_ALL,
 };
 
-enum { OPT_DIALECT = 0x2000, OPT_NO_EXPAND, OPT_SCHEMA, OPT_COMPOSE, OPT_FIX, OPT_NO_GIT };
-
-static const struct option long_options[] = {
-	{ "dialect", required_argument, NULL, OPT_DIALECT },
-	{ "no-expand", no_argument, NULL, OPT_NO_EXPAND },
-	{ "schema", required_argument, NULL, OPT_SCHEMA },
-	{ "compose", required_argument, NULL, OPT_COMPOSE },
-	{ "fix", no_argument, NULL, OPT_FIX },
-	{ "no-git", no_argument, NULL, OPT_NO_GIT },
-	{ NULL, 0, NULL, 0 },
-};
-
-struct cli_state {
-	struct envcheck_opts o;
-	bool dialect_given, expand_given;
-};
-
-static int on_option(int opt, const char *arg, void *ctx)
+static int opt_dialect(void *opts, const char *arg, char **why)
 {
-	struct cli_state *st = ctx;
-	switch (opt) {
-	case OPT_DIALECT:
-		if (dotenv_dialect_parse(arg, &st->o.dialect) < 0) {
-			errorf("unknown dialect '%s' (compose, python, node or shell)", arg);
-			return -1;
-		}
-		st->dialect_given = true;
+	if (dotenv_dialect_parse(arg, &((struct envcheck_opts *)opts)->dialect) == 0)
 		return 0;
-	case OPT_NO_EXPAND:
-		st->o.expand = false;
-		st->expand_given = true;
-		return 0;
-	case OPT_SCHEMA:
-		st->o.schema_path = arg;
-		return 0;
-	case OPT_COMPOSE:
-		st->o.compose_path = arg;
-		return 0;
-	case OPT_FIX:
-		st->o.fix = true;
-		return 0;
-	case OPT_NO_GIT:
-		st->o.no_git = true;
-		return 0;
-	}
+	*why = xasprintf("unknown dialect '%s' (compose, python, node or shell)", arg);
 	return -1;
 }
 
-static void apply_config(struct cli_state *st, const struct config *cfg)
+/* The config-only key; the rows settled the rest. */
+static void apply_config(struct envcheck_opts *o, const struct config *cfg)
 {
-	const char *s;
-	bool b;
-	if (!st->dialect_given && cfg_str(cfg, "envcheck.dialect", &s) > 0 &&
-	    dotenv_dialect_parse(s, &st->o.dialect) < 0)
-		die(3, "%s: envcheck.dialect: unknown dialect '%s'", cfg_where(cfg, "envcheck.dialect"), s);
-	if (!st->expand_given && cfg_bool(cfg, "envcheck.expand", &b) > 0)
-		st->o.expand = b;
-	if (!st->o.schema_path && cfg_str(cfg, "envcheck.schema", &s) > 0)
-		st->o.schema_path = s;
-	if (cfg_bool(cfg, "envcheck.git", &b) > 0 && !b)
-		st->o.no_git = true;
 	const char *const *list;
 	size_t n;
 	if (cfg_list(cfg, "envcheck.secret_patterns", &list, &n) > 0) {
-		st->o.secret_patterns = list;
-		st->o.nsecret_patterns = n;
+		o->secret_patterns = list;
+		o->nsecret_patterns = n;
 	}
 }
 
@@ -258,10 +219,10 @@ static int cmd_lint(struct report *r, char **paths, int npaths, const struct env
 int main(int argc, char **argv)
 {
 	struct cli_common common;
-	struct cli_state st = { .o = { .dialect = DOTENV_COMPOSE, .expand = true } };
-	int first = cli_parse(&tool, argc, argv, "", long_options, on_option, &st, &common);
+	struct envcheck_opts o = { .dialect = DOTENV_COMPOSE, .expand = true, .git = true };
+	int first = cli_parse(&tool, argc, argv, &o, &common);
 	struct config *cfg = cli_load_config(&tool, &common);
-	apply_config(&st, cfg);
+	apply_config(&o, cfg);
 	const char *cmd = "lint";
 	if (first < argc && (!strcmp(argv[first], "lint") || !strcmp(argv[first], "print") ||
 			     !strcmp(argv[first], "compare")))
@@ -276,7 +237,7 @@ int main(int argc, char **argv)
 		cli_usage_error(&tool, "no FILE given");
 	/* a schema's secret keys are masked from the first line of output on */
 	char *schema_err = NULL;
-	bool schema_ok = !st.o.schema_path || schema_mark_secrets(st.o.schema_path, &schema_err) == 0;
+	bool schema_ok = !o.schema_path || schema_mark_secrets(o.schema_path, &schema_err) == 0;
 	if (!strcmp(cmd, "print")) {
 		if (!schema_ok) {
 			/* print shows values: without the schema it cannot know which to mask */
@@ -285,7 +246,7 @@ int main(int argc, char **argv)
 			config_free(cfg);
 			return 3;
 		}
-		rc = cmd_print(argv[first], &st.o);
+		rc = cmd_print(argv[first], &o);
 		if (rc == 3)
 			errorf("cannot read %s: %s", argv[first], strerror(errno));
 		config_free(cfg);
@@ -295,9 +256,9 @@ int main(int argc, char **argv)
 	free(schema_err); /* lint reports it as schema-invalid */
 	struct report *r = cli_report_new(&tool, &common);
 	if (!strcmp(cmd, "compare"))
-		compare_files(r, argv[first], argv[first + 1], &st.o);
+		compare_files(r, argv[first], argv[first + 1], &o);
 	else
-		cmd_lint(r, argv + first, nargs, &st.o, &common);
+		cmd_lint(r, argv + first, nargs, &o, &common);
 	FILE *out = cli_open_output(&common);
 	rc = report_finish(r, out);
 	cli_close_output(out, &common);

@@ -164,7 +164,7 @@ void secrets_check(struct report *r, const struct env_file *f, const struct envc
 			check_hint(c, "rename it (e.g. %s_SECRET or _TOKEN) so tools mask it", e->key);
 		}
 	}
-	if (first_key && !o->no_git)
+	if (first_key && o->git)
 		check_git(r, f, first_key, first_what);
 	if (has_secret_values || first_key)
 		check_mode(r, f);

@@ -11,21 +11,21 @@
 #include "util.h"
 
 const struct th_def th_defs[TH_COUNT] = {
-	[TH_CONNECTIONS] = { "connections", "connections", TH_KIND_COUNT, "80%", "95%" },
-	[TH_APP_SHARE] = { "application-share", "application_share", TH_KIND_COUNT, "60%", "85%" },
-	[TH_IDLE_TX] = { "idle-in-transaction", "idle_in_transaction", TH_KIND_DURATION, "1m", "10m" },
-	[TH_IDLE_TX_COUNT] = { "idle-in-transaction-count", "idle_in_transaction_count", TH_KIND_COUNT, "5", "20" },
-	[TH_LONG_QUERIES] = { "long-queries", "long_queries", TH_KIND_DURATION, "1m", "5m" },
-	[TH_LOCK_WAITS] = { "lock-waits", "lock_waits", TH_KIND_COUNT, "1", "5" },
-	[TH_OLDEST_XACT] = { "oldest-transaction", "oldest_transaction", TH_KIND_DURATION, "10m", "1h" },
-	[TH_IDLE_CONNS] = { "idle-connections", "idle_connections", TH_KIND_COUNT, NULL, NULL },
-	[TH_CONNECT] = { "connect", "connect", TH_KIND_DURATION, "500ms", "2s" },
-	[TH_QUERY] = { "query", "query", TH_KIND_DURATION, "500ms", "2s" },
-	[TH_REPL_LAG] = { "replication-lag", "replication_lag", TH_KIND_DURATION, "30s", "5m" },
-	[TH_PGB_WAITING] = { "pgbouncer-waiting", "pgbouncer_waiting", TH_KIND_COUNT, "1", "10" },
-	[TH_PGB_MAXWAIT] = { "pgbouncer-maxwait", "pgbouncer_maxwait", TH_KIND_DURATION, "1s", "5s" },
-	[TH_PGB_SATURATION] = { "pgbouncer-saturation", "pgbouncer_saturation", TH_KIND_PERCENT, "80%", "100%" },
-	[TH_PGB_CLIENTS] = { "pgbouncer-clients", "pgbouncer_clients", TH_KIND_COUNT, "80%", "95%" },
+	[TH_CONNECTIONS] = { "connections", "connections", TH_KIND_COUNT },
+	[TH_APP_SHARE] = { "application-share", "application_share", TH_KIND_COUNT },
+	[TH_IDLE_TX] = { "idle-in-transaction", "idle_in_transaction", TH_KIND_DURATION },
+	[TH_IDLE_TX_COUNT] = { "idle-in-transaction-count", "idle_in_transaction_count", TH_KIND_COUNT },
+	[TH_LONG_QUERIES] = { "long-queries", "long_queries", TH_KIND_DURATION },
+	[TH_LOCK_WAITS] = { "lock-waits", "lock_waits", TH_KIND_COUNT },
+	[TH_OLDEST_XACT] = { "oldest-transaction", "oldest_transaction", TH_KIND_DURATION },
+	[TH_IDLE_CONNS] = { "idle-connections", "idle_connections", TH_KIND_COUNT },
+	[TH_CONNECT] = { "connect", "connect", TH_KIND_DURATION },
+	[TH_QUERY] = { "query", "query", TH_KIND_DURATION },
+	[TH_REPL_LAG] = { "replication-lag", "replication_lag", TH_KIND_DURATION },
+	[TH_PGB_WAITING] = { "pgbouncer-waiting", "pgbouncer_waiting", TH_KIND_COUNT },
+	[TH_PGB_MAXWAIT] = { "pgbouncer-maxwait", "pgbouncer_maxwait", TH_KIND_DURATION },
+	[TH_PGB_SATURATION] = { "pgbouncer-saturation", "pgbouncer_saturation", TH_KIND_PERCENT },
+	[TH_PGB_CLIENTS] = { "pgbouncer-clients", "pgbouncer_clients", TH_KIND_COUNT },
 };
 
 int th_find(const char *name, size_t len)

@@ -15,56 +15,41 @@
 #include "redact.h"
 #include "util.h"
 
+static int opt_warning(void *opts, const char *arg, char **why);
+static int opt_critical(void *opts, const char *arg, char **why);
+static int opt_pool(void *opts, const char *arg, char **why);
+static int opt_pgbouncer(void *opts, const char *arg, char **why);
+
+#define O struct probe_opts
+static const struct cli_opt options[] = {
+	CLI_CALL_OPT('w', "warning", "CHECK=V", opt_warning, "warning threshold of a check (80%, 12, 30s)"),
+	CLI_CALL_OPT('c', "critical", "CHECK=V", opt_critical, "critical threshold of a check"),
+	CLI_OPT(0, "timeout", "DURATION", CLI_DURATION, O, timeout_ms, "bound on the whole probe",
+		.config_key = "postgres.timeout"),
+	CLI_CALL_OPT(0, "pgbouncer", "DSN", opt_pgbouncer, "also probe this PgBouncer admin console (repeatable)",
+		     .flags = CLI_NO_ECHO),
+	CLI_CALL_OPT(0, "pool", "NAME=WxP[+O]", opt_pool, "an application's pool: W workers, pool_max P, overflow O"),
+	CLI_OPT(0, "session-age", "DURATION", CLI_SECONDS, O, session_age_s,
+		"list sessions busy or in a transaction this long", .config_key = "postgres.session_age"),
+	CLI_OPT(0, "idle-age", "DURATION", CLI_SECONDS, O, idle_age_s, "idle connections older than this are stale",
+		.config_key = "postgres.idle_age"),
+	CLI_OPT(0, "no-query-text", NULL, CLI_FLAG_OFF, O, query_text, "never show query text",
+		.config_key = "postgres.query_text"),
+	CLI_OPT(0, "query-length", "N", CLI_INT, O, query_max, "truncate query text to N characters",
+		.config_key = "postgres.query_length"),
+	CLI_OPT(0, "watch", "SECONDS", CLI_NUMBER, O, watch_s, "compact screen redrawn every SECONDS until Ctrl-C (TTY)",
+		CLI_BOUNDS(0.5, 86400)),
+	CLI_OPT_END,
+};
+#undef O
+
 static const struct cli_tool tool = {
 	.name = "ops-pgprobe",
-	.synopsis = "usage: ops-pgprobe [--config file] [--format text|json|prometheus|nagios]\n"
-		    "       [-o file] [-qv] [options] [DSN | target]...\n"
-		    "       ops-pgprobe -h | -V\n",
-	.options = "  -w, --warning CHECK=V   warning threshold of a check (80%, 12, 30s)\n"
-		   "  -c, --critical CHECK=V  critical threshold of a check\n"
-		   "  --timeout DURATION      bound on the whole probe (default 5s)\n"
-		   "  --pgbouncer DSN         also probe this PgBouncer admin console (repeatable)\n"
-		   "  --pool NAME=WxP[+O]     an application's pool: W workers, pool_max P, overflow O\n"
-		   "  --session-age DURATION  list sessions busy or in a transaction this long (5s)\n"
-		   "  --idle-age DURATION     idle connections older than this are stale (10m)\n"
-		   "  --no-query-text         never show query text\n"
-		   "  --query-length N        truncate query text to N characters (200)\n"
-		   "  --watch SECONDS         compact screen redrawn every SECONDS until Ctrl-C (TTY)\n",
+	.synopsis = "[options] [DSN | target]...\n",
+	.opts = options,
 	.config_section = "postgres",
 	.verbose_help = "hints of OK checks too",
 	.formats = FMT_MASK_SHARED,
-};
-
-enum {
-	OPT_TIMEOUT = 0x2000, OPT_PGBOUNCER, OPT_POOL, OPT_SESSION_AGE, OPT_IDLE_AGE,
-	OPT_NO_QUERY_TEXT, OPT_QUERY_LENGTH, OPT_WATCH,
-};
-
-static const struct option long_opts[] = {
-	{ "warning", required_argument, NULL, 'w' },
-	{ "critical", required_argument, NULL, 'c' },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "pgbouncer", required_argument, NULL, OPT_PGBOUNCER },
-	{ "pool", required_argument, NULL, OPT_POOL },
-	{ "session-age", required_argument, NULL, OPT_SESSION_AGE },
-	{ "idle-age", required_argument, NULL, OPT_IDLE_AGE },
-	{ "no-query-text", no_argument, NULL, OPT_NO_QUERY_TEXT },
-	{ "query-length", required_argument, NULL, OPT_QUERY_LENGTH },
-	{ "watch", required_argument, NULL, OPT_WATCH },
-	{ NULL, 0, NULL, 0 },
-};
-
-/* Command-line values, applied over the config once it is loaded. */
-struct flags {
-	double timeout_ms, session_age_ms, idle_age_ms, watch_s;
-	long long query_length;
-	bool no_query_text;
-	bool th_set[TH_COUNT][2];
-	struct th_level th[TH_COUNT][2];
-	const char **bouncers;
-	size_t nbouncers;
-	struct pool_spec *pools;
-	size_t npools;
 };
 
 struct run {
@@ -76,31 +61,51 @@ struct run {
 	size_t nb;
 };
 
-static int flag_threshold(struct flags *f, int level, const char *arg)
+/* -w / -c CHECK=VALUE */
+static int opt_threshold(struct probe_opts *o, int level, const char *arg, char **why)
 {
 	const char *eq = strchr(arg, '=');
 	int id = eq ? th_find(arg, (size_t)(eq - arg)) : -1;
-	const char *why;
+	const char *problem;
 	if (id < 0) {
 		struct strbuf ids = STRBUF_INIT;
 		for (int i = 0; i < TH_COUNT; i++)
 			sb_addf(&ids, "%s%s", i ? ", " : "", th_defs[i].id);
-		errorf("-%c needs CHECK=VALUE with a check that has thresholds (%s), got \"%s\"",
-		       level ? 'c' : 'w', sb_str(&ids), arg);
+		*why = xasprintf("needs CHECK=VALUE with a check that has thresholds (%s), got \"%s\"",
+				 sb_str(&ids), arg);
 		sb_release(&ids);
 		return -1;
 	}
-	if (th_parse((enum th_id)id, eq + 1, &f->th[id][level], &why)) {
-		errorf("threshold %s: \"%s\" %s", th_defs[id].id, eq + 1, why);
+	struct th_level *dst = level ? &o->th[id].crit : &o->th[id].warn;
+	if (th_parse((enum th_id)id, eq + 1, dst, &problem)) {
+		*why = xasprintf("threshold %s: \"%s\" %s", th_defs[id].id, eq + 1, problem);
 		return -1;
 	}
-	f->th_set[id][level] = true;
+	o->th_given[id][level] = true;
 	return 0;
 }
 
-/* NAME=WxP[+O]: "web=8x10+5". */
-static int flag_pool(struct flags *f, const char *arg)
+static int opt_warning(void *opts, const char *arg, char **why)
 {
+	return opt_threshold(opts, 0, arg, why);
+}
+
+static int opt_critical(void *opts, const char *arg, char **why)
+{
+	return opt_threshold(opts, 1, arg, why);
+}
+
+static void add_pool(struct probe_opts *o, struct pool_spec p)
+{
+	o->pools = xrealloc(o->pools, sizeof(*o->pools) * (o->npools + 1));
+	o->pools[o->npools++] = p;
+}
+
+/* NAME=WxP[+O]: "web=8x10+5". The first --pool replaces the config's pools: the on-call
+ * engineer is asking "what if". */
+static int opt_pool(void *opts, const char *arg, char **why)
+{
+	struct probe_opts *o = opts;
 	struct pool_spec p = { 0 };
 	const char *eq = strchr(arg, '=');
 	char *end;
@@ -116,63 +121,23 @@ static int flag_pool(struct flags *f, const char *arg)
 		goto bad;
 	p.name = xstrndup(arg, (size_t)(eq - arg));
 	p.where = xstrdup("--pool");
-	f->pools = xrealloc(f->pools, sizeof(*f->pools) * (f->npools + 1));
-	f->pools[f->npools++] = p;
+	add_pool(o, p);
+	o->pools_given = true;
 	return 0;
 bad:
-	errorf("--pool wants NAME=WORKERSxPOOL_MAX[+OVERFLOW] (e.g. web=8x10+5), got \"%s\"", arg);
+	*why = xasprintf("wants NAME=WORKERSxPOOL_MAX[+OVERFLOW] (e.g. web=8x10+5), got \"%s\"", arg);
 	return -1;
 }
 
-static int flag_duration(const char *opt, const char *arg, double *ms)
+static int opt_pgbouncer(void *opts, const char *arg, char **why)
 {
-	if (parse_duration_ms(arg, ms) == 0)
-		return 0;
-	errorf("%s: \"%s\" is not a duration (500ms, 30s, 5m)", opt, arg);
-	return -1;
-}
-
-static int on_option(int opt, const char *arg, void *ctx)
-{
-	struct flags *f = ctx;
-	long long n;
-	switch (opt) {
-	case 'w': return flag_threshold(f, 0, arg);
-	case 'c': return flag_threshold(f, 1, arg);
-	case OPT_TIMEOUT:
-		if (flag_duration("--timeout", arg, &f->timeout_ms))
-			return -1;
-		if (f->timeout_ms < 100) {
-			errorf("--timeout must be at least 100ms");
-			return -1;
-		}
-		return 0;
-	case OPT_SESSION_AGE: return flag_duration("--session-age", arg, &f->session_age_ms);
-	case OPT_IDLE_AGE: return flag_duration("--idle-age", arg, &f->idle_age_ms);
-	case OPT_NO_QUERY_TEXT: f->no_query_text = true; return 0;
-	case OPT_QUERY_LENGTH:
-		if (parse_ll(arg, &n) || n < 1 || n > 100000) {
-			errorf("--query-length wants a number from 1 to 100000, got \"%s\"", arg);
-			return -1;
-		}
-		f->query_length = n;
-		return 0;
-	case OPT_WATCH:
-		if (parse_double(arg, &f->watch_s) || f->watch_s < 0.5 || f->watch_s > 86400) {
-			errorf("--watch wants seconds between 0.5 and 86400, got \"%s\"", arg);
-			return -1;
-		}
-		return 0;
-	case OPT_PGBOUNCER: {
-		char *shown = redact_dsn(arg);
-		free(shown);
-		f->bouncers = xrealloc(f->bouncers, sizeof(*f->bouncers) * (f->nbouncers + 1));
-		f->bouncers[f->nbouncers++] = arg;
-		return 0;
-	}
-	case OPT_POOL: return flag_pool(f, arg);
-	}
-	return -1;
+	struct probe_opts *o = opts;
+	(void)why;
+	free(redact_dsn(arg)); /* registers its password before any message */
+	const char **items = xrealloc((void *)o->bouncers.items, sizeof(*items) * (o->bouncers.n + 1));
+	items[o->bouncers.n++] = arg;
+	o->bouncers.items = items;
+	return 0;
 }
 
 /* ---- config ---- */
@@ -182,15 +147,20 @@ _Noreturn static void config_error(struct run *rn, const struct config *cfg, con
 	cli_fail_unknown(&tool, &rn->common, "config", "%s: %s %s", cfg_where(cfg, path), path, what);
 }
 
+/* Each level not given with -w/-c: the config's, else the schema's default. */
 static void config_thresholds(struct run *rn, const struct config *cfg)
 {
 	static const char *const levels[] = { "warning", "critical" };
 	for (int i = 0; i < TH_COUNT; i++) {
 		for (int l = 0; l < 2; l++) {
-			char *path = xasprintf("postgres.thresholds.%s.%s", th_defs[i].cfg, levels[l]);
-			const char *v, *why;
 			struct th_level *dst = l ? &rn->o.th[i].crit : &rn->o.th[i].warn;
-			if (cfg_str(cfg, path, &v) && th_parse((enum th_id)i, v, dst, &why))
+			if (rn->o.th_given[i][l])
+				continue;
+			*dst = (struct th_level){ NAN, false };
+			char *path = xasprintf("postgres.thresholds.%s.%s", th_defs[i].cfg, levels[l]);
+			const char *v = NULL, *why;
+			cfg_str(cfg, path, &v);
+			if (v && th_parse((enum th_id)i, v, dst, &why))
 				config_error(rn, cfg, path, why);
 			free(path);
 		}
@@ -202,7 +172,7 @@ static void config_pool_env(struct run *rn, const struct config *cfg, struct poo
 {
 	static const char *const fields[] = { "workers", "pool_max", "pool_min", "overflow" };
 	char *path = xasprintf("postgres.pools.%s.env_file", p->name);
-	const char *file, *dialect_name;
+	const char *file, *dialect_name = NULL;
 	if (!cfg_str(cfg, path, &file)) {
 		free(path);
 		return;
@@ -215,8 +185,7 @@ static void config_pool_env(struct run *rn, const struct config *cfg, struct poo
 	const char *keys[POOL_FIELDS];
 	for (size_t k = 0; k < POOL_FIELDS; k++) {
 		char *kpath = xasprintf("postgres.pools.%s.env_keys.%s", p->name, fields[k]);
-		if (!cfg_str(cfg, kpath, &keys[k]))
-			keys[k] = pool_env_defaults[k];
+		cfg_str(cfg, kpath, &keys[k]); /* the schema row's default names the usual variable */
 		free(kpath);
 	}
 	char *err = NULL;
@@ -230,7 +199,7 @@ static void config_pools(struct run *rn, const struct config *cfg)
 	static const char *const fields[] = { "workers", "pool_max", "pool_min", "overflow" };
 	const char *const *names;
 	size_t n;
-	if (!cfg_children(cfg, "postgres.pools", &names, &n))
+	if (rn->o.pools_given || !cfg_children(cfg, "postgres.pools", &names, &n))
 		return;
 	for (size_t i = 0; i < n; i++) {
 		struct pool_spec p = { .name = xstrdup(names[i]) };
@@ -256,68 +225,7 @@ static void config_pools(struct run *rn, const struct config *cfg)
 		if (cfg_str(cfg, tpath, &target))
 			p.target = xstrdup(target);
 		free(tpath);
-		rn->o.pools = xrealloc(rn->o.pools, sizeof(*rn->o.pools) * (rn->o.npools + 1));
-		rn->o.pools[rn->o.npools++] = p;
-	}
-}
-
-static void apply_defaults(struct probe_opts *o, const struct config *cfg)
-{
-	*o = (struct probe_opts){ .timeout_ms = 5000, .session_age_s = 5, .idle_age_s = 600,
-				  .query_max = 200, .query_text = true };
-	for (int i = 0; i < TH_COUNT; i++) {
-		const char *why;
-		o->th[i].warn = o->th[i].crit = (struct th_level){ NAN, false };
-		if (th_defs[i].warn)
-			th_parse((enum th_id)i, th_defs[i].warn, &o->th[i].warn, &why);
-		if (th_defs[i].crit)
-			th_parse((enum th_id)i, th_defs[i].crit, &o->th[i].crit, &why);
-	}
-	double ms;
-	long long n;
-	bool b;
-	if (cfg_duration_ms(cfg, "postgres.timeout", &ms) || cfg_duration_ms(cfg, "defaults.timeout", &ms))
-		o->timeout_ms = fmax(100, ms);
-	if (cfg_duration_ms(cfg, "postgres.session_age", &ms))
-		o->session_age_s = ms / 1000;
-	if (cfg_duration_ms(cfg, "postgres.idle_age", &ms))
-		o->idle_age_s = ms / 1000;
-	if (cfg_int(cfg, "postgres.query_length", &n) && n > 0)
-		o->query_max = (int)n;
-	if (cfg_bool(cfg, "postgres.query_text", &b))
-		o->query_text = b;
-}
-
-static void apply_flags(struct probe_opts *o, struct flags *f)
-{
-	if (f->timeout_ms > 0)
-		o->timeout_ms = f->timeout_ms;
-	if (f->session_age_ms > 0)
-		o->session_age_s = f->session_age_ms / 1000;
-	if (f->idle_age_ms > 0)
-		o->idle_age_s = f->idle_age_ms / 1000;
-	if (f->query_length)
-		o->query_max = (int)f->query_length;
-	if (f->no_query_text)
-		o->query_text = false;
-	for (int i = 0; i < TH_COUNT; i++) {
-		if (f->th_set[i][0])
-			o->th[i].warn = f->th[i][0];
-		if (f->th_set[i][1])
-			o->th[i].crit = f->th[i][1];
-	}
-	/* --pool replaces the config's pools: the on-call engineer is asking "what if". */
-	if (f->npools) {
-		for (size_t i = 0; i < o->npools; i++) {
-			free(o->pools[i].name);
-			free(o->pools[i].target);
-			free(o->pools[i].where);
-		}
-		free(o->pools);
-		o->pools = f->pools;
-		o->npools = f->npools;
-		f->pools = NULL;
-		f->npools = 0;
+		add_pool(&rn->o, p);
 	}
 }
 
@@ -394,8 +302,7 @@ static const char *target_dsn(struct run *rn, const struct config *cfg, const ch
 	return dsn;
 }
 
-static void collect_targets(struct run *rn, const struct config *cfg, char **operands, int n,
-			    const struct flags *f)
+static void collect_targets(struct run *rn, const struct config *cfg, char **operands, int n)
 {
 	const char *const *names;
 	size_t count;
@@ -408,11 +315,12 @@ static void collect_targets(struct run *rn, const struct config *cfg, char **ope
 	if (!n && cfg_children(cfg, "postgres.targets", &names, &count))
 		for (size_t i = 0; i < count; i++)
 			add_target(rn, names[i], target_dsn(rn, cfg, "targets", names[i]));
-	if (!rn->nt && !f->nbouncers && !cfg_children(cfg, "postgres.pgbouncer", &names, &count))
+	const struct cli_list *bouncers = &rn->o.bouncers;
+	if (!rn->nt && !bouncers->n && !cfg_children(cfg, "postgres.pgbouncer", &names, &count))
 		add_target(rn, NULL, ""); /* libpq's defaults: PGHOST, PGPORT, the socket */
-	for (size_t i = 0; i < f->nbouncers; i++)
-		add_bouncer(rn, NULL, f->bouncers[i]);
-	if (!f->nbouncers && cfg_children(cfg, "postgres.pgbouncer", &names, &count))
+	for (size_t i = 0; i < bouncers->n; i++)
+		add_bouncer(rn, NULL, bouncers->items[i]);
+	if (!bouncers->n && cfg_children(cfg, "postgres.pgbouncer", &names, &count))
 		for (size_t i = 0; i < count; i++)
 			add_bouncer(rn, names[i], target_dsn(rn, cfg, "pgbouncer", names[i]));
 }
@@ -495,22 +403,19 @@ static void run_free(struct run *rn)
 int main(int argc, char **argv)
 {
 	struct run rn = { 0 };
-	struct flags f = { 0 };
-	int first = cli_parse(&tool, argc, argv, "w:c:", long_opts, on_option, &f, &rn.common);
+	int first = cli_parse(&tool, argc, argv, &rn.o, &rn.common);
 	struct config *cfg = cli_load_config(&tool, &rn.common);
-	apply_defaults(&rn.o, cfg);
 	config_thresholds(&rn, cfg);
 	config_pools(&rn, cfg);
-	apply_flags(&rn.o, &f);
-	if (f.watch_s > 0 && (!isatty(STDOUT_FILENO) || rn.common.output_path || rn.common.format != FMT_TEXT))
+	if (rn.o.watch_s > 0 && (!isatty(STDOUT_FILENO) || rn.common.output_path || rn.common.format != FMT_TEXT))
 		cli_usage_error(&tool, "--watch redraws a terminal: it needs text output to a TTY (run without --watch for one probe)");
-	collect_targets(&rn, cfg, argv + first, argc - first, &f);
+	collect_targets(&rn, cfg, argv + first, argc - first);
 	config_free(cfg);
-	free(f.bouncers);
+	free((void *)rn.o.bouncers.items);
 
 	int rc;
-	if (f.watch_s > 0) {
-		rc = watch_loop(f.watch_s, run_screen, &rn);
+	if (rn.o.watch_s > 0) {
+		rc = watch_loop(rn.o.watch_s, run_screen, &rn);
 	} else {
 		FILE *out = cli_open_output(&rn.common);
 		rc = run_once(&rn, out);

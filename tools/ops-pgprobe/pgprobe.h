@@ -14,6 +14,7 @@
 #include <stdbool.h>
 
 #include "dotenv.h"
+#include "cli.h"
 #include "report.h"
 
 /* ---- thresholds (checks.c) ---- */
@@ -51,9 +52,9 @@ struct threshold {
 
 struct th_def {
 	const char *id;        /* check id, also the -w/-c key */
-	const char *cfg;       /* postgres.thresholds.<cfg>.warning|critical */
+	const char *cfg;       /* postgres.thresholds.<cfg>.warning|critical, whose schema
+				* rows (lib/schema_pgprobe.c) hold the defaults */
 	enum th_kind kind;
-	const char *warn, *crit; /* defaults (NULL = unset) */
 };
 
 extern const struct th_def th_defs[TH_COUNT];
@@ -85,15 +86,20 @@ extern const char *const pool_env_defaults[POOL_FIELDS];
 int pool_from_env(struct pool_spec *p, const char *path, enum dotenv_dialect dialect,
 		  const char *const keys[POOL_FIELDS], char **err);
 
+/* The tool's option state: command line, config and defaults merged (main.c). */
 struct probe_opts {
 	double timeout_ms;
 	double session_age_s;  /* sessions older than this are listed */
 	double idle_age_s;     /* idle connections older than this are stale */
 	int query_max;         /* query text truncated to this many characters */
 	bool query_text;
+	double watch_s;        /* --watch: seconds between screens; 0: one probe */
+	struct cli_list bouncers; /* --pgbouncer DSNs */
 	struct threshold th[TH_COUNT];
+	bool th_given[TH_COUNT][2]; /* -w / -c on the command line: the config does not apply */
 	struct pool_spec *pools;
 	size_t npools;
+	bool pools_given;      /* --pool replaces the config's pools */
 };
 
 /* ---- connections (conn.c) ---- */

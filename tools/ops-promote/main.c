@@ -11,149 +11,83 @@
 #include "output.h"
 #include "redact.h"
 
+static int opt_digest(void *opts, const char *arg, char **why);
+
+struct options {
+	const char *digest, *ca_file, *src_creds, *dest_creds, *environment;
+	const char *git_repo, *require_ancestor;
+	struct cli_list insecure;
+	bool dry_run, force, referrers, record_tag;
+	int jobs, retries;
+	long timeout_ms;
+	double total_timeout_ms;
+};
+
+#define O struct options
+static const struct cli_opt options[] = {
+	CLI_CALL_OPT(0, "digest", "DIGEST", opt_digest, "promote only this digest (what was tested); refuse if SOURCE moved"),
+	CLI_OPT(0, "dry-run", NULL, CLI_FLAG, O, dry_run, "resolve and print the plan; change nothing"),
+	CLI_OPT(0, "force", NULL, CLI_FLAG, O, force, "move a protected target tag"),
+	CLI_OPT(0, "jobs", "N", CLI_INT, O, jobs, "parallel blob transfers", .config_key = "promote.jobs"),
+	CLI_OPT(0, "no-referrers", NULL, CLI_FLAG_OFF, O, referrers, "do not copy signatures, attestations and referrers",
+		.config_key = "promote.referrers"),
+	CLI_OPT(0, "insecure-registry", "HOST", CLI_LIST, O, insecure, "talk plain HTTP to HOST (loopback always may)"),
+	CLI_OPT(0, "ca-file", "FILE", CLI_STRING, O, ca_file, "trust this CA bundle for registry TLS"),
+	CLI_OPT(0, "src-creds", "USER:PASSWORD", CLI_CREDS, O, src_creds, "credentials for the source registry"),
+	CLI_OPT(0, "dest-creds", "USER:PASSWORD", CLI_CREDS, O, dest_creds, "credentials for the target registry"),
+	CLI_OPT(0, "timeout", "DURATION", CLI_DURATION, O, timeout_ms, "bound on one request",
+		.config_key = "promote.timeout"),
+	CLI_OPT(0, "total-timeout", "DURATION", CLI_DURATION, O, total_timeout_ms, "bound on the whole run",
+		.config_key = "promote.total_timeout"),
+	CLI_OPT(0, "retries", "N", CLI_INT, O, retries, "retries on connection errors, 5xx and 429",
+		.config_key = "promote.retries"),
+	CLI_OPT(0, "environment", "NAME", CLI_STRING, O, environment, "apply this environment's policy from the config"),
+	CLI_OPT(0, "git-repo", "PATH", CLI_STRING, O, git_repo, "the git repository the image was built from"),
+	CLI_OPT(0, "require-ancestor", "BRANCH", CLI_STRING, O, require_ancestor,
+		"the image's revision must be reachable from BRANCH"),
+	CLI_OPT(0, "record-tag", NULL, CLI_FLAG, O, record_tag, "record the promotion as an annotated git tag"),
+	CLI_OPT_END,
+};
+#undef O
+
 static const struct cli_tool tool = {
 	.name = "ops-promote",
-	.synopsis = "usage: ops-promote [--config file] [--format text|json|prometheus|nagios]\n"
-		    "       [-o file] [-qv] [--digest digest] [--dry-run] [--force] [--jobs n]\n"
+	.synopsis = "[--digest digest] [--dry-run] [--force] [--jobs n]\n"
 		    "       [--no-referrers] [--insecure-registry host] [--ca-file file]\n"
 		    "       [--src-creds user:password] [--dest-creds user:password]\n"
 		    "       [--timeout duration] [--total-timeout duration] [--retries n]\n"
 		    "       [--environment name] [--git-repo path] [--require-ancestor branch]\n"
-		    "       [--record-tag] SOURCE TARGET\n"
-		    "       ops-promote -h | -V\n",
-	.options = "  --digest DIGEST             promote only this digest (what was tested); refuse if SOURCE moved\n"
-		   "  --dry-run                   resolve and print the plan; change nothing\n"
-		   "  --force                     move a protected target tag\n"
-		   "  --jobs N                    parallel blob transfers (default 4)\n"
-		   "  --no-referrers              do not copy signatures, attestations and referrers\n"
-		   "  --insecure-registry HOST    talk plain HTTP to HOST (loopback always may)\n"
-		   "  --ca-file FILE              trust this CA bundle for registry TLS\n"
-		   "  --src-creds USER:PASSWORD   credentials for the source registry\n"
-		   "  --dest-creds USER:PASSWORD  credentials for the target registry\n"
-		   "  --timeout DURATION          bound on one request (default 30s)\n"
-		   "  --total-timeout DURATION    bound on the whole run (default 10m)\n"
-		   "  --retries N                 retries on connection errors, 5xx and 429 (default 3)\n"
-		   "  --environment NAME          apply this environment's policy from the config\n"
-		   "  --git-repo PATH             the git repository the image was built from\n"
-		   "  --require-ancestor BRANCH   the image's revision must be reachable from BRANCH\n"
-		   "  --record-tag                record the promotion as an annotated git tag\n",
+		    "       [--record-tag] SOURCE TARGET\n",
+	.opts = options,
 	.config_section = "promote",
 	.verbose_help = "trace requests (credentials redacted)",
 	.formats = FMT_MASK_SHARED,
 };
 
-enum {
-	OPT_DIGEST = 0x2000, OPT_DRY_RUN, OPT_FORCE, OPT_JOBS, OPT_NO_REFERRERS, OPT_INSECURE,
-	OPT_CA_FILE, OPT_SRC_CREDS, OPT_DEST_CREDS, OPT_TIMEOUT, OPT_TOTAL_TIMEOUT, OPT_RETRIES,
-	OPT_ENVIRONMENT, OPT_GIT_REPO, OPT_REQUIRE_ANCESTOR, OPT_RECORD_TAG,
-};
-
-static const struct option long_options[] = {
-	{ "digest", required_argument, NULL, OPT_DIGEST },
-	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
-	{ "force", no_argument, NULL, OPT_FORCE },
-	{ "jobs", required_argument, NULL, OPT_JOBS },
-	{ "no-referrers", no_argument, NULL, OPT_NO_REFERRERS },
-	{ "insecure-registry", required_argument, NULL, OPT_INSECURE },
-	{ "ca-file", required_argument, NULL, OPT_CA_FILE },
-	{ "src-creds", required_argument, NULL, OPT_SRC_CREDS },
-	{ "dest-creds", required_argument, NULL, OPT_DEST_CREDS },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "total-timeout", required_argument, NULL, OPT_TOTAL_TIMEOUT },
-	{ "retries", required_argument, NULL, OPT_RETRIES },
-	{ "environment", required_argument, NULL, OPT_ENVIRONMENT },
-	{ "git-repo", required_argument, NULL, OPT_GIT_REPO },
-	{ "require-ancestor", required_argument, NULL, OPT_REQUIRE_ANCESTOR },
-	{ "record-tag", no_argument, NULL, OPT_RECORD_TAG },
-	{ NULL, 0, NULL, 0 },
-};
-
-struct options {
-	const char *digest, *ca_file, *src_creds, *dest_creds, *environment;
-	const char *git_repo, *require_ancestor;
-	const char **insecure;
-	size_t ninsecure;
-	bool dry_run, force, no_referrers, record_tag;
-	long long jobs, retries;
-	double timeout_ms, total_timeout_ms;
-};
-
-static int parse_option(int opt, const char *arg, void *ctx)
+static int opt_digest(void *opts, const char *arg, char **why)
 {
-	struct options *o = ctx;
-	switch (opt) {
-	case OPT_DIGEST:
-		if (!digest_valid(arg)) {
-			errorf("--digest \"%s\": expected sha256: and 64 lowercase hex digits", arg);
-			return -1;
-		}
-		o->digest = arg;
-		return 0;
-	case OPT_DRY_RUN: o->dry_run = true; return 0;
-	case OPT_FORCE: o->force = true; return 0;
-	case OPT_NO_REFERRERS: o->no_referrers = true; return 0;
-	case OPT_RECORD_TAG: o->record_tag = true; return 0;
-	case OPT_CA_FILE: o->ca_file = arg; return 0;
-	case OPT_ENVIRONMENT: o->environment = arg; return 0;
-	case OPT_GIT_REPO: o->git_repo = arg; return 0;
-	case OPT_REQUIRE_ANCESTOR: o->require_ancestor = arg; return 0;
-	case OPT_SRC_CREDS:
-	case OPT_DEST_CREDS:
-		if (!strchr(arg, ':')) {
-			errorf("%s needs user:password", opt == OPT_SRC_CREDS ? "--src-creds" : "--dest-creds");
-			return -1;
-		}
-		redact_add_secret(strchr(arg, ':') + 1);
-		*(opt == OPT_SRC_CREDS ? &o->src_creds : &o->dest_creds) = arg;
-		return 0;
-	case OPT_INSECURE:
-		o->insecure = xrealloc(o->insecure, (o->ninsecure + 1) * sizeof(*o->insecure));
-		o->insecure[o->ninsecure++] = arg;
-		return 0;
-	case OPT_JOBS:
-	case OPT_RETRIES: {
-		long long v;
-		long long lo = opt == OPT_JOBS ? 1 : 0;
-		if (parse_ll(arg, &v) || v < lo || v > 64) {
-			errorf("%s \"%s\": expected a whole number from %lld to 64",
-			       opt == OPT_JOBS ? "--jobs" : "--retries", arg, lo);
-			return -1;
-		}
-		*(opt == OPT_JOBS ? &o->jobs : &o->retries) = v;
-		return 0;
-	}
-	case OPT_TIMEOUT:
-	case OPT_TOTAL_TIMEOUT: {
-		double ms;
-		if (parse_duration_ms(arg, &ms) || ms <= 0) {
-			errorf("%s \"%s\": expected a duration such as 30s or 500ms",
-			       opt == OPT_TIMEOUT ? "--timeout" : "--total-timeout", arg);
-			return -1;
-		}
-		*(opt == OPT_TIMEOUT ? &o->timeout_ms : &o->total_timeout_ms) = ms;
-		return 0;
-	}
-	default:
+	if (!digest_valid(arg)) {
+		*why = xasprintf("\"%s\": expected sha256: and 64 lowercase hex digits", arg);
 		return -1;
 	}
+	((struct options *)opts)->digest = arg;
+	return 0;
 }
 
+/* The run's limits: the option rows settled timeout, total timeout and retries; the
+ * config-only keys take their defaults from their schema rows. */
 static void load_limits(const struct config *cfg, const struct options *o, struct run_limits *l)
 {
-	double ms;
-	long long n;
-	l->connect_timeout_ms = cfg_duration_ms(cfg, "promote.connect_timeout", &ms) ? (long)ms : 5000;
-	l->request_timeout_ms = o->timeout_ms > 0 ? (long)o->timeout_ms
-		: cfg_duration_ms(cfg, "promote.timeout", &ms) ? (long)ms
-		: cfg_duration_ms(cfg, "defaults.timeout", &ms) ? (long)ms : 30000;
-	double total = o->total_timeout_ms > 0 ? o->total_timeout_ms
-		: cfg_duration_ms(cfg, "promote.total_timeout", &ms) ? ms : 600000;
-	l->deadline_ms = now_ms() + total;
-	l->retries = o->retries >= 0 ? (int)o->retries
-		: cfg_int(cfg, "promote.retries", &n) && n >= 0 ? (int)n : 3;
-	l->backoff_ms = cfg_duration_ms(cfg, "promote.backoff", &ms) ? (long)ms : 200;
-	if (l->backoff_ms < 1)
-		l->backoff_ms = 1;
+	double ms = 0;
+	long long backoff = 0;
+	cfg_duration_ms(cfg, "promote.connect_timeout", &ms);
+	l->connect_timeout_ms = (long)ms;
+	l->request_timeout_ms = o->timeout_ms;
+	l->deadline_ms = now_ms() + o->total_timeout_ms;
+	l->retries = o->retries;
+	cfg_duration_ms(cfg, "promote.backoff", &ms);
+	backoff = (long long)ms;
+	l->backoff_ms = backoff < 1 ? 1 : (long)backoff;
 	l->low_speed_bytes = 1024;
 	l->low_speed_secs = l->request_timeout_ms / 1000 > 0 ? l->request_timeout_ms / 1000 : 1;
 	if (l->connect_timeout_ms > l->request_timeout_ms)
@@ -247,8 +181,8 @@ static struct registry *make_registry(const char *host, const struct config *cfg
 	struct registry *r = registry_new(host, limits);
 	const char *entry = registry_entry(cfg, host);
 	bool insecure = false;
-	for (size_t i = 0; i < o->ninsecure; i++)
-		insecure |= !strcmp(o->insecure[i], host);
+	for (size_t i = 0; i < o->insecure.n; i++)
+		insecure |= !strcmp(o->insecure.items[i], host);
 	char *key = entry ? xasprintf("promote.registries.%s.insecure", entry) : NULL;
 	bool cfg_insecure = false;
 	if (key && cfg_bool(cfg, key, &cfg_insecure) && cfg_insecure)
@@ -286,8 +220,8 @@ static void setup_registries(struct promotion *p, const struct config *cfg, cons
 int main(int argc, char **argv)
 {
 	struct cli_common common;
-	struct options o = { .jobs = 0, .retries = -1 };
-	int first = cli_parse(&tool, argc, argv, "", long_options, parse_option, &o, &common);
+	struct options o = { 0 };
+	int first = cli_parse(&tool, argc, argv, &o, &common);
 	struct config *cfg = cli_load_config(&tool, &common);
 	if (argc - first != 2) {
 		config_free(cfg);
@@ -307,13 +241,9 @@ int main(int argc, char **argv)
 	if (o.digest && p.src.digest && strcmp(o.digest, p.src.digest))
 		cli_fail_unknown(&tool, &common, "usage", "--digest %s and SOURCE's @%s disagree", o.digest, p.src.digest);
 	p.pin = o.digest ? o.digest : p.src.digest;
-	long long jobs = 4;
-	cfg_int(cfg, "promote.jobs", &jobs);
-	p.jobs = (int)(o.jobs > 0 ? o.jobs : jobs);
+	p.jobs = o.jobs;
 	p.dry_run = o.dry_run;
-	bool referrers = true;
-	cfg_bool(cfg, "promote.referrers", &referrers);
-	p.no_referrers = o.no_referrers || !referrers;
+	p.no_referrers = !o.referrers;
 	setup_registries(&p, cfg, &o, &limits);
 
 	struct run_result res = { .tool = &tool, .common = &common, .cfg = cfg, .opts_force = o.force,
@@ -324,7 +254,6 @@ int main(int argc, char **argv)
 	if (p.dreg != p.sreg)
 		registry_free(p.dreg);
 	promotion_release(&p);
-	free(o.insecure);
 	config_free(cfg);
 	http_global_cleanup();
 	return code;

@@ -14,177 +14,71 @@
 #include "redisaudit.h"
 #include "util.h"
 
+static int opt_delimiters(void *opts, const char *arg, char **why);
+static int opt_sample(void *opts, const char *arg, char **why);
+
+#define O struct settings
+static const struct cli_opt options[] = {
+	CLI_OPT(0, "count", "N", CLI_INT, O, count, "SCAN COUNT per batch", .config_key = "redis.count"),
+	CLI_OPT(0, "match", "PATTERN", CLI_STRING, O, match, "audit only keys matching the SCAN MATCH pattern"),
+	CLI_OPT(0, "memory-samples", "N", CLI_INT, O, samples, "MEMORY USAGE SAMPLES for nested values",
+		.config_key = "redis.memory_samples"),
+	CLI_OPT(0, "lengths", NULL, CLI_FLAG, O, lengths, "also read element counts (STRLEN, LLEN, HLEN, ...)"),
+	CLI_OPT(0, "top", "N", CLI_INT, O, top, "keys and prefixes listed per table", .config_key = "redis.top"),
+	CLI_CALL_OPT(0, "delimiters", "CHARS", opt_delimiters, "prefix delimiters",
+		     .config_key = "redis.prefix.delimiters"),
+	CLI_OPT(0, "depth", "N", CLI_INT, O, depth, "named segments in a prefix, ids aside",
+		.config_key = "redis.prefix.depth"),
+	CLI_OPT(0, "max-prefixes", "N", CLI_INT, O, prefix_max, "distinct prefixes kept",
+		.config_key = "redis.prefix.max"),
+	CLI_OPT(0, "rate", "KEYS_PER_SEC", CLI_NUMBER, O, rate, "examine at most this many keys a second, 0: no limit",
+		.config_key = "redis.rate"),
+	CLI_OPT(0, "pause-ms", "MS", CLI_DURATION, O, pause_ms, "sleep between batches (a bare number is milliseconds)",
+		.config_key = "redis.pause", .flags = CLI_BARE_MS),
+	CLI_OPT(0, "max-keys", "N", CLI_INT, O, max_keys, "stop after N keys (results extrapolated)",
+		CLI_BOUNDS(1, 1e18)),
+	CLI_CALL_OPT(0, "sample", "FRACTION", opt_sample, "examine this fraction of keys (results extrapolated)",
+		     .def = "1"),
+	CLI_OPT(0, "jobs", "N", CLI_INT, O, jobs, "cluster nodes scanned at once", .config_key = "redis.jobs"),
+	CLI_OPT(0, "replica", NULL, CLI_FLAG, O, replica, "scan a replica of each cluster primary (READONLY)"),
+	CLI_OPT(0, "resume", "TOKEN", CLI_STRING, O, resume, "continue an interrupted scan from its cursor(s)"),
+	CLI_OPT(0, "timeout", "DURATION", CLI_DURATION, O, timeout_ms, "connect and command timeout",
+		.config_key = "redis.timeout"),
+	CLI_OPT(0, "big-key", "BYTES", CLI_SIZE, O, big_warn, "warn about keys using this much memory",
+		.config_key = "redis.thresholds.big_key_warning"),
+	CLI_OPT(0, "big-key-critical", "BYTES", CLI_SIZE, O, big_crit, "critical from this size",
+		.config_key = "redis.thresholds.big_key_critical"),
+	CLI_OPT_END,
+};
+#undef O
+
 static const struct cli_tool tool = {
 	.name = "ops-redisaudit",
-	.synopsis = "usage: ops-redisaudit [--config file] [--format text|json|prometheus|nagios]\n"
-		    "       [-o file] [-qv] [options] [redis://[user:pass@]host:port[/db] | path | target]\n"
-		    "       ops-redisaudit -h | -V\n",
-	.options = "  --count N              SCAN COUNT per batch (default 1000)\n"
-		   "  --match PATTERN        audit only keys matching the SCAN MATCH pattern\n"
-		   "  --memory-samples N     MEMORY USAGE SAMPLES for nested values (default 5)\n"
-		   "  --lengths              also read element counts (STRLEN, LLEN, HLEN, ...)\n"
-		   "  --top N                keys and prefixes listed per table (default 10)\n"
-		   "  --delimiters CHARS     prefix delimiters (default \":\")\n"
-		   "  --depth N              named segments in a prefix, ids aside (default 2)\n"
-		   "  --max-prefixes N       distinct prefixes kept (default 10000)\n"
-		   "  --rate KEYS_PER_SEC    examine at most this many keys a second\n"
-		   "  --pause-ms MS          sleep between batches\n"
-		   "  --max-keys N           stop after N keys (results extrapolated)\n"
-		   "  --sample FRACTION      examine this fraction of keys (results extrapolated)\n"
-		   "  --jobs N               cluster nodes scanned at once (default 4)\n"
-		   "  --replica              scan a replica of each cluster primary (READONLY)\n"
-		   "  --resume TOKEN         continue an interrupted scan from its cursor(s)\n"
-		   "  --timeout DURATION     connect and command timeout (default 5s)\n"
-		   "  --big-key BYTES        warn about keys using this much memory (default 1MiB)\n"
-		   "  --big-key-critical BYTES\n"
-		   "                         critical from this size (default 10MiB)\n",
+	.synopsis = "[options] [redis://[user:pass@]host:port[/db] | path | target]\n",
+	.opts = options,
 	.config_section = "redis",
 	.verbose_help = "hints of OK checks too",
 	.formats = FMT_MASK_SHARED,
 };
 
-enum {
-	OPT_COUNT = 0x2000, OPT_MATCH, OPT_SAMPLES, OPT_LENGTHS, OPT_TOP, OPT_DELIMS, OPT_DEPTH,
-	OPT_MAX_PREFIXES, OPT_RATE, OPT_PAUSE, OPT_MAX_KEYS, OPT_SAMPLE, OPT_JOBS, OPT_REPLICA,
-	OPT_RESUME, OPT_TIMEOUT, OPT_BIG, OPT_BIG_CRIT,
-};
-
-static const struct option long_opts[] = {
-	{ "count", required_argument, NULL, OPT_COUNT },
-	{ "match", required_argument, NULL, OPT_MATCH },
-	{ "memory-samples", required_argument, NULL, OPT_SAMPLES },
-	{ "lengths", no_argument, NULL, OPT_LENGTHS },
-	{ "top", required_argument, NULL, OPT_TOP },
-	{ "delimiters", required_argument, NULL, OPT_DELIMS },
-	{ "depth", required_argument, NULL, OPT_DEPTH },
-	{ "max-prefixes", required_argument, NULL, OPT_MAX_PREFIXES },
-	{ "rate", required_argument, NULL, OPT_RATE },
-	{ "pause-ms", required_argument, NULL, OPT_PAUSE },
-	{ "max-keys", required_argument, NULL, OPT_MAX_KEYS },
-	{ "sample", required_argument, NULL, OPT_SAMPLE },
-	{ "jobs", required_argument, NULL, OPT_JOBS },
-	{ "replica", no_argument, NULL, OPT_REPLICA },
-	{ "resume", required_argument, NULL, OPT_RESUME },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "big-key", required_argument, NULL, OPT_BIG },
-	{ "big-key-critical", required_argument, NULL, OPT_BIG_CRIT },
-	{ NULL, 0, NULL, 0 },
-};
-
-#define COUNT_MAX 100000
-
-/* Options as given; NAN / -1 / NULL = not given, so the config may fill them. */
-struct cmdline {
-	long long count, samples, top, depth, max_prefixes, max_keys, jobs;
-	double rate, pause_ms, sample, timeout_ms, big, big_crit;
-	const char *match, *delimiters, *resume;
-	bool lengths, replica;
-};
-
-/* "1048576", "512k", "10MiB", "1.5G" -> bytes. */
-static int parse_size(const char *s, double *out)
+static int opt_delimiters(void *opts, const char *arg, char **why)
 {
-	char *end;
-	double v = strtod(s, &end);
-	if (end == s || v < 0)
+	if (!*arg) {
+		*why = xstrdup("needs at least one character");
 		return -1;
-	double mult = 1;
-	switch (*end) {
-	case 'k': case 'K': mult = 1024; end++; break;
-	case 'm': case 'M': mult = 1024.0 * 1024; end++; break;
-	case 'g': case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
-	default: break;
 	}
-	if (mult > 1 && (!strcmp(end, "iB") || !strcmp(end, "B") || !strcmp(end, "b")))
-		end += strlen(end);
-	if (*end)
-		return -1;
-	*out = v * mult;
+	((struct settings *)opts)->delimiters = arg;
 	return 0;
 }
 
-static int positive_ll(const char *opt, const char *arg, long long min, long long *out)
+static int opt_sample(void *opts, const char *arg, char **why)
 {
-	if (parse_ll(arg, out) || *out < min) {
-		errorf("%s needs an integer >= %lld, not \"%s\"", opt, min, arg);
+	double *sample = &((struct settings *)opts)->sample;
+	if (parse_double(arg, sample) || !(*sample > 0 && *sample <= 1)) {
+		*why = xasprintf("needs a fraction in (0, 1], not \"%s\"", arg);
 		return -1;
 	}
 	return 0;
-}
-
-static int nonneg_double(const char *opt, const char *arg, double *out)
-{
-	if (parse_double(arg, out) || *out < 0 || !isfinite(*out)) {
-		errorf("%s needs a number >= 0, not \"%s\"", opt, arg);
-		return -1;
-	}
-	return 0;
-}
-
-static int on_option(int opt, const char *arg, void *ctx)
-{
-	struct cmdline *c = ctx;
-	switch (opt) {
-	case OPT_COUNT:
-		if (positive_ll("--count", arg, 1, &c->count))
-			return -1;
-		if (c->count > COUNT_MAX) {   /* one SCAN call must stay short on the server */
-			errorf("--count %lld is over the limit of %d", c->count, COUNT_MAX);
-			return -1;
-		}
-		return 0;
-	case OPT_SAMPLES: return positive_ll("--memory-samples", arg, 0, &c->samples);
-	case OPT_TOP: return positive_ll("--top", arg, 0, &c->top);
-	case OPT_DEPTH: return positive_ll("--depth", arg, 1, &c->depth);
-	case OPT_MAX_PREFIXES: return positive_ll("--max-prefixes", arg, 1, &c->max_prefixes);
-	case OPT_MAX_KEYS: return positive_ll("--max-keys", arg, 1, &c->max_keys);
-	case OPT_JOBS: return positive_ll("--jobs", arg, 1, &c->jobs);
-	case OPT_RATE: return nonneg_double("--rate", arg, &c->rate);
-	case OPT_PAUSE: return nonneg_double("--pause-ms", arg, &c->pause_ms);
-	case OPT_MATCH: c->match = arg; return 0;
-	case OPT_DELIMS: c->delimiters = arg; return *arg ? 0 : (errorf("--delimiters needs at least one character"), -1);
-	case OPT_RESUME: c->resume = arg; return 0;
-	case OPT_LENGTHS: c->lengths = true; return 0;
-	case OPT_REPLICA: c->replica = true; return 0;
-	case OPT_SAMPLE:
-		if (parse_double(arg, &c->sample) || !(c->sample > 0 && c->sample <= 1)) {
-			errorf("--sample needs a fraction in (0, 1], not \"%s\"", arg);
-			return -1;
-		}
-		return 0;
-	case OPT_TIMEOUT:
-		if (parse_duration_ms(arg, &c->timeout_ms) || c->timeout_ms <= 0) {
-			errorf("--timeout needs a duration such as 5s or 500ms, not \"%s\"", arg);
-			return -1;
-		}
-		return 0;
-	case OPT_BIG:
-	case OPT_BIG_CRIT:
-		if (parse_size(arg, opt == OPT_BIG ? &c->big : &c->big_crit)) {
-			errorf("%s needs a size in bytes (512k, 10MiB), not \"%s\"",
-			       opt == OPT_BIG ? "--big-key" : "--big-key-critical", arg);
-			return -1;
-		}
-		return 0;
-	}
-	return -1;
-}
-
-/* Command line first, then config, then the built-in default. */
-static long long pick_ll(long long given, const struct config *cfg, const char *key, long long def)
-{
-	long long v;
-	if (given >= 0)
-		return given;
-	return cfg_int(cfg, key, &v) ? v : def;
-}
-
-static double pick_ms(double given, const struct config *cfg, const char *key, double def)
-{
-	double v;
-	if (!isnan(given))
-		return given;
-	return cfg_duration_ms(cfg, key, &v) ? v : def;
 }
 
 static void load_streams(struct settings *s, const struct config *cfg)
@@ -207,88 +101,31 @@ static void load_streams(struct settings *s, const struct config *cfg)
 			r->match = names[i];
 		free(key);
 		key = xasprintf("redis.streams.%s.tolerance", names[i]);
-		if (!cfg_threshold(cfg, key, &r->tolerance, &r->tolerance_percent)) {
-			r->tolerance = 100;   /* one macro node of stream-node-max-entries */
-			r->tolerance_percent = false;
-		}
+		cfg_threshold(cfg, key, &r->tolerance, &r->tolerance_percent); /* default: one macro node */
 		free(key);
 		s->n_streams++;
 	}
 }
 
-static void load_thresholds(struct settings *s, const struct config *cfg, const struct cmdline *c)
+/* What the option rows do not cover: config-only keys (their defaults are in the schema
+ * rows) and values derived from several settings. */
+static void load_settings(struct settings *s, const struct config *cfg)
 {
 	long long v;
-	double d;
 	bool pct = true;
-	s->big_warn = !isnan(c->big) ? c->big : cfg_int(cfg, "redis.thresholds.big_key_warning", &v) ? (double)v : 1048576;
-	s->big_crit = !isnan(c->big_crit) ? c->big_crit
-		    : cfg_int(cfg, "redis.thresholds.big_key_critical", &v) ? (double)v : 10485760;
-	s->big_len_warn = cfg_int(cfg, "redis.thresholds.big_key_elements_warning", &v) ? (double)v : 100000;
-	s->big_len_crit = cfg_int(cfg, "redis.thresholds.big_key_elements_critical", &v) ? (double)v : 1000000;
-	s->ttl_heuristic_pct = cfg_threshold(cfg, "redis.thresholds.ttl_share", &d, &pct) ? d : 90;
+	cfg_int(cfg, "redis.thresholds.big_key_elements_warning", &v);
+	s->big_len_warn = (double)v;
+	cfg_int(cfg, "redis.thresholds.big_key_elements_critical", &v);
+	s->big_len_crit = (double)v;
+	cfg_threshold(cfg, "redis.thresholds.ttl_share", &s->ttl_heuristic_pct, &pct);
 	if (!pct && s->ttl_heuristic_pct <= 1)   /* "0.9" means 90% */
 		s->ttl_heuristic_pct *= 100;
-	s->ttl_heuristic_min = pick_ll(-1, cfg, "redis.thresholds.ttl_min_keys", 20);
-	bool b;
-	s->require_maxmemory = cfg_bool(cfg, "redis.require_maxmemory", &b) ? b : true;
-}
-
-static void load_settings(struct settings *s, const struct config *cfg, const struct cmdline *c)
-{
-	memset(s, 0, sizeof(*s));
-	s->count = pick_ll(c->count, cfg, "redis.count", 1000);
-	s->samples = pick_ll(c->samples, cfg, "redis.memory_samples", 5);
-	s->top = (size_t)pick_ll(c->top, cfg, "redis.top", 10);
-	s->depth = (int)pick_ll(c->depth, cfg, "redis.prefix.depth", 2);
-	s->prefix_max = (size_t)pick_ll(c->max_prefixes, cfg, "redis.prefix.max", 10000);
-	s->jobs = (int)pick_ll(c->jobs, cfg, "redis.jobs", 4);
-	s->max_keys = c->max_keys > 0 ? c->max_keys : 0;
-	double d;
-	s->timeout_ms = pick_ms(c->timeout_ms, cfg, "redis.timeout",
-				cfg_duration_ms(cfg, "defaults.timeout", &d) ? d : 5000);
-	s->pause_ms = pick_ms(c->pause_ms, cfg, "redis.pause", 0);
-	s->rate = !isnan(c->rate) ? c->rate : cfg_double(cfg, "redis.rate", &d) ? d : 0;
-	s->sample = !isnan(c->sample) ? c->sample : 1;
+	cfg_int(cfg, "redis.thresholds.ttl_min_keys", &s->ttl_heuristic_min);
+	cfg_bool(cfg, "redis.require_maxmemory", &s->require_maxmemory);
 	if (s->rate > 0 && (double)s->count > s->rate)   /* a slow rate: smaller batches, not long naps */
 		s->count = s->rate >= 1 ? (long long)s->rate : 1;
-	s->match = c->match;
-	s->lengths = c->lengths;
-	s->replica = c->replica;
-	s->resume = c->resume;
-	if (!(s->delimiters = c->delimiters) && !cfg_str(cfg, "redis.prefix.delimiters", &s->delimiters))
-		s->delimiters = ":";
 	cfg_list(cfg, "redis.expire_patterns", &s->expire_patterns, &s->n_expire_patterns);
 	load_streams(s, cfg);
-	load_thresholds(s, cfg, c);
-}
-
-/* Ranges the schema cannot express; a bad value is a located config error (exit 3). */
-static void validate_config(const struct config *cfg, const struct cli_common *common)
-{
-	static const struct { const char *key; long long min; } int_keys[] = {
-		{ "redis.memory_samples", 0 }, { "redis.top", 0 },
-		{ "redis.jobs", 1 }, { "redis.prefix.depth", 1 }, { "redis.prefix.max", 1 },
-		{ "redis.thresholds.big_key_warning", 1 }, { "redis.thresholds.big_key_critical", 1 },
-		{ "redis.thresholds.big_key_elements_warning", 1 },
-		{ "redis.thresholds.big_key_elements_critical", 1 }, { "redis.thresholds.ttl_min_keys", 1 },
-	};
-	long long v;
-	double d;
-	const char *str;
-	for (size_t i = 0; i < ARRAY_SIZE(int_keys); i++)
-		if (cfg_int(cfg, int_keys[i].key, &v) && v < int_keys[i].min)
-			cli_fail_unknown(&tool, common, "config", "%s: %s must be at least %lld, not %lld",
-					 cfg_where(cfg, int_keys[i].key), int_keys[i].key, int_keys[i].min, v);
-	if (cfg_int(cfg, "redis.count", &v) && (v < 1 || v > COUNT_MAX))
-		cli_fail_unknown(&tool, common, "config", "%s: redis.count must be 1 to %d, not %lld",
-				 cfg_where(cfg, "redis.count"), COUNT_MAX, v);
-	if (cfg_double(cfg, "redis.rate", &d) && d < 0)
-		cli_fail_unknown(&tool, common, "config", "%s: redis.rate must be 0 (unlimited) or more",
-				 cfg_where(cfg, "redis.rate"));
-	if (cfg_str(cfg, "redis.prefix.delimiters", &str) && !*str)
-		cli_fail_unknown(&tool, common, "config", "%s: redis.prefix.delimiters needs at least one character",
-				 cfg_where(cfg, "redis.prefix.delimiters"));
 }
 
 /* redis.targets.NAME.FIELD, copied, or NULL. */
@@ -587,15 +424,12 @@ int main(int argc, char **argv)
 {
 	struct run run;
 	memset(&run, 0, sizeof(run));
-	struct cmdline c = { -1, -1, -1, -1, -1, -1, -1, NAN, NAN, NAN, NAN, NAN, NAN,
-			     NULL, NULL, NULL, false, false };
 	signal(SIGPIPE, SIG_IGN);   /* a server gone mid-write is an error to report, not our death */
-	int first = cli_parse(&tool, argc, argv, "", long_opts, on_option, &c, &run.common);
+	int first = cli_parse(&tool, argc, argv, &run.s, &run.common);
 	if (argc - first > 1)
 		cli_usage_error(&tool, "one target at a time (got %d)", argc - first);
 	struct config *cfg = cli_load_config(&tool, &run.common);
-	validate_config(cfg, &run.common);
-	load_settings(&run.s, cfg, &c);
+	load_settings(&run.s, cfg);
 	resolve_target(cfg, first < argc ? argv[first] : NULL, &run.target, &run.common);
 	run.s.username = run.target.username;
 	run.s.password = run.target.password;

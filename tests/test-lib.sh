@@ -28,6 +28,8 @@ export HOME=${HOME:-/root}
 test_count=0
 test_failed=0
 test_skipped=0
+test_broken=0   # test_expect_failure that failed, as expected
+test_fixed=0    # test_expect_failure that passed: the breakage vanished
 _cleanups=
 _script=$(basename "$0" .sh)
 
@@ -97,12 +99,26 @@ $(tail -n 40 "$TRASH/.test-out" 2>/dev/null)"
 	fi
 }
 
-test_expect_failure() {  # known breakage: reported as TODO
+# test_expect_failure DESC BODY: a known breakage, like git's. A failing body is
+# "not ok N - DESC # TODO known breakage"; a passing one is "ok N - DESC # TODO known
+# breakage vanished" (then turn it into test_expect_success). Neither fails the script:
+# TAP counts TODO tests apart, and test_done says how many of each there were.
+test_expect_failure() {
 	_desc=$1 _body=$2
-	( eval "$_body" ) </dev/null >"$TRASH/.test-out" 2>&1
+	if [ -n "${TEST_VERBOSE:-}" ]; then
+		( eval "$_body" ) </dev/null
+	else
+		( eval "$_body" ) </dev/null >"$TRASH/.test-out" 2>&1
+	fi
+	_rc=$?
 	test_count=$((test_count + 1))
-	if [ $? -eq 0 ]; then printf 'ok %d - %s # TODO fixed?\n' "$test_count" "$_desc"
-	else printf 'not ok %d - %s # TODO known breakage\n' "$test_count" "$_desc"; fi
+	if [ $_rc -eq 0 ]; then
+		test_fixed=$((test_fixed + 1))
+		printf 'ok %d - %s # TODO known breakage vanished\n' "$test_count" "$_desc"
+	else
+		test_broken=$((test_broken + 1))
+		printf 'not ok %d - %s # TODO known breakage\n' "$test_count" "$_desc"
+	fi
 }
 
 # test_expect_code CODE DESC COMMAND: the command (a string) exits with CODE.
@@ -207,6 +223,12 @@ stderr: $(head -c 2000 "$_work/actual.err")"; fi
 
 test_done() {
 	printf '1..%d\n' "$test_count"
+	if [ "$test_fixed" -gt 0 ]; then
+		say "$test_fixed known breakage(s) vanished; turn them into test_expect_success"
+	fi
+	if [ "$test_broken" -gt 0 ]; then
+		say "still have $test_broken known breakage(s)"
+	fi
 	if [ "$test_failed" -gt 0 ]; then
 		say "failed $test_failed of $test_count (trash: $TRASH, set KEEP_TRASH=1 to keep it)"
 		exit 1

@@ -1,7 +1,7 @@
 #!/bin/sh
-# The README's first commands on a bare machine: `make demo`, `make check` and `make bench`
-# install the dependencies (ci/install-deps.sh) before anything is compiled, with or
-# without -j. The machine running this test has the packages already, so the order is
+# The README's first commands on a bare machine: `make demo`, `make check` and
+# `make bench` install the dependencies (ci/install-deps.sh) before anything is
+# compiled, with or without -j. The machine running this test has the packages already, so the order is
 # recorded with stand-ins: INSTALL_DEPS= a script that logs "deps LEVEL start" and, a
 # second later, "deps LEVEL done"; CC= a compiler that logs "cc" and, as on a bare Debian,
 # fails while the dependencies are not installed (no curl/curl.h). Builds go to $TRASH.

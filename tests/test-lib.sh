@@ -9,8 +9,11 @@
 #
 # Every test script runs in its own trash directory ($TRASH, cwd), removed on exit along
 # with every server a test started: register teardown with test_cleanup_add.
-# Servers: . "$TEST_LIB/postgres.sh" etc. (see tests/lib/README).
-# Environment: OPSKIT_BIN (the binaries; default ./bin), OPSKIT_ROOT (the project).
+# Servers: . "$TEST_LIB/postgres.sh", redis.sh, registry.sh (each documented in its
+# header; tests/README lists them). Data-driven cases: test_data_cases, below.
+# Environment: OPSKIT_BIN (the binaries; default $OPSKIT_ROOT/bin), OPSKIT_ROOT (the
+# project), KEEP_TRASH=1 (keep $TRASH), TEST_VERBOSE=1 (show every body's output),
+# OPSKIT_REGEN=1 (rewrite expected output), SANITIZE=1 (binaries built with ASan+UBSan).
 
 set -u
 OPSKIT_ROOT=${OPSKIT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -80,8 +83,8 @@ _test_not_ok() {
 	printf '%s\n' "$2" | sed 's/^/#\t/' >&2
 }
 
-# Runs the body in a subshell with errexit-like && chains; output shown only on failure
-# (or always with -v / TEST_VERBOSE=1).
+# test_expect_success DESC BODY: runs the body (a string; chain with &&) in a subshell;
+# its output is shown only on failure (or always with TEST_VERBOSE=1).
 test_expect_success() {
 	_desc=$1 _body=$2
 	if [ -n "${TEST_VERBOSE:-}" ]; then
@@ -158,7 +161,8 @@ test_grep_not() {
 	fi
 }
 
-# A free TCP port on 127.0.0.1 (the kernel picks it). $1 (optional): highest allowed.
+# free_port [HIGHEST]: a free TCP port on 127.0.0.1 (the kernel picks it; with HIGHEST,
+# a random free one in 20000..HIGHEST).
 free_port() {
 	python3 - "${1:-65535}" <<'PY'
 import random, socket, sys
@@ -188,16 +192,16 @@ wait_for_port() {
 	return 1
 }
 
-# run_cmd_with_timeout SECONDS CMD...: like timeout(1), exit 124 on expiry.
+# run_with_timeout SECONDS CMD...: like timeout(1), exit 124 on expiry.
 run_with_timeout() { timeout --kill-after=5 "$@"; }
 
 # ---- data-driven cases: one layout for every area (tests/README) ----
 # Each directory tests/data/<area>/<case>/ is one case (after curl's tests/data):
-#   cmd        the command (sh), run in a scratch copy of the case directory   (required)
-#   exit       the exit code it must return                                    (absent: 0)
-#   expected   its exact standard output                             (absent: it prints none)
-#   stderr     patterns (grep BRE), one a line, each of which its standard error must match
-#                                                               (absent: it prints none there)
+#   cmd        the command (sh), run in a scratch copy of the case directory (required)
+#   exit       the exit code it must return (absent: 0)
+#   expected   its exact standard output (absent: it prints nothing)
+#   stderr     patterns (grep BRE), one a line, each of which its standard error must
+#              match (absent: it prints nothing there)
 #   anything else is input the command reads (.env, opskit.yaml, script, ...).
 # An area whose cases run in several variants (t0010: one per output format) passes them
 # to test_data_cases: cmd sees the variant in $VARIANT, and expected.VARIANT replaces

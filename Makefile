@@ -106,7 +106,6 @@ PROVE_FLAGS ?= -j2 --timer
 # installed, whatever -j says (prerequisites of one target run in parallel under -j).
 # INSTALL_DEPS may name a stand-in (tests/t0041-bare.sh records the order with one).
 INSTALL_DEPS ?= ci/install-deps.sh
-SUBMAKE = $(MAKE) --no-print-directory
 
 deps:
 	@$(INSTALL_DEPS) test
@@ -117,7 +116,7 @@ lint-man:
 
 check:
 	@$(INSTALL_DEPS) test
-	@$(SUBMAKE) all lint-man
+	@$(MAKE) --no-print-directory all lint-man
 	@$(TEST_ENV) $(ASAN_ENV) $(PROVE) $(PROVE_FLAGS) tests/t[0-9][0-9][0-9][0-9]-*.sh
 
 # One test file, verbose: make test T=tests/t0010-report.sh (without T: every test, verbose)
@@ -127,12 +126,12 @@ test: all
 
 demo:
 	@$(INSTALL_DEPS) test
-	@$(SUBMAKE) all
+	@$(MAKE) --no-print-directory all
 	@$(TEST_ENV) ci/demo.sh
 
 bench:
 	@$(INSTALL_DEPS) bench
-	@$(SUBMAKE) all
+	@$(MAKE) --no-print-directory all
 	@$(TEST_ENV) bench/run.sh $(BENCH)
 
 install: $(PROGRAMS)

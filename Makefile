@@ -113,14 +113,23 @@ ASAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stac
 PROVE ?= prove
 PROVE_FLAGS ?= -j2 --timer
 
+# The README's first commands (make demo, make check, make bench) must work on a machine
+# with none of the packages: each runs $(INSTALL_DEPS) first, in its own recipe, and only
+# then builds through a recursive make, so no compile can start before the headers are
+# installed, whatever -j says (prerequisites of one target run in parallel under -j).
+# INSTALL_DEPS may name a stand-in (tests/t0041-bare.sh records the order with one).
+INSTALL_DEPS ?= ci/install-deps.sh
+
 deps:
-	@ci/install-deps.sh test
+	@$(INSTALL_DEPS) test
 
 lint-man:
 	@echo '   MANDOC  man/*'
 	@$(if $(MANPAGES),mandoc -T lint -W warning $(MANPAGES),true)
 
-check: deps all lint-man
+check:
+	@$(INSTALL_DEPS) test
+	@$(MAKE) --no-print-directory all lint-man
 	@$(TEST_ENV) $(ASAN_ENV) $(PROVE) $(PROVE_FLAGS) tests/t[0-9][0-9][0-9][0-9]-*.sh
 
 # One test file, verbose: make test T=tests/t0010-report.sh (without T: every test, verbose)
@@ -128,12 +137,13 @@ T ?= tests/t[0-9][0-9][0-9][0-9]-*.sh
 test: all
 	@$(TEST_ENV) $(ASAN_ENV) $(PROVE) -v $(T)
 
-demo: all
-	@ci/install-deps.sh test
+demo:
+	@$(INSTALL_DEPS) test
+	@$(MAKE) --no-print-directory all
 	@$(TEST_ENV) ci/demo.sh
 
 bench:
-	@ci/install-deps.sh bench
+	@$(INSTALL_DEPS) bench
 	@$(MAKE) --no-print-directory all
 	@$(TEST_ENV) bench/run.sh $(BENCH)
 

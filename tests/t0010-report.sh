@@ -1,15 +1,17 @@
 #!/bin/sh
-# The report library in every format, data-driven: each tests/data/report/<case>/ holds
+# The report library in every format, data-driven: each tests/data/report/<case>/ is a
+# case as tests/README says, run once per format (the variants), with
 #   script              a report script for `opskit-test-helper report FORMAT` (see
-#                       tests/helper/test-helper.c)
-#   expected.<format>   the exact output in that format (optional per format)
-#   exit                the exit code (the worst status)
+#                       tests/helper/test-helper.c); cmd renders it in format $VARIANT
+#   expected.<format>   the exact output in that format (absent: none, as for github
+#                       when every check is OK)
+#   exit                the exit code (the worst status), the same in every format
 #   secrets             strings that must not appear in any format (optional)
-# Every case is also rendered in all six formats and checked against the consumers' rules
-# (validate.py: Prometheus exposition, Nagios perfdata, SARIF, GitHub commands, JSON
-# envelope). tests/data/report/status-combos lists statuses and the exit code they give.
-# To regenerate an expected file after a deliberate change:
-#   opskit-test-helper report json <script >expected.json   (then review the diff)
+# Every output is also checked against the consumers' rules (validate.py: Prometheus
+# exposition, Nagios perfdata, SARIF, GitHub commands, JSON envelope).
+# tests/data/report/status-combos lists statuses and the exit code they give.
+# To regenerate the expected files after a deliberate change (then review git diff):
+#   OPSKIT_REGEN=1 make test T=tests/t0010-report.sh
 . "$(dirname "$0")/test-lib.sh"
 test_require_cmd python3
 
@@ -18,32 +20,23 @@ FORMATS="text json prometheus nagios sarif github"
 
 for dir in "$DATA"/*/; do
 	case=$(basename "$dir")
-	want_rc=$(cat "$dir/exit")
+	want_rc=$(data_case_exit "$dir")
 	for fmt in $FORMATS; do
-		test_expect_success "$case: $fmt renders, exit $want_rc, valid $fmt" "
-			opskit-test-helper report $fmt <'$dir/script' >'$case.$fmt' 2>'$case.$fmt.err'
-			rc=\$?
-			test \$rc -eq $want_rc || { echo \"exit \$rc, wanted $want_rc\"; cat '$case.$fmt.err'; exit 1; }
-			test ! -s '$case.$fmt.err' || { echo 'unexpected stderr:'; cat '$case.$fmt.err'; exit 1; }
-			python3 '$DATA/validate.py' $fmt '$case.$fmt' $want_rc
+		test_data_case "$dir" $fmt
+		test_expect_success "$case [$fmt]: valid $fmt" "
+			python3 '$DATA/validate.py' $fmt '$TRASH/case-$case.$fmt/actual.out' $want_rc
 		"
-		if test -f "$dir/expected.$fmt"; then
-			test_expect_success "$case: $fmt output is exactly expected.$fmt" "
-				opskit-test-helper report $fmt <'$dir/script' >'$case.$fmt.out' 2>/dev/null
-				test_cmp '$dir/expected.$fmt' '$case.$fmt.out'
-			"
-		fi
 	done
 	if test -f "$dir/secrets"; then
 		test_expect_success "$case: no secret in any format" "
 			for fmt in $FORMATS; do
-				opskit-test-helper report \$fmt <'$dir/script' >'$case.secret.'\$fmt 2>&1
+				out='$TRASH/case-$case.'\$fmt/actual.out
 				while IFS= read -r secret; do
-					if grep -F -n -- \"\$secret\" '$case.secret.'\$fmt; then
+					if grep -F -n -- \"\$secret\" \"\$out\" '$TRASH/case-$case.'\$fmt/actual.err; then
 						echo \"secret '\$secret' leaked in \$fmt output\"; exit 1
 					fi
 				done <'$dir/secrets'
-				grep -q -F '***' '$case.secret.'\$fmt || { echo \"\$fmt: nothing was masked?\"; exit 1; }
+				grep -q -F '***' \"\$out\" || { echo \"\$fmt: nothing was masked?\"; exit 1; }
 			done
 		"
 	fi

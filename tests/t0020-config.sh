@@ -1,18 +1,19 @@
 #!/bin/sh
 # The config library (opskit.yaml(5)): types, unknown keys, ${VAR}, YAML errors, discovery.
-# Cases in tests/data/config/<case>/ (opskit.yaml, cmd, expected, exit, stderr) run through
+# Cases in tests/data/config/<case>/ (opskit.yaml and the files of tests/README) run through
 # `opskit-test-helper config` (the shared schema) or `config-typed` (plus a test section
 # with one key of every type, see tests/helper/test-helper.c).
 . "$(dirname "$0")/test-lib.sh"
 
 test_data_cases "$TEST_DATA/config"
 
+# (on the standard error the cases above left in $TRASH/case-NAME/)
 test_expect_success 'every config error is located as file:line:column:' '
 	for dir in "$TEST_DATA"/config/*/; do
-		test "$(cat "$dir/exit")" = 3 || continue
-		(cd "$dir" && sh ./cmd) >/dev/null 2>err
-		grep -q "^opskit\.yaml:[0-9][0-9]*:[0-9][0-9]*: " err ||
-		{ echo "$(basename "$dir"): not located: $(cat err)"; exit 1; }
+		test "$(data_case_exit "$dir")" = 3 || continue
+		err=$TRASH/case-$(basename "$dir")/actual.err
+		grep -q "^opskit\.yaml:[0-9][0-9]*:[0-9][0-9]*: " "$err" ||
+		{ echo "$(basename "$dir"): not located: $(cat "$err")"; exit 1; }
 	done
 '
 

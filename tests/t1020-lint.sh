@@ -1,6 +1,6 @@
 #!/bin/sh
 # ops-envcheck lint: dotenv-linter's checks, loader diagnostics, portability, formats.
-# The cases are data: tests/data/envcheck/<case>/{.env,cmd,expected,exit}.
+# The cases are data: tests/data/envcheck/<case>/ (.env and the files of tests/README).
 . "$(dirname "$0")/test-lib.sh"
 
 test_data_cases "$TEST_DATA/envcheck"

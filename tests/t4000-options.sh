@@ -1,6 +1,6 @@
 #!/bin/sh
 # ops-pgprobe's options, thresholds and config errors without a server
-# (data-driven cases in tests/data/pgprobe/<case>/: cmd, expected, exit, stderr).
+# (data-driven cases in tests/data/pgprobe/<case>/, laid out as tests/README says).
 . "$(dirname "$0")/test-lib.sh"
 
 test_data_cases "$TEST_DATA/pgprobe"

@@ -9,8 +9,11 @@
 #
 # Every test script runs in its own trash directory ($TRASH, cwd), removed on exit along
 # with every server a test started: register teardown with test_cleanup_add.
-# Servers: . "$TEST_LIB/postgres.sh" etc. (see tests/lib/README).
-# Environment: OPSKIT_BIN (the binaries; default ./bin), OPSKIT_ROOT (the project).
+# Servers: . "$TEST_LIB/postgres.sh", redis.sh, registry.sh (each documented in its
+# header; tests/README lists them). Data-driven cases: test_data_cases, below.
+# Environment: OPSKIT_BIN (the binaries; default $OPSKIT_ROOT/bin), OPSKIT_ROOT (the
+# project), KEEP_TRASH=1 (keep $TRASH), TEST_VERBOSE=1 (show every body's output),
+# OPSKIT_REGEN=1 (rewrite expected output), SANITIZE=1 (binaries built with ASan+UBSan).
 
 set -u
 OPSKIT_ROOT=${OPSKIT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -28,6 +31,8 @@ export HOME=${HOME:-/root}
 test_count=0
 test_failed=0
 test_skipped=0
+test_broken=0   # test_expect_failure that failed, as expected
+test_fixed=0    # test_expect_failure that passed: the breakage vanished
 _cleanups=
 _script=$(basename "$0" .sh)
 
@@ -78,8 +83,8 @@ _test_not_ok() {
 	printf '%s\n' "$2" | sed 's/^/#\t/' >&2
 }
 
-# Runs the body in a subshell with errexit-like && chains; output shown only on failure
-# (or always with -v / TEST_VERBOSE=1).
+# test_expect_success DESC BODY: runs the body (a string; chain with &&) in a subshell;
+# its output is shown only on failure (or always with TEST_VERBOSE=1).
 test_expect_success() {
 	_desc=$1 _body=$2
 	if [ -n "${TEST_VERBOSE:-}" ]; then
@@ -97,12 +102,26 @@ $(tail -n 40 "$TRASH/.test-out" 2>/dev/null)"
 	fi
 }
 
-test_expect_failure() {  # known breakage: reported as TODO
+# test_expect_failure DESC BODY: a known breakage, like git's. A failing body is
+# "not ok N - DESC # TODO known breakage"; a passing one is "ok N - DESC # TODO known
+# breakage vanished" (then turn it into test_expect_success). Neither fails the script:
+# TAP counts TODO tests apart, and test_done says how many of each there were.
+test_expect_failure() {
 	_desc=$1 _body=$2
-	( eval "$_body" ) </dev/null >"$TRASH/.test-out" 2>&1
+	if [ -n "${TEST_VERBOSE:-}" ]; then
+		( eval "$_body" ) </dev/null
+	else
+		( eval "$_body" ) </dev/null >"$TRASH/.test-out" 2>&1
+	fi
+	_rc=$?
 	test_count=$((test_count + 1))
-	if [ $? -eq 0 ]; then printf 'ok %d - %s # TODO fixed?\n' "$test_count" "$_desc"
-	else printf 'not ok %d - %s # TODO known breakage\n' "$test_count" "$_desc"; fi
+	if [ $_rc -eq 0 ]; then
+		test_fixed=$((test_fixed + 1))
+		printf 'ok %d - %s # TODO known breakage vanished\n' "$test_count" "$_desc"
+	else
+		test_broken=$((test_broken + 1))
+		printf 'not ok %d - %s # TODO known breakage\n' "$test_count" "$_desc"
+	fi
 }
 
 # test_expect_code CODE DESC COMMAND: the command (a string) exits with CODE.
@@ -142,7 +161,8 @@ test_grep_not() {
 	fi
 }
 
-# A free TCP port on 127.0.0.1 (the kernel picks it). $1 (optional): highest allowed.
+# free_port [HIGHEST]: a free TCP port on 127.0.0.1 (the kernel picks it; with HIGHEST,
+# a random free one in 20000..HIGHEST).
 free_port() {
 	python3 - "${1:-65535}" <<'PY'
 import random, socket, sys
@@ -172,41 +192,105 @@ wait_for_port() {
 	return 1
 }
 
-# run_cmd_with_timeout SECONDS CMD...: like timeout(1), exit 124 on expiry.
+# run_with_timeout SECONDS CMD...: like timeout(1), exit 124 on expiry.
 run_with_timeout() { timeout --kill-after=5 "$@"; }
 
-# Data-driven cases (after curl's tests/data): each directory under $1 holds
-#   cmd        the command line (sh), run in a copy of the case directory
-#   expected   expected standard output (optional)
-#   exit       expected exit code (default 0)
-#   stderr     a grep pattern the standard error must match (optional)
+# ---- data-driven cases: one layout for every area (tests/README) ----
+# Each directory tests/data/<area>/<case>/ is one case (after curl's tests/data):
+#   cmd        the command (sh), run in a scratch copy of the case directory (required)
+#   exit       the exit code it must return (absent: 0)
+#   expected   its exact standard output (absent: it prints nothing)
+#   stderr     patterns (grep BRE), one a line, each of which its standard error must
+#              match (absent: it prints nothing there)
+#   anything else is input the command reads (.env, opskit.yaml, script, ...).
+# An area whose cases run in several variants (t0010: one per output format) passes them
+# to test_data_cases: cmd sees the variant in $VARIANT, and expected.VARIANT replaces
+# expected. OPSKIT_REGEN=1 rewrites exit and expected[.VARIANT] from what the command did
+# (review the result with git diff); stderr patterns are written by hand.
+
+# data_case_exit CASEDIR: the exit code the case wants.
+data_case_exit() {
+	if [ -f "$1/exit" ]; then cat "$1/exit"; else echo 0; fi
+}
+
+# test_data_case CASEDIR [VARIANT]: one case (in one variant) as one TAP test, named
+# "case NAME" or "case NAME [VARIANT]". What the command printed stays in
+# $TRASH/case-NAME[.VARIANT]/actual.out and actual.err for the test's own checks.
+test_data_case() {
+	_case=${1%/} _variant=${2:-}
+	_name=$(basename "$_case")
+	_title="case $_name${_variant:+ [$_variant]}"
+	_expected=$_case/expected${_variant:+.$_variant}
+	_work=$TRASH/case-$_name${_variant:+.$_variant}
+	if [ ! -f "$_case/cmd" ]; then
+		_test_not_ok "$_title" "$_case has no cmd file (see tests/README)"
+		return
+	fi
+	rm -rf "$_work" && cp -r "$_case" "$_work" || return
+	_want_rc=$(data_case_exit "$_case")
+	(cd "$_work" && VARIANT=$_variant run_with_timeout 120 sh ./cmd >actual.out 2>actual.err) </dev/null
+	_rc=$?
+	_why= _regen=
+	if [ -n "${OPSKIT_REGEN:-}" ]; then
+		if [ "$_rc" -ne "$_want_rc" ]; then
+			if [ "$_rc" -eq 0 ]; then rm -f "$_case/exit"; else echo "$_rc" >"$_case/exit"; fi
+			_regen=" (regenerated exit)"
+		fi
+		if [ -s "$_work/actual.out" ]; then
+			cmp -s "$_work/actual.out" "$_expected" ||
+			{ cp "$_work/actual.out" "$_expected" && _regen=" (regenerated ${_expected##*/})"; }
+		elif [ -f "$_expected" ]; then
+			rm -f "$_expected" && _regen=" (regenerated: no ${_expected##*/})"
+		fi
+		_want_rc=$_rc
+	fi
+	[ "$_rc" -eq "$_want_rc" ] || _why="exit $_rc, wanted $_want_rc"
+	if [ -f "$_expected" ]; then
+		diff -u "$_expected" "$_work/actual.out" >"$_work/diff" ||
+			_why="$_why${_why:+; }standard output differs from ${_expected##*/}:
+$(head -n 60 "$_work/diff")"
+	elif [ -s "$_work/actual.out" ]; then
+		_why="$_why${_why:+; }standard output but no ${_expected##*/} file:
+$(head -c 2000 "$_work/actual.out")"
+	fi
+	if [ -f "$_case/stderr" ]; then
+		while IFS= read -r _pat; do
+			grep -q -e "$_pat" "$_work/actual.err" ||
+				_why="$_why${_why:+; }standard error does not match: $_pat"
+		done <"$_case/stderr"
+	elif [ -s "$_work/actual.err" ]; then
+		_why="$_why${_why:+; }standard error but no stderr file"
+	fi
+	if [ -z "$_why" ]; then
+		_test_ok "$_title$_regen"
+	else
+		_test_not_ok "$_title" "$(cat "$_case/cmd")
+--- $_why
+--- standard error:
+$(head -c 2000 "$_work/actual.err")"
+	fi
+}
+
+# test_data_cases AREADIR [VARIANT...]: every case of an area, in each variant.
 test_data_cases() {
-	for _case in "$1"/*/; do
-		[ -f "$_case/cmd" ] || continue
-		_name=$(basename "$_case")
-		_work="$TRASH/case-$_name"
-		rm -rf "$_work" && cp -r "$_case" "$_work"
-		_want_rc=0; [ -f "$_case/exit" ] && _want_rc=$(cat "$_case/exit")
-		(cd "$_work" && sh ./cmd >actual.out 2>actual.err)
-		_rc=$?
-		_why=
-		[ "$_rc" -eq "$_want_rc" ] || _why="exit $_rc, wanted $_want_rc"
-		if [ -z "$_why" ] && [ -f "$_case/expected" ] && ! diff -u "$_case/expected" "$_work/actual.out" >"$_work/diff"; then
-			_why="output differs:
-$(cat "$_work/diff")"
+	for _dir in "$1"/*/; do
+		[ -d "$_dir" ] || continue
+		if [ $# -le 1 ]; then
+			test_data_case "$_dir"
+		else
+			for _v in $(shift; echo "$@"); do test_data_case "$_dir" "$_v"; done
 		fi
-		if [ -z "$_why" ] && [ -f "$_case/stderr" ] && ! grep -q -f "$_case/stderr" "$_work/actual.err"; then
-			_why="stderr does not match $(cat "$_case/stderr"): $(cat "$_work/actual.err")"
-		fi
-		if [ -z "$_why" ]; then _test_ok "case $_name"
-		else _test_not_ok "case $_name" "$(cat "$_case/cmd")
-$_why
-stderr: $(head -c 2000 "$_work/actual.err")"; fi
 	done
 }
 
 test_done() {
 	printf '1..%d\n' "$test_count"
+	if [ "$test_fixed" -gt 0 ]; then
+		say "$test_fixed known breakage(s) vanished; turn them into test_expect_success"
+	fi
+	if [ "$test_broken" -gt 0 ]; then
+		say "still have $test_broken known breakage(s)"
+	fi
 	if [ "$test_failed" -gt 0 ]; then
 		say "failed $test_failed of $test_count (trash: $TRASH, set KEEP_TRASH=1 to keep it)"
 		exit 1

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "msg.h"
 #include "util.h"
 
 #ifndef OPSKIT_VERSION

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "msg.h"
 #include "redact.h"
 #include "report.h"
 #include "util.h"

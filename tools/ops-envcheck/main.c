@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "config.h"
 #include "envcheck.h"
+#include "msg.h"
 #include "redact.h"
 #include "util.h"
 

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "msg.h"
 #include "pgprobe.h"
 #include "redact.h"
 #include "util.h"

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "msg.h"
 #include "promote.h"
 
 extern char **environ;

@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "msg.h"
 #include "promote.h"
 #include "redact.h"
 

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "msg.h"
 #include "promote.h"
 #include "output.h"
 #include "redact.h"

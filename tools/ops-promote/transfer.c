@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "msg.h"
 #include "progress.h"
 #include "promote.h"
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "msg.h"
 #include "progress.h"
 #include "redisaudit.h"
 #include "util.h"

@@ -51,7 +51,7 @@ static void use_variable(struct cctx *c, const char *name, size_t len, char op, 
 {
 	char *n = xstrndup(name, len);
 	c->nvars++;
-	const struct dotenv_entry *e = envcheck_find(c->files, c->nfiles, n, NULL);
+	const struct dotenv_entry *e = env_file_find(c->files, c->nfiles, n, NULL);
 	bool set = (e && e->value) || getenv(n);
 	bool empty = set && !(e && e->value ? *e->value : *getenv(n));
 	bool has_default = op == '-' || op == '+';

@@ -100,7 +100,7 @@ out:
 	return rc;
 }
 
-int gcp_check_b64(const char *value, struct strbuf *ok, struct strbuf *why)
+int creds_gcp_b64(const char *value, struct strbuf *ok, struct strbuf *why)
 {
 	struct strbuf raw = STRBUF_INIT;
 	if (base64_decode(value, strlen(value), &raw) < 0) {
@@ -113,7 +113,7 @@ int gcp_check_b64(const char *value, struct strbuf *ok, struct strbuf *why)
 	return rc;
 }
 
-int gcp_check_file(const char *path, struct strbuf *ok, struct strbuf *why)
+int creds_gcp_file(const char *path, struct strbuf *ok, struct strbuf *why)
 {
 	struct stat st;
 	/* a FIFO (or /dev/zero) named here would block or never end: stat before open */

@@ -301,7 +301,7 @@ static const struct env_type types[] = {
 	{ "elevenlabs-api-key", check_elevenlabs, false },
 };
 
-const struct env_type *env_type_find(const char *name)
+const struct env_type *types_find(const char *name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(types); i++)
 		if (!strcmp(types[i].name, name))

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base64.h"
 #include "redact.h"
 #include "types.h"
 #include "util.h"

@@ -17,7 +17,6 @@ struct env_type {
 };
 
 const struct env_type *types_find(const char *name);
-int base64_decode(const char *in, size_t n, struct strbuf *out); /* strict, padded */
 
 /* Google service account JSON checks, step by step. Returns 0 when good, filling ok with
  * a summary (project, key bits); -1 with why naming the failed step. Registers the

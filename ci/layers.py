@@ -3,6 +3,8 @@
 
     ci/layers.py [--graph] [BUILD]      (BUILD: the object tree, default build/default)
 
+Run from the top of the tree (source names are relative to it).
+
 Reads the symbol tables of the objects make built (nm), so it sees exactly what the
 linker sees: file A leans on file B when A's object refers to a global symbol (function
 or variable) that B's object defines. lib/*.o resolve among themselves; each tool's
@@ -42,6 +44,11 @@ def objects(directory):
                   if n.endswith(".o"))
 
 
+def current(build, objs):
+    """Objects whose source still exists (a removed file's object may linger)."""
+    return [o for o in objs if os.path.exists(source_name(build, o))]
+
+
 def source_name(build, obj):
     return os.path.relpath(obj, build)[:-2] + ".c"
 
@@ -56,11 +63,11 @@ def edges_of(build):
                 owner.setdefault(s, o)
         return syms, owner
 
-    lib_syms, lib_owner = table(objects(os.path.join(build, "lib")))
+    lib_syms, lib_owner = table(current(build, objects(os.path.join(build, "lib"))))
     groups = [(lib_syms, [lib_owner])]
     tools = os.path.join(build, "tools")
     for t in sorted(os.listdir(tools)) if os.path.isdir(tools) else []:
-        syms, owner = table(objects(os.path.join(tools, t)))
+        syms, owner = table(current(build, objects(os.path.join(tools, t))))
         groups.append((syms, [owner, lib_owner]))
     edges = {}
     for syms, owners in groups:

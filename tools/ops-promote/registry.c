@@ -1,87 +1,19 @@
-/* One registry's HTTP client: every request bounded in time, retried on connection
- * errors, 5xx and 429 (never on other 4xx), re-authenticated once on 401. */
+/* One registry's client: every request bounded in time, retried on connection errors,
+ * 5xx and 429 (never on other 4xx), re-authenticated once on 401 (through auth.c), and
+ * the registry's error documents turned into sentences. Handles come from http.c. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <curl/curl.h>
 #include <jansson.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
+#include "base64.h"
 #include "msg.h"
 #include "promote.h"
-#include "redact.h"
 
 #define DEFAULT_MAX_BODY (16u << 20)
-
-static pthread_mutex_t log_mutex = PTHREAD_MUTEX_INITIALIZER;
-void log_lock(void) { pthread_mutex_lock(&log_mutex); }
-void log_unlock(void) { pthread_mutex_unlock(&log_mutex); }
-
-void secret_add(const char *value)
-{
-	if (!value || !*value)
-		return;
-	log_lock();
-	redact_add_secret(value);
-	log_unlock();
-}
-
-/* One connection cache, DNS cache and TLS session cache for every handle of the run:
- * a retag's three requests then cost one TCP connection and one TLS handshake, and
- * the blob workers reuse what the main thread opened. */
-static CURLSH *share;
-static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
-
-static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *userptr)
-{
-	(void)h;
-	(void)access;
-	(void)userptr;
-	pthread_mutex_lock(&share_locks[data]);
-}
-
-static void share_unlock(CURL *h, curl_lock_data data, void *userptr)
-{
-	(void)h;
-	(void)userptr;
-	pthread_mutex_unlock(&share_locks[data]);
-}
-
-void http_global_init(void)
-{
-	/* CURLOPT_NOSIGNAL (needed with threads) also stops libcurl from ignoring SIGPIPE
-	 * around its calls: a registry closing a TLS connection mid-upload would kill us. */
-	signal(SIGPIPE, SIG_IGN);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	for (size_t i = 0; i < ARRAY_SIZE(share_locks); i++)
-		pthread_mutex_init(&share_locks[i], NULL);
-	share = curl_share_init();
-	if (!share)
-		die(3, "cannot initialise libcurl");
-	curl_share_setopt(share, CURLSHOPT_LOCKFUNC, share_lock);
-	curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-}
-
-void http_use_share(void *curl)
-{
-	if (share)
-		curl_easy_setopt(curl, CURLOPT_SHARE, share);
-}
-
-void http_global_cleanup(void)
-{
-	curl_share_cleanup(share);
-	share = NULL;
-	for (size_t i = 0; i < ARRAY_SIZE(share_locks); i++)
-		pthread_mutex_destroy(&share_locks[i]);
-	curl_global_cleanup();
-}
 
 static bool host_is_loopback(const char *host)
 {
@@ -152,20 +84,6 @@ void registry_count_request(struct registry *r)
 	pthread_mutex_unlock(&r->lock);
 }
 
-void http_resp_release(struct http_resp *resp)
-{
-	sb_release(&resp->body);
-	free(resp->content_type);
-	free(resp->digest);
-	free(resp->location);
-	free(resp->www_auth);
-	free(resp->retry_after);
-	free(resp->range);
-	free(resp->link);
-	free(resp->error);
-	memset(resp, 0, sizeof(*resp));
-}
-
 static void set_header(char **slot, const char *value, size_t n)
 {
 	while (n && isspace((unsigned char)value[n - 1]))
@@ -223,76 +141,18 @@ static size_t body_cb(char *data, size_t size, size_t nitems, void *userdata)
 	return n;
 }
 
-/* Timeouts, TLS, identity: what every handle to this registry shares. */
-void registry_setup_easy(struct registry *r, void *curl, struct curl_slist **headers)
+/* A handle to this registry: the run's defaults (http_easy_new) and its Authorization. */
+CURL *registry_easy(struct registry *r, struct curl_slist **headers)
 {
-	const struct run_limits *l = r->limits;
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	http_use_share(curl);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, l->connect_timeout_ms);
-	curl_easy_setopt(curl, CURLOPT_USERAGENT, "ops-promote/" OPSKIT_VERSION);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (r->ca_file)
-		curl_easy_setopt(curl, CURLOPT_CAINFO, r->ca_file);
-	if (l->low_speed_secs > 0) {
-		curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, l->low_speed_bytes);
-		curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, l->low_speed_secs);
-	}
+	CURL *curl = http_easy_new(r->limits, r->ca_file);
 	pthread_mutex_lock(&r->lock);
 	if (r->authorization)
 		*headers = curl_slist_append(*headers, r->authorization);
 	pthread_mutex_unlock(&r->lock);
+	return curl;
 }
 
-static long remaining_ms(const struct run_limits *l)
-{
-	double left = l->deadline_ms - now_ms();
-	return left < 1 ? 1 : (long)left;
-}
-
-bool status_retryable(long status)
-{
-	return status == 429 || (status >= 500 && status <= 599 && status != 501 && status != 505);
-}
-
-static bool curl_retryable(CURLcode cc)
-{
-	switch (cc) {
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_OPERATION_TIMEDOUT:
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_PARTIAL_FILE:
-	case CURLE_HTTP2:
-	case CURLE_HTTP2_STREAM:
-		return true;
-	default:
-		return false;
-	}
-}
-
-bool retry_sleep(const struct run_limits *l, int attempt, const char *retry_after)
-{
-	double wait = (double)l->backoff_ms * (double)(1L << (attempt < 10 ? attempt : 10));
-	wait += (double)(random() % (l->backoff_ms + 1)); /* jitter: spread retrying clients */
-	if (retry_after && *retry_after) {
-		char *end;
-		long secs = strtol(retry_after, &end, 10);
-		if (end != retry_after && *end == '\0' && secs >= 0)
-			wait = (double)secs * 1000.0;
-	}
-	if (now_ms() + wait >= l->deadline_ms)
-		return false;
-	struct timespec ts = { (time_t)(wait / 1000), (long)((long long)wait % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-	return true;
-}
-
-int trace_url_len(const char *path, const char *url)
+int registry_trace_url_len(const char *path, const char *url)
 {
 	const char *uploads = strstr(path, "/blobs/uploads/");
 	bool session = uploads && uploads[strlen("/blobs/uploads/")] && uploads[strlen("/blobs/uploads/")] != '?';
@@ -303,16 +163,11 @@ int trace_url_len(const char *path, const char *url)
 static CURLcode perform_once(struct registry *r, const struct http_req *req,
 			     struct http_resp *resp, char *errbuf)
 {
-	CURL *curl = curl_easy_init();
-	if (!curl)
-		die(3, "cannot initialise libcurl");
 	struct curl_slist *headers = NULL;
-	registry_setup_easy(r, curl, &headers);
+	CURL *curl = registry_easy(r, &headers);
 	char *url = registry_url(r, req->path);
 	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
-			 r->limits->request_timeout_ms < remaining_ms(r->limits)
-				 ? r->limits->request_timeout_ms : remaining_ms(r->limits));
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, http_request_timeout_ms(r->limits));
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 	struct body_sink sink = { &resp->body, req->max_body ? req->max_body : DEFAULT_MAX_BODY };
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, body_cb);
@@ -344,7 +199,7 @@ static CURLcode perform_once(struct registry *r, const struct http_req *req,
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	if (opskit_verbose) {
 		log_lock();
-		verbosef(1, "> %s %.*s", req->method, trace_url_len(req->path, url), url);
+		verbosef(1, "> %s %.*s", req->method, registry_trace_url_len(req->path, url), url);
 		log_unlock();
 	}
 	resp->content_length = -1;
@@ -399,7 +254,7 @@ static bool handle_unauthorized(struct registry *r, const struct http_resp *resp
 	} else if (ch.scheme == AUTH_BASIC && r->username && !sent_authorization) {
 		char *plain = xasprintf("%s:%s", r->username, r->password ? r->password : "");
 		char *b64 = base64_encode(plain, strlen(plain));
-		secret_add(b64);
+		log_secret(b64);
 		free(r->authorization);
 		r->authorization = xasprintf("Authorization: Basic %s", b64);
 		r->scheme = AUTH_BASIC;
@@ -500,22 +355,22 @@ int registry_request(struct registry *r, const struct http_req *req, struct http
 			resp->error = attempt ? xasprintf("%s (after %d attempts)", *errbuf ? errbuf : curl_easy_strerror(cc),
 							  attempt + 1)
 					      : xstrdup(*errbuf ? errbuf : curl_easy_strerror(cc));
-			if (!curl_retryable(cc) || !more || !retry_sleep(r->limits, attempt, NULL))
+			if (!http_curl_retryable(cc) || !more || !http_retry_sleep(r->limits, attempt, NULL))
 				return -1;
 			log_lock();
-			verbosef(1, "retrying %s %.*s after: %s", req->method, trace_url_len(req->path, req->path),
+			verbosef(1, "retrying %s %.*s after: %s", req->method, registry_trace_url_len(req->path, req->path),
 				 req->path, resp->error);
 			log_unlock();
 			continue;
 		}
-		if (status_retryable(resp->status) && more) {
+		if (http_status_retryable(resp->status) && more) {
 			char *after = resp->retry_after ? xstrdup(resp->retry_after) : NULL;
-			bool slept = retry_sleep(r->limits, attempt, after);
+			bool slept = http_retry_sleep(r->limits, attempt, after);
 			free(after);
 			if (!slept)
 				return 0;
 			log_lock();
-			verbosef(1, "retrying %s %.*s after HTTP %ld", req->method, trace_url_len(req->path, req->path),
+			verbosef(1, "retrying %s %.*s after HTTP %ld", req->method, registry_trace_url_len(req->path, req->path),
 				 req->path, resp->status);
 			log_unlock();
 			continue;
@@ -547,7 +402,7 @@ static const char *code_sentence(const char *code)
 	return NULL;
 }
 
-char *http_error_sentence(const struct registry *r, const struct http_resp *resp, const char *what)
+char *registry_error_sentence(const struct registry *r, const struct http_resp *resp, const char *what)
 {
 	if (resp->status == 0 || resp->error)
 		return xasprintf("%s failed: %s", what, resp->error ? resp->error : "no response");

@@ -67,23 +67,15 @@ int env_file_load(struct env_file *f, const char *path, const struct envcheck_op
 {
 	memset(f, 0, sizeof(*f));
 	f->path = path;
-	FILE *fp = fopen(path, "rb");
-	if (!fp)
-		return -1;
 	struct strbuf sb = STRBUF_INIT;
-	char chunk[65536];
-	size_t got;
-	while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		sb_add(&sb, chunk, got);
-	int err = ferror(fp) ? errno : 0;
-	fclose(fp);
-	if (err) {
+	if (sb_read_file(&sb, path, 0) < 0) {
+		int err = errno;
 		sb_release(&sb);
 		errno = err;
 		return -1;
 	}
 	f->len = sb.len;
-	f->buf = sb.buf ? sb_detach(&sb) : xstrdup("");
+	f->buf = sb_detach(&sb);
 	struct dotenv_options dopts;
 	dotenv_options_init(&dopts, o->dialect);
 	dopts.expand = o->expand;

@@ -5,6 +5,17 @@
  * Flow (main.c): options and config -> targets -> probe_run_all() (one thread per
  * target, each bounded by --timeout) -> checks and data into the report (main thread
  * only: the report is not thread-safe) -> report_finish().
+ *
+ * Modules, each leaning only on the ones listed below it (and on lib/):
+ *   main.c       options, config, targets, one probe or the --watch loop, the report
+ *   watch.c      --watch: a compact screen redrawn every N seconds
+ *   output.c     tool data of one target ("server", "connections", "sessions")
+ *   pgbouncer.c  PgBouncer's admin console: its checks and data
+ *   pools.c      application pool sizing (--pool, env files) against the server
+ *   checks.c     thresholds and the checks of one PostgreSQL target
+ *   probe.c      every target in parallel, one thread each, one deadline
+ *   query.c      the one query (a JSON document built on the server)
+ *   conn.c       libpq without hangs: connect and query against a deadline
  */
 #ifndef OPSKIT_PGPROBE_H
 #define OPSKIT_PGPROBE_H

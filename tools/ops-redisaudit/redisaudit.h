@@ -1,14 +1,15 @@
 /*
- * ops-redisaudit — internal interfaces between its modules.
+ * ops-redisaudit — internal interfaces between its modules, each leaning only on the
+ * ones listed below it (and on lib/):
  *
  *   main.c      options, config, orchestration, exit code
+ *   output.c    tool data (tables / JSON objects)
+ *   findings.c  checks: no-TTL, big keys, stream MAXLEN, KEYS callers, maxmemory
+ *   scan.c      the SCAN pipeline on one node (one thread per node, at most --jobs)
  *   conn.c      targets (URL / unix path), connect + AUTH + SELECT, server facts,
  *               cluster topology (CLUSTER NODES)
- *   scan.c      the SCAN pipeline on one node (one thread per node, at most --jobs)
  *   agg.c       bounded aggregation: totals, prefixes, TTL buckets, top-N heaps, merge
  *   prefix.c    key -> prefix folding; binary-safe glob matching
- *   findings.c  checks: no-TTL, big keys, stream MAXLEN, KEYS callers, maxmemory
- *   output.c    tool data (tables / JSON objects)
  *
  * Memory: nothing is kept per key. A node's aggregate holds at most prefix_max prefixes,
  * top keys per heap and a capped list of stream findings, whatever the key count.

@@ -80,8 +80,8 @@ void checks_pools(struct report *r, const struct target *t, const struct probe_o
 			     "cannot size the pools: max_connections is unknown (the probe failed)");
 		return;
 	}
-	double max = js_num(t->snap, "max_connections");
-	double reserved = js_num(t->snap, "superuser_reserved") + js_num(t->snap, "reserved");
+	double max = checks_json_num(t->snap, "max_connections");
+	double reserved = checks_json_num(t->snap, "superuser_reserved") + checks_json_num(t->snap, "reserved");
 	long long need = 0;
 	struct strbuf parts = STRBUF_INIT;
 	for (size_t i = 0; i < o->npools; i++) {

@@ -506,7 +506,7 @@ bool promote_has_label(struct promotion *p, const char *key)
 	return v != NULL;
 }
 
-long promotion_requests(const struct promotion *p)
+long promote_requests(const struct promotion *p)
 {
 	long n = p->sreg->requests;
 	if (p->dreg != p->sreg)
@@ -514,7 +514,7 @@ long promotion_requests(const struct promotion *p)
 	return n;
 }
 
-long promotion_token_requests(const struct promotion *p)
+long promote_token_requests(const struct promotion *p)
 {
 	long n = p->sreg->token_requests;
 	if (p->dreg != p->sreg)

@@ -185,10 +185,10 @@ struct manifest {
 	struct json_t *annotations;   /* the manifest's annotations object, or NULL */
 };
 
-bool media_type_is_index(const char *mt);
-bool media_type_is_manifest(const char *mt);
+bool manifest_type_is_index(const char *mt);
+bool manifest_type_is_image(const char *mt);
 /* "sha256:<hex>" of data; caller frees. */
-char *sha256_digest(const void *data, size_t len);
+char *manifest_sha256(const void *data, size_t len);
 /* Parses bytes served with content_type (may be empty: then mediaType decides). Takes
  * the bytes. 0, or -1 + *err (schema 1 and unknown types are refused). */
 int manifest_parse(struct strbuf *bytes, const char *content_type, struct manifest *m, char **err);
@@ -265,8 +265,8 @@ char *promote_revision(struct promotion *p);
 /* Whether the image carries annotation/label key. */
 bool promote_has_label(struct promotion *p, const char *key);
 void promotion_release(struct promotion *p);
-long promotion_requests(const struct promotion *p);
-long promotion_token_requests(const struct promotion *p);
+long promote_requests(const struct promotion *p);
+long promote_token_requests(const struct promotion *p);
 
 /* ---- policy.c ---- */
 struct policy {

@@ -108,7 +108,7 @@ $(HELPER): $(HELPER_OBJS) $(LIBOPSKIT)
 MANPAGES := $(wildcard man/*.[157])
 
 # Tests read these: which binaries, and where the project is.
-TEST_ENV = OPSKIT_BIN=$(abspath $(BIN)) OPSKIT_ROOT=$(CURDIR) SANITIZE=$(SANITIZE)
+TEST_ENV = OPSKIT_BIN=$(abspath $(BIN)) OPSKIT_BUILD=$(abspath $(BUILD)) OPSKIT_ROOT=$(CURDIR) SANITIZE=$(SANITIZE)
 ASAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
 PROVE ?= prove
 PROVE_FLAGS ?= -j2 --timer

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "redact.h"
+#include "msg.h"
 #include "util.h"
 
 #ifndef OPSKIT_VERSION

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "msg.h"
 #include "redact.h"
 #include "util.h"
 

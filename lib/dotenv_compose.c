@@ -17,16 +17,6 @@ struct cp {
 	bool failed;
 };
 
-static bool is_name_start(char c)
-{
-	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool is_name_char(char c)
-{
-	return is_name_start(c) || (c >= '0' && c <= '9');
-}
-
 static void fail(struct cp *x, const char *what)
 {
 	if (!x->failed)
@@ -54,11 +44,11 @@ static void substitute(struct cp *x, const char *s, size_t len, struct strbuf *o
 static void braced(struct cp *x, const char *s, size_t len, struct strbuf *out, int depth)
 {
 	size_t n = 0;
-	if (!len || !is_name_start(s[0])) {
+	if (!len || !shell_name_start(s[0])) {
 		fail(x, "invalid interpolation format");
 		return;
 	}
-	while (n < len && is_name_char(s[n]))
+	while (n < len && shell_name_char(s[n]))
 		n++;
 	bool found;
 	const char *val = dp_var(x->p, s, n, false, &found);
@@ -107,9 +97,9 @@ static void substitute(struct cp *x, const char *s, size_t len, struct strbuf *o
 		if (i + 1 < len && s[i + 1] == '$') {
 			sb_addch(out, '$');
 			i++;
-		} else if (i + 1 < len && is_name_start(s[i + 1])) {
+		} else if (i + 1 < len && shell_name_start(s[i + 1])) {
 			size_t j = i + 1;
-			while (j < len && is_name_char(s[j]))
+			while (j < len && shell_name_char(s[j]))
 				j++;
 			bool found;
 			const char *val = dp_var(x->p, s + i + 1, j - i - 1, false, &found);
@@ -212,7 +202,7 @@ static long key_name(struct cp *x, bool *inherited, size_t *key_at, struct dp_sp
 			x->pos = i + 1;
 			return (long)klen;
 		}
-		if (is_name_char(c) || c == '.' || c == '[' || c == ']' || (unsigned char)c >= 0x80)
+		if (shell_name_char(c) || c == '.' || c == '[' || c == ']' || (unsigned char)c >= 0x80)
 			continue;
 		fail(x, "unexpected character in variable name");
 		return -1;

@@ -36,16 +36,6 @@ struct expansion {
 	char quote;            /* first quote character seen */
 };
 
-static bool name_start(char c)
-{
-	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool name_char(char c)
-{
-	return name_start(c) || (c >= '0' && c <= '9');
-}
-
 static bool is_blank(char c)
 {
 	return c == ' ' || c == '\t';
@@ -160,8 +150,8 @@ static void braced(struct sh *x, const char *b, size_t n, struct expansion *e)
 {
 	bool length = n && b[0] == '#';
 	size_t i = length, name_len = 0;
-	if (i < n && name_start(b[i]))
-		while (i + name_len < n && name_char(b[i + name_len]))
+	if (i < n && shell_name_start(b[i]))
+		while (i + name_len < n && shell_name_char(b[i + name_len]))
 			name_len++;
 	if (!name_len) {
 		e->refused = "a special parameter or unsupported ${...}";
@@ -223,9 +213,9 @@ static void dollar(struct sh *x, const char *s, size_t n, size_t *i, struct expa
 		}
 		braced(x, s + j + 1, (size_t)end - j - 2, e);
 		*i = (size_t)end;
-	} else if (j < n && name_start(s[j])) {
+	} else if (j < n && shell_name_start(s[j])) {
 		size_t k = j;
-		while (k < n && name_char(s[k]))
+		while (k < n && shell_name_char(s[k]))
 			k++;
 		bool found;
 		sb_addstr(&e->out, dp_var(x->p, s + j, k - j, true, &found));
@@ -353,9 +343,9 @@ static void expand_span(struct sh *x, const char *s, size_t n, struct expansion 
 static size_t assignment_name(const char *s, const struct raw_word *w, bool *append)
 {
 	size_t i = w->start;
-	if (i >= w->end || !name_start(s[i]))
+	if (i >= w->end || !shell_name_start(s[i]))
 		return 0;
-	while (i < w->end && name_char(s[i]))
+	while (i < w->end && shell_name_char(s[i]))
 		i++;
 	*append = i + 1 < w->end && s[i] == '+' && s[i + 1] == '=';
 	if (*append || (i < w->end && s[i] == '='))
@@ -402,8 +392,8 @@ static bool expanded_assignment(struct sh *x, const struct raw_word *w)
 	expand_span(x, x->p->s + w->start, w->end - w->start, &e, false);
 	const char *t = sb_str(&e.out);
 	size_t nlen = 0;
-	if (name_start(t[0]))
-		while (name_char(t[nlen]))
+	if (shell_name_start(t[0]))
+		while (shell_name_char(t[nlen]))
 			nlen++;
 	bool ok = !e.refused && !x->stop && nlen && t[nlen] == '=';
 	if (ok) {
@@ -447,9 +437,9 @@ static void declaration(struct sh *x, const struct raw_word *words, size_t nw)
 		} else if (expanded_assignment(x, w)) {
 			continue;
 		} else {
-			bool found, name = name_start(s[w->start]);
+			bool found, name = shell_name_start(s[w->start]);
 			for (size_t k = 1; k < len && name; k++)
-				name = name_char(s[w->start + k]);
+				name = shell_name_char(s[w->start + k]);
 			dp_var(x->p, s + w->start, len, true, &found);
 			if (!found && name && names_only)
 				dp_diag(x->p, DOTENV_SKIPPED, w->start, "%.*s is declared without a value: not exported",

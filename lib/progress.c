@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "msg.h"
 #include "util.h"
 
 struct progress {

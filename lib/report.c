@@ -6,28 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "msg.h"
 #include "redact.h"
-
-static const char *const format_names[] = {
-	[FMT_TEXT] = "text", [FMT_JSON] = "json", [FMT_PROMETHEUS] = "prometheus",
-	[FMT_NAGIOS] = "nagios", [FMT_SARIF] = "sarif", [FMT_GITHUB] = "github",
-};
-
-int report_format_parse(const char *name, unsigned allowed_mask, enum report_format *out)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(format_names); i++) {
-		if (!strcmp(name, format_names[i]) && (allowed_mask & (1u << i))) {
-			*out = (enum report_format)i;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-const char *report_format_name(enum report_format f)
-{
-	return format_names[f];
-}
 
 const char *status_name(enum status s)
 {
@@ -392,17 +372,4 @@ void report_text_bytes(struct strbuf *sb, const void *data, size_t len, enum tex
 		else
 			sb_addch(sb, (char)c);
 	}
-}
-
-int report_finish(struct report *r, FILE *out)
-{
-	switch (r->fmt) {
-	case FMT_TEXT: render_text(r, out); break;
-	case FMT_JSON: render_json(r, out); break;
-	case FMT_PROMETHEUS: render_prometheus(r, out); break;
-	case FMT_NAGIOS: render_nagios(r, out); break;
-	case FMT_SARIF: render_sarif(r, out); break;
-	case FMT_GITHUB: render_github(r, out); break;
-	}
-	return status_exit_code(report_status(r));
 }

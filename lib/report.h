@@ -9,6 +9,10 @@
  *     the given text format (NULL text format = JSON only). Prometheus, Nagios, SARIF and
  *     GitHub render checks and metrics only.
  *
+ * Layers: report.c (checks, status, tool data) and report_table.c are the model;
+ * report_render.c sits above them with one table of {name, render} back ends, behind
+ * report_format_parse(), report_format_name() and report_finish().
+ *
  * Contract:
  *  - Nothing is written until report_finish(); the document is rendered in one go, so a
  *    tool may add checks and data in any order and a partial run still prints a whole,

@@ -1,6 +1,8 @@
 /*
- * report_impl — the report's internal state, shared by report.c (building) and
- * report_render.c (the back ends). Not for tools: they use report.h.
+ * report_impl — the report's internal state, shared by report.c and report_table.c (the
+ * model: building checks and tool data) and report_render.c (the back ends, one layer
+ * up: a table of {name, render} that report_finish() and the format names use).
+ * The model never calls a renderer. Not for tools: they use report.h.
  */
 #ifndef OPSKIT_REPORT_IMPL_H
 #define OPSKIT_REPORT_IMPL_H
@@ -64,11 +66,5 @@ void report_utf8_text(struct strbuf *sb, const char *s);
 /* Checks sorted worst first, stable. Caller frees the array (not the checks). */
 struct check **report_sorted_checks(const struct report *r);
 
-void render_text(struct report *r, FILE *out);
-void render_json(struct report *r, FILE *out);
-void render_prometheus(struct report *r, FILE *out);
-void render_nagios(struct report *r, FILE *out);
-void render_sarif(struct report *r, FILE *out);
-void render_github(struct report *r, FILE *out);
 
 #endif

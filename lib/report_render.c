@@ -122,7 +122,7 @@ static void text_summary(struct report *r, FILE *out, bool colour)
 
 #define TEXT_SUBJECT_MAX 48
 
-void render_text(struct report *r, FILE *out)
+static void render_text(struct report *r, FILE *out)
 {
 	bool colour = use_colour(r, out);
 	if (!r->quiet && r->text.len)
@@ -228,7 +228,7 @@ static json_t *check_json(const struct check *c)
 	return o;
 }
 
-void render_json(struct report *r, FILE *out)
+static void render_json(struct report *r, FILE *out)
 {
 	json_t *doc = json_object();
 	enum status st = report_status(r);
@@ -444,7 +444,7 @@ static void prom_metric_families(struct report *r, FILE *out)
 	free(s);
 }
 
-void render_prometheus(struct report *r, FILE *out)
+static void render_prometheus(struct report *r, FILE *out)
 {
 	prom_check_status(r, out);
 	fputs("# HELP opskit_status Worst status of the run: 0 ok, 1 warning, 2 critical, 3 unknown.\n", out);
@@ -518,7 +518,7 @@ static void nagios_check_text(struct strbuf *sb, const char *subject, const char
 
 #define NAGIOS_SUMMARY_CHECKS 3
 
-void render_nagios(struct report *r, FILE *out)
+static void render_nagios(struct report *r, FILE *out)
 {
 	enum status st = report_status(r);
 	struct check **sorted = report_sorted_checks(r);
@@ -616,7 +616,7 @@ static json_t *sarif_result(const struct check *c)
 	return res;
 }
 
-void render_sarif(struct report *r, FILE *out)
+static void render_sarif(struct report *r, FILE *out)
 {
 	json_t *rules = json_array(), *results = json_array();
 	json_t *seen = json_object();
@@ -665,7 +665,7 @@ static void github_escape(struct strbuf *sb, const char *s, bool property)
 	free(safe);
 }
 
-void render_github(struct report *r, FILE *out)
+static void render_github(struct report *r, FILE *out)
 {
 	struct check **sorted = report_sorted_checks(r);
 	for (size_t i = 0; i < r->nchecks; i++) {
@@ -694,4 +694,39 @@ void render_github(struct report *r, FILE *out)
 		sb_release(&sb);
 	}
 	free(sorted);
+}
+
+/* The back ends, one per enum report_format: its name (--format) and its renderer. */
+static const struct renderer {
+	const char *name;
+	void (*render)(struct report *r, FILE *out);
+} renderers[] = {
+	[FMT_TEXT] = { "text", render_text },
+	[FMT_JSON] = { "json", render_json },
+	[FMT_PROMETHEUS] = { "prometheus", render_prometheus },
+	[FMT_NAGIOS] = { "nagios", render_nagios },
+	[FMT_SARIF] = { "sarif", render_sarif },
+	[FMT_GITHUB] = { "github", render_github },
+};
+
+int report_format_parse(const char *name, unsigned allowed_mask, enum report_format *out)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(renderers); i++) {
+		if (!strcmp(name, renderers[i].name) && (allowed_mask & (1u << i))) {
+			*out = (enum report_format)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *report_format_name(enum report_format f)
+{
+	return renderers[f].name;
+}
+
+int report_finish(struct report *r, FILE *out)
+{
+	renderers[r->fmt].render(r, out);
+	return status_exit_code(report_status(r));
 }

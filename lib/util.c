@@ -7,13 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
-
-#include "redact.h"
-
-int opskit_verbose;
-int opskit_quiet;
-static const char *progname = "opskit";
 
 static _Noreturn void out_of_memory(void)
 {
@@ -165,61 +160,36 @@ const char *sb_str(const struct strbuf *sb)
 	return sb->buf ? sb->buf : "";
 }
 
-void set_progname(const char *name)
+int sb_read_file(struct strbuf *sb, const char *path, size_t max)
 {
-	const char *slash = strrchr(name, '/');
-	progname = slash ? slash + 1 : name;
-}
-
-const char *get_progname(void)
-{
-	return progname;
-}
-
-static void vmessage(const char *prefix, const char *fmt, va_list ap)
-{
-	char *raw = xvasprintf(fmt, ap);
-	char *safe = redact_text(raw);
-	fprintf(stderr, "%s: %s%s\n", progname, prefix, safe);
-	free(safe);
-	free(raw);
-}
-
-void errorf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vmessage("", fmt, ap);
-	va_end(ap);
-}
-
-void warnf(const char *fmt, ...)
-{
-	if (opskit_quiet)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vmessage("warning: ", fmt, ap);
-	va_end(ap);
-}
-
-void verbosef(int level, const char *fmt, ...)
-{
-	if (opskit_verbose < level)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vmessage("", fmt, ap);
-	va_end(ap);
-}
-
-void die(int exit_code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vmessage("", fmt, ap);
-	va_end(ap);
-	exit(exit_code);
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return -1;
+	struct stat st;
+	if (max && fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size > max) {
+		fclose(fp);
+		errno = EFBIG;
+		return -1;
+	}
+	char chunk[65536];
+	size_t got, before = sb->len;
+	int err = 0;
+	while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
+		if (max && sb->len - before + got > max) {
+			err = EFBIG;
+			break;
+		}
+		sb_add(sb, chunk, got);
+	}
+	if (!err && ferror(fp))
+		err = errno ? errno : EIO;
+	fclose(fp);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	sb_add(sb, "", 0); /* NUL-terminated even when empty */
+	return 0;
 }
 
 int parse_double(const char *s, double *out)
@@ -393,4 +363,14 @@ bool str_ends_with(const char *s, const char *suffix)
 {
 	size_t ls = strlen(s), lx = strlen(suffix);
 	return ls >= lx && memcmp(s + ls - lx, suffix, lx) == 0;
+}
+
+bool shell_name_valid(const char *s, size_t n)
+{
+	if (!n || !shell_name_start(s[0]))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!shell_name_char(s[i]))
+			return false;
+	return true;
 }

@@ -1,10 +1,10 @@
 /*
- * util — memory, strings, numbers and messages that every opskit module uses.
+ * util — memory, strings and numbers: the bottom layer every opskit module uses.
  *
  * Contract:
+ *  - util calls nothing else in opskit (only libc): every other module may lean on it.
+ *    Messages to the user (errorf, die, ...) are one layer up, in msg.h.
  *  - x* allocators never return NULL; on exhaustion they print one line and exit 3.
- *  - errorf/warnf/verbosef write "PROG: message\n" to stderr, after redact_text(), so a
- *    secret registered with redact_add_secret() never reaches a terminal or a log.
  *  - parse_* helpers return 0 on success and -1 on malformed input, never a silent default.
  */
 #ifndef OPSKIT_UTIL_H
@@ -43,16 +43,9 @@ void sb_reset(struct strbuf *sb);
 char *sb_detach(struct strbuf *sb);   /* caller frees; sb is reset */
 void sb_release(struct strbuf *sb);
 const char *sb_str(const struct strbuf *sb); /* "" when empty */
-
-/* Messages. The program name comes from set_progname() (default "opskit"). */
-extern int opskit_verbose; /* number of -v given */
-extern int opskit_quiet;   /* -q given */
-void set_progname(const char *name);
-const char *get_progname(void);
-void errorf(const char *fmt, ...) PRINTF_LIKE(1, 2);
-void warnf(const char *fmt, ...) PRINTF_LIKE(1, 2);
-void verbosef(int level, const char *fmt, ...) PRINTF_LIKE(2, 3);
-_Noreturn void die(int exit_code, const char *fmt, ...) PRINTF_LIKE(2, 3);
+/* Appends the whole file at path ("-" is no special name). max > 0 bounds it: a longer
+ * file fails with EFBIG. Returns 0, or -1 with errno set (sb then holds what was read). */
+int sb_read_file(struct strbuf *sb, const char *path, size_t max);
 
 /* Numbers and durations. A duration is a number with an optional unit
  * ms, s, m, h, d (no unit = seconds): "250ms", "30s", "1.5h". */
@@ -75,5 +68,18 @@ double now_ms(void);
 
 bool str_starts_with(const char *s, const char *prefix);
 bool str_ends_with(const char *s, const char *suffix);
+
+/* Shell variable names (POSIX: [A-Za-z_][A-Za-z0-9_]*, ASCII only), as the dotenv
+ * dialects, compose interpolation and --fix read them. */
+static inline bool shell_name_start(char c)
+{
+	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+static inline bool shell_name_char(char c)
+{
+	return shell_name_start(c) || (c >= '0' && c <= '9');
+}
+/* s[0..n) is one whole name. */
+bool shell_name_valid(const char *s, size_t n);
 
 #endif

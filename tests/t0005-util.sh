@@ -1,5 +1,6 @@
 #!/bin/sh
-# util: durations as config values and options read them (parse_duration_ms).
+# util: durations as config values and options read them (parse_duration_ms); whole
+# files (sb_read_file), shell variable names; base64.
 . "$(dirname "$0")/test-lib.sh"
 
 # input expected-milliseconds ("error" when malformed)
@@ -32,6 +33,35 @@ test_expect_success 'durations parse with units ms s m h d, bare number = second
 test_expect_success 'an empty duration is malformed' '
 	opskit-test-helper duration "" " 5s" >actual &&
 	printf "error\nerror\n" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'base64 encodes with padding and decodes strictly' '
+	opskit-test-helper base64-encode "" f fo foo foob "user:pa ss" >actual &&
+	printf "%s\n" "" Zg== Zm8= Zm9v Zm9vYg== dXNlcjpwYSBzcw== >expect &&
+	test_cmp expect actual &&
+	opskit-test-helper base64-decode Zm9vYg== dXNlcjpwYSBzcw== Zm9vYg Zm9v=Yg== "Zm9*" "" >actual &&
+	printf "%s\n" foob "user:pa ss" error error error error >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'sb_read_file reads a whole file, empty or binary, and honours its bound' '
+	printf "a\0b\nc" >bin && : >empty &&
+	opskit-test-helper read-file bin 0 >actual && cmp bin actual &&
+	opskit-test-helper read-file empty 0 >actual && cmp empty actual &&
+	opskit-test-helper read-file bin 5 >actual && cmp bin actual &&
+	! opskit-test-helper read-file bin 4 2>err && test_grep "too large" err &&
+	! opskit-test-helper read-file missing 0 2>err && test_grep "No such file" err
+'
+
+test_expect_success 'a bound also holds for what is not a regular file' '
+	! (printf "123456789" | opskit-test-helper read-file /dev/stdin 4) 2>err &&
+	test_grep "too large" err
+'
+
+test_expect_success 'shell variable names: a letter or _, then letters, digits and _' '
+	opskit-test-helper shell-name A _ a1 A_B_9 1A A-B "" "A B" "É" >actual &&
+	printf "%s\n" "A yes" "_ yes" "a1 yes" "A_B_9 yes" "1A no" "A-B no" " no" "A B no" "É no" >expect &&
 	test_cmp expect actual
 '
 

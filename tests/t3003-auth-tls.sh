@@ -123,7 +123,7 @@ test_expect_success 'basic auth: credentials from the config, password from a na
 	test_grep "retagged" out && test_grep_not "$REG_PASS" err
 '
 
-test_expect_success 'token auth: retag with a Bearer token, one token request, scopes pull,push' '
+test_expect_success 'token auth: retag with a Bearer token, one token request, scopes pull,push, our User-Agent' '
 	: >"$REG_TOK_TOKEN_LOG" &&
 	n=$(registry_requests tok) &&
 	ops-promote --src-creds $CREDS --format json $REG_TOK/app:pr-1 $REG_TOK/app:prod >out.json &&
@@ -131,6 +131,7 @@ test_expect_success 'token auth: retag with a Bearer token, one token request, s
 		assert d[\"token_requests\"] == 1, d" &&
 	test "$(grep -c "GET /token" "$REG_TOK_TOKEN_LOG")" -eq 1 &&
 	test_grep "scope=repository%3Aapp%3Apull%2Cpush" "$REG_TOK_TOKEN_LOG" &&
+	test_grep "GET /token.* ua=ops-promote/" "$REG_TOK_TOKEN_LOG" &&
 	test "$(registry_requests_since tok $n)" -le 4 &&
 	test "$(skopeo_digest $REG_TOK/app:prod --creds $CREDS)" = "$(cat index.digest)"
 '

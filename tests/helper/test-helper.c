@@ -12,6 +12,11 @@
  *   secret-key NAME...      "NAME yes|no": is the name secret-looking?
  *   secret-path NAME=VALUE...  "NAME=VALUE yes|no": is VALUE only the path to NAME's secret?
  *   duration STR...         milliseconds, or "error"
+ *   base64-encode STR...    base64 of each argument
+ *   base64-decode STR...    each argument decoded (strict), or "error"
+ *   read-file FILE MAX      sb_read_file(FILE, MAX): the bytes to stdout, or exit 1 and
+ *                           strerror on stderr
+ *   shell-name STR...       "STR yes|no": is STR one shell variable name?
  *   report FORMAT           build a report from a script on stdin (see below), render it
  *   cli ARGS...             parse ARGS with a table of every option kind (lib/cli), load
  *                           the config with the test schema, print the settled values
@@ -25,14 +30,17 @@
  * Fields take C escapes: \n \t \\ \xHH (not \x00), for newlines, tabs and invalid UTF-8.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "cli.h"
 #include "config.h"
+#include "msg.h"
 #include "redact.h"
 #include "report.h"
 #include "util.h"
@@ -427,11 +435,48 @@ static int cmd_cli(int argc, char **argv)
 	return 0;
 }
 
+/* One line per argument: base64-encode, base64-decode or shell-name. */
+static int cmd_strings(const char *cmd, int n, char **args)
+{
+	for (int i = 0; i < n; i++) {
+		if (!strcmp(cmd, "base64-encode")) {
+			char *enc = base64_encode(args[i], strlen(args[i]));
+			printf("%s\n", enc);
+			free(enc);
+		} else if (!strcmp(cmd, "base64-decode")) {
+			struct strbuf out = STRBUF_INIT;
+			if (base64_decode(args[i], strlen(args[i]), &out))
+				printf("error\n");
+			else
+				printf("%s\n", sb_str(&out));
+			sb_release(&out);
+		} else {
+			printf("%s %s\n", args[i], shell_name_valid(args[i], strlen(args[i])) ? "yes" : "no");
+		}
+	}
+	return 0;
+}
+
+static int cmd_read_file(const char *path, const char *max)
+{
+	long long m;
+	if (parse_ll(max, &m) || m < 0)
+		die(3, "bad MAX: %s", max);
+	struct strbuf sb = STRBUF_INIT;
+	int rc = sb_read_file(&sb, path, (size_t)m);
+	if (rc)
+		fprintf(stderr, "%s\n", strerror(errno));
+	else
+		fwrite(sb_str(&sb), 1, sb.len, stdout);
+	sb_release(&sb);
+	return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	set_progname("opskit-test-helper");
 	if (argc < 2)
-		die(3, "usage: opskit-test-helper config|config-keys|config-get|config-coverage|redact|secret-key|secret-path|duration|report ...");
+		die(3, "usage: opskit-test-helper config|config-keys|config-get|config-coverage|redact|secret-key|secret-path|duration|report|base64-*|read-file|shell-name ...");
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "cli"))
 		return cmd_cli(argc - 1, argv + 1);
@@ -476,5 +521,9 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
+	if (!strcmp(cmd, "base64-encode") || !strcmp(cmd, "base64-decode") || !strcmp(cmd, "shell-name"))
+		return cmd_strings(cmd, argc - 2, argv + 2);
+	if (!strcmp(cmd, "read-file") && argc == 4)
+		return cmd_read_file(argv[2], argv[3]);
 	die(3, "unknown or incomplete command: %s", cmd);
 }

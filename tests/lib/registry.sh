@@ -12,7 +12,8 @@
 #       tls:   a throwaway CA in $TRASH/ca (REG_CA_FILE = its certificate); the registry
 #              cert is for 127.0.0.1 and localhost. skopeo is pointed at it through
 #              --dest-cert-dir/--src-cert-dir "$REG_<NAME>_DIR/certs.d".
-#       token: a small python3 token issuer on its own port (REG_<NAME>_TOKEN_LOG) that
+#       token: a small python3 token issuer on its own port (REG_<NAME>_TOKEN_LOG, one
+#              line a request, ending in ua=<its User-Agent>) that
 #              checks the same basic credentials and issues RS256 JWTs signed with
 #              `openssl dgst -sha256 -sign`; the registry trusts the signing cert through
 #              auth.token.rootcertbundle. Every grant asked for is granted.
@@ -106,7 +107,8 @@ class H(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers(); self.wfile.write(body)
     def log_message(self, fmt, *args):
-        sys.stderr.write("token %s\n" % (fmt % args)); sys.stderr.flush()
+        ua = getattr(self, "headers", None) and self.headers.get("User-Agent", "")
+        sys.stderr.write("token %s ua=%s\n" % (fmt % args, ua or "")); sys.stderr.flush()
 
 ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 PY

@@ -29,16 +29,6 @@ struct cctx {
 	size_t nvars;
 };
 
-static bool name_start(char c)
-{
-	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool name_char(char c)
-{
-	return name_start(c) || (c >= '0' && c <= '9');
-}
-
 static const struct env_file *only_in_env_file(struct cctx *c, const char *name)
 {
 	for (size_t i = 0; i < c->nenv_files; i++)
@@ -51,7 +41,7 @@ static void use_variable(struct cctx *c, const char *name, size_t len, char op, 
 {
 	char *n = xstrndup(name, len);
 	c->nvars++;
-	const struct dotenv_entry *e = envcheck_find(c->files, c->nfiles, n, NULL);
+	const struct dotenv_entry *e = env_file_find(c->files, c->nfiles, n, NULL);
 	bool set = (e && e->value) || getenv(n);
 	bool empty = set && !(e && e->value ? *e->value : *getenv(n));
 	bool has_default = op == '-' || op == '+';
@@ -84,9 +74,9 @@ static void scan_scalar(struct cctx *c, const char *s, int line)
 		}
 		bool braced = s[i + 1] == '{';
 		size_t j = i + 1 + braced, start = j;
-		if (!name_start(s[j]))
+		if (!shell_name_start(s[j]))
 			continue;
-		while (name_char(s[j]))
+		while (shell_name_char(s[j]))
 			j++;
 		bool colon = braced && s[j] == ':';
 		char op = braced ? s[j + colon] : 0;

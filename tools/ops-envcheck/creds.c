@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base64.h"
 #include "redact.h"
 #include "types.h"
 #include "util.h"
@@ -100,7 +101,7 @@ out:
 	return rc;
 }
 
-int gcp_check_b64(const char *value, struct strbuf *ok, struct strbuf *why)
+int creds_gcp_b64(const char *value, struct strbuf *ok, struct strbuf *why)
 {
 	struct strbuf raw = STRBUF_INIT;
 	if (base64_decode(value, strlen(value), &raw) < 0) {
@@ -113,7 +114,7 @@ int gcp_check_b64(const char *value, struct strbuf *ok, struct strbuf *why)
 	return rc;
 }
 
-int gcp_check_file(const char *path, struct strbuf *ok, struct strbuf *why)
+int creds_gcp_file(const char *path, struct strbuf *ok, struct strbuf *why)
 {
 	struct stat st;
 	/* a FIFO (or /dev/zero) named here would block or never end: stat before open */
@@ -121,24 +122,15 @@ int gcp_check_file(const char *path, struct strbuf *ok, struct strbuf *why)
 		sb_addf(why, "step 1 (file): cannot read %s: not a regular file", path);
 		return -1;
 	}
-	FILE *fp = fopen(path, "rb");
-	if (!fp || fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode)) {
-		sb_addf(why, "step 1 (file): cannot read %s: %s", path, fp ? "not a regular file" : strerror(errno));
-		if (fp)
-			fclose(fp);
-		return -1;
-	}
-	if (st.st_size > MAX_CREDENTIALS_FILE) {
-		fclose(fp);
-		sb_addf(why, "step 1 (file): %s is larger than 1 MiB", path);
-		return -1;
-	}
 	struct strbuf buf = STRBUF_INIT;
-	char chunk[8192];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		sb_add(&buf, chunk, n);
-	fclose(fp);
+	if (sb_read_file(&buf, path, MAX_CREDENTIALS_FILE) < 0) {
+		if (errno == EFBIG)
+			sb_addf(why, "step 1 (file): %s is larger than 1 MiB", path);
+		else
+			sb_addf(why, "step 1 (file): cannot read %s: %s", path, strerror(errno));
+		sb_release(&buf);
+		return -1;
+	}
 	int rc = check_json(sb_str(&buf), buf.len, ok, why);
 	sb_release(&buf);
 	return rc;

@@ -1,13 +1,19 @@
 /*
- * ops-envcheck — shared declarations of the tool's modules.
- *  main.c     options, config, subcommands
- *  print.c    `print`: the loaded values as one JSON object
- *  lint.c     style checks (dotenv-linter's set) and the portability check
- *  schema.c   --schema: key types, ranges, cross-key rules
- *  creds.c    cloud / TTS credentials (Google service account, Azure, AWS, ElevenLabs)
- *  secrets.c  credential formats, git tracking, file permissions
- *  compare.c  `compare` (drift against .env.example) and --compose
- *  fix.c      --fix for the safe, mechanical findings
+ * ops-envcheck — shared declarations of the tool's modules. Each module leans only on
+ * the ones listed below it and on lib/; main.c is the only one that calls the checks.
+ *  main.c         options, config, subcommand dispatch (lint, print, compare)
+ *  compare.c      `compare`: drift against .env.example
+ *  compose.c      --compose: a docker-compose.yml's ${VAR} and env_file
+ *  fix.c          --fix for the safe, mechanical findings
+ *  print.c        `print`: the loaded values as one JSON object
+ *  lint.c         style checks (dotenv-linter's set) and their line model (lint.h)
+ *  portability.c  values that parse differently in another dialect
+ *  secrets.c      credential formats, git tracking, file permissions (secrets.h)
+ *  schema.c       --schema: key types, ranges, cross-key rules; built-in defaults
+ *  schema_load.c  reads a schema file (schema.h)
+ *  creds.c        cloud / TTS credentials (Google service account, Azure, AWS, ElevenLabs)
+ *  types.c        the value types a schema names (types.h)
+ *  env_file.c     loading .env files, key lookup, and which keys and values are secret
  */
 #ifndef OPSKIT_ENVCHECK_H
 #define OPSKIT_ENVCHECK_H
@@ -37,37 +43,39 @@ struct env_file {
 	struct dotenv_result res;   /* in the chosen dialect */
 };
 
+/* ---- env_file.c ---- */
 /* Reads and parses path (registers secret values). Returns -1 with errno set when the
  * file cannot be read. */
 int env_file_load(struct env_file *f, const char *path, const struct envcheck_opts *o);
 void env_file_free(struct env_file *f);
-bool envcheck_key_is_secret(const char *key, const struct envcheck_opts *o);
+/* The loaded value of key across files (last file wins), or NULL; *where if present. */
+const struct dotenv_entry *env_file_find(struct env_file *files, size_t nfiles, const char *key,
+					 const struct env_file **where);
+bool env_file_key_is_secret(const char *key, const struct envcheck_opts *o);
 /* Whether this key's value is masked: a secret key's, except where a secret-looking name
  * only holds the path to the secret (see redact_value_is_path); never for keys the schema
  * or config declare secret. */
-bool envcheck_value_is_secret(const char *key, const char *value, const struct envcheck_opts *o);
+bool env_file_value_is_secret(const char *key, const char *value, const struct envcheck_opts *o);
 /* The schema says key is secret (secret: true): from now on it is treated as one. */
-void envcheck_mark_secret(const char *key);
+void env_file_mark_secret(const char *key);
+void env_file_forget_secrets(void); /* the keys env_file_mark_secret() recorded */
 /* A value fit for output: "***" for a secret value, else the value itself. */
-const char *envcheck_shown(const char *key, const char *value, const struct envcheck_opts *o);
+const char *env_file_shown(const char *key, const char *value, const struct envcheck_opts *o);
 
-int cmd_print(const char *path, const struct envcheck_opts *o);
+/* ---- the checks and subcommands ---- */
+int print_file(const char *path, const struct envcheck_opts *o);
 void lint_style(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
-void lint_portability(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
+void portability_check(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
 void lint_diagnostics(struct report *r, const struct env_file *f);
 void secrets_check(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
 /* Loads the schema only to mark its secret keys; -1 with *err (to free) when unreadable. */
 int schema_mark_secrets(const char *path, char **err);
 int schema_check(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o);
-void creds_check_defaults(struct report *r, struct env_file *files, size_t nfiles,
-			  const struct envcheck_opts *o);
+void schema_check_defaults(struct report *r, struct env_file *files, size_t nfiles,
+			   const struct envcheck_opts *o);
 int compare_files(struct report *r, const char *env_path, const char *example_path,
 		  const struct envcheck_opts *o);
 int compose_check(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o);
 int fix_file(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
-
-/* The loaded value of key across files (last file wins), or NULL; *found if present. */
-const struct dotenv_entry *envcheck_find(struct env_file *files, size_t nfiles, const char *key,
-					 const struct env_file **where);
 
 #endif

@@ -24,15 +24,6 @@ static bool starts_multiline(const struct env_file *f, int line)
 	return false;
 }
 
-static bool plain_key(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!(s[i] == '_' || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
-		      (i && s[i] >= '0' && s[i] <= '9')))
-			return false;
-	return n > 0;
-}
-
 /* One statement line, rewritten into out; returns how many fixes it made. */
 static int fix_line(const struct env_file *f, const struct lint_line *l, struct strbuf *out)
 {
@@ -42,7 +33,7 @@ static int fix_line(const struct env_file *f, const struct lint_line *l, struct 
 	while (end > l->start && (s[end - 1] == ' ' || s[end - 1] == '\t'))
 		end--;
 	fixes += end != l->end;
-	if (l->blank || l->comment || !l->has_eq || !plain_key(s + l->key, l->key_len)) {
+	if (l->blank || l->comment || !l->has_eq || !shell_name_valid(s + l->key, l->key_len)) {
 		sb_add(out, s + l->start, end - l->start);
 		return fixes;
 	}

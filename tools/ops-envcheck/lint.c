@@ -248,7 +248,7 @@ static void check_substitutions(struct report *r, const struct env_file *f, cons
 		if (s[i] != '$' || s[i + 1] != '{')
 			continue;
 		size_t j = i + 2;
-		while (j < l->end && (isalnum((unsigned char)s[j]) || s[j] == '_'))
+		while (j < l->end && shell_name_char(s[j]))
 			j++;
 		bool named = j > i + 2;
 		bool closed = memchr(s + j, '}', l->end - j) != NULL;
@@ -265,13 +265,13 @@ static void check_key(struct report *r, const struct env_file *f, const struct l
 	int klen = (int)l->key_len;
 	if (!klen)
 		return;
-	if (!isalpha((unsigned char)k[0]) && k[0] != '_')
+	if (!shell_name_start(k[0]))
 		finding(r, f, l, l->key, "leading-character", "start the key with a letter or _",
 			"key %.*s starts with an invalid character", klen, k);
 	bool lower = false, bad = false;
 	for (int i = 0; i < klen; i++) {
 		lower |= islower((unsigned char)k[i]) != 0;
-		bad |= i > 0 && !isalnum((unsigned char)k[i]) && k[i] != '_';
+		bad |= i > 0 && !shell_name_char(k[i]);
 	}
 	if (lower)
 		finding(r, f, l, l->key, "lowercase-key", "use upper case: most loaders and shells expect it",

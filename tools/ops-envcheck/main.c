@@ -5,7 +5,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +13,7 @@
 #include "cli.h"
 #include "config.h"
 #include "envcheck.h"
-#include "redact.h"
+#include "msg.h"
 #include "util.h"
 
 static int opt_dialect(void *opts, const char *arg, char **why);
@@ -65,109 +64,6 @@ static void apply_config(struct envcheck_opts *o, const struct config *cfg)
 	}
 }
 
-/* Keys a schema marks secret; a run has a handful, so a list is enough. */
-static char **schema_secret_keys;
-static size_t nschema_secret_keys;
-
-void envcheck_mark_secret(const char *key)
-{
-	schema_secret_keys = xrealloc(schema_secret_keys, (nschema_secret_keys + 1) * sizeof(char *));
-	schema_secret_keys[nschema_secret_keys++] = xstrdup(key);
-}
-
-static void forget_secret_keys(void)
-{
-	for (size_t i = 0; i < nschema_secret_keys; i++)
-		free(schema_secret_keys[i]);
-	free(schema_secret_keys);
-	schema_secret_keys = NULL;
-	nschema_secret_keys = 0;
-}
-
-/* Secret because the schema or the config says so, not by its name alone. */
-static bool declared_secret(const char *key, const struct envcheck_opts *o)
-{
-	for (size_t i = 0; i < nschema_secret_keys; i++)
-		if (!strcmp(schema_secret_keys[i], key))
-			return true;
-	for (size_t i = 0; i < o->nsecret_patterns; i++)
-		if (!fnmatch(o->secret_patterns[i], key, 0))
-			return true;
-	return false;
-}
-
-bool envcheck_key_is_secret(const char *key, const struct envcheck_opts *o)
-{
-	return redact_key_is_secret(key) || declared_secret(key, o);
-}
-
-bool envcheck_value_is_secret(const char *key, const char *value, const struct envcheck_opts *o)
-{
-	if (declared_secret(key, o))
-		return true;
-	return redact_key_is_secret(key) && !redact_value_is_path(key, value);
-}
-
-const char *envcheck_shown(const char *key, const char *value, const struct envcheck_opts *o)
-{
-	if (!value)
-		return "(no value)";
-	return envcheck_value_is_secret(key, value, o) ? REDACTED : value;
-}
-
-int env_file_load(struct env_file *f, const char *path, const struct envcheck_opts *o)
-{
-	memset(f, 0, sizeof(*f));
-	f->path = path;
-	FILE *fp = fopen(path, "rb");
-	if (!fp)
-		return -1;
-	struct strbuf sb = STRBUF_INIT;
-	char chunk[65536];
-	size_t got;
-	while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		sb_add(&sb, chunk, got);
-	int err = ferror(fp) ? errno : 0;
-	fclose(fp);
-	if (err) {
-		sb_release(&sb);
-		errno = err;
-		return -1;
-	}
-	f->len = sb.len;
-	f->buf = sb.buf ? sb_detach(&sb) : xstrdup("");
-	struct dotenv_options dopts;
-	dotenv_options_init(&dopts, o->dialect);
-	dopts.expand = o->expand;
-	dotenv_parse(f->buf, f->len, &dopts, &f->res);
-	for (size_t i = 0; i < f->res.n; i++)
-		if (f->res.entries[i].value &&
-		    envcheck_value_is_secret(f->res.entries[i].key, f->res.entries[i].value, o))
-			redact_add_secret(f->res.entries[i].value);
-	return 0;
-}
-
-void env_file_free(struct env_file *f)
-{
-	dotenv_result_free(&f->res);
-	free(f->buf);
-	f->buf = NULL;
-}
-
-const struct dotenv_entry *envcheck_find(struct env_file *files, size_t nfiles, const char *key,
-					 const struct env_file **where)
-{
-	for (size_t i = nfiles; i-- > 0;) {
-		const struct dotenv_entry *e = dotenv_lookup(&files[i].res, key);
-		if (e) {
-			if (where)
-				*where = &files[i];
-			return e;
-		}
-	}
-	return NULL;
-}
-
 static int cmd_lint(struct report *r, char **paths, int npaths, const struct envcheck_opts *o,
 		    const struct cli_common *common)
 {
@@ -189,13 +85,13 @@ static int cmd_lint(struct report *r, char **paths, int npaths, const struct env
 		check_metric(c, "keys", (double)files[i].res.nkeys, "", THRESHOLDS_NONE);
 		lint_diagnostics(r, &files[i]);
 		lint_style(r, &files[i], o);
-		lint_portability(r, &files[i], o);
+		portability_check(r, &files[i], o);
 		secrets_check(r, &files[i], o);
 	}
 	if (o->schema_path)
 		schema_check(r, files, n, o);
 	else
-		creds_check_defaults(r, files, n, o);
+		schema_check_defaults(r, files, n, o);
 	if (o->compose_path)
 		compose_check(r, files, n, o);
 	if (o->fix)
@@ -246,11 +142,11 @@ int main(int argc, char **argv)
 			config_free(cfg);
 			return 3;
 		}
-		rc = cmd_print(argv[first], &o);
+		rc = print_file(argv[first], &o);
 		if (rc == 3)
 			errorf("cannot read %s: %s", argv[first], strerror(errno));
 		config_free(cfg);
-		forget_secret_keys();
+		env_file_forget_secrets();
 		return rc;
 	}
 	free(schema_err); /* lint reports it as schema-invalid */
@@ -264,6 +160,6 @@ int main(int argc, char **argv)
 	cli_close_output(out, &common);
 	report_free(r);
 	config_free(cfg);
-	forget_secret_keys();
+	env_file_forget_secrets();
 	return rc;
 }

@@ -22,7 +22,7 @@ static void describe(struct strbuf *sb, const char *key, const struct dotenv_ent
 		sb_addstr(sb, "no value");
 		return;
 	}
-	if (envcheck_value_is_secret(key, e->value, o)) {
+	if (env_file_value_is_secret(key, e->value, o)) {
 		sb_addstr(sb, REDACTED);
 		return;
 	}
@@ -60,7 +60,7 @@ static bool same(const struct dotenv_entry *a, const struct dotenv_entry *b)
 	return a->value_len == b->value_len && !memcmp(a->value, b->value, a->value_len);
 }
 
-void lint_portability(struct report *r, const struct env_file *f, const struct envcheck_opts *o)
+void portability_check(struct report *r, const struct env_file *f, const struct envcheck_opts *o)
 {
 	struct dotenv_result other[DOTENV_NDIALECTS];
 	for (int d = 0; d < DOTENV_NDIALECTS; d++) {
@@ -79,7 +79,7 @@ void lint_portability(struct report *r, const struct env_file *f, const struct e
 		const struct dotenv_entry *vals[DOTENV_NDIALECTS];
 		for (int d = 0; d < DOTENV_NDIALECTS; d++) {
 			vals[d] = dotenv_lookup(&other[d], mine->key);
-			if (vals[d] && vals[d]->value && envcheck_value_is_secret(mine->key, vals[d]->value, o))
+			if (vals[d] && vals[d]->value && env_file_value_is_secret(mine->key, vals[d]->value, o))
 				redact_add_secret(vals[d]->value);
 			differs |= !same(vals[d], last);
 		}

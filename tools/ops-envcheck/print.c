@@ -67,7 +67,7 @@ static void json_safe_string(struct strbuf *sb, const char *data, size_t len)
 	sb_release(&safe);
 }
 
-int cmd_print(const char *path, const struct envcheck_opts *o)
+int print_file(const char *path, const struct envcheck_opts *o)
 {
 	struct env_file f;
 	if (env_file_load(&f, path, o) < 0)
@@ -97,7 +97,7 @@ int cmd_print(const char *path, const struct envcheck_opts *o)
 		sb_addstr(&sb, ": ");
 		if (!e->value)
 			sb_addstr(&sb, "null");
-		else if (envcheck_value_is_secret(e->key, e->value, o))
+		else if (env_file_value_is_secret(e->key, e->value, o))
 			sb_addstr(&sb, "\"" REDACTED "\"");
 		else
 			json_safe_string(&sb, e->value, e->value_len);

@@ -25,7 +25,7 @@ struct ctx {
 
 static const struct dotenv_entry *find(struct ctx *c, const char *key, const struct env_file **where)
 {
-	const struct dotenv_entry *e = envcheck_find(c->files, c->nfiles, key, where);
+	const struct dotenv_entry *e = env_file_find(c->files, c->nfiles, key, where);
 	return e && e->value ? e : NULL;
 }
 
@@ -40,7 +40,7 @@ static struct check *key_check(struct ctx *c, const char *id, enum status st, co
 	char *msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	const struct env_file *where = NULL;
-	const struct dotenv_entry *e = envcheck_find(c->files, c->nfiles, key, &where);
+	const struct dotenv_entry *e = env_file_find(c->files, c->nfiles, key, &where);
 	struct check *chk = report_check(c->r, id, st, key, "%s", msg);
 	free(msg);
 	if (e && where)
@@ -51,8 +51,8 @@ static struct check *key_check(struct ctx *c, const char *id, enum status st, co
 static void credentials(struct ctx *c, const struct schema_key *k, const char *value)
 {
 	struct strbuf ok = STRBUF_INIT, why = STRBUF_INIT;
-	int rc = !strcmp(k->type, "gcp-service-account-b64") ? gcp_check_b64(value, &ok, &why)
-							       : gcp_check_file(value, &ok, &why);
+	int rc = !strcmp(k->type, "gcp-service-account-b64") ? creds_gcp_b64(value, &ok, &why)
+							       : creds_gcp_file(value, &ok, &why);
 	if (rc < 0) {
 		struct check *chk = key_check(c, "credentials", ST_CRITICAL, k->name, "%s is set but broken: %s",
 					      k->name, sb_str(&why));
@@ -71,13 +71,13 @@ static void credentials(struct ctx *c, const struct schema_key *k, const char *v
 
 static bool in_range(struct ctx *c, const struct schema_key *k, const char *value)
 {
-	const struct env_type *t = k->type ? env_type_find(k->type) : NULL;
+	const struct env_type *t = k->type ? types_find(k->type) : NULL;
 	bool duration = k->type && !strcmp(k->type, "duration");
 	double v;
 	if ((k->has_min || k->has_max) && ((t && t->numeric) || duration) &&
 	    (duration ? parse_duration_ms(value, &v) : parse_double(value, &v)) == 0) {
 		if ((k->has_min && v < k->min) || (k->has_max && v > k->max)) {
-			const char *shown = envcheck_shown(k->name, value, c->o);
+			const char *shown = env_file_shown(k->name, value, c->o);
 			struct check *chk = key_check(c, "schema-range", ST_CRITICAL, k->name, "%s=%s is out of range",
 						      k->name, shown);
 			if (k->has_min && k->has_max)
@@ -101,7 +101,7 @@ static bool in_range(struct ctx *c, const struct schema_key *k, const char *valu
 static bool of_type(struct ctx *c, const struct schema_key *k, const char *value)
 {
 	struct strbuf why = STRBUF_INIT;
-	const struct env_type *t = k->type ? env_type_find(k->type) : NULL;
+	const struct env_type *t = k->type ? types_find(k->type) : NULL;
 	bool ok = true;
 	if (t && t->check && t->check(value, &why) < 0)
 		ok = false;
@@ -123,7 +123,7 @@ static bool of_type(struct ctx *c, const struct schema_key *k, const char *value
 	}
 	if (!ok) {
 		struct check *chk = key_check(c, "schema-type", ST_CRITICAL, k->name, "%s=%s %s", k->name,
-					      envcheck_shown(k->name, value, c->o), sb_str(&why));
+					      env_file_shown(k->name, value, c->o), sb_str(&why));
 		if (k->nvalues) {
 			struct strbuf vals = STRBUF_INIT;
 			for (size_t i = 0; i < k->nvalues; i++)
@@ -264,7 +264,7 @@ int schema_mark_secrets(const char *path, char **err)
 		return -1;
 	for (size_t i = 0; i < s->nkeys; i++)
 		if (s->keys[i].secret)
-			envcheck_mark_secret(s->keys[i].name);
+			env_file_mark_secret(s->keys[i].name);
 	schema_free(s);
 	return 0;
 }
@@ -284,8 +284,8 @@ int schema_check(struct report *r, struct env_file *files, size_t nfiles, const 
 	 * when it could read the schema) */
 	for (size_t i = 0; i < s->nkeys; i++)
 		if (s->keys[i].secret) {
-			if (!envcheck_key_is_secret(s->keys[i].name, o))
-				envcheck_mark_secret(s->keys[i].name);
+			if (!env_file_key_is_secret(s->keys[i].name, o))
+				env_file_mark_secret(s->keys[i].name);
 			for (size_t f = 0; f < nfiles; f++)
 				for (size_t k = 0; k < files[f].res.n; k++)
 					if (!strcmp(files[f].res.entries[k].key, s->keys[i].name))
@@ -304,7 +304,7 @@ int schema_check(struct report *r, struct env_file *files, size_t nfiles, const 
 }
 
 /* Without a schema: the well-known credential keys are still checked when present. */
-void creds_check_defaults(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o)
+void schema_check_defaults(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o)
 {
 	static const struct schema_key known[] = {
 		{ .name = "GOOGLE_CLOUD_CREDENTIALS_B64", .type = "gcp-service-account-b64", .min_length = -1, .max_length = -1 },

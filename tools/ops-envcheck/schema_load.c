@@ -89,7 +89,7 @@ static int key_field(struct loader *l, struct schema_key *k, const char *f, yaml
 {
 	if (!strcmp(f, "type")) {
 		k->type = scalar(v);
-		if (!k->type || !env_type_find(k->type))
+		if (!k->type || !types_find(k->type))
 			return where_fail(l, v, "unknown type '%s'", k->type ? k->type : "");
 	} else if (!strcmp(f, "required")) {
 		return as_bool(l, v, &k->required);

@@ -77,7 +77,7 @@ const char *secrets_format(const char *key, const char *value, const struct envc
 	for (size_t i = 0; i < ARRAY_SIZE(formats); i++)
 		if (matches_format(i, value))
 			return formats[i].what;
-	if (envcheck_value_is_secret(key, value, o) && strlen(value) >= 20 && entropy(value) >= 3.5 &&
+	if (env_file_value_is_secret(key, value, o) && strlen(value) >= 20 && entropy(value) >= 3.5 &&
 	    !secrets_placeholder(value))
 		return "a high-entropy secret";
 	return NULL;
@@ -146,9 +146,9 @@ void secrets_check(struct report *r, const struct env_file *f, const struct envc
 		const struct dotenv_entry *e = &f->res.entries[i];
 		if (!e->value || !*e->value)
 			continue;
-		bool secret_name = envcheck_key_is_secret(e->key, o);
+		bool secret_name = env_file_key_is_secret(e->key, o);
 		/* a path to the secret (GOOGLE_APPLICATION_CREDENTIALS=/etc/...) is not one */
-		has_secret_values |= envcheck_value_is_secret(e->key, e->value, o) && !secrets_placeholder(e->value);
+		has_secret_values |= env_file_value_is_secret(e->key, e->value, o) && !secrets_placeholder(e->value);
 		const char *what = secrets_format(e->key, e->value, o);
 		if (!what)
 			continue;

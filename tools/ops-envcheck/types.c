@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "types.h"
 #include "util.h"
 
@@ -301,49 +302,10 @@ static const struct env_type types[] = {
 	{ "elevenlabs-api-key", check_elevenlabs, false },
 };
 
-const struct env_type *env_type_find(const char *name)
+const struct env_type *types_find(const char *name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(types); i++)
 		if (!strcmp(types[i].name, name))
 			return &types[i];
 	return NULL;
-}
-
-int base64_decode(const char *in, size_t n, struct strbuf *out)
-{
-	while (n && (in[n - 1] == '\n' || in[n - 1] == '\r' || in[n - 1] == ' '))
-		n--;
-	if (!n || n % 4)
-		return -1;
-	unsigned acc = 0;
-	int bits = 0;
-	size_t pad = 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = in[i];
-		int v;
-		if (c >= 'A' && c <= 'Z')
-			v = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			v = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			v = c - '0' + 52;
-		else if (c == '+')
-			v = 62;
-		else if (c == '/')
-			v = 63;
-		else if (c == '=' && i >= n - 2) {
-			pad++;
-			continue;
-		} else
-			return -1;
-		if (pad)
-			return -1;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			sb_addch(out, (char)((acc >> bits) & 0xff));
-		}
-	}
-	return 0;
 }

@@ -16,13 +16,12 @@ struct env_type {
 	bool numeric;   /* min/max compare numbers */
 };
 
-const struct env_type *env_type_find(const char *name);
-int base64_decode(const char *in, size_t n, struct strbuf *out); /* strict, padded */
+const struct env_type *types_find(const char *name);
 
 /* Google service account JSON checks, step by step. Returns 0 when good, filling ok with
  * a summary (project, key bits); -1 with why naming the failed step. Registers the
  * private key and its id as secrets. */
-int gcp_check_b64(const char *value, struct strbuf *ok, struct strbuf *why);
-int gcp_check_file(const char *path, struct strbuf *ok, struct strbuf *why);
+int creds_gcp_b64(const char *value, struct strbuf *ok, struct strbuf *why);
+int creds_gcp_file(const char *path, struct strbuf *ok, struct strbuf *why);
 
 #endif

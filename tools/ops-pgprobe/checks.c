@@ -94,13 +94,13 @@ struct thresholds th_perf(const struct threshold *t, double base, double min, do
 
 /* ---- snapshot accessors ---- */
 
-double js_num(const json_t *o, const char *key)
+double checks_json_num(const json_t *o, const char *key)
 {
 	json_t *v = o ? json_object_get(o, key) : NULL;
 	return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
-const char *js_str(const json_t *o, const char *key)
+const char *checks_json_str(const json_t *o, const char *key)
 {
 	json_t *v = o ? json_object_get(o, key) : NULL;
 	return json_is_string(v) ? json_string_value(v) : NULL;
@@ -118,10 +118,10 @@ static char *who(const json_t *s)
 {
 	if (!s || json_is_null(s))
 		return xstrdup("");
-	char *app = app_label(js_str(s, "application"));
-	const char *client = js_str(s, "client");
-	char *out = xasprintf(" (pid %.0f, user %s, %s%s%s)", js_num(s, "pid"),
-			      js_str(s, "user") ? js_str(s, "user") : "?", app,
+	char *app = app_label(checks_json_str(s, "application"));
+	const char *client = checks_json_str(s, "client");
+	char *out = xasprintf(" (pid %.0f, user %s, %s%s%s)", checks_json_num(s, "pid"),
+			      checks_json_str(s, "user") ? checks_json_str(s, "user") : "?", app,
 			      client ? ", client " : "", client ? client : "");
 	free(app);
 	return out;
@@ -129,7 +129,7 @@ static char *who(const json_t *s)
 
 /* ---- the checks of one target ---- */
 
-void report_failure(struct report *r, const char *check_id, const char *subject,
+void checks_failure(struct report *r, const char *check_id, const char *subject,
 		    const struct probe_error *e)
 {
 	struct check *c = report_check(r, check_id, ST_CRITICAL, subject, "%s",
@@ -154,8 +154,8 @@ static void check_latency(struct report *r, const struct target *t, const struct
 static void check_connections(struct report *r, const struct target *t, const struct probe_opts *o)
 {
 	const json_t *s = t->snap;
-	double max = js_num(s, "max_connections"), total = js_num(s, "total");
-	double reserved = js_num(s, "superuser_reserved") + js_num(s, "reserved");
+	double max = checks_json_num(s, "max_connections"), total = checks_json_num(s, "total");
+	double reserved = checks_json_num(s, "superuser_reserved") + checks_json_num(s, "reserved");
 	double usable = max - reserved;
 	double pct = usable > 0 ? 100 * total / usable : 100;
 	const struct threshold *th = &o->th[TH_CONNECTIONS];
@@ -169,10 +169,10 @@ static void check_connections(struct report *r, const struct target *t, const st
 		check_hint(c, "see who holds them (the by-application table), end idle sessions, or shrink the pools");
 
 	const json_t *top = json_array_get(json_object_get(s, "apps"), 0);
-	double n = top ? js_num(top, "total") : 0;
+	double n = top ? checks_json_num(top, "total") : 0;
 	th = &o->th[TH_APP_SHARE];
 	st = th_eval(th, n, usable);
-	char *app = app_label(top ? js_str(top, "application") : NULL);
+	char *app = app_label(top ? checks_json_str(top, "application") : NULL);
 	if (top)
 		c = report_check(r, "application-share", st, t->name,
 				 "%s holds %.0f %s, %.0f%% of the usable slots",
@@ -190,7 +190,7 @@ static void check_session_age(struct report *r, const struct target *t, const st
 			      const char *hint)
 {
 	const json_t *top = json_object_get(t->snap, top_key);
-	double age = json_is_object(top) ? js_num(top, "age") : 0;
+	double age = json_is_object(top) ? checks_json_num(top, "age") : 0;
 	const struct threshold *th = &o->th[id];
 	enum status st = th_eval(th, age, NAN);
 	char *whom = who(top);
@@ -210,7 +210,7 @@ static void check_session_age(struct report *r, const struct target *t, const st
 static void check_counts(struct report *r, const struct target *t, const struct probe_opts *o, double usable)
 {
 	const json_t *s = t->snap;
-	double idle_tx = js_num(s, "idle_tx");
+	double idle_tx = checks_json_num(s, "idle_tx");
 	const struct threshold *th = &o->th[TH_IDLE_TX_COUNT];
 	enum status st = th_eval(th, idle_tx, usable);
 	struct check *c = report_check(r, "idle-in-transaction-count", st, t->name,
@@ -219,7 +219,7 @@ static void check_counts(struct report *r, const struct target *t, const struct 
 	if (st != ST_OK)
 		check_hint(c, "the application leaves transactions open between requests; set idle_in_transaction_session_timeout");
 
-	double waiting = js_num(s, "waiting");
+	double waiting = checks_json_num(s, "waiting");
 	th = &o->th[TH_LOCK_WAITS];
 	st = th_eval(th, waiting, usable);
 	const json_t *top = json_object_get(s, "top_wait");
@@ -232,7 +232,7 @@ static void check_counts(struct report *r, const struct target *t, const struct 
 		char *whom = who(top);
 		c = report_check(r, "lock-waits", st, t->name,
 				 "%.0f %s on locks; the longest for %s%s, blocked by pid %s",
-				 waiting, waiting == 1 ? "session waits" : "sessions wait", human_duration(js_num(top, "age")), whom, sb_str(&pids));
+				 waiting, waiting == 1 ? "session waits" : "sessions wait", human_duration(checks_json_num(top, "age")), whom, sb_str(&pids));
 		free(whom);
 		sb_release(&pids);
 	} else {
@@ -242,7 +242,7 @@ static void check_counts(struct report *r, const struct target *t, const struct 
 	if (st != ST_OK)
 		check_hint(c, "look at the blocking sessions (kind \"blocking\"); pg_terminate_backend(pid) ends one");
 
-	double stale = js_num(s, "stale_idle");
+	double stale = checks_json_num(s, "stale_idle");
 	th = &o->th[TH_IDLE_CONNS];
 	st = th_eval(th, stale, usable);
 	c = report_check(r, "idle-connections", st, t->name,
@@ -257,8 +257,8 @@ static void check_counts(struct report *r, const struct target *t, const struct 
  * without state, age or locks: every check below would read them as harmless. */
 static void check_visibility(struct report *r, const struct target *t)
 {
-	double hidden = js_num(t->snap, "hidden");
-	const char *role = js_str(t->snap, "role") ? js_str(t->snap, "role") : "?";
+	double hidden = checks_json_num(t->snap, "hidden");
+	const char *role = checks_json_str(t->snap, "role") ? checks_json_str(t->snap, "role") : "?";
 	struct check *c;
 	if (hidden > 0) {
 		c = report_check(r, "visibility", ST_WARNING, t->name,
@@ -277,7 +277,7 @@ static void check_replica(struct report *r, const struct target *t, const struct
 	json_t *rec = json_object_get(t->snap, "in_recovery");
 	if (!json_is_true(rec))
 		return;
-	double lag = js_num(t->snap, "replay_lag");
+	double lag = checks_json_num(t->snap, "replay_lag");
 	bool streaming = json_is_true(json_object_get(t->snap, "streaming"));
 	const struct threshold *th = &o->th[TH_REPL_LAG];
 	enum status st = isnan(lag) ? ST_WARNING : th_eval(th, lag, NAN);
@@ -292,7 +292,7 @@ static void check_replica(struct report *r, const struct target *t, const struct
 				 human_duration(lag));
 	else
 		c = report_check(r, "replication-lag", st, t->name, "replica replays %s behind the primary (%s of WAL received, not replayed)",
-				 human_duration(lag), human_bytes(js_num(t->snap, "replay_lag_bytes")));
+				 human_duration(lag), human_bytes(checks_json_num(t->snap, "replay_lag_bytes")));
 	check_metric(c, "replication_lag_seconds", isnan(lag) ? NAN : lag, "s", th_perf(th, NAN, 0, NAN));
 	if (st != ST_OK && !streaming)
 		check_hint(c, "check primary_conninfo and the replica's log (pg_stat_wal_receiver is empty), and that the primary is up");
@@ -303,7 +303,7 @@ static void check_replica(struct report *r, const struct target *t, const struct
 void checks_target(struct report *r, const struct target *t, const struct probe_opts *o)
 {
 	if (!t->snap) {
-		report_failure(r, t->err.kind == FAIL_QUERY || (t->err.kind == FAIL_TIMEOUT && !isnan(t->connect_ms))
+		checks_failure(r, t->err.kind == FAIL_QUERY || (t->err.kind == FAIL_TIMEOUT && !isnan(t->connect_ms))
 				  ? "query" : "connect", t->name, &t->err);
 		return;
 	}
@@ -311,8 +311,8 @@ void checks_target(struct report *r, const struct target *t, const struct probe_
 	check_latency(r, t, o, TH_QUERY, t->query_ms, "probe query answered");
 	check_connections(r, t, o);
 	check_visibility(r, t);
-	double usable = js_num(t->snap, "max_connections") - js_num(t->snap, "superuser_reserved") -
-			js_num(t->snap, "reserved");
+	double usable = checks_json_num(t->snap, "max_connections") - checks_json_num(t->snap, "superuser_reserved") -
+			checks_json_num(t->snap, "reserved");
 	check_session_age(r, t, o, TH_IDLE_TX, "top_idle_tx", "oldest session idle in transaction",
 			  "no session is idle in transaction",
 			  "the application forgot a COMMIT/ROLLBACK; it holds locks and blocks vacuum: end it or fix the code path");

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "msg.h"
 #include "pgprobe.h"
 #include "redact.h"
 #include "util.h"

@@ -13,12 +13,12 @@
 static void output_server(struct report *r, const struct target *t)
 {
 	const json_t *s = t->snap;
-	double max = js_num(s, "max_connections");
-	double su = js_num(s, "superuser_reserved"), res = js_num(s, "reserved");
+	double max = checks_json_num(s, "max_connections");
+	double su = checks_json_num(s, "superuser_reserved"), res = checks_json_num(s, "reserved");
 	rp_open_object(r, "server");
 	rp_text(r, "%s: PostgreSQL ", t->name);
-	rp_string(r, "version", "%s", js_str(s, "version"));
-	rp_int(r, "version_num", NULL, (long long)js_num(s, "version_num"));
+	rp_string(r, "version", "%s", checks_json_str(s, "version"));
+	rp_int(r, "version_num", NULL, (long long)checks_json_num(s, "version_num"));
 	rp_bool(r, "in_recovery", NULL, json_is_true(json_object_get(s, "in_recovery")));
 	rp_text(r, "%s", json_is_true(json_object_get(s, "in_recovery")) ? " (replica)" : "");
 	rp_int(r, "max_connections", ", max_connections %lld", (long long)max);
@@ -28,8 +28,8 @@ static void output_server(struct report *r, const struct target *t)
 	rp_double(r, "connect_ms", "; connect %.1f ms", t->connect_ms);
 	rp_double(r, "query_ms", ", query %.1f ms\n", t->query_ms);
 	if (json_is_true(json_object_get(s, "in_recovery"))) {
-		rp_double(r, "replay_lag_seconds", NULL, js_num(s, "replay_lag"));
-		rp_double(r, "replay_lag_bytes", NULL, js_num(s, "replay_lag_bytes"));
+		rp_double(r, "replay_lag_seconds", NULL, checks_json_num(s, "replay_lag"));
+		rp_double(r, "replay_lag_bytes", NULL, checks_json_num(s, "replay_lag_bytes"));
 		rp_bool(r, "streaming", NULL, json_is_true(json_object_get(s, "streaming")));
 	}
 	rp_close_object(r);
@@ -73,14 +73,14 @@ static void output_groups(struct report *r, const json_t *groups)
 	size_t i;
 	json_t *g;
 	json_array_foreach((json_t *)groups, i, g) {
-		rp_table_str(tb, js_str(g, "database"));
-		rp_table_str(tb, js_str(g, "user"));
-		rp_table_str(tb, js_str(g, "application"));
-		rp_table_str(tb, js_str(g, "client") ? js_str(g, "client") : "local");
+		rp_table_str(tb, checks_json_str(g, "database"));
+		rp_table_str(tb, checks_json_str(g, "user"));
+		rp_table_str(tb, checks_json_str(g, "application"));
+		rp_table_str(tb, checks_json_str(g, "client") ? checks_json_str(g, "client") : "local");
 		static const char *const cols[] = { "total", "active", "idle", "idle_in_transaction",
 						    "idle_in_transaction_aborted", "waiting", "fastpath" };
 		for (size_t k = 0; k < ARRAY_SIZE(cols); k++)
-			rp_table_int(tb, (long long)js_num(g, cols[k]));
+			rp_table_int(tb, (long long)checks_json_num(g, cols[k]));
 	}
 	rp_table_end(tb);
 }
@@ -89,17 +89,17 @@ static void output_connections(struct report *r, const struct target *t)
 {
 	const json_t *s = t->snap;
 	rp_open_object(r, "connections");
-	rp_int(r, "total", "connections: %lld client backends", (long long)js_num(s, "total"));
+	rp_int(r, "total", "connections: %lld client backends", (long long)checks_json_num(s, "total"));
 	counts_object(r, "by_state", " (", ")\n", json_object_get(s, "by_state"));
 	counts_object(r, "background", "other processes: ", "\n", json_object_get(s, "background"));
-	rp_int(r, "stale_idle", NULL, (long long)js_num(s, "stale_idle"));
-	rp_int(r, "hidden", NULL, (long long)js_num(s, "hidden"));
+	rp_int(r, "stale_idle", NULL, (long long)checks_json_num(s, "stale_idle"));
+	rp_int(r, "hidden", NULL, (long long)checks_json_num(s, "hidden"));
 	output_groups(r, json_object_get(s, "groups"));
 	rp_close_object(r);
 }
 
 /* Query text on one line for the terminal; JSON keeps it as it is (already truncated). */
-char *query_one_line(const char *q, size_t max)
+char *output_query_line(const char *q, size_t max)
 {
 	struct strbuf sb = STRBUF_INIT;
 	for (const char *p = q; *p && sb.len < max; p++) {
@@ -129,7 +129,7 @@ static struct session_widths session_widths(const json_t *sessions)
 	size_t i;
 	json_t *s;
 	json_array_foreach(sessions, i, s) {
-		int u = (int)strlen(or_dash(js_str(s, "user"))), a = (int)strlen(or_dash(js_str(s, "application")));
+		int u = (int)strlen(or_dash(checks_json_str(s, "user"))), a = (int)strlen(or_dash(checks_json_str(s, "application")));
 		w.user = u > w.user ? u : w.user;
 		w.app = a > w.app ? a : w.app;
 	}
@@ -157,30 +157,30 @@ static void output_blocked_by(struct report *r, const json_t *s)
 static void output_session(struct report *r, const json_t *s, struct session_widths w)
 {
 	rp_open_object(r, NULL);
-	rp_int(r, "pid", "  %-8lld", (long long)js_num(s, "pid"));
-	rp_string(r, "kind", "%-20s", js_str(s, "kind"));
-	rp_string(r, "state", NULL, js_str(s, "state"));
-	rp_double(r, "age_seconds", NULL, js_num(s, "age"));
-	rp_text(r, "%8s  ", human_duration(js_num(s, "age")));
-	rp_double(r, "xact_age_seconds", NULL, js_num(s, "xact_age"));
-	rp_string(r, "user", NULL, js_str(s, "user"));
-	rp_text(r, "%-*.*s  ", w.user, w.user, or_dash(js_str(s, "user")));
-	rp_string(r, "application", NULL, js_str(s, "application"));
-	rp_text(r, "%-*.*s  ", w.app, w.app, or_dash(js_str(s, "application")));
-	rp_string(r, "client", NULL, js_str(s, "client"));
-	rp_string(r, "database", NULL, js_str(s, "database"));
-	rp_string(r, "wait_event_type", NULL, js_str(s, "wait_event_type"));
-	rp_string(r, "wait_event", NULL, js_str(s, "wait_event"));
+	rp_int(r, "pid", "  %-8lld", (long long)checks_json_num(s, "pid"));
+	rp_string(r, "kind", "%-20s", checks_json_str(s, "kind"));
+	rp_string(r, "state", NULL, checks_json_str(s, "state"));
+	rp_double(r, "age_seconds", NULL, checks_json_num(s, "age"));
+	rp_text(r, "%8s  ", human_duration(checks_json_num(s, "age")));
+	rp_double(r, "xact_age_seconds", NULL, checks_json_num(s, "xact_age"));
+	rp_string(r, "user", NULL, checks_json_str(s, "user"));
+	rp_text(r, "%-*.*s  ", w.user, w.user, or_dash(checks_json_str(s, "user")));
+	rp_string(r, "application", NULL, checks_json_str(s, "application"));
+	rp_text(r, "%-*.*s  ", w.app, w.app, or_dash(checks_json_str(s, "application")));
+	rp_string(r, "client", NULL, checks_json_str(s, "client"));
+	rp_string(r, "database", NULL, checks_json_str(s, "database"));
+	rp_string(r, "wait_event_type", NULL, checks_json_str(s, "wait_event_type"));
+	rp_string(r, "wait_event", NULL, checks_json_str(s, "wait_event"));
 	output_blocked_by(r, s);
 	json_t *qid = json_object_get(s, "query_id");
 	if (json_is_integer(qid))
 		rp_int(r, "query_id", NULL, json_integer_value(qid));
 	else
 		rp_null(r, "query_id", NULL);
-	const char *q = js_str(s, "query");
+	const char *q = checks_json_str(s, "query");
 	if (q) {
 		rp_string(r, "query", NULL, q);
-		char *line = query_one_line(q, 60);
+		char *line = output_query_line(q, 60);
 		rp_text(r, "  %s", line);
 		free(line);
 	} else {

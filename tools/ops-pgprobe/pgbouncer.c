@@ -10,7 +10,7 @@
 #include "pgprobe.h"
 #include "util.h"
 
-const char *pgr_get(const PGresult *res, int row, const char *col)
+const char *pgbouncer_get(const PGresult *res, int row, const char *col)
 {
 	if (!res || row >= PQntuples(res))
 		return NULL;
@@ -20,9 +20,9 @@ const char *pgr_get(const PGresult *res, int row, const char *col)
 	return PQgetvalue(res, row, f);
 }
 
-double pgr_num(const PGresult *res, int row, const char *col)
+double pgbouncer_num(const PGresult *res, int row, const char *col)
 {
-	const char *v = pgr_get(res, row, col);
+	const char *v = pgbouncer_get(res, row, col);
 	double d;
 	return v && parse_double(v, &d) == 0 ? d : NAN;
 }
@@ -30,8 +30,8 @@ double pgr_num(const PGresult *res, int row, const char *col)
 static double config_num(const PGresult *cfg, const char *key)
 {
 	for (int i = 0; cfg && i < PQntuples(cfg); i++)
-		if (pgr_get(cfg, i, "key") && !strcmp(pgr_get(cfg, i, "key"), key))
-			return pgr_num(cfg, i, "value");
+		if (pgbouncer_get(cfg, i, "key") && !strcmp(pgbouncer_get(cfg, i, "key"), key))
+			return pgbouncer_num(cfg, i, "value");
 	return NAN;
 }
 
@@ -40,9 +40,9 @@ static double pool_size_of(const struct bouncer *b, const char *db)
 {
 	double dflt = config_num(b->config, "default_pool_size");
 	for (int i = 0; b->databases && i < PQntuples(b->databases); i++) {
-		const char *name = pgr_get(b->databases, i, "name");
+		const char *name = pgbouncer_get(b->databases, i, "name");
 		if (name && db && !strcmp(name, db)) {
-			double n = pgr_num(b->databases, i, "pool_size");
+			double n = pgbouncer_num(b->databases, i, "pool_size");
 			return n > 0 ? n : dflt;
 		}
 	}
@@ -51,14 +51,14 @@ static double pool_size_of(const struct bouncer *b, const char *db)
 
 static bool is_admin_pool(const struct bouncer *b, int row)
 {
-	const char *db = pgr_get(b->pools, row, "database");
+	const char *db = pgbouncer_get(b->pools, row, "database");
 	return db && !strcmp(db, "pgbouncer");
 }
 
 static double pool_maxwait(const struct bouncer *b, int i)
 {
-	double us = pgr_num(b->pools, i, "maxwait_us");
-	return pgr_num(b->pools, i, "maxwait") + (isnan(us) ? 0 : us / 1e6);
+	double us = pgbouncer_num(b->pools, i, "maxwait_us");
+	return pgbouncer_num(b->pools, i, "maxwait") + (isnan(us) ? 0 : us / 1e6);
 }
 
 /* Server connections linked to a client (idle ones in the pool are ready, not busy). */
@@ -67,7 +67,7 @@ static double pool_servers_busy(const struct bouncer *b, int i)
 	static const char *const cols[] = { "sv_active", "sv_active_cancel", "sv_being_canceled" };
 	double n = 0;
 	for (size_t k = 0; k < ARRAY_SIZE(cols); k++) {
-		double v = pgr_num(b->pools, i, cols[k]);
+		double v = pgbouncer_num(b->pools, i, cols[k]);
 		n += isnan(v) ? 0 : v;
 	}
 	return n;
@@ -80,11 +80,11 @@ static void check_waiting(struct report *r, const struct bouncer *b, const struc
 	for (int i = 0; i < PQntuples(b->pools); i++) {
 		if (is_admin_pool(b, i))
 			continue;
-		waiting += pgr_num(b->pools, i, "cl_waiting");
+		waiting += pgbouncer_num(b->pools, i, "cl_waiting");
 		double w = pool_maxwait(b, i);
 		if (w > maxwait || !worst) {
 			maxwait = fmax(maxwait, w);
-			worst = pgr_get(b->pools, i, "database");
+			worst = pgbouncer_get(b->pools, i, "database");
 		}
 	}
 	const struct threshold *th = &o->th[TH_PGB_WAITING];
@@ -114,12 +114,12 @@ static void check_saturation(struct report *r, const struct bouncer *b, const st
 	for (int i = 0; i < PQntuples(b->pools); i++) {
 		if (is_admin_pool(b, i))
 			continue;
-		const char *db = pgr_get(b->pools, i, "database");
+		const char *db = pgbouncer_get(b->pools, i, "database");
 		double size = pool_size_of(b, db), used = pool_servers_busy(b, i);
 		double pct = size > 0 ? 100 * used / size : 0;
 		if (!worst_db || pct > worst_pct) {
 			worst_pct = pct, worst_used = used, worst_size = size;
-			worst_db = db, worst_user = pgr_get(b->pools, i, "user");
+			worst_db = db, worst_user = pgbouncer_get(b->pools, i, "user");
 		}
 	}
 	const struct threshold *th = &o->th[TH_PGB_SATURATION];
@@ -149,7 +149,7 @@ void checks_bouncer(struct report *r, const struct bouncer *b, const struct prob
 	/* Any SHOW that failed (a timeout half-way included) makes the rest unreliable:
 	 * SHOW CLIENTS missing would read as "0 clients". */
 	if (!b->pools || !b->config || b->err.kind != FAIL_NONE) {
-		report_failure(r, "pgbouncer-connect", b->name, &b->err);
+		checks_failure(r, "pgbouncer-connect", b->name, &b->err);
 		return;
 	}
 	struct check *c = report_check(r, "pgbouncer-connect", ST_OK, b->name,
@@ -167,7 +167,7 @@ static void state_summary(struct report *r, const char *key, const PGresult *res
 	long long counts[64];
 	size_t n = 0;
 	for (int i = 0; res && i < PQntuples(res); i++) {
-		const char *s = pgr_get(res, i, "state");
+		const char *s = pgbouncer_get(res, i, "state");
 		size_t k = 0;
 		while (k < n && strcmp(states[k], s ? s : "?"))
 			k++;
@@ -203,15 +203,15 @@ static void pools_table(struct report *r, const struct bouncer *b)
 	for (int i = 0; i < PQntuples(b->pools); i++) {
 		if (is_admin_pool(b, i))
 			continue;
-		rp_table_str(tb, pgr_get(b->pools, i, "database"));
-		rp_table_str(tb, pgr_get(b->pools, i, "user"));
-		rp_table_str(tb, pgr_get(b->pools, i, "pool_mode"));
-		rp_table_int(tb, (long long)pool_size_of(b, pgr_get(b->pools, i, "database")));
-		rp_table_int(tb, (long long)pgr_num(b->pools, i, "cl_active"));
-		rp_table_int(tb, (long long)pgr_num(b->pools, i, "cl_waiting"));
-		rp_table_int(tb, (long long)pgr_num(b->pools, i, "sv_active"));
-		rp_table_int(tb, (long long)pgr_num(b->pools, i, "sv_idle"));
-		rp_table_int(tb, (long long)pgr_num(b->pools, i, "sv_used"));
+		rp_table_str(tb, pgbouncer_get(b->pools, i, "database"));
+		rp_table_str(tb, pgbouncer_get(b->pools, i, "user"));
+		rp_table_str(tb, pgbouncer_get(b->pools, i, "pool_mode"));
+		rp_table_int(tb, (long long)pool_size_of(b, pgbouncer_get(b->pools, i, "database")));
+		rp_table_int(tb, (long long)pgbouncer_num(b->pools, i, "cl_active"));
+		rp_table_int(tb, (long long)pgbouncer_num(b->pools, i, "cl_waiting"));
+		rp_table_int(tb, (long long)pgbouncer_num(b->pools, i, "sv_active"));
+		rp_table_int(tb, (long long)pgbouncer_num(b->pools, i, "sv_idle"));
+		rp_table_int(tb, (long long)pgbouncer_num(b->pools, i, "sv_used"));
 		rp_table_double(tb, pool_maxwait(b, i));
 	}
 	rp_table_end(tb);
@@ -226,14 +226,14 @@ static void stats_table(struct report *r, const struct bouncer *b)
 	rp_table_col(tb, "avg_query_seconds", "AVG_QUERY", COL_DURATION);
 	rp_table_col(tb, "avg_wait_seconds", "AVG_WAIT", COL_DURATION);
 	for (int i = 0; b->stats && i < PQntuples(b->stats); i++) {
-		const char *db = pgr_get(b->stats, i, "database");
+		const char *db = pgbouncer_get(b->stats, i, "database");
 		if (db && !strcmp(db, "pgbouncer"))
 			continue;
 		rp_table_str(tb, db);
-		rp_table_int(tb, (long long)pgr_num(b->stats, i, "total_xact_count"));
-		rp_table_int(tb, (long long)pgr_num(b->stats, i, "total_query_count"));
-		rp_table_double(tb, pgr_num(b->stats, i, "avg_query_time") / 1e6);
-		rp_table_double(tb, pgr_num(b->stats, i, "avg_wait_time") / 1e6);
+		rp_table_int(tb, (long long)pgbouncer_num(b->stats, i, "total_xact_count"));
+		rp_table_int(tb, (long long)pgbouncer_num(b->stats, i, "total_query_count"));
+		rp_table_double(tb, pgbouncer_num(b->stats, i, "avg_query_time") / 1e6);
+		rp_table_double(tb, pgbouncer_num(b->stats, i, "avg_wait_time") / 1e6);
 	}
 	rp_table_end(tb);
 }

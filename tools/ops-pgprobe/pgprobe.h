@@ -5,6 +5,17 @@
  * Flow (main.c): options and config -> targets -> probe_run_all() (one thread per
  * target, each bounded by --timeout) -> checks and data into the report (main thread
  * only: the report is not thread-safe) -> report_finish().
+ *
+ * Modules, each leaning only on the ones listed below it (and on lib/):
+ *   main.c       options, config, targets, one probe or the --watch loop, the report
+ *   watch.c      --watch: a compact screen redrawn every N seconds
+ *   output.c     tool data of one target ("server", "connections", "sessions")
+ *   pgbouncer.c  PgBouncer's admin console: its checks and data
+ *   pools.c      application pool sizing (--pool, env files) against the server
+ *   checks.c     thresholds and the checks of one PostgreSQL target
+ *   probe.c      every target in parallel, one thread each, one deadline
+ *   query.c      the one query (a JSON document built on the server)
+ *   conn.c       libpq without hangs: connect and query against a deadline
  */
 #ifndef OPSKIT_PGPROBE_H
 #define OPSKIT_PGPROBE_H
@@ -153,7 +164,7 @@ struct bouncer {
 };
 
 /* Builds the query for a server version (query.c). Caller frees. */
-char *probe_sql(const struct probe_opts *o, int server_version_num, double statement_timeout_ms);
+char *query_sql(const struct probe_opts *o, int server_version_num, double statement_timeout_ms);
 void probe_target(struct target *t, const struct probe_opts *o, double deadline_ms);
 void probe_bouncer(struct bouncer *b, double deadline_ms);
 /* Probes everything in parallel, bounded by o->timeout_ms overall. */
@@ -170,18 +181,18 @@ void checks_bouncer(struct report *r, const struct bouncer *b, const struct prob
 void output_target(struct report *r, const struct target *t, bool nested);
 void output_pools(struct report *r, const struct probe_opts *o);
 void output_bouncer(struct report *r, const struct bouncer *b);
-void report_failure(struct report *r, const char *check_id, const char *subject,
+void checks_failure(struct report *r, const char *check_id, const char *subject,
 		    const struct probe_error *e);
 
 /* Small accessors over the snapshot (NAN / 0 / NULL when absent). */
-double js_num(const json_t *o, const char *key);
-const char *js_str(const json_t *o, const char *key);
+double checks_json_num(const json_t *o, const char *key);
+const char *checks_json_str(const json_t *o, const char *key);
 /* Value of a named column in row 0..n of a PGresult; NULL when absent. */
-const char *pgr_get(const PGresult *res, int row, const char *col);
-double pgr_num(const PGresult *res, int row, const char *col);
+const char *pgbouncer_get(const PGresult *res, int row, const char *col);
+double pgbouncer_num(const PGresult *res, int row, const char *col);
 
 /* Query text on one line, cut to max characters (output.c). Caller frees. */
-char *query_one_line(const char *q, size_t max);
+char *output_query_line(const char *q, size_t max);
 
 /* ---- watch mode (watch.c) ---- */
 

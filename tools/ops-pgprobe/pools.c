@@ -17,46 +17,27 @@
 #include "pgprobe.h"
 #include "util.h"
 
+#define MAX_ENV_FILE (64u << 20)
+
 const char *const pool_env_defaults[POOL_FIELDS] = {
 	"WEB_CONCURRENCY", "DB_POOL_MAX", "DB_POOL_MIN", "DB_POOL_OVERFLOW",
 };
-
-static char *read_file(const char *path, size_t *len, char **err)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		*err = xasprintf("cannot read env file %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	struct strbuf sb = STRBUF_INIT;
-	char chunk[8192];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && sb.len < (64u << 20))
-		sb_add(&sb, chunk, n);
-	bool bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		*err = xasprintf("cannot read env file %s", path);
-		sb_release(&sb);
-		return NULL;
-	}
-	*len = sb.len;
-	return sb.buf ? sb_detach(&sb) : xstrdup("");
-}
 
 /* Overrides the pool's numbers with the env file's, as the application would load them.
  * Values are never quoted back: an env file may hold secrets next to the pool sizes. */
 int pool_from_env(struct pool_spec *p, const char *path, enum dotenv_dialect dialect,
 		  const char *const keys[POOL_FIELDS], char **err)
 {
-	size_t len;
-	char *buf = read_file(path, &len, err);
-	if (!buf)
+	struct strbuf file = STRBUF_INIT;
+	if (sb_read_file(&file, path, MAX_ENV_FILE) < 0) {
+		*err = xasprintf("cannot read env file %s: %s", path, strerror(errno));
+		sb_release(&file);
 		return -1;
+	}
 	struct dotenv_options opts;
 	dotenv_options_init(&opts, dialect);
 	struct dotenv_result res;
-	dotenv_parse(buf, len, &opts, &res);
+	dotenv_parse(file.buf, file.len, &opts, &res);
 	long long *dst[POOL_FIELDS] = { &p->workers, &p->pool_max, &p->pool_min, &p->overflow };
 	int rc = 0;
 	for (size_t i = 0; i < POOL_FIELDS && !rc; i++) {
@@ -73,7 +54,7 @@ int pool_from_env(struct pool_spec *p, const char *path, enum dotenv_dialect dia
 		}
 	}
 	dotenv_result_free(&res);
-	free(buf);
+	sb_release(&file);
 	return rc;
 }
 
@@ -99,8 +80,8 @@ void checks_pools(struct report *r, const struct target *t, const struct probe_o
 			     "cannot size the pools: max_connections is unknown (the probe failed)");
 		return;
 	}
-	double max = js_num(t->snap, "max_connections");
-	double reserved = js_num(t->snap, "superuser_reserved") + js_num(t->snap, "reserved");
+	double max = checks_json_num(t->snap, "max_connections");
+	double reserved = checks_json_num(t->snap, "superuser_reserved") + checks_json_num(t->snap, "reserved");
 	long long need = 0;
 	struct strbuf parts = STRBUF_INIT;
 	for (size_t i = 0; i < o->npools; i++) {

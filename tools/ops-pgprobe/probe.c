@@ -49,7 +49,7 @@ void probe_target(struct target *t, const struct probe_opts *o, double deadline_
 	 * for the answer to travel back, so the server cancels before we give up. */
 	double left = deadline_ms - now_ms();
 	double stmt_ms = fmax(100, left * 0.8);
-	char *sql = probe_sql(o, PQserverVersion(c), stmt_ms);
+	char *sql = query_sql(o, PQserverVersion(c), stmt_ms);
 	double start = now_ms();
 	PGresult *res = pgc_query(c, sql, deadline_ms, &t->err);
 	free(sql);

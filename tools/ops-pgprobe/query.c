@@ -153,7 +153,7 @@ static void add_sessions(struct strbuf *sb, const struct probe_opts *o)
 		o->query_max, age, age, age);
 }
 
-char *probe_sql(const struct probe_opts *o, int server_version_num, double statement_timeout_ms)
+char *query_sql(const struct probe_opts *o, int server_version_num, double statement_timeout_ms)
 {
 	struct strbuf sb = STRBUF_INIT;
 	add_header(&sb, server_version_num, statement_timeout_ms, o);

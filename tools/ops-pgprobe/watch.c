@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "msg.h"
 #include "pgprobe.h"
 #include "redact.h"
 #include "util.h"
@@ -44,7 +45,7 @@ static void nap(double seconds)
 
 static double count_of(const json_t *obj, const char *key)
 {
-	double n = js_num(obj, key);
+	double n = checks_json_num(obj, key);
 	return isnan(n) ? 0 : n;
 }
 
@@ -55,11 +56,11 @@ static void summary_session(FILE *out, const json_t *x)
 	json_t *b;
 	json_array_foreach(json_object_get(x, "blocked_by"), k, b)
 		sb_addf(&pids, "%s%lld", k ? "," : "", (long long)json_integer_value(b));
-	const char *app = js_str(x, "application");
-	char *q = query_one_line(js_str(x, "query") ? js_str(x, "query") : "", 40);
-	fprintf(out, "  %-8.0f %-20s %7s  %-12.12s %-16.16s %-10.10s  %s\n", js_num(x, "pid"),
-		js_str(x, "kind") ? js_str(x, "kind") : "?", human_duration(js_num(x, "age")),
-		js_str(x, "user") ? js_str(x, "user") : "-", app && *app ? app : "-",
+	const char *app = checks_json_str(x, "application");
+	char *q = output_query_line(checks_json_str(x, "query") ? checks_json_str(x, "query") : "", 40);
+	fprintf(out, "  %-8.0f %-20s %7s  %-12.12s %-16.16s %-10.10s  %s\n", checks_json_num(x, "pid"),
+		checks_json_str(x, "kind") ? checks_json_str(x, "kind") : "?", human_duration(checks_json_num(x, "age")),
+		checks_json_str(x, "user") ? checks_json_str(x, "user") : "-", app && *app ? app : "-",
 		pids.len ? sb_str(&pids) : "-", q);
 	free(q);
 	sb_release(&pids);
@@ -73,9 +74,9 @@ static void summary_target(FILE *out, const struct target *t, int session_rows)
 		return;
 	}
 	const json_t *st = json_object_get(s, "by_state");
-	const char *version = js_str(s, "version") ? js_str(s, "version") : "?";
-	double usable = js_num(s, "max_connections") - js_num(s, "superuser_reserved") - js_num(s, "reserved");
-	double total = js_num(s, "total");
+	const char *version = checks_json_str(s, "version") ? checks_json_str(s, "version") : "?";
+	double usable = checks_json_num(s, "max_connections") - checks_json_num(s, "superuser_reserved") - checks_json_num(s, "reserved");
+	double total = checks_json_num(s, "total");
 	fprintf(out, "%s  PG %.*s%s  conns %.0f/%.0f (%.0f%%)  idle-in-tx %.0f  waiting %.0f  active %.0f  idle %.0f"
 		"  connect %.0fms query %.0fms\n",
 		t->name, (int)strcspn(version, " "), version,
@@ -106,13 +107,13 @@ static void summary_bouncer(FILE *out, const struct bouncer *b)
 	}
 	double waiting = 0, active = 0, sv_active = 0, sv_idle = 0;
 	for (int i = 0; i < PQntuples(b->pools); i++) {
-		const char *db = pgr_get(b->pools, i, "database");
+		const char *db = pgbouncer_get(b->pools, i, "database");
 		if (db && !strcmp(db, "pgbouncer"))
 			continue;
-		waiting += fmax(0, pgr_num(b->pools, i, "cl_waiting"));
-		active += fmax(0, pgr_num(b->pools, i, "cl_active"));
-		sv_active += fmax(0, pgr_num(b->pools, i, "sv_active"));
-		sv_idle += fmax(0, pgr_num(b->pools, i, "sv_idle"));
+		waiting += fmax(0, pgbouncer_num(b->pools, i, "cl_waiting"));
+		active += fmax(0, pgbouncer_num(b->pools, i, "cl_active"));
+		sv_active += fmax(0, pgbouncer_num(b->pools, i, "sv_active"));
+		sv_idle += fmax(0, pgbouncer_num(b->pools, i, "sv_idle"));
 	}
 	fprintf(out, "pgbouncer %s  clients active %.0f waiting %.0f  servers active %.0f idle %.0f\n",
 		b->name, active, waiting, sv_active, sv_idle);

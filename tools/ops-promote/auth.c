@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base64.h"
+#include "msg.h"
 #include "promote.h"
 
 extern char **environ;
@@ -95,26 +97,13 @@ static size_t token_body_cb(char *data, size_t size, size_t nitems, void *userda
 /* One GET of the token URL into body; the status, or 0 + *err on a transport failure. */
 static long token_get_once(struct registry *r, const char *url, struct strbuf *body, char **err)
 {
-	CURL *curl = curl_easy_init();
-	if (!curl)
-		die(3, "cannot initialise libcurl");
-	const struct run_limits *l = r->limits;
-	double left = l->deadline_ms - now_ms();
+	CURL *curl = http_easy_new(r->limits, r->ca_file);
 	char errbuf[CURL_ERROR_SIZE] = "";
 	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	http_use_share(curl);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, l->connect_timeout_ms);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, left < l->request_timeout_ms ? (left > 1 ? (long)left : 1L)
-								       : l->request_timeout_ms);
-	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, l->low_speed_bytes);
-	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, l->low_speed_secs);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, http_request_timeout_ms(r->limits));
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, token_body_cb);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
-	if (r->ca_file)
-		curl_easy_setopt(curl, CURLOPT_CAINFO, r->ca_file);
 	if (r->username) {
 		curl_easy_setopt(curl, CURLOPT_USERNAME, r->username);
 		curl_easy_setopt(curl, CURLOPT_PASSWORD, r->password ? r->password : "");
@@ -152,8 +141,8 @@ int auth_fetch_token(struct registry *r, char **err)
 		*err = NULL;
 		sb_reset(&body);
 		status = token_get_once(r, url.buf, &body, err);
-		bool retryable = status == 0 || status_retryable(status);
-		if (!retryable || attempt >= r->limits->retries || !retry_sleep(r->limits, attempt, NULL))
+		bool retryable = status == 0 || http_status_retryable(status);
+		if (!retryable || attempt >= r->limits->retries || !http_retry_sleep(r->limits, attempt, NULL))
 			break;
 	}
 	int rc = -1;
@@ -168,7 +157,7 @@ int auth_fetch_token(struct registry *r, char **err)
 		if (!tok || !*tok) {
 			*err = xasprintf("the token service %s answered without a token", r->realm);
 		} else {
-			secret_add(tok);
+			log_secret(tok);
 			free(r->authorization);
 			r->authorization = xasprintf("Authorization: Bearer %s", tok);
 			rc = 0;
@@ -178,55 +167,6 @@ int auth_fetch_token(struct registry *r, char **err)
 	sb_release(&url);
 	sb_release(&body);
 	return rc;
-}
-
-char *base64_encode(const char *data, size_t n)
-{
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
-	size_t o = 0;
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)(unsigned char)data[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned)(unsigned char)data[i + 1] << 8;
-		if (i + 2 < n)
-			v |= (unsigned char)data[i + 2];
-		out[o++] = tbl[(v >> 18) & 63];
-		out[o++] = tbl[(v >> 12) & 63];
-		out[o++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < n ? tbl[v & 63] : '=';
-	}
-	out[o] = '\0';
-	return out;
-}
-
-static int b64_value(int c)
-{
-	if (c >= 'A' && c <= 'Z') return c - 'A';
-	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-	if (c >= '0' && c <= '9') return c - '0' + 52;
-	if (c == '+') return 62;
-	if (c == '/') return 63;
-	return -1;
-}
-
-static char *b64_decode(const char *in)
-{
-	struct strbuf out = STRBUF_INIT;
-	unsigned acc = 0;
-	int bits = 0;
-	for (; *in && *in != '='; in++) {
-		int v = b64_value((unsigned char)*in);
-		if (v < 0)
-			continue;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			sb_addch(&out, (char)((acc >> bits) & 0xff));
-		}
-	}
-	return sb_detach(&out);
 }
 
 #define HELPER_TIMEOUT_MS 10000
@@ -319,7 +259,7 @@ static int run_cred_helper(const char *helper, const char *host, char **user, ch
 	const char *s = json_string_value(json_object_get(doc, "Secret"));
 	int found = 0;
 	if (s && *s) {
-		secret_add(s);
+		log_secret(s);
 		*user = xstrdup(u ? u : "");
 		*pass = xstrdup(s);
 		found = 1;
@@ -382,19 +322,21 @@ int auth_docker_config(const char *host, char **user, char **pass, char **err)
 	if (host_helper && *host_helper) {
 		found = run_cred_helper(host_helper, host, user, pass, err);
 	} else if (auth && *auth) {
-		char *plain = b64_decode(auth);
-		char *colon = strchr(plain, ':');
+		struct strbuf decoded = STRBUF_INIT;
+		int bad = base64_decode(auth, strlen(auth), &decoded);
+		const char *plain = sb_str(&decoded);
+		const char *colon = bad ? NULL : strchr(plain, ':');
 		if (colon) {
 			*user = xstrndup(plain, (size_t)(colon - plain));
 			*pass = xstrdup(colon + 1);
-			secret_add(*pass);
-			secret_add(auth);
+			log_secret(*pass);
+			log_secret(auth);
 			found = 1;
 		} else {
 			*err = xasprintf("%s: auths.%s.auth is not base64 of user:password", path, host);
 			found = -1;
 		}
-		free(plain);
+		sb_release(&decoded);
 	} else if (store && *store) {
 		found = run_cred_helper(store, host, user, pass, err);
 	}

@@ -1,32 +1,15 @@
-/* One registry's HTTP client: every request bounded in time, retried on connection
- * errors, 5xx and 429 (never on other 4xx), re-authenticated once on 401. */
+/* libcurl for the whole run: its global state, one shared connection cache, handles with
+ * the run's timeouts, TLS verification and User-Agent, and when to retry and how long to
+ * back off. Knows nothing of registries or authentication (registry.c, auth.c). */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <curl/curl.h>
-#include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
+#include "msg.h"
 #include "promote.h"
-#include "redact.h"
-
-#define DEFAULT_MAX_BODY (16u << 20)
-
-static pthread_mutex_t log_mutex = PTHREAD_MUTEX_INITIALIZER;
-void log_lock(void) { pthread_mutex_lock(&log_mutex); }
-void log_unlock(void) { pthread_mutex_unlock(&log_mutex); }
-
-void secret_add(const char *value)
-{
-	if (!value || !*value)
-		return;
-	log_lock();
-	redact_add_secret(value);
-	log_unlock();
-}
 
 /* One connection cache, DNS cache and TLS session cache for every handle of the run:
  * a retag's three requests then cost one TCP connection and one TLS handshake, and
@@ -67,7 +50,7 @@ void http_global_init(void)
 	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 }
 
-void http_use_share(void *curl)
+static void use_share(CURL *curl)
 {
 	if (share)
 		curl_easy_setopt(curl, CURLOPT_SHARE, share);
@@ -82,167 +65,25 @@ void http_global_cleanup(void)
 	curl_global_cleanup();
 }
 
-static bool host_is_loopback(const char *host)
+CURL *http_easy_new(const struct run_limits *l, const char *ca_file)
 {
-	return str_starts_with(host, "localhost") || str_starts_with(host, "127.") ||
-	       str_starts_with(host, "[::1]");
-}
-
-struct registry *registry_new(const char *host, const struct run_limits *limits)
-{
-	struct registry *r = xcalloc(1, sizeof(*r));
-	r->host = xstrdup(host);
-	r->api_host = xstrdup(strcmp(host, "docker.io") ? host : "registry-1.docker.io");
-	r->probe_scheme = host_is_loopback(host);
-	r->plain_http = r->probe_scheme;
-	r->base_url = xasprintf("%s://%s", r->plain_http ? "http" : "https", r->api_host);
-	r->limits = limits;
-	pthread_mutex_init(&r->lock, NULL);
-	return r;
-}
-
-void registry_free(struct registry *r)
-{
-	if (!r)
-		return;
-	free(r->host);
-	free(r->api_host);
-	free(r->base_url);
-	free(r->ca_file);
-	free(r->username);
-	free(r->password);
-	free(r->static_token);
-	free(r->realm);
-	free(r->service);
-	free(r->scopes);
-	free(r->authorization);
-	pthread_mutex_destroy(&r->lock);
-	free(r);
-}
-
-void registry_add_scope(struct registry *r, const char *repo, const char *actions)
-{
-	char *scope = xasprintf("repository:%s:%s", repo, actions);
-	char *enc = curl_easy_escape(NULL, scope, 0);
-	char *item = xasprintf("scope=%s", enc);
-	curl_free(enc);
-	free(scope);
-	if (r->scopes && strstr(r->scopes, item)) {
-		free(item);
-		return;
-	}
-	char *all = r->scopes ? xasprintf("%s&%s", r->scopes, item) : xstrdup(item);
-	free(r->scopes);
-	free(item);
-	r->scopes = all;
-}
-
-char *registry_url(const struct registry *r, const char *path)
-{
-	if (str_starts_with(path, "http://") || str_starts_with(path, "https://"))
-		return xstrdup(path);
-	return xasprintf("%s%s", r->base_url, path);
-}
-
-void registry_count_request(struct registry *r)
-{
-	pthread_mutex_lock(&r->lock);
-	r->requests++;
-	pthread_mutex_unlock(&r->lock);
-}
-
-void http_resp_release(struct http_resp *resp)
-{
-	sb_release(&resp->body);
-	free(resp->content_type);
-	free(resp->digest);
-	free(resp->location);
-	free(resp->www_auth);
-	free(resp->retry_after);
-	free(resp->range);
-	free(resp->link);
-	free(resp->error);
-	memset(resp, 0, sizeof(*resp));
-}
-
-static void set_header(char **slot, const char *value, size_t n)
-{
-	while (n && isspace((unsigned char)value[n - 1]))
-		n--;
-	while (n && isspace((unsigned char)*value)) {
-		value++;
-		n--;
-	}
-	free(*slot);
-	*slot = xstrndup(value, n);
-}
-
-static size_t header_cb(char *data, size_t size, size_t nitems, void *userdata)
-{
-	struct http_resp *resp = userdata;
-	size_t n = size * nitems;
-	if (n > 5 && !strncmp(data, "HTTP/", 5)) {
-		/* a new response (redirect, 100-continue) */
-		resp->content_length = -1;
-		return n;
-	}
-	static const struct { const char *name; size_t off; } wanted[] = {
-		{ "content-type:", offsetof(struct http_resp, content_type) },
-		{ "docker-content-digest:", offsetof(struct http_resp, digest) },
-		{ "location:", offsetof(struct http_resp, location) },
-		{ "www-authenticate:", offsetof(struct http_resp, www_auth) },
-		{ "retry-after:", offsetof(struct http_resp, retry_after) },
-		{ "range:", offsetof(struct http_resp, range) },
-		{ "link:", offsetof(struct http_resp, link) },
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(wanted); i++) {
-		size_t len = strlen(wanted[i].name);
-		if (n >= len && !strncasecmp(data, wanted[i].name, len)) {
-			set_header((char **)((char *)resp + wanted[i].off), data + len, n - len);
-			return n;
-		}
-	}
-	if (n > 15 && !strncasecmp(data, "content-length:", 15))
-		resp->content_length = strtoll(data + 15, NULL, 10);
-	return n;
-}
-
-struct body_sink {
-	struct strbuf *sb;
-	size_t max;
-};
-
-static size_t body_cb(char *data, size_t size, size_t nitems, void *userdata)
-{
-	struct body_sink *sink = userdata;
-	size_t n = size * nitems;
-	if (sink->sb->len + n > sink->max)
-		return 0; /* more than any manifest or error may be: abort */
-	sb_add(sink->sb, data, n);
-	return n;
-}
-
-/* Timeouts, TLS, identity: what every handle to this registry shares. */
-void registry_setup_easy(struct registry *r, void *curl, struct curl_slist **headers)
-{
-	const struct run_limits *l = r->limits;
+	CURL *curl = curl_easy_init();
+	if (!curl)
+		die(3, "cannot initialise libcurl");
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	http_use_share(curl);
+	use_share(curl);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, l->connect_timeout_ms);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "ops-promote/" OPSKIT_VERSION);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (r->ca_file)
-		curl_easy_setopt(curl, CURLOPT_CAINFO, r->ca_file);
+	if (ca_file)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file);
 	if (l->low_speed_secs > 0) {
 		curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, l->low_speed_bytes);
 		curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, l->low_speed_secs);
 	}
-	pthread_mutex_lock(&r->lock);
-	if (r->authorization)
-		*headers = curl_slist_append(*headers, r->authorization);
-	pthread_mutex_unlock(&r->lock);
+	return curl;
 }
 
 static long remaining_ms(const struct run_limits *l)
@@ -251,14 +92,20 @@ static long remaining_ms(const struct run_limits *l)
 	return left < 1 ? 1 : (long)left;
 }
 
-bool status_retryable(long status)
+long http_request_timeout_ms(const struct run_limits *l)
+{
+	long left = remaining_ms(l);
+	return l->request_timeout_ms < left ? l->request_timeout_ms : left;
+}
+
+bool http_status_retryable(long status)
 {
 	return status == 429 || (status >= 500 && status <= 599 && status != 501 && status != 505);
 }
 
-static bool curl_retryable(CURLcode cc)
+bool http_curl_retryable(int curl_code)
 {
-	switch (cc) {
+	switch ((CURLcode)curl_code) {
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_OPERATION_TIMEDOUT:
@@ -274,7 +121,7 @@ static bool curl_retryable(CURLcode cc)
 	}
 }
 
-bool retry_sleep(const struct run_limits *l, int attempt, const char *retry_after)
+bool http_retry_sleep(const struct run_limits *l, int attempt, const char *retry_after)
 {
 	double wait = (double)l->backoff_ms * (double)(1L << (attempt < 10 ? attempt : 10));
 	wait += (double)(random() % (l->backoff_ms + 1)); /* jitter: spread retrying clients */
@@ -291,291 +138,16 @@ bool retry_sleep(const struct run_limits *l, int attempt, const char *retry_afte
 	return true;
 }
 
-int trace_url_len(const char *path, const char *url)
+void http_resp_release(struct http_resp *resp)
 {
-	const char *uploads = strstr(path, "/blobs/uploads/");
-	bool session = uploads && uploads[strlen("/blobs/uploads/")] && uploads[strlen("/blobs/uploads/")] != '?';
-	bool from_location = session || str_starts_with(path, "http://") || str_starts_with(path, "https://");
-	return (int)(from_location ? strcspn(url, "?") : strlen(url));
-}
-
-static CURLcode perform_once(struct registry *r, const struct http_req *req,
-			     struct http_resp *resp, char *errbuf)
-{
-	CURL *curl = curl_easy_init();
-	if (!curl)
-		die(3, "cannot initialise libcurl");
-	struct curl_slist *headers = NULL;
-	registry_setup_easy(r, curl, &headers);
-	char *url = registry_url(r, req->path);
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
-			 r->limits->request_timeout_ms < remaining_ms(r->limits)
-				 ? r->limits->request_timeout_ms : remaining_ms(r->limits));
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-	struct body_sink sink = { &resp->body, req->max_body ? req->max_body : DEFAULT_MAX_BODY };
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, body_cb);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
-	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(curl, CURLOPT_HEADERDATA, resp);
-	if (req->accept) {
-		char *h = xasprintf("Accept: %s", req->accept);
-		headers = curl_slist_append(headers, h);
-		free(h);
-	}
-	if (req->content_type) {
-		char *h = xasprintf("Content-Type: %s", req->content_type);
-		headers = curl_slist_append(headers, h);
-		free(h);
-	}
-	if (!strcmp(req->method, "HEAD")) {
-		curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-	} else if (!strcmp(req->method, "GET")) {
-		/* blobs may redirect to storage; libcurl drops our Authorization on other hosts */
-		curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-		curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
-	} else {
-		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req->method);
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? (const char *)req->body : "");
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-		headers = curl_slist_append(headers, "Expect:");
-	}
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	if (opskit_verbose) {
-		log_lock();
-		verbosef(1, "> %s %.*s", req->method, trace_url_len(req->path, url), url);
-		log_unlock();
-	}
-	resp->content_length = -1;
-	registry_count_request(r);
-	CURLcode cc = curl_easy_perform(curl);
-	if (cc == CURLE_OK)
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
-	if (opskit_verbose) {
-		log_lock();
-		if (cc == CURLE_OK)
-			verbosef(1, "< %ld %s (%zu bytes)", resp->status, req->method, resp->body.len);
-		else
-			verbosef(1, "< %s: %s", req->method, *errbuf ? errbuf : curl_easy_strerror(cc));
-		log_unlock();
-	}
-	curl_slist_free_all(headers);
-	curl_easy_cleanup(curl);
-	free(url);
-	return cc;
-}
-
-/* A 401: learn the scheme from the challenge and get credentials for it. Returns true
- * when the request is worth repeating. */
-static bool handle_unauthorized(struct registry *r, const struct http_resp *resp,
-				const char *sent_authorization, char **err)
-{
-	bool retry = false;
-	pthread_mutex_lock(&r->lock);
-	if (r->authorization && (!sent_authorization || strcmp(r->authorization, sent_authorization))) {
-		/* another thread already renewed it */
-		pthread_mutex_unlock(&r->lock);
-		return true;
-	}
-	struct auth_challenge ch;
-	if (!resp->www_auth || auth_parse_challenge(resp->www_auth, &ch) != 0) {
-		pthread_mutex_unlock(&r->lock);
-		return false;
-	}
-	if (ch.scheme == AUTH_BEARER) {
-		free(r->realm);
-		free(r->service);
-		r->realm = ch.realm ? xstrdup(ch.realm) : NULL;
-		r->service = ch.service ? xstrdup(ch.service) : NULL;
-		r->scheme = AUTH_BEARER;
-		if (r->static_token && !sent_authorization) {
-			free(r->authorization);
-			r->authorization = xasprintf("Authorization: Bearer %s", r->static_token);
-			retry = true;
-		} else if (r->realm) {
-			retry = auth_fetch_token(r, err) == 0;
-		}
-	} else if (ch.scheme == AUTH_BASIC && r->username && !sent_authorization) {
-		char *plain = xasprintf("%s:%s", r->username, r->password ? r->password : "");
-		char *b64 = base64_encode(plain, strlen(plain));
-		secret_add(b64);
-		free(r->authorization);
-		r->authorization = xasprintf("Authorization: Basic %s", b64);
-		r->scheme = AUTH_BASIC;
-		free(b64);
-		free(plain);
-		retry = true;
-	}
-	auth_challenge_release(&ch);
-	pthread_mutex_unlock(&r->lock);
-	return retry;
-}
-
-void registry_renew_token(struct registry *r, char **err)
-{
-	pthread_mutex_lock(&r->lock);
-	if (r->scheme == AUTH_BEARER && r->realm) {
-		char *why = NULL;
-		if (auth_fetch_token(r, &why)) {
-			free(*err);
-			*err = why;
-		}
-	}
-	pthread_mutex_unlock(&r->lock);
-}
-
-/* A loopback registry is tried in plain HTTP first (no TLS handshake to wait for, and
- * nothing leaves the machine); when it answers like a TLS server (Go's "Client sent an
- * HTTP request to an HTTPS server", or a dropped connection), it is TLS from then on,
- * with full certificate verification. */
-static bool speaks_tls(CURLcode cc, const struct http_resp *resp)
-{
-	if (cc == CURLE_GOT_NOTHING || cc == CURLE_RECV_ERROR)
-		return true;
-	return cc == CURLE_OK && resp->status == 400 && resp->body.len &&
-	       strstr(resp->body.buf, "HTTPS server");
-}
-
-static bool switch_to_https(struct registry *r)
-{
-	bool switched = false;
-	pthread_mutex_lock(&r->lock);
-	if (r->probe_scheme && r->plain_http) {
-		r->plain_http = false;
-		free(r->base_url);
-		r->base_url = xasprintf("https://%s", r->api_host);
-		r->requests--; /* the plain attempt never reached the registry's API */
-		switched = true;
-	}
-	r->probe_scheme = false;
-	pthread_mutex_unlock(&r->lock);
-	if (switched) {
-		log_lock();
-		verbosef(1, "%s speaks TLS; using HTTPS", r->host);
-		log_unlock();
-	}
-	return switched;
-}
-
-int registry_request(struct registry *r, const struct http_req *req, struct http_resp *resp)
-{
-	bool reauthed = false;
-	for (int attempt = 0;; attempt++) {
-		http_resp_release(resp);
-		char errbuf[CURL_ERROR_SIZE] = "";
-		pthread_mutex_lock(&r->lock);
-		char *sent = r->authorization ? xstrdup(r->authorization) : NULL;
-		pthread_mutex_unlock(&r->lock);
-		CURLcode cc = perform_once(r, req, resp, errbuf);
-		if (r->probe_scheme && speaks_tls(cc, resp) && switch_to_https(r)) {
-			free(sent);
-			attempt--; /* a scheme probe, not an attempt */
-			continue;
-		}
-		if (cc == CURLE_OK && r->probe_scheme) {
-			pthread_mutex_lock(&r->lock);
-			r->probe_scheme = false;
-			pthread_mutex_unlock(&r->lock);
-		}
-		if (cc == CURLE_OK && resp->status == 401 && !reauthed) {
-			char *err = NULL;
-			bool again = handle_unauthorized(r, resp, sent, &err);
-			free(sent);
-			if (err) {
-				resp->error = err;
-				return -1;
-			}
-			if (again) {
-				reauthed = true;
-				attempt--;
-				continue;
-			}
-			return 0;
-		}
-		free(sent);
-		bool more = attempt < r->limits->retries;
-		if (cc != CURLE_OK) {
-			/* the caller's sentence names the request; this says what went wrong */
-			resp->error = attempt ? xasprintf("%s (after %d attempts)", *errbuf ? errbuf : curl_easy_strerror(cc),
-							  attempt + 1)
-					      : xstrdup(*errbuf ? errbuf : curl_easy_strerror(cc));
-			if (!curl_retryable(cc) || !more || !retry_sleep(r->limits, attempt, NULL))
-				return -1;
-			log_lock();
-			verbosef(1, "retrying %s %.*s after: %s", req->method, trace_url_len(req->path, req->path),
-				 req->path, resp->error);
-			log_unlock();
-			continue;
-		}
-		if (status_retryable(resp->status) && more) {
-			char *after = resp->retry_after ? xstrdup(resp->retry_after) : NULL;
-			bool slept = retry_sleep(r->limits, attempt, after);
-			free(after);
-			if (!slept)
-				return 0;
-			log_lock();
-			verbosef(1, "retrying %s %.*s after HTTP %ld", req->method, trace_url_len(req->path, req->path),
-				 req->path, resp->status);
-			log_unlock();
-			continue;
-		}
-		return 0;
-	}
-}
-
-static const char *code_sentence(const char *code)
-{
-	static const struct { const char *code, *text; } known[] = {
-		{ "MANIFEST_UNKNOWN", "the manifest does not exist" },
-		{ "BLOB_UNKNOWN", "the blob does not exist" },
-		{ "NAME_UNKNOWN", "the repository does not exist" },
-		{ "DENIED", "access was denied (the credentials lack the permission)" },
-		{ "UNAUTHORIZED", "authentication is required or was refused (check the credentials)" },
-		{ "TOOMANYREQUESTS", "the registry is rate limiting this client" },
-		{ "MANIFEST_INVALID", "the registry rejected the manifest as invalid" },
-		{ "MANIFEST_BLOB_UNKNOWN", "the manifest references a blob the registry does not have" },
-		{ "DIGEST_INVALID", "the uploaded content does not match its digest" },
-		{ "SIZE_INVALID", "the uploaded content does not match its size" },
-		{ "BLOB_UPLOAD_UNKNOWN", "the upload session expired or does not exist" },
-		{ "UNSUPPORTED", "the registry does not support this operation" },
-		{ "TAG_INVALID", "the registry rejected the tag" },
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
-		if (!strcmp(code, known[i].code))
-			return known[i].text;
-	return NULL;
-}
-
-char *http_error_sentence(const struct registry *r, const struct http_resp *resp, const char *what)
-{
-	if (resp->status == 0 || resp->error)
-		return xasprintf("%s failed: %s", what, resp->error ? resp->error : "no response");
-	struct strbuf sb = STRBUF_INIT;
-	sb_addf(&sb, "%s failed with HTTP %ld", what, resp->status);
-	json_t *doc = resp->body.len ? json_loadb(resp->body.buf, resp->body.len, 0, NULL) : NULL;
-	json_t *errors = json_object_get(doc, "errors");
-	size_t i;
-	json_t *e;
-	json_array_foreach(errors, i, e) {
-		const char *code = json_string_value(json_object_get(e, "code"));
-		const char *msg = json_string_value(json_object_get(e, "message"));
-		const char *nice = code ? code_sentence(code) : NULL;
-		sb_addf(&sb, "%s %s", i ? ";" : ":", nice ? nice : (msg ? msg : "error"));
-		if (code)
-			sb_addf(&sb, " (%s)", code);
-		if (i == 3)
-			break;
-	}
-	if (!json_array_size(errors)) {
-		if (resp->status == 401)
-			sb_addf(&sb, ": authentication is required or was refused by %s (check the credentials)", r->host);
-		else if (resp->status == 403)
-			sb_addstr(&sb, ": access was denied");
-		else if (resp->status == 404)
-			sb_addstr(&sb, ": not found");
-		else if (resp->status == 429)
-			sb_addstr(&sb, ": the registry is rate limiting this client");
-	}
-	json_decref(doc);
-	return sb_detach(&sb);
+	sb_release(&resp->body);
+	free(resp->content_type);
+	free(resp->digest);
+	free(resp->location);
+	free(resp->www_auth);
+	free(resp->retry_after);
+	free(resp->range);
+	free(resp->link);
+	free(resp->error);
+	memset(resp, 0, sizeof(*resp));
 }

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "msg.h"
 #include "promote.h"
 #include "output.h"
 #include "redact.h"
@@ -128,7 +129,7 @@ static void set_creds(struct registry *r, const char *user, const char *pass)
 	free(r->password);
 	r->username = xstrdup(user);
 	r->password = pass ? xstrdup(pass) : NULL;
-	secret_add(pass);
+	log_secret(pass);
 }
 
 /* Credentials: flag, then the config (value or named env), then ~/.docker/config.json. */
@@ -153,7 +154,7 @@ static void registry_credentials(struct registry *r, const struct config *cfg, c
 		if (pass_env && getenv(pass_env))
 			pass = getenv(pass_env);
 		if (token) {
-			secret_add(token);
+			log_secret(token);
 			r->static_token = xstrdup(token);
 		}
 		if (user) {

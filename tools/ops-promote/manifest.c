@@ -7,17 +7,17 @@
 
 #include "promote.h"
 
-bool media_type_is_index(const char *mt)
+bool manifest_type_is_index(const char *mt)
 {
 	return mt && (!strcmp(mt, MT_OCI_INDEX) || !strcmp(mt, MT_DOCKER_LIST));
 }
 
-bool media_type_is_manifest(const char *mt)
+bool manifest_type_is_image(const char *mt)
 {
 	return mt && (!strcmp(mt, MT_OCI_MANIFEST) || !strcmp(mt, MT_DOCKER_V2));
 }
 
-char *sha256_digest(const void *data, size_t len)
+char *manifest_sha256(const void *data, size_t len)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
@@ -75,7 +75,7 @@ int manifest_parse(struct strbuf *bytes, const char *content_type, struct manife
 	memset(m, 0, sizeof(*m));
 	m->bytes = *bytes;
 	memset(bytes, 0, sizeof(*bytes));
-	m->digest = sha256_digest(m->bytes.buf ? m->bytes.buf : "", m->bytes.len);
+	m->digest = manifest_sha256(m->bytes.buf ? m->bytes.buf : "", m->bytes.len);
 	json_error_t jerr;
 	json_t *doc = json_loadb(m->bytes.buf ? m->bytes.buf : "", m->bytes.len, 0, &jerr);
 	if (!json_is_object(doc)) {
@@ -92,11 +92,11 @@ int manifest_parse(struct strbuf *bytes, const char *content_type, struct manife
 				 "by digest; rebuild or push the image with a current client", m->digest);
 		goto out;
 	}
-	if (media_type_is_index(mt)) {
+	if (manifest_type_is_index(mt)) {
 		m->is_index = true;
 		if (read_descriptors(json_object_get(doc, "manifests"), &m->children, &m->nchildren, "the index", err))
 			goto out;
-	} else if (media_type_is_manifest(mt) || json_object_get(doc, "config")) {
+	} else if (manifest_type_is_image(mt) || json_object_get(doc, "config")) {
 		json_t *config = json_object_get(doc, "config");
 		json_t *layers = json_object_get(doc, "layers");
 		size_t nl = json_array_size(layers);

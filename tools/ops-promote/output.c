@@ -133,8 +133,8 @@ static void report_data(struct promotion *p, struct report *r, struct steps *s, 
 	rp_string(r, "previous_digest", "previous    %s\n", p->previous);
 	rp_string(r, "action", "action      %s\n", p->action);
 	rp_string(r, "environment", NULL, s->pol.environment);
-	long tokens = promotion_token_requests(p);
-	rp_int(r, "requests", tokens ? "requests    %lld" : "requests    %lld\n", promotion_requests(p));
+	long tokens = promote_token_requests(p);
+	rp_int(r, "requests", tokens ? "requests    %lld" : "requests    %lld\n", promote_requests(p));
 	rp_int(r, "token_requests", tokens ? " (and %lld to token services)\n" : NULL, tokens);
 	rp_int(r, "bytes_copied", "copied      %lld bytes\n", p->bytes_copied);
 	rp_open_object(r, "blobs");
@@ -172,7 +172,7 @@ static void report_outcome(struct promotion *p, struct report *r, struct steps *
 		c = report_check(r, "promote", ST_OK, target, "dry run: would be %s to %s", s->planned, p->top.digest);
 	else
 		c = report_check(r, "promote", ST_OK, target, "%s to %s (verified)", p->action, p->top.digest);
-	check_metric(c, "requests", (double)promotion_requests(p), "c", THRESHOLDS_NONE);
+	check_metric(c, "requests", (double)promote_requests(p), "c", THRESHOLDS_NONE);
 	check_metric(c, "bytes_copied", (double)p->bytes_copied, "B", THRESHOLDS_NONE);
 	check_metric(c, "duration_seconds", (now_ms() - s->started_ms) / 1000.0, "s", THRESHOLDS_NONE);
 }

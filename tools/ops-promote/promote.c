@@ -33,7 +33,7 @@ static int fetch_manifest(struct registry *reg, const char *repo, const char *re
 		rc = 1;
 	} else {
 		char *what = xasprintf("GET %s/%s manifest %s", reg->host, repo, ref);
-		*err = http_error_sentence(reg, &resp, what);
+		*err = registry_error_sentence(reg, &resp, what);
 		free(what);
 	}
 	http_resp_release(&resp);
@@ -63,7 +63,7 @@ static int head_manifest(struct registry *reg, const char *repo, const char *ref
 		rc = got < 0 ? -1 : 0;
 	} else if (resp.status != 404) {
 		char *what = xasprintf("HEAD %s/%s manifest %s", reg->host, repo, ref);
-		*err = http_error_sentence(reg, &resp, what);
+		*err = registry_error_sentence(reg, &resp, what);
 		free(what);
 		rc = -1;
 	}
@@ -86,7 +86,7 @@ static int put_manifest(struct registry *reg, const char *repo, const char *ref,
 			*stored_digest = resp.digest ? xstrdup(resp.digest) : NULL;
 	} else {
 		char *what = xasprintf("PUT %s/%s manifest %s", reg->host, repo, ref);
-		*err = http_error_sentence(reg, &resp, what);
+		*err = registry_error_sentence(reg, &resp, what);
 		free(what);
 	}
 	http_resp_release(&resp);
@@ -506,7 +506,7 @@ bool promote_has_label(struct promotion *p, const char *key)
 	return v != NULL;
 }
 
-long promotion_requests(const struct promotion *p)
+long promote_requests(const struct promotion *p)
 {
 	long n = p->sreg->requests;
 	if (p->dreg != p->sreg)
@@ -514,7 +514,7 @@ long promotion_requests(const struct promotion *p)
 	return n;
 }
 
-long promotion_token_requests(const struct promotion *p)
+long promote_token_requests(const struct promotion *p)
 {
 	long n = p->sreg->token_requests;
 	if (p->dreg != p->sreg)

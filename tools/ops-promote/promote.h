@@ -1,18 +1,23 @@
 /*
  * ops-promote's modules and the one run context they share.
  *
- *   ref.c        image references: [host[:port]/]repo[:tag][@sha256:hex]
- *   http.c       one registry's HTTP client over libcurl: timeouts, retries, auth retry,
- *                error JSON turned into sentences
- *   auth.c       WWW-Authenticate, Bearer tokens, credentials (flags, env, docker config,
- *                credential helpers)
- *   manifest.c   manifests with jansson: media types, children, blobs, revision
+ * Each module leans only on the ones listed below it (and on lib/):
+ *   main.c       options, config, registries and their credentials
+ *   output.c     the run's report: checks, plan, JSON data
+ *   policy.c     promotion policy from the config
+ *   promote.c    the plan and its execution: resolve, retag, mount, copy, referrers, verify
+ *   provenance.c git provenance with libgit2
  *   transfer.c   blob mount, and streamed copy GET -> PUT through a bounded ring, in
  *                parallel workers
- *   promote.c    the plan and its execution: resolve, retag, mount, copy, referrers, verify
- *   policy.c     promotion policy from the config
- *   provenance.c git provenance with libgit2
- *   main.c       options, config, output
+ *   manifest.c   manifests with jansson: media types, children, blobs, revision
+ *   registry.c   one registry's client: requests with auth retry, retries, error JSON
+ *                turned into sentences
+ *   auth.c       WWW-Authenticate, Bearer tokens, credentials (flags, env, docker config,
+ *                credential helpers)
+ *   http.c       libcurl for the run: shared caches, handles (timeouts, TLS, User-Agent),
+ *                retry and backoff
+ *   ref.c        image references: [host[:port]/]repo[:tag][@sha256:hex]
+ *   log.c        thread-safe message lock and secret registration
  *
  * Threads: the main thread authenticates against both registries before any worker starts;
  * workers share a registry through its mutex (token cache, counters).
@@ -44,7 +49,7 @@ void ref_release(struct image_ref *ref);
 char *ref_string(const struct image_ref *ref);
 bool digest_valid(const char *digest);
 
-/* ---- http.c ---- */
+/* ---- http.c and registry.c: the run's limits, a registry, one request ---- */
 struct run_limits {
 	long connect_timeout_ms;
 	long request_timeout_ms;  /* one request that is not a blob stream */
@@ -97,7 +102,20 @@ struct http_req {
 /* libcurl's global state and the run's shared connection cache. */
 void http_global_init(void);
 void http_global_cleanup(void);
-void http_use_share(void *curl);
+/* A new easy handle with the run's connect timeout, stall limit, TLS verification (and
+ * ca_file when not NULL), User-Agent and shared caches; never NULL. */
+typedef void CURL;
+CURL *http_easy_new(const struct run_limits *l, const char *ca_file);
+/* The timeout for one request: the per-request limit, or what is left of the run. */
+long http_request_timeout_ms(const struct run_limits *l);
+/* Sleeps before retry number attempt (0-based), honouring Retry-After; false when the
+ * deadline would pass. */
+bool http_retry_sleep(const struct run_limits *l, int attempt, const char *retry_after);
+bool http_status_retryable(long status);
+bool http_curl_retryable(int curl_code); /* a CURLcode worth another attempt */
+void http_resp_release(struct http_resp *resp);
+
+/* ---- registry.c ---- */
 struct registry *registry_new(const char *host, const struct run_limits *limits);
 void registry_free(struct registry *r);
 /* Adds a token scope ("repository:team/app:pull,push") asked for when a Bearer challenge
@@ -107,29 +125,25 @@ void registry_add_scope(struct registry *r, const char *repo, const char *action
  * response arrived (any status; 401 after a fresh token is returned as is), -1 on a
  * transport failure after retries (resp->error says why). */
 int registry_request(struct registry *r, const struct http_req *req, struct http_resp *resp);
-void http_resp_release(struct http_resp *resp);
 /* One sentence for a failed response: the registry's error codes and messages, or the
  * status. what = "GET 127.0.0.1:5000/app manifest v1". Caller frees. */
-char *http_error_sentence(const struct registry *r, const struct http_resp *resp, const char *what);
-/* Applies timeouts, TLS and auth options of r to a curl easy handle (for streams). */
+char *registry_error_sentence(const struct registry *r, const struct http_resp *resp, const char *what);
+/* A handle for a stream: http_easy_new() plus r's Authorization in *headers. */
 struct curl_slist;
-void registry_setup_easy(struct registry *r, void *curl, struct curl_slist **headers);
+CURL *registry_easy(struct registry *r, struct curl_slist **headers);
 char *registry_url(const struct registry *r, const char *path);
-/* Sleeps before retry number attempt (0-based), honouring Retry-After; false when the
- * deadline would pass. */
-bool retry_sleep(const struct run_limits *l, int attempt, const char *retry_after);
-bool status_retryable(long status);
 void registry_count_request(struct registry *r);
 /* How much of url a -v trace shows: an upload session URL the registry handed out
  * loses its query, which may carry signed state or a presigned signature. */
-int trace_url_len(const char *path, const char *url);
+int registry_trace_url_len(const char *path, const char *url);
 /* A fresh Bearer token (one expired during a long stream); on failure *err says why. */
 void registry_renew_token(struct registry *r, char **err);
 
+/* ---- log.c ---- */
 /* Thread-safe wrappers for messages and secrets (redact's list is not locked). */
 void log_lock(void);
 void log_unlock(void);
-void secret_add(const char *value);
+void log_secret(const char *value);
 
 /* ---- auth.c ---- */
 struct auth_challenge {
@@ -142,7 +156,6 @@ void auth_challenge_release(struct auth_challenge *c);
 int auth_fetch_token(struct registry *r, char **err);
 /* Credentials for host from ~/.docker/config.json (auths, credHelpers, credsStore).
  * Returns 1 and sets *user and *pass (caller frees), 0 when none, -1 + *err. */
-char *base64_encode(const char *data, size_t n);
 int auth_docker_config(const char *host, char **user, char **pass, char **err);
 
 /* ---- manifest.c ---- */
@@ -172,10 +185,10 @@ struct manifest {
 	struct json_t *annotations;   /* the manifest's annotations object, or NULL */
 };
 
-bool media_type_is_index(const char *mt);
-bool media_type_is_manifest(const char *mt);
+bool manifest_type_is_index(const char *mt);
+bool manifest_type_is_image(const char *mt);
 /* "sha256:<hex>" of data; caller frees. */
-char *sha256_digest(const void *data, size_t len);
+char *manifest_sha256(const void *data, size_t len);
 /* Parses bytes served with content_type (may be empty: then mediaType decides). Takes
  * the bytes. 0, or -1 + *err (schema 1 and unknown types are refused). */
 int manifest_parse(struct strbuf *bytes, const char *content_type, struct manifest *m, char **err);
@@ -252,8 +265,8 @@ char *promote_revision(struct promotion *p);
 /* Whether the image carries annotation/label key. */
 bool promote_has_label(struct promotion *p, const char *key);
 void promotion_release(struct promotion *p);
-long promotion_requests(const struct promotion *p);
-long promotion_token_requests(const struct promotion *p);
+long promote_requests(const struct promotion *p);
+long promote_token_requests(const struct promotion *p);
 
 /* ---- policy.c ---- */
 struct policy {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "msg.h"
 #include "progress.h"
 #include "promote.h"
 
@@ -140,10 +141,7 @@ static void finish_get(struct stream *s, CURL *get)
 
 static CURL *stream_handle(struct registry *r, const char *url, struct curl_slist **headers, char *errbuf)
 {
-	CURL *h = curl_easy_init();
-	if (!h)
-		die(3, "cannot initialise libcurl");
-	registry_setup_easy(r, h, headers);
+	CURL *h = registry_easy(r, headers);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	long left = (long)(r->limits->deadline_ms - now_ms());
@@ -223,8 +221,8 @@ static enum stream_fault classify(const struct stream *s, long put_status)
 		return STREAM_REAUTH_SOURCE; /* a token that expired during a long run */
 	if (put_status == 401)
 		return STREAM_REAUTH_TARGET;
-	if ((s->get_status >= 400 && !status_retryable(s->get_status)) ||
-	    (put_status >= 400 && !status_retryable(put_status)))
+	if ((s->get_status >= 400 && !http_status_retryable(s->get_status)) ||
+	    (put_status >= 400 && !http_status_retryable(put_status)))
 		return STREAM_FATAL;
 	return STREAM_RETRY;         /* connection errors, timeouts, 5xx, 429 */
 }
@@ -271,7 +269,7 @@ static int stream_blob(struct transfer *t, struct blob_job *job, const char *loc
 	struct http_resp put_answer = { 0 };
 	wire_stream(get, &get_headers, put, &put_headers, &s, &put_answer.body);
 	log_lock();
-	verbosef(1, "> GET %s | PUT %.*s (stream, %lld bytes)", get_url, trace_url_len(location, loc), loc,
+	verbosef(1, "> GET %s | PUT %.*s (stream, %lld bytes)", get_url, registry_trace_url_len(location, loc), loc,
 		 job->size);
 	log_unlock();
 	CURLM *multi = curl_multi_init();
@@ -284,7 +282,7 @@ static int stream_blob(struct transfer *t, struct blob_job *job, const char *loc
 		rc = -1;
 		put_answer.status = put_status;
 		char *what = xasprintf("PUT blob %s to %s/%s", job->digest, t->dst->host, t->dst_repo);
-		job->error = http_error_sentence(t->dst, &put_answer, what);
+		job->error = registry_error_sentence(t->dst, &put_answer, what);
 		free(what);
 	} else if (rc != 0) {
 		job->error = s.get_error ? xstrdup(s.get_error)
@@ -331,7 +329,7 @@ static int open_upload(struct transfer *t, struct blob_job *job, char **location
 		rc = 202;
 	} else {
 		char *what = xasprintf("POST %s/%s blob upload", t->dst->host, t->dst_repo);
-		job->error = http_error_sentence(t->dst, &resp, what);
+		job->error = registry_error_sentence(t->dst, &resp, what);
 		free(what);
 	}
 	http_resp_release(&resp);
@@ -377,7 +375,7 @@ static void do_job(struct transfer *t, struct blob_job *job)
 		if (fault == STREAM_REAUTH_SOURCE || fault == STREAM_REAUTH_TARGET)
 			registry_renew_token(fault == STREAM_REAUTH_SOURCE ? t->src : t->dst, &job->error);
 		if (fault == STREAM_FATAL || attempt >= t->src->limits->retries ||
-		    !retry_sleep(t->src->limits, attempt, NULL)) {
+		    !http_retry_sleep(t->src->limits, attempt, NULL)) {
 			job->result = BLOB_FAILED;
 			return;
 		}

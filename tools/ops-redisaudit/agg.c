@@ -5,21 +5,21 @@
 #include "redisaudit.h"
 #include "util.h"
 
-const char *const ktype_names[KT_COUNT] = { "string", "list", "set", "zset", "hash", "stream", "other" };
-const char *const ttl_bucket_names[TTL_COUNT] = { "none", "lt_1h", "1h_1d", "1d_7d", "gt_7d" };
+const char *const agg_ktype_names[KT_COUNT] = { "string", "list", "set", "zset", "hash", "stream", "other" };
+const char *const agg_ttl_bucket_names[TTL_COUNT] = { "none", "lt_1h", "1h_1d", "1d_7d", "gt_7d" };
 
 /* Example keys kept for messages are cut to this many bytes. */
 #define EXAMPLE_MAX 256
 
-enum ktype ktype_parse(const char *s, size_t len)
+enum ktype agg_ktype_parse(const char *s, size_t len)
 {
 	for (int t = 0; t < KT_OTHER; t++)
-		if (strlen(ktype_names[t]) == len && !memcmp(ktype_names[t], s, len))
+		if (strlen(agg_ktype_names[t]) == len && !memcmp(agg_ktype_names[t], s, len))
 			return (enum ktype)t;
 	return KT_OTHER;
 }
 
-enum ttl_bucket ttl_bucket_of(long long ttl_ms)
+enum ttl_bucket agg_ttl_bucket_of(long long ttl_ms)
 {
 	const long long hour = 3600 * 1000LL;
 	if (ttl_ms < 0)
@@ -39,7 +39,7 @@ static void stats_add_key(struct stats *st, enum ktype type, u64 memory, long lo
 	st->memory += memory;
 	st->types[type]++;
 	st->type_memory[type] += memory;
-	st->ttl[ttl_bucket_of(ttl_ms)]++;
+	st->ttl[agg_ttl_bucket_of(ttl_ms)]++;
 	if (ttl_ms < 0)
 		st->no_ttl++;
 }
@@ -112,7 +112,7 @@ static void topn_free(struct topn *t)
 	free(t->v);
 }
 
-void topn_push(struct topn *t, const struct key_entry *e)
+void agg_topn_push(struct topn *t, const struct key_entry *e)
 {
 	if (!t->max)
 		return;
@@ -141,7 +141,7 @@ static int cmp_rank_desc(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
-struct key_entry *topn_sorted(const struct topn *t)
+struct key_entry *agg_topn_sorted(const struct topn *t)
 {
 	struct key_entry *v = xmalloc(sizeof(*v) * (t->n + 1));
 	if (t->n)
@@ -259,7 +259,7 @@ static int cmp_prefix_memory(const void *a, const void *b)
 	return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-struct prefix_entry **prefix_sorted(const struct prefix_table *pt)
+struct prefix_entry **agg_prefix_sorted(const struct prefix_table *pt)
 {
 	struct prefix_entry **v = xmalloc(sizeof(*v) * (pt->n + 1));
 	size_t k = 0;
@@ -326,10 +326,10 @@ static double stream_limit(const struct stream_rule *r)
 
 static void check_stream(struct agg *a, const struct settings *s, const struct key_entry *e)
 {
-	topn_push(&a->streams, e);
+	agg_topn_push(&a->streams, e);
 	for (size_t i = 0; i < s->n_streams; i++) {
 		const struct stream_rule *r = &s->streams[i];
-		if (!glob_match(r->match, strlen(r->match), e->key, e->len))
+		if (!prefix_glob_match(r->match, strlen(r->match), e->key, e->len))
 			continue;
 		if (e->length >= 0 && (double)e->length > stream_limit(r))
 			add_stream_hit(a, e, i);
@@ -355,7 +355,7 @@ void agg_add_key(struct agg *a, const struct settings *s, int node, const char *
 	if (ttl_ms < 0) {
 		for (size_t i = 0; i < s->n_expire_patterns; i++) {
 			const char *pat = s->expire_patterns[i];
-			if (glob_match(pat, strlen(pat), key, len)) {
+			if (prefix_glob_match(pat, strlen(pat), key, len)) {
 				a->patterns[i].keys++;
 				set_example(&a->patterns[i].example, &a->patterns[i].example_len, key, len);
 			}
@@ -366,10 +366,10 @@ void agg_add_key(struct agg *a, const struct settings *s, int node, const char *
 	if (memory >= s->big_crit)
 		a->big_crit++;
 	struct key_entry e = { (char *)key, len, memory, length, ttl_ms, type, node };
-	topn_push(&a->top_all, &e);
-	topn_push(&a->top_type[type], &e);
+	agg_topn_push(&a->top_all, &e);
+	agg_topn_push(&a->top_type[type], &e);
 	if (s->lengths && length >= 0)
-		topn_push(&a->top_len, &e);
+		agg_topn_push(&a->top_len, &e);
 	if (type == KT_STREAM)
 		check_stream(a, s, &e);
 }
@@ -377,7 +377,7 @@ void agg_add_key(struct agg *a, const struct settings *s, int node, const char *
 static void merge_topn(struct topn *into, const struct topn *from)
 {
 	for (size_t i = 0; i < from->n; i++)
-		topn_push(into, &from->v[i]);
+		agg_topn_push(into, &from->v[i]);
 }
 
 void agg_merge(struct agg *into, const struct agg *from, const struct settings *s)

@@ -95,7 +95,7 @@ static void collect_slowlog(struct node *n, struct caller_list *out)
 		caller_add_source(c, "slowlog");
 		c->calls++;
 		if (!c->detail && args->elements > 1 && args->element[1]->str) {
-			char *pat = key_display(args->element[1]->str, args->element[1]->len);
+			char *pat = prefix_key_display(args->element[1]->str, args->element[1]->len);
 			c->detail = xasprintf("KEYS \"%s\" took %lld us", pat, e->element[2]->integer);
 			free(pat);
 		}
@@ -204,7 +204,7 @@ static void report_expire_patterns(struct report *r, const struct settings *s, c
 				     "every key matching %s has a TTL", s->expire_patterns[i]);
 			continue;
 		}
-		char *ex = key_display(h->example, h->example_len);
+		char *ex = prefix_key_display(h->example, h->example_len);
 		struct check *c = report_check(r, "no-ttl-pattern", ST_WARNING, s->expire_patterns[i],
 					       "%llu keys matching %s have no TTL (e.g. \"%s\")", h->keys,
 					       s->expire_patterns[i], ex);
@@ -217,7 +217,7 @@ static void report_expire_patterns(struct report *r, const struct settings *s, c
 
 static void report_ttl_heuristic(struct report *r, const struct settings *s, const struct agg *a)
 {
-	struct prefix_entry **v = prefix_sorted(&a->prefixes);
+	struct prefix_entry **v = agg_prefix_sorted(&a->prefixes);
 	size_t found = 0;
 	for (size_t i = 0; i < a->prefixes.n; i++) {
 		const struct prefix_entry *p = v[i];
@@ -226,8 +226,8 @@ static void report_ttl_heuristic(struct report *r, const struct settings *s, con
 		double with_ttl = 100.0 * (double)(p->st.keys - p->st.no_ttl) / (double)p->st.keys;
 		if (with_ttl < s->ttl_heuristic_pct)
 			continue;
-		char *name = key_display(p->name, p->len);
-		char *ex = key_display(p->example_no_ttl ? p->example_no_ttl : "", p->example_len);
+		char *name = prefix_key_display(p->name, p->len);
+		char *ex = prefix_key_display(p->example_no_ttl ? p->example_no_ttl : "", p->example_len);
 		struct check *c = report_check(r, "no-ttl-prefix", ST_WARNING, name,
 					       "%llu of %llu keys under %s have no TTL while %.1f%% expire (e.g. \"%s\")",
 					       p->st.no_ttl, p->st.keys, name, with_ttl, ex);
@@ -248,7 +248,7 @@ static void report_ttl_heuristic(struct report *r, const struct settings *s, con
 static void report_big_keys(struct report *r, const struct settings *s, struct node *nodes,
 			    const struct agg *a)
 {
-	struct key_entry *top = topn_sorted(&a->top_all);
+	struct key_entry *top = agg_topn_sorted(&a->top_all);
 	size_t shown = 0;
 	for (size_t i = 0; i < a->top_all.n; i++) {
 		const struct key_entry *e = &top[i];
@@ -256,9 +256,9 @@ static void report_big_keys(struct report *r, const struct settings *s, struct n
 			       : (double)e->memory >= s->big_warn ? ST_WARNING : ST_OK;
 		if (st == ST_OK)
 			break;
-		char *k = key_display(e->key, e->len);
+		char *k = prefix_key_display(e->key, e->len);
 		struct check *c = report_check(r, "big-key", st, k, "%s key \"%s\" on %s uses %s (threshold %s)",
-					       ktype_names[e->type], k, nodes[e->node].label, human_bytes((double)e->memory),
+					       agg_ktype_names[e->type], k, nodes[e->node].label, human_bytes((double)e->memory),
 					       human_bytes(st == ST_CRITICAL ? s->big_crit : s->big_warn));
 		check_hint(c, "split the value, or delete it with UNLINK (not DEL) to free it off the main thread");
 		check_metric(c, "key_memory_bytes", (double)e->memory, "B",
@@ -279,7 +279,7 @@ static void report_big_lengths(struct report *r, const struct settings *s, struc
 {
 	if (!s->lengths)
 		return;
-	struct key_entry *top = topn_sorted(&a->top_len);
+	struct key_entry *top = agg_topn_sorted(&a->top_len);
 	size_t shown = 0;
 	for (size_t i = 0; i < a->top_len.n; i++) {
 		const struct key_entry *e = &top[i];
@@ -287,9 +287,9 @@ static void report_big_lengths(struct report *r, const struct settings *s, struc
 			       : (double)e->length >= s->big_len_warn ? ST_WARNING : ST_OK;
 		if (st == ST_OK)
 			break;
-		char *k = key_display(e->key, e->len);
+		char *k = prefix_key_display(e->key, e->len);
 		struct check *c = report_check(r, "big-key-elements", st, k, "%s key \"%s\" on %s has %lld elements",
-					       ktype_names[e->type], k, nodes[e->node].label, e->length);
+					       agg_ktype_names[e->type], k, nodes[e->node].label, e->length);
 		check_metric(c, "key_elements", (double)e->length, "",
 			     (struct thresholds){ s->big_len_warn, s->big_len_crit, 0, NAN });
 		free(k);
@@ -307,7 +307,7 @@ static void report_streams(struct report *r, const struct settings *s, struct no
 	for (size_t i = 0; i < a->n_stream_hits; i++) {
 		const struct stream_hit *h = &a->stream_hits[i];
 		const struct stream_rule *rule = &s->streams[h->rule];
-		char *k = key_display(h->e.key, h->e.len);
+		char *k = prefix_key_display(h->e.key, h->e.len);
 		enum status st = h->e.length > 2 * rule->maxlen ? ST_CRITICAL : ST_WARNING;
 		struct check *c = report_check(r, "stream-maxlen", st, k,
 					       "stream \"%s\" on %s has %lld entries, over its MAXLEN %lld (rule %s)",

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "msg.h"
 #include "redact.h"
 #include "redisaudit.h"
 #include "util.h"

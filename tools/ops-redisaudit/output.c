@@ -27,7 +27,7 @@ static void put_type_counts(const struct out_ctx *o, const char *key, const u64 
 {
 	rp_open_object(o->r, key);
 	for (int t = 0; t < KT_COUNT; t++)
-		rp_int(o->r, ktype_names[t], NULL, sc(o, counts[t]));
+		rp_int(o->r, agg_ktype_names[t], NULL, sc(o, counts[t]));
 	rp_close_object(o->r);
 }
 
@@ -35,7 +35,7 @@ static void put_ttl_counts(const struct out_ctx *o, const u64 *ttl)
 {
 	rp_open_object(o->r, "ttl");
 	for (int b = 0; b < TTL_COUNT; b++)
-		rp_int(o->r, ttl_bucket_names[b], NULL, sc(o, ttl[b]));
+		rp_int(o->r, agg_ttl_bucket_names[b], NULL, sc(o, ttl[b]));
 	rp_close_object(o->r);
 }
 
@@ -50,7 +50,7 @@ static void text_totals(const struct out_ctx *o)
 	rp_text(r, "types   ");
 	for (int k = 0; k < KT_COUNT; k++)
 		if (t->types[k])
-			rp_text(r, " %s %lld (%s)", ktype_names[k], sc(o, t->types[k]),
+			rp_text(r, " %s %lld (%s)", agg_ktype_names[k], sc(o, t->types[k]),
 				human_bytes((double)sc(o, t->type_memory[k])));
 	if (!t->keys)
 		rp_text(r, " -");
@@ -111,7 +111,7 @@ static void put_prefixes_text(const struct out_ctx *o, struct prefix_entry **v, 
 		sb_reset(&types);
 		for (int k = 0; k < KT_COUNT; k++)
 			if (p->st.types[k])
-				sb_addf(&types, "%s%s", types.len ? "," : "", ktype_names[k]);
+				sb_addf(&types, "%s%s", types.len ? "," : "", agg_ktype_names[k]);
 		rp_table_str(t, sb_str(&types));
 	}
 	rp_table_end(t);
@@ -139,7 +139,7 @@ static void put_prefix_json(const struct out_ctx *o, const char *label, const ch
 static void put_prefixes(const struct out_ctx *o)
 {
 	const struct prefix_table *pt = &o->a->prefixes;
-	struct prefix_entry **v = prefix_sorted(pt);
+	struct prefix_entry **v = agg_prefix_sorted(pt);
 	if (o->text) {
 		put_prefixes_text(o, v, pt->n);
 		if (pt->dropped_keys)
@@ -174,7 +174,7 @@ static void key_table_row(const struct out_ctx *o, struct rp_table *t, const str
 			  bool with_length)
 {
 	rp_table_bytes_str(t, e->key, e->len);
-	rp_table_str(t, ktype_names[e->type]);
+	rp_table_str(t, agg_ktype_names[e->type]);
 	if (with_length) {
 		if (e->length >= 0)
 			rp_table_int(t, e->length);
@@ -191,7 +191,7 @@ static void key_table_row(const struct out_ctx *o, struct rp_table *t, const str
 
 static void put_key_table(const struct out_ctx *o, const char *key, const char *title, const struct topn *tn)
 {
-	struct key_entry *v = topn_sorted(tn);
+	struct key_entry *v = agg_topn_sorted(tn);
 	struct rp_table *t = rp_table_new(o->r, key, title);
 	key_table_cols(t, o->s->lengths, false);
 	for (size_t i = 0; i < tn->n; i++)
@@ -209,14 +209,14 @@ static void put_top_keys(const struct out_ctx *o)
 		return;
 	rp_open_object(o->r, "top_keys_by_type");
 	for (int k = 0; k < KT_COUNT; k++)
-		put_key_table(o, ktype_names[k], NULL, &o->a->top_type[k]);
+		put_key_table(o, agg_ktype_names[k], NULL, &o->a->top_type[k]);
 	rp_close_object(o->r);
 }
 
 static const struct stream_rule *stream_rule_for(const struct settings *s, const struct key_entry *e)
 {
 	for (size_t i = 0; i < s->n_streams; i++)
-		if (glob_match(s->streams[i].match, strlen(s->streams[i].match), e->key, e->len))
+		if (prefix_glob_match(s->streams[i].match, strlen(s->streams[i].match), e->key, e->len))
 			return &s->streams[i];
 	return NULL;
 }
@@ -267,7 +267,7 @@ static bool is_stream_hit(const struct agg *a, const struct key_entry *e)
 static void put_streams(const struct out_ctx *o)
 {
 	const struct agg *a = o->a;
-	struct key_entry *v = topn_sorted(&a->streams);
+	struct key_entry *v = agg_topn_sorted(&a->streams);
 	struct rp_table *t = NULL;
 	if (o->text) {
 		t = rp_table_new(o->r, "streams", "streams (over MAXLEN first, then longest)");

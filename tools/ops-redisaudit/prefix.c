@@ -130,7 +130,7 @@ static bool class_match(const char **pp, const char *pend, unsigned char c)
 }
 
 /* Iterative with one backtrack point for '*': linear in practice, never recursive. */
-bool glob_match(const char *pat, size_t plen, const char *s, size_t slen)
+bool prefix_glob_match(const char *pat, size_t plen, const char *s, size_t slen)
 {
 	const char *p = pat, *pend = pat + plen, *str = s, *send = s + slen;
 	const char *star_p = NULL, *star_s = NULL;
@@ -172,7 +172,7 @@ bool glob_match(const char *pat, size_t plen, const char *s, size_t slen)
 /* The report escapes invalid UTF-8 in every format itself, but a newline in a message
  * starts a continuation line and NUL cannot travel in a C string: control bytes become
  * their Unicode control pictures (U+2400 + byte: "\n" -> U+240A, NUL -> U+2400). */
-char *key_display(const char *key, size_t len)
+char *prefix_key_display(const char *key, size_t len)
 {
 	struct strbuf sb = STRBUF_INIT;
 	for (size_t i = 0; i < len; i++) {

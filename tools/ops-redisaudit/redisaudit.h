@@ -1,14 +1,15 @@
 /*
- * ops-redisaudit — internal interfaces between its modules.
+ * ops-redisaudit — internal interfaces between its modules, each leaning only on the
+ * ones listed below it (and on lib/):
  *
  *   main.c      options, config, orchestration, exit code
+ *   output.c    tool data (tables / JSON objects)
+ *   findings.c  checks: no-TTL, big keys, stream MAXLEN, KEYS callers, maxmemory
+ *   scan.c      the SCAN pipeline on one node (one thread per node, at most --jobs)
  *   conn.c      targets (URL / unix path), connect + AUTH + SELECT, server facts,
  *               cluster topology (CLUSTER NODES)
- *   scan.c      the SCAN pipeline on one node (one thread per node, at most --jobs)
  *   agg.c       bounded aggregation: totals, prefixes, TTL buckets, top-N heaps, merge
  *   prefix.c    key -> prefix folding; binary-safe glob matching
- *   findings.c  checks: no-TTL, big keys, stream MAXLEN, KEYS callers, maxmemory
- *   output.c    tool data (tables / JSON objects)
  *
  * Memory: nothing is kept per key. A node's aggregate holds at most prefix_max prefixes,
  * top keys per heap and a capped list of stream findings, whatever the key count.
@@ -30,8 +31,8 @@ typedef unsigned long long u64;
 enum ktype { KT_STRING, KT_LIST, KT_SET, KT_ZSET, KT_HASH, KT_STREAM, KT_OTHER, KT_COUNT };
 enum ttl_bucket { TTL_NONE, TTL_LT_1H, TTL_1H_1D, TTL_1D_7D, TTL_GT_7D, TTL_COUNT };
 
-extern const char *const ktype_names[KT_COUNT];
-extern const char *const ttl_bucket_names[TTL_COUNT];
+extern const char *const agg_ktype_names[KT_COUNT];
+extern const char *const agg_ttl_bucket_names[TTL_COUNT];
 
 /* ---- settings (read-only once the scan starts) ---- */
 
@@ -158,23 +159,23 @@ void agg_free(struct agg *a);
 void agg_add_key(struct agg *a, const struct settings *s, int node, const char *key, size_t len,
 		 enum ktype type, u64 memory, long long ttl_ms, long long length);
 void agg_merge(struct agg *into, const struct agg *from, const struct settings *s);
-void topn_push(struct topn *t, const struct key_entry *e);
+void agg_topn_push(struct topn *t, const struct key_entry *e);
 /* Sorted copy, largest first; caller frees the array (not the keys). */
-struct key_entry *topn_sorted(const struct topn *t);
+struct key_entry *agg_topn_sorted(const struct topn *t);
 /* Prefix entries sorted by memory, largest first; caller frees the array only. */
-struct prefix_entry **prefix_sorted(const struct prefix_table *pt);
-enum ktype ktype_parse(const char *s, size_t len);
-enum ttl_bucket ttl_bucket_of(long long ttl_ms);
+struct prefix_entry **agg_prefix_sorted(const struct prefix_table *pt);
+enum ktype agg_ktype_parse(const char *s, size_t len);
+enum ttl_bucket agg_ttl_bucket_of(long long ttl_ms);
 
 /* ---- prefix.c ---- */
 /* Writes the prefix of key into out (reset first): "session:123" -> "session:*". Keys with
  * a single segment give "" (shown as "(no prefix)"). */
 void prefix_of(const char *key, size_t len, const char *delimiters, int depth, struct strbuf *out);
 /* Redis-style glob (*, ?, [a-z], [^x], \x) over bytes. */
-bool glob_match(const char *pat, size_t plen, const char *s, size_t slen);
+bool prefix_glob_match(const char *pat, size_t plen, const char *s, size_t slen);
 /* A key for check subjects and messages: control bytes as Unicode control pictures
  * (U+2400..), cut at 200 bytes (caller frees). */
-char *key_display(const char *key, size_t len);
+char *prefix_key_display(const char *key, size_t len);
 
 /* ---- nodes and connections (conn.c) ---- */
 

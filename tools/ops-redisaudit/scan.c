@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "msg.h"
 #include "progress.h"
 #include "redisaudit.h"
 #include "util.h"
@@ -225,7 +226,7 @@ static int read_key_replies(struct node *n, struct key_result *kr, bool with_ptt
 	kr->length = -1;
 	kr->vanished = rc == 0 && (!strcmp(t->str, "none") || (p->type == REDIS_REPLY_INTEGER && p->integer == -2));
 	if (rc == 0 && !kr->vanished) {
-		kr->type = ktype_parse(t->str, t->len);
+		kr->type = agg_ktype_parse(t->str, t->len);
 		kr->memory = m->type == REDIS_REPLY_INTEGER && m->integer > 0 ? (u64)m->integer : 0;
 		kr->memory_refused = m->type == REDIS_REPLY_ERROR;
 		kr->ttl_ms = p->type == REDIS_REPLY_INTEGER && p->integer >= 0 ? p->integer : -1;

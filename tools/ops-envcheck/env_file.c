@@ -1,0 +1,109 @@
+/*
+ * env_file — loading .env files, looking keys up in them, and the rules that make a key
+ * or a value secret. Every check module leans on this file; it calls none of them.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "envcheck.h"
+#include "redact.h"
+#include "util.h"
+
+/* Keys a schema marks secret; a run has a handful, so a list is enough. */
+static char **schema_secret_keys;
+static size_t nschema_secret_keys;
+
+void env_file_mark_secret(const char *key)
+{
+	schema_secret_keys = xrealloc(schema_secret_keys, (nschema_secret_keys + 1) * sizeof(char *));
+	schema_secret_keys[nschema_secret_keys++] = xstrdup(key);
+}
+
+void env_file_forget_secrets(void)
+{
+	for (size_t i = 0; i < nschema_secret_keys; i++)
+		free(schema_secret_keys[i]);
+	free(schema_secret_keys);
+	schema_secret_keys = NULL;
+	nschema_secret_keys = 0;
+}
+
+/* Secret because the schema or the config says so, not by its name alone. */
+static bool declared_secret(const char *key, const struct envcheck_opts *o)
+{
+	for (size_t i = 0; i < nschema_secret_keys; i++)
+		if (!strcmp(schema_secret_keys[i], key))
+			return true;
+	for (size_t i = 0; i < o->nsecret_patterns; i++)
+		if (!fnmatch(o->secret_patterns[i], key, 0))
+			return true;
+	return false;
+}
+
+bool env_file_key_is_secret(const char *key, const struct envcheck_opts *o)
+{
+	return redact_key_is_secret(key) || declared_secret(key, o);
+}
+
+bool env_file_value_is_secret(const char *key, const char *value, const struct envcheck_opts *o)
+{
+	if (declared_secret(key, o))
+		return true;
+	return redact_key_is_secret(key) && !redact_value_is_path(key, value);
+}
+
+const char *env_file_shown(const char *key, const char *value, const struct envcheck_opts *o)
+{
+	if (!value)
+		return "(no value)";
+	return env_file_value_is_secret(key, value, o) ? REDACTED : value;
+}
+
+int env_file_load(struct env_file *f, const char *path, const struct envcheck_opts *o)
+{
+	memset(f, 0, sizeof(*f));
+	f->path = path;
+	struct strbuf sb = STRBUF_INIT;
+	if (sb_read_file(&sb, path, 0) < 0) {
+		int err = errno;
+		sb_release(&sb);
+		errno = err;
+		return -1;
+	}
+	f->len = sb.len;
+	f->buf = sb_detach(&sb);
+	struct dotenv_options dopts;
+	dotenv_options_init(&dopts, o->dialect);
+	dopts.expand = o->expand;
+	dotenv_parse(f->buf, f->len, &dopts, &f->res);
+	for (size_t i = 0; i < f->res.n; i++)
+		if (f->res.entries[i].value &&
+		    env_file_value_is_secret(f->res.entries[i].key, f->res.entries[i].value, o))
+			redact_add_secret(f->res.entries[i].value);
+	return 0;
+}
+
+void env_file_free(struct env_file *f)
+{
+	dotenv_result_free(&f->res);
+	free(f->buf);
+	f->buf = NULL;
+}
+
+const struct dotenv_entry *env_file_find(struct env_file *files, size_t nfiles, const char *key,
+					 const struct env_file **where)
+{
+	for (size_t i = nfiles; i-- > 0;) {
+		const struct dotenv_entry *e = dotenv_lookup(&files[i].res, key);
+		if (e) {
+			if (where)
+				*where = &files[i];
+			return e;
+		}
+	}
+	return NULL;
+}

@@ -168,17 +168,6 @@ static const char *closest_sibling(char *const *segs, size_t depth, char *buf, s
 
 /* ---- ${VAR} expansion ---- */
 
-static bool valid_var_name(const char *s, size_t n)
-{
-	if (!n || (s[0] >= '0' && s[0] <= '9'))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(s[i] == '_' || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
-		      (s[i] >= '0' && s[i] <= '9')))
-			return false;
-	return true;
-}
-
 /* Returns the expanded value or NULL after fail(). */
 static char *expand_env(struct loader *ld, const yaml_node_t *node, const char *key)
 {
@@ -203,7 +192,7 @@ static char *expand_env(struct loader *ld, const yaml_node_t *node, const char *
 		const char *name = p + 2;
 		const char *dflt = strstr(name, ":-");
 		size_t nlen = (dflt && dflt < close) ? (size_t)(dflt - name) : (size_t)(close - name);
-		if (!valid_var_name(name, nlen)) {
+		if (!shell_name_valid(name, nlen)) {
 			fail(ld, &node->start_mark, "bad variable name in \"%.*s\" (use ${NAME} or ${NAME:-default})",
 			     (int)(close - p + 1), p);
 			sb_release(&out);
@@ -559,19 +548,8 @@ struct config *config_load_string(const char *name, const char *yaml, char **err
 
 static char *read_file(const char *path, size_t *len, char **err)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		*err = xasprintf("%s: cannot read config: %s", path, strerror(errno));
-		return NULL;
-	}
 	struct strbuf sb = STRBUF_INIT;
-	char buf[8192];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		sb_add(&sb, buf, n);
-	bool bad = ferror(f);
-	fclose(f);
-	if (bad) {
+	if (sb_read_file(&sb, path, 0) < 0) {
 		*err = xasprintf("%s: cannot read config: %s", path, strerror(errno));
 		sb_release(&sb);
 		return NULL;

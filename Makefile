@@ -37,7 +37,7 @@ QUIET_GEN = @echo '   GEN     $@';
 endif
 
 TOOLS := ops-promote ops-pgprobe ops-redisaudit ops-envcheck
-LIB_PKGS := yaml-0.1 jansson
+LIB_PKGS := yaml-0.1 jansson libmicrohttpd
 
 # Each tool's tools/<name>/tool.mk sets <name>_PKGS (pkg-config modules it links).
 # A tool.mk may add targets of its own: they must not become the default goal.

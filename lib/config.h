@@ -54,6 +54,22 @@ struct cfg_key {
 #define CFG_NO_MAX 1e300
 #define CFG_END { .path = NULL }
 
+/* The keys of a tool's exporter mode (lib/exporter.h), in its section. */
+#define CFG_EXPORTER_KEYS(section)                                                                   \
+	CFG_KEY(section ".exporter.max_concurrent", CFG_INT, "probe scrapes at once; more are answered 503",   \
+		.def = "4", CFG_RANGE(1, 256)),                                                               \
+	CFG_KEY(section ".exporter.timeout", CFG_DURATION,                                                    \
+		"bound on a probe when Prometheus sends no scrape timeout", .def = "10s",                    \
+		CFG_RANGE(100, CFG_NO_MAX)),                                                                  \
+	CFG_KEY(section ".exporter.allow_remote", CFG_BOOL, "may listen on an address that is not loopback",  \
+		.def = "false"),                                                                              \
+	CFG_KEY(section ".exporter.allow_any_target", CFG_BOOL,                                               \
+		"may probe a DSN or URL given in the query string, not only named targets", .def = "false"), \
+	CFG_KEY(section ".exporter.username", CFG_STRING, "basic auth user name of the exporter"),           \
+	CFG_KEY(section ".exporter.password", CFG_STRING, "basic auth password of the exporter (use ${VAR})"), \
+	CFG_KEY(section ".exporter.tls_cert_file", CFG_STRING, "PEM certificate: serve HTTPS"),              \
+	CFG_KEY(section ".exporter.tls_key_file", CFG_STRING, "PEM private key of tls_cert_file")
+
 /* The schema is the concatenation of these tables; each ends with {NULL}. */
 extern const struct cfg_key opskit_schema_common[];
 extern const struct cfg_key opskit_schema_promote[];

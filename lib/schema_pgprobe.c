@@ -50,5 +50,6 @@ const struct cfg_key opskit_schema_pgprobe[] = {
 	TH("pgbouncer_maxwait", "PgBouncer oldest wait (duration)", "1s", "5s"),
 	TH("pgbouncer_saturation", "server connections in use of a pool's size (%)", "80%", "100%"),
 	TH("pgbouncer_clients", "PgBouncer clients (count or % of max_client_conn)", "80%", "95%"),
+	CFG_EXPORTER_KEYS("postgres"),
 	CFG_END,
 };

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "exporter.h"
 #include "config.h"
 #include "msg.h"
 #include "pgprobe.h"
@@ -40,6 +41,7 @@ static const struct cli_opt options[] = {
 		.config_key = "postgres.query_length"),
 	CLI_OPT(0, "watch", "SECONDS", CLI_NUMBER, O, watch_s, "compact screen redrawn every SECONDS until Ctrl-C (TTY)",
 		CLI_BOUNDS(0.5, 86400)),
+	CLI_OPT(0, "listen", "ADDR:PORT", CLI_STRING, O, listen, "exporter mode: serve /probe?target=NAME and /metrics"),
 	CLI_OPT_END,
 };
 #undef O
@@ -401,6 +403,70 @@ static void run_free(struct run *rn)
 	free(rn->bs);
 }
 
+/* ---- exporter mode ---- */
+
+struct exporter_run {
+	struct run *rn;
+	const struct config *cfg;
+	bool any_target;
+};
+
+/* A configured target or PgBouncer, or (when the config allows it) a DSN. */
+static const char *exporter_target_ok(void *ctx, const char *target)
+{
+	struct exporter_run *er = ctx;
+	char *path = xasprintf("postgres.targets.%s.dsn", target), *bpath = xasprintf("postgres.pgbouncer.%s.dsn", target);
+	const char *dsn;
+	bool named = cfg_str(er->cfg, path, &dsn) || cfg_str(er->cfg, bpath, &dsn);
+	free(path);
+	free(bpath);
+	if (named || (er->any_target && looks_like_dsn(target) && *target))
+		return NULL;
+	return er->any_target ? "target is neither a configured target nor a DSN"
+			      : "target is not a configured target (postgres.targets or postgres.pgbouncer)";
+}
+
+/* In the exporter's child: one probe of one target, as --format prometheus writes it. */
+static int exporter_probe(void *ctx, const char *target, double timeout_ms, FILE *out)
+{
+	struct exporter_run *er = ctx;
+	struct run *rn = er->rn;
+	rn->nt = rn->nb = 0;
+	rn->common.format = FMT_PROMETHEUS;
+	rn->o.timeout_ms = fmin(rn->o.timeout_ms, timeout_ms);
+	char *bpath = xasprintf("postgres.pgbouncer.%s.dsn", target);
+	const char *dsn;
+	if (cfg_str(er->cfg, bpath, &dsn))
+		add_bouncer(rn, target, dsn);
+	else if (looks_like_dsn(target))
+		add_target(rn, NULL, target);
+	else
+		add_target(rn, target, target_dsn(rn, er->cfg, "targets", target));
+	free(bpath);
+	return run_once(rn, out);
+}
+
+static int serve_exporter(struct run *rn, const struct config *cfg)
+{
+	long long max = 4;
+	double timeout_ms = 10000;
+	bool remote = false, any = false;
+	struct exporter_config ec = { .tool = tool.name, .version = OPSKIT_VERSION, .listen = rn->o.listen };
+	cfg_int(cfg, "postgres.exporter.max_concurrent", &max);
+	cfg_duration_ms(cfg, "postgres.exporter.timeout", &timeout_ms);
+	cfg_bool(cfg, "postgres.exporter.allow_remote", &remote);
+	cfg_bool(cfg, "postgres.exporter.allow_any_target", &any);
+	cfg_str(cfg, "postgres.exporter.username", &ec.username);
+	cfg_str(cfg, "postgres.exporter.password", &ec.password);
+	cfg_str(cfg, "postgres.exporter.tls_cert_file", &ec.tls_cert_file);
+	cfg_str(cfg, "postgres.exporter.tls_key_file", &ec.tls_key_file);
+	ec.max_concurrent = (int)max;
+	ec.timeout_ms = timeout_ms;
+	ec.allow_remote = remote;
+	struct exporter_run er = { .rn = rn, .cfg = cfg, .any_target = any };
+	return exporter_run(&ec, exporter_probe, exporter_target_ok, &er);
+}
+
 int main(int argc, char **argv)
 {
 	struct run rn = { 0 };
@@ -410,6 +476,14 @@ int main(int argc, char **argv)
 	config_pools(&rn, cfg);
 	if (rn.o.watch_s > 0 && (!isatty(STDOUT_FILENO) || rn.common.output_path || rn.common.format != FMT_TEXT))
 		cli_usage_error(&tool, "--watch redraws a terminal: it needs text output to a TTY (run without --watch for one probe)");
+	if (rn.o.listen) {
+		if (argc > first || rn.o.watch_s > 0)
+			cli_usage_error(&tool, "--listen serves the targets of the config: no DSN operands, no --watch");
+		int rc = serve_exporter(&rn, cfg);
+		config_free(cfg);
+		run_free(&rn);
+		return rc;
+	}
 	collect_targets(&rn, cfg, argv + first, argc - first);
 	config_free(cfg);
 	free((void *)rn.o.bouncers.items);

@@ -105,6 +105,7 @@ struct probe_opts {
 	int query_max;         /* query text truncated to this many characters */
 	bool query_text;
 	double watch_s;        /* --watch: seconds between screens; 0: one probe */
+	const char *listen;    /* --listen: exporter mode on this address */
 	struct cli_list bouncers; /* --pgbouncer DSNs */
 	struct threshold th[TH_COUNT];
 	bool th_given[TH_COUNT][2]; /* -w / -c on the command line: the config does not apply */

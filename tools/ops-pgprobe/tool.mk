@@ -1,1 +1,1 @@
-ops-pgprobe_PKGS := libpq
+ops-pgprobe_PKGS := libpq libmicrohttpd

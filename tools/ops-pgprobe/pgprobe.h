@@ -102,6 +102,9 @@ enum fail_kind {
 	FAIL_NONE,
 	FAIL_TOO_MANY,      /* 53300 sorry, too many clients already */
 	FAIL_RESERVED,      /* 53300 remaining slots are reserved */
+	FAIL_ROLE_LIMIT,    /* 53300 too many connections for role (rolconnlimit) */
+	FAIL_DB_LIMIT,      /* 53300 too many connections for database (datconnlimit) */
+	FAIL_POOLER,        /* 08P01 PgBouncer refused the client (max_client_conn, ...) */
 	FAIL_AUTH,          /* 28P01 / 28000 */
 	FAIL_DNS,
 	FAIL_REFUSED,

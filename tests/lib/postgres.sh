@@ -24,6 +24,9 @@
 #   PGB_DIR, PGB_PORT
 #   PGB_ADMIN_DSN  "host=127.0.0.1 port=$PGB_PORT user=postgres dbname=pgbouncer"
 #   PGB_APP_DSN    database "app" behind PgBouncer (session pooling, small pool)
+#   PGB_BIN        the pgbouncer binary
+# PGB_INI_EXTRA (lines for [pgbouncer]) and PGB_INI_USERS (a [users] section, 1.23+) add
+# to its configuration.
 #
 # Helpers (each bounded in time):
 #   pg_sql SQL               one psql -At over the Unix socket (superuser, never refused
@@ -197,7 +200,9 @@ start_pgbouncer() {
 	max_client_conn = $_maxclients
 	logfile = $PGB_DIR/pgbouncer.log
 	pidfile = $PGB_DIR/pgbouncer.pid
+	${PGB_INI_EXTRA:-}
 	EOF
+	if [ -n "${PGB_INI_USERS:-}" ]; then printf '[users]\n%s\n' "$PGB_INI_USERS" >>"$PGB_DIR/pgbouncer.ini"; fi
 	chown -R postgres: "$PGB_DIR"
 	_pg_as_postgres "'$PGB_BIN' -d '$PGB_DIR/pgbouncer.ini'" >"$PGB_DIR/start.log" 2>&1 || {
 		cat "$PGB_DIR/start.log" "$PGB_DIR/pgbouncer.log"; return 1; }

@@ -78,8 +78,11 @@ static double level_value(struct th_level l, double base)
 enum status th_eval(const struct threshold *t, double value, double base)
 {
 	double c = level_value(t->crit, base), w = level_value(t->warn, base);
-	if (isnan(value))
-		return ST_OK;
+	/* A missing value (NaN: a column or setting the server did not give) is UNKNOWN,
+	 * never OK; so is a percentage of a base that is missing. */
+	if (isnan(value) || (isnan(base) && ((t->crit.percent && !isnan(t->crit.value)) ||
+					     (t->warn.percent && !isnan(t->warn.value)))))
+		return ST_UNKNOWN;
 	if (!isnan(c) && value >= c)
 		return ST_CRITICAL;
 	if (!isnan(w) && value >= w)

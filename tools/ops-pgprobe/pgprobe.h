@@ -146,7 +146,7 @@ struct bouncer {
 	char *dsn;
 	double connect_ms;
 	struct probe_error err;
-	PGresult *pools, *stats, *clients, *servers, *config, *databases;
+	PGresult *pools, *stats, *clients, *servers, *config, *databases, *users;
 };
 
 /* Builds the query for a server version (query.c). Caller frees. */

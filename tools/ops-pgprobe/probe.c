@@ -24,7 +24,7 @@ void target_reset(struct target *t)
 void bouncer_reset(struct bouncer *b)
 {
 	probe_error_free(&b->err);
-	PGresult **all[] = { &b->pools, &b->stats, &b->clients, &b->servers, &b->config, &b->databases };
+	PGresult **all[] = { &b->pools, &b->stats, &b->clients, &b->servers, &b->config, &b->databases, &b->users };
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
 		PQclear(*all[i]);
 		*all[i] = NULL;
@@ -76,6 +76,7 @@ void probe_bouncer(struct bouncer *b, double deadline_ms)
 		{ "SHOW POOLS", &b->pools }, { "SHOW DATABASES", &b->databases },
 		{ "SHOW CONFIG", &b->config }, { "SHOW STATS", &b->stats },
 		{ "SHOW CLIENTS", &b->clients }, { "SHOW SERVERS", &b->servers },
+		{ "SHOW USERS", &b->users },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(shows); i++) {
 		*shows[i].into = pgc_query(c, shows[i].sql, deadline_ms, &b->err);

@@ -58,6 +58,9 @@ core_scenario() {
 		assert lw["status"] == "warning" and "blocked by pid %d" % holder in lw["message"], lw
 		w = [x for x in d["sessions"] if x["kind"] == "waiting"]
 		assert len(w) == 1 and w[0]["blocked_by"] == [holder] and w[0]["application"] == "waiter", d["sessions"]
+		# pg_locks.waitstart is 14+: the real wait there, null before
+		assert (w[0]["wait_seconds"] is None) == (int(v) < 14), w
+		assert w[0]["lock_mode"] == "ShareLock" and w[0]["lock_type"] == "transactionid", w
 		assert any(x["pid"] == holder and x["kind"] == "blocking" for x in d["sessions"]), d["sessions"]
 		PY
 	'

@@ -87,7 +87,7 @@ start_postgres() {
 	host all all 127.0.0.1/32 trust
 	EOF
 	chown postgres: "$PG_DIR/pg_hba.conf"
-	_pg_as_postgres "$PG_BIN/pg_ctl -D '$PG_DIR' -l '$PG_DIR/server.log' -w -t 30 -o \"-p $PG_PORT -k '$PG_DIR' -c listen_addresses=127.0.0.1 -c max_connections=$_max -c superuser_reserved_connections=$_reserved -c fsync=off -c shared_buffers=16MB\" start" >/dev/null 2>&1 || {
+	_pg_as_postgres "$PG_BIN/pg_ctl -D '$PG_DIR' -l '$PG_DIR/server.log' -w -t 30 -o \"-p $PG_PORT -k '$PG_DIR' -c listen_addresses=127.0.0.1 -c max_connections=$_max -c superuser_reserved_connections=$_reserved -c max_prepared_transactions=4 -c fsync=off -c shared_buffers=16MB\" start" >/dev/null 2>&1 || {
 		cat "$PG_DIR/server.log"; return 1; }
 	test_cleanup_add "su postgres -s /bin/sh -c \"$PG_BIN/pg_ctl -D '$PG_DIR' -m immediate -w stop\""
 	test_cleanup_add "pg_kill_sessions"
@@ -113,7 +113,7 @@ start_replica() {
 	mkdir -p "$PG_REPLICA_DIR" && chown postgres: "$PG_REPLICA_DIR" && chmod 700 "$PG_REPLICA_DIR"
 	_pg_as_postgres "$PG_CLIENT_BIN/pg_basebackup -D '$PG_REPLICA_DIR' -R -X stream -c fast -h '$PG_DIR' -p $PG_PORT -U postgres" \
 		>"$TRASH/basebackup.log" 2>&1 || { cat "$TRASH/basebackup.log"; return 1; }
-	_pg_as_postgres "$PG_BIN/pg_ctl -D '$PG_REPLICA_DIR' -l '$PG_REPLICA_DIR/server.log' -w -t 30 -o \"-p $PG_REPLICA_PORT -k '$PG_REPLICA_DIR' -c listen_addresses=127.0.0.1 -c fsync=off -c shared_buffers=16MB\" start" >/dev/null 2>&1 || {
+	_pg_as_postgres "$PG_BIN/pg_ctl -D '$PG_REPLICA_DIR' -l '$PG_REPLICA_DIR/server.log' -w -t 30 -o \"-p $PG_REPLICA_PORT -k '$PG_REPLICA_DIR' -c listen_addresses=127.0.0.1 -c max_prepared_transactions=4 -c fsync=off -c shared_buffers=16MB\" start" >/dev/null 2>&1 || {
 		cat "$PG_REPLICA_DIR/server.log"; return 1; }
 	test_cleanup_add "su postgres -s /bin/sh -c \"$PG_BIN/pg_ctl -D '$PG_REPLICA_DIR' -m immediate -w stop\""
 	PG_REPLICA_DSN="host=127.0.0.1 port=$PG_REPLICA_PORT user=postgres dbname=postgres"

@@ -286,11 +286,20 @@ PGconn *pgc_connect(const char *dsn, double deadline_ms, struct probe_error *err
 	/* libpq's own connect_timeout is a backstop; the poll deadline is what bounds us. */
 	snprintf(timeout_s, sizeof(timeout_s), "%d", (int)fmax(2, ceil((deadline_ms - start) / 1000)));
 	snprintf(user_timeout_ms, sizeof(user_timeout_ms), "%d", (int)fmax(1000, deadline_ms - start));
-	const char *keys[] = { "connect_timeout", "fallback_application_name", "keepalives",
-			       "keepalives_idle", "keepalives_interval", "keepalives_count",
-			       "tcp_user_timeout", "dbname", NULL };
-	const char *vals[] = { timeout_s, "ops-pgprobe", "1", "10", "5", "3", user_timeout_ms,
-			       dsn ? dsn : "", NULL };
+	/* tcp_user_timeout is a libpq 12 keyword: an older libpq refuses the whole
+	 * connection for an unknown one, so it is passed only when the library has it.
+	 * The DSN (dbname, expanded) comes last: what it sets wins over these defaults. */
+	const char *keys[10] = { "connect_timeout", "fallback_application_name", "keepalives",
+				 "keepalives_idle", "keepalives_interval", "keepalives_count" };
+	const char *vals[10] = { timeout_s, "ops-pgprobe", "1", "10", "5", "3" };
+	size_t n = 6;
+	if (PQlibVersion() >= 120000) {
+		keys[n] = "tcp_user_timeout";
+		vals[n++] = user_timeout_ms;
+	}
+	keys[n] = "dbname";
+	vals[n++] = dsn ? dsn : "";
+	keys[n] = vals[n] = NULL;
 	PGconn *c = PQconnectStartParams(keys, vals, 1);
 	if (!c) {
 		set_error(err, FAIL_OTHER, NULL, "cannot connect: out of memory in libpq");

@@ -172,6 +172,16 @@ static void output_session(struct report *r, const json_t *s, struct session_wid
 	rp_string(r, "wait_event_type", NULL, js_str(s, "wait_event_type"));
 	rp_string(r, "wait_event", NULL, js_str(s, "wait_event"));
 	output_blocked_by(r, s);
+	/* The lock waited for (pg_locks), since when (waitstart, 14+; null before), and
+	 * whether a prepared transaction holds it (pg_blocking_pids' pid 0). */
+	rp_string(r, "lock_mode", NULL, js_str(s, "lock_mode"));
+	rp_string(r, "lock_type", NULL, js_str(s, "lock_type"));
+	rp_string(r, "lock_relation", NULL, js_str(s, "lock_relation"));
+	if (isnan(js_num(s, "wait_age")))
+		rp_null(r, "wait_seconds", NULL);
+	else
+		rp_double(r, "wait_seconds", NULL, js_num(s, "wait_age"));
+	rp_bool(r, "blocked_by_prepared", NULL, json_is_true(json_object_get(s, "by_prepared")));
 	json_t *qid = json_object_get(s, "query_id");
 	if (json_is_integer(qid))
 		rp_int(r, "query_id", NULL, json_integer_value(qid));

@@ -149,8 +149,15 @@ struct bouncer {
 	PGresult *pools, *stats, *clients, *servers, *config, *databases, *users;
 };
 
-/* Builds the query for a server version (query.c). Caller frees. */
-char *probe_sql(const struct probe_opts *o, int server_version_num, double statement_timeout_ms);
+/* What the server has, known at login without asking (probe.c), for the statement. */
+struct server_features {
+	int version_num;     /* PQserverVersion() */
+	int in_recovery;     /* 1, 0, or -1 when not reported (in_hot_standby is 14+) */
+	bool no_replication; /* the reduced statement: no WAL receiver, no recovery functions */
+};
+
+/* Builds the query for what the server has (query.c). Caller frees. */
+char *probe_sql(const struct probe_opts *o, const struct server_features *f, double statement_timeout_ms);
 void probe_target(struct target *t, const struct probe_opts *o, double deadline_ms);
 void probe_bouncer(struct bouncer *b, double deadline_ms);
 /* Probes everything in parallel, bounded by o->timeout_ms overall. */

@@ -44,12 +44,14 @@ bouncer_scenario() {
 		PY
 	'
 
-	# Two clients and the probe's admin connection above: a third client fills max_client_conn.
+	# Two clients above; two more fill max_client_conn (4), and wait in the pool.
 	pg_session b3-$v "$PGB_APP_DSN application_name=b3"
+	pg_session b4-$v "$PGB_APP_DSN application_name=b4"
 	pg_send b3-$v "SELECT 'b3-sent';"
+	pg_send b4-$v "SELECT 'b4-sent';"
 	test_expect_success "PgBouncer $v: a target refused at max_client_conn (08P01) is classified" '
 		deadline=$(( $(date +%s) + 15 )) &&
-		until ops-pgprobe --timeout 2s "$PGB_APP_DSN" >out; test $? -eq 2 && grep -q max_client_conn out; do
+		until ops-pgprobe --timeout 1s "$PGB_APP_DSN" >out; test $? -eq 2 && grep -q max_client_conn out; do
 			test "$(date +%s)" -le $deadline || break; sleep 0.1
 		done &&
 		test_grep "^CRITICAL  *connect .*PgBouncer refuses new clients: max_client_conn is reached (SQLSTATE 08P01)" out &&

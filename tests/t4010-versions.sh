@@ -26,7 +26,10 @@ fi
 core_scenario() {
 	v=$1
 	PG_VERSION=$v
-	# 8 slots, 2 reserved for superusers: 6 for ordinary roles.
+	# 8 slots, 2 reserved for superusers: 6 for ordinary roles; from 16, 1 of them for
+	# roles with pg_use_reserved_connections (reserved_connections).
+	reserved=0 PG_OPTIONS=
+	if [ "$v" -ge 16 ]; then reserved=1 PG_OPTIONS="-c reserved_connections=1"; fi
 	start_postgres 8 2 || { test_expect_success "PostgreSQL $v starts" false; return; }
 	pg_sql "CREATE ROLE lim LOGIN CONNECTION LIMIT 1; ALTER DATABASE template1 CONNECTION LIMIT 0" >/dev/null
 
@@ -43,12 +46,12 @@ core_scenario() {
 
 	test_expect_success "PostgreSQL $v: idle in transaction and a lock wait with its blocker" '
 		ops-pgprobe --format json -w idle-in-transaction=1ms "$PG_DSN" >out-$v.json; test $? -eq 1 &&
-		python3 - out-$v.json "$v" "$holder" <<-\PY
+		python3 - out-$v.json "$v" "$holder" "$reserved" <<-\PY
 		import json, sys
-		d = json.load(open(sys.argv[1])); v = sys.argv[2]; holder = int(sys.argv[3])
+		d = json.load(open(sys.argv[1])); v = sys.argv[2]; holder = int(sys.argv[3]); res = int(sys.argv[4])
 		s = d["server"]
 		assert s["version_num"] // 10000 == int(v), s
-		assert s["max_connections"] == 8 and s["usable"] == 6, s
+		assert s["max_connections"] == 8 and s["usable"] == 6 - res and s["reserved"] == 2 + res, s
 		assert d["connections"]["total"] == 4 and d["connections"]["hidden"] == 0, d["connections"]
 		c = {k["id"]: k for k in d["checks"]}
 		assert all(k["status"] != "unknown" for k in d["checks"]), [k for k in d["checks"] if k["status"] == "unknown"]
@@ -81,8 +84,8 @@ core_scenario() {
 		test_grep "ALTER DATABASE template1 CONNECTION LIMIT" out
 	'
 
-	# 4 client connections so far; two more of role app fill the 6 ordinary slots.
-	for i in 1 2; do
+	# 4 client connections so far; role app fills the ordinary slots that are left.
+	for i in $(seq 1 $((2 - reserved))); do
 		pg_session app$i "host=$PG_DIR port=$PG_PORT user=app dbname=postgres"
 		pg_send app$i "SELECT 'app$i-ready';"
 		pg_wait_output app$i app$i-ready || say "PostgreSQL $v: app session $i did not start"
@@ -90,10 +93,11 @@ core_scenario() {
 
 	test_expect_success "PostgreSQL $v: only reserved slots left" '
 		ops-pgprobe "$PG_APP_DSN" >out; test $? -eq 2 &&
-		test_grep "^CRITICAL  *connect .*only reserved connection slots are left (SQLSTATE 53300)" out
+		test_grep "^CRITICAL  *connect .*only reserved connection slots are left (SQLSTATE 53300)" out &&
+		if [ $reserved = 1 ]; then test_grep "GRANT pg_use_reserved_connections TO" out; fi
 	'
 
-	for i in 1 2; do
+	for i in $(seq 1 $((2 + reserved))); do
 		pg_session su$i
 		pg_send su$i "SELECT 'su$i-ready';"
 		pg_wait_output su$i su$i-ready || say "PostgreSQL $v: superuser session $i did not start"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The PgBouncer side of the version matrix: 1.18 (Debian), 1.21 and 1.25
 # (ci/install-peers.sh), whose SHOW columns differ. On each: a client waiting on a full
-# pool, the pool's effective size, and a target DSN refused at max_client_conn (08P01).
+# pool, the pool's effective size, and a target DSN refused (08P01) because its database
+# is disabled or at max_client_conn.
 # On 1.25 the pool size comes from the user ([users] pool_size, 1.23+), and
 # default_pool_size = 0 means unlimited (1.24+). A version that is not installed is
 # skipped with the reason (it fails in CI, OPSKIT_REQUIRE_PEERS=1).
@@ -43,6 +44,14 @@ bouncer_scenario() {
 		assert b["clients"].get("waiting") == 1 and b["max_client_conn"] == 4, b
 		PY
 	'
+
+	timeout -k 2 10 psql -X -q -c "DISABLE app" "$PGB_ADMIN_DSN"
+	test_expect_success "PgBouncer $v: a target whose database is disabled (08P01) is classified" '
+		run_with_timeout 10 ops-pgprobe --timeout 2s "$PGB_APP_DSN" >out; test $? -eq 2 &&
+		test_grep "^CRITICAL  *connect .*PgBouncer refuses this database: it is disabled" out &&
+		test_grep "hint: ENABLE it" out
+	'
+	timeout -k 2 10 psql -X -q -c "ENABLE app" "$PGB_ADMIN_DSN"
 
 	# Two clients above; two more fill max_client_conn (4), and wait in the pool.
 	pg_session b3-$v "$PGB_APP_DSN application_name=b3"

@@ -11,6 +11,8 @@
 # VERSION print where a version is, or fail when it is not installed (a test then skips
 # it). start_* skip the whole script (skip_all) when the version asked for is missing.
 #
+# PG_OPTIONS adds server options (-c name=value ...) to start_postgres.
+#
 # After start_postgres:
 #   PG_BIN      the server binaries (/usr/lib/postgresql/15/bin, or PG_VERSION's)
 #   PG_DIR      data directory, also the Unix socket directory (owned by postgres)
@@ -87,7 +89,7 @@ start_postgres() {
 	host all all 127.0.0.1/32 trust
 	EOF
 	chown postgres: "$PG_DIR/pg_hba.conf"
-	_pg_as_postgres "$PG_BIN/pg_ctl -D '$PG_DIR' -l '$PG_DIR/server.log' -w -t 30 -o \"-p $PG_PORT -k '$PG_DIR' -c listen_addresses=127.0.0.1 -c max_connections=$_max -c superuser_reserved_connections=$_reserved -c max_prepared_transactions=4 -c fsync=off -c shared_buffers=16MB\" start" >/dev/null 2>&1 || {
+	_pg_as_postgres "$PG_BIN/pg_ctl -D '$PG_DIR' -l '$PG_DIR/server.log' -w -t 30 -o \"-p $PG_PORT -k '$PG_DIR' -c listen_addresses=127.0.0.1 -c max_connections=$_max -c superuser_reserved_connections=$_reserved -c max_prepared_transactions=4 -c fsync=off -c shared_buffers=16MB ${PG_OPTIONS:-}\" start" >/dev/null 2>&1 || {
 		cat "$PG_DIR/server.log"; return 1; }
 	test_cleanup_add "su postgres -s /bin/sh -c \"$PG_BIN/pg_ctl -D '$PG_DIR' -m immediate -w stop\""
 	test_cleanup_add "pg_kill_sessions"

@@ -114,7 +114,7 @@ static const struct {
 	{ "pgbouncer cannot connect to server", FAIL_POOLER,
 	  "PgBouncer cannot connect to the server (SQLSTATE 08P01)",
 	  "check that the server is up and that PgBouncer's [databases] entry points at it" },
-	{ "is disabled", FAIL_POOLER, "PgBouncer refuses this database: it is disabled (DISABLE, SQLSTATE 08P01)",
+	{ "\" is disabled", FAIL_POOLER, "PgBouncer refuses this database: it is disabled (DISABLE, SQLSTATE 08P01)",
 	  "ENABLE it on PgBouncer's admin console when the maintenance is over" },
 	{ "no such database:", FAIL_NO_DATABASE, "PgBouncer has no such database (SQLSTATE 08P01)",
 	  "check dbname= against PgBouncer's [databases] section (or its auth_dbname / fallback *)" },

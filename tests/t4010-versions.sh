@@ -52,6 +52,7 @@ core_scenario() {
 		s = d["server"]
 		assert s["version_num"] // 10000 == int(v), s
 		assert s["max_connections"] == 8 and s["usable"] == 6 - res and s["reserved"] == 2 + res, s
+		assert s["may_use_reserved"] is (True if int(v) >= 16 else None), s
 		assert d["connections"]["total"] == 4 and d["connections"]["hidden"] == 0, d["connections"]
 		c = {k["id"]: k for k in d["checks"]}
 		assert all(k["status"] != "unknown" for k in d["checks"]), [k for k in d["checks"] if k["status"] == "unknown"]
@@ -67,6 +68,14 @@ core_scenario() {
 		assert any(x["pid"] == holder and x["kind"] == "blocking" for x in d["sessions"]), d["sessions"]
 		PY
 	'
+
+	if [ $reserved = 1 ]; then
+		test_expect_success "PostgreSQL $v: a role without pg_use_reserved_connections is told what to GRANT" '
+			ops-pgprobe -w connections=1 "$PG_APP_DSN" >out; test $? -eq 1 &&
+			test_grep "^WARNING  *connections " out &&
+			test_grep "GRANT pg_use_reserved_connections TO app so that the probe still gets in" out
+		'
+	fi
 
 	pg_session lim "host=127.0.0.1 port=$PG_PORT user=lim dbname=postgres"
 	pg_send lim "SELECT 'lim-ready';"

@@ -1,13 +1,29 @@
 #!/bin/sh
 # ops-pgprobe where it used to be wrong in the field, on a real server: sessions the role
 # cannot see are labelled hidden, track_activities = off is UNKNOWN, lock waits name the
-# lock, the root blocker and a prepared transaction (never "pid 0"), LWLock waits apart.
+# lock, the root blocker and a prepared transaction (never "pid 0"), managed servers'
+# reserved slots are not counted as usable.
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_LIB/postgres.sh"
 test_require_cmd psql python3
 
+# As on Amazon RDS: rds.rds_superuser_reserved_connections keeps 2 more slots.
+PG_OPTIONS="-c rds.rds_superuser_reserved_connections=2"
 start_postgres 20 3 || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 pg_sql "INSERT INTO t VALUES (2, 'two')" >/dev/null
+
+test_expect_success 'managed reserved slots (rds.rds_superuser_reserved_connections) are not usable' '
+	ops-pgprobe --format json "$PG_DSN" >out.json &&
+	python3 - out.json <<-\PY
+	import json, sys
+	d = json.load(open(sys.argv[1]))
+	s = d["server"]
+	assert s["usable"] == 15 and s["reserved"] == 5 and s["rds_superuser_reserved"] == 2, s
+	assert s["may_use_reserved"] is None, s  # PostgreSQL 15: no reserved_connections
+	c = [k for k in d["checks"] if k["id"] == "connections"][0]
+	assert "of 15 usable connections" in c["message"], c
+	PY
+'
 
 # ---- hidden sessions ----
 

@@ -168,7 +168,11 @@ static void check_connections(struct report *r, const struct target *t, const st
 				       total, usable, pct, max, reserved);
 	check_metric(c, "connections", total, "", th_perf(th, usable, 0, usable));
 	check_metric(c, "connections_used_percent", pct, "%", THRESHOLDS_NONE);
-	if (st != ST_OK)
+	if (st != ST_OK && json_is_false(json_object_get(s, "may_use_reserved")) && js_num(s, "reserved") > 0)
+		check_hint(c, "see who holds them (the by-application table), end idle sessions, or shrink the pools; "
+			   "GRANT pg_use_reserved_connections TO %s so that the probe still gets in when the server is full",
+			   js_str(s, "role") ? js_str(s, "role") : "the probe's role");
+	else if (st != ST_OK)
 		check_hint(c, "see who holds them (the by-application table), end idle sessions, or shrink the pools");
 
 	const json_t *top = json_array_get(json_object_get(s, "apps"), 0);

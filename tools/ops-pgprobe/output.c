@@ -25,6 +25,14 @@ static void output_server(struct report *r, const struct target *t)
 	rp_int(r, "superuser_reserved", NULL, (long long)su);
 	rp_int(r, "reserved", ", %lld reserved", (long long)(su + res));
 	rp_int(r, "usable", ", %lld usable", (long long)(max - su - res));
+	/* Amazon RDS's own reserved slots (included in "reserved"), and from 16 whether
+	 * the probe's role may use the reserved_connections slots (null before). */
+	rp_int(r, "rds_superuser_reserved", NULL, (long long)js_num(s, "rds_reserved"));
+	json_t *may = json_object_get(s, "may_use_reserved");
+	if (json_is_boolean(may))
+		rp_bool(r, "may_use_reserved", NULL, json_is_true(may));
+	else
+		rp_null(r, "may_use_reserved", NULL);
 	rp_double(r, "connect_ms", "; connect %.1f ms", t->connect_ms);
 	rp_double(r, "query_ms", ", query %.1f ms\n", t->query_ms);
 	if (json_is_true(json_object_get(s, "in_recovery"))) {

@@ -89,11 +89,18 @@ static void add_settings(struct strbuf *sb, const struct server_features *f)
 		  " 'version_num', current_setting('server_version_num')::int,\n"
 		  " 'max_connections', current_setting('max_connections')::int,\n"
 		  " 'superuser_reserved', current_setting('superuser_reserved_connections')::int,\n");
-	/* reserved_connections (pg_use_reserved_connections) arrived in 16. */
+	/* Slots ordinary roles cannot use besides superuser_reserved_connections: Amazon
+	 * RDS keeps rds.rds_superuser_reserved_connections for rds_superuser (a setting that
+	 * only exists there: missing_ok), and from 16 reserved_connections is kept for
+	 * roles with pg_use_reserved_connections, which the probe's role may have. */
+	sb_addstr(sb, " 'rds_reserved', coalesce(current_setting('rds.rds_superuser_reserved_connections', true)::int, 0),\n");
 	if (f->version_num >= 160000)
-		sb_addstr(sb, " 'reserved', current_setting('reserved_connections')::int,\n");
+		sb_addstr(sb, " 'reserved', current_setting('reserved_connections')::int\n"
+			      "    + coalesce(current_setting('rds.rds_superuser_reserved_connections', true)::int, 0),\n"
+			      " 'may_use_reserved', pg_has_role('pg_use_reserved_connections', 'USAGE')\n"
+			      "    OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),\n");
 	else
-		sb_addstr(sb, " 'reserved', 0,\n");
+		sb_addstr(sb, " 'reserved', coalesce(current_setting('rds.rds_superuser_reserved_connections', true)::int, 0),\n");
 	/* track_activities = off leaves state, query and ages empty for every session. */
 	sb_addstr(sb, " 'track_activities', current_setting('track_activities')::bool,\n"
 		      " 'in_recovery', pg_is_in_recovery(),\n");

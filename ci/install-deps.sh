@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install the Debian packages opskit needs to build, test, demo and benchmark.
 # Says what it installs; without root it prints the exact apt command and fails.
-# Usage: ci/install-deps.sh [build|test|bench]   (each level includes the ones before)
+# Usage: ci/install-deps.sh [build|test|bench|peers]   (each level includes the ones
+# before; peers adds what ci/install-peers.sh needs to build PgBouncer from source)
 set -eu
 
 level=${1:-test}
@@ -12,12 +13,14 @@ test_pkgs="mandoc perl postgresql pgbouncer redis-server redis-tools docker-regi
 skopeo apache2-utils openssl python3 python3-dotenv git ca-certificates procps
 prometheus"
 bench_pkgs="hyperfine check-postgres clang libclang-rt-14-dev time"
+peers_pkgs="autoconf automake libtool pkg-config libevent-dev libssl-dev pandoc"
 
 case $level in
 build) want=$build_pkgs ;;
 test) want="$build_pkgs $test_pkgs" ;;
 bench) want="$build_pkgs $test_pkgs $bench_pkgs" ;;
-*) echo "usage: ci/install-deps.sh [build|test|bench]" >&2; exit 3 ;;
+peers) want="$build_pkgs $test_pkgs $peers_pkgs" ;;
+*) echo "usage: ci/install-deps.sh [build|test|bench|peers]" >&2; exit 3 ;;
 esac
 
 # The machine may carry its own Node.js (with npm); Debian's npm conflicts with it.

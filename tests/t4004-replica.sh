@@ -28,6 +28,34 @@ test_expect_success 'primary and replica in one run: replay lag on the replica o
 	PY
 '
 
+# A managed replica that lacks or forbids a piece of the statement (an Aurora reader
+# raises on pg_last_wal_receive_lsn()): here the function is revoked from the probe's
+# role. The probe falls back to a reduced statement: the lag is UNKNOWN with the reason,
+# everything else is still there.
+pg_sql "CREATE ROLE mon LOGIN; GRANT pg_monitor TO mon;
+	REVOKE EXECUTE ON FUNCTION pg_last_wal_receive_lsn() FROM PUBLIC" >/dev/null
+deadline=$(( $(date +%s) + 15 ))
+until [ "$(pg_replica_sql "SELECT has_function_privilege('mon', 'pg_last_wal_receive_lsn()', 'EXECUTE')" 2>/dev/null)" = f ] ||
+	[ "$(date +%s)" -gt $deadline ]; do
+	sleep 0.1
+done
+
+test_expect_success 'a replica that refuses a replication function: that check UNKNOWN, never the whole probe' '
+	ops-pgprobe --format json "host=127.0.0.1 port=$PG_REPLICA_PORT user=mon dbname=postgres" >out.json; test $? -eq 3 &&
+	python3 - out.json <<-\PY
+	import json, sys
+	d = json.load(open(sys.argv[1]))
+	st = {k["id"]: k for k in d["checks"]}
+	lag = st["replication-lag"]
+	assert lag["status"] == "unknown" and "permission denied for function pg_last_wal_receive_lsn" in lag["message"], lag
+	assert "Aurora" in lag["hint"], lag
+	assert all(k["status"] == "ok" for i, k in st.items() if i != "replication-lag"), st
+	assert d["server"]["in_recovery"] is True and d["connections"]["total"] >= 1, d
+	PY
+'
+
+pg_sql "GRANT EXECUTE ON FUNCTION pg_last_wal_receive_lsn() TO PUBLIC" >/dev/null
+
 # Bounded polling, never fixed sleeps: pausing replay takes effect asynchronously, the
 # last replayed transaction must be over 1s old, and the insert must reach the replica.
 pg_replica_wait_for() {

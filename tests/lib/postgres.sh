@@ -1,11 +1,20 @@
-# tests/lib/postgres.sh — throwaway PostgreSQL 15 and PgBouncer servers for tests and benches.
+# tests/lib/postgres.sh — throwaway PostgreSQL and PgBouncer servers for tests and benches.
 #
 #   . "$TEST_LIB/postgres.sh"
 #   start_postgres [MAX_CONNECTIONS [SUPERUSER_RESERVED]]   (defaults 20 and 3)
 #   start_pgbouncer [DEFAULT_POOL_SIZE [MAX_CLIENT_CONN]]      (defaults 2 and 20)
+#   stop_postgres, stop_pgbouncer                           (before starting another)
+#
+# Versions: Debian's PostgreSQL 15 and PgBouncer 1.18 unless PG_VERSION (12, 13, 14, 16,
+# 17, 18) or PGB_VERSION (1.21, 1.25) is set, whose servers ci/install-peers.sh puts in
+# $OPSKIT_PEERS (default /var/cache/opskit/peers). pg_bin_for VERSION and pgb_bin_for
+# VERSION print where a version is, or fail when it is not installed (a test then skips
+# it). start_* skip the whole script (skip_all) when the version asked for is missing.
+#
+# PG_OPTIONS adds server options (-c name=value ...) to start_postgres.
 #
 # After start_postgres:
-#   PG_BIN      the server binaries (/usr/lib/postgresql/15/bin)
+#   PG_BIN      the server binaries (/usr/lib/postgresql/15/bin, or PG_VERSION's)
 #   PG_DIR      data directory, also the Unix socket directory (owned by postgres)
 #   PG_PORT     TCP port on 127.0.0.1
 #   PG_DSN      "host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres" (trust)
@@ -17,6 +26,9 @@
 #   PGB_DIR, PGB_PORT
 #   PGB_ADMIN_DSN  "host=127.0.0.1 port=$PGB_PORT user=postgres dbname=pgbouncer"
 #   PGB_APP_DSN    database "app" behind PgBouncer (session pooling, small pool)
+#   PGB_BIN        the pgbouncer binary
+# PGB_INI_EXTRA (lines for [pgbouncer]) and PGB_INI_USERS (a [users] section, 1.23+) add
+# to its configuration.
 #
 # Helpers (each bounded in time):
 #   pg_sql SQL               one psql -At over the Unix socket (superuser, never refused
@@ -31,7 +43,27 @@
 #                            oldest for a second or more (default 15 s)
 # Teardown (servers, sessions) is registered with test_cleanup_add.
 
-PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+OPSKIT_PEERS=${OPSKIT_PEERS:-/var/cache/opskit/peers}
+# Client programs (pg_isready, pg_basebackup) are Debian's whatever the server's version.
+PG_CLIENT_BIN=/usr/lib/postgresql/15/bin
+PG_BIN=${PG_BIN:-$PG_CLIENT_BIN}
+
+# pg_bin_for MAJOR: the directory of that version's initdb, pg_ctl and postgres.
+pg_bin_for() {
+	case $1 in
+	15) _b=/usr/lib/postgresql/15/bin ;;
+	*) _b=$OPSKIT_PEERS/pg-$1/bin ;;
+	esac
+	test -x "$_b/postgres" && test -x "$_b/initdb" && test -x "$_b/pg_ctl" && echo "$_b"
+}
+
+# pgb_bin_for X.Y: that PgBouncer's binary (1.18 is Debian's).
+pgb_bin_for() {
+	case $1 in
+	1.18) command -v pgbouncer ;;
+	*) test -x "$OPSKIT_PEERS/pgbouncer-$1/bin/pgbouncer" && echo "$OPSKIT_PEERS/pgbouncer-$1/bin/pgbouncer" ;;
+	esac
+}
 PG_PW_USER=pwuser
 PG_PW_PASSWORD='S3cret-Pr0be-Passw0rd'
 
@@ -39,8 +71,12 @@ _pg_as_postgres() { su postgres -s /bin/sh -c "$1"; }
 
 start_postgres() {
 	_max=${1:-20} _reserved=${2:-3}
+	if [ -n "${PG_VERSION:-}" ]; then
+		PG_BIN=$(pg_bin_for "$PG_VERSION") ||
+			skip_all "PostgreSQL $PG_VERSION is not installed (run ci/install-peers.sh)"
+	fi
 	test -x "$PG_BIN/postgres" || skip_all "PostgreSQL 15 is not installed (run ci/install-deps.sh)"
-	PG_DIR=$TRASH/pg
+	PG_DIR=$TRASH/pg${PG_VERSION:+-$PG_VERSION}
 	PG_PORT=$(free_port)
 	mkdir -p "$PG_DIR" && chown postgres: "$PG_DIR" && chmod 700 "$PG_DIR"
 	_pg_as_postgres "$PG_BIN/initdb -N -D '$PG_DIR' -A trust -U postgres" >"$TRASH/initdb.log" 2>&1 || {
@@ -53,7 +89,7 @@ start_postgres() {
 	host all all 127.0.0.1/32 trust
 	EOF
 	chown postgres: "$PG_DIR/pg_hba.conf"
-	_pg_as_postgres "$PG_BIN/pg_ctl -D '$PG_DIR' -l '$PG_DIR/server.log' -w -t 30 -o \"-p $PG_PORT -k '$PG_DIR' -c listen_addresses=127.0.0.1 -c max_connections=$_max -c superuser_reserved_connections=$_reserved -c fsync=off -c shared_buffers=16MB\" start" >/dev/null 2>&1 || {
+	_pg_as_postgres "$PG_BIN/pg_ctl -D '$PG_DIR' -l '$PG_DIR/server.log' -w -t 30 -o \"-p $PG_PORT -k '$PG_DIR' -c listen_addresses=127.0.0.1 -c max_connections=$_max -c superuser_reserved_connections=$_reserved -c max_prepared_transactions=4 -c fsync=off -c shared_buffers=16MB ${PG_OPTIONS:-}\" start" >/dev/null 2>&1 || {
 		cat "$PG_DIR/server.log"; return 1; }
 	test_cleanup_add "su postgres -s /bin/sh -c \"$PG_BIN/pg_ctl -D '$PG_DIR' -m immediate -w stop\""
 	test_cleanup_add "pg_kill_sessions"
@@ -65,14 +101,21 @@ start_postgres() {
 	export PG_BIN PG_DIR PG_PORT PG_DSN PG_APP_DSN PG_PW_USER PG_PW_PASSWORD
 }
 
+# stop_postgres: stop the server of start_postgres now (and its sessions), so that a
+# test can start another version; its data directory goes with the trash.
+stop_postgres() {
+	pg_kill_sessions
+	_pg_as_postgres "$PG_BIN/pg_ctl -D '$PG_DIR' -m immediate -w -t 30 stop" >/dev/null 2>&1
+}
+
 # start_replica: a streaming replica of the server (pg_basebackup -R), for replay lag.
 start_replica() {
 	PG_REPLICA_DIR=$TRASH/replica
 	PG_REPLICA_PORT=$(free_port)
 	mkdir -p "$PG_REPLICA_DIR" && chown postgres: "$PG_REPLICA_DIR" && chmod 700 "$PG_REPLICA_DIR"
-	_pg_as_postgres "$PG_BIN/pg_basebackup -D '$PG_REPLICA_DIR' -R -X stream -c fast -h '$PG_DIR' -p $PG_PORT -U postgres" \
+	_pg_as_postgres "$PG_CLIENT_BIN/pg_basebackup -D '$PG_REPLICA_DIR' -R -X stream -c fast -h '$PG_DIR' -p $PG_PORT -U postgres" \
 		>"$TRASH/basebackup.log" 2>&1 || { cat "$TRASH/basebackup.log"; return 1; }
-	_pg_as_postgres "$PG_BIN/pg_ctl -D '$PG_REPLICA_DIR' -l '$PG_REPLICA_DIR/server.log' -w -t 30 -o \"-p $PG_REPLICA_PORT -k '$PG_REPLICA_DIR' -c listen_addresses=127.0.0.1 -c fsync=off -c shared_buffers=16MB\" start" >/dev/null 2>&1 || {
+	_pg_as_postgres "$PG_BIN/pg_ctl -D '$PG_REPLICA_DIR' -l '$PG_REPLICA_DIR/server.log' -w -t 30 -o \"-p $PG_REPLICA_PORT -k '$PG_REPLICA_DIR' -c listen_addresses=127.0.0.1 -c max_prepared_transactions=4 -c fsync=off -c shared_buffers=16MB\" start" >/dev/null 2>&1 || {
 		cat "$PG_REPLICA_DIR/server.log"; return 1; }
 	test_cleanup_add "su postgres -s /bin/sh -c \"$PG_BIN/pg_ctl -D '$PG_REPLICA_DIR' -m immediate -w stop\""
 	PG_REPLICA_DSN="host=127.0.0.1 port=$PG_REPLICA_PORT user=postgres dbname=postgres"
@@ -134,8 +177,13 @@ pg_wait_for() {
 
 start_pgbouncer() {
 	_pool=${1:-2} _maxclients=${2:-20}
-	command -v pgbouncer >/dev/null 2>&1 || skip_all "pgbouncer is not installed (run ci/install-deps.sh)"
-	PGB_DIR=$TRASH/pgbouncer
+	if [ -n "${PGB_VERSION:-}" ]; then
+		PGB_BIN=$(pgb_bin_for "$PGB_VERSION") ||
+			skip_all "PgBouncer $PGB_VERSION is not installed (run ci/install-peers.sh)"
+	else
+		PGB_BIN=$(command -v pgbouncer) || skip_all "pgbouncer is not installed (run ci/install-deps.sh)"
+	fi
+	PGB_DIR=$TRASH/pgbouncer${PGB_VERSION:+-$PGB_VERSION}
 	PGB_PORT=$(free_port)
 	mkdir -p "$PGB_DIR"
 	printf '"postgres" ""\n"app" ""\n' >"$PGB_DIR/userlist.txt"
@@ -154,20 +202,31 @@ start_pgbouncer() {
 	max_client_conn = $_maxclients
 	logfile = $PGB_DIR/pgbouncer.log
 	pidfile = $PGB_DIR/pgbouncer.pid
+	${PGB_INI_EXTRA:-}
 	EOF
+	if [ -n "${PGB_INI_USERS:-}" ]; then printf '[users]\n%s\n' "$PGB_INI_USERS" >>"$PGB_DIR/pgbouncer.ini"; fi
 	chown -R postgres: "$PGB_DIR"
-	_pg_as_postgres "pgbouncer -d '$PGB_DIR/pgbouncer.ini'" >"$PGB_DIR/start.log" 2>&1 || {
+	_pg_as_postgres "'$PGB_BIN' -d '$PGB_DIR/pgbouncer.ini'" >"$PGB_DIR/start.log" 2>&1 || {
 		cat "$PGB_DIR/start.log" "$PGB_DIR/pgbouncer.log"; return 1; }
 	test_cleanup_add "kill \$(cat '$PGB_DIR/pgbouncer.pid')"
 	# (wait_for_port needs bash's /dev/tcp; pg_isready works from any sh)
 	_deadline=$(( $(date +%s) + 10 ))
-	until "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PGB_PORT" -t 1; do
+	until "$PG_CLIENT_BIN/pg_isready" -q -h 127.0.0.1 -p "$PGB_PORT" -t 1; do
 		[ "$(date +%s)" -le $_deadline ] || { cat "$PGB_DIR/pgbouncer.log"; return 1; }
 		sleep 0.1
 	done
 	PGB_ADMIN_DSN="host=127.0.0.1 port=$PGB_PORT user=postgres dbname=pgbouncer"
 	PGB_APP_DSN="host=127.0.0.1 port=$PGB_PORT user=postgres dbname=app"
-	export PGB_DIR PGB_PORT PGB_ADMIN_DSN PGB_APP_DSN
+	export PGB_BIN PGB_DIR PGB_PORT PGB_ADMIN_DSN PGB_APP_DSN
+}
+
+# stop_pgbouncer: stop the PgBouncer of start_pgbouncer now, waiting (bounded) until it
+# has gone so that its port and server connections are free.
+stop_pgbouncer() {
+	_pid=$(cat "$PGB_DIR/pgbouncer.pid" 2>/dev/null) || return 0
+	kill "$_pid" 2>/dev/null
+	_i=0
+	while kill -0 "$_pid" 2>/dev/null && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
 }
 
 # pgb_wait_for_waiting N [S]: polls SHOW POOLS (the admin console has no SQL to wait

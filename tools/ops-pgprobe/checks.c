@@ -78,8 +78,11 @@ static double level_value(struct th_level l, double base)
 enum status th_eval(const struct threshold *t, double value, double base)
 {
 	double c = level_value(t->crit, base), w = level_value(t->warn, base);
-	if (isnan(value))
-		return ST_OK;
+	/* A missing value (NaN: a column or setting the server did not give) is UNKNOWN,
+	 * never OK; so is a percentage of a base that is missing. */
+	if (isnan(value) || (isnan(base) && ((t->crit.percent && !isnan(t->crit.value)) ||
+					     (t->warn.percent && !isnan(t->warn.value)))))
+		return ST_UNKNOWN;
 	if (!isnan(c) && value >= c)
 		return ST_CRITICAL;
 	if (!isnan(w) && value >= w)
@@ -165,7 +168,11 @@ static void check_connections(struct report *r, const struct target *t, const st
 				       total, usable, pct, max, reserved);
 	check_metric(c, "connections", total, "", th_perf(th, usable, 0, usable));
 	check_metric(c, "connections_used_percent", pct, "%", THRESHOLDS_NONE);
-	if (st != ST_OK)
+	if (st != ST_OK && json_is_false(json_object_get(s, "may_use_reserved")) && checks_json_num(s, "reserved") > 0)
+		check_hint(c, "see who holds them (the by-application table), end idle sessions, or shrink the pools; "
+			   "GRANT pg_use_reserved_connections TO %s so that the probe still gets in when the server is full",
+			   checks_json_str(s, "role") ? checks_json_str(s, "role") : "the probe's role");
+	else if (st != ST_OK)
 		check_hint(c, "see who holds them (the by-application table), end idle sessions, or shrink the pools");
 
 	const json_t *top = json_array_get(json_object_get(s, "apps"), 0);
@@ -185,10 +192,24 @@ static void check_connections(struct report *r, const struct target *t, const st
 		check_hint(c, "that application's pool is too large for this server: workers x pool size must fit");
 }
 
+/* track_activities = off: pg_stat_activity has no state, query or ages for anyone, so
+ * the checks that read them cannot tell (UNKNOWN, never an OK that means nothing). */
+static bool activity_untracked(struct report *r, const struct target *t, const char *id)
+{
+	if (!json_is_false(json_object_get(t->snap, "track_activities")))
+		return false;
+	struct check *c = report_check(r, id, ST_UNKNOWN, t->name,
+				       "track_activities is off: pg_stat_activity shows no state, query or ages");
+	check_hint(c, "ALTER SYSTEM SET track_activities = on; SELECT pg_reload_conf(); (or remove it from the role's or database's settings)");
+	return true;
+}
+
 static void check_session_age(struct report *r, const struct target *t, const struct probe_opts *o,
 			      enum th_id id, const char *top_key, const char *what, const char *none,
 			      const char *hint)
 {
+	if (activity_untracked(r, t, th_defs[id].id))
+		return;
 	const json_t *top = json_object_get(t->snap, top_key);
 	double age = json_is_object(top) ? checks_json_num(top, "age") : 0;
 	const struct threshold *th = &o->th[id];
@@ -207,41 +228,103 @@ static void check_session_age(struct report *r, const struct target *t, const st
 		check_hint(c, "%s", hint);
 }
 
+/* The session with that pid in the snapshot's sessions list, or NULL. */
+static const json_t *session_of(const json_t *snap, long long pid)
+{
+	size_t i;
+	json_t *x;
+	json_array_foreach(json_object_get(snap, "sessions"), i, x)
+		if ((long long)checks_json_num(x, "pid") == pid)
+			return x;
+	return NULL;
+}
+
+/*
+ * "the longest for 3s (pid 12, ...), waiting for ShareLock on transactionid, blocked by
+ * pid 10 (root blocker pid 9)". The root blocker is found by following the first
+ * blocker of each waiting session through the sessions list (waiting and blocking
+ * sessions are always listed), at most 50 steps: a deadlock cycle ends there.
+ */
+static char *lock_wait_words(const json_t *snap, const json_t *top)
+{
+	struct strbuf sb = STRBUF_INIT, pids = STRBUF_INIT;
+	json_t *b;
+	size_t i;
+	json_array_foreach(json_object_get(top, "blocked_by"), i, b)
+		sb_addf(&pids, "%s%lld", i ? ", " : "", (long long)json_integer_value(b));
+	char *whom = who(top);
+	double wait = checks_json_num(top, "wait_age");
+	/* pg_locks.waitstart (14+) is the wait itself; before, the age of the waiting query. */
+	sb_addf(&sb, "the longest for %s%s", human_duration(isnan(wait) ? checks_json_num(top, "age") : wait), whom);
+	free(whom);
+	const char *mode = checks_json_str(top, "lock_mode"), *rel = checks_json_str(top, "lock_relation"), *type = checks_json_str(top, "lock_type");
+	if (mode)
+		sb_addf(&sb, ", waiting for %s on %s%s", mode, rel ? "relation " : "", rel ? rel : type ? type : "?");
+	bool prepared = json_is_true(json_object_get(top, "by_prepared"));
+	if (pids.len)
+		sb_addf(&sb, ", blocked by pid %s", sb_str(&pids));
+	if (prepared)
+		sb_addf(&sb, "%s a prepared transaction", pids.len ? " and" : ", blocked by");
+	long long root = -1;
+	const json_t *cur = top;
+	for (int step = 0; step < 50 && cur; step++) {
+		json_t *first = json_array_get(json_object_get(cur, "blocked_by"), 0);
+		if (!json_is_integer(first))
+			break;
+		root = json_integer_value(first);
+		cur = session_of(snap, root);
+		if (cur && json_array_size(json_object_get(cur, "blocked_by")) == 0)
+			break;
+	}
+	json_t *direct = json_array_get(json_object_get(top, "blocked_by"), 0);
+	if (root >= 0 && (!json_is_integer(direct) || json_integer_value(direct) != root))
+		sb_addf(&sb, " (root blocker pid %lld)", root);
+	sb_release(&pids);
+	return sb_detach(&sb);
+}
+
 static void check_counts(struct report *r, const struct target *t, const struct probe_opts *o, double usable)
 {
 	const json_t *s = t->snap;
 	double idle_tx = checks_json_num(s, "idle_tx");
 	const struct threshold *th = &o->th[TH_IDLE_TX_COUNT];
-	enum status st = th_eval(th, idle_tx, usable);
-	struct check *c = report_check(r, "idle-in-transaction-count", st, t->name,
-				       "%.0f %s idle in transaction", idle_tx, idle_tx == 1 ? "session" : "sessions");
-	check_metric(c, "idle_in_transaction", idle_tx, "", th_perf(th, usable, 0, usable));
-	if (st != ST_OK)
-		check_hint(c, "the application leaves transactions open between requests; set idle_in_transaction_session_timeout");
+	enum status st;
+	struct check *c;
+	if (!activity_untracked(r, t, "idle-in-transaction-count")) {
+		st = th_eval(th, idle_tx, usable);
+		c = report_check(r, "idle-in-transaction-count", st, t->name,
+				 "%.0f %s idle in transaction", idle_tx, idle_tx == 1 ? "session" : "sessions");
+		check_metric(c, "idle_in_transaction", idle_tx, "", th_perf(th, usable, 0, usable));
+		if (st != ST_OK)
+			check_hint(c, "the application leaves transactions open between requests; set idle_in_transaction_session_timeout");
+	}
 
 	double waiting = checks_json_num(s, "waiting");
 	th = &o->th[TH_LOCK_WAITS];
 	st = th_eval(th, waiting, usable);
 	const json_t *top = json_object_get(s, "top_wait");
+	double lw = checks_json_num(s, "lwlock_waits");
+	char *lw_words = lw > 0 ? xasprintf(" (%.0f more %s on lightweight locks or buffer pins, not counted: "
+					   "contention, not a lock queue)", lw, lw == 1 ? "waits" : "wait")
+				: xstrdup("");
 	if (waiting > 0 && json_is_object(top)) {
-		struct strbuf pids = STRBUF_INIT;
-		json_t *b;
-		size_t i;
-		json_array_foreach(json_object_get(top, "blocked_by"), i, b)
-			sb_addf(&pids, "%s%lld", i ? ", " : "", (long long)json_integer_value(b));
-		char *whom = who(top);
-		c = report_check(r, "lock-waits", st, t->name,
-				 "%.0f %s on locks; the longest for %s%s, blocked by pid %s",
-				 waiting, waiting == 1 ? "session waits" : "sessions wait", human_duration(checks_json_num(top, "age")), whom, sb_str(&pids));
-		free(whom);
-		sb_release(&pids);
+		char *what = lock_wait_words(s, top);
+		c = report_check(r, "lock-waits", st, t->name, "%.0f %s on locks; %s%s", waiting,
+				 waiting == 1 ? "session waits" : "sessions wait", what, lw_words);
+		free(what);
 	} else {
-		c = report_check(r, "lock-waits", st, t->name, "no session waits on a lock");
+		c = report_check(r, "lock-waits", st, t->name, "no session waits on a lock%s", lw_words);
 	}
+	free(lw_words);
 	check_metric(c, "lock_waits", waiting, "", th_perf(th, usable, 0, usable));
-	if (st != ST_OK)
-		check_hint(c, "look at the blocking sessions (kind \"blocking\"); pg_terminate_backend(pid) ends one");
+	check_metric(c, "lwlock_waits", isnan(lw) ? 0 : lw, "", THRESHOLDS_NONE);
+	if (st != ST_OK && json_is_true(json_object_get(top, "by_prepared")))
+		check_hint(c, "a prepared transaction holds the lock: see pg_prepared_xacts, then COMMIT PREPARED or ROLLBACK PREPARED its gid");
+	else if (st != ST_OK)
+		check_hint(c, "look at the blocking sessions (kind \"blocking\"); pg_terminate_backend(pid) of the root blocker ends the queue");
 
+	if (activity_untracked(r, t, "idle-connections"))
+		return;
 	double stale = checks_json_num(s, "stale_idle");
 	th = &o->th[TH_IDLE_CONNS];
 	st = th_eval(th, stale, usable);
@@ -277,6 +360,15 @@ static void check_replica(struct report *r, const struct target *t, const struct
 	json_t *rec = json_object_get(t->snap, "in_recovery");
 	if (!json_is_true(rec))
 		return;
+	const char *why = checks_json_str(t->snap, "replication_error");
+	if (why) {
+		struct check *c = report_check(r, "replication-lag", ST_UNKNOWN, t->name,
+					       "replica: the replication functions failed, so the lag is unknown (the "
+					       "other checks come from a reduced statement): %s", why);
+		check_hint(c, "a managed replica (Aurora) may not offer pg_stat_wal_receiver or pg_last_wal_receive_lsn(); "
+			   "otherwise GRANT pg_monitor, or EXECUTE on them, to the probe's role");
+		return;
+	}
 	double lag = checks_json_num(t->snap, "replay_lag");
 	bool streaming = json_is_true(json_object_get(t->snap, "streaming"));
 	const struct threshold *th = &o->th[TH_REPL_LAG];

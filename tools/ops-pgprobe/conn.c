@@ -89,6 +89,35 @@ static const struct {
 	const char *what;
 	const char *hint;
 } connect_failures[] = {
+	/* PostgreSQL 16+: "reserved for roles with privileges of the pg_use_reserved_connections
+	 * role" when reserved_connections is set; before that only superusers get in. */
+	{ "pg_use_reserved_connections", FAIL_RESERVED,
+	  "only reserved connection slots are left (SQLSTATE 53300): ordinary roles are refused",
+	  "free slots or lower the pool sizes; GRANT pg_use_reserved_connections TO the probe's role "
+	  "so that it still gets in when the server is full" },
+	/* PgBouncer refuses with SQLSTATE 08P01 and its own words. */
+	{ "no more connections allowed (max_client_conn)", FAIL_POOLER,
+	  "PgBouncer refuses new clients: max_client_conn is reached (SQLSTATE 08P01)",
+	  "raise max_client_conn (and the file descriptor limit), or find the application that leaks client connections" },
+	{ "client connections exceeded (max_db_client_connections)", FAIL_POOLER,
+	  "PgBouncer refuses new clients of this database: max_db_client_connections is reached (SQLSTATE 08P01)",
+	  "raise max_db_client_connections for this database, or find who holds its client connections (SHOW CLIENTS)" },
+	{ "client connections exceeded (max_user_client_connections)", FAIL_POOLER,
+	  "PgBouncer refuses new clients of this user: max_user_client_connections is reached (SQLSTATE 08P01)",
+	  "raise max_user_client_connections for this user, or find who holds its client connections (SHOW CLIENTS)" },
+	{ "query_wait_timeout", FAIL_POOLER,
+	  "PgBouncer gave up waiting for a server connection (query_wait_timeout, SQLSTATE 08P01)",
+	  "the pool is full or the server unreachable: look at SHOW POOLS (cl_waiting, sv_active) and the server" },
+	{ "server login has been failing", FAIL_POOLER,
+	  "PgBouncer cannot log in to the server and refuses clients meanwhile (server_login_retry, SQLSTATE 08P01)",
+	  "the cached error says why: check the server, and the user and password PgBouncer uses for it" },
+	{ "pgbouncer cannot connect to server", FAIL_POOLER,
+	  "PgBouncer cannot connect to the server (SQLSTATE 08P01)",
+	  "check that the server is up and that PgBouncer's [databases] entry points at it" },
+	{ "\" is disabled", FAIL_POOLER, "PgBouncer refuses this database: it is disabled (DISABLE, SQLSTATE 08P01)",
+	  "ENABLE it on PgBouncer's admin console when the maintenance is over" },
+	{ "no such database:", FAIL_NO_DATABASE, "PgBouncer has no such database (SQLSTATE 08P01)",
+	  "check dbname= against PgBouncer's [databases] section (or its auth_dbname / fallback *)" },
 	{ "too many clients", FAIL_TOO_MANY,
 	  "too many clients (SQLSTATE 53300): every max_connections slot is taken",
 	  "find who holds the slots (pg_stat_activity by application), end idle sessions, size the pools below max_connections" },
@@ -150,10 +179,43 @@ static const char *login_sqlstate(const char *libpq_msg, char buf[6])
 	return buf;
 }
 
+/* The quoted name after needle in msg ("role \"lim\"" -> lim), or NULL. Caller frees. */
+static char *quoted_after(const char *msg, const char *needle)
+{
+	const char *p = strstr(msg, needle);
+	if (!p)
+		return NULL;
+	p += strlen(needle);
+	const char *end = strchr(p, '"');
+	return end ? xstrndup(p, (size_t)(end - p)) : NULL;
+}
+
 static void classify_connect_failure(const char *libpq_msg, struct probe_error *e)
 {
 	char *words = server_words(libpq_msg), state_buf[6];
 	const char *state = login_sqlstate(libpq_msg, state_buf);
+	/* 53300 is three errors: every slot taken (below), the role's CONNECTION LIMIT
+	 * (rolconnlimit) and the database's (datconnlimit), which name it in quotes.
+	 * Superusers are exempt from the last two. */
+	const char *msg = libpq_msg ? libpq_msg : "";
+	char *name;
+	if ((name = quoted_after(msg, "too many connections for role \""))) {
+		set_error(e, FAIL_ROLE_LIMIT, NULL, "role %s is at its connection limit (SQLSTATE 53300, rolconnlimit): %s",
+			  name, words);
+		e->hint = xasprintf("its sessions hold every connection the role may open: see them "
+				    "(pg_stat_activity WHERE usename = '%s'), end the idle ones, or raise the "
+				    "limit: ALTER ROLE %s CONNECTION LIMIT n", name, name);
+	} else if ((name = quoted_after(msg, "too many connections for database \""))) {
+		set_error(e, FAIL_DB_LIMIT, NULL, "database %s is at its connection limit (SQLSTATE 53300, datconnlimit): %s",
+			  name, words);
+		e->hint = xasprintf("see its sessions (pg_stat_activity WHERE datname = '%s'), end the idle ones, "
+				    "or raise the limit: ALTER DATABASE %s CONNECTION LIMIT n", name, name);
+	}
+	if (name) {
+		free(name);
+		free(words);
+		return;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(connect_failures); i++) {
 		if (strstr(libpq_msg ? libpq_msg : "", connect_failures[i].needle)) {
 			set_error(e, connect_failures[i].kind, connect_failures[i].hint, "%s: %s",
@@ -224,11 +286,20 @@ PGconn *pgc_connect(const char *dsn, double deadline_ms, struct probe_error *err
 	/* libpq's own connect_timeout is a backstop; the poll deadline is what bounds us. */
 	snprintf(timeout_s, sizeof(timeout_s), "%d", (int)fmax(2, ceil((deadline_ms - start) / 1000)));
 	snprintf(user_timeout_ms, sizeof(user_timeout_ms), "%d", (int)fmax(1000, deadline_ms - start));
-	const char *keys[] = { "connect_timeout", "fallback_application_name", "keepalives",
-			       "keepalives_idle", "keepalives_interval", "keepalives_count",
-			       "tcp_user_timeout", "dbname", NULL };
-	const char *vals[] = { timeout_s, "ops-pgprobe", "1", "10", "5", "3", user_timeout_ms,
-			       dsn ? dsn : "", NULL };
+	/* tcp_user_timeout is a libpq 12 keyword: an older libpq refuses the whole
+	 * connection for an unknown one, so it is passed only when the library has it.
+	 * The DSN (dbname, expanded) comes last: what it sets wins over these defaults. */
+	const char *keys[10] = { "connect_timeout", "fallback_application_name", "keepalives",
+				 "keepalives_idle", "keepalives_interval", "keepalives_count" };
+	const char *vals[10] = { timeout_s, "ops-pgprobe", "1", "10", "5", "3" };
+	size_t n = 6;
+	if (PQlibVersion() >= 120000) {
+		keys[n] = "tcp_user_timeout";
+		vals[n++] = user_timeout_ms;
+	}
+	keys[n] = "dbname";
+	vals[n++] = dsn ? dsn : "";
+	keys[n] = vals[n] = NULL;
 	PGconn *c = PQconnectStartParams(keys, vals, 1);
 	if (!c) {
 		set_error(err, FAIL_OTHER, NULL, "cannot connect: out of memory in libpq");

@@ -25,6 +25,14 @@ static void output_server(struct report *r, const struct target *t)
 	rp_int(r, "superuser_reserved", NULL, (long long)su);
 	rp_int(r, "reserved", ", %lld reserved", (long long)(su + res));
 	rp_int(r, "usable", ", %lld usable", (long long)(max - su - res));
+	/* Amazon RDS's own reserved slots (included in "reserved"), and from 16 whether
+	 * the probe's role may use the reserved_connections slots (null before). */
+	rp_int(r, "rds_superuser_reserved", NULL, (long long)checks_json_num(s, "rds_reserved"));
+	json_t *may = json_object_get(s, "may_use_reserved");
+	if (json_is_boolean(may))
+		rp_bool(r, "may_use_reserved", NULL, json_is_true(may));
+	else
+		rp_null(r, "may_use_reserved", NULL);
 	rp_double(r, "connect_ms", "; connect %.1f ms", t->connect_ms);
 	rp_double(r, "query_ms", ", query %.1f ms\n", t->query_ms);
 	if (json_is_true(json_object_get(s, "in_recovery"))) {
@@ -172,6 +180,16 @@ static void output_session(struct report *r, const json_t *s, struct session_wid
 	rp_string(r, "wait_event_type", NULL, checks_json_str(s, "wait_event_type"));
 	rp_string(r, "wait_event", NULL, checks_json_str(s, "wait_event"));
 	output_blocked_by(r, s);
+	/* The lock waited for (pg_locks), since when (waitstart, 14+; null before), and
+	 * whether a prepared transaction holds it (pg_blocking_pids' pid 0). */
+	rp_string(r, "lock_mode", NULL, checks_json_str(s, "lock_mode"));
+	rp_string(r, "lock_type", NULL, checks_json_str(s, "lock_type"));
+	rp_string(r, "lock_relation", NULL, checks_json_str(s, "lock_relation"));
+	if (isnan(checks_json_num(s, "wait_age")))
+		rp_null(r, "wait_seconds", NULL);
+	else
+		rp_double(r, "wait_seconds", NULL, checks_json_num(s, "wait_age"));
+	rp_bool(r, "blocked_by_prepared", NULL, json_is_true(json_object_get(s, "by_prepared")));
 	json_t *qid = json_object_get(s, "query_id");
 	if (json_is_integer(qid))
 		rp_int(r, "query_id", NULL, json_integer_value(qid));

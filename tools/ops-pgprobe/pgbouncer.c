@@ -12,7 +12,7 @@
 
 const char *pgbouncer_get(const PGresult *res, int row, const char *col)
 {
-	if (!res || row >= PQntuples(res))
+	if (!res || row < 0 || row >= PQntuples(res))
 		return NULL;
 	int f = PQfnumber(res, col);
 	if (f < 0 || PQgetisnull(res, row, f))
@@ -24,7 +24,10 @@ double pgbouncer_num(const PGresult *res, int row, const char *col)
 {
 	const char *v = pgbouncer_get(res, row, col);
 	double d;
-	return v && parse_double(v, &d) == 0 ? d : NAN;
+	/* PgBouncer 1.23+ pads SHOW USERS' pool_size ("        1"); "" is "not set". */
+	while (v && *v == ' ')
+		v++;
+	return v && *v && parse_double(v, &d) == 0 ? d : NAN;
 }
 
 static double config_num(const PGresult *cfg, const char *key)
@@ -35,18 +38,46 @@ static double config_num(const PGresult *cfg, const char *key)
 	return NAN;
 }
 
-/* pool_size of a database from SHOW DATABASES (0 = default_pool_size). */
-static double pool_size_of(const struct bouncer *b, const char *db)
+/* The row of name in a SHOW DATABASES / SHOW USERS result, or -1. */
+static int row_named(const PGresult *res, const char *name)
 {
-	double dflt = config_num(b->config, "default_pool_size");
-	for (int i = 0; b->databases && i < PQntuples(b->databases); i++) {
-		const char *name = pgbouncer_get(b->databases, i, "name");
-		if (name && db && !strcmp(name, db)) {
-			double n = pgbouncer_num(b->databases, i, "pool_size");
-			return n > 0 ? n : dflt;
-		}
+	for (int i = 0; name && res && i < PQntuples(res); i++) {
+		const char *n = pgbouncer_get(res, i, "name");
+		if (n && !strcmp(n, name))
+			return i;
 	}
-	return dflt;
+	return -1;
+}
+
+/*
+ * The effective pool size of a pool, as PgBouncer computes it (pool_pool_size()): the
+ * user's pool_size (SHOW USERS, 1.23+; empty when not set), else the database's
+ * (SHOW DATABASES shows the database's or default_pool_size). From 1.24 a size of 0
+ * means unlimited: those versions renamed SHOW DATABASES' reserve_pool column to
+ * reserve_pool_size, which tells them apart without another command. INFINITY for
+ * unlimited, NAN when unknown.
+ */
+static double pool_size_of(const struct bouncer *b, const char *db, const char *user)
+{
+	double n = pgbouncer_num(b->users, row_named(b->users, user), "pool_size");
+	if (isnan(n) || n < 0) {
+		int row = row_named(b->databases, db);
+		n = row >= 0 ? pgbouncer_num(b->databases, row, "pool_size") : config_num(b->config, "default_pool_size");
+	}
+	bool zero_unlimited = b->databases && PQfnumber(b->databases, "reserve_pool_size") >= 0;
+	return n == 0 && zero_unlimited ? INFINITY : n;
+}
+
+/* reserve_pool_size of a pool: the user's (1.24+), else the database's (column
+ * reserve_pool before 1.24, reserve_pool_size after). */
+static double reserve_pool_of(const struct bouncer *b, const char *db, const char *user)
+{
+	double n = pgbouncer_num(b->users, row_named(b->users, user), "reserve_pool_size");
+	if (!isnan(n) && n >= 0)
+		return n;
+	int row = row_named(b->databases, db);
+	n = pgbouncer_num(b->databases, row, "reserve_pool_size");
+	return isnan(n) ? pgbouncer_num(b->databases, row, "reserve_pool") : n;
 }
 
 static bool is_admin_pool(const struct bouncer *b, int row)
@@ -89,11 +120,12 @@ static void check_waiting(struct report *r, const struct bouncer *b, const struc
 	}
 	const struct threshold *th = &o->th[TH_PGB_WAITING];
 	enum status st = th_eval(th, waiting, NAN);
-	struct check *c = report_check(r, "pgbouncer-waiting", st, b->name,
-				       "%.0f %s for a server connection", waiting,
-				       waiting == 1 ? "client waiting" : "clients waiting");
+	struct check *c = isnan(waiting)
+		? report_check(r, "pgbouncer-waiting", st, b->name, "SHOW POOLS has no cl_waiting column")
+		: report_check(r, "pgbouncer-waiting", st, b->name, "%.0f %s for a server connection", waiting,
+			       waiting == 1 ? "client waiting" : "clients waiting");
 	check_metric(c, "pgbouncer_clients_waiting", waiting, "", th_perf(th, NAN, 0, NAN));
-	if (st != ST_OK)
+	if (st != ST_OK && st != ST_UNKNOWN)
 		check_hint(c, "the pools are too small for the load or server connections are held too long (session pooling, long transactions)");
 	th = &o->th[TH_PGB_MAXWAIT];
 	st = th_eval(th, maxwait, NAN);
@@ -115,8 +147,10 @@ static void check_saturation(struct report *r, const struct bouncer *b, const st
 		if (is_admin_pool(b, i))
 			continue;
 		const char *db = pgbouncer_get(b->pools, i, "database");
-		double size = pool_size_of(b, db), used = pool_servers_busy(b, i);
-		double pct = size > 0 ? 100 * used / size : 0;
+		double size = pool_size_of(b, db, pgbouncer_get(b->pools, i, "user")), used = pool_servers_busy(b, i);
+		/* An unlimited pool (size 0, 1.24+) is never saturated; an unknown size is
+		 * no reason to call it full either (the table shows it as -1). */
+		double pct = size > 0 && isfinite(size) ? 100 * used / size : 0;
 		if (!worst_db || pct > worst_pct) {
 			worst_pct = pct, worst_used = used, worst_size = size;
 			worst_db = db, worst_user = pgbouncer_get(b->pools, i, "user");
@@ -124,11 +158,21 @@ static void check_saturation(struct report *r, const struct bouncer *b, const st
 	}
 	const struct threshold *th = &o->th[TH_PGB_SATURATION];
 	enum status st = th_eval(th, worst_pct, 100);
-	struct check *c = worst_db
-		? report_check(r, "pgbouncer-saturation", st, b->name,
-			       "pool %s/%s has %.0f of %.0f server connections busy (%.0f%%)", worst_db,
-			       worst_user ? worst_user : "?", worst_used, worst_size, worst_pct)
-		: report_check(r, "pgbouncer-saturation", st, b->name, "no pools in use yet");
+	struct check *c;
+	if (!worst_db)
+		c = report_check(r, "pgbouncer-saturation", st, b->name, "no pools in use yet");
+	else if (isinf(worst_size))
+		c = report_check(r, "pgbouncer-saturation", st, b->name,
+				 "pool %s/%s has %.0f server connections busy, of an unlimited pool size (0)", worst_db,
+				 worst_user ? worst_user : "?", worst_used);
+	else if (isnan(worst_size))
+		c = report_check(r, "pgbouncer-saturation", ST_UNKNOWN, b->name,
+				 "pool %s/%s has %.0f server connections busy; its pool size is unknown (no pool_size in "
+				 "SHOW DATABASES)", worst_db, worst_user ? worst_user : "?", worst_used);
+	else
+		c = report_check(r, "pgbouncer-saturation", st, b->name,
+				 "pool %s/%s has %.0f of %.0f server connections busy (%.0f%%)", worst_db,
+				 worst_user ? worst_user : "?", worst_used, worst_size, worst_pct);
 	check_metric(c, "pgbouncer_pool_used_percent", worst_pct, "%", th_perf(th, 100, 0, 100));
 	if (st != ST_OK)
 		check_hint(c, "a full pool makes clients wait: raise pool_size (within the server's max_connections) or shorten transactions");
@@ -194,6 +238,7 @@ static void pools_table(struct report *r, const struct bouncer *b)
 	rp_table_col(tb, "user", "USER", COL_STR);
 	rp_table_col(tb, "pool_mode", "MODE", COL_STR);
 	rp_table_col(tb, "pool_size", "SIZE", COL_INT);
+	rp_table_col(tb, "reserve_pool_size", "RESERVE", COL_INT);
 	rp_table_col(tb, "cl_active", "CL_ACTIVE", COL_INT);
 	rp_table_col(tb, "cl_waiting", "CL_WAITING", COL_INT);
 	rp_table_col(tb, "sv_active", "SV_ACTIVE", COL_INT);
@@ -206,7 +251,10 @@ static void pools_table(struct report *r, const struct bouncer *b)
 		rp_table_str(tb, pgbouncer_get(b->pools, i, "database"));
 		rp_table_str(tb, pgbouncer_get(b->pools, i, "user"));
 		rp_table_str(tb, pgbouncer_get(b->pools, i, "pool_mode"));
-		rp_table_int(tb, (long long)pool_size_of(b, pgbouncer_get(b->pools, i, "database")));
+		double size = pool_size_of(b, pgbouncer_get(b->pools, i, "database"), pgbouncer_get(b->pools, i, "user"));
+		double reserve = reserve_pool_of(b, pgbouncer_get(b->pools, i, "database"), pgbouncer_get(b->pools, i, "user"));
+		rp_table_int(tb, isinf(size) ? 0 : isnan(size) ? -1 : (long long)size); /* 0: unlimited (1.24+) */
+		rp_table_int(tb, isnan(reserve) ? -1 : (long long)reserve);
 		rp_table_int(tb, (long long)pgbouncer_num(b->pools, i, "cl_active"));
 		rp_table_int(tb, (long long)pgbouncer_num(b->pools, i, "cl_waiting"));
 		rp_table_int(tb, (long long)pgbouncer_num(b->pools, i, "sv_active"));

@@ -120,6 +120,9 @@ enum fail_kind {
 	FAIL_NONE,
 	FAIL_TOO_MANY,      /* 53300 sorry, too many clients already */
 	FAIL_RESERVED,      /* 53300 remaining slots are reserved */
+	FAIL_ROLE_LIMIT,    /* 53300 too many connections for role (rolconnlimit) */
+	FAIL_DB_LIMIT,      /* 53300 too many connections for database (datconnlimit) */
+	FAIL_POOLER,        /* 08P01 PgBouncer refused the client (max_client_conn, ...) */
 	FAIL_AUTH,          /* 28P01 / 28000 */
 	FAIL_DNS,
 	FAIL_REFUSED,
@@ -161,11 +164,18 @@ struct bouncer {
 	char *dsn;
 	double connect_ms;
 	struct probe_error err;
-	PGresult *pools, *stats, *clients, *servers, *config, *databases;
+	PGresult *pools, *stats, *clients, *servers, *config, *databases, *users;
 };
 
-/* Builds the query for a server version (query.c). Caller frees. */
-char *query_sql(const struct probe_opts *o, int server_version_num, double statement_timeout_ms);
+/* What the server has, known at login without asking (probe.c), for the statement. */
+struct server_features {
+	int version_num;     /* PQserverVersion() */
+	int in_recovery;     /* 1, 0, or -1 when not reported (in_hot_standby is 14+) */
+	bool no_replication; /* the reduced statement: no WAL receiver, no recovery functions */
+};
+
+/* Builds the query for what the server has (query.c). Caller frees. */
+char *query_sql(const struct probe_opts *o, const struct server_features *f, double statement_timeout_ms);
 void probe_target(struct target *t, const struct probe_opts *o, double deadline_ms);
 void probe_bouncer(struct bouncer *b, double deadline_ms);
 /* Probes everything in parallel, bounded by o->timeout_ms overall. */

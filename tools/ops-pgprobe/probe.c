@@ -24,12 +24,29 @@ void target_reset(struct target *t)
 void bouncer_reset(struct bouncer *b)
 {
 	probe_error_free(&b->err);
-	PGresult **all[] = { &b->pools, &b->stats, &b->clients, &b->servers, &b->config, &b->databases };
+	PGresult **all[] = { &b->pools, &b->stats, &b->clients, &b->servers, &b->config, &b->databases, &b->users };
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
 		PQclear(*all[i]);
 		*all[i] = NULL;
 	}
 	b->connect_ms = NAN;
+}
+
+/* One statement; its round trip in t->query_ms. NULL with t->err set on failure. */
+static PGresult *run_probe_query(struct target *t, PGconn *c, const struct probe_opts *o,
+				 const struct server_features *f, double deadline_ms)
+{
+	/* The server's own limit on our query: what is left of --timeout, less a margin
+	 * for the answer to travel back, so the server cancels before we give up. */
+	double left = deadline_ms - now_ms();
+	double stmt_ms = fmax(100, left * 0.8);
+	char *sql = query_sql(o, f, stmt_ms);
+	double start = now_ms();
+	PGresult *res = pgc_query(c, sql, deadline_ms, &t->err);
+	free(sql);
+	if (res)
+		t->query_ms = now_ms() - start;
+	return res;
 }
 
 void probe_target(struct target *t, const struct probe_opts *o, double deadline_ms)
@@ -40,29 +57,49 @@ void probe_target(struct target *t, const struct probe_opts *o, double deadline_
 	if (PQserverVersion(c) < 100000) {
 		t->err.kind = FAIL_QUERY;
 		t->err.message = xasprintf("PostgreSQL %s is too old for ops-pgprobe: pg_stat_activity has no "
-					   "backend_type before 10 (12 to 17 are supported)",
+					   "backend_type before 10 (12 to 18 are supported)",
 					   PQparameterStatus(c, "server_version"));
 		PQfinish(c);
 		return;
 	}
-	/* The server's own limit on our query: what is left of --timeout, less a margin
-	 * for the answer to travel back, so the server cancels before we give up. */
-	double left = deadline_ms - now_ms();
-	double stmt_ms = fmax(100, left * 0.8);
-	char *sql = query_sql(o, PQserverVersion(c), stmt_ms);
-	double start = now_ms();
-	PGresult *res = pgc_query(c, sql, deadline_ms, &t->err);
-	free(sql);
+	/* What the server has is known from the login, without asking: its version, and
+	 * from 14 whether it is a replica (in_hot_standby). The statement is built for it. */
+	const char *hot = PQparameterStatus(c, "in_hot_standby");
+	struct server_features f = {
+		.version_num = PQserverVersion(c),
+		.in_recovery = hot ? !strcmp(hot, "on") : -1,
+	};
+	PGresult *res = run_probe_query(t, c, o, &f, deadline_ms);
+	/* A server may lack or forbid a piece (an Aurora reader raises on
+	 * pg_last_wal_receive_lsn(), a managed one may revoke it): once, a reduced statement
+	 * without the replication pieces; the replication-lag check says why it cannot tell. */
+	char *reduced_why = NULL;
+	if (!res && t->err.kind == FAIL_QUERY && PQstatus(c) == CONNECTION_OK && f.in_recovery != 0) {
+		struct probe_error first = t->err;
+		memset(&t->err, 0, sizeof(t->err));
+		f.no_replication = true;
+		res = run_probe_query(t, c, o, &f, deadline_ms);
+		if (res) {
+			reduced_why = first.message;
+			first.message = NULL;
+			probe_error_free(&first);
+		} else {
+			probe_error_free(&t->err);
+			t->err = first;
+		}
+	}
 	if (res) {
-		t->query_ms = now_ms() - start;
 		json_error_t jerr;
 		t->snap = PQntuples(res) == 1 ? json_loads(PQgetvalue(res, 0, 0), 0, &jerr) : NULL;
 		if (!t->snap) {
 			t->err.kind = FAIL_QUERY;
 			t->err.message = xstrdup("the probe query returned something that is not its JSON document");
+		} else if (reduced_why) {
+			json_object_set_new(t->snap, "replication_error", json_string(reduced_why));
 		}
 		PQclear(res);
 	}
+	free(reduced_why);
 	PQfinish(c);
 }
 
@@ -76,6 +113,7 @@ void probe_bouncer(struct bouncer *b, double deadline_ms)
 		{ "SHOW POOLS", &b->pools }, { "SHOW DATABASES", &b->databases },
 		{ "SHOW CONFIG", &b->config }, { "SHOW STATS", &b->stats },
 		{ "SHOW CLIENTS", &b->clients }, { "SHOW SERVERS", &b->servers },
+		{ "SHOW USERS", &b->users },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(shows); i++) {
 		*shows[i].into = pgc_query(c, shows[i].sql, deadline_ms, &b->err);

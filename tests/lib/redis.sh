@@ -1,6 +1,6 @@
 # redis.sh — throwaway redis-server instances for opskit tests (source after test-lib.sh).
 #
-#   start_redis [--requirepass PASS] [--acl-user USER PASS] [NAME]
+#   start_redis [--requirepass PASS] [--acl-user USER PASS] [NAME] [-- SERVER-ARGS...]
 #       One standalone server on a free loopback port, data dir $TRASH/redis-NAME
 #       (NAME default "main"). Sets:
 #         REDIS_PORT      its TCP port
@@ -9,6 +9,10 @@
 #         REDIS_PIDFILE   its pid file; REDIS_DIR its directory
 #         REDIS_PASS      the password given with --requirepass (empty otherwise)
 #       --acl-user adds an ACL user with every command and key (~* &* +@all).
+#       Arguments after -- go to redis-server (--rename-command MEMORY "" ...).
+#   start_fake_redis SCRIPT.json
+#       tests/lib/fake-redis.py: a scripted RESP server for replies a real server cannot
+#       be made to give on demand (SCAN duplicates). Sets FAKE_REDIS_PORT.
 #   rcli ARGS...        redis-cli against the last start_redis server (with its password)
 #   start_redis_cluster [--replicas]
 #       Three primaries (with --replicas: plus one replica each), slots split by
@@ -62,6 +66,7 @@ start_redis() {
 		case $1 in
 		--requirepass) _pass=$2; shift 2 ;;
 		--acl-user) _acl_user=$2 _acl_pass=$3; shift 3 ;;
+		--) shift; break ;;
 		*) _name=$1; shift ;;
 		esac
 	done
@@ -71,8 +76,7 @@ start_redis() {
 	REDIS_SOCK=$REDIS_DIR/redis.sock
 	REDIS_URL=redis://127.0.0.1:$REDIS_PORT
 	REDIS_PASS=$_pass
-	set --
-	[ -n "$_pass" ] && set -- --requirepass "$_pass"
+	[ -n "$_pass" ] && set -- --requirepass "$_pass" "$@"
 	_redis_spawn "$REDIS_DIR" "$REDIS_PORT" "$@" || return 1
 	if [ -n "$_acl_user" ]; then
 		rcli ACL SETUSER "$_acl_user" on ">$_acl_pass" '~*' '&*' '+@all' >/dev/null || return 1
@@ -85,6 +89,16 @@ rcli() {
 	else
 		redis-cli -p "$REDIS_PORT" "$@"
 	fi
+}
+
+start_fake_redis() {
+	_pf=$TRASH/fake-redis.port.$$.$(date +%s%N)
+	python3 "$TEST_LIB/fake-redis.py" "$_pf" "$1" >"$_pf.log" 2>&1 &
+	test_cleanup_add "kill $! 2>/dev/null"
+	_n=0
+	while [ ! -s "$_pf" ] && [ $_n -lt 100 ]; do sleep 0.05; _n=$((_n + 1)); done
+	FAKE_REDIS_PORT=$(cat "$_pf" 2>/dev/null)
+	[ -n "$FAKE_REDIS_PORT" ]
 }
 
 stop_redis_pidfile() {

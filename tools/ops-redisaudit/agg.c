@@ -1,4 +1,5 @@
 /* Bounded aggregation: totals, prefixes (capped hash table), top-N heaps, merging. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,10 +113,36 @@ static void topn_free(struct topn *t)
 	free(t->v);
 }
 
+/* The entry of the same key on the same node, or NULL. */
+static struct key_entry *topn_find(struct topn *t, const struct key_entry *e)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i].node == e->node && t->v[i].len == e->len && !memcmp(t->v[i].key, e->key, e->len))
+			return &t->v[i];
+	return NULL;
+}
+
+/*
+ * SCAN may return a key twice (the server rehashed during the scan): a key already in the
+ * heap is not added again, only updated if it grew (moving down a min-heap). The search is
+ * linear but runs only for keys that rank into the heap.
+ */
 void topn_push(struct topn *t, const struct key_entry *e)
 {
 	if (!t->max)
 		return;
+	if (t->n == t->max && rank_of(t, e) <= rank_of(t, &t->v[0]))
+		return;
+	struct key_entry *dup = topn_find(t, e);
+	if (dup) {
+		if (rank_of(t, e) > rank_of(t, dup)) {
+			char *key = dup->key;
+			*dup = *e;
+			dup->key = key;
+			heap_down(t, (size_t)(dup - t->v));
+		}
+		return;
+	}
 	if (t->n == t->max) {
 		if (rank_of(t, e) <= rank_of(t, &t->v[0]))
 			return;
@@ -284,6 +311,7 @@ void agg_init(struct agg *a, const struct settings *s)
 	a->stream_hits = xcalloc(STREAM_HITS_MAX, sizeof(*a->stream_hits));
 	a->patterns = xcalloc(s->n_expire_patterns + 1, sizeof(*a->patterns));
 	a->n_patterns = s->n_expire_patterns;
+	a->stream_node_max_entries = 100;   /* the server's default, until the node says */
 }
 
 void agg_free(struct agg *a)
@@ -306,6 +334,10 @@ void agg_free(struct agg *a)
 
 static void add_stream_hit(struct agg *a, const struct key_entry *e, size_t rule)
 {
+	for (size_t i = 0; i < a->n_stream_hits; i++)   /* a key SCAN returned twice */
+		if (a->stream_hits[i].e.node == e->node && a->stream_hits[i].e.len == e->len &&
+		    !memcmp(a->stream_hits[i].e.key, e->key, e->len))
+			return;
 	if (a->n_stream_hits >= STREAM_HITS_MAX) {
 		a->stream_hits_dropped++;
 		return;
@@ -318,9 +350,11 @@ static void add_stream_hit(struct agg *a, const struct key_entry *e, size_t rule
 	h->rule = rule;
 }
 
-static double stream_limit(const struct stream_rule *r)
+/* MAXLEN ~ trims whole macro nodes: a stream may stay up to one node's entries over. */
+static double stream_limit(const struct agg *a, const struct stream_rule *r)
 {
-	double slack = r->tolerance_percent ? (double)r->maxlen * r->tolerance / 100 : r->tolerance;
+	double slack = isnan(r->tolerance) ? (double)a->stream_node_max_entries
+		     : r->tolerance_percent ? (double)r->maxlen * r->tolerance / 100 : r->tolerance;
 	return (double)r->maxlen + slack;
 }
 
@@ -331,7 +365,7 @@ static void check_stream(struct agg *a, const struct settings *s, const struct k
 		const struct stream_rule *r = &s->streams[i];
 		if (!glob_match(r->match, strlen(r->match), e->key, e->len))
 			continue;
-		if (e->length >= 0 && (double)e->length > stream_limit(r))
+		if (e->length >= 0 && (double)e->length > stream_limit(a, r))
 			add_stream_hit(a, e, i);
 		return;   /* the first matching rule decides */
 	}

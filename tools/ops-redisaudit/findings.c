@@ -267,10 +267,21 @@ static void report_big_keys(struct report *r, const struct settings *s, struct n
 		shown++;
 	}
 	free(top);
-	if (a->big_warn > shown)
-		report_check(r, "big-key", ST_WARNING, NULL, "%llu keys are over %s; the %zu largest are listed",
-			     a->big_warn, human_bytes(s->big_warn), shown);
-	if (!shown)
+	/* big_warn counts a key SCAN returned twice twice: only a full heap can have left
+	 * big keys out */
+	if (a->big_warn > shown && a->top_all.n == a->top_all.max) {
+		size_t crit_shown = 0;
+		for (size_t i = 0; i < a->top_all.n; i++)
+			crit_shown += (double)a->top_all.v[i].memory >= s->big_crit;
+		enum status st = a->big_crit > crit_shown ? ST_CRITICAL : ST_WARNING;
+		if (shown)
+			report_check(r, "big-key", st, NULL, "%llu keys are over %s (%llu over %s); the %zu largest are listed",
+				     a->big_warn, human_bytes(s->big_warn), a->big_crit, human_bytes(s->big_crit), shown);
+		else
+			report_check(r, "big-key", st, NULL, "%llu keys are over %s (%llu over %s); none listed (--top 0)",
+				     a->big_warn, human_bytes(s->big_warn), a->big_crit, human_bytes(s->big_crit));
+	}
+	if (!a->big_warn)
 		report_check(r, "big-key", ST_OK, NULL, "no key uses %s or more", human_bytes(s->big_warn));
 }
 

@@ -101,7 +101,9 @@ static void load_streams(struct settings *s, const struct config *cfg)
 			r->match = names[i];
 		free(key);
 		key = xasprintf("redis.streams.%s.tolerance", names[i]);
-		cfg_threshold(cfg, key, &r->tolerance, &r->tolerance_percent); /* default: one macro node */
+		/* unset: one macro node of the server's stream-node-max-entries (agg.c) */
+		if (!cfg_threshold(cfg, key, &r->tolerance, &r->tolerance_percent))
+			r->tolerance = NAN;
 		free(key);
 		s->n_streams++;
 	}
@@ -200,33 +202,70 @@ struct run {
 	struct caller_list callers;
 	double elapsed_ms;
 	bool cluster;
+	char *resume_mismatch;     /* what of --resume matched no node, or NULL */
+	char *resume_fresh;        /* nodes it did not name, scanned from 0 */
 };
 
-/* --resume: "CURSOR" (one node) or "host:port=CURSOR,..." with "done" for finished nodes. */
+/*
+ * --resume: "CURSOR" (one node) or "host:port=CURSOR,..." with "done" for finished nodes.
+ * A bare cursor means nothing on another node, so it is refused on a cluster. An entry that
+ * names no node now (failover, address change) and a node the token does not name (it is
+ * then scanned from 0) are said in resume checks: the two runs do not add up.
+ */
 static void apply_resume(struct run *run)
 {
 	const char *tok = run->s.resume;
 	if (!tok)
 		return;
 	if (!strchr(tok, '=')) {
-		for (size_t i = 0; i < run->nn; i++)
-			snprintf(run->nodes[i].cursor, sizeof(run->nodes[i].cursor), "%s", tok);
+		if (run->nn > 1)
+			cli_fail_unknown(&tool, &run->common, "resume",
+					 "--resume: a bare cursor resumes one node, and this cluster scans %zu: "
+					 "give the token the interrupted run printed (host:port=cursor,...)", run->nn);
+		snprintf(run->nodes[0].cursor, sizeof(run->nodes[0].cursor), "%s", tok);
 		return;
 	}
-	for (size_t i = 0; i < run->nn; i++) {
-		struct node *n = &run->nodes[i];
-		size_t ll = strlen(n->label);
-		for (const char *p = tok; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
-			if (strncmp(p, n->label, ll) || p[ll] != '=')
+	bool *named = xcalloc(run->nn + 1, sizeof(*named));
+	struct strbuf unknown = STRBUF_INIT;
+	for (const char *p = tok; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+		size_t el = strcspn(p, ","), ll = strcspn(p, "=,");
+		if (ll == el) {
+			free(named);
+			sb_release(&unknown);
+			cli_fail_unknown(&tool, &run->common, "resume",
+					 "--resume: \"%.*s\" is not host:port=cursor", (int)el, p);
+		}
+		bool found = false;
+		for (size_t i = 0; i < run->nn && !found; i++) {
+			struct node *n = &run->nodes[i];
+			if (strlen(n->label) != ll || strncmp(p, n->label, ll))
 				continue;
+			found = named[i] = true;
 			const char *cur = p + ll + 1;
-			size_t cl = strcspn(cur, ",");
+			size_t cl = el - ll - 1;
 			if (cl == 4 && !strncmp(cur, "done", 4))
 				n->skipped = n->complete = true;
 			else
 				snprintf(n->cursor, sizeof(n->cursor), "%.*s", (int)cl, cur);
 		}
+		if (!found)
+			sb_addf(&unknown, "%s%.*s", unknown.len ? ", " : "", (int)ll, p);
 	}
+	struct strbuf fresh = STRBUF_INIT;
+	for (size_t i = 0; i < run->nn; i++)
+		if (!named[i])
+			sb_addf(&fresh, "%s%s", fresh.len ? ", " : "", run->nodes[i].label);
+	if (unknown.len || fresh.len) {
+		run->resume_mismatch = xasprintf("the --resume token %s%s%s%s%s%s", unknown.len ? "names " : "",
+						 unknown.len ? sb_str(&unknown) : "",
+						 unknown.len ? ", no node now" : "",
+						 unknown.len && fresh.len ? ", and " : "",
+						 fresh.len ? "does not name " : "", fresh.len ? sb_str(&fresh) : "");
+		run->resume_fresh = fresh.len ? sb_detach(&fresh) : NULL;
+	}
+	sb_release(&unknown);
+	sb_release(&fresh);
+	free(named);
 }
 
 static bool valid_cursor(const char *c)
@@ -279,6 +318,8 @@ static void scan_everything(struct run *run)
 	for (size_t i = 0; i < run->nn; i++) {
 		struct node *n = &run->nodes[i];
 		agg_init(&n->agg, &run->s);
+		if (n->connected && n->stream_node_max_entries > 0)
+			n->agg.stream_node_max_entries = n->stream_node_max_entries;
 		if (!valid_cursor(n->cursor))
 			cli_fail_unknown(&tool, &run->common, "resume", "--resume: \"%s\" is not a SCAN cursor", n->cursor);
 		if (n->connected) {
@@ -337,6 +378,10 @@ static double scale_of(const struct run *run)
 	if (run->s.sample < 1)
 		return (double)a->scanned / (double)seen;
 	if (scan_limit_reached()) {
+		/* DBSIZE counts every key, not those matching --match: how many match is unknown,
+		 * so the figures stay those of the keys examined */
+		if (run->s.match)
+			return 1;
 		long long dbsize = 0;
 		for (size_t i = 0; i < run->nn; i++)
 			dbsize += run->nodes[i].dbsize;
@@ -373,6 +418,13 @@ static void report_scan_state(struct report *r, struct run *run, double scale)
 	if (complete)
 		c = report_check(r, "scan", st, NULL, "scanned every key (%llu) on %zu node%s", a->scanned,
 				 run->nn, run->nn == 1 ? "" : "s");
+	else if (!run_failed(run) && run->s.match) {
+		char *m = key_display(run->s.match, strlen(run->s.match));
+		c = report_check(r, "scan", st, NULL, "stopped after %llu keys matching %s as asked; "
+				 "results cover only those keys (how many keys match is unknown)",
+				 a->examined, m);
+		free(m);
+	}
 	else if (!run_failed(run))
 		c = report_check(r, "scan", st, NULL, "stopped after %llu keys as asked; results are extrapolated",
 				 a->examined);
@@ -383,6 +435,13 @@ static void report_scan_state(struct report *r, struct run *run, double scale)
 	for (size_t i = 0; i < run->nn; i++)
 		if (run->nodes[i].error)
 			report_check(r, "scan", ST_UNKNOWN, run->nodes[i].label, "%s", run->nodes[i].error);
+	if (run->resume_mismatch) {
+		struct check *rc = report_check(r, "resume", ST_UNKNOWN, NULL, "%s (failover or address change?)%s%s%s",
+						run->resume_mismatch, run->resume_fresh ? ": " : "",
+						run->resume_fresh ? run->resume_fresh : "",
+						run->resume_fresh ? " scanned from cursor 0" : "");
+		check_hint(rc, "this run and the interrupted one do not add up: audit again without --resume");
+	}
 	if (resume && run_failed(run))
 		errorf("scan incomplete; resume with --resume '%s'", resume);
 	free(resume);
@@ -443,6 +502,8 @@ int main(int argc, char **argv)
 	free(run.nodes);
 	agg_free(&run.total);
 	callers_free(&run.callers);
+	free(run.resume_mismatch);
+	free(run.resume_fresh);
 	target_free(&run.target);
 	free(run.s.streams);
 	config_free(cfg);

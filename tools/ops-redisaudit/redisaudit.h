@@ -39,7 +39,7 @@ struct stream_rule {
 	const char *name;      /* config name */
 	const char *match;     /* glob over stream key names */
 	long long maxlen;
-	double tolerance;      /* entries, or percent of maxlen */
+	double tolerance;      /* entries, or percent of maxlen; NAN: stream-node-max-entries */
 	bool tolerance_percent;
 };
 
@@ -148,6 +148,7 @@ struct agg {
 	struct pattern_hits *patterns; /* one per settings.expire_patterns */
 	size_t n_patterns;
 	struct strbuf scratch;        /* prefix of the current key */
+	long long stream_node_max_entries; /* the node's, for stream rules without tolerance */
 };
 
 #define STREAM_HITS_MAX 100

@@ -8,6 +8,7 @@ most 60 seconds. SCRIPT.json:
     {"info": "redis_version:7.0.0\\r\\n...",        INFO (any section) answer
      "scan": {"0": ["5", ["a", "b"]], "5": ["0", ["b"]]},   cursor -> [next, keys]
      "keys": {"a": {"type": "string", "memory": 100}},     TYPE / MEMORY USAGE / PTTL / *LEN
+                                 ({"error": "BUSY ..."}: every command on that key fails)
      "errors": {"MEMORY": "ERR unknown command"}}   a command answered with an error
 """
 import json, socket, sys, time
@@ -65,6 +66,9 @@ def answer(sc, args):
     if cmd in errs:
         return ("error", errs[cmd])
     keys = sc.get("keys", {})
+    key = args[2] if cmd == "MEMORY" and len(args) > 2 else args[1] if len(args) > 1 else None
+    if cmd != "SCAN" and key in keys and "error" in keys[key]:
+        return ("error", keys[key]["error"])
     if cmd == "INFO":
         return sc.get("info", "redis_version:7.0.0\r\n")
     if cmd == "DBSIZE":

@@ -8,6 +8,21 @@
 
 const char *const ktype_names[KT_COUNT] = { "string", "list", "set", "zset", "hash", "stream", "other" };
 const char *const ttl_bucket_names[TTL_COUNT] = { "none", "lt_1h", "1h_1d", "1d_7d", "gt_7d" };
+const char *const skip_reason_names[SK_COUNT] = { "noperm", "loading", "busy", "moved", "error" };
+
+enum skip_reason skip_reason_of(const char *err)
+{
+	static const struct { const char *prefix; enum skip_reason r; } map[] = {
+		{ "NOPERM", SK_NOPERM }, { "LOADING", SK_LOADING }, { "BUSY", SK_BUSY },
+		{ "MOVED", SK_MOVED }, { "ASK", SK_MOVED }, { "TRYAGAIN", SK_MOVED },
+	};
+	for (size_t i = 0; err && i < sizeof(map) / sizeof(map[0]); i++) {
+		size_t n = strlen(map[i].prefix);
+		if (!strncmp(err, map[i].prefix, n) && (err[n] == ' ' || err[n] == '\0'))
+			return map[i].r;
+	}
+	return SK_OTHER;
+}
 
 /* Example keys kept for messages are cut to this many bytes. */
 #define EXAMPLE_MAX 256
@@ -306,7 +321,7 @@ void agg_init(struct agg *a, const struct settings *s)
 	topn_init(&a->top_all, s->top, false);
 	for (int t = 0; t < KT_COUNT; t++)
 		topn_init(&a->top_type[t], s->top, false);
-	topn_init(&a->top_len, s->lengths ? s->top : 0, true);
+	topn_init(&a->top_len, s->top, true);   /* also the fallback when MEMORY USAGE is refused */
 	topn_init(&a->streams, s->top, true);
 	a->stream_hits = xcalloc(STREAM_HITS_MAX, sizeof(*a->stream_hits));
 	a->patterns = xcalloc(s->n_expire_patterns + 1, sizeof(*a->patterns));
@@ -329,6 +344,8 @@ void agg_free(struct agg *a)
 		free(a->patterns[i].example);
 	sb_release(&a->scratch);
 	free(a->patterns);
+	free(a->memory_error);
+	free(a->skip_error);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -402,7 +419,7 @@ void agg_add_key(struct agg *a, const struct settings *s, int node, const char *
 	struct key_entry e = { (char *)key, len, memory, length, ttl_ms, type, node };
 	topn_push(&a->top_all, &e);
 	topn_push(&a->top_type[type], &e);
-	if (s->lengths && length >= 0)
+	if (length >= 0 && (s->lengths || a->memory_refused))
 		topn_push(&a->top_len, &e);
 	if (type == KT_STREAM)
 		check_stream(a, s, &e);
@@ -421,6 +438,12 @@ void agg_merge(struct agg *into, const struct agg *from, const struct settings *
 	into->examined += from->examined;
 	into->vanished += from->vanished;
 	into->memory_refused += from->memory_refused;
+	if (!into->memory_error && from->memory_error)
+		into->memory_error = xstrdup(from->memory_error);
+	for (int k = 0; k < SK_COUNT; k++)
+		into->skipped[k] += from->skipped[k];
+	if (!into->skip_error && from->skip_error)
+		into->skip_error = xstrdup(from->skip_error);
 	into->big_warn += from->big_warn;
 	into->big_crit += from->big_crit;
 	for (size_t i = 0; i < from->prefixes.nslots; i++)

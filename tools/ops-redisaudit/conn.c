@@ -226,6 +226,8 @@ static void read_server_facts(struct node *n, int db, bool *cluster)
 	r = node_command(n, "CONFIG GET stream-node-max-entries");
 	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[1]->str)
 		n->stream_node_max_entries = atoll(r->element[1]->str);
+	else
+		n->config_refused = true;
 	if (r)
 		freeReplyObject(r);
 }

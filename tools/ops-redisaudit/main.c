@@ -447,6 +447,38 @@ static void report_scan_state(struct report *r, struct run *run, double scale)
 	free(resume);
 }
 
+/* Keys SCAN listed whose TYPE answered an error: one UNKNOWN check per reason. */
+static void report_skipped(struct report *r, const struct agg *a)
+{
+	static const char *const what[SK_COUNT] = {
+		"not readable by this user (NOPERM: outside its ACL key patterns)",
+		"not readable while the server loads its data set (LOADING)",
+		"not readable while a script or module blocked the server (BUSY)",
+		"moved to another node during the scan (MOVED/ASK: resharding or failover)",
+		"refused with another error",
+	};
+	static const char *const hint[SK_COUNT] = {
+		"audit with a user allowed ~* (read-only commands suffice), or limit the audit to this "
+		"user's keys with --match",
+		"audit again once the server has loaded its data (INFO persistence: loading:0)",
+		"audit again when the script or module command is done (SCRIPT KILL, FUNCTION KILL)",
+		"audit again once the slot migration or failover is done",
+		"see the error in the message",
+	};
+	for (int k = 0; k < SK_COUNT; k++) {
+		if (!a->skipped[k])
+			continue;
+		struct check *c = report_check(r, "unreadable-keys", ST_UNKNOWN, skip_reason_names[k],
+					       "%llu key%s %s %s skipped; the figures cover the other keys%s%s",
+					       a->skipped[k], a->skipped[k] == 1 ? "" : "s", what[k],
+					       a->skipped[k] == 1 ? "was" : "were",
+					       k == SK_OTHER && a->skip_error ? ": " : "",
+					       k == SK_OTHER && a->skip_error ? a->skip_error : "");
+		check_hint(c, "%s", hint[k]);
+		check_metric(c, "skipped_keys", (double)a->skipped[k], "", THRESHOLDS_NONE);
+	}
+}
+
 static void report_keyspace(struct report *r, const struct run *run, double scale)
 {
 	const struct stats *t = &run->total.total;
@@ -459,9 +491,11 @@ static void report_keyspace(struct report *r, const struct run *run, double scal
 	check_metric(c, "vanished_keys", (double)run->total.vanished, "", THRESHOLDS_NONE);
 	if (run->total.memory_refused) {
 		check_set_status(c, ST_UNKNOWN);
-		check_hint(c, "the server refused MEMORY USAGE for %llu keys, so memory figures are too low: "
-			      "grant the audit user +memory|usage", run->total.memory_refused);
+		check_hint(c, "the server refused MEMORY USAGE for %llu keys (%s), so memory figures are too low: "
+			      "grant the audit user +memory|usage, or undo its rename-command",
+			   run->total.memory_refused, run->total.memory_error ? run->total.memory_error : "not sent");
 	}
+	report_skipped(r, &run->total);
 }
 
 static int finish(struct run *run)

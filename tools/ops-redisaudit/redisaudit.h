@@ -28,10 +28,15 @@
 typedef unsigned long long u64;
 
 enum ktype { KT_STRING, KT_LIST, KT_SET, KT_ZSET, KT_HASH, KT_STREAM, KT_OTHER, KT_COUNT };
+/* Why a key SCAN returned was skipped: its TYPE answered an error. */
+enum skip_reason { SK_NOPERM, SK_LOADING, SK_BUSY, SK_MOVED, SK_OTHER, SK_COUNT };
 enum ttl_bucket { TTL_NONE, TTL_LT_1H, TTL_1H_1D, TTL_1D_7D, TTL_GT_7D, TTL_COUNT };
 
 extern const char *const ktype_names[KT_COUNT];
 extern const char *const ttl_bucket_names[TTL_COUNT];
+extern const char *const skip_reason_names[SK_COUNT];
+/* The reason of an error reply ("NOPERM ...", "MOVED 3999 host:port", ...). */
+enum skip_reason skip_reason_of(const char *err);
 
 /* ---- settings (read-only once the scan starts) ---- */
 
@@ -136,6 +141,9 @@ struct agg {
 	u64 examined;                 /* names sent TYPE/MEMORY/PTTL */
 	u64 vanished;                 /* gone between SCAN and TYPE */
 	u64 memory_refused;           /* keys whose MEMORY USAGE the server refused */
+	char *memory_error;           /* the first refusal, for the message */
+	u64 skipped[SK_COUNT];        /* keys whose TYPE answered an error, by reason */
+	char *skip_error;             /* the first SK_OTHER error */
 	u64 big_warn, big_crit;       /* keys over the thresholds */
 	struct prefix_table prefixes;
 	struct topn top_all;
@@ -200,9 +208,13 @@ struct node {
 	long long maxmemory;
 	char maxmemory_policy[32];
 	long long stream_node_max_entries;
+	bool config_refused;   /* CONFIG GET answered an error: stream_node_max_entries assumed */
 	/* INFO keyspace says no key of the database has a TTL: PTTL is skipped, and each batch
 	 * carries an INFO keyspace instead, so a TTL set mid-scan brings PTTL back (scan.c). */
 	bool ttl_free;
+	/* MEMORY USAGE refused (renamed, ACL): later batches do not send it, and element
+	 * counts are read instead (scan.c) */
+	bool no_memory;
 };
 
 /* Keys with a TTL in database db according to an INFO (keyspace) text; -1 if not said. */

@@ -83,11 +83,8 @@ bad:
 int target_parse(const char *spec, struct target *t, char **err)
 {
 	memset(t, 0, sizeof(*t));
-	if (str_starts_with(spec, "rediss://")) {
-		*err = xstrdup("rediss:// (TLS) is not supported by this build's hiredis; use a TLS tunnel");
-		return -1;
-	}
-	if (!str_starts_with(spec, "redis://")) {
+	bool tls = str_starts_with(spec, "rediss://");
+	if (!tls && !str_starts_with(spec, "redis://")) {
 		if (!strchr(spec, '/')) {
 			*err = xasprintf("\"%s\" is neither a redis:// URL, a socket path nor a configured target", spec);
 			return -1;
@@ -96,7 +93,8 @@ int target_parse(const char *spec, struct target *t, char **err)
 		t->display = xstrdup(t->path);
 		return 0;
 	}
-	const char *rest = spec + 8;
+	const char *rest = spec + (tls ? 9 : 8);
+	t->tls = tls;
 	const char *end = rest + strcspn(rest, "/?#");
 	const char *at = memrchr(rest, '@', (size_t)(end - rest));
 	if (at)
@@ -115,8 +113,8 @@ int target_parse(const char *spec, struct target *t, char **err)
 		}
 		t->db = (int)db;
 	}
-	t->display = xasprintf(strchr(t->host, ':') ? "redis://[%s]:%d/%d" : "redis://%s:%d/%d",
-			       t->host, t->port, t->db);
+	t->display = xasprintf(strchr(t->host, ':') ? "%s://[%s]:%d/%d" : "%s://%s:%d/%d",
+			       tls ? "rediss" : "redis", t->host, t->port, t->db);
 	return 0;
 }
 
@@ -294,8 +292,20 @@ int node_connect(struct node *n, const struct settings *s)
 {
 	double ms = s->timeout_ms > 0 ? s->timeout_ms : 5000;
 	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((long long)ms % 1000 * 1000) };
-	n->c = n->path ? redisConnectUnixWithTimeout(n->path, tv)
-		       : redisConnectWithTimeout(n->host, n->port, tv);
+	if (s->tls && !n->path) {
+		char *err = NULL;
+		int fd = -1;
+		n->tls = tls_connect(s->tls_ctx, n->host, n->port, s->sni, ms, &fd, &err);
+		if (!n->tls) {
+			node_set_error(n, "cannot connect to %s over TLS: %s", n->label, err);
+			free(err);
+			return -1;
+		}
+		n->c = redisConnectFd(fd);
+	} else {
+		n->c = n->path ? redisConnectUnixWithTimeout(n->path, tv)
+			       : redisConnectWithTimeout(n->host, n->port, tv);
+	}
 	if (!n->c || n->c->err) {
 		node_set_error(n, "cannot connect to %s: %s", n->label,
 			       n->c ? n->c->errstr : "out of memory");
@@ -333,6 +343,8 @@ void node_free(struct node *n)
 	if (n->c)
 		redisFree(n->c);
 	n->c = NULL;
+	tls_close(n->tls);
+	n->tls = NULL;
 	free(n->host);
 	free(n->path);
 	free(n->label);

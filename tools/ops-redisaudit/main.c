@@ -4,7 +4,9 @@
  */
 #define _GNU_SOURCE
 #include <math.h>
+#include <openssl/ssl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +44,11 @@ static const struct cli_opt options[] = {
 	CLI_OPT(0, "jobs", "N", CLI_INT, O, jobs, "cluster nodes scanned at once", .config_key = "redis.jobs"),
 	CLI_OPT(0, "replica", NULL, CLI_FLAG, O, replica, "scan a replica of each cluster primary (READONLY)"),
 	CLI_OPT(0, "resume", "TOKEN", CLI_STRING, O, resume, "continue an interrupted scan from its cursor(s)"),
+	CLI_OPT(0, "tls", NULL, CLI_FLAG, O, tls, "connect over TLS (as a rediss:// URL does)"),
+	CLI_OPT(0, "ca-file", "FILE", CLI_STRING, O, ca_file, "CA certificates (PEM) that verify the server, instead of the system's"),
+	CLI_OPT(0, "cert", "FILE", CLI_STRING, O, cert, "client certificate (PEM) for servers that ask for one"),
+	CLI_OPT(0, "key", "FILE", CLI_STRING, O, key, "private key (PEM) of --cert"),
+	CLI_OPT(0, "sni", "NAME", CLI_STRING, O, sni, "server name sent and verified, instead of the target's host"),
 	CLI_OPT(0, "timeout", "DURATION", CLI_DURATION, O, timeout_ms, "connect and command timeout",
 		.config_key = "redis.timeout"),
 	CLI_OPT(0, "big-key", "BYTES", CLI_SIZE, O, big_warn, "warn about keys using this much memory",
@@ -143,7 +150,7 @@ static char *target_key(const struct config *cfg, const char *name, const char *
 /* The target: an operand (URL, path or configured name), else the first configured target,
  * else localhost. Credentials: URL, then config, then REDISCLI_AUTH. */
 static void resolve_target(const struct config *cfg, const char *operand, struct target *t,
-			   const struct cli_common *common)
+			   struct settings *s, const struct cli_common *common)
 {
 	const char *const *names;
 	size_t n = 0;
@@ -164,6 +171,28 @@ static void resolve_target(const struct config *cfg, const char *operand, struct
 		char *copy = err;
 		cli_fail_unknown(&tool, common, "target", "%s", copy);
 	}
+	/* TLS from the target's keys, unless given on the command line */
+	static const struct { const char *field, *option; size_t off; } tls_keys[] = {
+		{ "ca_file", "ca-file", offsetof(struct settings, ca_file) },
+		{ "cert", "cert", offsetof(struct settings, cert) },
+		{ "key", "key", offsetof(struct settings, key) },
+		{ "sni", "sni", offsetof(struct settings, sni) },
+	};
+	for (size_t i = 0; name && i < sizeof(tls_keys) / sizeof(tls_keys[0]); i++) {
+		const char **field = (const char **)((char *)s + tls_keys[i].off);
+		char *key = xasprintf("redis.targets.%s.%s", name, tls_keys[i].field);
+		const char *v;
+		if (!cli_given(common, tls_keys[i].option) && cfg_str(cfg, key, &v))
+			*field = v;
+		free(key);
+	}
+	char *tlskey = name ? xasprintf("redis.targets.%s.tls", name) : NULL;
+	bool tls = false;
+	if (tlskey && cfg_bool(cfg, tlskey, &tls) && tls)
+		s->tls = true;
+	free(tlskey);
+	if (t->tls)
+		s->tls = true;
 	if (name && !t->password && (t->password = target_key(cfg, name, "password")))
 		redact_add_secret(t->password);
 	if (name && !t->username)
@@ -523,7 +552,16 @@ int main(int argc, char **argv)
 		cli_usage_error(&tool, "one target at a time (got %d)", argc - first);
 	struct config *cfg = cli_load_config(&tool, &run.common);
 	load_settings(&run.s, cfg);
-	resolve_target(cfg, first < argc ? argv[first] : NULL, &run.target, &run.common);
+	resolve_target(cfg, first < argc ? argv[first] : NULL, &run.target, &run.s, &run.common);
+	if (run.s.tls) {
+		char *err = NULL;
+		if (run.target.path)
+			cli_fail_unknown(&tool, &run.common, "target", "TLS needs a host and port, not a socket path");
+		if (!(run.s.tls_ctx = tls_context(&run.s, &err))) {
+			char *copy = err;
+			cli_fail_unknown(&tool, &run.common, "connect", "%s", copy);
+		}
+	}
 	run.s.username = run.target.username;
 	run.s.password = run.target.password;
 	run.s.db = run.target.db;
@@ -540,6 +578,8 @@ int main(int argc, char **argv)
 	free(run.resume_fresh);
 	target_free(&run.target);
 	free(run.s.streams);
+	if (run.s.tls_ctx)
+		SSL_CTX_free(run.s.tls_ctx);
 	config_free(cfg);
 	return rc;
 }

@@ -9,6 +9,7 @@
  *   prefix.c    key -> prefix folding; binary-safe glob matching
  *   findings.c  checks: no-TTL, big keys, stream MAXLEN, KEYS callers, maxmemory
  *   output.c    tool data (tables / JSON objects)
+ *   tls.c       TLS through OpenSSL and a relay thread per connection (hiredis 0.14 has none)
  *
  * Memory: nothing is kept per key. A node's aggregate holds at most prefix_max prefixes,
  * top keys per heap and a capped list of stream findings, whatever the key count.
@@ -55,6 +56,10 @@ struct settings {
 	double timeout_ms;
 	bool replica;
 	int jobs;
+	/* TLS (rediss://, --tls): verified against ca_file or the system store */
+	bool tls;
+	const char *ca_file, *cert, *key, *sni;
+	struct ssl_ctx_st *tls_ctx;
 	/* scan */
 	long long count;
 	long long samples;     /* MEMORY USAGE SAMPLES */
@@ -196,6 +201,7 @@ struct node {
 	const char *role;      /* "standalone", "primary", "replica" */
 	char *primary_label;   /* for a replica: the primary it stands for */
 	redisContext *c;
+	void *tls;             /* the TLS relay under c (tls.c), or NULL */
 	char version[32];
 	int version_num;       /* major*10000 + minor*100 + patch */
 	long long dbsize;
@@ -226,6 +232,7 @@ struct target {
 	char *path;
 	int db;
 	char *username, *password;   /* owned */
+	bool tls;                    /* rediss:// */
 	char *display;               /* redacted form, for messages */
 };
 
@@ -244,6 +251,19 @@ int cluster_discover(struct node **nodes, size_t *n, const struct settings *s, c
 /* A command with a reply check: NULL on a connection error or an error reply (sets
  * node->error when the connection broke). */
 redisReply *node_command(struct node *n, const char *fmt, ...);
+
+/* ---- tls.c ---- */
+struct ssl_ctx_st;
+/* The client context: TLS 1.2+, peer verified against s->ca_file (else the system store),
+ * s->cert/s->key as client certificate. NULL with *err set. */
+struct ssl_ctx_st *tls_context(const struct settings *s, char **err);
+/* TCP connect and TLS handshake within timeout_ms, certificate checked for sni (else host:
+ * a name, or an IP address); then a relay thread. *fd_out is the plaintext end for
+ * redisConnectFd(). NULL with *err set. */
+void *tls_connect(struct ssl_ctx_st *ctx, const char *host, int port, const char *sni, double timeout_ms,
+		  int *fd_out, char **err);
+/* After redisFree(): ends the relay and frees the connection. */
+void tls_close(void *conn);
 
 /* ---- scan.c ---- */
 

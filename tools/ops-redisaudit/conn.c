@@ -190,6 +190,30 @@ long long info_db_expires(const char *info, int db)
 	return expires;
 }
 
+void info_server_facts(struct node *n, const char *info)
+{
+	char buf[64], sync[16];
+	n->server = "redis";
+	bool valkey = info_field(info, "valkey_version", n->version, sizeof(n->version));
+	if (valkey)
+		n->server = "valkey";
+	if (valkey || info_field(info, "redis_version", n->version, sizeof(n->version))) {
+		int ma = 0, mi = 0, pa = 0;
+		sscanf(n->version, "%d.%d.%d", &ma, &mi, &pa);
+		n->version_num = ma * 10000 + mi * 100 + pa;
+	}
+	free(n->replica_problem);
+	n->replica_problem = NULL;
+	if (!info_field(info, "role", buf, sizeof(buf)) || strcmp(buf, "slave"))
+		return;
+	if (info_field(info, "master_sync_in_progress", sync, sizeof(sync)) && strcmp(sync, "0"))
+		n->replica_problem = xstrdup("a replica still syncing with its primary (master_sync_in_progress:1): "
+					     "its key space is incomplete");
+	else if (info_field(info, "master_link_status", buf, sizeof(buf)) && strcmp(buf, "up"))
+		n->replica_problem = xasprintf("a replica whose link to its primary is %s "
+					       "(master_link_status): its key space may be stale or incomplete", buf);
+}
+
 static void read_server_facts(struct node *n, int db, bool *cluster)
 {
 	n->maxmemory = -1;
@@ -208,11 +232,7 @@ static void read_server_facts(struct node *n, int db, bool *cluster)
 		return;
 	}
 	char buf[64];
-	if (info_field(r->str, "redis_version", n->version, sizeof(n->version))) {
-		int ma = 0, mi = 0, pa = 0;
-		sscanf(n->version, "%d.%d.%d", &ma, &mi, &pa);
-		n->version_num = ma * 10000 + mi * 100 + pa;
-	}
+	info_server_facts(n, r->str);
 	if (info_field(r->str, "maxmemory", buf, sizeof(buf)))
 		n->maxmemory = atoll(buf);
 	info_field(r->str, "maxmemory_policy", n->maxmemory_policy, sizeof(n->maxmemory_policy));
@@ -351,6 +371,7 @@ void node_free(struct node *n)
 	free(n->id);
 	free(n->primary_label);
 	free(n->error);
+	free(n->replica_problem);
 	agg_free(&n->agg);
 }
 

@@ -365,10 +365,11 @@ static void scan_everything(struct run *run)
 		agg_merge(&run->total, &run->nodes[i].agg, &run->s);
 }
 
+/* A replica still syncing or cut from its primary holds a partial key space: never complete. */
 static bool run_complete(const struct run *run)
 {
 	for (size_t i = 0; i < run->nn; i++)
-		if (!run->nodes[i].complete)
+		if (!run->nodes[i].complete || run->nodes[i].replica_problem)
 			return false;
 	return true;
 }
@@ -379,15 +380,26 @@ static bool run_failed(const struct run *run)
 	if (audit_stop)
 		return true;
 	for (size_t i = 0; i < run->nn; i++)
-		if (run->nodes[i].error)
+		if (run->nodes[i].error || run->nodes[i].replica_problem)
+			return true;
+	return false;
+}
+
+static bool replica_problem(const struct run *run)
+{
+	for (size_t i = 0; i < run->nn; i++)
+		if (run->nodes[i].replica_problem)
 			return true;
 	return false;
 }
 
 static char *resume_token(const struct run *run)
 {
-	if (run_complete(run))
-		return NULL;
+	size_t done = 0;
+	for (size_t i = 0; i < run->nn; i++)
+		done += run->nodes[i].complete;
+	if (done == run->nn)
+		return NULL;   /* scanned whole (a replica out of sync is its own check) */
 	if (run->nn == 1)
 		return xstrdup(run->nodes[0].cursor);
 	struct strbuf sb = STRBUF_INIT;
@@ -427,7 +439,8 @@ static void report_scan_state(struct report *r, struct run *run, double scale)
 	double secs = run->elapsed_ms / 1000;
 	rp_string(r, "target", "target   %s", run->target.display);
 	rp_string(r, "mode", "  (%s", run->cluster ? "cluster" : "standalone");
-	rp_string(r, "redis_version", ", redis %s)\n", run->nodes[0].version[0] ? run->nodes[0].version : NULL);
+	rp_string(r, "server", ", %s", run->nodes[0].server ? run->nodes[0].server : "redis");
+	rp_string(r, "redis_version", " %s)\n", run->nodes[0].version[0] ? run->nodes[0].version : NULL);
 	rp_bool(r, "complete", "complete %s", complete);
 	rp_int(r, "examined", "   examined %lld keys", (long long)a->examined);
 	rp_double(r, "elapsed_seconds", " in %.2fs", secs);
@@ -458,12 +471,21 @@ static void report_scan_state(struct report *r, struct run *run, double scale)
 		c = report_check(r, "scan", st, NULL, "stopped after %llu keys as asked; results are extrapolated",
 				 a->examined);
 	else
-		c = report_check(r, "scan", st, NULL, "incomplete: %s", audit_stop ? "interrupted" : "a node failed");
+		c = report_check(r, "scan", st, NULL, "incomplete: %s",
+				 audit_stop ? "interrupted"
+				 : replica_problem(run) ? "a replica is not in sync with its primary (see the replica check)"
+				 : "a node failed");
 	if (resume && !complete)
 		check_hint(c, "continue with --resume '%s'", resume);
 	for (size_t i = 0; i < run->nn; i++)
 		if (run->nodes[i].error)
 			report_check(r, "scan", ST_UNKNOWN, run->nodes[i].label, "%s", run->nodes[i].error);
+	for (size_t i = 0; i < run->nn; i++)
+		if (run->nodes[i].replica_problem)
+			check_hint(report_check(r, "replica", ST_UNKNOWN, run->nodes[i].label, "%s is %s",
+						run->nodes[i].label, run->nodes[i].replica_problem),
+				   "audit the primary, or this replica once INFO replication shows "
+				   "master_link_status:up and master_sync_in_progress:0");
 	if (run->resume_mismatch) {
 		struct check *rc = report_check(r, "resume", ST_UNKNOWN, NULL, "%s (failover or address change?)%s%s%s",
 						run->resume_mismatch, run->resume_fresh ? ": " : "",

@@ -202,8 +202,10 @@ struct node {
 	char *primary_label;   /* for a replica: the primary it stands for */
 	redisContext *c;
 	void *tls;             /* the TLS relay under c (tls.c), or NULL */
-	char version[32];
-	int version_num;       /* major*10000 + minor*100 + patch */
+	char version[32];      /* the real server's: valkey_version on Valkey */
+	int version_num;       /* major*10000 + minor*100 + patch, of that version */
+	const char *server;    /* "redis" or "valkey" */
+	char *replica_problem; /* a replica whose link is down or still syncing, or NULL */
 	long long dbsize;
 	/* scan state */
 	char cursor[24];       /* next SCAN cursor, "0" at start */
@@ -223,6 +225,9 @@ struct node {
 	bool no_memory;
 };
 
+/* Server name, version and replica state from an INFO text (unit-tested through a fake
+ * server: Valkey says redis_version 7.2.4 and valkey_version 8.0.1). */
+void info_server_facts(struct node *n, const char *info);
 /* Keys with a TTL in database db according to an INFO (keyspace) text; -1 if not said. */
 long long info_db_expires(const char *info, int db);
 

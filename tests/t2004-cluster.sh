@@ -78,6 +78,18 @@ test_expect_success 'a cluster --resume token: finished nodes are skipped' '
 	test "$(json_get res.json "d[\"totals\"][\"keys\"], d[\"complete\"]")" = "($keys3, True)"
 '
 
+test_expect_success 'a bare cursor is refused on a cluster (it would apply to every node)' '
+	ops-redisaudit --format json --resume 1234 "$REDIS_CLUSTER_URL" >bare.json; test $? -eq 3 &&
+	test_grep "a bare cursor resumes one node, and this cluster scans 3" bare.json
+'
+
+test_expect_success 'a token that misses a node (failover, new address) says so' '
+	token=$(json_get out.json "\",\".join((\"10.9.9.9:1\" if i == 0 else n[\"node\"]) + \"=done\" for i, n in enumerate(sorted(d[\"nodes\"], key=lambda n: n[\"node\"])))") &&
+	node1=$(json_get out.json "sorted(d[\"nodes\"], key=lambda n: n[\"node\"])[0][\"node\"]") &&
+	ops-redisaudit --format json --resume "$token" "$REDIS_CLUSTER_URL" >miss.json; test $? -eq 3 &&
+	test_grep "names 10.9.9.9:1, no node now, and does not name $node1 (failover or address change?): $node1 scanned from cursor 0" miss.json
+'
+
 test_expect_success 'a primary that is down: the others are audited, exit 3, the node named' '
 	kill -9 $(cat "$TRASH/cluster-3/redis.pid") &&
 	# kill(2) returns before the kernel closes the listener: wait (bounded) until the

@@ -38,10 +38,11 @@ test_expect_success 'a server that never answers: the command timeout ends the r
 	test_grep "127.0.0.1:$HANG" err
 '
 
-test_expect_code 3 'rediss:// is refused with a reason' 'ops-redisaudit rediss://127.0.0.1:6380'
-test_expect_success 'rediss:// message' '
-	! ops-redisaudit rediss://127.0.0.1:6380 2>err && test_grep "TLS" err
+test_expect_code 3 'rediss:// to a closed port: exit 3' 'ops-redisaudit rediss://127.0.0.1:1'
+test_expect_success 'rediss:// to a closed port: the message says TLS and why' '
+	! ops-redisaudit rediss://127.0.0.1:1 2>err && test_grep "cannot connect to 127.0.0.1:1 over TLS: Connection refused" err
 '
+test_expect_code 3 'TLS to a socket path is refused' 'ops-redisaudit --tls /tmp/nosuch.sock'
 test_expect_code 3 'a bare word that is no configured target' 'ops-redisaudit nosuchtarget'
 test_expect_code 3 'two targets at once' 'ops-redisaudit redis://127.0.0.1:1 redis://127.0.0.1:2'
 test_expect_code 3 'a malformed database number' 'ops-redisaudit redis://127.0.0.1:6379/x'

@@ -1,6 +1,6 @@
 # redis.sh — throwaway redis-server instances for opskit tests (source after test-lib.sh).
 #
-#   start_redis [--requirepass PASS] [--acl-user USER PASS] [NAME]
+#   start_redis [--requirepass PASS] [--acl-user USER PASS] [NAME] [-- SERVER-ARGS...]
 #       One standalone server on a free loopback port, data dir $TRASH/redis-NAME
 #       (NAME default "main"). Sets:
 #         REDIS_PORT      its TCP port
@@ -9,6 +9,16 @@
 #         REDIS_PIDFILE   its pid file; REDIS_DIR its directory
 #         REDIS_PASS      the password given with --requirepass (empty otherwise)
 #       --acl-user adds an ACL user with every command and key (~* &* +@all).
+#       Arguments after -- go to redis-server (--rename-command MEMORY "" ...).
+#   start_fake_redis SCRIPT.json
+#       tests/lib/fake-redis.py: a scripted RESP server for replies a real server cannot
+#       be made to give on demand (SCAN duplicates). Sets FAKE_REDIS_PORT.
+#   start_redis_tls [NAME]
+#       start_redis with a TLS port too, its certificate (SAN IP 127.0.0.1, DNS
+#       redis.test) signed by a throwaway CA made by openssl. Sets, besides start_redis':
+#         REDIS_TLS_PORT, REDIS_TLS_URL (rediss://127.0.0.1:PORT), REDIS_TLS_CA (the CA),
+#         REDIS_TLS_OTHER_CA (a CA that signed nothing), REDIS_TLS_CLIENT_CERT/KEY
+#         (a client certificate from the CA)
 #   rcli ARGS...        redis-cli against the last start_redis server (with its password)
 #   start_redis_cluster [--replicas]
 #       Three primaries (with --replicas: plus one replica each), slots split by
@@ -62,6 +72,7 @@ start_redis() {
 		case $1 in
 		--requirepass) _pass=$2; shift 2 ;;
 		--acl-user) _acl_user=$2 _acl_pass=$3; shift 3 ;;
+		--) shift; break ;;
 		*) _name=$1; shift ;;
 		esac
 	done
@@ -71,12 +82,41 @@ start_redis() {
 	REDIS_SOCK=$REDIS_DIR/redis.sock
 	REDIS_URL=redis://127.0.0.1:$REDIS_PORT
 	REDIS_PASS=$_pass
-	set --
-	[ -n "$_pass" ] && set -- --requirepass "$_pass"
+	[ -n "$_pass" ] && set -- --requirepass "$_pass" "$@"
 	_redis_spawn "$REDIS_DIR" "$REDIS_PORT" "$@" || return 1
 	if [ -n "$_acl_user" ]; then
 		rcli ACL SETUSER "$_acl_user" on ">$_acl_pass" '~*' '&*' '+@all' >/dev/null || return 1
 	fi
+}
+
+_redis_ca() {   # DIR NAME: a self-signed CA DIR/NAME.crt / .key
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=opskit test $2" \
+		-keyout "$1/$2.key" -out "$1/$2.crt" 2>/dev/null
+}
+
+_redis_leaf() {   # DIR NAME CA CN SAN
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=$4" -keyout "$1/$2.key" -out "$1/$2.csr" 2>/dev/null &&
+	printf 'subjectAltName=%s\n' "$5" >"$1/$2.ext" &&
+	openssl x509 -req -in "$1/$2.csr" -CA "$1/$3.crt" -CAkey "$1/$3.key" -CAcreateserial \
+		-days 2 -extfile "$1/$2.ext" -out "$1/$2.crt" 2>/dev/null
+}
+
+start_redis_tls() {
+	test_require_cmd openssl
+	_tdir=$TRASH/tls-${1:-main}
+	mkdir -p "$_tdir" &&
+	_redis_ca "$_tdir" ca && _redis_ca "$_tdir" other &&
+	_redis_leaf "$_tdir" server ca redis.test "IP:127.0.0.1,DNS:redis.test" &&
+	_redis_leaf "$_tdir" client ca client "DNS:client" || return 1
+	REDIS_TLS_PORT=$(free_port 55535)
+	start_redis "${1:-main}" -- --tls-port "$REDIS_TLS_PORT" --tls-cert-file "$_tdir/server.crt" \
+		--tls-key-file "$_tdir/server.key" --tls-ca-cert-file "$_tdir/ca.crt" \
+		--tls-auth-clients optional || return 1
+	REDIS_TLS_URL=rediss://127.0.0.1:$REDIS_TLS_PORT
+	REDIS_TLS_CA=$_tdir/ca.crt
+	REDIS_TLS_OTHER_CA=$_tdir/other.crt
+	REDIS_TLS_CLIENT_CERT=$_tdir/client.crt
+	REDIS_TLS_CLIENT_KEY=$_tdir/client.key
 }
 
 rcli() {
@@ -85,6 +125,16 @@ rcli() {
 	else
 		redis-cli -p "$REDIS_PORT" "$@"
 	fi
+}
+
+start_fake_redis() {
+	_pf=$TRASH/fake-redis.port.$$.$(date +%s%N)
+	python3 "$TEST_LIB/fake-redis.py" "$_pf" "$1" >"$_pf.log" 2>&1 &
+	test_cleanup_add "kill $! 2>/dev/null"
+	_n=0
+	while [ ! -s "$_pf" ] && [ $_n -lt 100 ]; do sleep 0.05; _n=$((_n + 1)); done
+	FAKE_REDIS_PORT=$(cat "$_pf" 2>/dev/null)
+	[ -n "$FAKE_REDIS_PORT" ]
 }
 
 stop_redis_pidfile() {

@@ -1,4 +1,5 @@
 /* Bounded aggregation: totals, prefixes (capped hash table), top-N heaps, merging. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,6 +8,21 @@
 
 const char *const agg_ktype_names[KT_COUNT] = { "string", "list", "set", "zset", "hash", "stream", "other" };
 const char *const agg_ttl_bucket_names[TTL_COUNT] = { "none", "lt_1h", "1h_1d", "1d_7d", "gt_7d" };
+const char *const skip_reason_names[SK_COUNT] = { "noperm", "loading", "busy", "moved", "error" };
+
+enum skip_reason agg_skip_reason_of(const char *err)
+{
+	static const struct { const char *prefix; enum skip_reason r; } map[] = {
+		{ "NOPERM", SK_NOPERM }, { "LOADING", SK_LOADING }, { "BUSY", SK_BUSY },
+		{ "MOVED", SK_MOVED }, { "ASK", SK_MOVED }, { "TRYAGAIN", SK_MOVED },
+	};
+	for (size_t i = 0; err && i < sizeof(map) / sizeof(map[0]); i++) {
+		size_t n = strlen(map[i].prefix);
+		if (!strncmp(err, map[i].prefix, n) && (err[n] == ' ' || err[n] == '\0'))
+			return map[i].r;
+	}
+	return SK_OTHER;
+}
 
 /* Example keys kept for messages are cut to this many bytes. */
 #define EXAMPLE_MAX 256
@@ -112,10 +128,36 @@ static void topn_free(struct topn *t)
 	free(t->v);
 }
 
+/* The entry of the same key on the same node, or NULL. */
+static struct key_entry *topn_find(struct topn *t, const struct key_entry *e)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i].node == e->node && t->v[i].len == e->len && !memcmp(t->v[i].key, e->key, e->len))
+			return &t->v[i];
+	return NULL;
+}
+
+/*
+ * SCAN may return a key twice (the server rehashed during the scan): a key already in the
+ * heap is not added again, only updated if it grew (moving down a min-heap). The search is
+ * linear but runs only for keys that rank into the heap.
+ */
 void agg_topn_push(struct topn *t, const struct key_entry *e)
 {
 	if (!t->max)
 		return;
+	if (t->n == t->max && rank_of(t, e) <= rank_of(t, &t->v[0]))
+		return;
+	struct key_entry *dup = topn_find(t, e);
+	if (dup) {
+		if (rank_of(t, e) > rank_of(t, dup)) {
+			char *key = dup->key;
+			*dup = *e;
+			dup->key = key;
+			heap_down(t, (size_t)(dup - t->v));
+		}
+		return;
+	}
 	if (t->n == t->max) {
 		if (rank_of(t, e) <= rank_of(t, &t->v[0]))
 			return;
@@ -279,11 +321,12 @@ void agg_init(struct agg *a, const struct settings *s)
 	topn_init(&a->top_all, s->top, false);
 	for (int t = 0; t < KT_COUNT; t++)
 		topn_init(&a->top_type[t], s->top, false);
-	topn_init(&a->top_len, s->lengths ? s->top : 0, true);
+	topn_init(&a->top_len, s->top, true);   /* also the fallback when MEMORY USAGE is refused */
 	topn_init(&a->streams, s->top, true);
 	a->stream_hits = xcalloc(STREAM_HITS_MAX, sizeof(*a->stream_hits));
 	a->patterns = xcalloc(s->n_expire_patterns + 1, sizeof(*a->patterns));
 	a->n_patterns = s->n_expire_patterns;
+	a->stream_node_max_entries = 100;   /* the server's default, until the node says */
 }
 
 void agg_free(struct agg *a)
@@ -301,11 +344,17 @@ void agg_free(struct agg *a)
 		free(a->patterns[i].example);
 	sb_release(&a->scratch);
 	free(a->patterns);
+	free(a->memory_error);
+	free(a->skip_error);
 	memset(a, 0, sizeof(*a));
 }
 
 static void add_stream_hit(struct agg *a, const struct key_entry *e, size_t rule)
 {
+	for (size_t i = 0; i < a->n_stream_hits; i++)   /* a key SCAN returned twice */
+		if (a->stream_hits[i].e.node == e->node && a->stream_hits[i].e.len == e->len &&
+		    !memcmp(a->stream_hits[i].e.key, e->key, e->len))
+			return;
 	if (a->n_stream_hits >= STREAM_HITS_MAX) {
 		a->stream_hits_dropped++;
 		return;
@@ -318,9 +367,11 @@ static void add_stream_hit(struct agg *a, const struct key_entry *e, size_t rule
 	h->rule = rule;
 }
 
-static double stream_limit(const struct stream_rule *r)
+/* MAXLEN ~ trims whole macro nodes: a stream may stay up to one node's entries over. */
+static double stream_limit(const struct agg *a, const struct stream_rule *r)
 {
-	double slack = r->tolerance_percent ? (double)r->maxlen * r->tolerance / 100 : r->tolerance;
+	double slack = isnan(r->tolerance) ? (double)a->stream_node_max_entries
+		     : r->tolerance_percent ? (double)r->maxlen * r->tolerance / 100 : r->tolerance;
 	return (double)r->maxlen + slack;
 }
 
@@ -331,7 +382,7 @@ static void check_stream(struct agg *a, const struct settings *s, const struct k
 		const struct stream_rule *r = &s->streams[i];
 		if (!prefix_glob_match(r->match, strlen(r->match), e->key, e->len))
 			continue;
-		if (e->length >= 0 && (double)e->length > stream_limit(r))
+		if (e->length >= 0 && (double)e->length > stream_limit(a, r))
 			add_stream_hit(a, e, i);
 		return;   /* the first matching rule decides */
 	}
@@ -368,7 +419,7 @@ void agg_add_key(struct agg *a, const struct settings *s, int node, const char *
 	struct key_entry e = { (char *)key, len, memory, length, ttl_ms, type, node };
 	agg_topn_push(&a->top_all, &e);
 	agg_topn_push(&a->top_type[type], &e);
-	if (s->lengths && length >= 0)
+	if (length >= 0 && (s->lengths || a->memory_refused))
 		agg_topn_push(&a->top_len, &e);
 	if (type == KT_STREAM)
 		check_stream(a, s, &e);
@@ -387,6 +438,12 @@ void agg_merge(struct agg *into, const struct agg *from, const struct settings *
 	into->examined += from->examined;
 	into->vanished += from->vanished;
 	into->memory_refused += from->memory_refused;
+	if (!into->memory_error && from->memory_error)
+		into->memory_error = xstrdup(from->memory_error);
+	for (int k = 0; k < SK_COUNT; k++)
+		into->skipped[k] += from->skipped[k];
+	if (!into->skip_error && from->skip_error)
+		into->skip_error = xstrdup(from->skip_error);
 	into->big_warn += from->big_warn;
 	into->big_crit += from->big_crit;
 	for (size_t i = 0; i < from->prefixes.nslots; i++)

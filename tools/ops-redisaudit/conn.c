@@ -83,11 +83,8 @@ bad:
 int target_parse(const char *spec, struct target *t, char **err)
 {
 	memset(t, 0, sizeof(*t));
-	if (str_starts_with(spec, "rediss://")) {
-		*err = xstrdup("rediss:// (TLS) is not supported by this build's hiredis; use a TLS tunnel");
-		return -1;
-	}
-	if (!str_starts_with(spec, "redis://")) {
+	bool tls = str_starts_with(spec, "rediss://");
+	if (!tls && !str_starts_with(spec, "redis://")) {
 		if (!strchr(spec, '/')) {
 			*err = xasprintf("\"%s\" is neither a redis:// URL, a socket path nor a configured target", spec);
 			return -1;
@@ -96,7 +93,8 @@ int target_parse(const char *spec, struct target *t, char **err)
 		t->display = xstrdup(t->path);
 		return 0;
 	}
-	const char *rest = spec + 8;
+	const char *rest = spec + (tls ? 9 : 8);
+	t->tls = tls;
 	const char *end = rest + strcspn(rest, "/?#");
 	const char *at = memrchr(rest, '@', (size_t)(end - rest));
 	if (at)
@@ -115,8 +113,8 @@ int target_parse(const char *spec, struct target *t, char **err)
 		}
 		t->db = (int)db;
 	}
-	t->display = xasprintf(strchr(t->host, ':') ? "redis://[%s]:%d/%d" : "redis://%s:%d/%d",
-			       t->host, t->port, t->db);
+	t->display = xasprintf(strchr(t->host, ':') ? "%s://[%s]:%d/%d" : "%s://%s:%d/%d",
+			       tls ? "rediss" : "redis", t->host, t->port, t->db);
 	return 0;
 }
 
@@ -192,6 +190,30 @@ long long info_db_expires(const char *info, int db)
 	return expires;
 }
 
+void info_server_facts(struct node *n, const char *info)
+{
+	char buf[64], sync[16];
+	n->server = "redis";
+	bool valkey = info_field(info, "valkey_version", n->version, sizeof(n->version));
+	if (valkey)
+		n->server = "valkey";
+	if (valkey || info_field(info, "redis_version", n->version, sizeof(n->version))) {
+		int ma = 0, mi = 0, pa = 0;
+		sscanf(n->version, "%d.%d.%d", &ma, &mi, &pa);
+		n->version_num = ma * 10000 + mi * 100 + pa;
+	}
+	free(n->replica_problem);
+	n->replica_problem = NULL;
+	if (!info_field(info, "role", buf, sizeof(buf)) || strcmp(buf, "slave"))
+		return;
+	if (info_field(info, "master_sync_in_progress", sync, sizeof(sync)) && strcmp(sync, "0"))
+		n->replica_problem = xstrdup("a replica still syncing with its primary (master_sync_in_progress:1): "
+					     "its key space is incomplete");
+	else if (info_field(info, "master_link_status", buf, sizeof(buf)) && strcmp(buf, "up"))
+		n->replica_problem = xasprintf("a replica whose link to its primary is %s "
+					       "(master_link_status): its key space may be stale or incomplete", buf);
+}
+
 static void read_server_facts(struct node *n, int db, bool *cluster)
 {
 	n->maxmemory = -1;
@@ -210,11 +232,7 @@ static void read_server_facts(struct node *n, int db, bool *cluster)
 		return;
 	}
 	char buf[64];
-	if (info_field(r->str, "redis_version", n->version, sizeof(n->version))) {
-		int ma = 0, mi = 0, pa = 0;
-		sscanf(n->version, "%d.%d.%d", &ma, &mi, &pa);
-		n->version_num = ma * 10000 + mi * 100 + pa;
-	}
+	info_server_facts(n, r->str);
 	if (info_field(r->str, "maxmemory", buf, sizeof(buf)))
 		n->maxmemory = atoll(buf);
 	info_field(r->str, "maxmemory_policy", n->maxmemory_policy, sizeof(n->maxmemory_policy));
@@ -226,6 +244,8 @@ static void read_server_facts(struct node *n, int db, bool *cluster)
 	r = node_command(n, "CONFIG GET stream-node-max-entries");
 	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[1]->str)
 		n->stream_node_max_entries = atoll(r->element[1]->str);
+	else
+		n->config_refused = true;
 	if (r)
 		freeReplyObject(r);
 }
@@ -292,8 +312,20 @@ int node_connect(struct node *n, const struct settings *s)
 {
 	double ms = s->timeout_ms > 0 ? s->timeout_ms : 5000;
 	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((long long)ms % 1000 * 1000) };
-	n->c = n->path ? redisConnectUnixWithTimeout(n->path, tv)
-		       : redisConnectWithTimeout(n->host, n->port, tv);
+	if (s->tls && !n->path) {
+		char *err = NULL;
+		int fd = -1;
+		n->tls = tls_connect(s->tls_ctx, n->host, n->port, s->sni, ms, &fd, &err);
+		if (!n->tls) {
+			node_set_error(n, "cannot connect to %s over TLS: %s", n->label, err);
+			free(err);
+			return -1;
+		}
+		n->c = redisConnectFd(fd);
+	} else {
+		n->c = n->path ? redisConnectUnixWithTimeout(n->path, tv)
+			       : redisConnectWithTimeout(n->host, n->port, tv);
+	}
 	if (!n->c || n->c->err) {
 		node_set_error(n, "cannot connect to %s: %s", n->label,
 			       n->c ? n->c->errstr : "out of memory");
@@ -331,12 +363,15 @@ void node_free(struct node *n)
 	if (n->c)
 		redisFree(n->c);
 	n->c = NULL;
+	tls_close(n->tls);
+	n->tls = NULL;
 	free(n->host);
 	free(n->path);
 	free(n->label);
 	free(n->id);
 	free(n->primary_label);
 	free(n->error);
+	free(n->replica_problem);
 	agg_free(&n->agg);
 }
 

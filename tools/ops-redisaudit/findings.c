@@ -248,6 +248,13 @@ static void report_ttl_heuristic(struct report *r, const struct settings *s, con
 static void report_big_keys(struct report *r, const struct settings *s, struct node *nodes,
 			    const struct agg *a)
 {
+	if (a->memory_refused) {   /* sizes unknown: never OK */
+		struct check *c = report_check(r, "big-key", ST_UNKNOWN, NULL,
+					       "cannot size %llu keys: MEMORY USAGE is unavailable (%s); element "
+					       "counts are judged instead (big-key-elements)", a->memory_refused,
+					       a->memory_error ? a->memory_error : "refused");
+		check_hint(c, "grant the audit user +memory|usage, or undo the rename-command of MEMORY");
+	}
 	struct key_entry *top = agg_topn_sorted(&a->top_all);
 	size_t shown = 0;
 	for (size_t i = 0; i < a->top_all.n; i++) {
@@ -267,17 +274,28 @@ static void report_big_keys(struct report *r, const struct settings *s, struct n
 		shown++;
 	}
 	free(top);
-	if (a->big_warn > shown)
-		report_check(r, "big-key", ST_WARNING, NULL, "%llu keys are over %s; the %zu largest are listed",
-			     a->big_warn, human_bytes(s->big_warn), shown);
-	if (!shown)
+	/* big_warn counts a key SCAN returned twice twice: only a full heap can have left
+	 * big keys out */
+	if (a->big_warn > shown && a->top_all.n == a->top_all.max) {
+		size_t crit_shown = 0;
+		for (size_t i = 0; i < a->top_all.n; i++)
+			crit_shown += (double)a->top_all.v[i].memory >= s->big_crit;
+		enum status st = a->big_crit > crit_shown ? ST_CRITICAL : ST_WARNING;
+		if (shown)
+			report_check(r, "big-key", st, NULL, "%llu keys are over %s (%llu over %s); the %zu largest are listed",
+				     a->big_warn, human_bytes(s->big_warn), a->big_crit, human_bytes(s->big_crit), shown);
+		else
+			report_check(r, "big-key", st, NULL, "%llu keys are over %s (%llu over %s); none listed (--top 0)",
+				     a->big_warn, human_bytes(s->big_warn), a->big_crit, human_bytes(s->big_crit));
+	}
+	if (!a->big_warn && !a->memory_refused)
 		report_check(r, "big-key", ST_OK, NULL, "no key uses %s or more", human_bytes(s->big_warn));
 }
 
 static void report_big_lengths(struct report *r, const struct settings *s, struct node *nodes,
 			       const struct agg *a)
 {
-	if (!s->lengths)
+	if (!s->lengths && !a->memory_refused)
 		return;
 	struct key_entry *top = agg_topn_sorted(&a->top_len);
 	size_t shown = 0;
@@ -302,8 +320,14 @@ static void report_big_lengths(struct report *r, const struct settings *s, struc
 
 /* ---- streams over their MAXLEN ---- */
 
-static void report_streams(struct report *r, const struct settings *s, struct node *nodes, const struct agg *a)
+static void report_streams(struct report *r, const struct settings *s, struct node *nodes, size_t nn,
+			   const struct agg *a)
 {
+	const char *assumed = NULL;   /* a node whose stream-node-max-entries was not readable */
+	for (size_t i = 0; i < s->n_streams; i++)
+		for (size_t j = 0; j < nn && isnan(s->streams[i].tolerance); j++)
+			if (nodes[j].connected && nodes[j].config_refused && !assumed)
+				assumed = nodes[j].label;
 	for (size_t i = 0; i < a->n_stream_hits; i++) {
 		const struct stream_hit *h = &a->stream_hits[i];
 		const struct stream_rule *rule = &s->streams[h->rule];
@@ -312,8 +336,13 @@ static void report_streams(struct report *r, const struct settings *s, struct no
 		struct check *c = report_check(r, "stream-maxlen", st, k,
 					       "stream \"%s\" on %s has %lld entries, over its MAXLEN %lld (rule %s)",
 					       k, nodes[h->e.node].label, h->e.length, rule->maxlen, rule->name);
-		check_hint(c, "the producer does not trim: use XADD ... MAXLEN ~ %lld, or XTRIM it once",
-			   rule->maxlen);
+		if (assumed)
+			check_hint(c, "the producer does not trim: use XADD ... MAXLEN ~ %lld, or XTRIM it once "
+				      "(tolerance: stream-node-max-entries assumed 100, CONFIG GET refused on %s)",
+				   rule->maxlen, assumed);
+		else
+			check_hint(c, "the producer does not trim: use XADD ... MAXLEN ~ %lld, or XTRIM it once",
+				   rule->maxlen);
 		check_metric(c, "stream_length", (double)h->e.length, "",
 			     (struct thresholds){ (double)rule->maxlen, 2.0 * (double)rule->maxlen, 0, NAN });
 		free(k);
@@ -322,7 +351,9 @@ static void report_streams(struct report *r, const struct settings *s, struct no
 		report_check(r, "stream-maxlen", ST_WARNING, NULL, "%llu more streams are over their MAXLEN",
 			     a->stream_hits_dropped);
 	if (s->n_streams && !a->n_stream_hits)
-		report_check(r, "stream-maxlen", ST_OK, NULL, "every configured stream is within its MAXLEN");
+		report_check(r, "stream-maxlen", ST_OK, NULL, "every configured stream is within its MAXLEN%s%s%s",
+			     assumed ? " (tolerance: stream-node-max-entries assumed 100, CONFIG GET refused on " : "",
+			     assumed ? assumed : "", assumed ? ")" : "");
 }
 
 /* ---- maxmemory and eviction ---- */
@@ -362,7 +393,7 @@ void findings_report(struct report *r, const struct settings *s, struct node *no
 	report_ttl_heuristic(r, s, total);
 	report_big_keys(r, s, nodes, total);
 	report_big_lengths(r, s, nodes, total);
-	report_streams(r, s, nodes, total);
+	report_streams(r, s, nodes, nn, total);
 	report_keys_callers(r, s, callers);
 	for (size_t i = 0; i < nn; i++)
 		report_maxmemory(r, s, &nodes[i]);

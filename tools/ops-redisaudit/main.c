@@ -4,7 +4,9 @@
  */
 #define _GNU_SOURCE
 #include <math.h>
+#include <openssl/ssl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +45,11 @@ static const struct cli_opt options[] = {
 	CLI_OPT(0, "jobs", "N", CLI_INT, O, jobs, "cluster nodes scanned at once", .config_key = "redis.jobs"),
 	CLI_OPT(0, "replica", NULL, CLI_FLAG, O, replica, "scan a replica of each cluster primary (READONLY)"),
 	CLI_OPT(0, "resume", "TOKEN", CLI_STRING, O, resume, "continue an interrupted scan from its cursor(s)"),
+	CLI_OPT(0, "tls", NULL, CLI_FLAG, O, tls, "connect over TLS (as a rediss:// URL does)"),
+	CLI_OPT(0, "ca-file", "FILE", CLI_STRING, O, ca_file, "CA certificates (PEM) that verify the server, instead of the system's"),
+	CLI_OPT(0, "cert", "FILE", CLI_STRING, O, cert, "client certificate (PEM) for servers that ask for one"),
+	CLI_OPT(0, "key", "FILE", CLI_STRING, O, key, "private key (PEM) of --cert"),
+	CLI_OPT(0, "sni", "NAME", CLI_STRING, O, sni, "server name sent and verified, instead of the target's host"),
 	CLI_OPT(0, "timeout", "DURATION", CLI_DURATION, O, timeout_ms, "connect and command timeout",
 		.config_key = "redis.timeout"),
 	CLI_OPT(0, "big-key", "BYTES", CLI_SIZE, O, big_warn, "warn about keys using this much memory",
@@ -102,7 +109,9 @@ static void load_streams(struct settings *s, const struct config *cfg)
 			r->match = names[i];
 		free(key);
 		key = xasprintf("redis.streams.%s.tolerance", names[i]);
-		cfg_threshold(cfg, key, &r->tolerance, &r->tolerance_percent); /* default: one macro node */
+		/* unset: one macro node of the server's stream-node-max-entries (agg.c) */
+		if (!cfg_threshold(cfg, key, &r->tolerance, &r->tolerance_percent))
+			r->tolerance = NAN;
 		free(key);
 		s->n_streams++;
 	}
@@ -142,7 +151,7 @@ static char *target_key(const struct config *cfg, const char *name, const char *
 /* The target: an operand (URL, path or configured name), else the first configured target,
  * else localhost. Credentials: URL, then config, then REDISCLI_AUTH. */
 static void resolve_target(const struct config *cfg, const char *operand, struct target *t,
-			   const struct cli_common *common)
+			   struct settings *s, const struct cli_common *common)
 {
 	const char *const *names;
 	size_t n = 0;
@@ -163,6 +172,28 @@ static void resolve_target(const struct config *cfg, const char *operand, struct
 		char *copy = err;
 		cli_fail_unknown(&tool, common, "target", "%s", copy);
 	}
+	/* TLS from the target's keys, unless given on the command line */
+	static const struct { const char *field, *option; size_t off; } tls_keys[] = {
+		{ "ca_file", "ca-file", offsetof(struct settings, ca_file) },
+		{ "cert", "cert", offsetof(struct settings, cert) },
+		{ "key", "key", offsetof(struct settings, key) },
+		{ "sni", "sni", offsetof(struct settings, sni) },
+	};
+	for (size_t i = 0; name && i < sizeof(tls_keys) / sizeof(tls_keys[0]); i++) {
+		const char **field = (const char **)((char *)s + tls_keys[i].off);
+		char *key = xasprintf("redis.targets.%s.%s", name, tls_keys[i].field);
+		const char *v;
+		if (!cli_given(common, tls_keys[i].option) && cfg_str(cfg, key, &v))
+			*field = v;
+		free(key);
+	}
+	char *tlskey = name ? xasprintf("redis.targets.%s.tls", name) : NULL;
+	bool tls = false;
+	if (tlskey && cfg_bool(cfg, tlskey, &tls) && tls)
+		s->tls = true;
+	free(tlskey);
+	if (t->tls)
+		s->tls = true;
 	if (name && !t->password && (t->password = target_key(cfg, name, "password")))
 		redact_add_secret(t->password);
 	if (name && !t->username)
@@ -201,33 +232,70 @@ struct run {
 	struct caller_list callers;
 	double elapsed_ms;
 	bool cluster;
+	char *resume_mismatch;     /* what of --resume matched no node, or NULL */
+	char *resume_fresh;        /* nodes it did not name, scanned from 0 */
 };
 
-/* --resume: "CURSOR" (one node) or "host:port=CURSOR,..." with "done" for finished nodes. */
+/*
+ * --resume: "CURSOR" (one node) or "host:port=CURSOR,..." with "done" for finished nodes.
+ * A bare cursor means nothing on another node, so it is refused on a cluster. An entry that
+ * names no node now (failover, address change) and a node the token does not name (it is
+ * then scanned from 0) are said in resume checks: the two runs do not add up.
+ */
 static void apply_resume(struct run *run)
 {
 	const char *tok = run->s.resume;
 	if (!tok)
 		return;
 	if (!strchr(tok, '=')) {
-		for (size_t i = 0; i < run->nn; i++)
-			snprintf(run->nodes[i].cursor, sizeof(run->nodes[i].cursor), "%s", tok);
+		if (run->nn > 1)
+			cli_fail_unknown(&tool, &run->common, "resume",
+					 "--resume: a bare cursor resumes one node, and this cluster scans %zu: "
+					 "give the token the interrupted run printed (host:port=cursor,...)", run->nn);
+		snprintf(run->nodes[0].cursor, sizeof(run->nodes[0].cursor), "%s", tok);
 		return;
 	}
-	for (size_t i = 0; i < run->nn; i++) {
-		struct node *n = &run->nodes[i];
-		size_t ll = strlen(n->label);
-		for (const char *p = tok; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
-			if (strncmp(p, n->label, ll) || p[ll] != '=')
+	bool *named = xcalloc(run->nn + 1, sizeof(*named));
+	struct strbuf unknown = STRBUF_INIT;
+	for (const char *p = tok; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+		size_t el = strcspn(p, ","), ll = strcspn(p, "=,");
+		if (ll == el) {
+			free(named);
+			sb_release(&unknown);
+			cli_fail_unknown(&tool, &run->common, "resume",
+					 "--resume: \"%.*s\" is not host:port=cursor", (int)el, p);
+		}
+		bool found = false;
+		for (size_t i = 0; i < run->nn && !found; i++) {
+			struct node *n = &run->nodes[i];
+			if (strlen(n->label) != ll || strncmp(p, n->label, ll))
 				continue;
+			found = named[i] = true;
 			const char *cur = p + ll + 1;
-			size_t cl = strcspn(cur, ",");
+			size_t cl = el - ll - 1;
 			if (cl == 4 && !strncmp(cur, "done", 4))
 				n->skipped = n->complete = true;
 			else
 				snprintf(n->cursor, sizeof(n->cursor), "%.*s", (int)cl, cur);
 		}
+		if (!found)
+			sb_addf(&unknown, "%s%.*s", unknown.len ? ", " : "", (int)ll, p);
 	}
+	struct strbuf fresh = STRBUF_INIT;
+	for (size_t i = 0; i < run->nn; i++)
+		if (!named[i])
+			sb_addf(&fresh, "%s%s", fresh.len ? ", " : "", run->nodes[i].label);
+	if (unknown.len || fresh.len) {
+		run->resume_mismatch = xasprintf("the --resume token %s%s%s%s%s%s", unknown.len ? "names " : "",
+						 unknown.len ? sb_str(&unknown) : "",
+						 unknown.len ? ", no node now" : "",
+						 unknown.len && fresh.len ? ", and " : "",
+						 fresh.len ? "does not name " : "", fresh.len ? sb_str(&fresh) : "");
+		run->resume_fresh = fresh.len ? sb_detach(&fresh) : NULL;
+	}
+	sb_release(&unknown);
+	sb_release(&fresh);
+	free(named);
 }
 
 static bool valid_cursor(const char *c)
@@ -280,6 +348,8 @@ static void scan_everything(struct run *run)
 	for (size_t i = 0; i < run->nn; i++) {
 		struct node *n = &run->nodes[i];
 		agg_init(&n->agg, &run->s);
+		if (n->connected && n->stream_node_max_entries > 0)
+			n->agg.stream_node_max_entries = n->stream_node_max_entries;
 		if (!valid_cursor(n->cursor))
 			cli_fail_unknown(&tool, &run->common, "resume", "--resume: \"%s\" is not a SCAN cursor", n->cursor);
 		if (n->connected) {
@@ -296,10 +366,11 @@ static void scan_everything(struct run *run)
 		agg_merge(&run->total, &run->nodes[i].agg, &run->s);
 }
 
+/* A replica still syncing or cut from its primary holds a partial key space: never complete. */
 static bool run_complete(const struct run *run)
 {
 	for (size_t i = 0; i < run->nn; i++)
-		if (!run->nodes[i].complete)
+		if (!run->nodes[i].complete || run->nodes[i].replica_problem)
 			return false;
 	return true;
 }
@@ -310,15 +381,26 @@ static bool run_failed(const struct run *run)
 	if (audit_stop)
 		return true;
 	for (size_t i = 0; i < run->nn; i++)
-		if (run->nodes[i].error)
+		if (run->nodes[i].error || run->nodes[i].replica_problem)
+			return true;
+	return false;
+}
+
+static bool replica_problem(const struct run *run)
+{
+	for (size_t i = 0; i < run->nn; i++)
+		if (run->nodes[i].replica_problem)
 			return true;
 	return false;
 }
 
 static char *resume_token(const struct run *run)
 {
-	if (run_complete(run))
-		return NULL;
+	size_t done = 0;
+	for (size_t i = 0; i < run->nn; i++)
+		done += run->nodes[i].complete;
+	if (done == run->nn)
+		return NULL;   /* scanned whole (a replica out of sync is its own check) */
 	if (run->nn == 1)
 		return xstrdup(run->nodes[0].cursor);
 	struct strbuf sb = STRBUF_INIT;
@@ -338,6 +420,10 @@ static double scale_of(const struct run *run)
 	if (run->s.sample < 1)
 		return (double)a->scanned / (double)seen;
 	if (scan_limit_reached()) {
+		/* DBSIZE counts every key, not those matching --match: how many match is unknown,
+		 * so the figures stay those of the keys examined */
+		if (run->s.match)
+			return 1;
 		long long dbsize = 0;
 		for (size_t i = 0; i < run->nn; i++)
 			dbsize += run->nodes[i].dbsize;
@@ -354,7 +440,8 @@ static void report_scan_state(struct report *r, struct run *run, double scale)
 	double secs = run->elapsed_ms / 1000;
 	rp_string(r, "target", "target   %s", run->target.display);
 	rp_string(r, "mode", "  (%s", run->cluster ? "cluster" : "standalone");
-	rp_string(r, "redis_version", ", redis %s)\n", run->nodes[0].version[0] ? run->nodes[0].version : NULL);
+	rp_string(r, "server", ", %s", run->nodes[0].server ? run->nodes[0].server : "redis");
+	rp_string(r, "redis_version", " %s)\n", run->nodes[0].version[0] ? run->nodes[0].version : NULL);
 	rp_bool(r, "complete", "complete %s", complete);
 	rp_int(r, "examined", "   examined %lld keys", (long long)a->examined);
 	rp_double(r, "elapsed_seconds", " in %.2fs", secs);
@@ -374,19 +461,74 @@ static void report_scan_state(struct report *r, struct run *run, double scale)
 	if (complete)
 		c = report_check(r, "scan", st, NULL, "scanned every key (%llu) on %zu node%s", a->scanned,
 				 run->nn, run->nn == 1 ? "" : "s");
+	else if (!run_failed(run) && run->s.match) {
+		char *m = prefix_key_display(run->s.match, strlen(run->s.match));
+		c = report_check(r, "scan", st, NULL, "stopped after %llu keys matching %s as asked; "
+				 "results cover only those keys (how many keys match is unknown)",
+				 a->examined, m);
+		free(m);
+	}
 	else if (!run_failed(run))
 		c = report_check(r, "scan", st, NULL, "stopped after %llu keys as asked; results are extrapolated",
 				 a->examined);
 	else
-		c = report_check(r, "scan", st, NULL, "incomplete: %s", audit_stop ? "interrupted" : "a node failed");
+		c = report_check(r, "scan", st, NULL, "incomplete: %s",
+				 audit_stop ? "interrupted"
+				 : replica_problem(run) ? "a replica is not in sync with its primary (see the replica check)"
+				 : "a node failed");
 	if (resume && !complete)
 		check_hint(c, "continue with --resume '%s'", resume);
 	for (size_t i = 0; i < run->nn; i++)
 		if (run->nodes[i].error)
 			report_check(r, "scan", ST_UNKNOWN, run->nodes[i].label, "%s", run->nodes[i].error);
+	for (size_t i = 0; i < run->nn; i++)
+		if (run->nodes[i].replica_problem)
+			check_hint(report_check(r, "replica", ST_UNKNOWN, run->nodes[i].label, "%s is %s",
+						run->nodes[i].label, run->nodes[i].replica_problem),
+				   "audit the primary, or this replica once INFO replication shows "
+				   "master_link_status:up and master_sync_in_progress:0");
+	if (run->resume_mismatch) {
+		struct check *rc = report_check(r, "resume", ST_UNKNOWN, NULL, "%s (failover or address change?)%s%s%s",
+						run->resume_mismatch, run->resume_fresh ? ": " : "",
+						run->resume_fresh ? run->resume_fresh : "",
+						run->resume_fresh ? " scanned from cursor 0" : "");
+		check_hint(rc, "this run and the interrupted one do not add up: audit again without --resume");
+	}
 	if (resume && run_failed(run))
 		errorf("scan incomplete; resume with --resume '%s'", resume);
 	free(resume);
+}
+
+/* Keys SCAN listed whose TYPE answered an error: one UNKNOWN check per reason. */
+static void report_skipped(struct report *r, const struct agg *a)
+{
+	static const char *const what[SK_COUNT] = {
+		"not readable by this user (NOPERM: outside its ACL key patterns)",
+		"not readable while the server loads its data set (LOADING)",
+		"not readable while a script or module blocked the server (BUSY)",
+		"moved to another node during the scan (MOVED/ASK: resharding or failover)",
+		"refused with another error",
+	};
+	static const char *const hint[SK_COUNT] = {
+		"audit with a user allowed ~* (read-only commands suffice), or limit the audit to this "
+		"user's keys with --match",
+		"audit again once the server has loaded its data (INFO persistence: loading:0)",
+		"audit again when the script or module command is done (SCRIPT KILL, FUNCTION KILL)",
+		"audit again once the slot migration or failover is done",
+		"see the error in the message",
+	};
+	for (int k = 0; k < SK_COUNT; k++) {
+		if (!a->skipped[k])
+			continue;
+		struct check *c = report_check(r, "unreadable-keys", ST_UNKNOWN, skip_reason_names[k],
+					       "%llu key%s %s %s skipped; the figures cover the other keys%s%s",
+					       a->skipped[k], a->skipped[k] == 1 ? "" : "s", what[k],
+					       a->skipped[k] == 1 ? "was" : "were",
+					       k == SK_OTHER && a->skip_error ? ": " : "",
+					       k == SK_OTHER && a->skip_error ? a->skip_error : "");
+		check_hint(c, "%s", hint[k]);
+		check_metric(c, "skipped_keys", (double)a->skipped[k], "", THRESHOLDS_NONE);
+	}
 }
 
 static void report_keyspace(struct report *r, const struct run *run, double scale)
@@ -401,9 +543,11 @@ static void report_keyspace(struct report *r, const struct run *run, double scal
 	check_metric(c, "vanished_keys", (double)run->total.vanished, "", THRESHOLDS_NONE);
 	if (run->total.memory_refused) {
 		check_set_status(c, ST_UNKNOWN);
-		check_hint(c, "the server refused MEMORY USAGE for %llu keys, so memory figures are too low: "
-			      "grant the audit user +memory|usage", run->total.memory_refused);
+		check_hint(c, "the server refused MEMORY USAGE for %llu keys (%s), so memory figures are too low: "
+			      "grant the audit user +memory|usage, or undo its rename-command",
+			   run->total.memory_refused, run->total.memory_error ? run->total.memory_error : "not sent");
 	}
+	report_skipped(r, &run->total);
 }
 
 static int finish(struct run *run)
@@ -431,7 +575,16 @@ int main(int argc, char **argv)
 		cli_usage_error(&tool, "one target at a time (got %d)", argc - first);
 	struct config *cfg = cli_load_config(&tool, &run.common);
 	load_settings(&run.s, cfg);
-	resolve_target(cfg, first < argc ? argv[first] : NULL, &run.target, &run.common);
+	resolve_target(cfg, first < argc ? argv[first] : NULL, &run.target, &run.s, &run.common);
+	if (run.s.tls) {
+		char *err = NULL;
+		if (run.target.path)
+			cli_fail_unknown(&tool, &run.common, "target", "TLS needs a host and port, not a socket path");
+		if (!(run.s.tls_ctx = tls_context(&run.s, &err))) {
+			char *copy = err;
+			cli_fail_unknown(&tool, &run.common, "connect", "%s", copy);
+		}
+	}
 	run.s.username = run.target.username;
 	run.s.password = run.target.password;
 	run.s.db = run.target.db;
@@ -444,8 +597,12 @@ int main(int argc, char **argv)
 	free(run.nodes);
 	agg_free(&run.total);
 	callers_free(&run.callers);
+	free(run.resume_mismatch);
+	free(run.resume_fresh);
 	target_free(&run.target);
 	free(run.s.streams);
+	if (run.s.tls_ctx)
+		SSL_CTX_free(run.s.tls_ctx);
 	config_free(cfg);
 	return rc;
 }

@@ -76,6 +76,11 @@ static void put_totals(const struct out_ctx *o)
 	rp_int(o->r, "vanished", NULL, (long long)o->a->vanished);
 	rp_int(o->r, "scanned", NULL, (long long)o->a->scanned);
 	rp_int(o->r, "examined", NULL, (long long)o->a->examined);
+	rp_open_object(o->r, "skipped");
+	for (int k = 0; k < SK_COUNT; k++)
+		rp_int(o->r, skip_reason_names[k], NULL, (long long)o->a->skipped[k]);
+	rp_close_object(o->r);
+	rp_int(o->r, "memory_unknown", NULL, (long long)o->a->memory_refused);
 	rp_close_object(o->r);
 }
 
@@ -193,9 +198,9 @@ static void put_key_table(const struct out_ctx *o, const char *key, const char *
 {
 	struct key_entry *v = agg_topn_sorted(tn);
 	struct rp_table *t = rp_table_new(o->r, key, title);
-	key_table_cols(t, o->s->lengths, false);
+	key_table_cols(t, o->s->lengths || o->a->memory_refused, false);
 	for (size_t i = 0; i < tn->n; i++)
-		key_table_row(o, t, &v[i], o->s->lengths);
+		key_table_row(o, t, &v[i], o->s->lengths || o->a->memory_refused);
 	rp_table_end(t);
 	free(v);
 }
@@ -203,7 +208,7 @@ static void put_key_table(const struct out_ctx *o, const char *key, const char *
 static void put_top_keys(const struct out_ctx *o)
 {
 	put_key_table(o, "top_keys", "largest keys", &o->a->top_all);
-	if (o->s->lengths)
+	if (o->s->lengths || o->a->memory_refused)
 		put_key_table(o, "top_keys_by_length", "keys with the most elements", &o->a->top_len);
 	if (o->text)
 		return;

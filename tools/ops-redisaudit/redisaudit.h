@@ -8,6 +8,7 @@
  *   scan.c      the SCAN pipeline on one node (one thread per node, at most --jobs)
  *   conn.c      targets (URL / unix path), connect + AUTH + SELECT, server facts,
  *               cluster topology (CLUSTER NODES)
+ *   tls.c       TLS through OpenSSL and a relay thread per connection (hiredis 0.14 has none)
  *   agg.c       bounded aggregation: totals, prefixes, TTL buckets, top-N heaps, merge
  *   prefix.c    key -> prefix folding; binary-safe glob matching
  *
@@ -29,10 +30,15 @@
 typedef unsigned long long u64;
 
 enum ktype { KT_STRING, KT_LIST, KT_SET, KT_ZSET, KT_HASH, KT_STREAM, KT_OTHER, KT_COUNT };
+/* Why a key SCAN returned was skipped: its TYPE answered an error. */
+enum skip_reason { SK_NOPERM, SK_LOADING, SK_BUSY, SK_MOVED, SK_OTHER, SK_COUNT };
 enum ttl_bucket { TTL_NONE, TTL_LT_1H, TTL_1H_1D, TTL_1D_7D, TTL_GT_7D, TTL_COUNT };
 
 extern const char *const agg_ktype_names[KT_COUNT];
 extern const char *const agg_ttl_bucket_names[TTL_COUNT];
+extern const char *const skip_reason_names[SK_COUNT];
+/* The reason of an error reply ("NOPERM ...", "MOVED 3999 host:port", ...). */
+enum skip_reason agg_skip_reason_of(const char *err);
 
 /* ---- settings (read-only once the scan starts) ---- */
 
@@ -40,7 +46,7 @@ struct stream_rule {
 	const char *name;      /* config name */
 	const char *match;     /* glob over stream key names */
 	long long maxlen;
-	double tolerance;      /* entries, or percent of maxlen */
+	double tolerance;      /* entries, or percent of maxlen; NAN: stream-node-max-entries */
 	bool tolerance_percent;
 };
 
@@ -51,6 +57,10 @@ struct settings {
 	double timeout_ms;
 	bool replica;
 	int jobs;
+	/* TLS (rediss://, --tls): verified against ca_file or the system store */
+	bool tls;
+	const char *ca_file, *cert, *key, *sni;
+	struct ssl_ctx_st *tls_ctx;
 	/* scan */
 	long long count;
 	long long samples;     /* MEMORY USAGE SAMPLES */
@@ -137,6 +147,9 @@ struct agg {
 	u64 examined;                 /* names sent TYPE/MEMORY/PTTL */
 	u64 vanished;                 /* gone between SCAN and TYPE */
 	u64 memory_refused;           /* keys whose MEMORY USAGE the server refused */
+	char *memory_error;           /* the first refusal, for the message */
+	u64 skipped[SK_COUNT];        /* keys whose TYPE answered an error, by reason */
+	char *skip_error;             /* the first SK_OTHER error */
 	u64 big_warn, big_crit;       /* keys over the thresholds */
 	struct prefix_table prefixes;
 	struct topn top_all;
@@ -149,6 +162,7 @@ struct agg {
 	struct pattern_hits *patterns; /* one per settings.expire_patterns */
 	size_t n_patterns;
 	struct strbuf scratch;        /* prefix of the current key */
+	long long stream_node_max_entries; /* the node's, for stream rules without tolerance */
 };
 
 #define STREAM_HITS_MAX 100
@@ -188,8 +202,11 @@ struct node {
 	const char *role;      /* "standalone", "primary", "replica" */
 	char *primary_label;   /* for a replica: the primary it stands for */
 	redisContext *c;
-	char version[32];
-	int version_num;       /* major*10000 + minor*100 + patch */
+	void *tls;             /* the TLS relay under c (tls.c), or NULL */
+	char version[32];      /* the real server's: valkey_version on Valkey */
+	int version_num;       /* major*10000 + minor*100 + patch, of that version */
+	const char *server;    /* "redis" or "valkey" */
+	char *replica_problem; /* a replica whose link is down or still syncing, or NULL */
 	long long dbsize;
 	/* scan state */
 	char cursor[24];       /* next SCAN cursor, "0" at start */
@@ -200,11 +217,18 @@ struct node {
 	long long maxmemory;
 	char maxmemory_policy[32];
 	long long stream_node_max_entries;
+	bool config_refused;   /* CONFIG GET answered an error: stream_node_max_entries assumed */
 	/* INFO keyspace says no key of the database has a TTL: PTTL is skipped, and each batch
 	 * carries an INFO keyspace instead, so a TTL set mid-scan brings PTTL back (scan.c). */
 	bool ttl_free;
+	/* MEMORY USAGE refused (renamed, ACL): later batches do not send it, and element
+	 * counts are read instead (scan.c) */
+	bool no_memory;
 };
 
+/* Server name, version and replica state from an INFO text (unit-tested through a fake
+ * server: Valkey says redis_version 7.2.4 and valkey_version 8.0.1). */
+void info_server_facts(struct node *n, const char *info);
 /* Keys with a TTL in database db according to an INFO (keyspace) text; -1 if not said. */
 long long info_db_expires(const char *info, int db);
 
@@ -214,6 +238,7 @@ struct target {
 	char *path;
 	int db;
 	char *username, *password;   /* owned */
+	bool tls;                    /* rediss:// */
 	char *display;               /* redacted form, for messages */
 };
 
@@ -232,6 +257,19 @@ int cluster_discover(struct node **nodes, size_t *n, const struct settings *s, c
 /* A command with a reply check: NULL on a connection error or an error reply (sets
  * node->error when the connection broke). */
 redisReply *node_command(struct node *n, const char *fmt, ...);
+
+/* ---- tls.c ---- */
+struct ssl_ctx_st;
+/* The client context: TLS 1.2+, peer verified against s->ca_file (else the system store),
+ * s->cert/s->key as client certificate. NULL with *err set. */
+struct ssl_ctx_st *tls_context(const struct settings *s, char **err);
+/* TCP connect and TLS handshake within timeout_ms, certificate checked for sni (else host:
+ * a name, or an IP address); then a relay thread. *fd_out is the plaintext end for
+ * redisConnectFd(). NULL with *err set. */
+void *tls_connect(struct ssl_ctx_st *ctx, const char *host, int port, const char *sni, double timeout_ms,
+		  int *fd_out, char **err);
+/* After redisFree(): ends the relay and frees the connection. */
+void tls_close(void *conn);
 
 /* ---- scan.c ---- */
 

@@ -151,7 +151,7 @@ static void resp_bulk(struct strbuf *sb, const char *data, size_t len)
  * is left out and one INFO keyspace after the batch proves it still has none (on_main).
  */
 static void append_batch(struct node *n, const struct settings *s, struct strbuf *out,
-			 redisReply **keys, size_t nk)
+			 redisReply **keys, size_t nk, bool with_memory)
 {
 	static const char info_keyspace[] = "*2\r\n$4\r\nINFO\r\n$8\r\nkeyspace\r\n";
 	char samples[24];
@@ -162,10 +162,12 @@ static void append_batch(struct node *n, const struct settings *s, struct strbuf
 		size_t len = keys[i]->len;
 		SB_LITERAL(out, "*2\r\n$4\r\nTYPE\r\n");
 		resp_bulk(out, k, len);
-		SB_LITERAL(out, "*5\r\n$6\r\nMEMORY\r\n$5\r\nUSAGE\r\n");
-		resp_bulk(out, k, len);
-		SB_LITERAL(out, "$7\r\nSAMPLES\r\n");
-		resp_bulk(out, samples, (size_t)slen);
+		if (with_memory) {
+			SB_LITERAL(out, "*5\r\n$6\r\nMEMORY\r\n$5\r\nUSAGE\r\n");
+			resp_bulk(out, k, len);
+			SB_LITERAL(out, "$7\r\nSAMPLES\r\n");
+			resp_bulk(out, samples, (size_t)slen);
+		}
 		if (!n->ttl_free) {
 			SB_LITERAL(out, "*2\r\n$4\r\nPTTL\r\n");
 			resp_bulk(out, k, len);
@@ -180,7 +182,10 @@ static void append_batch(struct node *n, const struct settings *s, struct strbuf
 struct key_result {
 	enum ktype type;
 	bool vanished;
-	bool memory_refused;   /* MEMORY USAGE answered an error (ACL, renamed command) */
+	bool memory_refused;   /* MEMORY USAGE answered an error (ACL, renamed command) or was not sent */
+	bool skipped;          /* TYPE answered an error: the key is counted, not examined */
+	enum skip_reason skip;
+	char *error;           /* that error, or MEMORY USAGE's refusal (owned) */
 	u64 memory;
 	long long ttl_ms;
 	long long length;
@@ -200,42 +205,55 @@ static int read_reply(struct node *n, redisReply **out, const char *during)
 	return 0;
 }
 
-/* Replies of one key's TYPE, MEMORY USAGE and (with_pttl) PTTL; without, no TTL. */
-static int read_key_replies(struct node *n, struct key_result *kr, bool with_pttl)
+/*
+ * Replies of one key's TYPE, MEMORY USAGE (with_memory) and PTTL (with_pttl). An error reply
+ * concerns that key only (NOPERM outside the user's ~patterns, LOADING, BUSY, MOVED/ASK
+ * during resharding): the key is skipped and counted by reason, the node goes on. Only a
+ * broken connection ends the node's scan.
+ */
+static int read_key_replies(struct node *n, struct key_result *kr, bool with_memory, bool with_pttl)
 {
 	static redisReply no_ttl = { .type = REDIS_REPLY_INTEGER, .integer = -1 };
-	redisReply *t, *m, *p = &no_ttl;
+	static redisReply no_memory = { .type = REDIS_REPLY_NIL };
+	redisReply *t, *m = &no_memory, *p = &no_ttl;
 	if (read_reply(n, &t, "TYPE"))
 		return -1;
-	if (read_reply(n, &m, "MEMORY USAGE")) {
+	if (with_memory && read_reply(n, &m, "MEMORY USAGE")) {
 		freeReplyObject(t);
 		return -1;
 	}
 	if (with_pttl && read_reply(n, &p, "PTTL")) {
 		freeReplyObject(t);
-		freeReplyObject(m);
+		if (m != &no_memory)
+			freeReplyObject(m);
 		return -1;
-	}
-	int rc = 0;
-	if (t->type != REDIS_REPLY_STATUS) {
-		free(n->error);
-		n->error = xasprintf("%s: TYPE failed: %s", n->label, t->str ? t->str : "unexpected reply");
-		rc = -1;
 	}
 	memset(kr, 0, sizeof(*kr));
 	kr->length = -1;
-	kr->vanished = rc == 0 && (!strcmp(t->str, "none") || (p->type == REDIS_REPLY_INTEGER && p->integer == -2));
-	if (rc == 0 && !kr->vanished) {
+	if (t->type != REDIS_REPLY_STATUS) {
+		kr->skipped = true;
+		kr->skip = t->type == REDIS_REPLY_ERROR ? agg_skip_reason_of(t->str) : SK_OTHER;
+		kr->error = xstrdup(t->type == REDIS_REPLY_ERROR && t->str ? t->str : "unexpected reply to TYPE");
+	} else {
+		kr->vanished = !strcmp(t->str, "none") || (p->type == REDIS_REPLY_INTEGER && p->integer == -2);
+	}
+	if (!kr->skipped && !kr->vanished) {
 		kr->type = agg_ktype_parse(t->str, t->len);
 		kr->memory = m->type == REDIS_REPLY_INTEGER && m->integer > 0 ? (u64)m->integer : 0;
-		kr->memory_refused = m->type == REDIS_REPLY_ERROR;
+		kr->memory_refused = !with_memory || m->type == REDIS_REPLY_ERROR;
+		if (m->type == REDIS_REPLY_ERROR) {
+			/* renamed away or not granted: the same for every key, so stop asking */
+			kr->error = xstrdup(m->str ? m->str : "error");
+			n->no_memory = true;
+		}
 		kr->ttl_ms = p->type == REDIS_REPLY_INTEGER && p->integer >= 0 ? p->integer : -1;
 	}
 	freeReplyObject(t);
-	freeReplyObject(m);
+	if (m != &no_memory)
+		freeReplyObject(m);
 	if (p != &no_ttl)
 		freeReplyObject(p);
-	return rc;
+	return 0;
 }
 
 static const char *length_cmd(enum ktype t)
@@ -246,7 +264,8 @@ static const char *length_cmd(enum ktype t)
 
 static bool wants_length(const struct settings *s, const struct key_result *kr)
 {
-	return !kr->vanished && length_cmd(kr->type) && (s->lengths || kr->type == KT_STREAM);
+	return !kr->vanished && !kr->skipped && length_cmd(kr->type) &&
+	       (s->lengths || kr->memory_refused || kr->type == KT_STREAM);
 }
 
 static bool scan_reply_ok(redisReply *r)
@@ -283,6 +302,7 @@ struct batch {
 	struct key_result *kr;
 	char next_cursor[24];
 	bool ttl_free;             /* sent without PTTL, with INFO keyspace after */
+	bool with_memory;          /* MEMORY USAGE sent (not once the node refused it) */
 	int follow_ups;            /* G_TTL / G_LEN groups still to read */
 	bool read_done;
 };
@@ -316,6 +336,8 @@ static void push_group(struct pipeline *p, enum group_kind kind, struct batch *b
 
 static void batch_free(struct batch *b)
 {
+	for (size_t i = 0; b->kr && i < b->nk; i++)
+		free(b->kr[i].error);
 	if (b->scan)
 		freeReplyObject(b->scan);
 	free(b->sel);
@@ -386,7 +408,8 @@ static int on_scan(struct pipeline *p)
 		push_group(p, G_SCAN, NULL);
 	}
 	b->ttl_free = n->ttl_free && b->nk;
-	append_batch(n, p->sh->s, &p->resp, b->sel, b->nk);
+	b->with_memory = !n->no_memory;
+	append_batch(n, p->sh->s, &p->resp, b->sel, b->nk, b->with_memory);
 	push_group(p, G_MAIN, b);
 	p->b[(p->bhead + p->blen++) % BATCHES_MAX] = b;
 	return flush_output(n);
@@ -408,7 +431,7 @@ static int read_ttl_guard(struct pipeline *p, struct batch *b)
 	if (need_pttl) {
 		p->n->ttl_free = false;
 		for (size_t i = 0; i < b->nk; i++)
-			if (!b->kr[i].vanished)
+			if (!b->kr[i].vanished && !b->kr[i].skipped)
 				append_key_cmd(p->n, "PTTL", b->sel[i]->str, b->sel[i]->len);
 		push_group(p, G_TTL, b);
 		b->follow_ups++;
@@ -419,7 +442,7 @@ static int read_ttl_guard(struct pipeline *p, struct batch *b)
 static int on_main(struct pipeline *p, struct batch *b)
 {
 	for (size_t i = 0; i < b->nk; i++)
-		if (read_key_replies(p->n, &b->kr[i], !b->ttl_free))
+		if (read_key_replies(p->n, &b->kr[i], b->with_memory, !b->ttl_free))
 			return -1;
 	if (b->ttl_free && read_ttl_guard(p, b))
 		return -1;
@@ -444,7 +467,7 @@ static int on_ttl(struct pipeline *p, struct batch *b)
 {
 	for (size_t i = 0; i < b->nk; i++) {
 		struct key_result *kr = &b->kr[i];
-		if (kr->vanished)
+		if (kr->vanished || kr->skipped)
 			continue;
 		redisReply *r;
 		if (read_reply(p->n, &r, "PTTL"))
@@ -482,8 +505,21 @@ static void aggregate_done(struct pipeline *p)
 	while (p->blen && p->b[p->bhead]->read_done) {
 		struct batch *b = p->b[p->bhead];
 		for (size_t i = 0; i < b->nk; i++) {
-			const struct key_result *kr = &b->kr[i];
-			n->agg.memory_refused += kr->memory_refused;
+			struct key_result *kr = &b->kr[i];
+			struct agg *a = &n->agg;
+			if (kr->skipped) {
+				a->skipped[kr->skip]++;
+				if (kr->skip == SK_OTHER && !a->skip_error) {
+					a->skip_error = kr->error;
+					kr->error = NULL;
+				}
+				continue;
+			}
+			a->memory_refused += kr->memory_refused;
+			if (kr->error && !a->memory_error) {
+				a->memory_error = kr->error;
+				kr->error = NULL;
+			}
 			if (kr->vanished)
 				n->agg.vanished++;
 			else

@@ -1,1 +1,1 @@
-ops-redisaudit_PKGS := hiredis
+ops-redisaudit_PKGS := hiredis openssl

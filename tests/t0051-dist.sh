@@ -31,7 +31,8 @@ test_expect_success 'it holds exactly the tracked files, under opskit-VERSION/' 
 test_expect_success 'everything make check needs is in it; no build products' '
 	for f in Makefile README.md ci/install-deps.sh ci/gen-completion.sh tests/test-lib.sh \
 		tests/lib/registry.sh tests/t0001-cli.sh configs/opskit.example.yaml \
-		man/opskit.7 lib/cli.c tools/ops-promote/tool.mk; do
+		man/opskit.7 lib/cli.c tools/ops-promote/tool.mk \
+		debian/control debian/rules; do
 		grep -qx "$NAME/$f" actual || { echo "missing: $f"; exit 1; }
 	done &&
 	! grep -E "/(bin|build|node_modules)/|\\.o\$|\\.d\$|\\.deb\$|\\.tar\\.gz\$" actual

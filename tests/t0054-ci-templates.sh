@@ -115,7 +115,7 @@ run_gh() {
 	_step=$1 _out=$2; shift 2
 	mkdir -p "$TRASH/runner" && : >"$TRASH/$_out.output" && : >"$TRASH/$_out.summary" &&
 	ci_script github "$_step" "$@" >"$TRASH/$_out.sh" &&
-	(cd "$TRASH/app" && GITHUB_ACTION_PATH=$GH RUNNER_TEMP=$TRASH/runner \
+	(cd "$TRASH/app" && HOME=$TRASH/home-gh GITHUB_ACTION_PATH=$GH RUNNER_TEMP=$TRASH/runner \
 		GITHUB_OUTPUT=$TRASH/$_out.output GITHUB_STEP_SUMMARY=$TRASH/$_out.summary \
 		sh "$TRASH/$_out.sh") >"$TRASH/$_out.log" 2>&1
 }

@@ -1,8 +1,9 @@
 #!/bin/sh
 # debian/: dpkg-buildpackage -b builds opskit_VERSION-REV_ARCH.deb from the make dist
 # tarball (in $TRASH, never in the work tree), lintian finds no error, and the package,
-# unpacked into a scratch root (nothing is installed on this machine), holds the four
-# binaries, which run, the man pages, which man -l renders, the completions and examples.
+# installed into a scratch root with dpkg --root (nothing is installed on this machine),
+# holds the four binaries, which run, the man pages, which man -l renders, the
+# completions and the examples; dpkg --purge removes it all.
 . "$(dirname "$0")/test-lib.sh"
 test_require_cmd dpkg-buildpackage dh lintian dpkg-deb dpkg-checkbuilddeps man git tar
 # It builds its own (unsanitized) binaries: once is enough for make check SANITIZE=1 too.
@@ -63,8 +64,16 @@ test_expect_success 'the package depends on the shared libraries it links' '
 	done
 '
 
-test_expect_success 'unpacked into a scratch root' '
-	dpkg-deb -x "$DEB" "$ROOT" && test -d "$ROOT/usr/bin"
+# dpkg --root: a dpkg database of its own in $ROOT, empty, so --force-depends (the
+# libraries are this machine's). Nothing is installed on the machine itself.
+scratch_dpkg() { dpkg --root="$ROOT" --log=/dev/null --force-not-root "$@"; }
+
+test_expect_success 'dpkg --root installs it into a scratch root' '
+	mkdir -p "$ROOT/var/lib/dpkg/info" "$ROOT/var/lib/dpkg/updates" "$ROOT/var/lib/dpkg/triggers" &&
+	: >"$ROOT/var/lib/dpkg/status" && : >"$ROOT/var/lib/dpkg/available" &&
+	scratch_dpkg --force-depends -i "$DEB" >install.log 2>&1 || { cat install.log; exit 1; }
+	scratch_dpkg -s opskit >status && test_grep "^Status: install ok installed" status &&
+	test -x "$ROOT/usr/bin/ops-promote"
 '
 
 for tool in $TOOLS; do
@@ -106,6 +115,11 @@ test_expect_success 'no conffile, nothing in /etc, no test helper, no maintainer
 	test_grep_not "^\\./etc" contents && test_grep_not "test-helper" contents &&
 	mkdir control && dpkg-deb -e "$DEB" control &&
 	! ls control | grep -E "^(conffiles|preinst|postinst|prerm|postrm)\$"
+'
+
+test_expect_success 'dpkg --purge removes every file it installed' '
+	scratch_dpkg --purge opskit >purge.log 2>&1 || { cat purge.log; exit 1; }
+	! find "$ROOT" -path "$ROOT/var/lib/dpkg" -prune -o ! -type d -print | grep .
 '
 
 test_done

@@ -95,7 +95,8 @@ start_registry a plain || { echo "Bail out! registry did not start"; exit 1; }
 R=$REG_A
 
 # The application: built from a commit on origin/main (ci-1), and from a commit that is
-# on a side branch only (ci-side); ci-moved is a tag pushed twice.
+# on a side branch only (ci-side); ci-moved points elsewhere. ci-1 has a (cosign-style)
+# signature, a referrer that travels with it to another repository.
 test_expect_success 'setup: a checkout with origin/main, images pushed with skopeo' '
 	git init -q -b main upstream &&
 	git -C upstream -c user.name=t -c user.email=t@example.com commit -q --allow-empty -m one &&
@@ -107,7 +108,10 @@ test_expect_success 'setup: a checkout with origin/main, images pushed with skop
 	make_test_image img moved 1 1024 "$(git -C upstream rev-parse HEAD)" >moved.digest &&
 	push_test_image img ci-1 $R/shop/api:ci-1 &&
 	push_test_image img ci-side $R/shop/api:ci-side &&
-	push_test_image img moved $R/shop/api:ci-moved
+	push_test_image img moved $R/shop/api:ci-moved &&
+	sig=sha256-$(sed "s/^sha256://" ci-1.digest).sig &&
+	echo "$sig" >sig.tag &&
+	make_test_image img "$sig" 1 300 >sig.digest && push_test_image img "$sig" "$R/shop/api:$sig"
 '
 
 # run_gh STEP OUT [input=value...]: the step as the runner runs it, in app/.
@@ -121,27 +125,29 @@ run_gh() {
 }
 
 test_expect_success 'GitHub: promote by digest with --require-ancestor; outputs and summary' '
-	run_gh promote gh1 command=promote source=$R/shop/api:ci-1 target=$R/shop/api:production \
+	run_gh promote gh1 command=promote source=$R/shop/api:ci-1 target=$R/prod/api:production \
 		digest=$(cat ci-1.digest) require-ancestor=origin/main || { cat gh1.log; exit 1; }
-	skopeo_digest $R/shop/api:production >got && test_cmp ci-1.digest got &&
+	skopeo_digest $R/prod/api:production >got && test_cmp ci-1.digest got &&
 	test_grep "^digest=$(cat ci-1.digest)\$" gh1.output &&
-	test_grep "^action=retagged\$" gh1.output && test_grep "^status=ok\$" gh1.output &&
+	test_grep "^action=mounted\$" gh1.output && test_grep "^status=ok\$" gh1.output &&
 	test_grep "| source | \`$R/shop/api:ci-1\` |" gh1.summary &&
-	test_grep "| target | \`$R/shop/api:production\` |" gh1.summary &&
+	test_grep "| target | \`$R/prod/api:production\` |" gh1.summary &&
 	test_grep "| digest | \`$(cat ci-1.digest)\` |" gh1.summary &&
-	test_grep "| referrers | 0 |" gh1.summary
+	test_grep "| referrers | 1 |" gh1.summary &&
+	skopeo_digest "$R/prod/api:$(cat sig.tag)" >got &&
+	test_cmp sig.digest got
 '
 
 test_expect_code 2 'GitHub: a source that moved since the build is refused (exit 2)' '
 	run_gh promote gh2 command=promote source=$R/shop/api:ci-moved \
-		target=$R/shop/api:production digest=$(cat ci-1.digest)
+		target=$R/prod/api:production digest=$(cat ci-1.digest)
 '
 
 test_expect_success 'GitHub: ... with an error annotation and the failure in the summary' '
 	test_grep "^::error title=ops-promote" gh2.log &&
 	test_grep "ops-promote: failed (critical)" gh2.summary &&
 	test_grep "^action=failed" gh2.output &&
-	skopeo_digest $R/shop/api:production >got && test_cmp ci-1.digest got
+	skopeo_digest $R/prod/api:production >got && test_cmp ci-1.digest got
 '
 
 test_expect_success 'GitHub: an image built off origin/main is refused by provenance (exit 2)' '
@@ -186,6 +192,7 @@ test_expect_success 'GitLab: promote with the digest from the build job dotenv; 
 	test_grep "^target  *$R/shop/api:gl-prod\$" gl1.log &&
 	test_grep "^digest  *$(cat ci-1.digest)\$" gl1.log &&
 	test_grep "^referrers  *0\$" gl1.log &&
+	test_grep "^action  *retagged (ok)\$" gl1.log &&
 	test_grep "section_start:.*:opskit_promote" gl1.log &&
 	test_grep "^PROMOTED_DIGEST=$(cat ci-1.digest)\$" app/opskit-promote.env &&
 	test "$(jq -r .action app/opskit-promote.json)" = retagged

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The CI templates: ci/github/action.yml (composite action) and
-# ci/gitlab/opskit.gitlab-ci.yml. Their YAML parses, every script they run passes
-# shellcheck, and those exact scripts, run as the CI would run them (the step's env from
+# ci/gitlab/opskit.gitlab-ci.yml. Their YAML parses, every script they run is clean for
+# ShellCheck, and those exact scripts, run as the CI would run them (the step's env from
 # its inputs, the job's variables), promote by digest against a local docker-registry,
 # refuse a moved source and a revision off the branch, and turn ops-envcheck's findings
 # into GitHub annotations and a GitLab code-quality report.

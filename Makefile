@@ -5,6 +5,7 @@
 #   make demo            throwaway local servers, every tool against them
 #   make bench           benchmarks side by side with the peer tools
 #   make install PREFIX=/usr/local DESTDIR=
+#   make dist            opskit-$(VERSION).tar.gz of the tracked files (DIST_TARBALL=path)
 #   V=1                  show the commands
 
 VERSION := 0.1.0
@@ -157,8 +158,18 @@ install: $(PROGRAMS) $(COMPLETIONS)
 	$(if $(wildcard man/*.5),install -m 644 $(wildcard man/*.5) $(MANDIR_INSTALL)/man5/)
 	$(if $(wildcard man/*.7),install -m 644 $(wildcard man/*.7) $(MANDIR_INSTALL)/man7/)
 
-clean:
-	rm -rf build bin tests/trash.*
+# The tracked files as they are in the work tree, under opskit-$(VERSION)/, reproducibly.
+DIST_NAME = opskit-$(VERSION)
+DIST_TARBALL ?= $(DIST_NAME).tar.gz
+dist:
+	@git rev-parse --is-inside-work-tree >/dev/null 2>&1 || { echo 'make dist: needs the git work tree (it packs the tracked files)' >&2; exit 3; }
+	$(QUIET_GEN)rm -f $(DIST_TARBALL).tmp* && git ls-files -z | LC_ALL=C tar --null -T - --sort=name \
+		--owner=0 --group=0 --numeric-owner --mtime=@$$(git log -1 --format=%ct 2>/dev/null || echo 0) \
+		--transform='s,^,$(DIST_NAME)/,' -cf $(DIST_TARBALL).tmp && gzip -n -9 $(DIST_TARBALL).tmp && \
+		mv $(DIST_TARBALL).tmp.gz $(DIST_TARBALL)
 
-.PHONY: all check test demo bench install clean deps lint-man
+clean:
+	rm -rf build bin tests/trash.* $(DIST_NAME).tar.gz
+
+.PHONY: all check test demo bench install clean deps lint-man dist
 .DELETE_ON_ERROR:

@@ -65,7 +65,9 @@ PROGRAMS := $(TOOLS:%=$(BIN)/%)
 # Shell completions, generated from each tool's option table (ci/gen-completion.sh).
 COMPLETIONS := $(TOOLS:%=$(BUILD)/completions/%.bash) $(TOOLS:%=$(BUILD)/completions/_%)
 
-all: $(PROGRAMS) $(HELPER) $(COMPLETIONS)
+all: $(PROGRAMS) $(HELPER)
+
+completions: $(COMPLETIONS)
 
 $(BUILD)/completions/%.bash: $(BIN)/% ci/gen-completion.sh
 	@mkdir -p $(dir $@)
@@ -171,5 +173,5 @@ dist:
 clean:
 	rm -rf build bin tests/trash.* $(DIST_NAME).tar.gz
 
-.PHONY: all check test demo bench install clean deps lint-man dist
+.PHONY: all completions check test demo bench install clean deps lint-man dist
 .DELETE_ON_ERROR:

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "redact.h"
@@ -647,11 +649,44 @@ struct config *cli_load_config(const struct cli_tool *tool, struct cli_common *c
 
 /* ---- output ---- */
 
+/* The temporary file of --output while it is written; renamed over the output when
+ * closed, so a reader (node_exporter's textfile collector, a monitoring plugin) never
+ * sees half a report. */
+static char *output_tmp;
+
+/* A regular file or a name that does not exist yet is replaced atomically; a symbolic
+ * link (/dev/stdout), a FIFO or a device is written in place. */
+static bool replace_atomically(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) != 0 ? errno == ENOENT : S_ISREG(st.st_mode);
+}
+
 FILE *cli_open_output(const struct cli_common *common)
 {
 	if (!common->output_path || !strcmp(common->output_path, "-"))
 		return stdout;
-	FILE *f = fopen(common->output_path, "w");
+	if (!replace_atomically(common->output_path)) {
+		FILE *f = fopen(common->output_path, "w");
+		if (!f)
+			die(3, "cannot write %s: %s", common->output_path, strerror(errno));
+		return f;
+	}
+	free(output_tmp);
+	output_tmp = xasprintf("%s.XXXXXX", common->output_path);
+	int fd = mkstemp(output_tmp);
+	if (fd < 0) { /* a file we may write in a directory we may not: write it in place */
+		free(output_tmp);
+		output_tmp = NULL;
+		FILE *f = fopen(common->output_path, "w");
+		if (!f)
+			die(3, "cannot write %s: %s", common->output_path, strerror(errno));
+		return f;
+	}
+	mode_t mask = umask(0);
+	umask(mask);
+	fchmod(fd, 0666 & ~mask); /* as fopen would have created it, not mkstemp's 0600 */
+	FILE *f = fdopen(fd, "w");
 	if (!f)
 		die(3, "cannot write %s: %s", common->output_path, strerror(errno));
 	return f;
@@ -660,11 +695,22 @@ FILE *cli_open_output(const struct cli_common *common)
 void cli_close_output(FILE *out, const struct cli_common *common)
 {
 	bool bad = fflush(out) != 0 || ferror(out);
-	if (out != stdout)
+	int err = errno;
+	if (out != stdout) {
 		bad |= fclose(out) != 0;
+		err = bad ? errno : err;
+		if (output_tmp && !bad && rename(output_tmp, common->output_path)) {
+			bad = true;
+			err = errno;
+		}
+		if (output_tmp && bad)
+			unlink(output_tmp);
+		free(output_tmp);
+		output_tmp = NULL;
+	}
 	if (bad)
 		die(3, "cannot write %s: %s",
-		    common->output_path ? common->output_path : "standard output", strerror(errno));
+		    common->output_path ? common->output_path : "standard output", strerror(err));
 }
 
 struct report *cli_report_new(const struct cli_tool *tool, const struct cli_common *common)

@@ -157,7 +157,9 @@ int cli_dump_options(const struct cli_tool *tool, FILE *out);
 _Noreturn void cli_usage_error(const struct cli_tool *tool, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Opens --output (or stdout). Exits 3 with a message when the file cannot be created. */
+/* Opens --output (or stdout). A regular file is written to a temporary file beside it
+ * and renamed over it by cli_close_output(), so no reader ever sees half a report; a
+ * FIFO or device is written in place. Exits 3 with a message when it cannot be created. */
 FILE *cli_open_output(const struct cli_common *common);
 /* Flushes and closes what cli_open_output() returned; exits 3 on a write error. */
 void cli_close_output(FILE *out, const struct cli_common *common);

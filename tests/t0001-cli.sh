@@ -144,6 +144,21 @@ test_expect_success 'cli: --help shows each default once, from the table' '
 	test_grep "^  --defaulted N  *an int whose default is in the schema (default 42)$" out
 '
 
+test_expect_success '-o replaces a report whole (a new file, renamed over the old), mode after umask' '
+	printf "A=1\n" >ok.env &&
+	echo old >report.txt && ln report.txt old-link &&
+	(umask 022 && ops-envcheck --no-git -o report.txt ok.env) &&
+	test_grep "ops-envcheck: OK" report.txt && test "$(cat old-link)" = old &&
+	test "$(stat -c %a report.txt)" = 644 &&
+	! ls report.txt.* 2>/dev/null | grep . &&
+	ops-envcheck --no-git -o /dev/stdout ok.env >stdout.txt && test_grep "ops-envcheck: OK" stdout.txt
+'
+
+test_expect_success '-o into a directory that does not exist: exit 3, nothing left behind' '
+	test_expect_code_of 3 ops-envcheck --no-git -o no/such/dir/report.txt ok.env 2>err &&
+	test_grep "cannot write no/such/dir/report.txt" err
+'
+
 for tool in ops-promote ops-pgprobe ops-redisaudit ops-envcheck; do
 	test_expect_success "$tool: --dump-options agrees with --help, row for row" "
 		$tool --dump-options >table && $tool --help >help &&

@@ -1,6 +1,5 @@
 /*
- * checks — thresholds (check_postgres style: numbers, percentages, durations) and the
- * checks of one PostgreSQL target. A value at or above a level raises that status.
+ * checks — the checks of one PostgreSQL target, judged by threshold.c.
  */
 #define _GNU_SOURCE
 #include <math.h>
@@ -9,93 +8,6 @@
 
 #include "pgprobe.h"
 #include "util.h"
-
-const struct th_def th_defs[TH_COUNT] = {
-	[TH_CONNECTIONS] = { "connections", "connections", TH_KIND_COUNT },
-	[TH_APP_SHARE] = { "application-share", "application_share", TH_KIND_COUNT },
-	[TH_IDLE_TX] = { "idle-in-transaction", "idle_in_transaction", TH_KIND_DURATION },
-	[TH_IDLE_TX_COUNT] = { "idle-in-transaction-count", "idle_in_transaction_count", TH_KIND_COUNT },
-	[TH_LONG_QUERIES] = { "long-queries", "long_queries", TH_KIND_DURATION },
-	[TH_LOCK_WAITS] = { "lock-waits", "lock_waits", TH_KIND_COUNT },
-	[TH_OLDEST_XACT] = { "oldest-transaction", "oldest_transaction", TH_KIND_DURATION },
-	[TH_IDLE_CONNS] = { "idle-connections", "idle_connections", TH_KIND_COUNT },
-	[TH_CONNECT] = { "connect", "connect", TH_KIND_DURATION },
-	[TH_QUERY] = { "query", "query", TH_KIND_DURATION },
-	[TH_REPL_LAG] = { "replication-lag", "replication_lag", TH_KIND_DURATION },
-	[TH_PGB_WAITING] = { "pgbouncer-waiting", "pgbouncer_waiting", TH_KIND_COUNT },
-	[TH_PGB_MAXWAIT] = { "pgbouncer-maxwait", "pgbouncer_maxwait", TH_KIND_DURATION },
-	[TH_PGB_SATURATION] = { "pgbouncer-saturation", "pgbouncer_saturation", TH_KIND_PERCENT },
-	[TH_PGB_CLIENTS] = { "pgbouncer-clients", "pgbouncer_clients", TH_KIND_COUNT },
-};
-
-int th_find(const char *name, size_t len)
-{
-	for (int i = 0; i < TH_COUNT; i++)
-		if (strlen(th_defs[i].id) == len && !strncmp(th_defs[i].id, name, len))
-			return i;
-	return -1;
-}
-
-int th_parse(enum th_id id, const char *s, struct th_level *out, const char **why)
-{
-	size_t n = strlen(s);
-	bool pct = n > 1 && s[n - 1] == '%';
-	double v, ms;
-	*why = NULL;
-	switch (th_defs[id].kind) {
-	case TH_KIND_DURATION:
-		if (pct || parse_duration_ms(s, &ms)) {
-			*why = "must be a duration such as 500ms, 30s, 5m";
-			return -1;
-		}
-		*out = (struct th_level){ ms / 1000, false };
-		return 0;
-	case TH_KIND_PERCENT:
-	case TH_KIND_COUNT: {
-		char *num = xstrndup(s, pct ? n - 1 : n);
-		int rc = parse_double(num, &v);
-		free(num);
-		if (rc || v < 0) {
-			*why = "must be a number or a percentage such as 80%";
-			return -1;
-		}
-		*out = (struct th_level){ v, pct || th_defs[id].kind == TH_KIND_PERCENT };
-		return 0;
-	}
-	}
-	return -1;
-}
-
-static double level_value(struct th_level l, double base)
-{
-	if (isnan(l.value))
-		return NAN;
-	if (!l.percent)
-		return l.value;
-	return isnan(base) ? NAN : l.value * base / 100;
-}
-
-enum status th_eval(const struct threshold *t, double value, double base)
-{
-	double c = level_value(t->crit, base), w = level_value(t->warn, base);
-	/* A missing value (NaN: a column or setting the server did not give) is UNKNOWN,
-	 * never OK; so is a percentage of a base that is missing. */
-	if (isnan(value) || (isnan(base) && ((t->crit.percent && !isnan(t->crit.value)) ||
-					     (t->warn.percent && !isnan(t->warn.value)))))
-		return ST_UNKNOWN;
-	if (!isnan(c) && value >= c)
-		return ST_CRITICAL;
-	if (!isnan(w) && value >= w)
-		return ST_WARNING;
-	return ST_OK;
-}
-
-struct thresholds th_perf(const struct threshold *t, double base, double min, double max)
-{
-	return (struct thresholds){ level_value(t->warn, base), level_value(t->crit, base), min, max };
-}
-
-/* ---- snapshot accessors ---- */
 
 double checks_json_num(const json_t *o, const char *key)
 {
@@ -145,10 +57,10 @@ static void check_latency(struct report *r, const struct target *t, const struct
 			  enum th_id id, double ms, const char *what)
 {
 	const struct threshold *th = &o->th[id];
-	enum status st = th_eval(th, ms / 1000, NAN);
-	struct check *c = report_check(r, th_defs[id].id, st, t->name, "%s in %.1f ms", what, ms);
-	char *name = xasprintf("%s_seconds", th_defs[id].id);
-	check_metric(c, name, ms / 1000, "s", th_perf(th, NAN, 0, NAN));
+	enum status st = threshold_eval(th, ms / 1000, NAN);
+	struct check *c = report_check(r, threshold_defs[id].id, st, t->name, "%s in %.1f ms", what, ms);
+	char *name = xasprintf("%s_seconds", threshold_defs[id].id);
+	check_metric(c, name, ms / 1000, "s", threshold_perf(th, NAN, 0, NAN));
 	free(name);
 	if (st != ST_OK)
 		check_hint(c, "slow answers: look at the server's load, the network, or pg_hba.conf DNS lookups");
@@ -162,11 +74,11 @@ static void check_connections(struct report *r, const struct target *t, const st
 	double usable = max - reserved;
 	double pct = usable > 0 ? 100 * total / usable : 100;
 	const struct threshold *th = &o->th[TH_CONNECTIONS];
-	enum status st = th_eval(th, total, usable);
+	enum status st = threshold_eval(th, total, usable);
 	struct check *c = report_check(r, "connections", st, t->name,
 				       "%.0f of %.0f usable connections in use (%.0f%%; max_connections %.0f, %.0f reserved)",
 				       total, usable, pct, max, reserved);
-	check_metric(c, "connections", total, "", th_perf(th, usable, 0, usable));
+	check_metric(c, "connections", total, "", threshold_perf(th, usable, 0, usable));
 	check_metric(c, "connections_used_percent", pct, "%", THRESHOLDS_NONE);
 	if (st != ST_OK && json_is_false(json_object_get(s, "may_use_reserved")) && checks_json_num(s, "reserved") > 0)
 		check_hint(c, "see who holds them (the by-application table), end idle sessions, or shrink the pools; "
@@ -178,7 +90,7 @@ static void check_connections(struct report *r, const struct target *t, const st
 	const json_t *top = json_array_get(json_object_get(s, "apps"), 0);
 	double n = top ? checks_json_num(top, "total") : 0;
 	th = &o->th[TH_APP_SHARE];
-	st = th_eval(th, n, usable);
+	st = threshold_eval(th, n, usable);
 	char *app = app_label(top ? checks_json_str(top, "application") : NULL);
 	if (top)
 		c = report_check(r, "application-share", st, t->name,
@@ -187,7 +99,7 @@ static void check_connections(struct report *r, const struct target *t, const st
 	else
 		c = report_check(r, "application-share", st, t->name, "no client connections");
 	free(app);
-	check_metric(c, "application_connections", n, "", th_perf(th, usable, 0, usable));
+	check_metric(c, "application_connections", n, "", threshold_perf(th, usable, 0, usable));
 	if (st != ST_OK)
 		check_hint(c, "that application's pool is too large for this server: workers x pool size must fit");
 }
@@ -208,21 +120,21 @@ static void check_session_age(struct report *r, const struct target *t, const st
 			      enum th_id id, const char *top_key, const char *what, const char *none,
 			      const char *hint)
 {
-	if (activity_untracked(r, t, th_defs[id].id))
+	if (activity_untracked(r, t, threshold_defs[id].id))
 		return;
 	const json_t *top = json_object_get(t->snap, top_key);
 	double age = json_is_object(top) ? checks_json_num(top, "age") : 0;
 	const struct threshold *th = &o->th[id];
-	enum status st = th_eval(th, age, NAN);
+	enum status st = threshold_eval(th, age, NAN);
 	char *whom = who(top);
 	struct check *c = json_is_object(top)
-		? report_check(r, th_defs[id].id, st, t->name, "%s for %s%s", what, human_duration(age), whom)
-		: report_check(r, th_defs[id].id, st, t->name, "%s", none);
+		? report_check(r, threshold_defs[id].id, st, t->name, "%s for %s%s", what, human_duration(age), whom)
+		: report_check(r, threshold_defs[id].id, st, t->name, "%s", none);
 	free(whom);
-	char *metric = xasprintf("%s_seconds", th_defs[id].id);
+	char *metric = xasprintf("%s_seconds", threshold_defs[id].id);
 	for (char *p = metric; *p; p++)
 		*p = *p == '-' ? '_' : *p;
-	check_metric(c, metric, age, "s", th_perf(th, NAN, 0, NAN));
+	check_metric(c, metric, age, "s", threshold_perf(th, NAN, 0, NAN));
 	free(metric);
 	if (st != ST_OK)
 		check_hint(c, "%s", hint);
@@ -291,17 +203,17 @@ static void check_counts(struct report *r, const struct target *t, const struct 
 	enum status st;
 	struct check *c;
 	if (!activity_untracked(r, t, "idle-in-transaction-count")) {
-		st = th_eval(th, idle_tx, usable);
+		st = threshold_eval(th, idle_tx, usable);
 		c = report_check(r, "idle-in-transaction-count", st, t->name,
 				 "%.0f %s idle in transaction", idle_tx, idle_tx == 1 ? "session" : "sessions");
-		check_metric(c, "idle_in_transaction", idle_tx, "", th_perf(th, usable, 0, usable));
+		check_metric(c, "idle_in_transaction", idle_tx, "", threshold_perf(th, usable, 0, usable));
 		if (st != ST_OK)
 			check_hint(c, "the application leaves transactions open between requests; set idle_in_transaction_session_timeout");
 	}
 
 	double waiting = checks_json_num(s, "waiting");
 	th = &o->th[TH_LOCK_WAITS];
-	st = th_eval(th, waiting, usable);
+	st = threshold_eval(th, waiting, usable);
 	const json_t *top = json_object_get(s, "top_wait");
 	double lw = checks_json_num(s, "lwlock_waits");
 	char *lw_words = lw > 0 ? xasprintf(" (%.0f more %s on lightweight locks or buffer pins, not counted: "
@@ -316,7 +228,7 @@ static void check_counts(struct report *r, const struct target *t, const struct 
 		c = report_check(r, "lock-waits", st, t->name, "no session waits on a lock%s", lw_words);
 	}
 	free(lw_words);
-	check_metric(c, "lock_waits", waiting, "", th_perf(th, usable, 0, usable));
+	check_metric(c, "lock_waits", waiting, "", threshold_perf(th, usable, 0, usable));
 	check_metric(c, "lwlock_waits", isnan(lw) ? 0 : lw, "", THRESHOLDS_NONE);
 	if (st != ST_OK && json_is_true(json_object_get(top, "by_prepared")))
 		check_hint(c, "a prepared transaction holds the lock: see pg_prepared_xacts, then COMMIT PREPARED or ROLLBACK PREPARED its gid");
@@ -327,11 +239,11 @@ static void check_counts(struct report *r, const struct target *t, const struct 
 		return;
 	double stale = checks_json_num(s, "stale_idle");
 	th = &o->th[TH_IDLE_CONNS];
-	st = th_eval(th, stale, usable);
+	st = threshold_eval(th, stale, usable);
 	c = report_check(r, "idle-connections", st, t->name,
 			 "%.0f connections idle for more than %s (stale pool members)", stale,
 			 human_duration(o->idle_age_s));
-	check_metric(c, "idle_connections", stale, "", th_perf(th, usable, 0, usable));
+	check_metric(c, "idle_connections", stale, "", threshold_perf(th, usable, 0, usable));
 	if (st != ST_OK)
 		check_hint(c, "pools keep more idle connections than they use: lower pool_min or set an idle timeout");
 }
@@ -372,7 +284,7 @@ static void check_replica(struct report *r, const struct target *t, const struct
 	double lag = checks_json_num(t->snap, "replay_lag");
 	bool streaming = json_is_true(json_object_get(t->snap, "streaming"));
 	const struct threshold *th = &o->th[TH_REPL_LAG];
-	enum status st = isnan(lag) ? ST_WARNING : th_eval(th, lag, NAN);
+	enum status st = isnan(lag) ? ST_WARNING : threshold_eval(th, lag, NAN);
 	struct check *c;
 	if (isnan(lag))
 		c = report_check(r, "replication-lag", st, t->name, "replica has not replayed any transaction yet");
@@ -385,7 +297,7 @@ static void check_replica(struct report *r, const struct target *t, const struct
 	else
 		c = report_check(r, "replication-lag", st, t->name, "replica replays %s behind the primary (%s of WAL received, not replayed)",
 				 human_duration(lag), human_bytes(checks_json_num(t->snap, "replay_lag_bytes")));
-	check_metric(c, "replication_lag_seconds", isnan(lag) ? NAN : lag, "s", th_perf(th, NAN, 0, NAN));
+	check_metric(c, "replication_lag_seconds", isnan(lag) ? NAN : lag, "s", threshold_perf(th, NAN, 0, NAN));
 	if (st != ST_OK && !streaming)
 		check_hint(c, "check primary_conninfo and the replica's log (pg_stat_wal_receiver is empty), and that the primary is up");
 	else if (st != ST_OK)

@@ -17,7 +17,7 @@
 #include "redact.h"
 #include "util.h"
 
-void probe_error_free(struct probe_error *e)
+void conn_error_free(struct probe_error *e)
 {
 	free(e->message);
 	free(e->hint);
@@ -32,7 +32,7 @@ static void set_error(struct probe_error *e, enum fail_kind kind, const char *hi
 	va_start(ap, fmt);
 	char *raw = xvasprintf(fmt, ap);
 	va_end(ap);
-	probe_error_free(e);
+	conn_error_free(e);
 	e->kind = kind;
 	e->message = redact_text(raw);
 	e->hint = hint ? xstrdup(hint) : NULL;
@@ -49,7 +49,7 @@ static size_t sqlstate_prefix(const char *p)
 }
 
 /* libpq's message on one line, without "connection to server at ... failed:" noise,
- * the SQLSTATE and LOCATION of a verbose message (see pgc_connect). */
+ * the SQLSTATE and LOCATION of a verbose message (see conn_connect). */
 static char *server_words(const char *libpq_msg)
 {
 	const char *p = libpq_msg ? libpq_msg : "";
@@ -279,7 +279,7 @@ static double timeout_seconds(double deadline_ms, double start_ms)
 	return (deadline_ms - start_ms) / 1000;
 }
 
-PGconn *pgc_connect(const char *dsn, double deadline_ms, struct probe_error *err, double *connect_ms)
+PGconn *conn_connect(const char *dsn, double deadline_ms, struct probe_error *err, double *connect_ms)
 {
 	double start = now_ms();
 	char timeout_s[32], user_timeout_ms[32];
@@ -361,7 +361,7 @@ static void connection_lost(PGconn *c, struct probe_error *err)
 	free(words);
 }
 
-PGresult *pgc_query(PGconn *c, const char *sql, double deadline_ms, struct probe_error *err)
+PGresult *conn_query(PGconn *c, const char *sql, double deadline_ms, struct probe_error *err)
 {
 	double start = now_ms();
 	if (!PQsendQuery(c, sql) || !flush_by(c, deadline_ms)) {
@@ -409,7 +409,7 @@ PGresult *pgc_query(PGconn *c, const char *sql, double deadline_ms, struct probe
 	return last;
 }
 
-char *pgc_describe(const char *dsn, bool with_user, char **why)
+char *conn_describe(const char *dsn, bool with_user, char **why)
 {
 	char *errmsg = NULL;
 	PQconninfoOption *opts = PQconninfoParse(dsn ? dsn : "", &errmsg);

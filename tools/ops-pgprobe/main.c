@@ -68,20 +68,20 @@ struct run {
 static int opt_threshold(struct probe_opts *o, int level, const char *arg, char **why)
 {
 	const char *eq = strchr(arg, '=');
-	int id = eq ? th_find(arg, (size_t)(eq - arg)) : -1;
+	int id = eq ? threshold_find(arg, (size_t)(eq - arg)) : -1;
 	const char *problem;
 	if (id < 0) {
 		struct strbuf ids = STRBUF_INIT;
 		for (int i = 0; i < TH_COUNT; i++)
-			sb_addf(&ids, "%s%s", i ? ", " : "", th_defs[i].id);
+			sb_addf(&ids, "%s%s", i ? ", " : "", threshold_defs[i].id);
 		*why = xasprintf("needs CHECK=VALUE with a check that has thresholds (%s), got \"%s\"",
 				 sb_str(&ids), arg);
 		sb_release(&ids);
 		return -1;
 	}
 	struct th_level *dst = level ? &o->th[id].crit : &o->th[id].warn;
-	if (th_parse((enum th_id)id, eq + 1, dst, &problem)) {
-		*why = xasprintf("threshold %s: \"%s\" %s", th_defs[id].id, eq + 1, problem);
+	if (threshold_parse((enum th_id)id, eq + 1, dst, &problem)) {
+		*why = xasprintf("threshold %s: \"%s\" %s", threshold_defs[id].id, eq + 1, problem);
 		return -1;
 	}
 	o->th_given[id][level] = true;
@@ -160,10 +160,10 @@ static void config_thresholds(struct run *rn, const struct config *cfg)
 			if (rn->o.th_given[i][l])
 				continue;
 			*dst = (struct th_level){ NAN, false };
-			char *path = xasprintf("postgres.thresholds.%s.%s", th_defs[i].cfg, levels[l]);
+			char *path = xasprintf("postgres.thresholds.%s.%s", threshold_defs[i].cfg, levels[l]);
 			const char *v = NULL, *why;
 			cfg_str(cfg, path, &v);
-			if (v && th_parse((enum th_id)i, v, dst, &why))
+			if (v && threshold_parse((enum th_id)i, v, dst, &why))
 				config_error(rn, cfg, path, why);
 			free(path);
 		}
@@ -192,7 +192,7 @@ static void config_pool_env(struct run *rn, const struct config *cfg, struct poo
 		free(kpath);
 	}
 	char *err = NULL;
-	if (pool_from_env(p, file, dialect, keys, &err))
+	if (pools_from_env(p, file, dialect, keys, &err))
 		cli_fail_unknown(&tool, &rn->common, "config", "%s: %s", cfg_where(cfg, path), err);
 	free(path);
 }
@@ -258,7 +258,7 @@ static char *subject_name(struct run *rn, const char *name, const char *dsn, con
 	char *why = NULL;
 	char *shown = redact_dsn(dsn); /* registers the password before any message */
 	free(shown);
-	char *base = pgc_describe(dsn, false, &why);
+	char *base = conn_describe(dsn, false, &why);
 	if (!base)
 		cli_fail_unknown(&tool, &rn->common, "dsn", "bad %s: %s", what, why);
 	if (name) {
@@ -266,7 +266,7 @@ static char *subject_name(struct run *rn, const char *name, const char *dsn, con
 		base = xstrdup(name);
 	} else if (name_taken(rn, base)) {
 		free(base);
-		base = pgc_describe(dsn, true, &why);
+		base = conn_describe(dsn, true, &why);
 	}
 	char *unique = xstrdup(base);
 	for (int n = 2; name_taken(rn, unique) && n < 10000; n++) {
@@ -334,10 +334,10 @@ static void build_report(struct report *r, struct run *rn)
 {
 	for (size_t i = 0; i < rn->nt; i++) {
 		checks_target(r, &rn->ts[i], &rn->o);
-		checks_pools(r, &rn->ts[i], &rn->o);
+		pools_checks(r, &rn->ts[i], &rn->o);
 	}
 	for (size_t i = 0; i < rn->nb; i++)
-		checks_bouncer(r, &rn->bs[i], &rn->o);
+		pgbouncer_checks(r, &rn->bs[i], &rn->o);
 	if (rn->nt == 1) {
 		output_target(r, &rn->ts[0], false);
 	} else if (rn->nt > 1) {
@@ -346,11 +346,11 @@ static void build_report(struct report *r, struct run *rn)
 			output_target(r, &rn->ts[i], true);
 		rp_close_array(r);
 	}
-	output_pools(r, &rn->o);
+	pools_output(r, &rn->o);
 	if (rn->nb) {
 		rp_open_array(r, "pgbouncer");
 		for (size_t i = 0; i < rn->nb; i++)
-			output_bouncer(r, &rn->bs[i]);
+			pgbouncer_output(r, &rn->bs[i]);
 		rp_close_array(r);
 	}
 }
@@ -384,12 +384,12 @@ static int run_screen(void *ctx, FILE *out, int session_rows)
 static void run_free(struct run *rn)
 {
 	for (size_t i = 0; i < rn->nt; i++) {
-		target_reset(&rn->ts[i]);
+		probe_target_reset(&rn->ts[i]);
 		free(rn->ts[i].name);
 		free(rn->ts[i].dsn);
 	}
 	for (size_t i = 0; i < rn->nb; i++) {
-		bouncer_reset(&rn->bs[i]);
+		probe_bouncer_reset(&rn->bs[i]);
 		free(rn->bs[i].name);
 		free(rn->bs[i].dsn);
 	}

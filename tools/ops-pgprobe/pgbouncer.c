@@ -119,22 +119,22 @@ static void check_waiting(struct report *r, const struct bouncer *b, const struc
 		}
 	}
 	const struct threshold *th = &o->th[TH_PGB_WAITING];
-	enum status st = th_eval(th, waiting, NAN);
+	enum status st = threshold_eval(th, waiting, NAN);
 	struct check *c = isnan(waiting)
 		? report_check(r, "pgbouncer-waiting", st, b->name, "SHOW POOLS has no cl_waiting column")
 		: report_check(r, "pgbouncer-waiting", st, b->name, "%.0f %s for a server connection", waiting,
 			       waiting == 1 ? "client waiting" : "clients waiting");
-	check_metric(c, "pgbouncer_clients_waiting", waiting, "", th_perf(th, NAN, 0, NAN));
+	check_metric(c, "pgbouncer_clients_waiting", waiting, "", threshold_perf(th, NAN, 0, NAN));
 	if (st != ST_OK && st != ST_UNKNOWN)
 		check_hint(c, "the pools are too small for the load or server connections are held too long (session pooling, long transactions)");
 	th = &o->th[TH_PGB_MAXWAIT];
-	st = th_eval(th, maxwait, NAN);
+	st = threshold_eval(th, maxwait, NAN);
 	if (maxwait > 0)
 		c = report_check(r, "pgbouncer-maxwait", st, b->name, "oldest waiting client has waited %s in pool %s",
 				 human_duration(maxwait), worst ? worst : "?");
 	else
 		c = report_check(r, "pgbouncer-maxwait", st, b->name, "no client is waiting");
-	check_metric(c, "pgbouncer_maxwait_seconds", maxwait, "s", th_perf(th, NAN, 0, NAN));
+	check_metric(c, "pgbouncer_maxwait_seconds", maxwait, "s", threshold_perf(th, NAN, 0, NAN));
 	if (st != ST_OK)
 		check_hint(c, "requests queue in PgBouncer: raise pool_size if the server has room, or find what holds the server connections");
 }
@@ -157,7 +157,7 @@ static void check_saturation(struct report *r, const struct bouncer *b, const st
 		}
 	}
 	const struct threshold *th = &o->th[TH_PGB_SATURATION];
-	enum status st = th_eval(th, worst_pct, 100);
+	enum status st = threshold_eval(th, worst_pct, 100);
 	struct check *c;
 	if (!worst_db)
 		c = report_check(r, "pgbouncer-saturation", st, b->name, "no pools in use yet");
@@ -173,22 +173,22 @@ static void check_saturation(struct report *r, const struct bouncer *b, const st
 		c = report_check(r, "pgbouncer-saturation", st, b->name,
 				 "pool %s/%s has %.0f of %.0f server connections busy (%.0f%%)", worst_db,
 				 worst_user ? worst_user : "?", worst_used, worst_size, worst_pct);
-	check_metric(c, "pgbouncer_pool_used_percent", worst_pct, "%", th_perf(th, 100, 0, 100));
+	check_metric(c, "pgbouncer_pool_used_percent", worst_pct, "%", threshold_perf(th, 100, 0, 100));
 	if (st != ST_OK)
 		check_hint(c, "a full pool makes clients wait: raise pool_size (within the server's max_connections) or shorten transactions");
 
 	double max_clients = config_num(b->config, "max_client_conn");
 	double clients = b->clients ? PQntuples(b->clients) : 0;
 	th = &o->th[TH_PGB_CLIENTS];
-	st = th_eval(th, clients, max_clients);
+	st = threshold_eval(th, clients, max_clients);
 	c = report_check(r, "pgbouncer-clients", st, b->name, "%.0f of max_client_conn %.0f client connections (%.0f%%)",
 			 clients, max_clients, max_clients > 0 ? 100 * clients / max_clients : 0);
-	check_metric(c, "pgbouncer_clients", clients, "", th_perf(th, max_clients, 0, max_clients));
+	check_metric(c, "pgbouncer_clients", clients, "", threshold_perf(th, max_clients, 0, max_clients));
 	if (st != ST_OK)
 		check_hint(c, "new clients will be refused at max_client_conn: raise it (and the file descriptor limit) or find the client leak");
 }
 
-void checks_bouncer(struct report *r, const struct bouncer *b, const struct probe_opts *o)
+void pgbouncer_checks(struct report *r, const struct bouncer *b, const struct probe_opts *o)
 {
 	/* Any SHOW that failed (a timeout half-way included) makes the rest unreliable:
 	 * SHOW CLIENTS missing would read as "0 clients". */
@@ -286,7 +286,7 @@ static void stats_table(struct report *r, const struct bouncer *b)
 	rp_table_end(tb);
 }
 
-void output_bouncer(struct report *r, const struct bouncer *b)
+void pgbouncer_output(struct report *r, const struct bouncer *b)
 {
 	rp_open_object(r, NULL);
 	rp_string(r, "name", "pgbouncer %s", b->name);

@@ -12,10 +12,11 @@
  *   output.c     tool data of one target ("server", "connections", "sessions")
  *   pgbouncer.c  PgBouncer's admin console: its checks and data
  *   pools.c      application pool sizing (--pool, env files) against the server
- *   checks.c     thresholds and the checks of one PostgreSQL target
+ *   checks.c     the checks of one PostgreSQL target
  *   probe.c      every target in parallel, one thread each, one deadline
  *   query.c      the one query (a JSON document built on the server)
  *   conn.c       libpq without hangs: connect and query against a deadline
+ *   threshold.c  check_postgres style thresholds: parse, judge, perfdata
  */
 #ifndef OPSKIT_PGPROBE_H
 #define OPSKIT_PGPROBE_H
@@ -28,7 +29,7 @@
 #include "cli.h"
 #include "report.h"
 
-/* ---- thresholds (checks.c) ---- */
+/* ---- thresholds (threshold.c) ---- */
 
 enum th_id {
 	TH_CONNECTIONS,
@@ -68,16 +69,16 @@ struct th_def {
 	enum th_kind kind;
 };
 
-extern const struct th_def th_defs[TH_COUNT];
+extern const struct th_def threshold_defs[TH_COUNT];
 
 /* Parses "80%", "12", "30s" for the kind; -1 with *why set on error. */
-int th_parse(enum th_id id, const char *s, struct th_level *out, const char **why);
+int threshold_parse(enum th_id id, const char *s, struct th_level *out, const char **why);
 /* "connections" or "connections=80%" lookups; -1 when name is no threshold id. */
-int th_find(const char *name, size_t len);
+int threshold_find(const char *name, size_t len);
 /* Status of value against t; base converts percent levels to the value's unit. */
-enum status th_eval(const struct threshold *t, double value, double base);
+enum status threshold_eval(const struct threshold *t, double value, double base);
 /* Thresholds in the value's unit, for perfdata. */
-struct thresholds th_perf(const struct threshold *t, double base, double min, double max);
+struct thresholds threshold_perf(const struct threshold *t, double base, double min, double max);
 
 /* ---- options ---- */
 
@@ -92,9 +93,9 @@ struct pool_spec {
 };
 
 /* Default variable names of workers, pool_max, pool_min, overflow in an env file. */
-extern const char *const pool_env_defaults[POOL_FIELDS];
+extern const char *const pools_env_defaults[POOL_FIELDS];
 /* Reads the pool's numbers from an env file (pools.c); -1 with *err (caller frees). */
-int pool_from_env(struct pool_spec *p, const char *path, enum dotenv_dialect dialect,
+int pools_from_env(struct pool_spec *p, const char *path, enum dotenv_dialect dialect,
 		  const char *const keys[POOL_FIELDS], char **err);
 
 /* The tool's option state: command line, config and defaults merged (main.c). */
@@ -139,15 +140,15 @@ struct probe_error {
 	char *hint;     /* what to do, or NULL */
 };
 
-void probe_error_free(struct probe_error *e);
+void conn_error_free(struct probe_error *e);
 /* Connects; NULL on failure with *err set. Latency in *connect_ms. */
-PGconn *pgc_connect(const char *dsn, double deadline_ms, struct probe_error *err, double *connect_ms);
+PGconn *conn_connect(const char *dsn, double deadline_ms, struct probe_error *err, double *connect_ms);
 /* Sends sql (may hold several statements) and waits for every result by the deadline.
  * Returns the last tuples result (caller PQclear()s) or NULL with *err set. */
-PGresult *pgc_query(PGconn *c, const char *sql, double deadline_ms, struct probe_error *err);
+PGresult *conn_query(PGconn *c, const char *sql, double deadline_ms, struct probe_error *err);
 /* "host:port/dbname" of a DSN (for subjects), "user@host:port/dbname" with_user; NULL
  * when the DSN does not parse, with libpq's message in *why (caller frees). */
-char *pgc_describe(const char *dsn, bool with_user, char **why);
+char *conn_describe(const char *dsn, bool with_user, char **why);
 
 /* ---- targets (probe.c) ---- */
 
@@ -181,17 +182,17 @@ void probe_bouncer(struct bouncer *b, double deadline_ms);
 /* Probes everything in parallel, bounded by o->timeout_ms overall. */
 void probe_run_all(struct target *ts, size_t nt, struct bouncer *bs, size_t nb,
 		   const struct probe_opts *o);
-void target_reset(struct target *t);
-void bouncer_reset(struct bouncer *b);
+void probe_target_reset(struct target *t);
+void probe_bouncer_reset(struct bouncer *b);
 
 /* ---- checks and output ---- */
 
 void checks_target(struct report *r, const struct target *t, const struct probe_opts *o);
-void checks_pools(struct report *r, const struct target *t, const struct probe_opts *o);
-void checks_bouncer(struct report *r, const struct bouncer *b, const struct probe_opts *o);
+void pools_checks(struct report *r, const struct target *t, const struct probe_opts *o);
+void pgbouncer_checks(struct report *r, const struct bouncer *b, const struct probe_opts *o);
 void output_target(struct report *r, const struct target *t, bool nested);
-void output_pools(struct report *r, const struct probe_opts *o);
-void output_bouncer(struct report *r, const struct bouncer *b);
+void pools_output(struct report *r, const struct probe_opts *o);
+void pgbouncer_output(struct report *r, const struct bouncer *b);
 void checks_failure(struct report *r, const char *check_id, const char *subject,
 		    const struct probe_error *e);
 

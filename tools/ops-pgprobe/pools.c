@@ -19,13 +19,13 @@
 
 #define MAX_ENV_FILE (64u << 20)
 
-const char *const pool_env_defaults[POOL_FIELDS] = {
+const char *const pools_env_defaults[POOL_FIELDS] = {
 	"WEB_CONCURRENCY", "DB_POOL_MAX", "DB_POOL_MIN", "DB_POOL_OVERFLOW",
 };
 
 /* Overrides the pool's numbers with the env file's, as the application would load them.
  * Values are never quoted back: an env file may hold secrets next to the pool sizes. */
-int pool_from_env(struct pool_spec *p, const char *path, enum dotenv_dialect dialect,
+int pools_from_env(struct pool_spec *p, const char *path, enum dotenv_dialect dialect,
 		  const char *const keys[POOL_FIELDS], char **err)
 {
 	struct strbuf file = STRBUF_INIT;
@@ -68,7 +68,7 @@ static bool pool_applies(const struct pool_spec *p, const struct target *t)
 	return !p->target || !strcmp(p->target, t->name);
 }
 
-void checks_pools(struct report *r, const struct target *t, const struct probe_opts *o)
+void pools_checks(struct report *r, const struct target *t, const struct probe_opts *o)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < o->npools; i++)
@@ -116,7 +116,7 @@ void checks_pools(struct report *r, const struct target *t, const struct probe_o
 	sb_release(&parts);
 }
 
-void output_pools(struct report *r, const struct probe_opts *o)
+void pools_output(struct report *r, const struct probe_opts *o)
 {
 	if (!o->npools)
 		return;

@@ -13,17 +13,17 @@
 #include "pgprobe.h"
 #include "util.h"
 
-void target_reset(struct target *t)
+void probe_target_reset(struct target *t)
 {
-	probe_error_free(&t->err);
+	conn_error_free(&t->err);
 	json_decref(t->snap);
 	t->snap = NULL;
 	t->connect_ms = t->query_ms = NAN;
 }
 
-void bouncer_reset(struct bouncer *b)
+void probe_bouncer_reset(struct bouncer *b)
 {
-	probe_error_free(&b->err);
+	conn_error_free(&b->err);
 	PGresult **all[] = { &b->pools, &b->stats, &b->clients, &b->servers, &b->config, &b->databases, &b->users };
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
 		PQclear(*all[i]);
@@ -42,7 +42,7 @@ static PGresult *run_probe_query(struct target *t, PGconn *c, const struct probe
 	double stmt_ms = fmax(100, left * 0.8);
 	char *sql = query_sql(o, f, stmt_ms);
 	double start = now_ms();
-	PGresult *res = pgc_query(c, sql, deadline_ms, &t->err);
+	PGresult *res = conn_query(c, sql, deadline_ms, &t->err);
 	free(sql);
 	if (res)
 		t->query_ms = now_ms() - start;
@@ -51,7 +51,7 @@ static PGresult *run_probe_query(struct target *t, PGconn *c, const struct probe
 
 void probe_target(struct target *t, const struct probe_opts *o, double deadline_ms)
 {
-	PGconn *c = pgc_connect(t->dsn, deadline_ms, &t->err, &t->connect_ms);
+	PGconn *c = conn_connect(t->dsn, deadline_ms, &t->err, &t->connect_ms);
 	if (!c)
 		return;
 	if (PQserverVersion(c) < 100000) {
@@ -82,9 +82,9 @@ void probe_target(struct target *t, const struct probe_opts *o, double deadline_
 		if (res) {
 			reduced_why = first.message;
 			first.message = NULL;
-			probe_error_free(&first);
+			conn_error_free(&first);
 		} else {
-			probe_error_free(&t->err);
+			conn_error_free(&t->err);
 			t->err = first;
 		}
 	}
@@ -106,7 +106,7 @@ void probe_target(struct target *t, const struct probe_opts *o, double deadline_
 /* The admin console speaks simple query only, one SHOW per query. */
 void probe_bouncer(struct bouncer *b, double deadline_ms)
 {
-	PGconn *c = pgc_connect(b->dsn, deadline_ms, &b->err, &b->connect_ms);
+	PGconn *c = conn_connect(b->dsn, deadline_ms, &b->err, &b->connect_ms);
 	if (!c)
 		return;
 	struct { const char *sql; PGresult **into; } shows[] = {
@@ -116,7 +116,7 @@ void probe_bouncer(struct bouncer *b, double deadline_ms)
 		{ "SHOW USERS", &b->users },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(shows); i++) {
-		*shows[i].into = pgc_query(c, shows[i].sql, deadline_ms, &b->err);
+		*shows[i].into = conn_query(c, shows[i].sql, deadline_ms, &b->err);
 		if (!*shows[i].into) {
 			if (b->err.kind == FAIL_QUERY && i == 0) {
 				char *m = xasprintf("%s (is this PgBouncer's admin console, dbname=pgbouncer, "
@@ -174,7 +174,7 @@ static void job_deliver(struct job *j)
 	if (j->dst_t) {
 		struct target *d = j->dst_t, *w = &j->work_t;
 		if (j->abandoned) {
-			target_reset(w);
+			probe_target_reset(w);
 			return;
 		}
 		d->connect_ms = w->connect_ms, d->query_ms = w->query_ms;
@@ -185,7 +185,7 @@ static void job_deliver(struct job *j)
 	}
 	struct bouncer *d = j->dst_b, *w = &j->work_b;
 	if (j->abandoned) {
-		bouncer_reset(w);
+		probe_bouncer_reset(w);
 		return;
 	}
 	char *name = d->name, *dsn = d->dsn, *work_dsn = w->dsn;
@@ -237,11 +237,11 @@ static struct run_block *block_new(struct target *ts, size_t nt, struct bouncer 
 	for (size_t i = 0; i < rb->n; i++) {
 		struct job *j = &rb->jobs[i];
 		if (i < nt) {
-			target_reset(&ts[i]);
+			probe_target_reset(&ts[i]);
 			j->dst_t = &ts[i];
 			j->work_t = (struct target){ .dsn = xstrdup(ts[i].dsn), .connect_ms = NAN, .query_ms = NAN };
 		} else {
-			bouncer_reset(&bs[i - nt]);
+			probe_bouncer_reset(&bs[i - nt]);
 			j->dst_b = &bs[i - nt];
 			j->work_b = (struct bouncer){ .dsn = xstrdup(bs[i - nt].dsn), .connect_ms = NAN };
 		}
@@ -253,7 +253,7 @@ static void abandon(struct job *j, double timeout_ms)
 {
 	j->abandoned = true;
 	struct probe_error *e = j->dst_t ? &j->dst_t->err : &j->dst_b->err;
-	probe_error_free(e);
+	conn_error_free(e);
 	e->kind = FAIL_TIMEOUT;
 	e->message = xasprintf("no answer within %.1fs (--timeout): libpq did not return, most likely "
 			       "resolving the host name (DNS)", timeout_ms / 1000);

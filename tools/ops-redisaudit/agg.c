@@ -8,7 +8,7 @@
 
 const char *const agg_ktype_names[KT_COUNT] = { "string", "list", "set", "zset", "hash", "stream", "other" };
 const char *const agg_ttl_bucket_names[TTL_COUNT] = { "none", "lt_1h", "1h_1d", "1d_7d", "gt_7d" };
-const char *const skip_reason_names[SK_COUNT] = { "noperm", "loading", "busy", "moved", "error" };
+const char *const agg_skip_reason_names[SK_COUNT] = { "noperm", "loading", "busy", "moved", "error" };
 
 enum skip_reason agg_skip_reason_of(const char *err)
 {

@@ -80,7 +80,7 @@ bad:
 	return -1;
 }
 
-int target_parse(const char *spec, struct target *t, char **err)
+int conn_target_parse(const char *spec, struct target *t, char **err)
 {
 	memset(t, 0, sizeof(*t));
 	bool tls = str_starts_with(spec, "rediss://");
@@ -118,7 +118,7 @@ int target_parse(const char *spec, struct target *t, char **err)
 	return 0;
 }
 
-void target_free(struct target *t)
+void conn_target_free(struct target *t)
 {
 	free(t->host);
 	free(t->path);
@@ -127,7 +127,7 @@ void target_free(struct target *t)
 	free(t->display);
 }
 
-char *addr_label(const char *host, int port)
+char *conn_addr_label(const char *host, int port)
 {
 	return xasprintf(strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);   /* IPv6 in [] */
 }
@@ -144,7 +144,7 @@ static void node_set_error(struct node *n, const char *fmt, ...)
 	n->error = msg;
 }
 
-redisReply *node_command(struct node *n, const char *fmt, ...)
+redisReply *conn_node_command(struct node *n, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -178,7 +178,7 @@ static bool info_field(const char *info, const char *field, char *out, size_t ou
 	return false;
 }
 
-long long info_db_expires(const char *info, int db)
+long long conn_info_db_expires(const char *info, int db)
 {
 	char field[16], value[96];
 	long long keys, expires;
@@ -190,7 +190,7 @@ long long info_db_expires(const char *info, int db)
 	return expires;
 }
 
-void info_server_facts(struct node *n, const char *info)
+void conn_info_server_facts(struct node *n, const char *info)
 {
 	char buf[64], sync[16];
 	n->server = "redis";
@@ -219,29 +219,29 @@ static void read_server_facts(struct node *n, int db, bool *cluster)
 	n->maxmemory = -1;
 	n->stream_node_max_entries = 100;
 	*cluster = false;
-	redisReply *r = node_command(n, "INFO");
+	redisReply *r = conn_node_command(n, "INFO");
 	if (!r || r->type != REDIS_REPLY_STRING) {
 		if (r)
 			freeReplyObject(r);
 		/* INFO refused: CLUSTER NODES answers only on a cluster, so a cluster is
 		 * still audited whole rather than as its seed node alone */
-		if ((r = node_command(n, "CLUSTER NODES"))) {
+		if ((r = conn_node_command(n, "CLUSTER NODES"))) {
 			*cluster = r->type == REDIS_REPLY_STRING;
 			freeReplyObject(r);
 		}
 		return;
 	}
 	char buf[64];
-	info_server_facts(n, r->str);
+	conn_info_server_facts(n, r->str);
 	if (info_field(r->str, "maxmemory", buf, sizeof(buf)))
 		n->maxmemory = atoll(buf);
 	info_field(r->str, "maxmemory_policy", n->maxmemory_policy, sizeof(n->maxmemory_policy));
-	n->ttl_free = info_db_expires(r->str, db) == 0;
+	n->ttl_free = conn_info_db_expires(r->str, db) == 0;
 	if (info_field(r->str, "cluster_enabled", buf, sizeof(buf)))
 		*cluster = !strcmp(buf, "1");
 	freeReplyObject(r);
 	/* CONFIG may be renamed away on managed servers: keep the default then. */
-	r = node_command(n, "CONFIG GET stream-node-max-entries");
+	r = conn_node_command(n, "CONFIG GET stream-node-max-entries");
 	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[1]->str)
 		n->stream_node_max_entries = atoll(r->element[1]->str);
 	else
@@ -308,7 +308,7 @@ static int node_must(struct node *n, const char *what, const char *fmt, ...)
 	return 0;
 }
 
-int node_connect(struct node *n, const struct settings *s)
+int conn_node_connect(struct node *n, const struct settings *s)
 {
 	double ms = s->timeout_ms > 0 ? s->timeout_ms : 5000;
 	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((long long)ms % 1000 * 1000) };
@@ -358,7 +358,7 @@ int node_connect(struct node *n, const struct settings *s)
 	return 0;
 }
 
-void node_free(struct node *n)
+void conn_node_free(struct node *n)
 {
 	if (n->c)
 		redisFree(n->c);
@@ -421,7 +421,7 @@ static void node_init_addr(struct node *n, const char *host, int port, const cha
 	memset(n, 0, sizeof(*n));
 	n->host = xstrdup(host);
 	n->port = port;
-	n->label = addr_label(host, port);
+	n->label = conn_addr_label(host, port);
 	n->id = xstrdup(id);
 	n->role = role;
 	strcpy(n->cursor, "0");
@@ -454,7 +454,7 @@ static void pick_nodes(struct cluster_line *lines, size_t nl, const struct setti
 		}
 		node_init_addr(&v[k], use->host, use->port, use->id, use == &lines[i] ? "primary" : "replica");
 		if (use != &lines[i])
-			v[k].primary_label = addr_label(lines[i].host, lines[i].port);
+			v[k].primary_label = conn_addr_label(lines[i].host, lines[i].port);
 		k++;
 	}
 	qsort(v, k, sizeof(*v), cmp_nodes);
@@ -462,10 +462,10 @@ static void pick_nodes(struct cluster_line *lines, size_t nl, const struct setti
 	*nout = k;
 }
 
-int cluster_discover(struct node **nodes, size_t *n, const struct settings *s, char **err)
+int conn_cluster_discover(struct node **nodes, size_t *n, const struct settings *s, char **err)
 {
 	struct node *seed = &(*nodes)[0];
-	redisReply *r = node_command(seed, "CLUSTER NODES");
+	redisReply *r = conn_node_command(seed, "CLUSTER NODES");
 	if (!r || r->type != REDIS_REPLY_STRING) {
 		*err = xasprintf("%s: CLUSTER NODES failed%s%s", seed->label, seed->error ? ": " : "",
 				 seed->error ? seed->error : "");
@@ -494,7 +494,7 @@ int cluster_discover(struct node **nodes, size_t *n, const struct settings *s, c
 		return -1;
 	}
 	for (size_t i = 0; i < *n; i++)
-		node_free(&(*nodes)[i]);
+		conn_node_free(&(*nodes)[i]);
 	free(*nodes);
 	*nodes = picked;
 	*n = np;

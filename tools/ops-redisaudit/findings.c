@@ -151,7 +151,7 @@ void findings_collect_callers(struct node *n, struct caller_list *out)
 	collect_client_list(n, out);
 }
 
-void callers_free(struct caller_list *l)
+void findings_callers_free(struct caller_list *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->v[i].node);

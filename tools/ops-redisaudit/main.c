@@ -166,7 +166,7 @@ static void resolve_target(const struct config *cfg, const char *operand, struct
 	if (url)
 		spec = url;
 	char *err = NULL;
-	int bad = target_parse(spec ? spec : "redis://127.0.0.1:6379", t, &err);
+	int bad = conn_target_parse(spec ? spec : "redis://127.0.0.1:6379", t, &err);
 	free(url);
 	if (bad) {
 		char *copy = err;
@@ -208,7 +208,7 @@ static void resolve_target(const struct config *cfg, const char *operand, struct
 static void on_signal(int sig)
 {
 	(void)sig;
-	audit_stop = 1;
+	scan_stop = 1;
 }
 
 static void install_signals(void)
@@ -311,7 +311,7 @@ static bool valid_cursor(const char *c)
 static void connect_all(struct run *run)
 {
 	struct node *seed = &run->nodes[0];
-	if (node_connect(seed, &run->s)) {
+	if (conn_node_connect(seed, &run->s)) {
 		char *msg = xstrdup(seed->error);
 		cli_fail_unknown(&tool, &run->common, "connect", "%s", msg);
 	}
@@ -321,12 +321,12 @@ static void connect_all(struct run *run)
 	if (run->s.db)
 		cli_fail_unknown(&tool, &run->common, "target", "Redis Cluster has only database 0, not %d", run->s.db);
 	char *err = NULL;
-	if (cluster_discover(&run->nodes, &run->nn, &run->s, &err) < 0) {
+	if (conn_cluster_discover(&run->nodes, &run->nn, &run->s, &err) < 0) {
 		char *copy = err;
 		cli_fail_unknown(&tool, &run->common, "cluster", "%s", copy);
 	}
 	for (size_t i = 0; i < run->nn; i++)
-		node_connect(&run->nodes[i], &run->s);   /* a failed node is reported, the rest scanned */
+		conn_node_connect(&run->nodes[i], &run->s);   /* a failed node is reported, the rest scanned */
 }
 
 static void init_nodes(struct run *run)
@@ -337,7 +337,7 @@ static void init_nodes(struct run *run)
 	n->host = run->target.host ? xstrdup(run->target.host) : NULL;
 	n->port = run->target.port;
 	n->path = run->target.path ? xstrdup(run->target.path) : NULL;
-	n->label = n->path ? xstrdup(n->path) : addr_label(n->host, n->port);
+	n->label = n->path ? xstrdup(n->path) : conn_addr_label(n->host, n->port);
 	strcpy(n->cursor, "0");
 }
 
@@ -378,7 +378,7 @@ static bool run_complete(const struct run *run)
 /* Cut short by a signal or an error (not by --max-keys). */
 static bool run_failed(const struct run *run)
 {
-	if (audit_stop)
+	if (scan_stop)
 		return true;
 	for (size_t i = 0; i < run->nn; i++)
 		if (run->nodes[i].error || run->nodes[i].replica_problem)
@@ -473,7 +473,7 @@ static void report_scan_state(struct report *r, struct run *run, double scale)
 				 a->examined);
 	else
 		c = report_check(r, "scan", st, NULL, "incomplete: %s",
-				 audit_stop ? "interrupted"
+				 scan_stop ? "interrupted"
 				 : replica_problem(run) ? "a replica is not in sync with its primary (see the replica check)"
 				 : "a node failed");
 	if (resume && !complete)
@@ -520,7 +520,7 @@ static void report_skipped(struct report *r, const struct agg *a)
 	for (int k = 0; k < SK_COUNT; k++) {
 		if (!a->skipped[k])
 			continue;
-		struct check *c = report_check(r, "unreadable-keys", ST_UNKNOWN, skip_reason_names[k],
+		struct check *c = report_check(r, "unreadable-keys", ST_UNKNOWN, agg_skip_reason_names[k],
 					       "%llu key%s %s %s skipped; the figures cover the other keys%s%s",
 					       a->skipped[k], a->skipped[k] == 1 ? "" : "s", what[k],
 					       a->skipped[k] == 1 ? "was" : "were",
@@ -593,13 +593,13 @@ int main(int argc, char **argv)
 	scan_everything(&run);
 	int rc = finish(&run);
 	for (size_t i = 0; i < run.nn; i++)
-		node_free(&run.nodes[i]);
+		conn_node_free(&run.nodes[i]);
 	free(run.nodes);
 	agg_free(&run.total);
-	callers_free(&run.callers);
+	findings_callers_free(&run.callers);
 	free(run.resume_mismatch);
 	free(run.resume_fresh);
-	target_free(&run.target);
+	conn_target_free(&run.target);
 	free(run.s.streams);
 	if (run.s.tls_ctx)
 		SSL_CTX_free(run.s.tls_ctx);

@@ -78,7 +78,7 @@ static void put_totals(const struct out_ctx *o)
 	rp_int(o->r, "examined", NULL, (long long)o->a->examined);
 	rp_open_object(o->r, "skipped");
 	for (int k = 0; k < SK_COUNT; k++)
-		rp_int(o->r, skip_reason_names[k], NULL, (long long)o->a->skipped[k]);
+		rp_int(o->r, agg_skip_reason_names[k], NULL, (long long)o->a->skipped[k]);
 	rp_close_object(o->r);
 	rp_int(o->r, "memory_unknown", NULL, (long long)o->a->memory_refused);
 	rp_close_object(o->r);

@@ -36,7 +36,7 @@ enum ttl_bucket { TTL_NONE, TTL_LT_1H, TTL_1H_1D, TTL_1D_7D, TTL_GT_7D, TTL_COUN
 
 extern const char *const agg_ktype_names[KT_COUNT];
 extern const char *const agg_ttl_bucket_names[TTL_COUNT];
-extern const char *const skip_reason_names[SK_COUNT];
+extern const char *const agg_skip_reason_names[SK_COUNT];
 /* The reason of an error reply ("NOPERM ...", "MOVED 3999 host:port", ...). */
 enum skip_reason agg_skip_reason_of(const char *err);
 
@@ -228,9 +228,9 @@ struct node {
 
 /* Server name, version and replica state from an INFO text (unit-tested through a fake
  * server: Valkey says redis_version 7.2.4 and valkey_version 8.0.1). */
-void info_server_facts(struct node *n, const char *info);
+void conn_info_server_facts(struct node *n, const char *info);
 /* Keys with a TTL in database db according to an INFO (keyspace) text; -1 if not said. */
-long long info_db_expires(const char *info, int db);
+long long conn_info_db_expires(const char *info, int db);
 
 struct target {
 	char *host;
@@ -244,19 +244,19 @@ struct target {
 
 /* Parses "redis://[user:pass@]host:port[/db]" or a path (contains '/'). Registers the
  * password with redact. Returns -1 with *err set (caller frees) on a malformed target. */
-int target_parse(const char *spec, struct target *t, char **err);
-void target_free(struct target *t);
+int conn_target_parse(const char *spec, struct target *t, char **err);
+void conn_target_free(struct target *t);
 /* "host:port", "[v6]:port" (caller frees). */
-char *addr_label(const char *host, int port);
+char *conn_addr_label(const char *host, int port);
 /* Connects, AUTHs, SELECTs, reads server facts. -1 with node->error on failure. */
-int node_connect(struct node *n, const struct settings *s);
-void node_free(struct node *n);
+int conn_node_connect(struct node *n, const struct settings *s);
+void conn_node_free(struct node *n);
 /* On a cluster, replaces the single seed node by the primaries (or one replica each with
  * --replica). Returns the node count, or -1 with *err set. */
-int cluster_discover(struct node **nodes, size_t *n, const struct settings *s, char **err);
+int conn_cluster_discover(struct node **nodes, size_t *n, const struct settings *s, char **err);
 /* A command with a reply check: NULL on a connection error or an error reply (sets
  * node->error when the connection broke). */
-redisReply *node_command(struct node *n, const char *fmt, ...);
+redisReply *conn_node_command(struct node *n, const char *fmt, ...);
 
 /* ---- tls.c ---- */
 struct ssl_ctx_st;
@@ -273,7 +273,7 @@ void tls_close(void *conn);
 
 /* ---- scan.c ---- */
 
-extern volatile sig_atomic_t audit_stop;   /* set by SIGINT/SIGTERM */
+extern volatile sig_atomic_t scan_stop;   /* set by SIGINT/SIGTERM */
 
 /* Scans every node, at most s->jobs at a time. Progress is drawn against total_keys. */
 void scan_all(struct node *nodes, size_t n, const struct settings *s, unsigned long long total_keys);
@@ -293,7 +293,7 @@ struct caller_list {
 	char *unreadable;      /* what the server refused to show, for the message */
 };
 void findings_collect_callers(struct node *n, struct caller_list *out);
-void callers_free(struct caller_list *l);
+void findings_callers_free(struct caller_list *l);
 void findings_report(struct report *r, const struct settings *s, struct node *nodes, size_t nn,
 		     const struct agg *total, const struct caller_list *callers);
 

@@ -17,7 +17,7 @@
 #include "redisaudit.h"
 #include "util.h"
 
-volatile sig_atomic_t audit_stop;
+volatile sig_atomic_t scan_stop;
 
 struct scan_shared {
 	const struct settings *s;
@@ -43,7 +43,7 @@ bool scan_limit_reached(void)
 static void nap_ms(double ms)
 {
 	double until = now_ms() + ms;
-	while (!audit_stop) {
+	while (!scan_stop) {
 		double left = until - now_ms();
 		if (left <= 0)
 			return;
@@ -393,7 +393,7 @@ static int on_scan(struct pipeline *p)
 		freeReplyObject(r);
 		return -1;
 	}
-	if (p->stopping || audit_stop) {   /* not examined: node->cursor resumes here */
+	if (p->stopping || scan_stop) {   /* not examined: node->cursor resumes here */
 		p->stopping = true;
 		freeReplyObject(r);
 		return 0;
@@ -426,7 +426,7 @@ static int read_ttl_guard(struct pipeline *p, struct batch *b)
 	redisReply *r;
 	if (read_reply(p->n, &r, "INFO keyspace"))
 		return -1;
-	bool need_pttl = r->type != REDIS_REPLY_STRING || info_db_expires(r->str, p->sh->s->db) != 0;
+	bool need_pttl = r->type != REDIS_REPLY_STRING || conn_info_db_expires(r->str, p->sh->s->db) != 0;
 	freeReplyObject(r);
 	if (need_pttl) {
 		p->n->ttl_free = false;

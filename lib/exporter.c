@@ -117,9 +117,9 @@ static int read_child(int fd, double deadline_ms, struct strbuf *out)
 	}
 }
 
-/* Runs the probe in a child bounded by timeout_ms; its output in out. Returns the
- * child's exit code, or -1 when it timed out or died. */
-static int run_probe(struct exporter *ex, const char *target, double timeout_ms, struct strbuf *out)
+/* Runs the probe in a child given probe_ms and killed after kill_ms; its output in out.
+ * Returns the child's exit code, or -1 when it was killed or died. */
+static int run_probe(struct exporter *ex, const char *target, double kill_ms, double probe_ms, struct strbuf *out)
 {
 	int fds[2];
 	if (pipe(fds))
@@ -138,13 +138,13 @@ static int run_probe(struct exporter *ex, const char *target, double timeout_ms,
 		signal(SIGTERM, SIG_DFL);
 		close(fds[0]);
 		FILE *f = fdopen(fds[1], "w");
-		int rc = f ? ex->probe(ex->ctx, target, timeout_ms, f) : 3;
+		int rc = f ? ex->probe(ex->ctx, target, probe_ms, f) : 3;
 		if (f && fclose(f))
 			rc = 3;
 		_exit(rc);
 	}
 	close(fds[1]);
-	bool timed_out = read_child(fds[0], now_wall_ms() + timeout_ms, out) < 0;
+	bool timed_out = read_child(fds[0], now_wall_ms() + kill_ms, out) < 0;
 	close(fds[0]);
 	if (timed_out)
 		kill(pid, SIGKILL);
@@ -247,7 +247,10 @@ static enum MHD_Result serve_probe(struct exporter *ex, struct MHD_Connection *c
 		return answer_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "too many scrapes at once\n");
 	double t0 = now_wall_ms();
 	struct strbuf body = STRBUF_INIT;
-	int code = run_probe(ex, target, scrape_timeout_ms(ex, conn), &body);
+	/* the probe gets a little less than the scrape: a target that does not answer in
+	 * time is its verdict (a CRITICAL timeout); the kill is for a probe that overruns */
+	double deadline_ms = scrape_timeout_ms(ex, conn);
+	int code = run_probe(ex, target, deadline_ms, deadline_ms - fmax(200, deadline_ms / 10), &body);
 	bool success = code >= 0 && code <= 2;
 	if (!success) /* a half-written exposition could hold a broken line: drop it */
 		sb_reset(&body);

@@ -9,8 +9,10 @@
  *    judged: OK, WARNING or CRITICAL) and opskit_probe_duration_seconds.
  *  - The probe never outlives the scrape: its deadline is the smaller of
  *    X-Prometheus-Scrape-Timeout-Seconds (less half a second) and the configured
- *    timeout; a child still running then is killed and the answer says
- *    opskit_probe_success 0. A crash in a probe cannot take the exporter down.
+ *    timeout. The probe is given a tenth less (at least 200 ms less), so a target that
+ *    does not answer in time is its verdict; a child still running at the deadline is
+ *    killed and the answer says opskit_probe_success 0. A crash in a probe cannot take
+ *    the exporter down.
  *  - At most max_concurrent scrapes run at once, each on its own connection thread,
  *    so a slow target blocks no other; one more is answered 503.
  *  - GET /metrics answers the exporter's own counters. Anything else is 404.

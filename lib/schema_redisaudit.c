@@ -50,5 +50,6 @@ const struct cfg_key opskit_schema_redisaudit[] = {
 		.def = "20", CFG_RANGE(1, CFG_NO_MAX)),
 	CFG_KEY("redis.require_maxmemory", CFG_BOOL, "warn when maxmemory is unset",
 		.def = "true"),
+	CFG_EXPORTER_KEYS("redis"),
 	CFG_END,
 };

@@ -69,12 +69,13 @@ test_expect_success 'a server that refuses connections is judged: CRITICAL conne
 	test_grep "^opskit_check_status{tool=\"ops-pgprobe\",check=\"connect\",subject=\"gone\"} 2$" gone.txt
 '
 
-test_expect_success 'a probe never outlives the scrape timeout (a stalled server): probe success 0' '
+test_expect_success 'a probe never outlives the scrape timeout: a stalled server is a CRITICAL timeout' '
 	start=$(date +%s) &&
 	curl -sS -m 20 -H "X-Prometheus-Scrape-Timeout-Seconds: 2" "$URL/probe?target=stalled" >stalled.txt &&
 	end=$(date +%s) &&
-	test_grep "^opskit_probe_success 0$" stalled.txt &&
-	{ test $((end - start)) -le 3 || { echo "took $((end - start))s"; false; }; }
+	test_grep "^opskit_probe_success 1$" stalled.txt &&
+	test_grep "^opskit_check_status{tool=\"ops-pgprobe\",check=\"connect\",subject=\"stalled\"} 2$" stalled.txt &&
+	{ test $((end - start)) -le 5 || { echo "took $((end - start))s"; false; }; }
 '
 
 test_expect_success 'a target that is not configured is refused (400); a DSN is not probed' '
@@ -87,7 +88,8 @@ test_expect_success 'a target that is not configured is refused (400); a DSN is 
 test_expect_success '/metrics counts the scrapes by result; anything else is 404' '
 	curl -fsS "$URL/metrics" >metrics.txt &&
 	test_grep "^opskit_exporter_scrapes_total{result=\"success\"} [1-9]" metrics.txt &&
-	test_grep "^opskit_exporter_scrapes_total{result=\"failure\"} 1$" metrics.txt &&
+	test_grep "^opskit_exporter_scrapes_total{result=\"success\"} [3-9]$" metrics.txt &&
+	test_grep "^opskit_exporter_scrapes_total{result=\"failure\"} 0$" metrics.txt &&
 	test_grep "^opskit_exporter_build_info{tool=\"ops-pgprobe\"" metrics.txt &&
 	code=$(curl -s -o /dev/null -w "%{http_code}" "$URL/nothing") && test "$code" = 404
 '
@@ -119,7 +121,7 @@ if command -v prometheus >/dev/null 2>&1; then
 	test_expect_success 'a real Prometheus scrapes the exporter with blackbox relabeling' '
 		wait_for_port "$PPORT" &&
 		for i in $(seq 1 60); do
-			curl -fsS "http://127.0.0.1:$PPORT/api/v1/query?query=opskit_probe_success" >q.json 2>/dev/null &&
+			curl -fsS "http://127.0.0.1:$PPORT/api/v1/query?query=opskit_check_status%7Bcheck%3D%22connect%22%7D" >q.json 2>/dev/null &&
 			grep -q "\"target\":\"stalled\"" q.json && grep -q "\"target\":\"main\"" q.json && break
 			sleep 0.5
 		done &&
@@ -127,7 +129,7 @@ if command -v prometheus >/dev/null 2>&1; then
 		import json, sys
 		d = json.load(open(sys.argv[1]))
 		got = {r["metric"]["target"]: r["value"][1] for r in d["data"]["result"]}
-		assert got == {"main": "1", "stalled": "0"}, got
+		assert got == {"main": "0", "stalled": "2"}, got
 		PY
 	'
 else

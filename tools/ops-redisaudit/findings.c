@@ -394,6 +394,12 @@ void findings_report(struct report *r, const struct settings *s, struct node *no
 	report_big_keys(r, s, nodes, total);
 	report_big_lengths(r, s, nodes, total);
 	report_streams(r, s, nodes, nn, total);
+	findings_report_server(r, s, nodes, nn, callers);
+}
+
+void findings_report_server(struct report *r, const struct settings *s, struct node *nodes, size_t nn,
+			    const struct caller_list *callers)
+{
 	report_keys_callers(r, s, callers);
 	for (size_t i = 0; i < nn; i++)
 		report_maxmemory(r, s, &nodes[i]);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "exporter.h"
 #include "config.h"
 #include "msg.h"
 #include "redact.h"
@@ -44,6 +45,8 @@ static const struct cli_opt options[] = {
 		     .def = "1"),
 	CLI_OPT(0, "jobs", "N", CLI_INT, O, jobs, "cluster nodes scanned at once", .config_key = "redis.jobs"),
 	CLI_OPT(0, "replica", NULL, CLI_FLAG, O, replica, "scan a replica of each cluster primary (READONLY)"),
+	CLI_OPT(0, "no-scan", NULL, CLI_FLAG, O, no_scan, "no SCAN: only the server's facts (INFO, SLOWLOG, CLIENT LIST)"),
+	CLI_OPT(0, "listen", "ADDR:PORT", CLI_STRING, O, listen, "exporter mode: serve /probe?target=NAME and /metrics"),
 	CLI_OPT(0, "resume", "TOKEN", CLI_STRING, O, resume, "continue an interrupted scan from its cursor(s)"),
 	CLI_OPT(0, "tls", NULL, CLI_FLAG, O, tls, "connect over TLS (as a rediss:// URL does)"),
 	CLI_OPT(0, "ca-file", "FILE", CLI_STRING, O, ca_file, "CA certificates (PEM) that verify the server, instead of the system's"),
@@ -359,7 +362,8 @@ static void scan_everything(struct run *run)
 	}
 	install_signals();
 	double t0 = now_ms();
-	scan_all(run->nodes, run->nn, &run->s, total);
+	if (!run->s.no_scan)
+		scan_all(run->nodes, run->nn, &run->s, total);
 	run->elapsed_ms = now_ms() - t0;
 	agg_init(&run->total, &run->s);
 	for (size_t i = 0; i < run->nn; i++)
@@ -550,19 +554,129 @@ static void report_keyspace(struct report *r, const struct run *run, double scal
 	report_skipped(r, &run->total);
 }
 
-static int finish(struct run *run)
+/* --no-scan: what the server says of itself, without a key read. */
+static void report_server_only(struct report *r, const struct run *run)
+{
+	long long keys = 0;
+	for (size_t i = 0; i < run->nn; i++)
+		keys += run->nodes[i].connected ? run->nodes[i].dbsize : 0;
+	rp_string(r, "target", "target   %s", run->target.display);
+	rp_string(r, "mode", "  (%s", run->cluster ? "cluster" : "standalone");
+	rp_string(r, "redis_version", ", redis %s)\n", run->nodes[0].version[0] ? run->nodes[0].version : NULL);
+	rp_bool(r, "scanned", "scanned  %s\n\n", false);
+	struct check *c = report_check(r, "keyspace", ST_OK, NULL, "%lld keys (DBSIZE); not scanned (--no-scan)", keys);
+	check_metric(c, "keys", (double)keys, "", THRESHOLDS_NONE);
+	for (size_t i = 0; i < run->nn; i++)
+		if (run->nodes[i].error)
+			report_check(r, "scan", ST_UNKNOWN, run->nodes[i].label, "%s", run->nodes[i].error);
+	findings_report_server(r, &run->s, run->nodes, run->nn, &run->callers);
+}
+
+static int finish(struct run *run, FILE *out)
 {
 	struct report *r = cli_report_new(&tool, &run->common);
-	double scale = scale_of(run);
-	report_scan_state(r, run, scale);
-	report_keyspace(r, run, scale);
-	output_report(r, &run->s, run->nodes, run->nn, &run->total, &run->callers, scale);
-	findings_report(r, &run->s, run->nodes, run->nn, &run->total, &run->callers);
-	FILE *out = cli_open_output(&run->common);
+	if (run->s.no_scan) {
+		report_server_only(r, run);
+	} else {
+		double scale = scale_of(run);
+		report_scan_state(r, run, scale);
+		report_keyspace(r, run, scale);
+		output_report(r, &run->s, run->nodes, run->nn, &run->total, &run->callers, scale);
+		findings_report(r, &run->s, run->nodes, run->nn, &run->total, &run->callers);
+	}
 	int rc = report_finish(r, out);
-	cli_close_output(out, &run->common);
 	report_free(r);
 	return run_failed(run) ? 3 : rc;
+}
+
+/* One audit of one target (an operand, a configured name, or the first configured
+ * target), reported to out. */
+static int audit(struct run *run, const struct config *cfg, const char *operand, FILE *out)
+{
+	resolve_target(cfg, operand, &run->target, &run->s, &run->common);
+	if (run->s.tls) {
+		char *err = NULL;
+		if (run->target.path)
+			cli_fail_unknown(&tool, &run->common, "target", "TLS needs a host and port, not a socket path");
+		if (!(run->s.tls_ctx = tls_context(&run->s, &err))) {
+			char *copy = err;
+			cli_fail_unknown(&tool, &run->common, "connect", "%s", copy);
+		}
+	}
+	run->s.username = run->target.username;
+	run->s.password = run->target.password;
+	run->s.db = run->target.db;
+	init_nodes(run);
+	connect_all(run);
+	scan_everything(run);
+	return finish(run, out);
+}
+
+static void run_free(struct run *run)
+{
+	for (size_t i = 0; i < run->nn; i++)
+		conn_node_free(&run->nodes[i]);
+	free(run->nodes);
+	agg_free(&run->total);
+	findings_callers_free(&run->callers);
+	free(run->resume_mismatch);
+	free(run->resume_fresh);
+	conn_target_free(&run->target);
+	free(run->s.streams);
+	if (run->s.tls_ctx)
+		SSL_CTX_free(run->s.tls_ctx);
+}
+
+/* ---- exporter mode ---- */
+
+struct exporter_ctx {
+	struct run *run;
+	const struct config *cfg;
+	bool any_target;
+};
+
+static const char *exporter_target_ok(void *ctx, const char *target)
+{
+	struct exporter_ctx *ec = ctx;
+	char *path = xasprintf("redis.targets.%s.url", target);
+	const char *url;
+	bool named = cfg_str(ec->cfg, path, &url);
+	free(path);
+	if (named || (ec->any_target && (strstr(target, "://") || target[0] == '/')))
+		return NULL;
+	return ec->any_target ? "target is neither a configured target nor a redis:// URL"
+			      : "target is not a configured target (redis.targets)";
+}
+
+/* In the exporter's child: the server facts of one target, as --format prometheus. */
+static int exporter_probe(void *ctx, const char *target, double timeout_ms, FILE *out)
+{
+	struct exporter_ctx *ec = ctx;
+	ec->run->common.format = FMT_PROMETHEUS;
+	ec->run->s.no_scan = true;
+	ec->run->s.timeout_ms = fmin(ec->run->s.timeout_ms, timeout_ms);
+	return audit(ec->run, ec->cfg, target, out);
+}
+
+static int serve_exporter(struct run *run, const struct config *cfg)
+{
+	long long max = 4;
+	double timeout_ms = 10000;
+	bool remote = false, any = false;
+	struct exporter_config xc = { .tool = tool.name, .version = OPSKIT_VERSION, .listen = run->s.listen };
+	cfg_int(cfg, "redis.exporter.max_concurrent", &max);
+	cfg_duration_ms(cfg, "redis.exporter.timeout", &timeout_ms);
+	cfg_bool(cfg, "redis.exporter.allow_remote", &remote);
+	cfg_bool(cfg, "redis.exporter.allow_any_target", &any);
+	cfg_str(cfg, "redis.exporter.username", &xc.username);
+	cfg_str(cfg, "redis.exporter.password", &xc.password);
+	cfg_str(cfg, "redis.exporter.tls_cert_file", &xc.tls_cert_file);
+	cfg_str(cfg, "redis.exporter.tls_key_file", &xc.tls_key_file);
+	xc.max_concurrent = (int)max;
+	xc.timeout_ms = timeout_ms;
+	xc.allow_remote = remote;
+	struct exporter_ctx ec = { .run = run, .cfg = cfg, .any_target = any };
+	return exporter_run(&xc, exporter_probe, exporter_target_ok, &ec);
 }
 
 int main(int argc, char **argv)
@@ -573,36 +687,19 @@ int main(int argc, char **argv)
 	int first = cli_parse(&tool, argc, argv, &run.s, &run.common);
 	if (argc - first > 1)
 		cli_usage_error(&tool, "one target at a time (got %d)", argc - first);
+	if (run.s.listen && argc > first)
+		cli_usage_error(&tool, "--listen serves the targets of the config: no target operand");
 	struct config *cfg = cli_load_config(&tool, &run.common);
 	load_settings(&run.s, cfg);
-	resolve_target(cfg, first < argc ? argv[first] : NULL, &run.target, &run.s, &run.common);
-	if (run.s.tls) {
-		char *err = NULL;
-		if (run.target.path)
-			cli_fail_unknown(&tool, &run.common, "target", "TLS needs a host and port, not a socket path");
-		if (!(run.s.tls_ctx = tls_context(&run.s, &err))) {
-			char *copy = err;
-			cli_fail_unknown(&tool, &run.common, "connect", "%s", copy);
-		}
+	int rc;
+	if (run.s.listen) {
+		rc = serve_exporter(&run, cfg);
+	} else {
+		FILE *out = cli_open_output(&run.common);
+		rc = audit(&run, cfg, first < argc ? argv[first] : NULL, out);
+		cli_close_output(out, &run.common);
 	}
-	run.s.username = run.target.username;
-	run.s.password = run.target.password;
-	run.s.db = run.target.db;
-	init_nodes(&run);
-	connect_all(&run);
-	scan_everything(&run);
-	int rc = finish(&run);
-	for (size_t i = 0; i < run.nn; i++)
-		conn_node_free(&run.nodes[i]);
-	free(run.nodes);
-	agg_free(&run.total);
-	findings_callers_free(&run.callers);
-	free(run.resume_mismatch);
-	free(run.resume_fresh);
-	conn_target_free(&run.target);
-	free(run.s.streams);
-	if (run.s.tls_ctx)
-		SSL_CTX_free(run.s.tls_ctx);
+	run_free(&run);
 	config_free(cfg);
 	return rc;
 }

@@ -70,6 +70,8 @@ struct settings {
 	long long max_keys;    /* 0 = all */
 	double sample;         /* fraction of keys examined, 1 = all */
 	bool lengths;
+	bool no_scan;          /* --no-scan: server facts only */
+	const char *listen;    /* --listen: exporter mode */
 	const char *resume;    /* --resume token */
 	/* aggregation */
 	const char *delimiters;
@@ -296,6 +298,9 @@ void findings_collect_callers(struct node *n, struct caller_list *out);
 void findings_callers_free(struct caller_list *l);
 void findings_report(struct report *r, const struct settings *s, struct node *nodes, size_t nn,
 		     const struct agg *total, const struct caller_list *callers);
+/* The checks that need no scan: KEYS callers and maxmemory (--no-scan, exporter mode). */
+void findings_report_server(struct report *r, const struct settings *s, struct node *nodes, size_t nn,
+			    const struct caller_list *callers);
 
 /* ---- output.c ---- */
 void output_report(struct report *r, const struct settings *s, struct node *nodes, size_t nn,

@@ -1,1 +1,1 @@
-ops-redisaudit_PKGS := hiredis openssl
+ops-redisaudit_PKGS := hiredis openssl libmicrohttpd

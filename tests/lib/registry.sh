@@ -270,120 +270,58 @@ skopeo_digest() {
 	skopeo inspect --raw --tls-verify=false "$@" "docker://$_ref" | sha256sum | sed 's/^/sha256:/; s/ .*//'
 }
 
-# start_fault_proxy NAME UPSTREAM   (UPSTREAM = host:port of a real registry)
-#   A small python3 HTTP proxy in front of a real registry that injects faults, for the
-#   retry and timeout tests. Sets FAULT_<NAME> (host:port), FAULT_<NAME>_RULES (a file,
-#   re-read on every request: one rule a line, "METHOD PATH-PREFIX ACTION [COUNT]" with
-#   ACTION 500, 503, 429 (sends Retry-After: 1), hang (holds the request 30 s) or
-#   schema1 (answers with a Docker schema 1 manifest, which registries no longer take)
-#   corrupt (passes the request on, flips the first byte of the answer) or nomount
-#   (passes it on without its query: a mount becomes a plain upload, 202) or nodigest
-#   (passes it on, drops Docker-Content-Digest from the answer) or unauth (passes it on
-#   without its Authorization header: the registry's own 401, as for a token that expired
-#   mid-run) or referrers (answers an OCI referrers API listing: the file referrers.json
-#   next to the rules, as registries newer than Debian's 2.8 do); COUNT
-#   is how many matching requests get the fault, default unlimited) and FAULT_<NAME>_LOG
-#   (one "METHOD PATH STATUS" line per request it saw).
+# start_fault_proxy NAME UPSTREAM [UPSTREAM_AUTH]   (UPSTREAM = host:port of a real registry)
+#   The registry-quirks rig (tests/lib/quirks-proxy.py): a small python3 HTTP proxy in
+#   front of a real registry that injects faults and behaves like the registries met in
+#   the field. Sets FAULT_<NAME> (host:port), FAULT_<NAME>_RULES (a file, re-read on every
+#   request: one rule a line, "METHOD PATH-PREFIX ACTION [COUNT]"; METHOD may be *,
+#   PATH-PREFIX may hold * globs; COUNT is how many matching requests get the fault,
+#   default unlimited; or "profile NAME" for a named registry: ghcr, dockerhub, gitlab,
+#   ecr, harbor, gar, artifactory, quay, see PROFILES in the script), FAULT_<NAME>_LOG (one
+#   "METHOD PATH STATUS-OR-ACTION" line per request it saw), FAULT_<NAME>_OFFLOAD (a second
+#   listener, host:port, for upload sessions on "another host") and
+#   FAULT_<NAME>_OFFLOAD_LOG ("METHOD PATH authorization=yes|no" per request it got; it
+#   passes them on with UPSTREAM_AUTH, user:password, when given). ACTIONs:
+#     500 503 408         that status, with an error document
+#     429                 429 with Retry-After: 1;  429date[:S]  with Retry-After as an
+#                         HTTP date S seconds ahead (default 2) (Docker Hub)
+#     401                 401 UNAUTHORIZED with the registry's message (Harbor, a mount
+#                         from a project the robot cannot read)
+#     hang                holds the request 30 s
+#     schema1             a Docker schema 1 manifest, which registries no longer take
+#     corrupt             passes it on, flips the first byte of the answer
+#     nomount             passes it on without its query: a mount becomes a plain upload
+#                         session, 202 (GAR, ECR)
+#     nodigest            passes it on, drops Docker-Content-Digest from the answer
+#     unauth              passes it on without its Authorization header (a token that
+#                         expired mid-run)
+#     referrers           answers an OCI referrers listing: the file referrers.json next
+#                         to the rules (registries newer than Debian's 2.8)
+#     linkpage            the same, one entry a page, with Link: <...>; rel="next"
+#     noreferrers         404 for the referrers API (GHCR, GitLab, Docker Hub)
+#     dashtag             manifests/sha256-<hex> answered as manifests/sha256:<hex>: the
+#                         fallback tag resolves to the image itself (GitLab)
+#     immutable           a PUT of a tag that exists: 400 TAG_INVALID with ECR's message
+#     413:N               a body over N bytes: 413 (a proxy's body limit)
+#     delay:S             answers S seconds after the last byte of the request
+#     offload             the upload Location points at the offload listener
+#     octet               Content-Type: application/octet-stream on the answer
+#                         (Artifactory behind a generic proxy)
+#     ctparams            "; charset=utf-8" appended to the Content-Type
 start_fault_proxy() {
-	_name=$1 _up=$2
+	_name=$1 _up=$2 _auth=${3:-}
 	_dir=$TRASH/fault-$_name
 	_port=$(free_port)
-	mkdir -p "$_dir" && : >"$_dir/rules" && : >"$_dir/log"
-	cat >"$_dir/proxy.py" <<'PY'
-import http.client, os, sys, threading, time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-port, upstream, rules_path, log_path = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-lock = threading.Lock()
-used = {}
-
-def fault_for(method, path):
-    with lock:
-        for i, line in enumerate(open(rules_path).read().splitlines()):
-            f = line.split()
-            if len(f) < 3 or f[0] != method or not path.startswith(f[1]):
-                continue
-            count = int(f[3]) if len(f) > 3 else None
-            key = (i, line)
-            if count is not None and used.get(key, 0) >= count:
-                continue
-            used[key] = used.get(key, 0) + 1
-            return f[2]
-    return None
-
-def log(method, path, status):
-    with lock, open(log_path, "a") as out:
-        out.write("%s %s %s\n" % (method, path, status))
-
-class H(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def handle_any(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n) if n else None
-        fault = fault_for(self.command, self.path)
-        if fault == "hang":
-            log(self.command, self.path, "hang")
-            time.sleep(30)
-            self.close_connection = True
-            return
-        if fault == "schema1":
-            msg = b'{"schemaVersion": 1, "name": "app", "tag": "old", "architecture": "amd64", "fsLayers": [], "history": []}'
-            return self.canned(fault, 200, "application/vnd.docker.distribution.manifest.v1+prettyjws", msg)
-        if fault in ("500", "503"):
-            return self.canned(fault, int(fault), "application/json",
-                               b'{"errors":[{"code":"UNKNOWN","message":"injected fault"}]}')
-        if fault == "429":
-            return self.canned(fault, 429, "application/json",
-                               b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}',
-                               {"Retry-After": "1"})
-        if fault == "referrers":
-            with open(os.path.join(os.path.dirname(rules_path), "referrers.json"), "rb") as f:
-                msg = f.read()
-            return self.canned(fault, 200, "application/vnd.oci.image.index.v1+json", msg)
-        conn = http.client.HTTPConnection(upstream, timeout=60)
-        dropped = ("connection", "authorization") if fault == "unauth" else ("connection",)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in dropped}
-        path = self.path.split("?")[0] if fault == "nomount" else self.path
-        conn.request(self.command, path, body=body, headers=headers)
-        resp = conn.getresponse()
-        data = resp.read()
-        if fault == "corrupt" and data:
-            data = bytes([data[0] ^ 0xff]) + data[1:]
-        log(self.command, self.path, fault if fault in ("corrupt", "nomount", "nodigest", "unauth") else resp.status)
-        self.send_response(resp.status)
-        for k, v in resp.getheaders():
-            if k.lower() == "docker-content-digest" and fault == "nodigest":
-                continue
-            if k.lower() not in ("connection", "transfer-encoding", "content-length"):
-                self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-        conn.close()
-    def canned(self, fault, status, ctype, msg, headers={}):
-        log(self.command, self.path, fault)
-        self.send_response(status)
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(msg)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(msg)
-    do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any
-    def log_message(self, *a):
-        pass
-
-class S(ThreadingHTTPServer):
-    daemon_threads = True
-S(("127.0.0.1", port), H).serve_forever()
-PY
-	python3 "$_dir/proxy.py" "$_port" "$_up" "$_dir/rules" "$_dir/log" >"$_dir/proxy.err" 2>&1 &
+	_oport=$(free_port)
+	mkdir -p "$_dir" && : >"$_dir/rules" && : >"$_dir/log" && : >"$_dir/offload.log" || return 1
+	python3 "${TEST_LIB:-$OPSKIT_ROOT/tests/lib}/quirks-proxy.py" \
+		"$_port" "$_up" "$_dir/rules" "$_dir/log" "$_oport" "$_dir/offload.log" $_auth >"$_dir/proxy.err" 2>&1 &
 	echo $! >"$_dir/proxy.pid"
 	test_cleanup_add "kill $(cat "$_dir/proxy.pid")"
 	_up=$(_reg_upper "$_name")
 	eval "FAULT_$_up=127.0.0.1:\$_port FAULT_${_up}_RULES=\$_dir/rules FAULT_${_up}_LOG=\$_dir/log"
-	_reg_wait_port "$_port" 10
+	eval "FAULT_${_up}_OFFLOAD=localhost:\$_oport FAULT_${_up}_OFFLOAD_LOG=\$_dir/offload.log"
+	_reg_wait_port "$_port" 10 && _reg_wait_port "$_oport" 10
 }
 
 # make_nested_index DIR TAG INNER_TAG: an index in DIR, tagged TAG, whose only entry is

@@ -112,10 +112,16 @@ long http_request_timeout_ms(const struct run_limits *l);
  * deadline would pass. */
 bool http_retry_sleep(const struct run_limits *l, int attempt, const char *retry_after);
 bool http_status_retryable(long status);
+/* An HTTP date ("Sun, 06 Nov 1994 08:49:37 GMT") in ms since the epoch; 0 if not one. */
+double http_date_ms(const char *text);
 bool http_curl_retryable(int curl_code); /* a CURLcode worth another attempt */
 void http_resp_release(struct http_resp *resp);
 
 /* ---- registry.c ---- */
+/* host[:port] is a loopback address (localhost, 127.0.0.0/8, [::1]), not a name prefix. */
+bool host_is_loopback(const char *host);
+/* Whether the absolute url is on r's scheme, host and port (relative paths are). */
+bool registry_same_origin(const struct registry *r, const char *url);
 struct registry *registry_new(const char *host, const struct run_limits *limits);
 void registry_free(struct registry *r);
 /* Adds a token scope ("repository:team/app:pull,push") asked for when a Bearer challenge

@@ -139,9 +139,11 @@ static void finish_get(struct stream *s, CURL *get)
 	s->get_ok = true;
 }
 
+/* A stream's handle. An upload Location on another origin (storage the registry hands
+ * uploads to) is pre-authorized by its URL: it never gets the registry's Authorization. */
 static CURL *stream_handle(struct registry *r, const char *url, struct curl_slist **headers, char *errbuf)
 {
-	CURL *h = registry_easy(r, headers);
+	CURL *h = registry_same_origin(r, url) ? registry_easy(r, headers) : http_easy_new(r->limits, r->ca_file);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	long left = (long)(r->limits->deadline_ms - now_ms());
@@ -322,9 +324,22 @@ static int open_upload(struct transfer *t, struct blob_job *job, char **location
 	struct http_req req = { .method = "POST", .path = path };
 	struct http_resp resp = { 0 };
 	int rc = -1;
-	if (registry_request(t->dst, &req, &resp) == 0 && resp.status == 201 && t->src == t->dst) {
+	int sent = registry_request(t->dst, &req, &resp);
+	if (sent == 0 && t->src == t->dst && resp.status >= 400 && resp.status != 429 && resp.status < 500) {
+		/* a mount refused (Harbor's 401 for a project the account cannot read, 403,
+		 * 404 where mounts are off): a plain upload session instead, counted as a copy */
+		log_lock();
+		verbosef(1, "mount of %s from %s answered HTTP %ld: uploading it instead", job->digest, t->src_repo,
+			 resp.status);
+		log_unlock();
+		free(path);
+		path = xasprintf("/v2/%s/blobs/uploads/", t->dst_repo);
+		req.path = path;
+		sent = registry_request(t->dst, &req, &resp);
+	}
+	if (sent == 0 && resp.status == 201 && t->src == t->dst) {
 		rc = 201;
-	} else if (resp.status == 202 && resp.location) {
+	} else if (sent == 0 && resp.status == 202 && resp.location) {
 		*location = xstrdup(resp.location);
 		rc = 202;
 	} else {

@@ -41,8 +41,18 @@ static int fetch_manifest(struct registry *reg, const char *repo, const char *re
 	return rc;
 }
 
-/* HEAD a manifest: 0 + *digest (NULL when absent), or -1 + *err. */
+/* HEAD a manifest: 0 + *digest (NULL when absent), or -1 + *err; *media_type (when not
+ * NULL) gets the Content-Type served, without parameters, or NULL. */
+static int head_manifest_type(struct registry *reg, const char *repo, const char *ref, char **digest,
+			      char **media_type, char **err);
+
 static int head_manifest(struct registry *reg, const char *repo, const char *ref, char **digest, char **err)
+{
+	return head_manifest_type(reg, repo, ref, digest, NULL, err);
+}
+
+static int head_manifest_type(struct registry *reg, const char *repo, const char *ref, char **digest,
+			      char **media_type, char **err)
 {
 	char *path = xasprintf("/v2/%s/manifests/%s", repo, ref);
 	struct http_req req = { .method = "HEAD", .path = path, .accept = MANIFEST_ACCEPT };
@@ -50,6 +60,9 @@ static int head_manifest(struct registry *reg, const char *repo, const char *ref
 	int rc = 0;
 	*digest = NULL;
 	int sent = registry_request(reg, &req, &resp);
+	if (media_type)
+		*media_type = sent == 0 && resp.status == 200 && resp.content_type
+			? xstrndup(resp.content_type, strcspn(resp.content_type, "; \t")) : NULL;
 	if (sent == 0 && resp.status == 200 && resp.digest) {
 		*digest = xstrdup(resp.digest);
 	} else if (sent == 0 && resp.status == 200) {
@@ -94,9 +107,68 @@ static int put_manifest(struct registry *reg, const char *repo, const char *ref,
 	return rc;
 }
 
+/* A pinned promotion whose target already points at the pin: two HEADs tell it all (the
+ * target's digest, and that the source has not moved), and no manifest GET is spent,
+ * which Docker Hub counts against the pull quota. The manifest itself is fetched later,
+ * by digest, only if a policy needs its labels (ensure_top). 1 when it is such a no-op,
+ * 0 when the promotion must resolve as usual, -1 + p->error. */
+static int resolve_pinned_noop(struct promotion *p, const char *src)
+{
+	if (head_manifest(p->dreg, p->dst.repo, p->dst.tag, &p->previous, &p->error))
+		return -1;
+	if (!p->previous || strcmp(p->previous, p->pin))
+		return 0;
+	char *now = NULL, *type = NULL;
+	if (head_manifest_type(p->sreg, p->src.repo, ref_of(&p->src), &now, &type, &p->error))
+		return -1;
+	int rc = 1;
+	if (!now) {
+		p->error = xasprintf("the source %s does not exist (MANIFEST_UNKNOWN): check the tag and repository", src);
+		rc = -1;
+	} else if (strcmp(now, p->pin)) {
+		p->error = xasprintf("refusing: %s now points at %s, not at the pinned (tested) digest %s", src, now,
+				     p->pin);
+		rc = -1;
+	} else {
+		memset(&p->top, 0, sizeof(p->top));
+		p->top.digest = xstrdup(p->pin);
+		p->top.media_type = type ? type : xstrdup("");
+		type = NULL;
+		p->top_lazy = true;
+	}
+	free(now);
+	free(type);
+	return rc;
+}
+
+/* The pinned manifest's bytes when only its HEAD was seen: a GET by digest. */
+static int ensure_top(struct promotion *p)
+{
+	if (!p->top_lazy)
+		return 0;
+	struct manifest m;
+	char *err = NULL;
+	int rc = fetch_manifest(p->sreg, p->src.repo, p->pin, &m, &err);
+	if (rc) {
+		free(err);
+		return -1;
+	}
+	manifest_release(&p->top);
+	p->top = m;
+	p->top_lazy = false;
+	return 0;
+}
+
 int promote_resolve(struct promotion *p)
 {
 	char *src = ref_string(&p->src);
+	if (p->pin) {
+		int pinned = resolve_pinned_noop(p, src);
+		if (pinned) {
+			free(src);
+			return pinned < 0 ? -1 : 0;
+		}
+	}
 	const char *ref = ref_of(&p->src);
 	int rc = fetch_manifest(p->sreg, p->src.repo, ref, &p->top, &p->error);
 	if (rc == 1)
@@ -112,6 +184,8 @@ int promote_resolve(struct promotion *p)
 		return -1;
 	}
 	free(src);
+	if (p->pin) /* resolve_pinned_noop HEADed the target already */
+		return 0;
 	return head_manifest(p->dreg, p->dst.repo, p->dst.tag, &p->previous, &p->error);
 }
 
@@ -173,6 +247,10 @@ static int fetch_descendants(struct promotion *p, const struct manifest *m, stru
 
 int promote_fetch_children(struct promotion *p)
 {
+	if (ensure_top(p)) {
+		p->error = xasprintf("GET %s/%s manifest %s failed", p->sreg->host, p->src.repo, p->pin);
+		return -1;
+	}
 	if (!p->top.is_index || p->children)
 		return 0;
 	struct manifest_list l = { 0 };
@@ -468,6 +546,8 @@ static json_t *fetch_config(struct promotion *p, const struct manifest *m)
 
 static char *config_label(struct promotion *p, const char *key)
 {
+	if (ensure_top(p))
+		return NULL;
 	const struct manifest *m = &p->top;
 	if (m->is_index) {
 		if (promote_fetch_children(p) || !p->nchildren) {
@@ -492,6 +572,7 @@ static char *config_label(struct promotion *p, const char *key)
 char *promote_revision(struct promotion *p)
 {
 	const char *key = "org.opencontainers.image.revision";
+	ensure_top(p); /* a failure leaves no annotations: config_label tries again */
 	if (manifest_annotation(&p->top, key))
 		return xstrdup(manifest_annotation(&p->top, key));
 	return config_label(p, key);
@@ -499,6 +580,7 @@ char *promote_revision(struct promotion *p)
 
 bool promote_has_label(struct promotion *p, const char *key)
 {
+	ensure_top(p);
 	if (manifest_annotation(&p->top, key))
 		return true;
 	char *v = config_label(p, key);

@@ -241,6 +241,7 @@ struct promotion {
 	int jobs;
 	/* what was found and done */
 	struct manifest top;
+	bool top_lazy;                 /* a pinned no-op: top has the digest and type of a HEAD */
 	struct manifest *children;     /* an index's child manifests, fetched */
 	size_t nchildren;
 	char *previous;                /* the target tag's digest before, or NULL */
@@ -259,7 +260,8 @@ struct promotion {
 };
 
 /* Resolves SOURCE (one GET) and the target tag (one HEAD). 0, or -1 + p->error. A moved
- * pinned tag is refused here. */
+ * pinned tag is refused here. With a pin the target is HEADed first, and when it already
+ * points at the pin the source is only HEADed too (no manifest GET for a no-op). */
 int promote_resolve(struct promotion *p);
 /* Fetches the child manifests of an index (needed to copy, and for labels). */
 int promote_fetch_children(struct promotion *p);

@@ -65,15 +65,27 @@ test_expect_success 'single-platform cross-registry copy with --jobs 1' '
 	test "$(skopeo_digest $B/other:pr-8)" = "$(cat single.digest)"
 '
 
-test_expect_success 'referrers tag schema fallback (sha256-<hex>) is copied too' '
+test_expect_success 'referrers tag schema fallback (sha256-<hex>): its referrers are copied and indexed' '
 	make_test_image img pr-9 1 2048 9999999 >pr9.digest &&
 	push_test_image img pr-9 $A/team/app:pr-9 &&
 	ref=sha256-$(sed "s/^sha256://" pr9.digest) &&
-	make_test_image img "$ref" 1 100 9999999 >ref.digest &&
-	push_test_image img "$ref" "$A/team/app:$ref" &&
+	push_referrer $A team/app $(cat pr9.digest) >ref.digest &&
 	ops-promote --format json $A/team/app:pr-9 $B/refs/app:1 >out.json &&
 	json_assert out.json "assert d[\"referrers\"] == 1, d" &&
-	test "$(skopeo_digest $B/refs/app:$ref)" = "$(cat ref.digest)"
+	test "$(skopeo_digest $B/refs/app@$(cat ref.digest))" = "$(cat ref.digest)" &&
+	skopeo inspect --raw --tls-verify=false docker://$B/refs/app:$ref >fallback.json &&
+	json_assert fallback.json "assert [m[\"digest\"] for m in d[\"manifests\"]] == [\"$(cat ref.digest)\"], d"
+'
+
+test_expect_success 'a fallback tag that is not a referrers index (an image) is not copied' '
+	make_test_image img pr-10 1 2048 1010101 >pr10.digest &&
+	push_test_image img pr-10 $A/team/app:pr-10 &&
+	ref=sha256-$(sed "s/^sha256://" pr10.digest) &&
+	make_test_image img "$ref" 1 100 1010101 >ref10.digest &&
+	push_test_image img "$ref" "$A/team/app:$ref" &&
+	ops-promote --format json $A/team/app:pr-10 $B/refs/app:2 >out.json &&
+	json_assert out.json "assert d[\"referrers\"] == 0, d" &&
+	! skopeo inspect --raw --tls-verify=false docker://$B/refs/app:$ref >/dev/null 2>&1
 '
 
 test_expect_success 'an index nested in an index is copied recursively, children first' '

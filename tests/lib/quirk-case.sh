@@ -8,6 +8,8 @@
 #   facts FILE KEY...        the JSON report's values for KEY (a.b for nested), one line
 #   seen P|Q|R PATTERN       how many requests in the proxy's log match the ERE PATTERN
 
+. "$TEST_LIB/registry.sh"  # push_referrer, make_test_image, push_test_image
+
 rules() {
 	_p=$1; shift
 	eval "printf '%s\n' \"\$@\" >\"\$${_p}_RULES\"; : >\"\$${_p}_LOG\"; : >\"\$${_p}_OFFLOAD_LOG\""

@@ -121,6 +121,8 @@ class H(BaseHTTPRequestHandler):
             return self.canned(fault, 200, "application/vnd.docker.distribution.manifest.v1+prettyjws", msg)
         if fault in ("500", "503"):
             return self.canned(fault, int(fault), "application/json", errors("UNKNOWN", "injected fault"))
+        if fault and fault.isdigit() and fault not in ("401", "408", "413", "429", "500", "503"):
+            return self.canned(fault, int(fault), "application/json", errors("UNKNOWN", "injected status " + fault))
         if fault == "408":
             return self.canned(fault, 408, "text/plain", b"request timeout")
         if fault == "401":

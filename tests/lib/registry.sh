@@ -30,6 +30,7 @@
 #   skopeo_digest REF [SKOPEO_SRC_OPTS...]   the digest skopeo sees for REF.
 #   start_fault_proxy NAME UPSTREAM   a fault-injecting proxy (see below).
 #   make_nested_index, push_nested_index   an index of an index (see below).
+#   push_referrer REGISTRY REPO SUBJECT_DIGEST   an OCI 1.1 referrer and its fallback tag.
 
 REG_USER=promoter
 REG_PASS=s3cret-pass
@@ -282,7 +283,7 @@ skopeo_digest() {
 #   listener, host:port, for upload sessions on "another host") and
 #   FAULT_<NAME>_OFFLOAD_LOG ("METHOD PATH authorization=yes|no" per request it got; it
 #   passes them on with UPSTREAM_AUTH, user:password, when given). ACTIONs:
-#     500 503 408         that status, with an error document
+#     500 503 408 ...     that status (any 3 digits), with an error document
 #     429                 429 with Retry-After: 1;  429date[:S]  with Retry-After as an
 #                         HTTP date S seconds ahead (default 2) (Docker Hub)
 #     401                 401 UNAUTHORIZED with the registry's message (Harbor, a mount
@@ -359,5 +360,61 @@ body = open(d + "/blobs/sha256/" + m["digest"][7:], "rb").read()
 req = urllib.request.Request("http://%s/v2/%s/manifests/%s" % (reg, repo, tag), data=body, method="PUT",
                              headers={"Content-Type": m["mediaType"]})
 urllib.request.urlopen(req, timeout=20)
+PY
+}
+
+# push_referrer REGISTRY REPO SUBJECT_DIGEST [ARTIFACT_TYPE [FALLBACK]]
+#   Pushes (plain HTTP, no auth) an OCI artifact manifest whose subject is the manifest
+#   SUBJECT_DIGEST of REPO, like `oras attach` or `cosign sign` with OCI 1.1 referrers:
+#   an empty config, one small layer, artifactType ARTIFACT_TYPE (default
+#   application/vnd.example.signature). With FALLBACK=yes (default) it also adds it to
+#   the referrers tag schema's index, tag sha256-<hex> of the subject, as clients do on
+#   registries without the referrers API (Debian's 2.8). Prints the artifact's digest.
+push_referrer() {
+	python3 - "$1" "$2" "$3" "${4:-application/vnd.example.signature}" "${5:-yes}" <<'PY'
+import hashlib, json, os, sys, urllib.error, urllib.request
+reg, repo, subject, atype, fallback = sys.argv[1:6]
+base = "http://%s/v2/%s" % (reg, repo)
+IDX = "application/vnd.oci.image.index.v1+json"
+MAN = "application/vnd.oci.image.manifest.v1+json"
+ACCEPT = ", ".join([IDX, MAN, "application/vnd.docker.distribution.manifest.list.v2+json",
+                    "application/vnd.docker.distribution.manifest.v2+json"])
+
+def req(method, url, data=None, headers={}):
+    r = urllib.request.Request(url, data=data, method=method, headers=headers)
+    return urllib.request.urlopen(r, timeout=20)
+
+def blob(data):
+    d = "sha256:" + hashlib.sha256(data).hexdigest()
+    loc = req("POST", base + "/blobs/uploads/", b"").headers["Location"]
+    if loc.startswith("/"):
+        loc = "http://" + reg + loc
+    req("PUT", loc + ("&" if "?" in loc else "?") + "digest=" + d, data,
+        {"Content-Type": "application/octet-stream"})
+    return d, len(data)
+
+with req("GET", base + "/manifests/" + subject, headers={"Accept": ACCEPT}) as r:
+    sbytes, stype = r.read(), r.headers["Content-Type"].split(";")[0]
+cdig, csize = blob(b"{}")
+ldig, lsize = blob(os.urandom(64))
+m = {"schemaVersion": 2, "mediaType": MAN, "artifactType": atype,
+     "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": cdig, "size": csize},
+     "layers": [{"mediaType": "application/octet-stream", "digest": ldig, "size": lsize}],
+     "subject": {"mediaType": stype, "digest": subject, "size": len(sbytes)},
+     "annotations": {"org.opencontainers.image.created": "2026-01-01T00:00:00Z"}}
+mb = json.dumps(m).encode()
+mdig = "sha256:" + hashlib.sha256(mb).hexdigest()
+req("PUT", base + "/manifests/" + mdig, mb, {"Content-Type": MAN})
+if fallback == "yes":
+    tag = "sha256-" + subject[7:]
+    try:
+        with req("GET", base + "/manifests/" + tag, headers={"Accept": IDX}) as r:
+            idx = json.loads(r.read())
+    except urllib.error.HTTPError:
+        idx = {"schemaVersion": 2, "mediaType": IDX, "manifests": []}
+    idx["manifests"].append({"mediaType": MAN, "digest": mdig, "size": len(mb), "artifactType": atype,
+                             "annotations": m["annotations"]})
+    req("PUT", base + "/manifests/" + tag, json.dumps(idx).encode(), {"Content-Type": IDX})
+print(mdig)
 PY
 }

@@ -179,6 +179,7 @@ void http_resp_release(struct http_resp *resp)
 	free(resp->retry_after);
 	free(resp->range);
 	free(resp->link);
+	free(resp->oci_subject);
 	free(resp->error);
 	memset(resp, 0, sizeof(*resp));
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "msg.h"
 #include "promote.h"
 
 static const char *ref_of(const struct image_ref *r)
@@ -85,8 +86,20 @@ static int head_manifest_type(struct registry *reg, const char *repo, const char
 	return rc;
 }
 
+/* PUT m under ref. *stored_digest gets the Docker-Content-Digest answered (NULL when
+ * none); *subject_ack (when not NULL) whether the answer had OCI-Subject, i.e. the
+ * registry indexed the manifest's subject for its referrers API itself. */
+static int put_manifest_ack(struct registry *reg, const char *repo, const char *ref, const struct manifest *m,
+			    char **stored_digest, bool *subject_ack, char **err);
+
 static int put_manifest(struct registry *reg, const char *repo, const char *ref,
 			const struct manifest *m, char **stored_digest, char **err)
+{
+	return put_manifest_ack(reg, repo, ref, m, stored_digest, NULL, err);
+}
+
+static int put_manifest_ack(struct registry *reg, const char *repo, const char *ref, const struct manifest *m,
+			    char **stored_digest, bool *subject_ack, char **err)
 {
 	char *path = xasprintf("/v2/%s/manifests/%s", repo, ref);
 	struct http_req req = { .method = "PUT", .path = path, .content_type = m->media_type,
@@ -97,6 +110,8 @@ static int put_manifest(struct registry *reg, const char *repo, const char *ref,
 		rc = 0;
 		if (stored_digest)
 			*stored_digest = resp.digest ? xstrdup(resp.digest) : NULL;
+		if (subject_ack)
+			*subject_ack = resp.oci_subject != NULL;
 	} else {
 		char *what = xasprintf("PUT %s/%s manifest %s", reg->host, repo, ref);
 		*err = registry_error_sentence(reg, &resp, what);
@@ -325,9 +340,10 @@ static int transfer_blobs(struct promotion *p, struct blob_job *jobs, size_t n)
 	return rc;
 }
 
-/* One image (manifest, children, blobs) into the target repository under put_ref. */
+/* One image (manifest, children, blobs) into the target repository under put_ref;
+ * *subject_ack (when not NULL) as put_manifest_ack() says for m. */
 static int copy_image(struct promotion *p, const struct manifest *m, const struct manifest *kids,
-		      size_t nkids, const char *put_ref)
+		      size_t nkids, const char *put_ref, bool *subject_ack)
 {
 	struct blob_job *jobs;
 	size_t n;
@@ -347,12 +363,37 @@ static int copy_image(struct promotion *p, const struct manifest *m, const struc
 		p->requests_planned++;
 	}
 	else if (rc == 0)
-		rc = put_manifest(p->dreg, p->dst.repo, put_ref, m, NULL, &p->error);
+		rc = put_manifest_ack(p->dreg, p->dst.repo, put_ref, m, NULL, subject_ack, &p->error);
 	return rc;
 }
 
-/* A manifest the referrers point at, with its children, copied by digest or tag. */
-static int copy_referrer(struct promotion *p, const char *ref)
+#define MAX_REFERRER_PAGES 16   /* Link-paginated referrers lists: pages followed */
+#define MAX_REFERRERS 256       /* referrers of one digest copied at most */
+
+/* The descriptor of referrer m for a referrers index: mediaType, digest, size,
+ * artifactType (the manifest's, else its config's media type) and annotations. */
+static json_t *referrer_descriptor(const struct manifest *m)
+{
+	json_t *doc = json_loadb(m->bytes.buf ? m->bytes.buf : "", m->bytes.len, 0, NULL);
+	const char *at = json_string_value(json_object_get(doc, "artifactType"));
+	if (!at)
+		at = json_string_value(json_object_get(json_object_get(doc, "config"), "mediaType"));
+	json_t *d = json_pack("{s:s, s:s, s:I}", "mediaType", m->media_type, "digest", m->digest, "size",
+			      (json_int_t)m->bytes.len);
+	if (at)
+		json_object_set_new(d, "artifactType", json_string(at));
+	if (m->annotations)
+		json_object_set(d, "annotations", m->annotations);
+	json_decref(doc);
+	return d;
+}
+
+/* A manifest that refers to an image, with its children, copied by digest or tag. With
+ * subject, only a manifest whose subject is that digest is copied (a fallback index or a
+ * registry's listing is not trusted blindly). A tag that already points at it in the
+ * target is not PUT again (immutable tags refuse that). When the target's answer to the
+ * PUT has no OCI-Subject, its descriptor goes to *unindexed, for the fallback index. */
+static int copy_referrer(struct promotion *p, const char *ref, const char *subject, json_t *unindexed)
 {
 	struct manifest m;
 	char *err = NULL;
@@ -363,14 +404,37 @@ static int copy_referrer(struct promotion *p, const char *ref)
 		p->error = err;
 		return -1;
 	}
+	if (subject && (!m.subject || strcmp(m.subject, subject))) {
+		verbosef(1, "%s lists %s, whose subject is %s, not %s: skipped", p->sreg->host, m.digest,
+			 m.subject ? m.subject : "none", subject);
+		manifest_release(&m);
+		return 0;
+	}
+	if (!digest_valid(ref) && !p->dry_run) {
+		char *there = NULL;
+		if (head_manifest(p->dreg, p->dst.repo, ref, &there, &err)) {
+			p->error = err;
+			manifest_release(&m);
+			return -1;
+		}
+		bool same = there && !strcmp(there, m.digest);
+		free(there);
+		if (same) {
+			manifest_release(&m);
+			return 0;
+		}
+	}
 	struct manifest_list kids = { 0 };
+	bool ack = false;
 	if (fetch_descendants(p, &m, &kids, 1, &err)) {
 		p->error = err;
 		rc = -1;
 	} else {
-		rc = copy_image(p, &m, kids.items, kids.n, ref);
+		rc = copy_image(p, &m, kids.items, kids.n, ref, &ack);
 		if (rc == 0)
 			p->referrers++;
+		if (rc == 0 && m.subject && !ack && unindexed)
+			json_array_append_new(unindexed, referrer_descriptor(&m));
 	}
 	list_release(&kids);
 	manifest_release(&m);
@@ -378,9 +442,12 @@ static int copy_referrer(struct promotion *p, const char *ref)
 }
 
 /* The source repository's tags, one request; NULL when the list is paginated or
- * unavailable (then each candidate tag is probed instead). */
+ * unavailable (then each candidate tag is probed instead). Listed once a run. */
 static json_t *list_tags(struct promotion *p)
 {
+	if (p->tags_listed)
+		return p->src_tags;
+	p->tags_listed = true;
 	char *path = xasprintf("/v2/%s/tags/list?n=10000", p->src.repo);
 	struct http_req req = { .method = "GET", .path = path };
 	struct http_resp resp = { 0 };
@@ -398,6 +465,7 @@ static json_t *list_tags(struct promotion *p)
 	}
 	http_resp_release(&resp);
 	free(path);
+	p->src_tags = tags;
 	return tags;
 }
 
@@ -413,14 +481,153 @@ static bool has_tag(json_t *tags, const char *tag)
 	return false;
 }
 
-static int copy_tag_if_present(struct promotion *p, json_t *tags, const char *tag)
+/* The URL of a Link header's rel="next", when it stays on reg; NULL otherwise. */
+static char *link_next(const struct registry *reg, const char *link)
 {
-	return has_tag(tags, tag) ? copy_referrer(p, tag) : 0;
+	const char *lt = link ? strchr(link, '<') : NULL;
+	const char *gt = lt ? strchr(lt, '>') : NULL;
+	if (!gt || !strstr(gt, "rel=\"next\"") || gt - lt < 2)
+		return NULL;
+	char *url = xstrndup(lt + 1, (size_t)(gt - lt - 1));
+	if ((url[0] == '/' && str_starts_with(url, "/v2/")) ||
+	    ((str_starts_with(url, "http://") || str_starts_with(url, "https://")) && registry_same_origin(reg, url)))
+		return url;
+	free(url);
+	return NULL;
 }
 
-/* cosign's sha256-<hex>.sig/.att/.sbom tags, then the OCI referrers API, falling back to
- * its tag schema (sha256-<hex>) on registries without the API. One tag listing tells
- * which tags exist, so absent ones cost nothing. */
+/* Whether the fallback tag's manifest m can be the referrers index of subject: an OCI
+ * index other than the subject itself (GitLab answers the tag sha256-<hex> with the
+ * image <hex>). Its entries are each checked for that subject when they are copied. */
+static bool fallback_index_valid(const struct manifest *m, const char *subject)
+{
+	return m->is_index && !strcmp(m->media_type, MT_OCI_INDEX) && strcmp(m->digest, subject);
+}
+
+/* The referrers tag schema on the target (OCI distribution spec, "Pushing Manifests with
+ * Subject"): the index under sha256-<hex> gains the referrers the registry did not index
+ * itself. A tag that is not such an index is left alone; nothing new, no PUT. */
+static int update_fallback(struct promotion *p, const char *subject, json_t *unindexed)
+{
+	char *tag = xasprintf("sha256-%s", subject + 7);
+	struct manifest cur;
+	char *err = NULL;
+	int got = fetch_manifest(p->dreg, p->dst.repo, tag, &cur, &err);
+	int rc = 0;
+	if (got < 0) {
+		p->error = err;
+		free(tag);
+		return -1;
+	}
+	json_t *entries = json_array();
+	if (got == 0 && !fallback_index_valid(&cur, subject)) {
+		verbosef(1, "%s/%s:%s is not a referrers index (%s): left alone", p->dreg->host, p->dst.repo, tag,
+			 strcmp(cur.digest, subject) ? cur.media_type : "it resolves to the image itself");
+		goto out;
+	}
+	if (got == 0) {
+		json_t *doc = json_loadb(cur.bytes.buf ? cur.bytes.buf : "", cur.bytes.len, 0, NULL);
+		json_array_extend(entries, json_object_get(doc, "manifests"));
+		json_decref(doc);
+	}
+	bool changed = false;
+	size_t i, j;
+	json_t *d, *e;
+	json_array_foreach(unindexed, i, d) {
+		bool present = false;
+		json_array_foreach(entries, j, e)
+			present |= json_equal(json_object_get(e, "digest"), json_object_get(d, "digest"));
+		if (!present) {
+			json_array_append(entries, d);
+			changed = true;
+		}
+	}
+	if (!changed)
+		goto out;
+	if (p->dry_run) {
+		plan_line(p, "put referrers index %s/%s:%s", p->dreg->host, p->dst.repo, tag);
+		p->requests_planned += 2;
+		goto out;
+	}
+	json_t *doc = json_pack("{s:i, s:s, s:O}", "schemaVersion", 2, "mediaType", MT_OCI_INDEX, "manifests", entries);
+	char *text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	struct manifest idx = { .media_type = (char *)MT_OCI_INDEX };
+	sb_addstr(&idx.bytes, text);
+	free(text);
+	rc = put_manifest(p->dreg, p->dst.repo, tag, &idx, NULL, &p->error);
+	sb_release(&idx.bytes);
+	if (rc == 0)
+		p->fallback_updates++;
+out:
+	if (got == 0)
+		manifest_release(&cur);
+	json_decref(entries);
+	free(tag);
+	return rc;
+}
+
+/* The referrers of digest, from the OCI referrers API (following Link pages), else from
+ * its tag schema fallback (sha256-<hex>): 1 when the API answered, 0 when not, -1. */
+static int copy_listed_referrers(struct promotion *p, const char *digest, json_t *unindexed)
+{
+	char *path = xasprintf("/v2/%s/referrers/%s", p->src.repo, digest);
+	int api = 0, copied = 0;
+	for (int page = 0; path && page < MAX_REFERRER_PAGES; page++) {
+		struct http_req req = { .method = "GET", .path = path, .accept = MT_OCI_INDEX };
+		struct http_resp resp = { 0 };
+		char *next = NULL;
+		if (registry_request(p->sreg, &req, &resp) == 0 && resp.status == 200 && resp.content_type &&
+		    str_starts_with(resp.content_type, MT_OCI_INDEX)) {
+			api = 1;
+			json_t *doc = json_loadb(resp.body.buf ? resp.body.buf : "", resp.body.len, 0, NULL);
+			size_t i;
+			json_t *d;
+			json_array_foreach(json_object_get(doc, "manifests"), i, d) {
+				const char *ref = json_string_value(json_object_get(d, "digest"));
+				if (!digest_valid(ref) || copied++ >= MAX_REFERRERS)
+					continue;
+				if (copy_referrer(p, ref, digest, unindexed)) {
+					api = -1;
+					break;
+				}
+			}
+			json_decref(doc);
+			if (api > 0)
+				next = link_next(p->sreg, resp.link);
+		}
+		http_resp_release(&resp);
+		free(path);
+		path = next;
+	}
+	free(path);
+	if (api)
+		return api;
+	char *tag = xasprintf("sha256-%s", digest + 7);
+	int rc = 0;
+	if (has_tag(list_tags(p), tag)) {
+		struct manifest idx;
+		char *err = NULL;
+		int got = fetch_manifest(p->sreg, p->src.repo, tag, &idx, &err);
+		if (got < 0) {
+			p->error = err;
+			rc = -1;
+		} else if (got == 0 && !fallback_index_valid(&idx, digest)) {
+			verbosef(1, "%s/%s:%s is not a referrers index: ignored", p->sreg->host, p->src.repo, tag);
+		} else if (got == 0) {
+			for (size_t i = 0; rc == 0 && i < idx.nchildren && i < MAX_REFERRERS; i++)
+				rc = copy_referrer(p, idx.children[i].digest, digest, unindexed);
+		}
+		if (got == 0)
+			manifest_release(&idx);
+	}
+	free(tag);
+	return rc;
+}
+
+/* cosign's sha256-<hex>.sig/.att/.sbom tags, then the OCI referrers of digest (API or
+ * fallback tag). Referrers the target did not index itself go into its fallback index.
+ * One tag listing tells which tags exist, so absent ones cost nothing. */
 static int copy_referrers(struct promotion *p, const char *digest)
 {
 	static const char *const suffixes[] = { ".sig", ".att", ".sbom" };
@@ -428,31 +635,16 @@ static int copy_referrers(struct promotion *p, const char *digest)
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(suffixes); i++) {
 		char *tag = xasprintf("sha256-%s%s", digest + 7, suffixes[i]);
-		rc = copy_tag_if_present(p, tags, tag);
+		if (has_tag(tags, tag))
+			rc = copy_referrer(p, tag, NULL, NULL);
 		free(tag);
 	}
-	char *path = xasprintf("/v2/%s/referrers/%s", p->src.repo, digest);
-	struct http_req req = { .method = "GET", .path = path, .accept = MT_OCI_INDEX };
-	struct http_resp resp = { 0 };
-	if (rc == 0 && registry_request(p->sreg, &req, &resp) == 0 && resp.status == 200 && resp.content_type &&
-	    str_starts_with(resp.content_type, MT_OCI_INDEX)) {
-		json_t *doc = json_loadb(resp.body.buf ? resp.body.buf : "", resp.body.len, 0, NULL);
-		size_t i;
-		json_t *d;
-		json_array_foreach(json_object_get(doc, "manifests"), i, d) {
-			const char *ref = json_string_value(json_object_get(d, "digest"));
-			if (digest_valid(ref) && (rc = copy_referrer(p, ref)) != 0)
-				break;
-		}
-		json_decref(doc);
-	} else if (rc == 0) {
-		char *tag = xasprintf("sha256-%s", digest + 7);
-		rc = copy_tag_if_present(p, tags, tag);
-		free(tag);
-	}
-	json_decref(tags);
-	http_resp_release(&resp);
-	free(path);
+	json_t *unindexed = json_array();
+	if (rc == 0 && copy_listed_referrers(p, digest, unindexed) < 0)
+		rc = -1;
+	if (rc == 0 && json_array_size(unindexed))
+		rc = update_fallback(p, digest, unindexed);
+	json_decref(unindexed);
 	return rc;
 }
 
@@ -512,10 +704,24 @@ int promote_execute(struct promotion *p)
 		return retag(p);
 	if (promote_fetch_children(p))
 		return -1;
-	if (!p->no_referrers && copy_referrers(p, p->top.digest))
+	/* The image by digest, then what refers to it (so a registry that checks a
+	 * referrer's subject finds it, and a fallback tag that resolves to the image is
+	 * seen for what it is), then the tag: the tag never points at an image whose
+	 * signatures are still on their way. */
+	bool referrers = !p->no_referrers;
+	if (copy_image(p, &p->top, p->children, p->nchildren, referrers ? p->top.digest : p->dst.tag, NULL))
 		return -1;
-	if (copy_image(p, &p->top, p->children, p->nchildren, p->dst.tag))
+	if (referrers && copy_referrers(p, p->top.digest))
 		return -1;
+	for (size_t i = 0; referrers && i < p->nchildren; i++)
+		if (copy_referrers(p, p->children[i].digest)) /* each platform's signatures */
+			return -1;
+	if (referrers && p->dry_run) {
+		plan_line(p, "put manifest %s as %s/%s:%s", p->top.digest, p->dreg->host, p->dst.repo, p->dst.tag);
+		p->requests_planned++;
+	} else if (referrers && put_manifest(p->dreg, p->dst.repo, p->dst.tag, &p->top, NULL, &p->error)) {
+		return -1;
+	}
 	if (same_registry)
 		p->action = p->copied ? "copied" : "mounted";
 	else
@@ -611,6 +817,7 @@ void promotion_release(struct promotion *p)
 		manifest_release(&p->children[i]);
 	free(p->children);
 	free(p->previous);
+	json_decref(p->src_tags);
 	sb_release(&p->plan);
 	free(p->error);
 	ref_release(&p->src);

@@ -85,6 +85,7 @@ struct http_resp {
 	long status;                 /* 0 when no HTTP response */
 	struct strbuf body;
 	char *content_type, *digest, *location, *www_auth, *retry_after, *range, *link;
+	char *oci_subject;           /* OCI-Subject: the registry indexed the manifest's subject */
 	long long content_length;    /* -1 unknown */
 	char *error;                 /* transport failure sentence (status 0) */
 };
@@ -250,6 +251,9 @@ struct promotion {
 	long requests_planned;         /* dry-run: requests the promotion would make, at most */
 	int mounted, copied, skipped;
 	int referrers;                 /* signature/attestation/referrer manifests copied */
+	int fallback_updates;          /* sha256-<hex> referrers indexes written on the target */
+	struct json_t *src_tags;       /* the source repository's tags, listed once */
+	bool tags_listed;
 	bool verified;
 	/* How verified was established: "head" (a HEAD of the target tag: after a mount or
 	 * copy, or before a no-op), "put" (the Docker-Content-Digest of the PUT that wrote

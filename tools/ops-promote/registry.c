@@ -182,6 +182,7 @@ static size_t header_cb(char *data, size_t size, size_t nitems, void *userdata)
 		{ "retry-after:", offsetof(struct http_resp, retry_after) },
 		{ "range:", offsetof(struct http_resp, range) },
 		{ "link:", offsetof(struct http_resp, link) },
+		{ "oci-subject:", offsetof(struct http_resp, oci_subject) },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(wanted); i++) {
 		size_t len = strlen(wanted[i].name);

@@ -167,6 +167,10 @@ static int pump(CURLM *multi, CURL *get, CURL *put, struct stream *s, const stru
 {
 	int running = 2;
 	CURLcode get_cc = CURLE_OK, put_cc = CURLE_OK;
+	double answer_since = 0;  /* when the upload's last byte went out */
+	/* A registry may hash (or copy to object storage) the whole blob before it answers:
+	 * that wait is no stall. It is bounded by its own window, not by the stall limit. */
+	double answer_window = l->request_timeout_ms > 60000 ? (double)l->request_timeout_ms : 60000.0;
 	while (running) {
 		if (curl_multi_perform(multi, &running) != CURLM_OK)
 			return -1;
@@ -198,6 +202,15 @@ static int pump(CURLM *multi, CURL *get, CURL *put, struct stream *s, const stru
 		}
 		if (draws_progress)
 			progress_update(s->t->progress, __atomic_load_n(&s->t->streamed, __ATOMIC_RELAXED));
+		if (!answer_since && s->get_ok && s->sent == s->size) {
+			answer_since = now_ms();
+			curl_easy_setopt(put, CURLOPT_LOW_SPEED_TIME, 0L);
+		}
+		if (answer_since && now_ms() - answer_since > answer_window && !s->get_error) {
+			s->get_error = xasprintf("%s: no answer to the upload %.0f s after its last byte", s->digest,
+						 answer_window / 1000);
+			return -1;
+		}
 		if (now_ms() > l->deadline_ms)
 			return -1;
 		/* a resumed transfer has work without any socket event: drive it at once */

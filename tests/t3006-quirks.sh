@@ -31,6 +31,12 @@ export REG_A REG_B REG_C REG_USER REG_PASS IMG IDX TEST_LIB
 
 test_data_cases "$TEST_DATA/promote-quirks"
 
+test_expect_success 'ops-promote(1) REGISTRIES names every quirk case, and only those' '
+	sed -n "/^\.Sh REGISTRIES/,/^\.Sh /s/.*\.Bq \([a-z0-9-]*\).*/\1/p" "$OPSKIT_ROOT/man/ops-promote.1" | sort -u >named &&
+	(cd "$TEST_DATA/promote-quirks" && for d in */; do echo "${d%/}"; done) | sort >cases &&
+	test_cmp cases named
+'
+
 test_expect_success 'no case leaks the registry password' '
 	! grep -r "$REG_PASS" case-*/actual.out case-*/actual.err
 '

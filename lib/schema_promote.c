@@ -28,7 +28,7 @@ const struct cfg_key opskit_schema_promote[] = {
 		.def = "10m", CFG_RANGE(1, CFG_NO_MAX)),
 	CFG_KEY("promote.backoff", CFG_DURATION, "first retry delay, doubled each retry, plus jitter",
 		.def = "200ms", CFG_RANGE(1, 3600000)),
-	CFG_KEY("promote.retries", CFG_INT, "retries on connection errors, 5xx and 429",
+	CFG_KEY("promote.retries", CFG_INT, "retries on connection errors, 5xx, 408 and 429",
 		.def = "3", CFG_RANGE(0, 64)),
 	CFG_KEY("promote.jobs", CFG_INT, "parallel blob transfers",
 		.def = "4", CFG_RANGE(1, 64)),

@@ -16,7 +16,9 @@
 #              line a request, ending in ua=<its User-Agent>) that
 #              checks the same basic credentials and issues RS256 JWTs signed with
 #              `openssl dgst -sha256 -sign`; the registry trusts the signing cert through
-#              auth.token.rootcertbundle. Every grant asked for is granted.
+#              auth.token.rootcertbundle. Every grant asked for is granted. A POST
+#              with the OAuth2 refresh-token grant and refresh_token $REG_REFRESH_TOKEN
+#              is granted too (identity tokens).
 #   registry_requests NAME        number of requests the registry has logged so far
 #   registry_requests_since NAME N  ... since count N (use with the above)
 #   make_test_image DIR TAG [PLATFORMS [LAYER_BYTES [REVISION]]]
@@ -34,6 +36,7 @@
 
 REG_USER=promoter
 REG_PASS=s3cret-pass
+REG_REFRESH_TOKEN=opskit-refresh-t0ken
 
 _reg_upper() { printf '%s' "$1" | tr 'a-z' 'A-Z'; }
 
@@ -75,12 +78,21 @@ _reg_token_issuer() { # DIR PORT REALM_SERVICE
 import base64, json, os, subprocess, sys, time, urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-d, port, user, password = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+d, port, user, password, refresh = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 def b64(b): return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 der = subprocess.run(["openssl", "x509", "-in", d + "/token.crt", "-outform", "DER"],
                      capture_output=True, check=True).stdout
 
 class H(BaseHTTPRequestHandler):
+    def do_POST(self):
+        # the OAuth2 refresh-token grant, for identity tokens (scopes space-separated)
+        n = int(self.headers.get("Content-Length") or 0)
+        q = urllib.parse.parse_qs(self.rfile.read(min(n, 65536)).decode())
+        if q.get("grant_type") != ["refresh_token"] or q.get("refresh_token") != [refresh]:
+            self.send_response(401); self.send_header("Content-Length", "0"); self.end_headers()
+            return
+        scopes = [s for f in q.get("scope", []) for s in f.split(" ") if s]
+        self.grant(q, scopes)
     def do_GET(self):
         auth = self.headers.get("Authorization", "")
         want = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
@@ -88,8 +100,10 @@ class H(BaseHTTPRequestHandler):
             self.send_response(401); self.send_header("Content-Length", "0"); self.end_headers()
             return
         q = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+        self.grant(q, q.get("scope", []))
+    def grant(self, q, scopes):
         access = []
-        for s in q.get("scope", []):
+        for s in scopes:
             typ, rest = s.split(":", 1)
             name, actions = rest.rsplit(":", 1)
             access.append({"type": typ, "name": name, "actions": actions.split(",")})
@@ -113,7 +127,7 @@ class H(BaseHTTPRequestHandler):
 
 ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 PY
-	python3 "$1/token-issuer.py" "$1" "$2" "$REG_USER" "$REG_PASS" >"$1/token.log" 2>&1 &
+	python3 "$1/token-issuer.py" "$1" "$2" "$REG_USER" "$REG_PASS" "$REG_REFRESH_TOKEN" >"$1/token.log" 2>&1 &
 	echo $! >"$1/token.pid"
 	test_cleanup_add "kill $(cat "$1/token.pid")"
 	_reg_wait_port "$2" 10

@@ -2,6 +2,7 @@
  * rebuild. See ops-promote(1). */
 #define _GNU_SOURCE
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@ static int opt_digest(void *opts, const char *arg, char **why);
 
 struct options {
 	const char *digest, *ca_file, *src_creds, *dest_creds, *environment;
+	const char *src_creds_file, *dest_creds_file;
 	const char *git_repo, *require_ancestor;
 	struct cli_list insecure;
 	bool dry_run, force, referrers, record_tag;
@@ -36,11 +38,15 @@ static const struct cli_opt options[] = {
 	CLI_OPT(0, "ca-file", "FILE", CLI_STRING, O, ca_file, "trust this CA bundle for registry TLS"),
 	CLI_OPT(0, "src-creds", "USER:PASSWORD", CLI_CREDS, O, src_creds, "credentials for the source registry"),
 	CLI_OPT(0, "dest-creds", "USER:PASSWORD", CLI_CREDS, O, dest_creds, "credentials for the target registry"),
+	CLI_OPT(0, "src-creds-file", "FILE", CLI_STRING, O, src_creds_file,
+		"read the source registry's USER:PASSWORD from FILE (not visible in argv)"),
+	CLI_OPT(0, "dest-creds-file", "FILE", CLI_STRING, O, dest_creds_file,
+		"read the target registry's USER:PASSWORD from FILE (not visible in argv)"),
 	CLI_OPT(0, "timeout", "DURATION", CLI_DURATION, O, timeout_ms, "bound on one request",
 		.config_key = "promote.timeout"),
 	CLI_OPT(0, "total-timeout", "DURATION", CLI_DURATION, O, total_timeout_ms, "bound on the whole run",
 		.config_key = "promote.total_timeout"),
-	CLI_OPT(0, "retries", "N", CLI_INT, O, retries, "retries on connection errors, 5xx and 429",
+	CLI_OPT(0, "retries", "N", CLI_INT, O, retries, "retries on connection errors, 5xx, 408 and 429",
 		.config_key = "promote.retries"),
 	CLI_OPT(0, "environment", "NAME", CLI_STRING, O, environment, "apply this environment's policy from the config"),
 	CLI_OPT(0, "git-repo", "PATH", CLI_STRING, O, git_repo, "the git repository the image was built from"),
@@ -56,6 +62,7 @@ static const struct cli_tool tool = {
 	.synopsis = "[--digest digest] [--dry-run] [--force] [--jobs n]\n"
 		    "       [--no-referrers] [--insecure-registry host] [--ca-file file]\n"
 		    "       [--src-creds user:password] [--dest-creds user:password]\n"
+		    "       [--src-creds-file file] [--dest-creds-file file]\n"
 		    "       [--timeout duration] [--total-timeout duration] [--retries n]\n"
 		    "       [--environment name] [--git-repo path] [--require-ancestor branch]\n"
 		    "       [--record-tag] SOURCE TARGET\n",
@@ -166,14 +173,49 @@ static void registry_credentials(struct registry *r, const struct config *cfg, c
 	}
 	char *user = NULL, *pass = NULL, *err = NULL;
 	int found = auth_docker_config(r->host, &user, &pass, &err);
-	if (found == 1)
+	if (found == 1) {
 		set_creds(r, user, pass);
+	} else if (found == 2) {
+		log_secret(pass);
+		free(r->identity_token);
+		r->identity_token = xstrdup(pass);
+	}
 	else if (found < 0) {
 		warnf("%s; trying %s anonymously", err, r->host);
 		free(err);
 	}
 	free(user);
 	free(pass);
+}
+
+/* USER:PASSWORD from a file (its first line) or an environment variable, so that a
+ * password need not be on the command line, which every local user can read. NULL when
+ * neither is given; exits 3 naming the file or variable (never its content) when it is
+ * unreadable or not USER:PASSWORD. Caller frees. */
+static char *creds_from(const struct cli_tool *t, const char *option, const char *file, const char *env)
+{
+	const char *value = file ? NULL : getenv(env);
+	if (!file && (!value || !*value))
+		return NULL;
+	struct strbuf sb = STRBUF_INIT;
+	if (file && sb_read_file(&sb, file, 65536)) {
+		sb_release(&sb);
+		cli_usage_error(t, "--%s %s: cannot read it: %s", option, file, strerror(errno));
+	}
+	if (!file)
+		sb_addstr(&sb, value);
+	char *creds = xstrndup(sb_str(&sb), strcspn(sb_str(&sb), "\r\n"));
+	log_secret(sb_str(&sb));
+	sb_release(&sb);
+	const char *colon = strchr(creds, ':');
+	if (!colon || colon == creds) {
+		free(creds);
+		if (file)
+			cli_usage_error(t, "--%s %s: expected USER:PASSWORD on its first line", option, file);
+		cli_usage_error(t, "$%s: expected USER:PASSWORD", env);
+	}
+	log_secret(colon + 1);
+	return creds;
 }
 
 static struct registry *make_registry(const char *host, const struct config *cfg, const struct options *o,
@@ -245,6 +287,12 @@ int main(int argc, char **argv)
 	p.jobs = o.jobs;
 	p.dry_run = o.dry_run;
 	p.no_referrers = !o.referrers;
+	char *src_creds = o.src_creds ? NULL : creds_from(&tool, "src-creds-file", o.src_creds_file, "OPSKIT_SRC_CREDS");
+	char *dest_creds = o.dest_creds ? NULL : creds_from(&tool, "dest-creds-file", o.dest_creds_file, "OPSKIT_DEST_CREDS");
+	if (src_creds)
+		o.src_creds = src_creds;
+	if (dest_creds)
+		o.dest_creds = dest_creds;
 	setup_registries(&p, cfg, &o, &limits);
 
 	struct run_result res = { .tool = &tool, .common = &common, .cfg = cfg, .opts_force = o.force,
@@ -255,6 +303,8 @@ int main(int argc, char **argv)
 	if (p.dreg != p.sreg)
 		registry_free(p.dreg);
 	promotion_release(&p);
+	free(src_creds);
+	free(dest_creds);
 	config_free(cfg);
 	http_global_cleanup();
 	return code;

@@ -71,6 +71,7 @@ struct registry {
 	char *ca_file;
 	char *username, *password;   /* NULL when anonymous */
 	char *static_token;          /* a configured registry token, used as Bearer */
+	char *identity_token;        /* an OAuth2 refresh token, exchanged at the realm */
 	enum auth_scheme scheme;     /* learnt from the first 401 */
 	char *realm, *service;
 	char *scopes;                /* "scope=...&scope=..." for the token request */
@@ -161,8 +162,11 @@ int auth_parse_challenge(const char *header, struct auth_challenge *out);
 void auth_challenge_release(struct auth_challenge *c);
 /* Fetches a Bearer token for r's scopes (r->lock held by the caller). 0 or -1 + *err. */
 int auth_fetch_token(struct registry *r, char **err);
-/* Credentials for host from ~/.docker/config.json (auths, credHelpers, credsStore).
- * Returns 1 and sets *user and *pass (caller frees), 0 when none, -1 + *err. */
+/* Credentials for host from $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json,
+ * then $DOCKER_CONFIG/config.json or ~/.docker/config.json (auths, identitytoken,
+ * credHelpers, credsStore; helpers are asked for Docker Hub with the key docker login
+ * uses, https://index.docker.io/v1/). Returns 1 and sets *user and *pass (caller frees),
+ * 2 with an identity token (OAuth2 refresh token) in *pass, 0 when none, -1 + *err. */
 int auth_docker_config(const char *host, char **user, char **pass, char **err);
 
 /* ---- manifest.c ---- */

@@ -69,6 +69,7 @@ void registry_free(struct registry *r)
 	free(r->username);
 	free(r->password);
 	free(r->static_token);
+	free(r->identity_token);
 	free(r->realm);
 	free(r->service);
 	free(r->scopes);

@@ -15,6 +15,8 @@
 
 static int opt_digest(void *opts, const char *arg, char **why);
 
+#define MAX_TARGETS 32  /* targets of one run */
+
 struct options {
 	const char *digest, *ca_file, *src_creds, *dest_creds, *environment;
 	const char *src_creds_file, *dest_creds_file;
@@ -65,7 +67,7 @@ static const struct cli_tool tool = {
 		    "       [--src-creds-file file] [--dest-creds-file file]\n"
 		    "       [--timeout duration] [--total-timeout duration] [--retries n]\n"
 		    "       [--environment name] [--git-repo path] [--require-ancestor branch]\n"
-		    "       [--record-tag] SOURCE TARGET\n",
+		    "       [--record-tag] SOURCE TARGET...\n",
 	.opts = options,
 	.config_section = "promote",
 	.verbose_help = "trace requests (credentials redacted)",
@@ -244,15 +246,32 @@ static struct registry *make_registry(const char *host, const struct config *cfg
 	return r;
 }
 
+/* The run's registries, one object per host, shared by every target. */
+struct registries {
+	struct registry **items;
+	size_t n;
+};
+
+static struct registry *registry_for(struct registries *regs, const char *host, const struct config *cfg,
+				     const struct options *o, const char *creds, const struct run_limits *limits)
+{
+	for (size_t i = 0; i < regs->n; i++)
+		if (!strcmp(regs->items[i]->host, host))
+			return regs->items[i];
+	struct registry *r = make_registry(host, cfg, o, creds, limits);
+	regs->items[regs->n++] = r;
+	return r;
+}
+
 /* One registry object per host, so that a same-registry promotion shares its token;
  * the token scopes are the whole run's: pull on the source, pull,push on the target. */
 static void setup_registries(struct promotion *p, const struct config *cfg, const struct options *o,
-			     const struct run_limits *limits)
+			     const struct run_limits *limits, struct registries *regs)
 {
 	bool same_registry = !strcmp(p->src.registry, p->dst.registry);
 	bool same_repo = same_registry && !strcmp(p->src.repo, p->dst.repo);
-	p->sreg = make_registry(p->src.registry, cfg, o, o->src_creds, limits);
-	p->dreg = same_registry ? p->sreg : make_registry(p->dst.registry, cfg, o, o->dest_creds, limits);
+	p->sreg = registry_for(regs, p->src.registry, cfg, o, o->src_creds, limits);
+	p->dreg = same_registry ? p->sreg : registry_for(regs, p->dst.registry, cfg, o, o->dest_creds, limits);
 	if (same_registry && o->dest_creds)
 		registry_credentials(p->sreg, cfg, NULL, o->dest_creds); /* pushing needs them */
 	registry_add_scope(p->sreg, p->src.repo, same_repo ? "pull,push" : "pull");
@@ -266,43 +285,56 @@ int main(int argc, char **argv)
 	struct options o = { 0 };
 	int first = cli_parse(&tool, argc, argv, &o, &common);
 	struct config *cfg = cli_load_config(&tool, &common);
-	if (argc - first != 2) {
+	if (argc - first < 2) {
 		config_free(cfg);
 		cli_usage_error(&tool, "expected SOURCE and TARGET, got %d operand%s", argc - first,
 				argc - first == 1 ? "" : "s");
+	}
+	if (argc - first - 1 > MAX_TARGETS) {
+		config_free(cfg);
+		cli_usage_error(&tool, "at most %d targets in one run, got %d", MAX_TARGETS, argc - first - 1);
 	}
 	http_global_init();
 	srandom((unsigned)(now_ms() * 1000));
 	struct run_limits limits;
 	load_limits(cfg, &o, &limits);
-	struct promotion p = { 0 };
+	size_t n = (size_t)(argc - first - 1);
+	struct promotion *ps = xcalloc(n, sizeof(*ps));
 	char *err = NULL;
-	if (ref_parse(argv[first], &p.src, &err) || ref_parse(argv[first + 1], &p.dst, &err))
-		cli_fail_unknown(&tool, &common, "usage", "%s", err);
-	if (!p.dst.tag || p.dst.digest)
-		cli_fail_unknown(&tool, &common, "usage", "TARGET must name a tag (repo:tag), not a digest");
-	if (o.digest && p.src.digest && strcmp(o.digest, p.src.digest))
-		cli_fail_unknown(&tool, &common, "usage", "--digest %s and SOURCE's @%s disagree", o.digest, p.src.digest);
-	p.pin = o.digest ? o.digest : p.src.digest;
-	p.jobs = o.jobs;
-	p.dry_run = o.dry_run;
-	p.no_referrers = !o.referrers;
+	for (size_t i = 0; i < n; i++) {
+		struct promotion *p = &ps[i];
+		if (ref_parse(argv[first], &p->src, &err) || ref_parse(argv[first + 1 + i], &p->dst, &err))
+			cli_fail_unknown(&tool, &common, "usage", "%s", err);
+		if (!p->dst.tag || p->dst.digest)
+			cli_fail_unknown(&tool, &common, "usage", "TARGET must name a tag (repo:tag), not a digest");
+		if (o.digest && p->src.digest && strcmp(o.digest, p->src.digest))
+			cli_fail_unknown(&tool, &common, "usage", "--digest %s and SOURCE's @%s disagree", o.digest,
+					 p->src.digest);
+		p->pin = o.digest ? o.digest : p->src.digest;
+		p->jobs = o.jobs;
+		p->dry_run = o.dry_run;
+		p->no_referrers = !o.referrers;
+	}
 	char *src_creds = o.src_creds ? NULL : creds_from(&tool, "src-creds-file", o.src_creds_file, "OPSKIT_SRC_CREDS");
 	char *dest_creds = o.dest_creds ? NULL : creds_from(&tool, "dest-creds-file", o.dest_creds_file, "OPSKIT_DEST_CREDS");
 	if (src_creds)
 		o.src_creds = src_creds;
 	if (dest_creds)
 		o.dest_creds = dest_creds;
-	setup_registries(&p, cfg, &o, &limits);
+	struct registries regs = { xcalloc(2 * n, sizeof(*regs.items)), 0 };
+	for (size_t i = 0; i < n; i++)
+		setup_registries(&ps[i], cfg, &o, &limits, &regs);
 
 	struct run_result res = { .tool = &tool, .common = &common, .cfg = cfg, .opts_force = o.force,
 				  .git_repo = o.git_repo, .require_ancestor = o.require_ancestor,
 				  .record_tag = o.record_tag, .environment = o.environment };
-	int code = run_and_report(&p, &res);
-	registry_free(p.sreg);
-	if (p.dreg != p.sreg)
-		registry_free(p.dreg);
-	promotion_release(&p);
+	int code = run_and_report_many(ps, n, &res);
+	for (size_t i = 0; i < regs.n; i++)
+		registry_free(regs.items[i]);
+	free(regs.items);
+	for (size_t i = 0; i < n; i++)
+		promotion_release(&ps[i]);
+	free(ps);
 	free(src_creds);
 	free(dest_creds);
 	config_free(cfg);

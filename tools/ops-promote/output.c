@@ -195,44 +195,102 @@ static const char *failure_hint(const char *msg)
 	return NULL;
 }
 
-int run_and_report(struct promotion *p, struct run_result *res)
+static char *source_string(const struct promotion *p)
 {
-	struct report *r = cli_report_new(res->tool, res->common);
-	struct steps s = { .status = ST_OK, .started_ms = now_ms() };
-	char *source = ref_string(&p->src);
-	if (p->src.tag && p->src.digest) {
-		free(source);
-		source = xasprintf("%s/%s:%s@%s", p->src.registry, p->src.repo, p->src.tag, p->src.digest);
-	}
+	if (p->src.tag && p->src.digest)
+		return xasprintf("%s/%s:%s@%s", p->src.registry, p->src.repo, p->src.tag, p->src.digest);
+	return ref_string(&p->src);
+}
+
+/* One target's steps: policy, resolve, checks, promote, record. */
+static void run_one(struct promotion *p, struct run_result *res, struct report *r, struct steps *s)
+{
+	char *source = source_string(p);
 	char *target = ref_string(&p->dst);
+	promote_count_from_here(p);
+	s->status = ST_OK;
+	s->started_ms = now_ms();
 	p->action = p->dry_run ? "dry-run" : "failed";
-	if (check_policy(p, res, r, &s, target) == 0) {
+	if (check_policy(p, res, r, s, target) == 0) {
 		if (promote_resolve(p)) {
-			fail(r, &s, "promote", target, p->error, failure_hint(p->error));
+			fail(r, s, "promote", target, p->error, failure_hint(p->error));
 			p->error = NULL;
-		} else if (check_resolved(p, res, r, &s, target) == 0) {
+		} else if (check_resolved(p, res, r, s, target) == 0) {
 			if (promote_execute(p)) {
 				char *msg = p->error ? p->error : xstrdup("the promotion failed");
-				fail(r, &s, "promote", target, msg, failure_hint(msg));
+				fail(r, s, "promote", target, msg, failure_hint(msg));
 				p->error = NULL;
 				p->action = "failed";
 			} else if (res->record_tag && !p->dry_run && strcmp(p->action, "noop")) {
-				record(p, res, r, &s, source, target);
+				record(p, res, r, s, source, target);
 			}
-			s.planned = p->action;
-			if (p->dry_run && s.status != ST_CRITICAL && strcmp(p->action, "noop"))
+			s->planned = p->action;
+			if (p->dry_run && s->status != ST_CRITICAL && strcmp(p->action, "noop"))
 				p->action = "dry-run";
 		}
 	}
-	report_outcome(p, r, &s, target);
-	report_data(p, r, &s, source, target);
+	promote_count_until_here(p);
+	report_outcome(p, r, s, target);
+	free(source);
+	free(target);
+}
+
+/* Each target of a run with several, one JSON object (and one text line) each. */
+static void report_targets(struct promotion *ps, size_t n, struct report *r, struct steps *steps)
+{
+	rp_open_array(r, "targets");
+	for (size_t i = 0; i < n; i++) {
+		struct promotion *p = &ps[i];
+		char *target = ref_string(&p->dst);
+		rp_open_object(r, NULL);
+		rp_string(r, "target", i ? "            %s" : "targets     %s", target);
+		rp_string(r, "action", " %s", p->action);
+		rp_string(r, "digest", NULL, p->top.digest);
+		rp_string(r, "previous_digest", NULL, p->previous);
+		rp_bool(r, "verified", " (verified %s)\n", p->verified);
+		rp_string(r, "verified_by", NULL, p->verified_by);
+		rp_int(r, "requests", NULL, promote_requests(p));
+		rp_int(r, "referrers", NULL, p->referrers);
+		rp_string(r, "git_tag", NULL, steps[i].recorded);
+		rp_close_object(r);
+		free(target);
+	}
+	rp_close_array(r);
+}
+
+int run_and_report_many(struct promotion *ps, size_t n, struct run_result *res)
+{
+	struct report *r = cli_report_new(res->tool, res->common);
+	struct steps *steps = xcalloc(n, sizeof(*steps));
+	for (size_t i = 0; i < n; i++) {
+		/* every target gets the digest the first one resolved, even if the source tag
+		 * moves during the run */
+		if (i > 0 && !ps[i].pin && ps[0].top.digest)
+			ps[i].pin = ps[0].top.digest;
+		run_one(&ps[i], res, r, &steps[i]);
+	}
+	/* the top-level keys describe the first target (as with one target); "targets"
+	 * lists them all */
+	char *source = source_string(&ps[0]);
+	char *target = ref_string(&ps[0].dst);
+	report_data(&ps[0], r, &steps[0], source, target);
+	if (n > 1)
+		report_targets(ps, n, r, steps);
 	FILE *out = cli_open_output(res->common);
 	int code = report_finish(r, out);
 	cli_close_output(out, res->common);
 	report_free(r);
-	policy_release(&s.pol);
-	free(s.recorded);
+	for (size_t i = 0; i < n; i++) {
+		policy_release(&steps[i].pol);
+		free(steps[i].recorded);
+	}
+	free(steps);
 	free(source);
 	free(target);
 	return code;
+}
+
+int run_and_report(struct promotion *p, struct run_result *res)
+{
+	return run_and_report_many(p, 1, res);
 }

@@ -794,7 +794,7 @@ bool promote_has_label(struct promotion *p, const char *key)
 	return v != NULL;
 }
 
-long promote_requests(const struct promotion *p)
+static long requests_now(const struct promotion *p)
 {
 	long n = p->sreg->requests;
 	if (p->dreg != p->sreg)
@@ -802,12 +802,35 @@ long promote_requests(const struct promotion *p)
 	return n;
 }
 
-long promote_token_requests(const struct promotion *p)
+static long token_requests_now(const struct promotion *p)
 {
 	long n = p->sreg->token_requests;
 	if (p->dreg != p->sreg)
 		n += p->dreg->token_requests;
 	return n;
+}
+
+void promote_count_from_here(struct promotion *p)
+{
+	p->requests_base = requests_now(p);
+	p->token_requests_base = token_requests_now(p);
+}
+
+void promote_count_until_here(struct promotion *p)
+{
+	p->requests_made = promote_requests(p);
+	p->token_requests_made = promote_token_requests(p);
+	p->counted = true;
+}
+
+long promote_requests(const struct promotion *p)
+{
+	return p->counted ? p->requests_made : requests_now(p) - p->requests_base;
+}
+
+long promote_token_requests(const struct promotion *p)
+{
+	return p->counted ? p->token_requests_made : token_requests_now(p) - p->token_requests_base;
 }
 
 void promotion_release(struct promotion *p)

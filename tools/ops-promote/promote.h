@@ -256,6 +256,9 @@ struct promotion {
 	int mounted, copied, skipped;
 	int referrers;                 /* signature/attestation/referrer manifests copied */
 	int fallback_updates;          /* sha256-<hex> referrers indexes written on the target */
+	long requests_base, token_requests_base;
+	long requests_made, token_requests_made;
+	bool counted;
 	struct json_t *src_tags;       /* the source repository's tags, listed once */
 	bool tags_listed;
 	bool verified;
@@ -281,6 +284,10 @@ char *promote_revision(struct promotion *p);
 /* Whether the image carries annotation/label key. */
 bool promote_has_label(struct promotion *p, const char *key);
 void promotion_release(struct promotion *p);
+/* Requests made for this promotion: registries shared by several targets of one run
+ * count from promote_count_from_here(), called when its turn comes. */
+void promote_count_from_here(struct promotion *p);
+void promote_count_until_here(struct promotion *p);  /* its turn is over: freeze the counts */
 long promote_requests(const struct promotion *p);
 long promote_token_requests(const struct promotion *p);
 

@@ -369,6 +369,9 @@ static int copy_image(struct promotion *p, const struct manifest *m, const struc
 
 #define MAX_REFERRER_PAGES 16   /* Link-paginated referrers lists: pages followed */
 #define MAX_REFERRERS 256       /* referrers of one digest copied at most */
+#define MAX_REFERRER_DEPTH 3    /* referrers of referrers (a signature's attestation) */
+
+static int copy_referrers_depth(struct promotion *p, const char *digest, int depth);
 
 /* The descriptor of referrer m for a referrers index: mediaType, digest, size,
  * artifactType (the manifest's, else its config's media type) and annotations. */
@@ -388,12 +391,13 @@ static json_t *referrer_descriptor(const struct manifest *m)
 	return d;
 }
 
-/* A manifest that refers to an image, with its children, copied by digest or tag. With
- * subject, only a manifest whose subject is that digest is copied (a fallback index or a
- * registry's listing is not trusted blindly). A tag that already points at it in the
- * target is not PUT again (immutable tags refuse that). When the target's answer to the
- * PUT has no OCI-Subject, its descriptor goes to *unindexed, for the fallback index. */
-static int copy_referrer(struct promotion *p, const char *ref, const char *subject, json_t *unindexed)
+/* A manifest that refers to an image, with its children, copied by digest or tag, then
+ * its own referrers (depth bounded). With subject, only a manifest whose subject is that
+ * digest is copied (a fallback index or a registry's listing is not trusted blindly). A
+ * tag or digest the target already has is not PUT again (immutable tags refuse that).
+ * When the target's answer to the PUT has no OCI-Subject, or it was there already, its
+ * descriptor goes to *unindexed, for the fallback index. */
+static int copy_referrer(struct promotion *p, const char *ref, const char *subject, json_t *unindexed, int depth)
 {
 	struct manifest m;
 	char *err = NULL;
@@ -410,23 +414,26 @@ static int copy_referrer(struct promotion *p, const char *ref, const char *subje
 		manifest_release(&m);
 		return 0;
 	}
-	if (!digest_valid(ref) && !p->dry_run) {
+	/* already in the target (a tag that points at it, or the digest): not copied again,
+	 * but still indexed and followed */
+	bool present = false;
+	if (!p->dry_run) {
 		char *there = NULL;
 		if (head_manifest(p->dreg, p->dst.repo, ref, &there, &err)) {
 			p->error = err;
 			manifest_release(&m);
 			return -1;
 		}
-		bool same = there && !strcmp(there, m.digest);
+		present = there && !strcmp(there, m.digest);
 		free(there);
-		if (same) {
-			manifest_release(&m);
-			return 0;
-		}
 	}
 	struct manifest_list kids = { 0 };
 	bool ack = false;
-	if (fetch_descendants(p, &m, &kids, 1, &err)) {
+	if (present) {
+		if (m.subject && unindexed)
+			json_array_append_new(unindexed, referrer_descriptor(&m));
+		rc = depth < MAX_REFERRER_DEPTH ? copy_referrers_depth(p, m.digest, depth + 1) : 0;
+	} else if (fetch_descendants(p, &m, &kids, 1, &err)) {
 		p->error = err;
 		rc = -1;
 	} else {
@@ -435,6 +442,8 @@ static int copy_referrer(struct promotion *p, const char *ref, const char *subje
 			p->referrers++;
 		if (rc == 0 && m.subject && !ack && unindexed)
 			json_array_append_new(unindexed, referrer_descriptor(&m));
+		if (rc == 0 && depth < MAX_REFERRER_DEPTH)
+			rc = copy_referrers_depth(p, m.digest, depth + 1);
 	}
 	list_release(&kids);
 	manifest_release(&m);
@@ -569,7 +578,7 @@ out:
 
 /* The referrers of digest, from the OCI referrers API (following Link pages), else from
  * its tag schema fallback (sha256-<hex>): 1 when the API answered, 0 when not, -1. */
-static int copy_listed_referrers(struct promotion *p, const char *digest, json_t *unindexed)
+static int copy_listed_referrers(struct promotion *p, const char *digest, json_t *unindexed, int depth)
 {
 	char *path = xasprintf("/v2/%s/referrers/%s", p->src.repo, digest);
 	int api = 0, copied = 0;
@@ -587,7 +596,7 @@ static int copy_listed_referrers(struct promotion *p, const char *digest, json_t
 				const char *ref = json_string_value(json_object_get(d, "digest"));
 				if (!digest_valid(ref) || copied++ >= MAX_REFERRERS)
 					continue;
-				if (copy_referrer(p, ref, digest, unindexed)) {
+				if (copy_referrer(p, ref, digest, unindexed, depth)) {
 					api = -1;
 					break;
 				}
@@ -616,7 +625,7 @@ static int copy_listed_referrers(struct promotion *p, const char *digest, json_t
 			verbosef(1, "%s/%s:%s is not a referrers index: ignored", p->sreg->host, p->src.repo, tag);
 		} else if (got == 0) {
 			for (size_t i = 0; rc == 0 && i < idx.nchildren && i < MAX_REFERRERS; i++)
-				rc = copy_referrer(p, idx.children[i].digest, digest, unindexed);
+				rc = copy_referrer(p, idx.children[i].digest, digest, unindexed, depth);
 		}
 		if (got == 0)
 			manifest_release(&idx);
@@ -630,17 +639,22 @@ static int copy_listed_referrers(struct promotion *p, const char *digest, json_t
  * One tag listing tells which tags exist, so absent ones cost nothing. */
 static int copy_referrers(struct promotion *p, const char *digest)
 {
+	return copy_referrers_depth(p, digest, 1);
+}
+
+static int copy_referrers_depth(struct promotion *p, const char *digest, int depth)
+{
 	static const char *const suffixes[] = { ".sig", ".att", ".sbom" };
 	json_t *tags = list_tags(p);
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(suffixes); i++) {
 		char *tag = xasprintf("sha256-%s%s", digest + 7, suffixes[i]);
 		if (has_tag(tags, tag))
-			rc = copy_referrer(p, tag, NULL, NULL);
+			rc = copy_referrer(p, tag, NULL, NULL, depth);
 		free(tag);
 	}
 	json_t *unindexed = json_array();
-	if (rc == 0 && copy_listed_referrers(p, digest, unindexed) < 0)
+	if (rc == 0 && copy_listed_referrers(p, digest, unindexed, depth) < 0)
 		rc = -1;
 	if (rc == 0 && json_array_size(unindexed))
 		rc = update_fallback(p, digest, unindexed);
@@ -698,6 +712,17 @@ int promote_execute(struct promotion *p)
 		p->action = "noop";
 		p->verified = true; /* the HEAD of promote_resolve saw the digest */
 		p->verified_by = "head";
+		/* another repository: signatures added since the last promotion come along
+		 * (the image's own; a pinned no-op does not GET the manifest for its children) */
+		if (same_repo || p->no_referrers)
+			return 0;
+		if (copy_referrers(p, p->top.digest))
+			return -1;
+		if (!p->top_lazy && promote_fetch_children(p))
+			return -1;
+		for (size_t i = 0; !p->top_lazy && i < p->nchildren; i++)
+			if (copy_referrers(p, p->children[i].digest))
+				return -1;
 		return 0;
 	}
 	if (same_repo)

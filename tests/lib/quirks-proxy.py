@@ -137,6 +137,10 @@ class H(BaseHTTPRequestHandler):
             return self.canned(fault, 429, "application/json",
                                errors("TOOMANYREQUESTS", "You have reached your pull rate limit."),
                                {"Retry-After": when})
+        if fault == "redirect":
+            # blob storage behind a CDN: a 307 to another host (the offload listener)
+            return self.canned(fault, 307, "text/plain", b"",
+                               {"Location": "http://localhost:%d%s" % (offload_port, self.path)})
         if fault == "noreferrers":
             return self.canned(fault, 404, "application/json", errors("NOT_FOUND", "404 page not found"))
         if fault in ("referrers", "linkpage"):

@@ -320,6 +320,8 @@ skopeo_digest() {
 #     413:N               a body over N bytes: 413 (a proxy's body limit)
 #     delay:S             answers S seconds after the last byte of the request
 #     offload             the upload Location points at the offload listener
+#     redirect            307 to the same path on the offload listener (blob storage
+#                         on another host, as Docker Hub's and GHCR's CDNs)
 #     octet               Content-Type: application/octet-stream on the answer
 #                         (Artifactory behind a generic proxy)
 #     ctparams            "; charset=utf-8" appended to the Content-Type

@@ -255,10 +255,11 @@ static CURLcode perform_once(struct registry *r, const struct http_req *req,
 		headers = curl_slist_append(headers, h);
 		free(h);
 	}
-	if (!strcmp(req->method, "HEAD")) {
-		curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-	} else if (!strcmp(req->method, "GET")) {
-		/* blobs may redirect to storage; libcurl drops our Authorization on other hosts */
+	if (!strcmp(req->method, "HEAD") || !strcmp(req->method, "GET")) {
+		/* blobs may redirect to storage (a HEAD too); libcurl drops our Authorization
+		 * on other hosts */
+		if (!strcmp(req->method, "HEAD"))
+			curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
 		curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
 		curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
 	} else {

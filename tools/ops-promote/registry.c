@@ -235,8 +235,9 @@ static CURLcode perform_once(struct registry *r, const struct http_req *req,
 			     struct http_resp *resp, char *errbuf)
 {
 	struct curl_slist *headers = NULL;
-	CURL *curl = registry_easy(r, &headers);
 	char *url = registry_url(r, req->path);
+	/* an upload session on another origin (object storage) never gets our Authorization */
+	CURL *curl = registry_same_origin(r, url) ? registry_easy(r, &headers) : http_easy_new(r->limits, r->ca_file);
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, http_request_timeout_ms(r->limits));
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);

@@ -365,6 +365,16 @@ static int open_upload(struct transfer *t, struct blob_job *job, char **location
 	return rc;
 }
 
+/* An upload that failed is cancelled (DELETE of its session), so that the registry does
+ * not keep its partial data until its own purge; best effort, its answer ignored. */
+static void cancel_upload(struct transfer *t, const char *location)
+{
+	struct http_req req = { .method = "DELETE", .path = location, .max_body = 65536 };
+	struct http_resp resp = { 0 };
+	(void)registry_request(t->dst, &req, &resp);
+	http_resp_release(&resp);
+}
+
 static int blob_exists(struct transfer *t, struct blob_job *job)
 {
 	char *path = xasprintf("/v2/%s/blobs/%s", t->dst_repo, job->digest);
@@ -395,6 +405,8 @@ static void do_job(struct transfer *t, struct blob_job *job)
 		}
 		enum stream_fault fault = STREAM_FATAL;
 		int rc = stream_blob(t, job, location, &fault);
+		if (rc)
+			cancel_upload(t, location);
 		free(location);
 		if (rc == 0) {
 			job->result = BLOB_COPIED;

@@ -153,6 +153,24 @@ test_expect_success 'several targets: one that fails is reported, the others are
 	test "$(skopeo_digest $R/app:multi-new)" = "$(cat index.digest)"
 '
 
+test_expect_success '--platform promotes one child of the index by its digest, never a new index' '
+	child=$(skopeo inspect --raw --tls-verify=false docker://$R/app:pr-2 |
+		python3 -c "import json,sys; print(json.load(sys.stdin)[\"manifests\"][1][\"digest\"])") &&
+	ops-promote --format json --digest $(cat index.digest) --platform linux/arm64 $R/app:pr-2 $R/app:arm >out.json &&
+	json_assert out.json "assert d[\"digest\"] == \"$child\" and d[\"index_digest\"] == \"$(cat index.digest)\", d; \
+		assert d[\"platform\"] == \"linux/arm64\" and d[\"media_type\"].endswith(\"manifest.v1+json\"), d" &&
+	test "$(skopeo_digest $R/app:arm)" = "$child" &&
+	ops-promote --format json --digest $(cat index.digest) --platform linux/arm64/v8 $R/app:pr-2 $R/app:arm >out.json &&
+	json_assert out.json "assert d[\"action\"] == \"noop\", d"
+'
+
+test_expect_success '--platform: a platform the index lacks, or a single image, is refused' '
+	rc=0; ops-promote --platform linux/s390x $R/app:pr-2 $R/app:x >out || rc=$? &&
+	test $rc -eq 2 && test_grep "has no linux/s390x manifest (it has: linux/amd64, linux/arm64/v8)" out &&
+	rc=0; ops-promote --platform linux/amd64 $R/app:pr-1 $R/app:x >out || rc=$? &&
+	test $rc -eq 2 && test_grep "needs an index" out
+'
+
 test_data_cases "$TEST_DATA/promote"
 
 test_done

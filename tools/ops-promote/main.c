@@ -19,7 +19,7 @@ static int opt_digest(void *opts, const char *arg, char **why);
 
 struct options {
 	const char *digest, *ca_file, *src_creds, *dest_creds, *environment;
-	const char *src_creds_file, *dest_creds_file;
+	const char *src_creds_file, *dest_creds_file, *platform;
 	const char *git_repo, *require_ancestor;
 	struct cli_list insecure;
 	bool dry_run, force, referrers, record_tag;
@@ -31,6 +31,8 @@ struct options {
 #define O struct options
 static const struct cli_opt options[] = {
 	CLI_CALL_OPT(0, "digest", "DIGEST", opt_digest, "promote only this digest (what was tested); refuse if SOURCE moved"),
+	CLI_OPT(0, "platform", "OS/ARCH[/VARIANT]", CLI_STRING, O, platform,
+		"promote only this platform's manifest of an index, by its digest"),
 	CLI_OPT(0, "dry-run", NULL, CLI_FLAG, O, dry_run, "resolve and print the plan; change nothing"),
 	CLI_OPT(0, "force", NULL, CLI_FLAG, O, force, "move a protected target tag"),
 	CLI_OPT(0, "jobs", "N", CLI_INT, O, jobs, "parallel blob transfers", .config_key = "promote.jobs"),
@@ -61,8 +63,9 @@ static const struct cli_opt options[] = {
 
 static const struct cli_tool tool = {
 	.name = "ops-promote",
-	.synopsis = "[--digest digest] [--dry-run] [--force] [--jobs n]\n"
-		    "       [--no-referrers] [--insecure-registry host] [--ca-file file]\n"
+	.synopsis = "[--digest digest] [--platform os/arch[/variant]] [--dry-run]\n"
+		    "       [--force] [--jobs n] [--no-referrers] [--insecure-registry host]\n"
+		    "       [--ca-file file]\n"
 		    "       [--src-creds user:password] [--dest-creds user:password]\n"
 		    "       [--src-creds-file file] [--dest-creds-file file]\n"
 		    "       [--timeout duration] [--total-timeout duration] [--retries n]\n"
@@ -314,6 +317,7 @@ int main(int argc, char **argv)
 		p->jobs = o.jobs;
 		p->dry_run = o.dry_run;
 		p->no_referrers = !o.referrers;
+		p->platform = o.platform;
 	}
 	char *src_creds = o.src_creds ? NULL : creds_from(&tool, "src-creds-file", o.src_creds_file, "OPSKIT_SRC_CREDS");
 	char *dest_creds = o.dest_creds ? NULL : creds_from(&tool, "dest-creds-file", o.dest_creds_file, "OPSKIT_DEST_CREDS");

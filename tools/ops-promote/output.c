@@ -130,6 +130,9 @@ static void report_data(struct promotion *p, struct report *r, struct steps *s, 
 	rp_string(r, "target", "target      %s\n", target);
 	rp_string(r, "digest", "digest      %s\n", p->top.digest);
 	rp_string(r, "media_type", "media type  %s\n", p->top.media_type);
+	rp_string(r, "platform", p->platform ? "platform    %s" : NULL, p->platform);
+	rp_string(r, "index_digest", p->platform ? " of the index %s\n" : NULL,
+		  p->platform ? p->source_digest : NULL);
 	rp_string(r, "previous_digest", "previous    %s\n", p->previous);
 	rp_string(r, "action", "action      %s\n", p->action);
 	rp_string(r, "environment", NULL, s->pol.environment);
@@ -265,8 +268,8 @@ int run_and_report_many(struct promotion *ps, size_t n, struct run_result *res)
 	for (size_t i = 0; i < n; i++) {
 		/* every target gets the digest the first one resolved, even if the source tag
 		 * moves during the run */
-		if (i > 0 && !ps[i].pin && ps[0].top.digest)
-			ps[i].pin = ps[0].top.digest;
+		if (i > 0 && !ps[i].pin && ps[0].source_digest)
+			ps[i].pin = ps[0].source_digest;
 		run_one(&ps[i], res, r, &steps[i]);
 	}
 	/* the top-level keys describe the first target (as with one target); "targets"

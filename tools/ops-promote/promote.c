@@ -147,6 +147,8 @@ static int resolve_pinned_noop(struct promotion *p, const char *src)
 	} else {
 		memset(&p->top, 0, sizeof(p->top));
 		p->top.digest = xstrdup(p->pin);
+		free(p->source_digest);
+		p->source_digest = xstrdup(p->pin);
 		p->top.media_type = type ? type : xstrdup("");
 		type = NULL;
 		p->top_lazy = true;
@@ -174,10 +176,64 @@ static int ensure_top(struct promotion *p)
 	return 0;
 }
 
+/* --platform: the child of the index p->top for os/arch[/variant] replaces it, fetched
+ * by digest, so that exactly the tested platform manifest is promoted (never an index
+ * re-assembled from it, whose digest would differ). 0, or -1 + p->error. */
+static int select_platform(struct promotion *p)
+{
+	if (!p->top.is_index) {
+		p->error = xasprintf("--platform %s needs an index, and the source %s is a single image manifest",
+				     p->platform, p->top.digest);
+		return -1;
+	}
+	json_t *doc = json_loadb(p->top.bytes.buf ? p->top.bytes.buf : "", p->top.bytes.len, 0, NULL);
+	struct strbuf seen = STRBUF_INIT;
+	const char *chosen = NULL;
+	size_t i;
+	json_t *d;
+	json_array_foreach(json_object_get(doc, "manifests"), i, d) {
+		json_t *pl = json_object_get(d, "platform");
+		const char *os = json_string_value(json_object_get(pl, "os"));
+		const char *arch = json_string_value(json_object_get(pl, "architecture"));
+		const char *variant = json_string_value(json_object_get(pl, "variant"));
+		if (!os || !arch)
+			continue;
+		char *full = variant ? xasprintf("%s/%s/%s", os, arch, variant) : xasprintf("%s/%s", os, arch);
+		char *bare = xasprintf("%s/%s", os, arch);
+		sb_addf(&seen, "%s%s", seen.len ? ", " : "", full);
+		if (!chosen && (!strcmp(p->platform, full) || !strcmp(p->platform, bare)))
+			chosen = json_string_value(json_object_get(d, "digest"));
+		free(full);
+		free(bare);
+	}
+	int rc = -1;
+	if (!chosen || !digest_valid(chosen)) {
+		p->error = xasprintf("the index %s has no %s manifest (it has: %s)", p->top.digest, p->platform,
+				     seen.len ? seen.buf : "no platforms");
+	} else {
+		struct manifest child;
+		char *err = NULL;
+		int got = fetch_manifest(p->sreg, p->src.repo, chosen, &child, &err);
+		if (got == 1)
+			err = xasprintf("the index %s lists %s, which %s/%s does not have", p->top.digest, chosen,
+					p->sreg->host, p->src.repo);
+		if (got) {
+			p->error = err;
+		} else {
+			manifest_release(&p->top);
+			p->top = child;
+			rc = 0;
+		}
+	}
+	sb_release(&seen);
+	json_decref(doc);
+	return rc;
+}
+
 int promote_resolve(struct promotion *p)
 {
 	char *src = ref_string(&p->src);
-	if (p->pin) {
+	if (p->pin && !p->platform) {
 		int pinned = resolve_pinned_noop(p, src);
 		if (pinned) {
 			free(src);
@@ -199,7 +255,11 @@ int promote_resolve(struct promotion *p)
 		return -1;
 	}
 	free(src);
-	if (p->pin) /* resolve_pinned_noop HEADed the target already */
+	free(p->source_digest);
+	p->source_digest = xstrdup(p->top.digest);
+	if (p->platform && select_platform(p))
+		return -1;
+	if (p->pin && !p->platform) /* resolve_pinned_noop HEADed the target already */
 		return 0;
 	return head_manifest(p->dreg, p->dst.repo, p->dst.tag, &p->previous, &p->error);
 }
@@ -865,6 +925,7 @@ void promotion_release(struct promotion *p)
 		manifest_release(&p->children[i]);
 	free(p->children);
 	free(p->previous);
+	free(p->source_digest);
 	json_decref(p->src_tags);
 	sb_release(&p->plan);
 	free(p->error);

@@ -242,6 +242,8 @@ struct promotion {
 	struct image_ref src, dst;
 	struct registry *sreg, *dreg;  /* the same pointer within one registry */
 	const char *pin;               /* --digest, or the source's @digest */
+	const char *platform;          /* --platform: os/arch[/variant] of an index's child */
+	char *source_digest;           /* what SOURCE resolved to (the index with --platform) */
 	bool dry_run, no_referrers;
 	int jobs;
 	/* what was found and done */

@@ -3,7 +3,8 @@
 # bench/promote.sh defines those three itself). Only 127.0.0.1 is ever used.
 #
 #   start_registry NAME [plain|basic|tls|token]
-#       Starts `docker-registry serve` on a free 127.0.0.1 port with filesystem storage in
+#       Starts `docker-registry serve` on a free 127.0.0.1 port (foreign layers with http(s)
+#       urls accepted, as on Docker Hub) with filesystem storage in
 #       $TRASH/registry-NAME and sets (with NAME upper-cased, e.g. REG_A_*; NAME must be [a-z0-9_]):
 #         REG_<NAME>        host:port to use in image references ("127.0.0.1:PORT")
 #         REG_<NAME>_LOG    the registry's log; one "response completed" line per request
@@ -151,6 +152,11 @@ storage:
     rootdirectory: $_dir/storage
   delete:
     enabled: true
+validation:
+  manifests:
+    urls:
+      allow:
+        - ^https?://
 http:
   addr: 127.0.0.1:$_port
 EOF

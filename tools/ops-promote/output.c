@@ -146,6 +146,8 @@ static void report_data(struct promotion *p, struct report *r, struct steps *s, 
 	rp_int(r, "skipped", ", %lld already present\n", p->skipped);
 	rp_close_object(r);
 	rp_int(r, "referrers", "referrers   %lld\n", p->referrers);
+	rp_int(r, "foreign_layers", p->foreign_layers ? "foreign     %lld non-distributable layers not copied\n" : NULL,
+	       p->foreign_layers);
 	rp_bool(r, "verified", p->verified_by ? "verified    %s" : "verified    %s\n", p->verified);
 	rp_string(r, "verified_by", !p->verified_by ? NULL
 		  : !strcmp(p->verified_by, "put") ? " (the registry's digest in its answer to the PUT)\n"

@@ -338,9 +338,16 @@ int promote_fetch_children(struct promotion *p)
 	return 0;
 }
 
-/* Every blob of m and its children, each once. */
+/* A non-distributable layer (Windows base layers): its bytes live at its urls, and
+ * registries neither serve nor want them. */
+static bool layer_is_foreign(const char *media_type)
+{
+	return media_type && (strstr(media_type, ".foreign.") || strstr(media_type, ".nondistributable."));
+}
+
+/* Every blob of m and its children, each once; foreign layers are counted, not copied. */
 static void collect_blobs(const struct manifest *m, const struct manifest *kids, size_t nkids,
-			  struct blob_job **jobs, size_t *n)
+			  struct blob_job **jobs, size_t *n, int *foreign)
 {
 	size_t cap = m->nblobs;
 	for (size_t k = 0; k < nkids; k++)
@@ -350,6 +357,10 @@ static void collect_blobs(const struct manifest *m, const struct manifest *kids,
 	for (size_t k = 0; k <= nkids; k++) {
 		const struct manifest *cur = k == 0 ? m : &kids[k - 1];
 		for (size_t b = 0; b < cur->nblobs; b++) {
+			if (layer_is_foreign(cur->blobs[b].media_type)) {
+				(*foreign)++;
+				continue;
+			}
 			bool seen = false;
 			for (size_t j = 0; j < *n && !seen; j++)
 				seen = !strcmp((*jobs)[j].digest, cur->blobs[b].digest);
@@ -407,7 +418,7 @@ static int copy_image(struct promotion *p, const struct manifest *m, const struc
 {
 	struct blob_job *jobs;
 	size_t n;
-	collect_blobs(m, kids, nkids, &jobs, &n);
+	collect_blobs(m, kids, nkids, &jobs, &n, &p->foreign_layers);
 	int rc = transfer_blobs(p, jobs, n);
 	free(jobs);
 	for (size_t k = 0; rc == 0 && k < nkids; k++) {

@@ -256,6 +256,7 @@ struct promotion {
 	long long bytes_copied, bytes_planned;
 	long requests_planned;         /* dry-run: requests the promotion would make, at most */
 	int mounted, copied, skipped;
+	int foreign_layers;            /* non-distributable layers, left where their urls say */
 	int referrers;                 /* signature/attestation/referrer manifests copied */
 	int fallback_updates;          /* sha256-<hex> referrers indexes written on the target */
 	long requests_base, token_requests_base;

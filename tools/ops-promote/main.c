@@ -70,8 +70,10 @@ static const struct cli_tool tool = {
 		    "       [--src-creds-file file] [--dest-creds-file file]\n"
 		    "       [--timeout duration] [--total-timeout duration] [--retries n]\n"
 		    "       [--environment name] [--git-repo path] [--require-ancestor branch]\n"
-		    "       [--record-tag] SOURCE TARGET...\n",
+		    "       [--record-tag] SOURCE TARGET...\n"
+		    "       ops-promote [--src-creds user:password] status TAG...\n",
 	.opts = options,
+	.subcommands = "status",
 	.config_section = "promote",
 	.verbose_help = "trace requests (credentials redacted)",
 	.formats = FMT_MASK_SHARED,
@@ -282,12 +284,55 @@ static void setup_registries(struct promotion *p, const struct config *cfg, cons
 		registry_add_scope(p->dreg, p->dst.repo, "pull,push");
 }
 
+/* ops-promote status TAG...: read-only, pull scope on each repository. */
+static int status_main(int nrefs, char **refs, struct options *o, struct cli_common *common, struct config *cfg)
+{
+	if (nrefs < 1) {
+		config_free(cfg);
+		cli_usage_error(&tool, "status: expected at least one TAG");
+	}
+	if (nrefs > MAX_TARGETS) {
+		config_free(cfg);
+		cli_usage_error(&tool, "status: at most %d tags, got %d", MAX_TARGETS, nrefs);
+	}
+	http_global_init();
+	struct run_limits limits;
+	load_limits(cfg, o, &limits);
+	size_t n = (size_t)nrefs;
+	struct promotion *ps = xcalloc(n, sizeof(*ps));
+	char *err = NULL;
+	char *creds = o->src_creds ? NULL : creds_from(&tool, "src-creds-file", o->src_creds_file, "OPSKIT_SRC_CREDS");
+	if (creds)
+		o->src_creds = creds;
+	struct registries regs = { xcalloc(n, sizeof(*regs.items)), 0 };
+	for (size_t i = 0; i < n; i++) {
+		if (ref_parse(refs[i], &ps[i].src, &err))
+			cli_fail_unknown(&tool, common, "usage", "%s", err);
+		ps[i].sreg = ps[i].dreg = registry_for(&regs, ps[i].src.registry, cfg, o, o->src_creds, &limits);
+		registry_add_scope(ps[i].sreg, ps[i].src.repo, "pull");
+	}
+	struct run_result res = { .tool = &tool, .common = common, .cfg = cfg };
+	int code = run_status(ps, n, &res);
+	for (size_t i = 0; i < regs.n; i++)
+		registry_free(regs.items[i]);
+	free(regs.items);
+	for (size_t i = 0; i < n; i++)
+		promotion_release(&ps[i]);
+	free(ps);
+	free(creds);
+	config_free(cfg);
+	http_global_cleanup();
+	return code;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli_common common;
 	struct options o = { 0 };
 	int first = cli_parse(&tool, argc, argv, &o, &common);
 	struct config *cfg = cli_load_config(&tool, &common);
+	if (argc - first >= 1 && !strcmp(argv[first], "status"))
+		return status_main(argc - first - 1, argv + first + 1, &o, &common, cfg);
 	if (argc - first < 2) {
 		config_free(cfg);
 		cli_usage_error(&tool, "expected SOURCE and TARGET, got %d operand%s", argc - first,

@@ -299,3 +299,60 @@ int run_and_report(struct promotion *p, struct run_result *res)
 {
 	return run_and_report_many(p, 1, res);
 }
+
+/* ops-promote status TAG...: what each tag points at, and whether they agree. */
+int run_status(struct promotion *ps, size_t n, struct run_result *res)
+{
+	struct report *r = cli_report_new(res->tool, res->common);
+	const char *first = NULL, *first_ref = NULL;
+	bool differ = false, all_found = true;
+	char **refs = xcalloc(n, sizeof(*refs));
+	rp_open_array(r, "tags");
+	for (size_t i = 0; i < n; i++) {
+		struct promotion *p = &ps[i];
+		refs[i] = ref_string(&p->src);
+		rp_open_object(r, NULL);
+		rp_string(r, "tag", "%s\n", refs[i]);
+		if (promote_inspect(p)) {
+			all_found = false;
+			report_check(r, "status", ST_CRITICAL, refs[i], "%s", p->error);
+			rp_null(r, "digest", "  digest      -\n");
+			rp_close_object(r);
+			continue;
+		}
+		char *rev = promote_revision(p);
+		char *created = promote_created(p);
+		int referrers = promote_count_referrers(p);
+		rp_string(r, "digest", "  digest      %s\n", p->top.digest);
+		rp_string(r, "media_type", NULL, p->top.media_type);
+		rp_string(r, "revision", "  revision    %s\n", rev);
+		rp_string(r, "created", "  created     %s\n", created);
+		rp_int(r, "referrers", "  referrers   %lld\n", referrers);
+		rp_close_object(r);
+		report_check(r, "status", ST_OK, refs[i], "points at %s (revision %s, %d signatures and referrers)",
+			     p->top.digest, rev ? rev : "unknown", referrers);
+		if (!first) {
+			first = p->top.digest;
+			first_ref = refs[i];
+		} else if (strcmp(first, p->top.digest)) {
+			differ = true;
+			report_check(r, "same-digest", ST_CRITICAL, refs[i], "%s points at %s, but %s points at %s",
+				     refs[i], p->top.digest, first_ref, first);
+		}
+		free(rev);
+		free(created);
+	}
+	rp_close_array(r);
+	if (n > 1 && all_found && !differ)
+		report_check(r, "same-digest", ST_OK, first_ref, "all %zu tags point at %s", n, first);
+	if (n > 1)
+		rp_bool(r, "same_digest", "same digest %s\n", all_found && !differ);
+	FILE *out = cli_open_output(res->common);
+	int code = report_finish(r, out);
+	cli_close_output(out, res->common);
+	report_free(r);
+	for (size_t i = 0; i < n; i++)
+		free(refs[i]);
+	free(refs);
+	return code;
+}

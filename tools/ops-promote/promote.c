@@ -919,6 +919,86 @@ void promote_count_until_here(struct promotion *p)
 	p->counted = true;
 }
 
+int promote_inspect(struct promotion *p)
+{
+	char *src = ref_string(&p->src);
+	int rc = fetch_manifest(p->sreg, p->src.repo, ref_of(&p->src), &p->top, &p->error);
+	if (rc == 1)
+		p->error = xasprintf("%s does not exist (MANIFEST_UNKNOWN)", src);
+	free(src);
+	if (rc == 0) {
+		free(p->source_digest);
+		p->source_digest = xstrdup(p->top.digest);
+	}
+	return rc ? -1 : 0;
+}
+
+char *promote_created(struct promotion *p)
+{
+	const char *key = "org.opencontainers.image.created";
+	if (manifest_annotation(&p->top, key))
+		return xstrdup(manifest_annotation(&p->top, key));
+	const struct manifest *m = &p->top;
+	if (m->is_index) {
+		if (promote_fetch_children(p) || !p->nchildren) {
+			free(p->error);
+			p->error = NULL;
+			return NULL;
+		}
+		m = &p->children[0];
+	}
+	json_t *cfg = fetch_config(p, m);
+	const char *v = json_string_value(json_object_get(cfg, "created"));
+	char *out = v ? xstrdup(v) : NULL;
+	json_decref(cfg);
+	return out;
+}
+
+int promote_count_referrers(struct promotion *p)
+{
+	static const char *const suffixes[] = { ".sig", ".att", ".sbom" };
+	const char *digest = p->top.digest;
+	json_t *tags = list_tags(p);
+	int n = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
+		char *tag = xasprintf("sha256-%s%s", digest + 7, suffixes[i]);
+		n += tags && has_tag(tags, tag);
+		free(tag);
+	}
+	char *path = xasprintf("/v2/%s/referrers/%s", p->src.repo, digest);
+	bool api = false;
+	for (int page = 0; path && page < MAX_REFERRER_PAGES; page++) {
+		struct http_req req = { .method = "GET", .path = path, .accept = MT_OCI_INDEX };
+		struct http_resp resp = { 0 };
+		char *next = NULL;
+		if (registry_request(p->sreg, &req, &resp) == 0 && resp.status == 200 && resp.content_type &&
+		    str_starts_with(resp.content_type, MT_OCI_INDEX)) {
+			api = true;
+			json_t *doc = json_loadb(resp.body.buf ? resp.body.buf : "", resp.body.len, 0, NULL);
+			n += (int)json_array_size(json_object_get(doc, "manifests"));
+			json_decref(doc);
+			next = link_next(p->sreg, resp.link);
+		}
+		http_resp_release(&resp);
+		free(path);
+		path = next;
+	}
+	free(path);
+	char *tag = xasprintf("sha256-%s", digest + 7);
+	if (!api && has_tag(tags, tag)) {
+		struct manifest idx;
+		char *err = NULL;
+		int got = fetch_manifest(p->sreg, p->src.repo, tag, &idx, &err);
+		free(err);
+		if (got == 0 && fallback_index_valid(&idx, digest))
+			n += (int)idx.nchildren;
+		if (got == 0)
+			manifest_release(&idx);
+	}
+	free(tag);
+	return n;
+}
+
 long promote_requests(const struct promotion *p)
 {
 	return p->counted ? p->requests_made : requests_now(p) - p->requests_base;

@@ -277,6 +277,14 @@ struct promotion {
  * pinned tag is refused here. With a pin the target is HEADed first, and when it already
  * points at the pin the source is only HEADed too (no manifest GET for a no-op). */
 int promote_resolve(struct promotion *p);
+/* status: GET of SOURCE's manifest into p->top. 0, or -1 + p->error. */
+int promote_inspect(struct promotion *p);
+/* The image's org.opencontainers.image.created (annotation, else the config's created),
+ * or NULL. Caller frees. */
+char *promote_created(struct promotion *p);
+/* Signatures, attestations and referrers of p->top in the source: cosign tags, the
+ * referrers API or its fallback index. */
+int promote_count_referrers(struct promotion *p);
 /* Fetches the child manifests of an index (needed to copy, and for labels). */
 int promote_fetch_children(struct promotion *p);
 /* Does the promotion (or plans it with dry_run). 0, or -1 + p->error. */

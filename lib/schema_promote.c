@@ -7,6 +7,7 @@ const struct cfg_key opskit_schema_promote[] = {
 	CFG_KEY("promote.registries.*.password", CFG_STRING, "password (prefer password_env or ${VAR})"),
 	CFG_KEY("promote.registries.*.username_env", CFG_STRING, "name of the environment variable holding the user name"),
 	CFG_KEY("promote.registries.*.password_env", CFG_STRING, "name of the environment variable holding the password"),
+	CFG_KEY("promote.registries.*.password_file", CFG_STRING, "file whose first line is the password (a mounted secret)"),
 	CFG_KEY("promote.registries.*.token", CFG_STRING, "a registry token sent as Bearer"),
 	CFG_KEY("promote.registries.*.insecure", CFG_BOOL, "talk plain HTTP to this registry"),
 	CFG_KEY("promote.registries.*.ca_file", CFG_STRING, "CA bundle to verify this registry's TLS certificate"),

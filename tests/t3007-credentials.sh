@@ -88,6 +88,17 @@ test_expect_success 'a refused identity token says so' '
 	test $rc -eq 2 && test_grep "identity token was refused" out && test_grep_not "expired-one" out
 '
 
+test_expect_success 'promote.registries.*.password_file: the password from a mounted secret' '
+	printf "%s\n" "$REG_PASS" >secret &&
+	printf "promote:\n  registries:\n    c:\n      host: \"%s\"\n      username: %s\n      password_file: %s\n" \
+		"$C" "$REG_USER" "$TRASH/secret" >opskit.yaml &&
+	ops-promote --config opskit.yaml -v $C/app:pr-1 $C/app:pwfile >out 2>err &&
+	test_grep "retagged" out && test_grep_not "$REG_PASS" err &&
+	printf "promote:\n  registries:\n    c:\n      host: \"%s\"\n      username: u\n      password_file: /nonexistent/pw\n" "$C" >bad.yaml &&
+	rc=0; ops-promote --config bad.yaml $C/app:pr-1 $C/app:x >out 2>err || rc=$? &&
+	test $rc -eq 3 && test_grep "promote.registries.c.password_file .*: cannot read it" err
+'
+
 # Docker Hub is never contacted: the requests go to a refused loopback proxy port; the
 # credential helper runs before any request and records what it was asked.
 test_expect_success 'Docker Hub: credential helpers are asked with https://index.docker.io/v1/' '

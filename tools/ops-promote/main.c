@@ -163,18 +163,33 @@ static void registry_credentials(struct registry *r, const struct config *cfg, c
 		const char *user_env = entry_value(cfg, entry, "username_env");
 		const char *pass_env = entry_value(cfg, entry, "password_env");
 		const char *token = entry_value(cfg, entry, "token");
+		const char *pass_file = entry_value(cfg, entry, "password_file");
 		if (user_env && getenv(user_env))
 			user = getenv(user_env);
 		if (pass_env && getenv(pass_env))
 			pass = getenv(pass_env);
+		struct strbuf secret = STRBUF_INIT;
+		if (pass_file) {
+			if (sb_read_file(&secret, pass_file, 65536))
+				die(3, "promote.registries.%s.password_file %s: cannot read it: %s", entry, pass_file,
+				    strerror(errno));
+			if (secret.buf) {
+				secret.len = strcspn(secret.buf, "\r\n");
+				secret.buf[secret.len] = '\0';
+			}
+			log_secret(sb_str(&secret));
+			pass = sb_str(&secret);
+		}
 		if (token) {
 			log_secret(token);
 			r->static_token = xstrdup(token);
 		}
 		if (user) {
 			set_creds(r, user, pass);
+			sb_release(&secret);
 			return;
 		}
+		sb_release(&secret);
 		if (token)
 			return;
 	}

@@ -13,6 +13,9 @@
 #       tls:   a throwaway CA in $TRASH/ca (REG_CA_FILE = its certificate); the registry
 #              cert is for 127.0.0.1 and localhost. skopeo is pointed at it through
 #              --dest-cert-dir/--src-cert-dir "$REG_<NAME>_DIR/certs.d".
+#       mtls:  tls, and the registry asks for a client certificate signed by the CA:
+#              $REG_<NAME>_DIR/certs.d holds ca.crt, client.cert and client.key (docker's
+#              certs.d layout, which skopeo's --dest-cert-dir reads too).
 #       token: a small python3 token issuer on its own port (REG_<NAME>_TOKEN_LOG, one
 #              line a request, ending in ua=<its User-Agent>) that
 #              checks the same basic credentials and issues RS256 JWTs signed with
@@ -134,7 +137,7 @@ PY
 	_reg_wait_port "$2" 10
 }
 
-# start_registry NAME [plain|basic|tls|token]
+# start_registry NAME [plain|basic|tls|mtls|token]
 start_registry() {
 	_name=$1 _mode=${2:-plain}
 	_dir=$TRASH/registry-$_name
@@ -170,6 +173,19 @@ EOF
 		_reg_server_cert "$_dir" || return 1
 		printf '  tls:\n    certificate: %s/server.crt\n    key: %s/server.key\n' "$_dir" "$_dir" >>"$_dir/config.yml"
 		mkdir -p "$_dir/certs.d" && cp "$TRASH/ca/ca.crt" "$_dir/certs.d/ca.crt"
+		REG_CA_FILE=$TRASH/ca/ca.crt
+		;;
+	mtls)
+		_reg_server_cert "$_dir" || return 1
+		printf '  tls:\n    certificate: %s/server.crt\n    key: %s/server.key\n    clientcas:\n      - %s\n' \
+			"$_dir" "$_dir" "$TRASH/ca/ca.crt" >>"$_dir/config.yml"
+		mkdir -p "$_dir/certs.d" && cp "$TRASH/ca/ca.crt" "$_dir/certs.d/ca.crt" &&
+		printf 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n' >"$_dir/client-ext.cnf" &&
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=opskit test client" \
+			-keyout "$_dir/certs.d/client.key" -out "$_dir/client.csr" >/dev/null 2>&1 &&
+		openssl x509 -req -in "$_dir/client.csr" -CA "$TRASH/ca/ca.crt" -CAkey "$TRASH/ca/ca.key" \
+			-CAcreateserial -days 2 -extfile "$_dir/client-ext.cnf" -out "$_dir/certs.d/client.cert" \
+			>/dev/null 2>&1 || return 1
 		REG_CA_FILE=$TRASH/ca/ca.crt
 		;;
 	token)

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "config.h"
@@ -260,8 +261,30 @@ static struct registry *make_registry(const char *host, const struct config *cfg
 		r->base_url = xasprintf("http://%s", r->api_host);
 	}
 	const char *ca = o->ca_file ? o->ca_file : entry ? entry_value(cfg, entry, "ca_file") : NULL;
+	const char *cert = entry ? entry_value(cfg, entry, "client_cert") : NULL;
+	const char *ckey = entry ? entry_value(cfg, entry, "client_key") : NULL;
+	/* docker's layout: <certs_dir>/<host>/ca.crt, client.cert and client.key */
+	const char *certs_dir = NULL;
+	if (!cfg_str(cfg, "promote.certs_dir", &certs_dir))
+		certs_dir = NULL;
+	char *dir_ca = certs_dir ? xasprintf("%s/%s/ca.crt", certs_dir, host) : NULL;
+	char *dir_cert = certs_dir ? xasprintf("%s/%s/client.cert", certs_dir, host) : NULL;
+	char *dir_key = certs_dir ? xasprintf("%s/%s/client.key", certs_dir, host) : NULL;
+	if (!ca && dir_ca && access(dir_ca, R_OK) == 0)
+		ca = dir_ca;
+	if (!cert && dir_cert && access(dir_cert, R_OK) == 0 && access(dir_key, R_OK) == 0) {
+		cert = dir_cert;
+		ckey = dir_key;
+	}
 	if (ca)
 		r->ca_file = xstrdup(ca);
+	if (cert) {
+		r->client_cert = xstrdup(cert);
+		r->client_key = ckey ? xstrdup(ckey) : NULL;
+	}
+	free(dir_ca);
+	free(dir_cert);
+	free(dir_key);
 	registry_credentials(r, cfg, entry, creds);
 	return r;
 }

@@ -69,6 +69,7 @@ struct registry {
 	bool plain_http;
 	bool probe_scheme;        /* loopback: plain HTTP first, HTTPS when it answers as TLS */
 	char *ca_file;
+	char *client_cert, *client_key;  /* mTLS: PEM certificate and key for this registry */
 	char *username, *password;   /* NULL when anonymous */
 	char *static_token;          /* a configured registry token, used as Bearer */
 	char *identity_token;        /* an OAuth2 refresh token, exchanged at the realm */
@@ -139,6 +140,9 @@ char *registry_error_sentence(const struct registry *r, const struct http_resp *
 /* A handle for a stream: http_easy_new() plus r's Authorization in *headers. */
 struct curl_slist;
 CURL *registry_easy(struct registry *r, struct curl_slist **headers);
+/* A handle for r without its Authorization (an upload session on another origin, where
+ * the client certificate is not sent either). */
+CURL *registry_easy_anonymous(struct registry *r);
 char *registry_url(const struct registry *r, const char *path);
 void registry_count_request(struct registry *r);
 /* How much of url a -v trace shows: an upload session URL the registry handed out

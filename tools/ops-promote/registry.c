@@ -66,6 +66,8 @@ void registry_free(struct registry *r)
 	free(r->api_host);
 	free(r->base_url);
 	free(r->ca_file);
+	free(r->client_cert);
+	free(r->client_key);
 	free(r->username);
 	free(r->password);
 	free(r->static_token);
@@ -216,11 +218,20 @@ static size_t body_cb(char *data, size_t size, size_t nitems, void *userdata)
 CURL *registry_easy(struct registry *r, struct curl_slist **headers)
 {
 	CURL *curl = http_easy_new(r->limits, r->ca_file);
+	if (r->client_cert) {
+		curl_easy_setopt(curl, CURLOPT_SSLCERT, r->client_cert);
+		curl_easy_setopt(curl, CURLOPT_SSLKEY, r->client_key ? r->client_key : r->client_cert);
+	}
 	pthread_mutex_lock(&r->lock);
 	if (r->authorization)
 		*headers = curl_slist_append(*headers, r->authorization);
 	pthread_mutex_unlock(&r->lock);
 	return curl;
+}
+
+CURL *registry_easy_anonymous(struct registry *r)
+{
+	return http_easy_new(r->limits, r->ca_file);
 }
 
 int registry_trace_url_len(const char *path, const char *url)
@@ -237,7 +248,7 @@ static CURLcode perform_once(struct registry *r, const struct http_req *req,
 	struct curl_slist *headers = NULL;
 	char *url = registry_url(r, req->path);
 	/* an upload session on another origin (object storage) never gets our Authorization */
-	CURL *curl = registry_same_origin(r, url) ? registry_easy(r, &headers) : http_easy_new(r->limits, r->ca_file);
+	CURL *curl = registry_same_origin(r, url) ? registry_easy(r, &headers) : registry_easy_anonymous(r);
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, http_request_timeout_ms(r->limits));
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);

@@ -143,7 +143,7 @@ static void finish_get(struct stream *s, CURL *get)
  * uploads to) is pre-authorized by its URL: it never gets the registry's Authorization. */
 static CURL *stream_handle(struct registry *r, const char *url, struct curl_slist **headers, char *errbuf)
 {
-	CURL *h = registry_same_origin(r, url) ? registry_easy(r, headers) : http_easy_new(r->limits, r->ca_file);
+	CURL *h = registry_same_origin(r, url) ? registry_easy(r, headers) : registry_easy_anonymous(r);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	long left = (long)(r->limits->deadline_ms - now_ms());

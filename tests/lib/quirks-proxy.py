@@ -182,7 +182,7 @@ class H(BaseHTTPRequestHandler):
         if fault == "corrupt" and data:
             data = bytes([data[0] ^ 0xff]) + data[1:]
         shown = fault if fault in ("corrupt", "nomount", "nodigest", "unauth", "dashtag", "octet", "ctparams",
-                                   "delay", "offload", "immutable", "413") else resp.status
+                                   "delay", "offload", "413") else resp.status
         log(log_path, "%s %s %s" % (self.command, self.path, shown))
         self.send_response(resp.status)
         for k, v in resp.getheaders():

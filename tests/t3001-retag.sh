@@ -131,6 +131,46 @@ test_expect_success 'Docker v2 schema 2 image manifest: cross-repo mount keeps i
 	test "$(skopeo_digest $R/docker2:prod)" = "$want"
 '
 
+test_expect_success 'several targets in one run: each retagged, reported and counted on its own' '
+	ops-promote --format json $R/app:pr-1 $R/app:1.4.2 $R/app:1.4 $R/app:prod >out.json &&
+	json_assert out.json "t = d[\"targets\"]; assert [x[\"target\"].split(\":\")[-1] for x in t] == [\"1.4.2\", \"1.4\", \"prod\"], t; \
+		assert all(x[\"action\"] == \"retagged\" and x[\"verified\"] and x[\"digest\"] == \"$(cat single.digest)\" for x in t), t; \
+		assert all(x[\"requests\"] <= 3 for x in t), t; assert d[\"target\"].endswith(\":1.4.2\"), d; \
+		assert [c[\"status\"] for c in d[\"checks\"] if c[\"id\"] == \"promote\"] == [\"ok\"] * 3, d[\"checks\"]" &&
+	for t in 1.4.2 1.4 prod; do test "$(skopeo_digest $R/app:$t)" = "$(cat single.digest)" || return 1; done &&
+	ops-promote $R/app:pr-1 $R/app:1.4.2 $R/app:1.4 $R/app:prod >out &&
+	test "$(grep -c "already points at" out)" -eq 3
+'
+
+test_expect_success 'several targets: one that fails is reported, the others are done, exit 2' '
+	ops-promote $R/app:pr-2 $R/app:multi-ok >/dev/null &&
+	printf "promote:\n  protected_tags: [locked]\n" >opskit.yaml &&
+	ops-promote $R/app:pr-1 $R/app:locked >/dev/null 2>&1 || true &&
+	rc=0; ops-promote --config opskit.yaml --format json $R/app:pr-2 $R/app:locked $R/app:multi-ok $R/app:multi-new >out.json || rc=$? &&
+	test $rc -eq 2 &&
+	json_assert out.json "t = {x[\"target\"].split(\":\")[-1]: x[\"action\"] for x in d[\"targets\"]}; \
+		assert t == {\"locked\": \"failed\", \"multi-ok\": \"noop\", \"multi-new\": \"retagged\"}, t" &&
+	test "$(skopeo_digest $R/app:multi-new)" = "$(cat index.digest)"
+'
+
+test_expect_success '--platform promotes one child of the index by its digest, never a new index' '
+	child=$(skopeo inspect --raw --tls-verify=false docker://$R/app:pr-2 |
+		python3 -c "import json,sys; print(json.load(sys.stdin)[\"manifests\"][1][\"digest\"])") &&
+	ops-promote --format json --digest $(cat index.digest) --platform linux/arm64 $R/app:pr-2 $R/app:arm >out.json &&
+	json_assert out.json "assert d[\"digest\"] == \"$child\" and d[\"index_digest\"] == \"$(cat index.digest)\", d; \
+		assert d[\"platform\"] == \"linux/arm64\" and d[\"media_type\"].endswith(\"manifest.v1+json\"), d" &&
+	test "$(skopeo_digest $R/app:arm)" = "$child" &&
+	ops-promote --format json --digest $(cat index.digest) --platform linux/arm64/v8 $R/app:pr-2 $R/app:arm >out.json &&
+	json_assert out.json "assert d[\"action\"] == \"noop\", d"
+'
+
+test_expect_success '--platform: a platform the index lacks, or a single image, is refused' '
+	rc=0; ops-promote --platform linux/s390x $R/app:pr-2 $R/app:x >out || rc=$? &&
+	test $rc -eq 2 && test_grep "has no linux/s390x manifest (it has: linux/amd64, linux/arm64/v8)" out &&
+	rc=0; ops-promote --platform linux/amd64 $R/app:pr-1 $R/app:x >out || rc=$? &&
+	test $rc -eq 2 && test_grep "needs an index" out
+'
+
 test_data_cases "$TEST_DATA/promote"
 
 test_done

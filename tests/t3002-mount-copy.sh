@@ -65,15 +65,27 @@ test_expect_success 'single-platform cross-registry copy with --jobs 1' '
 	test "$(skopeo_digest $B/other:pr-8)" = "$(cat single.digest)"
 '
 
-test_expect_success 'referrers tag schema fallback (sha256-<hex>) is copied too' '
+test_expect_success 'referrers tag schema fallback (sha256-<hex>): its referrers are copied and indexed' '
 	make_test_image img pr-9 1 2048 9999999 >pr9.digest &&
 	push_test_image img pr-9 $A/team/app:pr-9 &&
 	ref=sha256-$(sed "s/^sha256://" pr9.digest) &&
-	make_test_image img "$ref" 1 100 9999999 >ref.digest &&
-	push_test_image img "$ref" "$A/team/app:$ref" &&
+	push_referrer $A team/app $(cat pr9.digest) >ref.digest &&
 	ops-promote --format json $A/team/app:pr-9 $B/refs/app:1 >out.json &&
 	json_assert out.json "assert d[\"referrers\"] == 1, d" &&
-	test "$(skopeo_digest $B/refs/app:$ref)" = "$(cat ref.digest)"
+	test "$(skopeo_digest $B/refs/app@$(cat ref.digest))" = "$(cat ref.digest)" &&
+	skopeo inspect --raw --tls-verify=false docker://$B/refs/app:$ref >fallback.json &&
+	json_assert fallback.json "assert [m[\"digest\"] for m in d[\"manifests\"]] == [\"$(cat ref.digest)\"], d"
+'
+
+test_expect_success 'a fallback tag that is not a referrers index (an image) is not copied' '
+	make_test_image img pr-10 1 2048 1010101 >pr10.digest &&
+	push_test_image img pr-10 $A/team/app:pr-10 &&
+	ref=sha256-$(sed "s/^sha256://" pr10.digest) &&
+	make_test_image img "$ref" 1 100 1010101 >ref10.digest &&
+	push_test_image img "$ref" "$A/team/app:$ref" &&
+	ops-promote --format json $A/team/app:pr-10 $B/refs/app:2 >out.json &&
+	json_assert out.json "assert d[\"referrers\"] == 0, d" &&
+	! skopeo inspect --raw --tls-verify=false docker://$B/refs/app:$ref >/dev/null 2>&1
 '
 
 test_expect_success 'an index nested in an index is copied recursively, children first' '
@@ -83,6 +95,38 @@ test_expect_success 'an index nested in an index is copied recursively, children
 	json_assert out.json "assert d[\"action\"] == \"copied\" and d[\"verified\"] is True, d" &&
 	test "$(skopeo_digest $B/nested/app:1)" = "$(cat nested.digest)" &&
 	test "$(skopeo_digest $B/nested/app@$(cat index.digest))" = "$(cat index.digest)"
+'
+
+# A Windows-style image: its base layer is non-distributable (foreign), its bytes are at
+# its urls and in no registry. It is left out of the copy and reported.
+test_expect_success 'a foreign (non-distributable) layer is not copied, and the report says so' '
+	python3 - $A <<-\PY &&
+	import hashlib, json, os, sys, urllib.request
+	reg = sys.argv[1]
+	base = "http://%s/v2/win/app" % reg
+	def req(method, url, data=None, headers={}):
+	    return urllib.request.urlopen(urllib.request.Request(url, data=data, method=method, headers=headers), timeout=20)
+	def blob(data):
+	    d = "sha256:" + hashlib.sha256(data).hexdigest()
+	    loc = req("POST", base + "/blobs/uploads/", b"").headers["Location"]
+	    req("PUT", loc + ("&" if "?" in loc else "?") + "digest=" + d, data, {"Content-Type": "application/octet-stream"})
+	    return {"digest": d, "size": len(data)}
+	cfg = blob(json.dumps({"architecture": "amd64", "os": "windows", "rootfs": {"type": "layers", "diff_ids": []}}).encode())
+	cfg["mediaType"] = "application/vnd.docker.container.image.v1+json"
+	own = blob(os.urandom(512)); own["mediaType"] = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+	foreign = {"mediaType": "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+	           "digest": "sha256:" + hashlib.sha256(b"windows base layer").hexdigest(), "size": 18,
+	           "urls": ["https://mcr.example.invalid/windows/base"]}
+	m = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+	     "config": cfg, "layers": [foreign, own]}
+	req("PUT", base + "/manifests/ltsc", json.dumps(m).encode(),
+	    {"Content-Type": "application/vnd.docker.distribution.manifest.v2+json"})
+	PY
+	ops-promote --format json $A/win/app:ltsc $B/win/app:prod >out.json &&
+	json_assert out.json "assert d[\"foreign_layers\"] == 1 and d[\"blobs\"][\"copied\"] == 2, d; \
+		assert d[\"action\"] == \"copied\" and d[\"verified\"] is True, d" &&
+	ops-promote $A/win/app:ltsc $A/win/mounted:prod >out &&
+	test_grep "^foreign *1 non-distributable layers not copied" out
 '
 
 test_expect_success '--no-referrers leaves the signature behind' '

@@ -8,6 +8,7 @@ test_require_cmd docker-registry skopeo python3 htpasswd openssl
 start_registry basic basic || { echo "Bail out! basic registry did not start"; exit 1; }
 start_registry tok token || { echo "Bail out! token registry did not start"; exit 1; }
 start_registry tls tls || { echo "Bail out! tls registry did not start"; exit 1; }
+start_registry m mtls || { echo "Bail out! mtls registry did not start"; exit 1; }
 CREDS=$REG_USER:$REG_PASS
 test_expect_success 'setup: images in the three registries' '
 	make_test_image img pr-1 2 2048 1111111 >index.digest &&
@@ -214,6 +215,23 @@ test_expect_success '--insecure-registry forces plain HTTP (a TLS registry then 
 	test_grep "retagged" out &&
 	! ops-promote --insecure-registry $REG_TLS $REG_TLS/app:pr-1 $REG_TLS/app:insecure >out &&
 	test_grep "HTTP 400" out
+'
+
+test_expect_success 'mTLS: the client certificate from <certs_dir>/<host>/ (docker certs.d layout)' '
+	push_test_image img pr-1 $REG_M/app:pr-1 --dest-cert-dir "$REG_M_DIR/certs.d" &&
+	rc=0; ops-promote --ca-file "$REG_CA_FILE" $REG_M/app:pr-1 $REG_M/app:nocert >out || rc=$? &&
+	test $rc -eq 2 &&
+	mkdir -p "certs.d/$REG_M" && cp "$REG_M_DIR/certs.d/"* "certs.d/$REG_M/" &&
+	printf "promote:\n  certs_dir: %s\n" "$TRASH/certs.d" >mtls.yaml &&
+	ops-promote --config mtls.yaml --format json $REG_M/app:pr-1 $REG_M/app:mtls >out.json &&
+	json_assert out.json "assert d[\"action\"] == \"retagged\" and d[\"verified\"] is True, d"
+'
+
+test_expect_success 'mTLS: client_cert and client_key of a registries entry' '
+	printf "promote:\n  certs_dir: /nonexistent\n  registries:\n    m:\n      host: \"%s\"\n      ca_file: %s\n      client_cert: %s\n      client_key: %s\n" \
+		"$REG_M" "$REG_CA_FILE" "$REG_M_DIR/certs.d/client.cert" "$REG_M_DIR/certs.d/client.key" >mtls2.yaml &&
+	ops-promote --config mtls2.yaml $REG_M/app:pr-1 $REG_M/app:mtls2 >out &&
+	test_grep "retagged" out
 '
 
 test_done

@@ -4,7 +4,7 @@
 # real registry.
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_LIB/registry.sh"
-test_require_cmd docker-registry skopeo python3
+test_require_cmd docker-registry skopeo python3 curl
 
 start_registry a plain || { echo "Bail out! registry did not start"; exit 1; }
 start_registry b plain || { echo "Bail out! registry b did not start"; exit 1; }
@@ -141,17 +141,28 @@ test_expect_success 'cross-registry: a hung blob GET is bounded by --total-timeo
 
 # Debian's registry (2.8) has no referrers API: a stub answer stands in for a newer
 # registry's, listing an artifact that lives in the real registry, found only by digest.
-test_expect_success 'referrers API: a listed artifact is copied by digest' '
-	make_test_image sig sig 1 64 5555555 >sig.digest &&
-	push_test_image sig sig $REG_A/app:sig-holder &&
-	size=$(skopeo inspect --raw --tls-verify=false docker://$REG_A/app:sig-holder | wc -c) &&
-	printf "%s" "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"$(cat sig.digest)\",\"size\":$size,\"artifactType\":\"application/vnd.example.signature\"}]}" \
+# A listed manifest whose subject is another image is not copied.
+test_expect_success 'referrers API: a listed artifact is copied by digest, a stranger is not' '
+	push_referrer $REG_A app $(cat pr1.digest) application/vnd.example.signature no >sig.digest &&
+	make_test_image sig stranger 1 64 5555555 >stranger.digest &&
+	push_test_image sig stranger $REG_A/app:stranger &&
+	size=$(curl -s -H "Accept: application/vnd.oci.image.manifest.v1+json" http://$REG_A/v2/app/manifests/$(cat sig.digest) | wc -c) &&
+	ssize=$(skopeo inspect --raw --tls-verify=false docker://$REG_A/app:stranger | wc -c) &&
+	printf "%s" "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"$(cat sig.digest)\",\"size\":$size,\"artifactType\":\"application/vnd.example.signature\"},{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"$(cat stranger.digest)\",\"size\":$ssize}]}" \
 		>"$(dirname "$FAULT_P_RULES")/referrers.json" &&
 	rules "GET /v2/app/referrers/ referrers" &&
 	ops-promote --format json $P/app:pr-1 $REG_B/refapi:1 >out.json &&
 	json_assert out.json "assert d[\"referrers\"] == 1, d" &&
 	test "$(grep -c "^GET /v2/app/referrers/$(cat pr1.digest) referrers" "$FAULT_P_LOG")" -eq 1 &&
-	test "$(skopeo_digest $REG_B/refapi@$(cat sig.digest))" = "$(cat sig.digest)"
+	test "$(skopeo_digest $REG_B/refapi@$(cat sig.digest))" = "$(cat sig.digest)" &&
+	! skopeo inspect --raw --tls-verify=false docker://$REG_B/refapi@$(cat stranger.digest) >/dev/null 2>&1
+'
+
+test_expect_success 'referrers API: Debian 2.8 as target answers no OCI-Subject, so its fallback index lists it' '
+	curl -s -H "Accept: application/vnd.oci.image.index.v1+json" \
+		http://$REG_B/v2/refapi/manifests/sha256-$(sed "s/^sha256://" pr1.digest) >fallback.json &&
+	json_assert fallback.json "assert [m[\"digest\"] for m in d[\"manifests\"]] == [\"$(cat sig.digest)\"], d; \
+		assert d[\"manifests\"][0][\"artifactType\"] == \"application/vnd.example.signature\", d"
 '
 
 test_done

@@ -94,22 +94,27 @@ static size_t token_body_cb(char *data, size_t size, size_t nitems, void *userda
 	return n;
 }
 
-/* One GET of the token URL into body; the status, or 0 + *err on a transport failure. */
-static long token_get_once(struct registry *r, const char *url, struct strbuf *body, char **err)
+/* One GET of the token URL into body (or, with form, an OAuth2 POST of form to the
+ * realm); the status, or 0 + *err on a transport failure. */
+static long token_get_once(struct registry *r, const char *url, const char *form, struct strbuf *body, char **err)
 {
 	CURL *curl = http_easy_new(r->limits, r->ca_file);
 	char errbuf[CURL_ERROR_SIZE] = "";
-	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_URL, form ? r->realm : url);
+	if (form) {
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(form));
+	}
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, http_request_timeout_ms(r->limits));
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, token_body_cb);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
-	if (r->username) {
+	if (r->username && !form) {
 		curl_easy_setopt(curl, CURLOPT_USERNAME, r->username);
 		curl_easy_setopt(curl, CURLOPT_PASSWORD, r->password ? r->password : "");
 	}
 	log_lock();
-	verbosef(1, "> GET %s (token)", url);
+	verbosef(1, "> %s %s (token)", form ? "POST" : "GET", form ? r->realm : url);
 	log_unlock();
 	r->token_requests++;
 	long status = 0;
@@ -135,20 +140,43 @@ int auth_fetch_token(struct registry *r, char **err)
 	}
 	if (r->scopes)
 		sb_addf(&url, "&%s", r->scopes);
+	/* an identity token: the OAuth2 refresh-token grant, as the docker CLI does it
+	 * (scopes space-separated in one field) */
+	struct strbuf form = STRBUF_INIT;
+	if (r->identity_token) {
+		char *tok = curl_easy_escape(NULL, r->identity_token, 0);
+		char *svc = curl_easy_escape(NULL, r->service ? r->service : "", 0);
+		sb_addf(&form, "grant_type=refresh_token&client_id=ops-promote&service=%s&refresh_token=%s", svc, tok);
+		log_secret(tok);
+		curl_free(tok);
+		curl_free(svc);
+		if (r->scopes) {
+			sb_addstr(&form, "&");
+			for (const char *c = r->scopes; *c; c++) {
+				if (!strncmp(c, "&scope=", 7)) {
+					sb_addstr(&form, "%20");
+					c += 6;
+				} else {
+					sb_addch(&form, *c);
+				}
+			}
+		}
+	}
 	long status = 0;
 	for (int attempt = 0;; attempt++) {
 		free(*err);
 		*err = NULL;
 		sb_reset(&body);
-		status = token_get_once(r, url.buf, &body, err);
+		status = token_get_once(r, url.buf, r->identity_token ? form.buf : NULL, &body, err);
 		bool retryable = status == 0 || http_status_retryable(status);
 		if (!retryable || attempt >= r->limits->retries || !http_retry_sleep(r->limits, attempt, NULL))
 			break;
 	}
 	int rc = -1;
 	if (status != 200 && !*err) {
-		*err = xasprintf("the token service %s refused a token for %s (HTTP %ld)%s", r->realm,
-				 r->host, status, r->username ? ": check the credentials" : ": no credentials were given");
+		*err = xasprintf("the token service %s refused a token for %s (HTTP %ld)%s", r->realm, r->host, status,
+				 r->identity_token ? ": the identity token was refused (log in again)"
+				 : r->username ? ": check the credentials" : ": no credentials were given");
 	} else if (status == 200) {
 		json_t *doc = json_loadb(body.buf ? body.buf : "", body.len, 0, NULL);
 		const char *tok = json_string_value(json_object_get(doc, "token"));
@@ -165,6 +193,7 @@ int auth_fetch_token(struct registry *r, char **err)
 		json_decref(doc);
 	}
 	sb_release(&url);
+	sb_release(&form);
 	sb_release(&body);
 	return rc;
 }
@@ -280,6 +309,9 @@ static int run_cred_helper(const char *helper, const char *host, char **user, ch
 	return found;
 }
 
+/* The key `docker login` stores Docker Hub's credentials under, and asks helpers with. */
+#define DOCKER_HUB_KEY "https://index.docker.io/v1/"
+
 static json_t *auths_entry(json_t *auths, const char *host)
 {
 	json_t *e = json_object_get(auths, host);
@@ -292,15 +324,28 @@ static json_t *auths_entry(json_t *auths, const char *host)
 		free(alt);
 	}
 	if (!e && !strcmp(host, "docker.io"))
-		e = json_object_get(auths, "https://index.docker.io/v1/");
+		e = json_object_get(auths, DOCKER_HUB_KEY);
+	if (!e && !strcmp(host, "docker.io"))
+		e = json_object_get(auths, "index.docker.io");
 	return e;
 }
 
-int auth_docker_config(const char *host, char **user, char **pass, char **err)
+/* The credHelpers entry for host (Docker Hub's under any of its names). */
+static const char *host_helper(json_t *helpers, const char *host)
 {
-	const char *dir = getenv("DOCKER_CONFIG");
-	const char *home = getenv("HOME");
-	char *path = dir ? xasprintf("%s/config.json", dir) : xasprintf("%s/.docker/config.json", home ? home : "/");
+	const char *h = json_string_value(json_object_get(helpers, host));
+	if (!h && !strcmp(host, "docker.io"))
+		h = json_string_value(json_object_get(helpers, "index.docker.io"));
+	if (!h && !strcmp(host, "docker.io"))
+		h = json_string_value(json_object_get(helpers, DOCKER_HUB_KEY));
+	return h && *h ? h : NULL;
+}
+
+/* Credentials for host in one auth file (docker's config.json or containers'
+ * auth.json, which share the auths layout): 1 user/password, 2 an identity token in
+ * *pass, 0 none, -1 + *err. */
+static int auth_file_lookup(const char *path, const char *host, char **user, char **pass, char **err)
+{
 	json_error_t jerr;
 	json_t *doc = json_load_file(path, 0, &jerr);
 	if (!doc) {
@@ -310,17 +355,28 @@ int auth_docker_config(const char *host, char **user, char **pass, char **err)
 			*err = xasprintf("%s is not valid JSON (line %d, column %d)", path, jerr.line, jerr.column);
 			rc = -1;
 		}
-		free(path);
 		return rc;
 	}
 	int found = 0;
+	/* what a helper is asked with: the key docker login stored (Docker Hub's URL) */
+	const char *helper_key = strcmp(host, "docker.io") ? host : DOCKER_HUB_KEY;
 	/* a per-host helper wins over a stored auth, which wins over the default store */
-	const char *host_helper = json_string_value(json_object_get(json_object_get(doc, "credHelpers"), host));
+	const char *helper = host_helper(json_object_get(doc, "credHelpers"), host);
 	const char *store = json_string_value(json_object_get(doc, "credsStore"));
 	json_t *entry = auths_entry(json_object_get(doc, "auths"), host);
 	const char *auth = json_string_value(json_object_get(entry, "auth"));
-	if (host_helper && *host_helper) {
-		found = run_cred_helper(host_helper, host, user, pass, err);
+	const char *identity = json_string_value(json_object_get(entry, "identitytoken"));
+	if (helper) {
+		found = run_cred_helper(helper, helper_key, user, pass, err);
+	} else if (identity && *identity) {
+		/* an OAuth2 refresh token (ACR, GAR, docker login to a token server):
+		 * exchanged at the realm for an access token, never sent to the registry */
+		log_secret(identity);
+		if (auth && *auth)
+			log_secret(auth);
+		*user = xstrdup("<token>");
+		*pass = xstrdup(identity);
+		found = 2;
 	} else if (auth && *auth) {
 		struct strbuf decoded = STRBUF_INIT;
 		int bad = base64_decode(auth, strlen(auth), &decoded);
@@ -338,9 +394,33 @@ int auth_docker_config(const char *host, char **user, char **pass, char **err)
 		}
 		sb_release(&decoded);
 	} else if (store && *store) {
-		found = run_cred_helper(store, host, user, pass, err);
+		found = run_cred_helper(store, helper_key, user, pass, err);
 	}
 	json_decref(doc);
-	free(path);
+	return found;
+}
+
+int auth_docker_config(const char *host, char **user, char **pass, char **err)
+{
+	/* as containers-auth.json(5) and the docker CLI look: $REGISTRY_AUTH_FILE, podman's
+	 * $XDG_RUNTIME_DIR/containers/auth.json, then $DOCKER_CONFIG/config.json or
+	 * ~/.docker/config.json; the first file with an entry for the host wins */
+	const char *auth_file = getenv("REGISTRY_AUTH_FILE");
+	const char *runtime = getenv("XDG_RUNTIME_DIR");
+	const char *dir = getenv("DOCKER_CONFIG");
+	const char *home = getenv("HOME");
+	char *paths[3];
+	size_t n = 0;
+	if (auth_file && *auth_file)
+		paths[n++] = xstrdup(auth_file);
+	if (runtime && *runtime)
+		paths[n++] = xasprintf("%s/containers/auth.json", runtime);
+	paths[n++] = dir && *dir ? xasprintf("%s/config.json", dir) : xasprintf("%s/.docker/config.json", home ? home : "/");
+	int found = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (found == 0)
+			found = auth_file_lookup(paths[i], host, user, pass, err);
+		free(paths[i]);
+	}
 	return found;
 }

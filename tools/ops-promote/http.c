@@ -100,7 +100,7 @@ long http_request_timeout_ms(const struct run_limits *l)
 
 bool http_status_retryable(long status)
 {
-	return status == 429 || (status >= 500 && status <= 599 && status != 501 && status != 505);
+	return status == 408 || status == 429 || (status >= 500 && status <= 599 && status != 501 && status != 505);
 }
 
 bool http_curl_retryable(int curl_code)
@@ -121,6 +121,31 @@ bool http_curl_retryable(int curl_code)
 	}
 }
 
+static double wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* An IMF-fixdate (RFC 9110 5.6.7), "Sun, 06 Nov 1994 08:49:37 GMT", in milliseconds since
+ * the epoch, without the locale strptime would read month names in; 0 when it is not one. */
+double http_date_ms(const char *text)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	char mon[4] = "";
+	int day, year, hh, mm, ss, used = 0;
+	if (sscanf(text, "%*3[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d GMT%n", &day, mon, &year, &hh, &mm, &ss,
+		   &used) != 6 || text[used] != '\0' || strlen(mon) != 3)
+		return 0;
+	const char *at = strstr(months, mon);
+	if (!at || (at - months) % 3 || day < 1 || day > 31 || year < 1970 || hh > 23 || mm > 59 || ss > 60)
+		return 0;
+	struct tm tm = { .tm_mday = day, .tm_mon = (int)((at - months) / 3), .tm_year = year - 1900,
+			 .tm_hour = hh, .tm_min = mm, .tm_sec = ss };
+	return (double)timegm(&tm) * 1000.0;
+}
+
 bool http_retry_sleep(const struct run_limits *l, int attempt, const char *retry_after)
 {
 	double wait = (double)l->backoff_ms * (double)(1L << (attempt < 10 ? attempt : 10));
@@ -128,8 +153,14 @@ bool http_retry_sleep(const struct run_limits *l, int attempt, const char *retry
 	if (retry_after && *retry_after) {
 		char *end;
 		long secs = strtol(retry_after, &end, 10);
-		if (end != retry_after && *end == '\0' && secs >= 0)
+		double when;
+		if (end != retry_after && *end == '\0' && secs >= 0) {
 			wait = (double)secs * 1000.0;
+		} else if ((when = http_date_ms(retry_after)) > 0) {
+			/* an HTTP date, as Docker Hub sends it: wait until then */
+			double until = when - wall_ms();
+			wait = until > 0 ? until : 0;
+		}
 	}
 	if (now_ms() + wait >= l->deadline_ms)
 		return false;
@@ -148,6 +179,7 @@ void http_resp_release(struct http_resp *resp)
 	free(resp->retry_after);
 	free(resp->range);
 	free(resp->link);
+	free(resp->oci_subject);
 	free(resp->error);
 	memset(resp, 0, sizeof(*resp));
 }

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "promote.h"
 
@@ -58,16 +59,20 @@ static int read_descriptors(json_t *arr, struct descriptor **out, size_t *n, con
 	return 0;
 }
 
-/* The media type: the Content-Type served, unless it is generic; then mediaType. */
-static const char *choose_media_type(const char *content_type, json_t *doc)
+/* The media type: the Content-Type served without its parameters ("; charset=utf-8"),
+ * unless it is generic (application/json, text/plain, application/octet-stream, as
+ * proxies and Artifactory serve them); then the manifest's own mediaType. Caller frees. */
+static char *choose_media_type(const char *content_type, json_t *doc)
 {
 	const char *declared = json_string_value(json_object_get(doc, "mediaType"));
-	if (content_type && *content_type && strcmp(content_type, "application/json") &&
-	    !str_starts_with(content_type, "text/plain"))
-		return content_type;
+	char *served = content_type ? xstrndup(content_type, strcspn(content_type, "; \t")) : NULL;
+	if (served && *served && strcasecmp(served, "application/json") && strcasecmp(served, "text/plain") &&
+	    strcasecmp(served, "application/octet-stream") && strcasecmp(served, "binary/octet-stream"))
+		return served;
+	free(served);
 	if (declared)
-		return declared;
-	return json_object_get(doc, "manifests") ? MT_OCI_INDEX : MT_OCI_MANIFEST;
+		return xstrdup(declared);
+	return xstrdup(json_object_get(doc, "manifests") ? MT_OCI_INDEX : MT_OCI_MANIFEST);
 }
 
 int manifest_parse(struct strbuf *bytes, const char *content_type, struct manifest *m, char **err)
@@ -85,8 +90,8 @@ int manifest_parse(struct strbuf *bytes, const char *content_type, struct manife
 	}
 	int rc = -1;
 	json_t *schema = json_object_get(doc, "schemaVersion");
-	const char *mt = choose_media_type(content_type, doc);
-	m->media_type = xstrdup(mt);
+	m->media_type = choose_media_type(content_type, doc);
+	const char *mt = m->media_type;
 	if (json_integer_value(schema) == 1 || strstr(mt, "distribution.manifest.v1")) {
 		*err = xasprintf("the manifest %s is Docker schema 1, which is deprecated and cannot be promoted "
 				 "by digest; rebuild or push the image with a current client", m->digest);

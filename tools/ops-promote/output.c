@@ -130,6 +130,9 @@ static void report_data(struct promotion *p, struct report *r, struct steps *s, 
 	rp_string(r, "target", "target      %s\n", target);
 	rp_string(r, "digest", "digest      %s\n", p->top.digest);
 	rp_string(r, "media_type", "media type  %s\n", p->top.media_type);
+	rp_string(r, "platform", p->platform ? "platform    %s" : NULL, p->platform);
+	rp_string(r, "index_digest", p->platform ? " of the index %s\n" : NULL,
+		  p->platform ? p->source_digest : NULL);
 	rp_string(r, "previous_digest", "previous    %s\n", p->previous);
 	rp_string(r, "action", "action      %s\n", p->action);
 	rp_string(r, "environment", NULL, s->pol.environment);
@@ -143,6 +146,8 @@ static void report_data(struct promotion *p, struct report *r, struct steps *s, 
 	rp_int(r, "skipped", ", %lld already present\n", p->skipped);
 	rp_close_object(r);
 	rp_int(r, "referrers", "referrers   %lld\n", p->referrers);
+	rp_int(r, "foreign_layers", p->foreign_layers ? "foreign     %lld non-distributable layers not copied\n" : NULL,
+	       p->foreign_layers);
 	rp_bool(r, "verified", p->verified_by ? "verified    %s" : "verified    %s\n", p->verified);
 	rp_string(r, "verified_by", !p->verified_by ? NULL
 		  : !strcmp(p->verified_by, "put") ? " (the registry's digest in its answer to the PUT)\n"
@@ -195,44 +200,159 @@ static const char *failure_hint(const char *msg)
 	return NULL;
 }
 
-int run_and_report(struct promotion *p, struct run_result *res)
+static char *source_string(const struct promotion *p)
 {
-	struct report *r = cli_report_new(res->tool, res->common);
-	struct steps s = { .status = ST_OK, .started_ms = now_ms() };
-	char *source = ref_string(&p->src);
-	if (p->src.tag && p->src.digest) {
-		free(source);
-		source = xasprintf("%s/%s:%s@%s", p->src.registry, p->src.repo, p->src.tag, p->src.digest);
-	}
+	if (p->src.tag && p->src.digest)
+		return xasprintf("%s/%s:%s@%s", p->src.registry, p->src.repo, p->src.tag, p->src.digest);
+	return ref_string(&p->src);
+}
+
+/* One target's steps: policy, resolve, checks, promote, record. */
+static void run_one(struct promotion *p, struct run_result *res, struct report *r, struct steps *s)
+{
+	char *source = source_string(p);
 	char *target = ref_string(&p->dst);
+	promote_count_from_here(p);
+	s->status = ST_OK;
+	s->started_ms = now_ms();
 	p->action = p->dry_run ? "dry-run" : "failed";
-	if (check_policy(p, res, r, &s, target) == 0) {
+	if (check_policy(p, res, r, s, target) == 0) {
 		if (promote_resolve(p)) {
-			fail(r, &s, "promote", target, p->error, failure_hint(p->error));
+			fail(r, s, "promote", target, p->error, failure_hint(p->error));
 			p->error = NULL;
-		} else if (check_resolved(p, res, r, &s, target) == 0) {
+		} else if (check_resolved(p, res, r, s, target) == 0) {
 			if (promote_execute(p)) {
 				char *msg = p->error ? p->error : xstrdup("the promotion failed");
-				fail(r, &s, "promote", target, msg, failure_hint(msg));
+				fail(r, s, "promote", target, msg, failure_hint(msg));
 				p->error = NULL;
 				p->action = "failed";
 			} else if (res->record_tag && !p->dry_run && strcmp(p->action, "noop")) {
-				record(p, res, r, &s, source, target);
+				record(p, res, r, s, source, target);
 			}
-			s.planned = p->action;
-			if (p->dry_run && s.status != ST_CRITICAL && strcmp(p->action, "noop"))
+			s->planned = p->action;
+			if (p->dry_run && s->status != ST_CRITICAL && strcmp(p->action, "noop"))
 				p->action = "dry-run";
 		}
 	}
-	report_outcome(p, r, &s, target);
-	report_data(p, r, &s, source, target);
+	promote_count_until_here(p);
+	report_outcome(p, r, s, target);
+	free(source);
+	free(target);
+}
+
+/* Each target of a run with several, one JSON object (and one text line) each. */
+static void report_targets(struct promotion *ps, size_t n, struct report *r, struct steps *steps)
+{
+	rp_open_array(r, "targets");
+	for (size_t i = 0; i < n; i++) {
+		struct promotion *p = &ps[i];
+		char *target = ref_string(&p->dst);
+		rp_open_object(r, NULL);
+		rp_string(r, "target", i ? "            %s" : "targets     %s", target);
+		rp_string(r, "action", " %s", p->action);
+		rp_string(r, "digest", NULL, p->top.digest);
+		rp_string(r, "previous_digest", NULL, p->previous);
+		rp_bool(r, "verified", " (verified %s)\n", p->verified);
+		rp_string(r, "verified_by", NULL, p->verified_by);
+		rp_int(r, "requests", NULL, promote_requests(p));
+		rp_int(r, "referrers", NULL, p->referrers);
+		rp_string(r, "git_tag", NULL, steps[i].recorded);
+		rp_close_object(r);
+		free(target);
+	}
+	rp_close_array(r);
+}
+
+int run_and_report_many(struct promotion *ps, size_t n, struct run_result *res)
+{
+	struct report *r = cli_report_new(res->tool, res->common);
+	struct steps *steps = xcalloc(n, sizeof(*steps));
+	for (size_t i = 0; i < n; i++) {
+		/* every target gets the digest the first one resolved, even if the source tag
+		 * moves during the run */
+		if (i > 0 && !ps[i].pin && ps[0].source_digest)
+			ps[i].pin = ps[0].source_digest;
+		run_one(&ps[i], res, r, &steps[i]);
+	}
+	/* the top-level keys describe the first target (as with one target); "targets"
+	 * lists them all */
+	char *source = source_string(&ps[0]);
+	char *target = ref_string(&ps[0].dst);
+	report_data(&ps[0], r, &steps[0], source, target);
+	if (n > 1)
+		report_targets(ps, n, r, steps);
 	FILE *out = cli_open_output(res->common);
 	int code = report_finish(r, out);
 	cli_close_output(out, res->common);
 	report_free(r);
-	policy_release(&s.pol);
-	free(s.recorded);
+	for (size_t i = 0; i < n; i++) {
+		policy_release(&steps[i].pol);
+		free(steps[i].recorded);
+	}
+	free(steps);
 	free(source);
 	free(target);
+	return code;
+}
+
+int run_and_report(struct promotion *p, struct run_result *res)
+{
+	return run_and_report_many(p, 1, res);
+}
+
+/* ops-promote status TAG...: what each tag points at, and whether they agree. */
+int run_status(struct promotion *ps, size_t n, struct run_result *res)
+{
+	struct report *r = cli_report_new(res->tool, res->common);
+	const char *first = NULL, *first_ref = NULL;
+	bool differ = false, all_found = true;
+	char **refs = xcalloc(n, sizeof(*refs));
+	rp_open_array(r, "tags");
+	for (size_t i = 0; i < n; i++) {
+		struct promotion *p = &ps[i];
+		refs[i] = ref_string(&p->src);
+		rp_open_object(r, NULL);
+		rp_string(r, "tag", "%s\n", refs[i]);
+		if (promote_inspect(p)) {
+			all_found = false;
+			report_check(r, "status", ST_CRITICAL, refs[i], "%s", p->error);
+			rp_null(r, "digest", "  digest      -\n");
+			rp_close_object(r);
+			continue;
+		}
+		char *rev = promote_revision(p);
+		char *created = promote_created(p);
+		int referrers = promote_count_referrers(p);
+		rp_string(r, "digest", "  digest      %s\n", p->top.digest);
+		rp_string(r, "media_type", NULL, p->top.media_type);
+		rp_string(r, "revision", "  revision    %s\n", rev);
+		rp_string(r, "created", "  created     %s\n", created);
+		rp_int(r, "referrers", "  referrers   %lld\n", referrers);
+		rp_close_object(r);
+		report_check(r, "status", ST_OK, refs[i], "points at %s (revision %s, %d signatures and referrers)",
+			     p->top.digest, rev ? rev : "unknown", referrers);
+		if (!first) {
+			first = p->top.digest;
+			first_ref = refs[i];
+		} else if (strcmp(first, p->top.digest)) {
+			differ = true;
+			report_check(r, "same-digest", ST_CRITICAL, refs[i], "%s points at %s, but %s points at %s",
+				     refs[i], p->top.digest, first_ref, first);
+		}
+		free(rev);
+		free(created);
+	}
+	rp_close_array(r);
+	if (n > 1 && all_found && !differ)
+		report_check(r, "same-digest", ST_OK, first_ref, "all %zu tags point at %s", n, first);
+	if (n > 1)
+		rp_bool(r, "same_digest", "same digest %s\n", all_found && !differ);
+	FILE *out = cli_open_output(res->common);
+	int code = report_finish(r, out);
+	cli_close_output(out, res->common);
+	report_free(r);
+	for (size_t i = 0; i < n; i++)
+		free(refs[i]);
+	free(refs);
 	return code;
 }

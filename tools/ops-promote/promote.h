@@ -69,8 +69,10 @@ struct registry {
 	bool plain_http;
 	bool probe_scheme;        /* loopback: plain HTTP first, HTTPS when it answers as TLS */
 	char *ca_file;
+	char *client_cert, *client_key;  /* mTLS: PEM certificate and key for this registry */
 	char *username, *password;   /* NULL when anonymous */
 	char *static_token;          /* a configured registry token, used as Bearer */
+	char *identity_token;        /* an OAuth2 refresh token, exchanged at the realm */
 	enum auth_scheme scheme;     /* learnt from the first 401 */
 	char *realm, *service;
 	char *scopes;                /* "scope=...&scope=..." for the token request */
@@ -85,6 +87,7 @@ struct http_resp {
 	long status;                 /* 0 when no HTTP response */
 	struct strbuf body;
 	char *content_type, *digest, *location, *www_auth, *retry_after, *range, *link;
+	char *oci_subject;           /* OCI-Subject: the registry indexed the manifest's subject */
 	long long content_length;    /* -1 unknown */
 	char *error;                 /* transport failure sentence (status 0) */
 };
@@ -112,10 +115,16 @@ long http_request_timeout_ms(const struct run_limits *l);
  * deadline would pass. */
 bool http_retry_sleep(const struct run_limits *l, int attempt, const char *retry_after);
 bool http_status_retryable(long status);
+/* An HTTP date ("Sun, 06 Nov 1994 08:49:37 GMT") in ms since the epoch; 0 if not one. */
+double http_date_ms(const char *text);
 bool http_curl_retryable(int curl_code); /* a CURLcode worth another attempt */
 void http_resp_release(struct http_resp *resp);
 
 /* ---- registry.c ---- */
+/* host[:port] is a loopback address (localhost, 127.0.0.0/8, [::1]), not a name prefix. */
+bool host_is_loopback(const char *host);
+/* Whether the absolute url is on r's scheme, host and port (relative paths are). */
+bool registry_same_origin(const struct registry *r, const char *url);
 struct registry *registry_new(const char *host, const struct run_limits *limits);
 void registry_free(struct registry *r);
 /* Adds a token scope ("repository:team/app:pull,push") asked for when a Bearer challenge
@@ -131,6 +140,9 @@ char *registry_error_sentence(const struct registry *r, const struct http_resp *
 /* A handle for a stream: http_easy_new() plus r's Authorization in *headers. */
 struct curl_slist;
 CURL *registry_easy(struct registry *r, struct curl_slist **headers);
+/* A handle for r without its Authorization (an upload session on another origin, where
+ * the client certificate is not sent either). */
+CURL *registry_easy_anonymous(struct registry *r);
 char *registry_url(const struct registry *r, const char *path);
 void registry_count_request(struct registry *r);
 /* How much of url a -v trace shows: an upload session URL the registry handed out
@@ -154,8 +166,11 @@ int auth_parse_challenge(const char *header, struct auth_challenge *out);
 void auth_challenge_release(struct auth_challenge *c);
 /* Fetches a Bearer token for r's scopes (r->lock held by the caller). 0 or -1 + *err. */
 int auth_fetch_token(struct registry *r, char **err);
-/* Credentials for host from ~/.docker/config.json (auths, credHelpers, credsStore).
- * Returns 1 and sets *user and *pass (caller frees), 0 when none, -1 + *err. */
+/* Credentials for host from $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json,
+ * then $DOCKER_CONFIG/config.json or ~/.docker/config.json (auths, identitytoken,
+ * credHelpers, credsStore; helpers are asked for Docker Hub with the key docker login
+ * uses, https://index.docker.io/v1/). Returns 1 and sets *user and *pass (caller frees),
+ * 2 with an identity token (OAuth2 refresh token) in *pass, 0 when none, -1 + *err. */
 int auth_docker_config(const char *host, char **user, char **pass, char **err);
 
 /* ---- manifest.c ---- */
@@ -231,10 +246,13 @@ struct promotion {
 	struct image_ref src, dst;
 	struct registry *sreg, *dreg;  /* the same pointer within one registry */
 	const char *pin;               /* --digest, or the source's @digest */
+	const char *platform;          /* --platform: os/arch[/variant] of an index's child */
+	char *source_digest;           /* what SOURCE resolved to (the index with --platform) */
 	bool dry_run, no_referrers;
 	int jobs;
 	/* what was found and done */
 	struct manifest top;
+	bool top_lazy;                 /* a pinned no-op: top has the digest and type of a HEAD */
 	struct manifest *children;     /* an index's child manifests, fetched */
 	size_t nchildren;
 	char *previous;                /* the target tag's digest before, or NULL */
@@ -242,7 +260,14 @@ struct promotion {
 	long long bytes_copied, bytes_planned;
 	long requests_planned;         /* dry-run: requests the promotion would make, at most */
 	int mounted, copied, skipped;
+	int foreign_layers;            /* non-distributable layers, left where their urls say */
 	int referrers;                 /* signature/attestation/referrer manifests copied */
+	int fallback_updates;          /* sha256-<hex> referrers indexes written on the target */
+	long requests_base, token_requests_base;
+	long requests_made, token_requests_made;
+	bool counted;
+	struct json_t *src_tags;       /* the source repository's tags, listed once */
+	bool tags_listed;
 	bool verified;
 	/* How verified was established: "head" (a HEAD of the target tag: after a mount or
 	 * copy, or before a no-op), "put" (the Docker-Content-Digest of the PUT that wrote
@@ -253,8 +278,17 @@ struct promotion {
 };
 
 /* Resolves SOURCE (one GET) and the target tag (one HEAD). 0, or -1 + p->error. A moved
- * pinned tag is refused here. */
+ * pinned tag is refused here. With a pin the target is HEADed first, and when it already
+ * points at the pin the source is only HEADed too (no manifest GET for a no-op). */
 int promote_resolve(struct promotion *p);
+/* status: GET of SOURCE's manifest into p->top. 0, or -1 + p->error. */
+int promote_inspect(struct promotion *p);
+/* The image's org.opencontainers.image.created (annotation, else the config's created),
+ * or NULL. Caller frees. */
+char *promote_created(struct promotion *p);
+/* Signatures, attestations and referrers of p->top in the source: cosign tags, the
+ * referrers API or its fallback index. */
+int promote_count_referrers(struct promotion *p);
 /* Fetches the child manifests of an index (needed to copy, and for labels). */
 int promote_fetch_children(struct promotion *p);
 /* Does the promotion (or plans it with dry_run). 0, or -1 + p->error. */
@@ -265,6 +299,10 @@ char *promote_revision(struct promotion *p);
 /* Whether the image carries annotation/label key. */
 bool promote_has_label(struct promotion *p, const char *key);
 void promotion_release(struct promotion *p);
+/* Requests made for this promotion: registries shared by several targets of one run
+ * count from promote_count_from_here(), called when its turn comes. */
+void promote_count_from_here(struct promotion *p);
+void promote_count_until_here(struct promotion *p);  /* its turn is over: freeze the counts */
 long promote_requests(const struct promotion *p);
 long promote_token_requests(const struct promotion *p);
 

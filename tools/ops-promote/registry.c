@@ -2,7 +2,9 @@
  * 5xx and 429 (never on other 4xx), re-authenticated once on 401 (through auth.c), and
  * the registry's error documents turned into sentences. Handles come from http.c. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
 #include <curl/curl.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -15,10 +17,32 @@
 
 #define DEFAULT_MAX_BODY (16u << 20)
 
-static bool host_is_loopback(const char *host)
+/* Whether host[:port] is a loopback address: "localhost" itself, 127.0.0.0/8 or ::1,
+ * checked on the address, never on a prefix of the name ("localhost.corp" and
+ * "127.example.com" are names that resolve anywhere). */
+bool host_is_loopback(const char *host)
 {
-	return str_starts_with(host, "localhost") || str_starts_with(host, "127.") ||
-	       str_starts_with(host, "[::1]");
+	char name[256];
+	size_t n;
+	if (*host == '[') {
+		n = strcspn(host + 1, "]");
+		if (host[1 + n] != ']' || n >= sizeof(name))
+			return false;
+		memcpy(name, host + 1, n);
+	} else {
+		n = strcspn(host, ":");
+		if (n >= sizeof(name))
+			return false;
+		memcpy(name, host, n);
+	}
+	name[n] = '\0';
+	if (!strcasecmp(name, "localhost"))
+		return true;
+	struct in_addr a4;
+	struct in6_addr a6;
+	if (inet_pton(AF_INET, name, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, name, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
 struct registry *registry_new(const char *host, const struct run_limits *limits)
@@ -42,9 +66,12 @@ void registry_free(struct registry *r)
 	free(r->api_host);
 	free(r->base_url);
 	free(r->ca_file);
+	free(r->client_cert);
+	free(r->client_key);
 	free(r->username);
 	free(r->password);
 	free(r->static_token);
+	free(r->identity_token);
 	free(r->realm);
 	free(r->service);
 	free(r->scopes);
@@ -75,6 +102,51 @@ char *registry_url(const struct registry *r, const char *path)
 	if (str_starts_with(path, "http://") || str_starts_with(path, "https://"))
 		return xstrdup(path);
 	return xasprintf("%s%s", r->base_url, path);
+}
+
+/* "scheme://host:port" of an absolute URL, with the scheme's default port made explicit. */
+static char *url_origin(const char *url)
+{
+	const char *hostp = strstr(url, "://");
+	if (!hostp)
+		return NULL;
+	hostp += 3;
+	size_t n = strcspn(hostp, "/?#");
+	const char *at = memchr(hostp, '@', n);
+	if (at) { /* userinfo is not part of the origin */
+		n -= (size_t)(at + 1 - hostp);
+		hostp = at + 1;
+	}
+	bool tls = !strncasecmp(url, "https://", 8);
+	const char *end = hostp + n;
+	const char *colon = NULL;
+	for (const char *c = end; c > hostp; c--)
+		if (c[-1] == ':') {
+			colon = c - 1;
+			break;
+		} else if (c[-1] == ']') {
+			break;
+		}
+	struct strbuf sb = STRBUF_INIT;
+	sb_addstr(&sb, tls ? "https://" : "http://");
+	for (const char *c = hostp; c < (colon ? colon : end); c++)
+		sb_addch(&sb, (char)tolower((unsigned char)*c));
+	if (colon)
+		sb_add(&sb, colon, (size_t)(end - colon));
+	else
+		sb_addstr(&sb, tls ? ":443" : ":80");
+	return sb_detach(&sb);
+}
+
+bool registry_same_origin(const struct registry *r, const char *url)
+{
+	if (!str_starts_with(url, "http://") && !str_starts_with(url, "https://"))
+		return true;
+	char *a = url_origin(url), *b = url_origin(r->base_url);
+	bool same = a && b && !strcmp(a, b);
+	free(a);
+	free(b);
+	return same;
 }
 
 void registry_count_request(struct registry *r)
@@ -113,6 +185,7 @@ static size_t header_cb(char *data, size_t size, size_t nitems, void *userdata)
 		{ "retry-after:", offsetof(struct http_resp, retry_after) },
 		{ "range:", offsetof(struct http_resp, range) },
 		{ "link:", offsetof(struct http_resp, link) },
+		{ "oci-subject:", offsetof(struct http_resp, oci_subject) },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(wanted); i++) {
 		size_t len = strlen(wanted[i].name);
@@ -145,11 +218,20 @@ static size_t body_cb(char *data, size_t size, size_t nitems, void *userdata)
 CURL *registry_easy(struct registry *r, struct curl_slist **headers)
 {
 	CURL *curl = http_easy_new(r->limits, r->ca_file);
+	if (r->client_cert) {
+		curl_easy_setopt(curl, CURLOPT_SSLCERT, r->client_cert);
+		curl_easy_setopt(curl, CURLOPT_SSLKEY, r->client_key ? r->client_key : r->client_cert);
+	}
 	pthread_mutex_lock(&r->lock);
 	if (r->authorization)
 		*headers = curl_slist_append(*headers, r->authorization);
 	pthread_mutex_unlock(&r->lock);
 	return curl;
+}
+
+CURL *registry_easy_anonymous(struct registry *r)
+{
+	return http_easy_new(r->limits, r->ca_file);
 }
 
 int registry_trace_url_len(const char *path, const char *url)
@@ -164,8 +246,9 @@ static CURLcode perform_once(struct registry *r, const struct http_req *req,
 			     struct http_resp *resp, char *errbuf)
 {
 	struct curl_slist *headers = NULL;
-	CURL *curl = registry_easy(r, &headers);
 	char *url = registry_url(r, req->path);
+	/* an upload session on another origin (object storage) never gets our Authorization */
+	CURL *curl = registry_same_origin(r, url) ? registry_easy(r, &headers) : registry_easy_anonymous(r);
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, http_request_timeout_ms(r->limits));
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
@@ -184,10 +267,11 @@ static CURLcode perform_once(struct registry *r, const struct http_req *req,
 		headers = curl_slist_append(headers, h);
 		free(h);
 	}
-	if (!strcmp(req->method, "HEAD")) {
-		curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-	} else if (!strcmp(req->method, "GET")) {
-		/* blobs may redirect to storage; libcurl drops our Authorization on other hosts */
+	if (!strcmp(req->method, "HEAD") || !strcmp(req->method, "GET")) {
+		/* blobs may redirect to storage (a HEAD too); libcurl drops our Authorization
+		 * on other hosts */
+		if (!strcmp(req->method, "HEAD"))
+			curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
 		curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
 		curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
 	} else {
@@ -416,7 +500,12 @@ char *registry_error_sentence(const struct registry *r, const struct http_resp *
 		const char *code = json_string_value(json_object_get(e, "code"));
 		const char *msg = json_string_value(json_object_get(e, "message"));
 		const char *nice = code ? code_sentence(code) : NULL;
-		sb_addf(&sb, "%s %s", i ? ";" : ":", nice ? nice : (msg ? msg : "error"));
+		/* the registry's own words first (ECR's "cannot be overwritten because the
+		 * repository is immutable" says more than any sentence for TAG_INVALID) */
+		if (msg && *msg && nice)
+			sb_addf(&sb, "%s %s: %s", i ? ";" : ":", nice, msg);
+		else
+			sb_addf(&sb, "%s %s", i ? ";" : ":", msg && *msg ? msg : nice ? nice : "error");
 		if (code)
 			sb_addf(&sb, " (%s)", code);
 		if (i == 3)

@@ -139,9 +139,11 @@ static void finish_get(struct stream *s, CURL *get)
 	s->get_ok = true;
 }
 
+/* A stream's handle. An upload Location on another origin (storage the registry hands
+ * uploads to) is pre-authorized by its URL: it never gets the registry's Authorization. */
 static CURL *stream_handle(struct registry *r, const char *url, struct curl_slist **headers, char *errbuf)
 {
-	CURL *h = registry_easy(r, headers);
+	CURL *h = registry_same_origin(r, url) ? registry_easy(r, headers) : registry_easy_anonymous(r);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	long left = (long)(r->limits->deadline_ms - now_ms());
@@ -165,6 +167,10 @@ static int pump(CURLM *multi, CURL *get, CURL *put, struct stream *s, const stru
 {
 	int running = 2;
 	CURLcode get_cc = CURLE_OK, put_cc = CURLE_OK;
+	double answer_since = 0;  /* when the upload's last byte went out */
+	/* A registry may hash (or copy to object storage) the whole blob before it answers:
+	 * that wait is no stall. It is bounded by its own window, not by the stall limit. */
+	double answer_window = l->request_timeout_ms > 60000 ? (double)l->request_timeout_ms : 60000.0;
 	while (running) {
 		if (curl_multi_perform(multi, &running) != CURLM_OK)
 			return -1;
@@ -196,6 +202,15 @@ static int pump(CURLM *multi, CURL *get, CURL *put, struct stream *s, const stru
 		}
 		if (draws_progress)
 			progress_update(s->t->progress, __atomic_load_n(&s->t->streamed, __ATOMIC_RELAXED));
+		if (!answer_since && s->get_ok && s->sent == s->size) {
+			answer_since = now_ms();
+			curl_easy_setopt(put, CURLOPT_LOW_SPEED_TIME, 0L);
+		}
+		if (answer_since && now_ms() - answer_since > answer_window && !s->get_error) {
+			s->get_error = xasprintf("%s: no answer to the upload %.0f s after its last byte", s->digest,
+						 answer_window / 1000);
+			return -1;
+		}
 		if (now_ms() > l->deadline_ms)
 			return -1;
 		/* a resumed transfer has work without any socket event: drive it at once */
@@ -322,9 +337,22 @@ static int open_upload(struct transfer *t, struct blob_job *job, char **location
 	struct http_req req = { .method = "POST", .path = path };
 	struct http_resp resp = { 0 };
 	int rc = -1;
-	if (registry_request(t->dst, &req, &resp) == 0 && resp.status == 201 && t->src == t->dst) {
+	int sent = registry_request(t->dst, &req, &resp);
+	if (sent == 0 && t->src == t->dst && resp.status >= 400 && resp.status != 429 && resp.status < 500) {
+		/* a mount refused (Harbor's 401 for a project the account cannot read, 403,
+		 * 404 where mounts are off): a plain upload session instead, counted as a copy */
+		log_lock();
+		verbosef(1, "mount of %s from %s answered HTTP %ld: uploading it instead", job->digest, t->src_repo,
+			 resp.status);
+		log_unlock();
+		free(path);
+		path = xasprintf("/v2/%s/blobs/uploads/", t->dst_repo);
+		req.path = path;
+		sent = registry_request(t->dst, &req, &resp);
+	}
+	if (sent == 0 && resp.status == 201 && t->src == t->dst) {
 		rc = 201;
-	} else if (resp.status == 202 && resp.location) {
+	} else if (sent == 0 && resp.status == 202 && resp.location) {
 		*location = xstrdup(resp.location);
 		rc = 202;
 	} else {
@@ -335,6 +363,16 @@ static int open_upload(struct transfer *t, struct blob_job *job, char **location
 	http_resp_release(&resp);
 	free(path);
 	return rc;
+}
+
+/* An upload that failed is cancelled (DELETE of its session), so that the registry does
+ * not keep its partial data until its own purge; best effort, its answer ignored. */
+static void cancel_upload(struct transfer *t, const char *location)
+{
+	struct http_req req = { .method = "DELETE", .path = location, .max_body = 65536 };
+	struct http_resp resp = { 0 };
+	(void)registry_request(t->dst, &req, &resp);
+	http_resp_release(&resp);
 }
 
 static int blob_exists(struct transfer *t, struct blob_job *job)
@@ -367,6 +405,8 @@ static void do_job(struct transfer *t, struct blob_job *job)
 		}
 		enum stream_fault fault = STREAM_FATAL;
 		int rc = stream_blob(t, job, location, &fault);
+		if (rc)
+			cancel_upload(t, location);
 		free(location);
 		if (rc == 0) {
 			job->result = BLOB_COPIED;

@@ -82,7 +82,7 @@ static const struct cli_tool tool = {
 
 static int opt_digest(void *opts, const char *arg, char **why)
 {
-	if (!digest_valid(arg)) {
+	if (!ref_digest_valid(arg)) {
 		*why = xasprintf("\"%s\": expected sha256: and 64 lowercase hex digits", arg);
 		return -1;
 	}
@@ -350,12 +350,12 @@ static int status_main(int nrefs, char **refs, struct options *o, struct cli_com
 		registry_add_scope(ps[i].sreg, ps[i].src.repo, "pull");
 	}
 	struct run_result res = { .tool = &tool, .common = common, .cfg = cfg };
-	int code = run_status(ps, n, &res);
+	int code = output_status(ps, n, &res);
 	for (size_t i = 0; i < regs.n; i++)
 		registry_free(regs.items[i]);
 	free(regs.items);
 	for (size_t i = 0; i < n; i++)
-		promotion_release(&ps[i]);
+		promote_release(&ps[i]);
 	free(ps);
 	free(creds);
 	config_free(cfg);
@@ -415,12 +415,12 @@ int main(int argc, char **argv)
 	struct run_result res = { .tool = &tool, .common = &common, .cfg = cfg, .opts_force = o.force,
 				  .git_repo = o.git_repo, .require_ancestor = o.require_ancestor,
 				  .record_tag = o.record_tag, .environment = o.environment };
-	int code = run_and_report_many(ps, n, &res);
+	int code = output_run_many(ps, n, &res);
 	for (size_t i = 0; i < regs.n; i++)
 		registry_free(regs.items[i]);
 	free(regs.items);
 	for (size_t i = 0; i < n; i++)
-		promotion_release(&ps[i]);
+		promote_release(&ps[i]);
 	free(ps);
 	free(src_creds);
 	free(dest_creds);

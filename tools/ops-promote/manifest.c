@@ -34,7 +34,7 @@ static int read_descriptor(json_t *j, struct descriptor *d, const char *where, c
 {
 	const char *digest = json_string_value(json_object_get(j, "digest"));
 	json_t *size = json_object_get(j, "size");
-	if (!digest_valid(digest) || !json_is_integer(size) || json_integer_value(size) < 0) {
+	if (!ref_digest_valid(digest) || !json_is_integer(size) || json_integer_value(size) < 0) {
 		*err = xasprintf("%s has a descriptor without a sha256 digest and a size", where);
 		return -1;
 	}

@@ -263,7 +263,7 @@ static void report_targets(struct promotion *ps, size_t n, struct report *r, str
 	rp_close_array(r);
 }
 
-int run_and_report_many(struct promotion *ps, size_t n, struct run_result *res)
+int output_run_many(struct promotion *ps, size_t n, struct run_result *res)
 {
 	struct report *r = cli_report_new(res->tool, res->common);
 	struct steps *steps = xcalloc(n, sizeof(*steps));
@@ -295,13 +295,13 @@ int run_and_report_many(struct promotion *ps, size_t n, struct run_result *res)
 	return code;
 }
 
-int run_and_report(struct promotion *p, struct run_result *res)
+int output_run(struct promotion *p, struct run_result *res)
 {
-	return run_and_report_many(p, 1, res);
+	return output_run_many(p, 1, res);
 }
 
 /* ops-promote status TAG...: what each tag points at, and whether they agree. */
-int run_status(struct promotion *ps, size_t n, struct run_result *res)
+int output_status(struct promotion *ps, size_t n, struct run_result *res)
 {
 	struct report *r = cli_report_new(res->tool, res->common);
 	const char *first = NULL, *first_ref = NULL;

@@ -14,12 +14,12 @@ struct run_result {
 };
 
 /* Runs the promotion p (set up by main) and writes the report; returns the exit code. */
-int run_and_report(struct promotion *p, struct run_result *res);
+int output_run(struct promotion *p, struct run_result *res);
 /* The same for n promotions of one source to several targets, in order, in one report
  * (checks per target; the top-level keys are the first target's, "targets" lists all). */
-int run_and_report_many(struct promotion *ps, size_t n, struct run_result *res);
+int output_run_many(struct promotion *ps, size_t n, struct run_result *res);
 /* ops-promote status: each tag's digest, revision, created time and referrers, and a
  * same-digest check (CRITICAL, exit 2, naming both digests, when they differ). */
-int run_status(struct promotion *ps, size_t n, struct run_result *res);
+int output_status(struct promotion *ps, size_t n, struct run_result *res);
 
 #endif

@@ -24,7 +24,7 @@ static int fetch_manifest(struct registry *reg, const char *repo, const char *re
 	memset(out, 0, sizeof(*out));
 	if (registry_request(reg, &req, &resp) == 0 && resp.status == 200) {
 		rc = manifest_parse(&resp.body, resp.content_type, out, err);
-		if (rc == 0 && digest_valid(ref) && strcmp(ref, out->digest)) {
+		if (rc == 0 && ref_digest_valid(ref) && strcmp(ref, out->digest)) {
 			*err = xasprintf("%s/%s@%s served content that hashes to %s", reg->host, repo, ref, out->digest);
 			rc = -1;
 		}
@@ -207,7 +207,7 @@ static int select_platform(struct promotion *p)
 		free(bare);
 	}
 	int rc = -1;
-	if (!chosen || !digest_valid(chosen)) {
+	if (!chosen || !ref_digest_valid(chosen)) {
 		p->error = xasprintf("the index %s has no %s manifest (it has: %s)", p->top.digest, p->platform,
 				     seen.len ? seen.buf : "no platforms");
 	} else {
@@ -665,7 +665,7 @@ static int copy_listed_referrers(struct promotion *p, const char *digest, json_t
 			json_t *d;
 			json_array_foreach(json_object_get(doc, "manifests"), i, d) {
 				const char *ref = json_string_value(json_object_get(d, "digest"));
-				if (!digest_valid(ref) || copied++ >= MAX_REFERRERS)
+				if (!ref_digest_valid(ref) || copied++ >= MAX_REFERRERS)
 					continue;
 				if (copy_referrer(p, ref, digest, unindexed, depth)) {
 					api = -1;
@@ -1009,7 +1009,7 @@ long promote_token_requests(const struct promotion *p)
 	return p->counted ? p->token_requests_made : token_requests_now(p) - p->token_requests_base;
 }
 
-void promotion_release(struct promotion *p)
+void promote_release(struct promotion *p)
 {
 	manifest_release(&p->top);
 	for (size_t i = 0; i < p->nchildren; i++)

@@ -47,7 +47,7 @@ int ref_parse(const char *text, struct image_ref *out, char **err);
 void ref_release(struct image_ref *ref);
 /* "host/repo:tag" or "host/repo@digest" (tag wins when both); caller frees. */
 char *ref_string(const struct image_ref *ref);
-bool digest_valid(const char *digest);
+bool ref_digest_valid(const char *digest);
 
 /* ---- http.c and registry.c: the run's limits, a registry, one request ---- */
 struct run_limits {
@@ -122,7 +122,7 @@ void http_resp_release(struct http_resp *resp);
 
 /* ---- registry.c ---- */
 /* host[:port] is a loopback address (localhost, 127.0.0.0/8, [::1]), not a name prefix. */
-bool host_is_loopback(const char *host);
+bool registry_host_is_loopback(const char *host);
 /* Whether the absolute url is on r's scheme, host and port (relative paths are). */
 bool registry_same_origin(const struct registry *r, const char *url);
 struct registry *registry_new(const char *host, const struct run_limits *limits);
@@ -298,7 +298,7 @@ int promote_execute(struct promotion *p);
 char *promote_revision(struct promotion *p);
 /* Whether the image carries annotation/label key. */
 bool promote_has_label(struct promotion *p, const char *key);
-void promotion_release(struct promotion *p);
+void promote_release(struct promotion *p);
 /* Requests made for this promotion: registries shared by several targets of one run
  * count from promote_count_from_here(), called when its turn comes. */
 void promote_count_from_here(struct promotion *p);

@@ -6,7 +6,7 @@
 
 #include "promote.h"
 
-bool digest_valid(const char *digest)
+bool ref_digest_valid(const char *digest)
 {
 	if (!digest || !str_starts_with(digest, "sha256:") || strlen(digest) != 7 + 64)
 		return false;
@@ -74,7 +74,7 @@ int ref_parse(const char *text, struct image_ref *out, char **err)
 	char *at = strchr(work, '@');
 	if (at) {
 		*at = '\0';
-		if (!digest_valid(at + 1)) {
+		if (!ref_digest_valid(at + 1)) {
 			*err = xasprintf("\"%s\": the digest must be sha256: and 64 lowercase hex digits", text);
 			goto fail;
 		}

@@ -20,7 +20,7 @@
 /* Whether host[:port] is a loopback address: "localhost" itself, 127.0.0.0/8 or ::1,
  * checked on the address, never on a prefix of the name ("localhost.corp" and
  * "127.example.com" are names that resolve anywhere). */
-bool host_is_loopback(const char *host)
+bool registry_host_is_loopback(const char *host)
 {
 	char name[256];
 	size_t n;
@@ -50,7 +50,7 @@ struct registry *registry_new(const char *host, const struct run_limits *limits)
 	struct registry *r = xcalloc(1, sizeof(*r));
 	r->host = xstrdup(host);
 	r->api_host = xstrdup(strcmp(host, "docker.io") ? host : "registry-1.docker.io");
-	r->probe_scheme = host_is_loopback(host);
+	r->probe_scheme = registry_host_is_loopback(host);
 	r->plain_http = r->probe_scheme;
 	r->base_url = xasprintf("%s://%s", r->plain_http ? "http" : "https", r->api_host);
 	r->limits = limits;

@@ -153,4 +153,29 @@ test_expect_code 3 'a bad schema is UNKNOWN (exit 3), located' '
 	ops-envcheck --no-git --schema bad.yaml .env >out 2>&1; rc=$?; grep -q "bad.yaml:2:" out && exit $rc
 '
 
+test_expect_code 3 'a pattern that does not compile is a schema error (exit 3), not a skipped rule' '
+	printf "keys:\n  A: {pattern: \"([a-z\"}\n" >badre.yaml && printf "A=1\n" >.env &&
+	ops-envcheck --no-git --schema badre.yaml .env >out 2>&1; rc=$?;
+	grep -q "schema-invalid .*badre.yaml:2:.*pattern of A does not compile" out && exit $rc
+'
+
+test_expect_code 3 'min/max on a non-numeric type is a schema error (exit 3)' '
+	printf "keys:\n  NAME: {type: string, min: 3}\n" >minstr.yaml && printf "NAME=ab\n" >.env &&
+	ops-envcheck --no-git --schema minstr.yaml .env >out 2>&1; rc=$?;
+	grep -q "minstr.yaml:2:.*min of NAME needs a numeric type" out &&
+	printf "keys:\n  U: {type: url, max: 3}\n" >maxurl.yaml &&
+	ops-envcheck --no-git --schema maxurl.yaml .env >out 2>&1; test $? -eq 3 &&
+	grep -q "max of U needs a numeric type" out && exit $rc
+'
+
+test_expect_success 'a schema does not turn off the built-in credential checks for keys it does not list' '
+	printf "keys:\n  PORT: {type: port}\n" >small.yaml &&
+	printf "PORT=8080\nGOOGLE_CLOUD_CREDENTIALS_B64=not-base64!\nAWS_ACCESS_KEY_ID=AKIA123\n" >.env &&
+	ops-envcheck --no-git --schema small.yaml .env >out; test $? -eq 2 &&
+	test_grep "step 1 (base64)" out && test_grep "AWS_ACCESS_KEY_ID=AKIA123 is not an AWS access key id" out &&
+	printf "keys:\n  AWS_ACCESS_KEY_ID: {type: string}\n" >own.yaml &&
+	ops-envcheck --no-git --schema own.yaml .env >out; test $? -eq 2 &&
+	test_grep "step 1 (base64)" out && test_grep_not "is not an AWS access key id" out
+'
+
 test_done

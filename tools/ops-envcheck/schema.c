@@ -255,6 +255,9 @@ static void check_feature(struct ctx *c, const struct schema_feature *f)
 	sb_release(&missing);
 }
 
+static void check_builtin(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o,
+			  const struct schema *s);
+
 /* Marks the keys the schema calls secret before any file is read: the style and
  * portability checks run before schema_check() and must already mask them. */
 int schema_mark_secrets(const char *path, char **err)
@@ -276,7 +279,9 @@ int schema_check(struct report *r, struct env_file *files, size_t nfiles, const 
 	if (!s) {
 		struct check *chk = report_check(r, "schema-invalid", ST_UNKNOWN, o->schema_path, "%s", err);
 		check_hint(chk, "see SCHEMA in ops-envcheck(1)");
+		check_location(chk, o->schema_path, 0, 0);
 		free(err);
+		check_builtin(r, files, nfiles, o, NULL);
 		return -1;
 	}
 	struct ctx c = { r, files, nfiles, o, s };
@@ -298,13 +303,16 @@ int schema_check(struct report *r, struct env_file *files, size_t nfiles, const 
 		check_rule(&c, &s->rules[i]);
 	for (size_t i = 0; i < s->nfeatures; i++)
 		check_feature(&c, &s->features[i]);
+	check_builtin(r, files, nfiles, o, s);
 	report_check(r, "schema", ST_OK, s->path, "%zu keys checked against %s", s->nkeys, s->path);
 	schema_free(s);
 	return 0;
 }
 
-/* Without a schema: the well-known credential keys are still checked when present. */
-void schema_check_defaults(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o)
+/* The well-known credential keys are checked when present, with a schema or without;
+ * a schema that lists one of them checks it its own way. */
+static void check_builtin(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o,
+			  const struct schema *s)
 {
 	static const struct schema_key known[] = {
 		{ .name = "GOOGLE_CLOUD_CREDENTIALS_B64", .type = "gcp-service-account-b64", .min_length = -1, .max_length = -1 },
@@ -318,6 +326,11 @@ void schema_check_defaults(struct report *r, struct env_file *files, size_t nfil
 	struct schema none = { .path = "(built-in)" };
 	struct ctx c = { r, files, nfiles, o, &none };
 	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
-		if (find(&c, known[i].name, NULL))
+		if ((!s || !schema_find_key(s, known[i].name)) && find(&c, known[i].name, NULL))
 			check_key(&c, &known[i]);
+}
+
+void schema_check_defaults(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o)
+{
+	check_builtin(r, files, nfiles, o, NULL);
 }

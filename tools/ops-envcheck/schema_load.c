@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,8 +104,22 @@ static int key_field(struct loader *l, struct schema_key *k, const char *f, yaml
 		k->example = scalar(v);
 	} else if (!strcmp(f, "pattern")) {
 		k->pattern = scalar(v);
+		regex_t re;
+		int rc = k->pattern ? regcomp(&re, k->pattern, REG_EXTENDED | REG_NOSUB) : REG_BADPAT;
+		if (rc) {
+			char msg[128] = "expected a string";
+			if (k->pattern)
+				regerror(rc, &re, msg, sizeof(msg));
+			return where_fail(l, v, "the pattern of %s does not compile as a POSIX extended regex: %s",
+					  k->name, msg);
+		}
+		regfree(&re);
 	} else if (!strcmp(f, "min") || !strcmp(f, "max")) {
 		bool is_min = f[1] == 'i';
+		const struct env_type *t = k->type ? types_find(k->type) : NULL;
+		if (!(t && t->numeric) && !(k->type && !strcmp(k->type, "duration")))
+			return where_fail(l, v, "%s of %s needs a numeric type (int, number, port or duration), not %s; "
+					  "min_length/max_length bound a string", f, k->name, k->type ? k->type : "string");
 		if (key_number(l, v, k->type, is_min ? &k->min : &k->max) < 0)
 			return -1;
 		*(is_min ? &k->has_min : &k->has_max) = true;

@@ -178,4 +178,12 @@ test_expect_success 'a schema does not turn off the built-in credential checks f
 	test_grep "step 1 (base64)" out && test_grep_not "is not an AWS access key id" out
 '
 
+test_expect_success 'types: unix:// URLs, libpq socket URIs and multi-host URIs are valid' '
+	printf "keys:\n  U: {type: url}\n  D1: {type: dsn}\n  D2: {type: dsn}\n  D3: {type: dsn}\n  D4: {type: dsn}\n  BAD: {type: dsn}\n" >uri.yaml &&
+	printf "U=unix:///run/app.sock\nD1=postgresql:///db?host=/run/postgresql\nD2=postgresql://h1:5432,h2:5433/db\nD3=unix:///var/run/redis/redis.sock\nD4=postgres://app@[::1]:5432,db-2:6432/app?target_session_attrs=read-write\nBAD=postgresql://h1:5432,h2:99999/db\n" >.env &&
+	ops-envcheck --no-git --schema uri.yaml .env >out; test $? -eq 2 &&
+	test_grep "BAD=.* has a bad port" out &&
+	test_grep_not "schema-type .*\(U\|D1\|D2\|D3\|D4\)=" out
+'
+
 test_done

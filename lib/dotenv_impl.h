@@ -64,5 +64,7 @@ void dotenv_parse_python(struct dotenv_parser *p);
 void dotenv_parse_node(struct dotenv_parser *p);
 void dotenv_parse_compose(struct dotenv_parser *p);
 void dotenv_parse_shell(struct dotenv_parser *p);
+void dotenv_parse_docker(struct dotenv_parser *p);
+void dotenv_parse_node_env_file(struct dotenv_parser *p);
 
 #endif

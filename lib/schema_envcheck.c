@@ -2,7 +2,7 @@
 #include "config.h"
 
 const struct cfg_key opskit_schema_envcheck[] = {
-	CFG_KEY("envcheck.dialect", CFG_STRING, "dialect of env files: compose, python, node or shell",
+	CFG_KEY("envcheck.dialect", CFG_STRING, "dialect of env files: compose, python, node, shell, docker or node-env-file",
 		.def = "compose"),
 	CFG_KEY("envcheck.expand", CFG_BOOL, "interpolate ${VAR} in values",
 		.def = "true"),

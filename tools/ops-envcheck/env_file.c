@@ -79,6 +79,10 @@ int env_file_load(struct env_file *f, const char *path, const struct envcheck_op
 	struct dotenv_options dopts;
 	dotenv_options_init(&dopts, o->dialect);
 	dopts.expand = o->expand;
+	if (o->lookup) {
+		dopts.lookup = o->lookup;
+		dopts.lookup_ctx = o->lookup_ctx;
+	}
 	dotenv_parse(f->buf, f->len, &dopts, &f->res);
 	for (size_t i = 0; i < f->res.n; i++)
 		if (f->res.entries[i].value &&

@@ -34,6 +34,8 @@ struct envcheck_opts {
 	bool git;             /* check whether files with secrets are tracked */
 	const char *const *secret_patterns; /* extra secret-looking key globs (config) */
 	size_t nsecret_patterns;
+	dotenv_lookup_fn lookup;   /* interpolation's environment; NULL: the process's */
+	void *lookup_ctx;
 };
 
 struct env_file {

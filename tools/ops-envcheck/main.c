@@ -20,8 +20,8 @@ static int opt_dialect(void *opts, const char *arg, char **why);
 
 #define O struct envcheck_opts
 static const struct cli_opt options[] = {
-	CLI_CALL_OPT(0, "dialect", "D", opt_dialect, "compose, python, node or shell",
-		     .config_key = "envcheck.dialect", .choices = "compose|python|node|shell"),
+	CLI_CALL_OPT(0, "dialect", "D", opt_dialect, "compose, python, node, shell, docker or node-env-file",
+		     .config_key = "envcheck.dialect", .choices = "compose|python|node|shell|docker|node-env-file"),
 	CLI_OPT(0, "no-expand", NULL, CLI_FLAG_OFF, O, expand, "do not interpolate ${VAR} (python, compose, shell)",
 		.config_key = "envcheck.expand"),
 	CLI_OPT(0, "schema", "FILE", CLI_STRING, O, schema_path, "check keys against a YAML schema",
@@ -49,7 +49,7 @@ static int opt_dialect(void *opts, const char *arg, char **why)
 {
 	if (dotenv_dialect_parse(arg, &((struct envcheck_opts *)opts)->dialect) == 0)
 		return 0;
-	*why = xasprintf("unknown dialect '%s' (compose, python, node or shell)", arg);
+	*why = xasprintf("unknown dialect '%s' (compose, python, node, shell, docker or node-env-file)", arg);
 	return -1;
 }
 

@@ -186,4 +186,29 @@ test_expect_success 'types: unix:// URLs, libpq socket URIs and multi-host URIs 
 	test_grep_not "schema-type .*\(U\|D1\|D2\|D3\|D4\)=" out
 '
 
+# twice.json: a service account whose private_key holds \n as two characters
+sa good.pem | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+d["private_key"] = d["private_key"].replace("\n", "\\n")
+print(json.dumps(d))' >twice.json
+
+test_expect_success 'GCP: a private_key escaped twice (\\n) gets "unescape it", not "regenerate the key"' '
+	env_with "$(b64 <twice.json)" && run_creds &&
+	test $(cat rc) -eq 2 && test_grep "escaped twice); unescaped, the key parses" line &&
+	test_grep "unescape it" out && test_grep_not "regenerate the service-account key" out && test_grep_not "PRIVATE KEY" out
+'
+
+test_expect_success 'SARIF: a finding without a line (a required key missing) has the file as its location' '
+	printf "keys:\n  NEEDED: {required: true}\nfeatures:\n  f: {any_of: [OPT], when_absent: warning}\n" >req.yaml &&
+	printf "OTHER=1\n" >.env &&
+	ops-envcheck --no-git --format sarif --schema req.yaml .env >out; test $? -eq 2 &&
+	python3 - <<-PY
+	import json
+	r = json.load(open("out"))["runs"][0]["results"]
+	assert {x["ruleId"] for x in r} >= {"schema-required", "feature-disabled"}, r
+	for x in r:
+	    assert x["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == ".env", x
+	PY
+'
+
 test_done

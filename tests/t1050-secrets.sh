@@ -59,4 +59,15 @@ test_expect_success 'shell dialect: the unquoted rest of a secret value is not e
 	test_grep "command-not-run\|word 2" out && test_grep_not defghijk out
 '
 
+test_expect_success 'SARIF: git and permission findings have the file as their location' '
+	cd repo && chmod 644 .env &&
+	ops-envcheck --format sarif .env >../out; test $? -eq 2 &&
+	python3 - <<-PY
+	import json
+	r = json.load(open("../out"))["runs"][0]["results"]
+	assert {x["ruleId"] for x in r} >= {"secret-tracked", "file-permissions"}, r
+	assert all(x["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == ".env" for x in r), r
+	PY
+'
+
 test_done

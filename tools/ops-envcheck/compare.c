@@ -53,12 +53,13 @@ int compare_files(struct report *r, const char *env_path, const char *example_pa
 {
 	struct env_file env, ex;
 	if (env_file_load(&env, env_path, o) < 0) {
-		report_check(r, "file-unreadable", ST_UNKNOWN, env_path, "cannot read %s: %s", env_path, strerror(errno));
+		check_location(report_check(r, "file-unreadable", ST_UNKNOWN, env_path, "cannot read %s: %s", env_path,
+					    strerror(errno)), env_path, 0, 0);
 		return -1;
 	}
 	if (env_file_load(&ex, example_path, o) < 0) {
-		report_check(r, "file-unreadable", ST_UNKNOWN, example_path, "cannot read %s: %s", example_path,
-			     strerror(errno));
+		check_location(report_check(r, "file-unreadable", ST_UNKNOWN, example_path, "cannot read %s: %s",
+					    example_path, strerror(errno)), example_path, 0, 0);
 		env_file_free(&env);
 		return -1;
 	}

@@ -266,8 +266,8 @@ int compose_check(struct report *r, struct env_file *files, size_t nfiles, const
 {
 	FILE *fp = fopen(o->compose_path, "rb");
 	if (!fp) {
-		report_check(r, "compose-unreadable", ST_UNKNOWN, o->compose_path, "cannot read %s: %s",
-			     o->compose_path, strerror(errno));
+		check_location(report_check(r, "compose-unreadable", ST_UNKNOWN, o->compose_path, "cannot read %s: %s",
+					    o->compose_path, strerror(errno)), o->compose_path, 0, 0);
 		return -1;
 	}
 	yaml_parser_t parser;
@@ -277,9 +277,11 @@ int compose_check(struct report *r, struct env_file *files, size_t nfiles, const
 	int ok = yaml_parser_load(&parser, &doc);
 	fclose(fp);
 	if (!ok) {
-		report_check(r, "compose-unreadable", ST_UNKNOWN, o->compose_path, "%s:%lu:%lu: %s", o->compose_path,
-			     (unsigned long)parser.problem_mark.line + 1, (unsigned long)parser.problem_mark.column + 1,
-			     parser.problem ? parser.problem : "bad YAML");
+		struct check *chk = report_check(r, "compose-unreadable", ST_UNKNOWN, o->compose_path, "%s:%lu:%lu: %s",
+						 o->compose_path, (unsigned long)parser.problem_mark.line + 1,
+						 (unsigned long)parser.problem_mark.column + 1,
+						 parser.problem ? parser.problem : "bad YAML");
+		check_location(chk, o->compose_path, (int)parser.problem_mark.line + 1, (int)parser.problem_mark.column + 1);
 		yaml_parser_delete(&parser);
 		return -1;
 	}

@@ -29,6 +29,34 @@ static const char *string_field(json_t *obj, const char *name)
 	return json_is_string(v) && *json_string_value(v) ? json_string_value(v) : NULL;
 }
 
+static int check_private_key(const char *pem, struct strbuf *ok, struct strbuf *why);
+
+/* A private_key whose line breaks are the two characters \ and n: the JSON text held
+ * \\n (escaped twice, by a tool that stored the JSON inside another string). Google's
+ * libraries do not load it; the key itself may be fine. */
+static int check_double_escaped(const char *pem, struct strbuf *why)
+{
+	if (strchr(pem, '\n') || !strstr(pem, "\\n"))
+		return 0;
+	struct strbuf fixed = STRBUF_INIT, ignore = STRBUF_INIT, bad = STRBUF_INIT;
+	for (const char *p = pem; *p; p++) {
+		if (p[0] == '\\' && p[1] == 'n') {
+			sb_addch(&fixed, '\n');
+			p++;
+		} else {
+			sb_addch(&fixed, *p);
+		}
+	}
+	redact_add_secret(sb_str(&fixed));
+	bool parses = check_private_key(sb_str(&fixed), &ignore, &bad) == 0;
+	sb_addf(why, "step 5 (private key): private_key holds \\n escapes instead of line breaks "
+		"(the JSON was escaped twice)%s", parses ? "; unescaped, the key parses" : "");
+	sb_release(&fixed);
+	sb_release(&ignore);
+	sb_release(&bad);
+	return -1;
+}
+
 static int check_private_key(const char *pem, struct strbuf *ok, struct strbuf *why)
 {
 	BIO *bio = BIO_new_mem_buf(pem, -1);
@@ -95,7 +123,9 @@ static int check_json(const char *text, size_t len, struct strbuf *ok, struct st
 		goto out;
 	}
 	sb_addf(ok, "service account %s of project %s, ", email, string_field(j, "project_id"));
-	rc = check_private_key(pk, ok, why);
+	rc = check_double_escaped(pk, why);
+	if (rc == 0)
+		rc = check_private_key(pk, ok, why);
 out:
 	json_decref(j);
 	return rc;

@@ -171,6 +171,7 @@ int fix_file(struct report *r, const struct env_file *f, const struct envcheck_o
 		c = report_check(r, "fix", ST_OK, f->path, "%s: %d fixes written, the original is in %s", f->path, fixes,
 				 backup);
 	}
+	check_location(c, f->path, 0, 0);
 	free(target);
 	free(backup);
 	free(fixed);

@@ -145,8 +145,12 @@ static void parse_line(const char *s, struct lint_line *l)
 		l->comment = true;
 		return;
 	}
-	if (l->end - i > 7 && !memcmp(s + i, "export ", 7))
+	/* "export" and a blank (a tab too: bash and compose read export<TAB>KEY=v) */
+	if (l->end - i > 7 && !memcmp(s + i, "export", 6) && (s[i + 6] == ' ' || s[i + 6] == '\t')) {
 		i += 7;
+		while (i < l->end && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+	}
 	l->key = i;
 	const char *eq = memchr(s + i, '=', l->end - i);
 	l->has_eq = eq != NULL;

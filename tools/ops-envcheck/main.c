@@ -74,6 +74,7 @@ static int cmd_lint(struct report *r, char **paths, int npaths, const struct env
 			struct check *c = report_check(r, "file-unreadable", ST_UNKNOWN, paths[i],
 						       "cannot read %s: %s", paths[i], strerror(errno));
 			check_hint(c, "check the path and its permissions");
+			check_location(c, paths[i], 0, 0);
 			continue;
 		}
 		n++;

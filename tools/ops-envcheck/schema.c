@@ -45,6 +45,8 @@ static struct check *key_check(struct ctx *c, const char *id, enum status st, co
 	free(msg);
 	if (e && where)
 		check_location(chk, where->path, e->line, e->column);
+	else if (c->nfiles) /* a missing key: the file it is missing from (SARIF needs one) */
+		check_location(chk, c->files[c->nfiles - 1].path, 0, 0);
 	return chk;
 }
 
@@ -56,7 +58,11 @@ static void credentials(struct ctx *c, const struct schema_key *k, const char *v
 	if (rc < 0) {
 		struct check *chk = key_check(c, "credentials", ST_CRITICAL, k->name, "%s is set but broken: %s",
 					      k->name, sb_str(&why));
-		if (str_starts_with(sb_str(&why), "step 1 (file)")) /* the key may be fine: it is not there */
+		if (strstr(sb_str(&why), "escaped twice")) /* the key is fine: its text is not */
+			check_hint(chk, "unescape it: replace each \\\\n in private_key by \\n (one backslash) in the "
+				   "JSON%s; do not regenerate the key", strcmp(k->type, "gcp-service-account-b64") ? "" :
+				   ", then base64 -w0 key.json again");
+		else if (str_starts_with(sb_str(&why), "step 1 (file)")) /* the key may be fine: it is not there */
 			check_hint(chk, "fix the path in %s, or make the key file readable where it points "
 				   "(in a container: mount it)", k->name);
 		else
@@ -249,8 +255,11 @@ static void check_feature(struct ctx *c, const struct schema_feature *f)
 				   sb_str(&missing));
 		check_hint(chk, "set %s, or remove %s", sb_str(&missing), sb_str(&present));
 	} else {
-		report_check(c->r, "feature-enabled", ST_OK, f->name, "%s is configured (%s)", f->name, sb_str(&present));
+		chk = report_check(c->r, "feature-enabled", ST_OK, f->name, "%s is configured (%s)", f->name,
+				   sb_str(&present));
 	}
+	if (c->nfiles)
+		check_location(chk, c->files[c->nfiles - 1].path, 0, 0);
 	sb_release(&present);
 	sb_release(&missing);
 }

@@ -119,10 +119,12 @@ static void check_git(struct report *r, const struct env_file *f, const char *fi
 	if (state == 1) {
 		c = report_check(r, "secret-tracked", ST_CRITICAL, f->path,
 				 "%s holds credentials (%s holds %s) and is tracked by git", f->path, first_key, what);
+		check_location(c, f->path, 0, 0);
 		check_hint(c, "git rm --cached %s, add it to .gitignore, and rotate the credentials", f->path);
 	} else if (state == 0) {
 		c = report_check(r, "secret-not-ignored", ST_WARNING, f->path,
 				 "%s holds credentials and is not ignored by git: one `git add .` commits it", f->path);
+		check_location(c, f->path, 0, 0);
 		check_hint(c, "add %s to .gitignore", f->path);
 	}
 }
@@ -136,6 +138,7 @@ static void check_mode(struct report *r, const struct env_file *f)
 				       "%s holds secrets and is readable by %s (mode %03o)", f->path,
 				       (st.st_mode & S_IROTH) ? "everyone" : "its group", (unsigned)(st.st_mode & 0777));
 	check_hint(c, "chmod 600 %s", f->path);
+	check_location(c, f->path, 0, 0);
 }
 
 void secrets_check(struct report *r, const struct env_file *f, const struct envcheck_opts *o)

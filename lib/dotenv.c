@@ -225,6 +225,8 @@ struct dotenv_entry *dp_add(struct dotenv_parser *p, const char *key, size_t key
 	e->value_end = map_off(p, span->vend);
 	e->quote = span->quote;
 	e->exported = span->exported;
+	e->from_env = p->used_env;
+	p->used_env = false;
 	if (p->over_budget && !p->over_reported) {
 		p->over_reported = true;
 		dp_diag(p, DOTENV_FATAL, span->key, "interpolation expands to more than %zu MiB: values are cut "
@@ -297,6 +299,7 @@ static const char *dp_var_value(struct dotenv_parser *p, const char *name, size_
 		free(n);
 		if (env) {
 			*found = true;
+			p->used_env = true;
 			return env;
 		}
 	}
@@ -311,6 +314,7 @@ static const char *dp_var_value(struct dotenv_parser *p, const char *name, size_
 		free(n);
 	}
 	*found = env != NULL;
+	p->used_env |= env != NULL;
 	return env ? env : "";
 }
 

@@ -53,6 +53,8 @@ struct dotenv_entry {
 	char quote;           /* '\'', '"', '`' or 0 when the value is unquoted */
 	bool exported;        /* written with "export " */
 	bool first;           /* first occurrence of this key in the file */
+	bool from_env;        /* its value took something from the lookup (the process
+				 environment): in CI that holds secrets, never print it */
 };
 
 enum dotenv_diag_kind {

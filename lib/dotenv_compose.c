@@ -302,6 +302,7 @@ static bool statement(struct cp *x)
 		free(name);
 		if (env)
 			sb_addstr(&v, env);
+		p->used_env |= env != NULL;
 		if (klen)
 			dp_add(p, p->s + key_at, (size_t)klen, env ? &v : NULL, &sp);
 		sb_release(&v);

@@ -79,6 +79,7 @@ void dotenv_parse_docker(struct dotenv_parser *p)
 			const char *env = p->o->lookup ? p->o->lookup(name, p->o->lookup_ctx) : NULL;
 			free(name);
 			if (env) {
+				p->used_env = true;
 				struct strbuf v = STRBUF_INIT;
 				sb_addstr(&v, env);
 				dp_add(p, s + i, kend - i, &v, &sp);

@@ -22,7 +22,7 @@ static void describe(struct strbuf *sb, const char *key, const struct dotenv_ent
 		sb_addstr(sb, "no value");
 		return;
 	}
-	if (env_file_value_is_secret(key, e->value, o)) {
+	if (e->from_env || env_file_value_is_secret(key, e->value, o)) {
 		sb_addstr(sb, REDACTED);
 		return;
 	}
@@ -86,7 +86,8 @@ void portability_check(struct report *r, const struct env_file *f, const struct 
 		const struct dotenv_entry *vals[NPORTABLE];
 		for (int d = 0; d < NPORTABLE; d++) {
 			vals[d] = dotenv_lookup(&other[d], mine->key);
-			if (vals[d] && vals[d]->value && env_file_value_is_secret(mine->key, vals[d]->value, o))
+			if (vals[d] && vals[d]->value &&
+			    (vals[d]->from_env || env_file_value_is_secret(mine->key, vals[d]->value, o)))
 				redact_add_secret(vals[d]->value);
 			differs |= !same(vals[d], last);
 		}

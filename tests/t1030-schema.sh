@@ -211,4 +211,24 @@ test_expect_success 'SARIF: a finding without a line (a required key missing) ha
 	PY
 '
 
+test_expect_success 'required means non-empty (API_TOKEN= is missing) unless allow_empty' '
+	printf "keys:\n  API_TOKEN: {required: true}\n  OPTIONAL_SUFFIX: {required: true, allow_empty: true, type: int}\n" >req2.yaml &&
+	printf "API_TOKEN=\nOPTIONAL_SUFFIX=\n" >.env &&
+	ops-envcheck --no-git --schema req2.yaml .env >out; test $? -eq 2 &&
+	test_grep "^CRITICAL .*schema-required .*API_TOKEN is required but empty" out &&
+	test_grep_not "OPTIONAL_SUFFIX" out
+'
+
+test_expect_success 'required_in: [production] is required only with --environment production (or the config)' '
+	printf "unknown_keys: ok\nkeys:\n  SENTRY_DSN: {required_in: [production, staging]}\n" >env.yaml &&
+	printf "OTHER=1\n" >.env &&
+	ops-envcheck --no-git --schema env.yaml .env >out && test_grep_not schema-required out &&
+	ops-envcheck --no-git --schema env.yaml --environment dev .env >out && test_grep_not schema-required out &&
+	ops-envcheck --no-git --schema env.yaml --environment production .env >out; test $? -eq 2 &&
+	test_grep "SENTRY_DSN is required but not set in production" out &&
+	printf "envcheck:\n  environment: staging\n" >opskit.yaml &&
+	ops-envcheck --config opskit.yaml --no-git --schema env.yaml .env >out; test $? -eq 2 &&
+	test_grep "not set in staging" out
+'
+
 test_done

@@ -120,4 +120,16 @@ test_expect_success 'compose dialect: keys with - and . load (compose-go accepts
 	echo "{\"my-name\": \"1\", \"app.name\": \"x\", \"LAST\": \"2\"}" >expect && test_cmp expect out
 '
 
+test_expect_success 'compare: # optional in the example; only required keys are CRITICAL; empty is missing' '
+	mkdir opt && cd opt &&
+	printf "A=1\nAPI_TOKEN=\nOPT_EMPTY=\n" >.env &&
+	printf "A=\nAPI_TOKEN=\nOPT_EMPTY= # optional\n# optional: only for the worker\nWORKER_QUEUE=\n" >.env.example &&
+	ops-envcheck compare .env .env.example >out; test $? -eq 2 &&
+	test_grep "^CRITICAL .*drift-missing .*API_TOKEN is required by .env.example but empty in .env" out &&
+	test_grep_not "OPT_EMPTY\|WORKER_QUEUE" out &&
+	test_grep "(2 optional ones absent or empty)" out &&
+	printf "A=1\nAPI_TOKEN=t0k3n-value\n" >.env &&
+	ops-envcheck compare .env .env.example >out && test_grep "^OK .*drift" out
+'
+
 test_done

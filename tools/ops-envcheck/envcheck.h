@@ -32,6 +32,7 @@ struct envcheck_opts {
 	const char *compose_path;
 	bool fix;
 	bool git;             /* check whether files with secrets are tracked */
+	const char *environment; /* --environment: which required_in keys are required */
 	const char *const *secret_patterns; /* extra secret-looking key globs (config) */
 	size_t nsecret_patterns;
 	dotenv_lookup_fn lookup;   /* interpolation's environment; NULL: the process's */

@@ -29,6 +29,9 @@ static const struct cli_opt options[] = {
 	CLI_OPT(0, "compose", "FILE", CLI_STRING, O, compose_path, "check a docker-compose.yml's ${VAR} and env_file"),
 	CLI_OPT(0, "fix", NULL, CLI_FLAG, O, fix, "rewrite safe, mechanical findings (keeps FILE.bak)"),
 	CLI_OPT(0, "no-git", NULL, CLI_FLAG_OFF, O, git, "skip the git tracking check", .config_key = "envcheck.git"),
+	CLI_OPT(0, "environment", "NAME", CLI_STRING, O, environment,
+		"the deployment environment: keys with required_in: [NAME] are required",
+		.config_key = "envcheck.environment"),
 	CLI_OPT_END,
 };
 #undef O

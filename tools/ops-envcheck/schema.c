@@ -146,17 +146,38 @@ static bool of_type(struct ctx *c, const struct schema_key *k, const char *value
 	return ok;
 }
 
+/* required: true, or required_in the environment --environment names. */
+static bool is_required(struct ctx *c, const struct schema_key *k)
+{
+	if (k->required)
+		return true;
+	for (size_t i = 0; i < k->nrequired_in && c->o->environment; i++)
+		if (!strcmp(k->required_in[i], c->o->environment))
+			return true;
+	return false;
+}
+
 static void check_key(struct ctx *c, const struct schema_key *k)
 {
 	const struct dotenv_entry *e = find(c, k->name, NULL);
-	if (!e) {
-		if (!k->required)
+	bool required = is_required(c, k);
+	/* required means non-empty: API_TOKEN= is missing, unless allow_empty says not */
+	bool empty = e && !*e->value && !k->allow_empty;
+	if (!e || (required && empty)) {
+		if (!required)
 			return;
-		struct check *chk = key_check(c, "schema-required", ST_CRITICAL, k->name, "%s is required but not set%s%s",
-					      k->name, k->description ? ": " : "", k->description ? k->description : "");
-		check_hint(chk, "add %s=%s", k->name, k->example && !k->secret ? k->example : "...");
+		struct check *chk = key_check(c, "schema-required", ST_CRITICAL, k->name, "%s is required but %s%s%s%s%s",
+					      k->name, e ? "empty" : "not set", !k->required ? " in " : "",
+					      !k->required ? c->o->environment : "", k->description ? ": " : "",
+					      k->description ? k->description : "");
+		if (e)
+			check_hint(chk, "give %s a value (or allow_empty: true in the schema)", k->name);
+		else
+			check_hint(chk, "add %s=%s", k->name, k->example && !k->secret ? k->example : "...");
 		return;
 	}
+	if (!*e->value && k->allow_empty)
+		return; /* allowed empty: not a bad int or url either */
 	if (k->deprecated) {
 		struct check *chk = key_check(c, "schema-deprecated", ST_WARNING, k->name, "%s is deprecated", k->name);
 		check_hint(chk, "%s", k->deprecated);

@@ -94,6 +94,10 @@ static int key_field(struct loader *l, struct schema_key *k, const char *f, yaml
 			return where_fail(l, v, "unknown type '%s'", k->type ? k->type : "");
 	} else if (!strcmp(f, "required")) {
 		return as_bool(l, v, &k->required);
+	} else if (!strcmp(f, "allow_empty")) {
+		return as_bool(l, v, &k->allow_empty);
+	} else if (!strcmp(f, "required_in")) {
+		return as_list(l, v, &k->required_in, &k->nrequired_in);
 	} else if (!strcmp(f, "secret")) {
 		return as_bool(l, v, &k->secret);
 	} else if (!strcmp(f, "deprecated")) {
@@ -133,8 +137,9 @@ static int key_field(struct loader *l, struct schema_key *k, const char *f, yaml
 	} else if (!strcmp(f, "requires")) {
 		return as_list(l, v, &k->requires, &k->nrequires);
 	} else {
-		return where_fail(l, v, "unknown key field '%s' (type, required, secret, min, max, "
-			"min_length, max_length, pattern, values, requires, deprecated, description, example)", f);
+		return where_fail(l, v, "unknown key field '%s' (type, required, required_in, allow_empty, "
+			"secret, min, max, min_length, max_length, pattern, values, requires, deprecated, description, "
+			"example)", f);
 	}
 	return 0;
 }
@@ -354,6 +359,7 @@ void schema_free(struct schema *s)
 	for (size_t i = 0; i < s->nkeys; i++) {
 		free(s->keys[i].values);
 		free(s->keys[i].requires);
+		free(s->keys[i].required_in);
 	}
 	for (size_t i = 0; i < s->nfeatures; i++)
 		free(s->features[i].keys);

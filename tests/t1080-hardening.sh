@@ -133,7 +133,7 @@ test_expect_success 'a FIFO or /dev/zero named as credentials or env_file does n
 
 test_expect_success 'every check id the code emits is documented in CHECKS of ops-envcheck(1)' '
 	src=$OPSKIT_ROOT/tools/ops-envcheck &&
-	{ grep -ohE "report_check\([^,]+, \"[a-z-]+\"" $src/*.c
+	{ grep -ohE "(report_check|ec_report)\([^,]+, \"[a-z-]+\"" $src/*.c
 	  grep -ohE "(finding\(r, f, [^,]+, [^,]+|key_check\(c), \"[a-z-]+\"" $src/*.c
 	  grep -ohE "\[DOTENV_[A-Z_]+\] = \{ \"[a-z-]+\"" $src/*.c; } |
 	grep -oE "\"[a-z-]+\"$" | tr -d "\"" | sort -u >ids &&

@@ -66,15 +66,15 @@ static size_t missing_and_extra(struct report *r, const struct env_file *env, co
 		}
 		struct check *c;
 		if (have) {
-			c = report_check(r, "drift-missing", ST_CRITICAL, e->key, "%s is required by %s but empty in %s",
+			c = ec_report(r, "drift-missing", ST_CRITICAL, e->key, "%s is required by %s but empty in %s",
 					 e->key, ex->path, env->path);
-			check_location(c, env->path, have->line, have->column);
+			ec_location(c, env->path, have->line, have->column);
 			check_hint(c, "give %s a value, or mark it \"# optional\" in %s", e->key, ex->path);
 			continue;
 		}
-		c = report_check(r, "drift-missing", ST_CRITICAL, e->key,
+		c = ec_report(r, "drift-missing", ST_CRITICAL, e->key,
 				 "%s is in %s but missing from %s", e->key, ex->path, env->path);
-		check_location(c, ex->path, e->line, e->column);
+		ec_location(c, ex->path, e->line, e->column);
 		check_hint(c, "add %s to %s (see %s:%d), or mark it \"# optional\" there", e->key, env->path, ex->path,
 			   e->line);
 	}
@@ -82,9 +82,9 @@ static size_t missing_and_extra(struct report *r, const struct env_file *env, co
 		const struct dotenv_entry *e = &env->res.entries[i];
 		if (!e->first || dotenv_lookup(&ex->res, e->key))
 			continue;
-		struct check *c = report_check(r, "drift-extra", ST_WARNING, e->key,
+		struct check *c = ec_report(r, "drift-extra", ST_WARNING, e->key,
 					       "%s is in %s but not documented in %s", e->key, env->path, ex->path);
-		check_location(c, env->path, e->line, e->column);
+		ec_location(c, env->path, e->line, e->column);
 		check_hint(c, "add %s= with a placeholder to %s, or remove it", e->key, ex->path);
 	}
 	return optional;
@@ -99,10 +99,10 @@ static void example_secrets(struct report *r, const struct env_file *ex, const s
 		const char *what = secrets_format(e->key, e->value, o);
 		if (!what)
 			continue;
-		struct check *c = report_check(r, "example-secret", ST_CRITICAL, e->key,
+		struct check *c = ec_report(r, "example-secret", ST_CRITICAL, e->key,
 					       "%s in %s holds what looks like %s: examples are committed", e->key,
 					       ex->path, what);
-		check_location(c, ex->path, e->line, e->column);
+		ec_location(c, ex->path, e->line, e->column);
 		check_hint(c, "replace it with a placeholder (%s=changeme) and rotate the credential", e->key);
 	}
 }
@@ -111,19 +111,21 @@ int compare_files(struct report *r, const char *env_path, const char *example_pa
 {
 	struct env_file env, ex;
 	if (env_file_load(&env, env_path, o) < 0) {
-		check_location(report_check(r, "file-unreadable", ST_UNKNOWN, env_path, "cannot read %s: %s", env_path,
+		ec_location(ec_report(r, "file-unreadable", ST_UNKNOWN, env_path, "cannot read %s: %s", env_path,
 					    strerror(errno)), env_path, 0, 0);
 		return -1;
 	}
 	if (env_file_load(&ex, example_path, o) < 0) {
-		check_location(report_check(r, "file-unreadable", ST_UNKNOWN, example_path, "cannot read %s: %s",
+		ec_location(ec_report(r, "file-unreadable", ST_UNKNOWN, example_path, "cannot read %s: %s",
 					    example_path, strerror(errno)), example_path, 0, 0);
 		env_file_free(&env);
 		return -1;
 	}
+	suppress_scan(&env);
+	suppress_scan(&ex);
 	size_t optional = missing_and_extra(r, &env, &ex);
 	example_secrets(r, &ex, o);
-	report_check(r, "drift", ST_OK, env_path, "%zu keys in %s, %zu in %s (%zu optional ones absent or empty)",
+	ec_report(r, "drift", ST_OK, env_path, "%zu keys in %s, %zu in %s (%zu optional ones absent or empty)",
 		     env.res.nkeys, env_path, ex.res.nkeys, example_path, optional);
 	env_file_free(&env);
 	env_file_free(&ex);

@@ -58,17 +58,17 @@ static void use_variable(struct cctx *c, const char *name, size_t len, char op, 
 	bool has_default = op == '-' || op == '+';
 	if (!set && !has_default && op != '?') {
 		const struct env_file *ef = only_in_env_file(c, n);
-		struct check *chk = report_check(c->r, "compose-undefined", ST_CRITICAL, n,
+		struct check *chk = ec_report(c->r, "compose-undefined", ST_CRITICAL, n,
 						 "%s is interpolated at %s:%d but defined nowhere Compose looks%s%s%s", n,
 						 c->path, line, ef ? " (it is only in env_file " : "", ef ? ef->path : "",
 						 ef ? ", which sets the container's environment, not ${} in the compose file)" : "");
-		check_location(chk, c->path, line, 1);
+		ec_location(chk, c->path, line, 1);
 		check_hint(chk, "define %s in .env (or the environment), or give a default: ${%s:-value}", n, n);
 	} else if (op == '?' && (!set || (colon && empty))) {
-		struct check *chk = report_check(c->r, "compose-undefined", ST_CRITICAL, n,
+		struct check *chk = ec_report(c->r, "compose-undefined", ST_CRITICAL, n,
 						 "%s is required by %s:%d (${%s:?...}) but is %s", n, c->path, line, n,
 						 set ? "empty" : "not set");
-		check_location(chk, c->path, line, 1);
+		ec_location(chk, c->path, line, 1);
 		check_hint(chk, "set %s in .env", n);
 	}
 	free(n);
@@ -212,10 +212,10 @@ static void load_env_file(struct cctx *c, const char *service, const char *writt
 	if (special || env_file_load(f, path, &o) < 0) {
 		const char *why = special ? "not a regular file" : strerror(errno);
 		if (required) {
-			struct check *chk = report_check(c->r, "compose-env-file", ST_CRITICAL, service,
+			struct check *chk = ec_report(c->r, "compose-env-file", ST_CRITICAL, service,
 							 "service %s names env_file %s, which cannot be read: %s", service,
 							 path, why);
-			check_location(chk, c->path, line, 1);
+			ec_location(chk, c->path, line, 1);
 			check_hint(chk, "create %s (see its .example) or mark it required: false", path);
 		}
 		free(path);
@@ -224,7 +224,7 @@ static void load_env_file(struct cctx *c, const char *service, const char *writt
 	f->path = path; /* owned: freed with the context */
 	c->nenv_files++;
 	lint_diagnostics(c->r, f);
-	report_check(c->r, "compose-env-file", ST_OK, service, "service %s: env_file %s loads %zu keys", service, path,
+	ec_report(c->r, "compose-env-file", ST_OK, service, "service %s: env_file %s loads %zu keys", service, path,
 		     f->res.nkeys);
 }
 
@@ -266,7 +266,7 @@ int compose_check(struct report *r, struct env_file *files, size_t nfiles, const
 {
 	FILE *fp = fopen(o->compose_path, "rb");
 	if (!fp) {
-		check_location(report_check(r, "compose-unreadable", ST_UNKNOWN, o->compose_path, "cannot read %s: %s",
+		ec_location(ec_report(r, "compose-unreadable", ST_UNKNOWN, o->compose_path, "cannot read %s: %s",
 					    o->compose_path, strerror(errno)), o->compose_path, 0, 0);
 		return -1;
 	}
@@ -277,11 +277,11 @@ int compose_check(struct report *r, struct env_file *files, size_t nfiles, const
 	int ok = yaml_parser_load(&parser, &doc);
 	fclose(fp);
 	if (!ok) {
-		struct check *chk = report_check(r, "compose-unreadable", ST_UNKNOWN, o->compose_path, "%s:%lu:%lu: %s",
+		struct check *chk = ec_report(r, "compose-unreadable", ST_UNKNOWN, o->compose_path, "%s:%lu:%lu: %s",
 						 o->compose_path, (unsigned long)parser.problem_mark.line + 1,
 						 (unsigned long)parser.problem_mark.column + 1,
 						 parser.problem ? parser.problem : "bad YAML");
-		check_location(chk, o->compose_path, (int)parser.problem_mark.line + 1, (int)parser.problem_mark.column + 1);
+		ec_location(chk, o->compose_path, (int)parser.problem_mark.line + 1, (int)parser.problem_mark.column + 1);
 		yaml_parser_delete(&parser);
 		return -1;
 	}
@@ -292,7 +292,7 @@ int compose_check(struct report *r, struct env_file *files, size_t nfiles, const
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	env_files(&c, root);
 	walk(&c, root, 0);
-	report_check(r, "compose", ST_OK, o->compose_path, "%zu interpolations and %zu env_file(s) checked", c.nvars,
+	ec_report(r, "compose", ST_OK, o->compose_path, "%zu interpolations and %zu env_file(s) checked", c.nvars,
 		     c.nenv_files);
 	for (size_t i = 0; i < c.nenv_files; i++) {
 		free((char *)c.env_files[i].path);

@@ -14,6 +14,7 @@
  *  creds.c        cloud / TTS credentials (Google service account, Azure, AWS, ElevenLabs)
  *  types.c        the value types a schema names (types.h)
  *  env_file.c     loading .env files, key lookup, and which keys and values are secret
+ *  suppress.c     every check is made here: disable comments, envcheck.ignore, baseline
  */
 #ifndef OPSKIT_ENVCHECK_H
 #define OPSKIT_ENVCHECK_H
@@ -35,6 +36,10 @@ struct envcheck_opts {
 	const char *environment; /* --environment: which required_in keys are required */
 	const char *const *secret_patterns; /* extra secret-looking key globs (config) */
 	size_t nsecret_patterns;
+	const char *const *ignore; /* check ids never reported (config envcheck.ignore) */
+	size_t nignore;
+	const char *baseline_path; /* --baseline: findings listed there are not reported */
+	bool write_baseline;       /* --write-baseline: write the findings there instead */
 	dotenv_lookup_fn lookup;   /* interpolation's environment; NULL: the process's */
 	void *lookup_ctx;
 };
@@ -64,6 +69,17 @@ void env_file_mark_secret(const char *key);
 void env_file_forget_secrets(void); /* the keys env_file_mark_secret() recorded */
 /* A value fit for output: "***" for a secret value, else the value itself. */
 const char *env_file_shown(const char *key, const char *value, const struct envcheck_opts *o);
+
+/* ---- suppress.c: every check goes through these ---- */
+struct check *ec_report(struct report *r, const char *id, enum status st, const char *subject, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+void ec_location(struct check *c, const char *file, int line, int column);
+/* Reads the baseline; -1 with *err (to free) when it cannot. */
+int suppress_init(const struct envcheck_opts *o, char **err);
+/* Records the "# ops-envcheck: disable=" comments of a loaded file. */
+void suppress_scan(const struct env_file *f);
+/* Applies the baseline, writes it (--write-baseline); -1 with *err when it cannot. */
+int suppress_finish(char **err);
 
 /* ---- the checks and subcommands ---- */
 int print_file(const char *path, const struct envcheck_opts *o);

@@ -161,17 +161,17 @@ int fix_file(struct report *r, const struct env_file *f, const struct envcheck_o
 	 * not replaced by a regular file */
 	char *target = realpath(f->path, NULL);
 	if (!same) {
-		c = report_check(r, "fix", ST_WARNING, f->path, "%s: not rewritten: the fixes would change a loaded "
+		c = ec_report(r, "fix", ST_WARNING, f->path, "%s: not rewritten: the fixes would change a loaded "
 				 "value in the %s dialect", f->path, dotenv_dialect_name(o->dialect));
 		check_hint(c, "fix the findings by hand");
 	} else if (!target || stat(target, &st) < 0 || write_file(backup, f->buf, f->len, &st) < 0 ||
 		   write_file(target, fixed, len, &st) < 0) {
-		c = report_check(r, "fix", ST_CRITICAL, f->path, "%s: cannot rewrite: %s", f->path, strerror(errno));
+		c = ec_report(r, "fix", ST_CRITICAL, f->path, "%s: cannot rewrite: %s", f->path, strerror(errno));
 	} else {
-		c = report_check(r, "fix", ST_OK, f->path, "%s: %d fixes written, the original is in %s", f->path, fixes,
+		c = ec_report(r, "fix", ST_OK, f->path, "%s: %d fixes written, the original is in %s", f->path, fixes,
 				 backup);
 	}
-	check_location(c, f->path, 0, 0);
+	ec_location(c, f->path, 0, 0);
 	free(target);
 	free(backup);
 	free(fixed);

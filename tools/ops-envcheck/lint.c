@@ -34,9 +34,9 @@ void lint_diagnostics(struct report *r, const struct env_file *f)
 			[DOTENV_FATAL] = { "loader-refuses", ST_CRITICAL,
 					   "fix this line: the loader stops here and the service starts without the file" },
 		};
-		struct check *c = report_check(r, kinds[d->kind].id, kinds[d->kind].st, f->path, "%s:%d: %s",
+		struct check *c = ec_report(r, kinds[d->kind].id, kinds[d->kind].st, f->path, "%s:%d: %s",
 					       f->path, d->line, d->message);
-		check_location(c, f->path, d->line, d->column);
+		ec_location(c, f->path, d->line, d->column);
 		check_hint(c, "%s", kinds[d->kind].hint);
 	}
 }
@@ -192,9 +192,9 @@ static struct check *finding(struct report *r, const struct env_file *f, const s
 	va_start(ap, fmt);
 	char *msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	struct check *c = report_check(r, id, ST_WARNING, f->path, "%s:%d: %s", f->path, l->no, msg);
+	struct check *c = ec_report(r, id, ST_WARNING, f->path, "%s:%d: %s", f->path, l->no, msg);
 	free(msg);
-	check_location(c, f->path, l->no, (int)(at >= l->start ? at - l->start : 0) + 1);
+	ec_location(c, f->path, l->no, (int)(at >= l->start ? at - l->start : 0) + 1);
 	if (hint)
 		check_hint(c, "%s", hint);
 	return c;
@@ -343,10 +343,10 @@ static void check_duplicates_and_order(struct report *r, const struct env_file *
 				first = &f->res.entries[j];
 				break;
 			}
-		struct check *c = report_check(r, "duplicated-key", ST_WARNING, f->path,
+		struct check *c = ec_report(r, "duplicated-key", ST_WARNING, f->path,
 					       "%s:%d: key %s is defined again (first on line %d)", f->path,
 					       e->line, e->key, first->line);
-		check_location(c, f->path, e->line, e->column);
+		ec_location(c, f->path, e->line, e->column);
 		check_hint(c, "keep one definition: every loader keeps the last one, line %d", e->line);
 	}
 	const char *prev = NULL;

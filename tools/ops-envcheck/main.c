@@ -29,6 +29,10 @@ static const struct cli_opt options[] = {
 	CLI_OPT(0, "compose", "FILE", CLI_STRING, O, compose_path, "check a docker-compose.yml's ${VAR} and env_file"),
 	CLI_OPT(0, "fix", NULL, CLI_FLAG, O, fix, "rewrite safe, mechanical findings (keeps FILE.bak)"),
 	CLI_OPT(0, "no-git", NULL, CLI_FLAG_OFF, O, git, "skip the git tracking check", .config_key = "envcheck.git"),
+	CLI_OPT(0, "baseline", "FILE", CLI_STRING, O, baseline_path,
+		"report only findings not listed in FILE", .config_key = "envcheck.baseline"),
+	CLI_OPT(0, "write-baseline", NULL, CLI_FLAG, O, write_baseline,
+		"write the findings to the --baseline FILE (and report them as OK)"),
 	CLI_OPT(0, "environment", "NAME", CLI_STRING, O, environment,
 		"the deployment environment: keys with required_in: [NAME] are required",
 		.config_key = "envcheck.environment"),
@@ -65,6 +69,10 @@ static void apply_config(struct envcheck_opts *o, const struct config *cfg)
 		o->secret_patterns = list;
 		o->nsecret_patterns = n;
 	}
+	if (cfg_list(cfg, "envcheck.ignore", &list, &n) > 0) {
+		o->ignore = list;
+		o->nignore = n;
+	}
 }
 
 static int cmd_lint(struct report *r, char **paths, int npaths, const struct envcheck_opts *o,
@@ -74,17 +82,18 @@ static int cmd_lint(struct report *r, char **paths, int npaths, const struct env
 	size_t n = 0;
 	for (int i = 0; i < npaths; i++) {
 		if (env_file_load(&files[n], paths[i], o) < 0) {
-			struct check *c = report_check(r, "file-unreadable", ST_UNKNOWN, paths[i],
+			struct check *c = ec_report(r, "file-unreadable", ST_UNKNOWN, paths[i],
 						       "cannot read %s: %s", paths[i], strerror(errno));
 			check_hint(c, "check the path and its permissions");
-			check_location(c, paths[i], 0, 0);
+			ec_location(c, paths[i], 0, 0);
 			continue;
 		}
+		suppress_scan(&files[n]);
 		n++;
 	}
 	(void)common;
 	for (size_t i = 0; i < n; i++) {
-		struct check *c = report_check(r, "env-file", ST_OK, files[i].path, "%zu keys loaded (%s dialect)",
+		struct check *c = ec_report(r, "env-file", ST_OK, files[i].path, "%zu keys loaded (%s dialect)",
 					       files[i].res.nkeys, dotenv_dialect_name(o->dialect));
 		check_metric(c, "keys", (double)files[i].res.nkeys, "", THRESHOLDS_NONE);
 		lint_diagnostics(r, &files[i]);
@@ -154,11 +163,20 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	free(schema_err); /* lint reports it as schema-invalid */
+	if (o.write_baseline && !o.baseline_path)
+		cli_usage_error(&tool, "--write-baseline needs --baseline FILE");
+	char *why = NULL;
+	if (suppress_init(&o, &why) < 0)
+		cli_fail_unknown(&tool, &common, "baseline", "%s", why);
 	struct report *r = cli_report_new(&tool, &common);
 	if (!strcmp(cmd, "compare"))
 		compare_files(r, argv[first], argv[first + 1], &o);
 	else
 		cmd_lint(r, argv + first, nargs, &o, &common);
+	if (suppress_finish(&why) < 0) {
+		check_hint(ec_report(r, "baseline", ST_UNKNOWN, o.baseline_path, "%s", why), "check the path");
+		free(why);
+	}
 	FILE *out = cli_open_output(&common);
 	rc = report_finish(r, out);
 	cli_close_output(out, &common);

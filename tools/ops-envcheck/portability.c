@@ -99,10 +99,10 @@ void portability_check(struct report *r, const struct env_file *f, const struct 
 			sb_addf(&sb, "%s%s ", d ? ", " : "", dotenv_dialect_name((enum dotenv_dialect)d));
 			describe(&sb, mine->key, vals[d], o);
 		}
-		struct check *c = report_check(r, "portability", ST_WARNING, f->path,
+		struct check *c = ec_report(r, "portability", ST_WARNING, f->path,
 					       "%s:%d: %s loads differently per dialect: %s", f->path, last->line,
 					       last->key, sb_str(&sb));
-		check_location(c, f->path, last->line, last->column);
+		ec_location(c, f->path, last->line, last->column);
 		check_hint(c, "quote the value (KEY=\"...\") and avoid #, blanks, $ and escapes outside quotes, "
 			      "so every loader reads the same");
 		sb_release(&sb);

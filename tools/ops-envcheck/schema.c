@@ -41,12 +41,12 @@ static struct check *key_check(struct ctx *c, const char *id, enum status st, co
 	va_end(ap);
 	const struct env_file *where = NULL;
 	const struct dotenv_entry *e = env_file_find(c->files, c->nfiles, key, &where);
-	struct check *chk = report_check(c->r, id, st, key, "%s", msg);
+	struct check *chk = ec_report(c->r, id, st, key, "%s", msg);
 	free(msg);
 	if (e && where)
-		check_location(chk, where->path, e->line, e->column);
+		ec_location(chk, where->path, e->line, e->column);
 	else if (c->nfiles) /* a missing key: the file it is missing from (SARIF needs one) */
-		check_location(chk, c->files[c->nfiles - 1].path, 0, 0);
+		ec_location(chk, c->files[c->nfiles - 1].path, 0, 0);
 	return chk;
 }
 
@@ -209,9 +209,9 @@ static void check_unknown(struct ctx *c)
 			for (size_t k = 0; k < c->s->nkeys && !close; k++)
 				if (edit_distance(e->key, c->s->keys[k].name, 2) <= 2)
 					close = c->s->keys[k].name;
-			struct check *chk = report_check(c->r, "schema-unknown", c->s->unknown_keys, e->key,
+			struct check *chk = ec_report(c->r, "schema-unknown", c->s->unknown_keys, e->key,
 							 "%s is not in the schema %s", e->key, c->s->path);
-			check_location(chk, c->files[f].path, e->line, e->column);
+			ec_location(chk, c->files[f].path, e->line, e->column);
 			if (close)
 				check_hint(chk, "did you mean %s?", close);
 			else
@@ -266,21 +266,21 @@ static void check_feature(struct ctx *c, const struct schema_feature *f)
 	}
 	struct check *chk;
 	if (!npresent) {
-		chk = report_check(c->r, "feature-disabled", f->when_absent, f->name, "%s is disabled: %s%s %s set%s%s",
+		chk = ec_report(c->r, "feature-disabled", f->when_absent, f->name, "%s is disabled: %s%s %s set%s%s",
 				   f->name, f->nkeys > 1 ? "none of " : "", sb_str(&missing), f->nkeys > 1 ? "is" : "is not",
 				   f->description ? " - " : "", f->description ? f->description : "");
 		check_hint(chk, "set %s to enable it", sb_str(&missing));
 	} else if (f->all && npresent < f->nkeys) {
-		chk = report_check(c->r, "feature-incomplete", ST_CRITICAL, f->name,
+		chk = ec_report(c->r, "feature-incomplete", ST_CRITICAL, f->name,
 				   "%s is half configured: %s set but %s missing", f->name, sb_str(&present),
 				   sb_str(&missing));
 		check_hint(chk, "set %s, or remove %s", sb_str(&missing), sb_str(&present));
 	} else {
-		chk = report_check(c->r, "feature-enabled", ST_OK, f->name, "%s is configured (%s)", f->name,
+		chk = ec_report(c->r, "feature-enabled", ST_OK, f->name, "%s is configured (%s)", f->name,
 				   sb_str(&present));
 	}
 	if (c->nfiles)
-		check_location(chk, c->files[c->nfiles - 1].path, 0, 0);
+		ec_location(chk, c->files[c->nfiles - 1].path, 0, 0);
 	sb_release(&present);
 	sb_release(&missing);
 }
@@ -307,9 +307,9 @@ int schema_check(struct report *r, struct env_file *files, size_t nfiles, const 
 	char *err = NULL;
 	struct schema *s = schema_load(o->schema_path, &err);
 	if (!s) {
-		struct check *chk = report_check(r, "schema-invalid", ST_UNKNOWN, o->schema_path, "%s", err);
+		struct check *chk = ec_report(r, "schema-invalid", ST_UNKNOWN, o->schema_path, "%s", err);
 		check_hint(chk, "see SCHEMA in ops-envcheck(1)");
-		check_location(chk, o->schema_path, 0, 0);
+		ec_location(chk, o->schema_path, 0, 0);
 		free(err);
 		check_builtin(r, files, nfiles, o, NULL);
 		return -1;
@@ -334,7 +334,7 @@ int schema_check(struct report *r, struct env_file *files, size_t nfiles, const 
 	for (size_t i = 0; i < s->nfeatures; i++)
 		check_feature(&c, &s->features[i]);
 	check_builtin(r, files, nfiles, o, s);
-	report_check(r, "schema", ST_OK, s->path, "%zu keys checked against %s", s->nkeys, s->path);
+	ec_report(r, "schema", ST_OK, s->path, "%zu keys checked against %s", s->nkeys, s->path);
 	schema_free(s);
 	return 0;
 }

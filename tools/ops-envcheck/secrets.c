@@ -216,14 +216,14 @@ static void check_git(struct report *r, const struct env_file *f, const char *fi
 	int state = git_state(f->path);
 	struct check *c;
 	if (state == 1) {
-		c = report_check(r, "secret-tracked", ST_CRITICAL, f->path,
+		c = ec_report(r, "secret-tracked", ST_CRITICAL, f->path,
 				 "%s holds credentials (%s holds %s) and is tracked by git", f->path, first_key, what);
-		check_location(c, f->path, 0, 0);
+		ec_location(c, f->path, 0, 0);
 		check_hint(c, "git rm --cached %s, add it to .gitignore, and rotate the credentials", f->path);
 	} else if (state == 0) {
-		c = report_check(r, "secret-not-ignored", ST_WARNING, f->path,
+		c = ec_report(r, "secret-not-ignored", ST_WARNING, f->path,
 				 "%s holds credentials and is not ignored by git: one `git add .` commits it", f->path);
-		check_location(c, f->path, 0, 0);
+		ec_location(c, f->path, 0, 0);
 		check_hint(c, "add %s to .gitignore", f->path);
 	}
 }
@@ -233,11 +233,11 @@ static void check_mode(struct report *r, const struct env_file *f)
 	struct stat st;
 	if (stat(f->path, &st) < 0 || !(st.st_mode & (S_IRGRP | S_IROTH)))
 		return;
-	struct check *c = report_check(r, "file-permissions", ST_WARNING, f->path,
+	struct check *c = ec_report(r, "file-permissions", ST_WARNING, f->path,
 				       "%s holds secrets and is readable by %s (mode %03o)", f->path,
 				       (st.st_mode & S_IROTH) ? "everyone" : "its group", (unsigned)(st.st_mode & 0777));
 	check_hint(c, "chmod 600 %s", f->path);
-	check_location(c, f->path, 0, 0);
+	ec_location(c, f->path, 0, 0);
 }
 
 void secrets_check(struct report *r, const struct env_file *f, const struct envcheck_opts *o)
@@ -259,16 +259,16 @@ void secrets_check(struct report *r, const struct env_file *f, const struct envc
 			first_what = what ? what : "a secret value";
 		}
 		if (rule >= 0 && rules[rule].needs && !dotenv_lookup(&f->res, rules[rule].needs)) {
-			struct check *c = report_check(r, "secret-format", ST_WARNING, e->key,
+			struct check *c = ec_report(r, "secret-format", ST_WARNING, e->key,
 						       "%s holds %s, but %s is not set: the key works only with its "
 						       "session token", e->key, what, rules[rule].needs);
-			check_location(c, f->path, e->line, e->column);
+			ec_location(c, f->path, e->line, e->column);
 			check_hint(c, "set %s beside it, or use a long-term key (AKIA...)", rules[rule].needs);
 		}
 		if (what && !secret_name && !sdk_fixed_name(e->key)) {
-			struct check *c = report_check(r, "secret-format", ST_WARNING, e->key,
+			struct check *c = ec_report(r, "secret-format", ST_WARNING, e->key,
 						       "%s holds %s under a name that does not look secret", e->key, what);
-			check_location(c, f->path, e->line, e->column);
+			ec_location(c, f->path, e->line, e->column);
 			check_hint(c, "rename it (e.g. %s_SECRET or _TOKEN) so tools mask it, or list it in "
 				   "envcheck.secret_patterns", e->key);
 		}

@@ -2,6 +2,7 @@
  * ops-envcheck — shared declarations of the tool's modules. Each module leans only on
  * the ones listed below it and on lib/; main.c is the only one that calls the checks.
  *  main.c         options, config, subcommand dispatch (lint, print, compare)
+ *  discover.c     directories as operands: their env files (-r, --exclude)
  *  compare.c      `compare`: drift against .env.example
  *  compose.c      --compose: a docker-compose.yml's ${VAR} and env_file
  *  fix.c          --fix for the safe, mechanical findings
@@ -22,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cli.h"
 #include "dotenv.h"
 #include "report.h"
 
@@ -34,6 +36,8 @@ struct envcheck_opts {
 	bool fix;
 	bool git;             /* check whether files with secrets are tracked */
 	const char *environment; /* --environment: which required_in keys are required */
+	bool recursive;            /* -r: directories operands are walked */
+	struct cli_list exclude;   /* --exclude GLOB: names or paths skipped */
 	const char *const *secret_patterns; /* extra secret-looking key globs (config) */
 	size_t nsecret_patterns;
 	const char *const *ignore; /* check ids never reported (config envcheck.ignore) */
@@ -69,6 +73,11 @@ void env_file_mark_secret(const char *key);
 void env_file_forget_secrets(void); /* the keys env_file_mark_secret() recorded */
 /* A value fit for output: "***" for a secret value, else the value itself. */
 const char *env_file_shown(const char *key, const char *value, const struct envcheck_opts *o);
+
+/* ---- discover.c ---- */
+/* The files the operands stand for (a directory: its env files); *out and each path are
+ * allocated. Returns how many. */
+size_t discover_files(char **operands, int noperands, const struct envcheck_opts *o, char ***out);
 
 /* ---- suppress.c: every check goes through these ---- */
 struct check *ec_report(struct report *r, const char *id, enum status st, const char *subject, const char *fmt, ...)

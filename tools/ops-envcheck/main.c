@@ -29,6 +29,9 @@ static const struct cli_opt options[] = {
 	CLI_OPT(0, "compose", "FILE", CLI_STRING, O, compose_path, "check a docker-compose.yml's ${VAR} and env_file"),
 	CLI_OPT(0, "fix", NULL, CLI_FLAG, O, fix, "rewrite safe, mechanical findings (keeps FILE.bak)"),
 	CLI_OPT(0, "no-git", NULL, CLI_FLAG_OFF, O, git, "skip the git tracking check", .config_key = "envcheck.git"),
+	CLI_OPT('r', "recursive", NULL, CLI_FLAG, O, recursive,
+		"a directory operand: its env files in the whole tree (skips node_modules, .git, vendor)"),
+	CLI_OPT(0, "exclude", "GLOB", CLI_LIST, O, exclude, "skip files and directories whose name or path matches GLOB"),
 	CLI_OPT(0, "baseline", "FILE", CLI_STRING, O, baseline_path,
 		"report only findings not listed in FILE", .config_key = "envcheck.baseline"),
 	CLI_OPT(0, "write-baseline", NULL, CLI_FLAG, O, write_baseline,
@@ -171,8 +174,16 @@ int main(int argc, char **argv)
 	struct report *r = cli_report_new(&tool, &common);
 	if (!strcmp(cmd, "compare"))
 		compare_files(r, argv[first], argv[first + 1], &o);
-	else
-		cmd_lint(r, argv + first, nargs, &o, &common);
+	else {
+		char **paths;
+		size_t npaths = discover_files(argv + first, nargs, &o, &paths);
+		if (!npaths)
+			ec_report(r, "env-file", ST_OK, argv[first], "no env file found under %s", argv[first]);
+		cmd_lint(r, paths, (int)npaths, &o, &common);
+		for (size_t i = 0; i < npaths; i++)
+			free(paths[i]);
+		free(paths);
+	}
 	if (suppress_finish(&why) < 0) {
 		check_hint(ec_report(r, "baseline", ST_UNKNOWN, o.baseline_path, "%s", why), "check the path");
 		free(why);

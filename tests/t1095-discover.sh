@@ -1,0 +1,38 @@
+#!/bin/sh
+# ops-envcheck with directories as operands: the env files in them, -r/--recursive across
+# a monorepo, node_modules, .git and vendored trees skipped, --exclude GLOB.
+. "$(dirname "$0")/test-lib.sh"
+
+test_expect_success 'setup: a monorepo' '
+	mkdir -p mono/api mono/web/node_modules/pkg mono/.git mono/vendor/lib mono/fixtures/deep &&
+	printf "A=1\n" >mono/.env && printf "B=2\n" >mono/api/.env && printf "C=3\n" >mono/api/.env.production &&
+	printf "D=4\n" >mono/web/local.env && printf "E=5\n" >mono/web/node_modules/pkg/.env &&
+	printf "F=6\n" >mono/.git/.env && printf "G=7\n" >mono/vendor/lib/.env &&
+	printf "H=8\n" >mono/fixtures/deep/.env && printf "not env\n" >mono/api/README.md
+'
+
+test_expect_success 'a directory without -r: the env files directly in it' '
+	ops-envcheck --no-git --format json mono >out &&
+	python3 -c "import json; d=json.load(open(\"out\")); print(\"\\n\".join(f[\"path\"] for f in d[\"files\"]))" >got &&
+	echo mono/.env >expect && test_cmp expect got
+'
+
+test_expect_success '-r walks the tree in name order, skipping node_modules, .git and vendor' '
+	ops-envcheck --no-git -r --format json mono >out &&
+	python3 -c "import json; d=json.load(open(\"out\")); print(\"\\n\".join(f[\"path\"] for f in d[\"files\"]))" >got &&
+	printf "mono/.env\nmono/api/.env\nmono/api/.env.production\nmono/fixtures/deep/.env\nmono/web/local.env\n" >expect &&
+	test_cmp expect got
+'
+
+test_expect_success '--exclude GLOB skips names and paths' '
+	ops-envcheck --no-git -r --exclude fixtures --exclude "*.production" --format json mono >out &&
+	python3 -c "import json; d=json.load(open(\"out\")); print(\"\\n\".join(f[\"path\"] for f in d[\"files\"]))" >got &&
+	printf "mono/.env\nmono/api/.env\nmono/web/local.env\n" >expect && test_cmp expect got &&
+	ops-envcheck --no-git -r --exclude "mono/web" --format json mono >out && test_grep_not local.env out
+'
+
+test_expect_success 'a directory with no env file is OK and says so' '
+	mkdir empty && ops-envcheck --no-git -r empty >out && test_grep "no env file found under empty" out
+'
+
+test_done

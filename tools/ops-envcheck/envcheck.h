@@ -34,6 +34,8 @@ struct envcheck_opts {
 	const char *schema_path;
 	const char *compose_path;
 	bool fix;
+	bool dry_run;         /* --fix --dry-run: print the diff, write nothing */
+	bool backup;          /* --fix --backup: keep FILE.bak */
 	bool git;             /* check whether files with secrets are tracked */
 	const char *environment; /* --environment: which required_in keys are required */
 	bool recursive;            /* -r: directories operands are walked */
@@ -92,6 +94,9 @@ int suppress_finish(char **err);
 
 /* ---- the checks and subcommands ---- */
 int print_file(const char *path, const struct envcheck_opts *o);
+/* A UTF-16 file (CRITICAL: true, the other checks are pointless) or one that is not
+ * UTF-8 (WARNING): one finding. */
+bool lint_encoding(struct report *r, const struct env_file *f);
 void lint_style(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
 void portability_check(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
 void lint_diagnostics(struct report *r, const struct env_file *f);

@@ -372,6 +372,69 @@ static void check_duplicates_and_order(struct report *r, const struct env_file *
 	}
 }
 
+/* Length of a valid UTF-8 sequence at s (0 when invalid). */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	if (s[0] < 0x80)
+		return 1;
+	size_t len = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+	if (!len || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) || (s[0] == 0xf0 && s[1] < 0x90) ||
+	    (s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return len;
+}
+
+bool lint_encoding(struct report *r, const struct env_file *f)
+{
+	const unsigned char *s = (const unsigned char *)f->buf;
+	size_t n = f->len, nuls = 0;
+	for (size_t i = 0; i < n && i < 512; i++)
+		nuls += !s[i];
+	bool bom16 = n >= 2 && ((s[0] == 0xff && s[1] == 0xfe) || (s[0] == 0xfe && s[1] == 0xff));
+	if (bom16 || (n >= 4 && nuls * 4 >= (n < 512 ? n : 512))) {
+		struct check *c = ec_report(r, "file-encoding", ST_CRITICAL, f->path, "%s is UTF-16%s: every loader "
+					    "reads it as bytes, and no key loads as written", f->path,
+					    bom16 ? (s[0] == 0xff ? " (little-endian)" : " (big-endian)") : "");
+		ec_location(c, f->path, 1, 1);
+		check_hint(c, "save it as UTF-8: iconv -f UTF-16 -t UTF-8 %s > %s.utf8 && mv %s.utf8 %s", f->path, f->path,
+			   f->path, f->path);
+		return true;
+	}
+	int line = 1;
+	for (size_t i = 0; i < n;) {
+		size_t l = utf8_seq(s + i, n - i);
+		if (!l) {
+			struct check *c = ec_report(r, "file-encoding", ST_WARNING, f->path, "%s:%d: %s is not UTF-8 "
+						    "(Latin-1 or Windows-1252?): loaders disagree about such bytes",
+						    f->path, line, f->path);
+			ec_location(c, f->path, line, 1);
+			check_hint(c, "save it as UTF-8: iconv -f latin1 -t UTF-8");
+			return false;
+		}
+		line += s[i] == '\n';
+		i += l;
+	}
+	return false;
+}
+
+static void check_crlf(struct report *r, const struct env_file *f, const struct lint_line *lines, size_t n)
+{
+	size_t crlf = 0, first = 0;
+	for (size_t i = 0; i < n; i++)
+		if (lines[i].crlf && !crlf++)
+			first = i;
+	if (!crlf)
+		return;
+	finding(r, f, &lines[first], lines[first].end, "crlf-line-ending", "convert the file to LF line ends: "
+		"ops-envcheck --fix (or dos2unix)", "%zu line%s end%s in CRLF (bash and docker keep the \\r in values)",
+		crlf, crlf > 1 ? "s" : "", crlf > 1 ? "" : "s");
+}
+
 void lint_style(struct report *r, const struct env_file *f, const struct envcheck_opts *o)
 {
 	(void)o;
@@ -385,6 +448,7 @@ void lint_style(struct report *r, const struct env_file *f, const struct envchec
 	if (n)
 		check_blank_lines(r, f, lines, n);
 	check_duplicates_and_order(r, f, lines, n);
+	check_crlf(r, f, lines, n);
 	(void)before;
 	free(lines);
 }

@@ -27,7 +27,9 @@ static const struct cli_opt options[] = {
 	CLI_OPT(0, "schema", "FILE", CLI_STRING, O, schema_path, "check keys against a YAML schema",
 		.config_key = "envcheck.schema"),
 	CLI_OPT(0, "compose", "FILE", CLI_STRING, O, compose_path, "check a docker-compose.yml's ${VAR} and env_file"),
-	CLI_OPT(0, "fix", NULL, CLI_FLAG, O, fix, "rewrite safe, mechanical findings (keeps FILE.bak)"),
+	CLI_OPT(0, "fix", NULL, CLI_FLAG, O, fix, "rewrite safe, mechanical findings"),
+	CLI_OPT(0, "dry-run", NULL, CLI_FLAG, O, dry_run, "with --fix: print a unified diff, write nothing"),
+	CLI_OPT(0, "backup", NULL, CLI_FLAG, O, backup, "with --fix: keep the original as FILE.bak"),
 	CLI_OPT(0, "no-git", NULL, CLI_FLAG_OFF, O, git, "skip the git tracking check", .config_key = "envcheck.git"),
 	CLI_OPT('r', "recursive", NULL, CLI_FLAG, O, recursive,
 		"a directory operand: its env files in the whole tree (skips node_modules, .git, vendor)"),
@@ -95,10 +97,13 @@ static int cmd_lint(struct report *r, char **paths, int npaths, const struct env
 		n++;
 	}
 	(void)common;
+	bool *utf16 = xcalloc(n ? n : 1, sizeof(bool));
 	for (size_t i = 0; i < n; i++) {
 		struct check *c = ec_report(r, "env-file", ST_OK, files[i].path, "%zu keys loaded (%s dialect)",
 					       files[i].res.nkeys, dotenv_dialect_name(o->dialect));
 		check_metric(c, "keys", (double)files[i].res.nkeys, "", THRESHOLDS_NONE);
+		if ((utf16[i] = lint_encoding(r, &files[i])))
+			continue;
 		lint_diagnostics(r, &files[i]);
 		lint_style(r, &files[i], o);
 		portability_check(r, &files[i], o);
@@ -112,7 +117,9 @@ static int cmd_lint(struct report *r, char **paths, int npaths, const struct env
 		compose_check(r, files, n, o);
 	if (o->fix)
 		for (size_t i = 0; i < n; i++)
-			fix_file(r, &files[i], o);
+			if (!utf16[i])
+				fix_file(r, &files[i], o);
+	free(utf16);
 	rp_open_array(r, "files");
 	for (size_t i = 0; i < n; i++) {
 		rp_open_object(r, NULL);

@@ -81,4 +81,15 @@ test_expect_success 'git: a tracked file later added to .gitignore is still CRIT
 	git rm -q --cached .env && ops-envcheck .env >../out && test_grep_not "secret-tracked\|secret-not-ignored" ../out
 '
 
+test_expect_success 'dotenvx: a committed encrypted .env is fine, a committed .env.keys is CRITICAL' '
+	git init -q dx && cd dx &&
+	printf "DOTENV_PUBLIC_KEY=\"03a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90\"\nDB_PASSWORD=\"encrypted:BDqDBibm4wsYqMpCjTQ6BsDHmMadg9K3dAt+Z9HPMfLEIRVz50hmLXPXRuDBXaJi/LwWYEVUNiq0HISrslzQPaoyS8Lotg3gFWJTsNCdOWnqpjF2xNUX2RQiP05kAbEXM6MWVjDr\"\n" >.env &&
+	chmod 600 .env && printf "DOTENV_PRIVATE_KEY=\"81dac4d2c42e67a2c6542d3b943a4674a05c4be5e7e5a40a689be7a3bd49a07e\"\n" >.env.keys &&
+	chmod 600 .env.keys && git add .env .env.keys && git -c user.name=t -c user.email=t@t commit -q -m add &&
+	{ ops-envcheck .env >../out; test $? -le 1; } && test_grep_not "secret-" ../out &&
+	ops-envcheck .env.keys >../out; test $? -eq 2 &&
+	test_grep "^CRITICAL .*secret-tracked .*.env.keys holds dotenvx private keys (DOTENV_PRIVATE_KEY)" ../out &&
+	test_grep_not 81dac4d2c42e ../out
+'
+
 test_done

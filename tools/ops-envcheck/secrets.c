@@ -215,6 +215,14 @@ static void check_git(struct report *r, const struct env_file *f, const char *fi
 {
 	int state = git_state(f->path);
 	struct check *c;
+	if (state == 1 && str_starts_with(first_key, "DOTENV_PRIVATE_KEY")) {
+		c = ec_report(r, "secret-tracked", ST_CRITICAL, f->path,
+			      "%s holds dotenvx private keys (%s) and is tracked by git: anyone with the repository "
+			      "decrypts every encrypted .env", f->path, first_key);
+		ec_location(c, f->path, 0, 0);
+		check_hint(c, "git rm --cached %s, add .env.keys to .gitignore, and rotate: dotenvx rotate", f->path);
+		return;
+	}
 	if (state == 1) {
 		c = ec_report(r, "secret-tracked", ST_CRITICAL, f->path,
 				 "%s holds credentials (%s holds %s) and is tracked by git", f->path, first_key, what);
@@ -246,6 +254,10 @@ void secrets_check(struct report *r, const struct env_file *f, const struct envc
 	for (size_t i = 0; i < f->res.n; i++) {
 		const struct dotenv_entry *e = &f->res.entries[i];
 		if (!e->value || !*e->value)
+			continue;
+		/* dotenvx: an encrypted value, and the public key that encrypts, are fine
+		 * committed; the private keys (.env.keys: DOTENV_PRIVATE_KEY*) are not */
+		if (str_starts_with(e->value, "encrypted:") || str_starts_with(e->key, "DOTENV_PUBLIC_KEY"))
 			continue;
 		bool secret_name = env_file_key_is_secret(e->key, o);
 		/* a path to the secret (GOOGLE_APPLICATION_CREDENTIALS=/etc/...) is not one */

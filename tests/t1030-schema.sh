@@ -231,4 +231,15 @@ test_expect_success 'required_in: [production] is required only with --environme
 	test_grep "not set in staging" out
 '
 
+test_expect_success 'GCP: wrapped or URL-safe base64 decodes as Google'"'"'s libraries do, with a WARNING' '
+	sa good.pem "note=???~~~>>>" >wrap.json && base64 -w0 <wrap.json | grep -q "[+/]" &&
+	printf "GOOGLE_CLOUD_CREDENTIALS_B64=\"%s\"\n" "$(base64 -w 76 <wrap.json)" >.env &&
+	ops-envcheck --no-git .env >out; test $? -eq 1 &&
+	test_grep "^WARNING .*credentials .*RSA 2048 bits; the base64 is wrapped on several lines" out &&
+	test_grep "base64 -w0 key.json" out &&
+	printf "GOOGLE_CLOUD_CREDENTIALS_B64=%s\n" "$(base64 -w0 <wrap.json | sed "s|+|-|g; s|/|_|g; s|=||g")" >.env &&
+	ops-envcheck --no-git .env >out; test $? -eq 1 &&
+	test_grep "the base64 is URL-safe" out && test_grep_not "PRIVATE KEY" out
+'
+
 test_done

@@ -68,6 +68,10 @@ static void credentials(struct ctx *c, const struct schema_key *k, const char *v
 		else
 			check_hint(chk, "regenerate the service-account key in the cloud console and store it again%s",
 				   strcmp(k->type, "gcp-service-account-b64") ? "" : " (base64 -w0 key.json)");
+	} else if (rc > 0) {
+		struct check *chk = key_check(c, "credentials", ST_WARNING, k->name, "%s: %s; %s", k->name, sb_str(&ok),
+					      sb_str(&why));
+		check_hint(chk, "store it as standard base64 on one line: base64 -w0 key.json");
 	} else {
 		key_check(c, "credentials", ST_OK, k->name, "%s: %s", k->name, sb_str(&ok));
 	}

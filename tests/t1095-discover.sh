@@ -1,6 +1,7 @@
 #!/bin/sh
 # ops-envcheck with directories as operands: the env files in them, -r/--recursive across
-# a monorepo, node_modules, .git and vendored trees skipped, --exclude GLOB.
+# a monorepo, node_modules, .git and vendored trees skipped, --exclude GLOB; and --stack:
+# the files a loader stack reads in a directory, and where each key comes from.
 . "$(dirname "$0")/test-lib.sh"
 
 test_expect_success 'setup: a monorepo' '
@@ -34,5 +35,40 @@ test_expect_success '--exclude GLOB skips names and paths' '
 test_expect_success 'a directory with no env file is OK and says so' '
 	mkdir empty && ops-envcheck --no-git -r empty >out && test_grep "no env file found under empty" out
 '
+
+# origins FILE: "KEY FROM SHADOWED" lines from the JSON report
+origins() {
+	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); [print(k[\"key\"], k[\"from\"], k[\"shadowed\"]) for k in d[\"stack_keys\"]]" "$1"
+}
+
+test_expect_success 'setup: a Next.js app' '
+	mkdir app && printf "A=base\nB=base\nC=base\n" >app/.env && printf "B=local\n" >app/.env.local &&
+	printf "A=dev\n" >app/.env.development && printf "C=devlocal\n" >app/.env.development.local &&
+	printf "A=prod\n" >app/.env.production && chmod 600 app/.env*
+'
+
+test_expect_success '--stack nextjs: precedence, the file each key comes from, what it shadows' '
+	ops-envcheck --no-git --stack nextjs --format json app >out &&
+	origins out >got &&
+	printf "C app/.env.development.local app/.env\nB app/.env.local app/.env\nA app/.env.development app/.env\n" >expect &&
+	test_cmp expect got &&
+	test_grep "stack nextjs (development): the environment > app/.env.development.local > app/.env.local > app/.env.development > app/.env" out
+'
+
+test_expect_success '--stack nextjs --mode test skips .env.local; the environment wins, its value unshown' '
+	A=Zq8vX2mN4pL7 ops-envcheck --no-git --stack nextjs --mode test --format json app >out &&
+	origins out >got &&
+	printf "A environment (value not shown) app/.env\nB app/.env None\nC app/.env None\n" >expect &&
+	test_cmp expect got && test_grep_not Zq8vX2mN4pL7 out
+'
+
+test_expect_success '--stack vite: .env.MODE beats .env.local; --mode production' '
+	ops-envcheck --no-git --stack vite --mode production --format json app >out &&
+	origins out >got &&
+	printf "A app/.env.production app/.env\nB app/.env.local app/.env\nC app/.env None\n" >expect &&
+	test_cmp expect got
+'
+
+test_expect_code 3 '--stack: an unknown stack is a usage error' 'ops-envcheck --stack webpack app'
 
 test_done

@@ -3,6 +3,7 @@
  * the ones listed below it and on lib/; main.c is the only one that calls the checks.
  *  main.c         options, config, subcommand dispatch (lint, print, compare)
  *  discover.c     directories as operands: their env files (-r, --exclude)
+ *  stack.c        --stack: the files a loader stack reads, and where each key comes from
  *  compare.c      `compare`: drift against .env.example
  *  compose.c      --compose: a docker-compose.yml's ${VAR} and env_file
  *  fix.c          --fix for the safe, mechanical findings
@@ -40,6 +41,8 @@ struct envcheck_opts {
 	const char *environment; /* --environment: which required_in keys are required */
 	bool recursive;            /* -r: directories operands are walked */
 	struct cli_list exclude;   /* --exclude GLOB: names or paths skipped */
+	const char *stack;         /* --stack NAME: DIR operands are that stack's files */
+	const char *mode;          /* --mode: the stack's mode (NODE_ENV, RAILS_ENV) */
 	const char *const *secret_patterns; /* extra secret-looking key globs (config) */
 	size_t nsecret_patterns;
 	const char *const *ignore; /* check ids never reported (config envcheck.ignore) */
@@ -80,6 +83,13 @@ const char *env_file_shown(const char *key, const char *value, const struct envc
 /* The files the operands stand for (a directory: its env files); *out and each path are
  * allocated. Returns how many. */
 size_t discover_files(char **operands, int noperands, const struct envcheck_opts *o, char ***out);
+
+/* ---- stack.c ---- */
+bool stack_known(const char *name);
+/* The stack's files found in dir, lowest precedence first (allocated). */
+size_t stack_files(const char *name, const char *mode, const char *dir, char ***out);
+/* The "stack" check and the key origins table. */
+void stack_report(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o);
 
 /* ---- suppress.c: every check goes through these ---- */
 struct check *ec_report(struct report *r, const char *id, enum status st, const char *subject, const char *fmt, ...)

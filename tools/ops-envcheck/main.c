@@ -17,6 +17,7 @@
 #include "util.h"
 
 static int opt_dialect(void *opts, const char *arg, char **why);
+static int opt_stack(void *opts, const char *arg, char **why);
 
 #define O struct envcheck_opts
 static const struct cli_opt options[] = {
@@ -34,6 +35,10 @@ static const struct cli_opt options[] = {
 	CLI_OPT('r', "recursive", NULL, CLI_FLAG, O, recursive,
 		"a directory operand: its env files in the whole tree (skips node_modules, .git, vendor)"),
 	CLI_OPT(0, "exclude", "GLOB", CLI_LIST, O, exclude, "skip files and directories whose name or path matches GLOB"),
+	CLI_CALL_OPT(0, "stack", "NAME", opt_stack, "DIR is read as this loader stack: dotenv, nextjs, vite, "
+		     "dotenv-flow or rails", .choices = "dotenv|nextjs|vite|dotenv-flow|rails"),
+	CLI_OPT(0, "mode", "MODE", CLI_STRING, O, mode, "the stack's mode (NODE_ENV, vite --mode, RAILS_ENV)",
+		.def = "development"),
 	CLI_OPT(0, "baseline", "FILE", CLI_STRING, O, baseline_path,
 		"report only findings not listed in FILE", .config_key = "envcheck.baseline"),
 	CLI_OPT(0, "write-baseline", NULL, CLI_FLAG, O, write_baseline,
@@ -62,6 +67,16 @@ static int opt_dialect(void *opts, const char *arg, char **why)
 	if (dotenv_dialect_parse(arg, &((struct envcheck_opts *)opts)->dialect) == 0)
 		return 0;
 	*why = xasprintf("unknown dialect '%s' (compose, python, node, shell, docker or node-env-file)", arg);
+	return -1;
+}
+
+static int opt_stack(void *opts, const char *arg, char **why)
+{
+	if (stack_known(arg)) {
+		((struct envcheck_opts *)opts)->stack = arg;
+		return 0;
+	}
+	*why = xasprintf("unknown stack '%s' (dotenv, nextjs, vite, dotenv-flow or rails)", arg);
 	return -1;
 }
 
@@ -115,6 +130,8 @@ static int cmd_lint(struct report *r, char **paths, int npaths, const struct env
 		schema_check_defaults(r, files, n, o);
 	if (o->compose_path)
 		compose_check(r, files, n, o);
+	if (o->stack)
+		stack_report(r, files, n, o);
 	if (o->fix)
 		for (size_t i = 0; i < n; i++)
 			if (!utf16[i])
@@ -142,6 +159,9 @@ int main(int argc, char **argv)
 	int first = cli_parse(&tool, argc, argv, &o, &common);
 	struct config *cfg = cli_load_config(&tool, &common);
 	apply_config(&o, cfg);
+	/* the JavaScript stacks load with npm dotenv's rules unless told otherwise */
+	if (o.stack && strcmp(o.stack, "rails") && !cli_given(&common, "dialect"))
+		o.dialect = DOTENV_NODE;
 	const char *cmd = "lint";
 	if (first < argc && (!strcmp(argv[first], "lint") || !strcmp(argv[first], "print") ||
 			     !strcmp(argv[first], "compare")))
@@ -183,8 +203,11 @@ int main(int argc, char **argv)
 		compare_files(r, argv[first], argv[first + 1], &o);
 	else {
 		char **paths;
-		size_t npaths = discover_files(argv + first, nargs, &o, &paths);
-		if (!npaths)
+		size_t npaths = o.stack ? stack_files(o.stack, o.mode, argv[first], &paths)
+					: discover_files(argv + first, nargs, &o, &paths);
+		if (o.stack && nargs != 1)
+			cli_usage_error(&tool, "--stack takes one DIR");
+		if (!npaths && !o.stack)
 			ec_report(r, "env-file", ST_OK, argv[first], "no env file found under %s", argv[first]);
 		cmd_lint(r, paths, (int)npaths, &o, &common);
 		for (size_t i = 0; i < npaths; i++)

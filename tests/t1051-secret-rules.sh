@@ -78,7 +78,8 @@ test_expect_success 'git: a tracked file later added to .gitignore is still CRIT
 	cd plain && echo .env >.gitignore && git add .gitignore &&
 	git -c user.name=t -c user.email=t@t commit -q -m ignore &&
 	ops-envcheck .env >../out; test $? -eq 2 && test_grep "secret-tracked" ../out &&
-	git rm -q --cached .env && ops-envcheck .env >../out && test_grep_not "secret-tracked\|secret-not-ignored" ../out
+	git rm -q --cached .env && ops-envcheck .env >../out; test $? -eq 2 &&
+	test_grep_not "secret-tracked\|secret-not-ignored" ../out && test_grep "secret-in-history" ../out
 '
 
 test_expect_success 'dotenvx: a committed encrypted .env is fine, a committed .env.keys is CRITICAL' '
@@ -90,6 +91,26 @@ test_expect_success 'dotenvx: a committed encrypted .env is fine, a committed .e
 	ops-envcheck .env.keys >../out; test $? -eq 2 &&
 	test_grep "^CRITICAL .*secret-tracked .*.env.keys holds dotenvx private keys (DOTENV_PRIVATE_KEY)" ../out &&
 	test_grep_not 81dac4d2c42e ../out
+'
+
+test_expect_success 'git history: a .env once committed with a secret is CRITICAL with the commit id' '
+	git init -q hist && cd hist &&
+	printf "APP_NAME=demo\nAPI_TOKEN=Zq8vX2mN4pL7rT1wY5sB9cD3\n" >.env && chmod 600 .env &&
+	git add .env && git -c user.name=t -c user.email=t@t commit -q -m "add env" &&
+	id=$(git rev-parse --short=12 HEAD) &&
+	git rm -q .env && echo .env >.gitignore && git add .gitignore &&
+	git -c user.name=t -c user.email=t@t commit -q -m "remove env" &&
+	printf "APP_NAME=demo\n" >.env && chmod 600 .env &&
+	ops-envcheck .env >../out; test $? -eq 2 &&
+	test_grep "^CRITICAL .*secret-in-history .*.env was committed with credentials (API_TOKEN held a high-entropy secret) in commit $id" ../out &&
+	test_grep_not Zq8vX2mN4pL7 ../out &&
+	ops-envcheck --no-git .env >../out && test_grep_not secret-in-history ../out
+'
+
+test_expect_success 'git history: a file never committed with a secret is fine' '
+	git init -q clean && cd clean && printf "APP_NAME=demo\n" >.env && git add .env &&
+	git -c user.name=t -c user.email=t@t commit -q -m add &&
+	ops-envcheck .env >../out && test_grep_not "secret-" ../out
 '
 
 test_done

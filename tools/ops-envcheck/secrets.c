@@ -211,6 +211,110 @@ static int git_state(const char *path)
 	return rc;
 }
 
+/* The first credential among the loaded values (NULL when none). */
+static const char *first_secret(const struct dotenv_result *res, const struct envcheck_opts *o, const char **what)
+{
+	for (size_t i = 0; i < res->n; i++) {
+		const struct dotenv_entry *e = &res->entries[i];
+		if (!e->value || !*e->value || str_starts_with(e->value, "encrypted:") ||
+		    str_starts_with(e->key, "DOTENV_PUBLIC_KEY"))
+			continue;
+		const char *w = secrets_format(e->key, e->value, o);
+		if (!w && env_file_value_is_secret(e->key, e->value, o) && !secrets_placeholder(e->value))
+			w = "a secret value";
+		if (w) {
+			*what = w;
+			return e->key;
+		}
+	}
+	return NULL;
+}
+
+#define MAX_HISTORY_COMMITS 20000
+
+/* The newest commit (of HEAD's history) where path held a credential, even if the file
+ * is deleted, ignored or clean since: its id in *commit_id, the key in *key. */
+static bool history_secret(const char *path, const struct envcheck_opts *o, char commit_id[GIT_OID_HEXSZ + 1],
+			   char **key, const char **what)
+{
+	char abs[PATH_MAX];
+	if (!realpath(path, abs))
+		return false;
+	git_libgit2_init();
+	git_repository *repo = NULL;
+	git_revwalk *walk = NULL;
+	bool found = false;
+	git_oid *seen = NULL;
+	size_t nseen = 0;
+	if (git_repository_open_ext(&repo, abs, 0, NULL) == 0 && !git_repository_is_bare(repo) &&
+	    git_revwalk_new(&walk, repo) == 0 && git_revwalk_push_head(walk) == 0) {
+		const char *wd = git_repository_workdir(repo);
+		size_t wl = wd ? strlen(wd) : 0;
+		const char *rel = wd && !strncmp(abs, wd, wl) ? abs + wl : NULL;
+		git_revwalk_sorting(walk, GIT_SORT_TIME);
+		git_oid oid;
+		for (int n = 0; rel && !found && n < MAX_HISTORY_COMMITS && git_revwalk_next(&oid, walk) == 0; n++) {
+			git_commit *commit = NULL;
+			git_tree *tree = NULL;
+			git_tree_entry *te = NULL;
+			if (git_commit_lookup(&commit, repo, &oid) == 0 && git_commit_tree(&tree, commit) == 0 &&
+			    git_tree_entry_bypath(&te, tree, rel) == 0 && git_tree_entry_type(te) == GIT_OBJECT_BLOB) {
+				const git_oid *blob_id = git_tree_entry_id(te);
+				bool done = false;
+				for (size_t i = 0; i < nseen && !done; i++)
+					done = git_oid_equal(&seen[i], blob_id);
+				git_blob *blob = NULL;
+				if (!done && git_blob_lookup(&blob, repo, blob_id) == 0) {
+					seen = xrealloc(seen, (nseen + 1) * sizeof(*seen));
+					git_oid_cpy(&seen[nseen++], blob_id);
+					struct dotenv_options dopts;
+					dotenv_options_init(&dopts, o->dialect);
+					dopts.expand = false;
+					dopts.lookup = NULL;
+					struct dotenv_result res;
+					dotenv_parse(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), &dopts, &res);
+					const char *k = first_secret(&res, o, what);
+					for (size_t i = 0; i < res.n; i++) /* never shown, but masked if they were */
+						if (res.entries[i].value && env_file_value_is_secret(res.entries[i].key,
+												 res.entries[i].value, o))
+							redact_add_secret(res.entries[i].value);
+					if (k) {
+						found = true;
+						*key = xstrdup(k);
+						git_oid_tostr(commit_id, GIT_OID_HEXSZ + 1, &oid);
+					}
+					dotenv_result_free(&res);
+					git_blob_free(blob);
+				}
+			}
+			git_tree_entry_free(te);
+			git_tree_free(tree);
+			git_commit_free(commit);
+		}
+	}
+	free(seen);
+	git_revwalk_free(walk);
+	git_repository_free(repo);
+	git_libgit2_shutdown();
+	return found;
+}
+
+static void check_history(struct report *r, const struct env_file *f, const struct envcheck_opts *o)
+{
+	char id[GIT_OID_HEXSZ + 1];
+	char *key = NULL;
+	const char *what = NULL;
+	if (!history_secret(f->path, o, id, &key, &what))
+		return;
+	struct check *c = ec_report(r, "secret-in-history", ST_CRITICAL, f->path,
+				    "%s was committed with credentials (%s held %s) in commit %.12s: deleting or "
+				    "ignoring it since does not remove it from the history", f->path, key, what, id);
+	ec_location(c, f->path, 0, 0);
+	check_hint(c, "rotate the credentials; then rewrite the history (git filter-repo --path %s "
+		   "--invert-paths) if the repository is shared", f->path);
+	free(key);
+}
+
 static void check_git(struct report *r, const struct env_file *f, const char *first_key, const char *what)
 {
 	int state = git_state(f->path);
@@ -288,6 +392,9 @@ void secrets_check(struct report *r, const struct env_file *f, const struct envc
 	/* the git check needs no format match: a tracked file of plain passwords fails too */
 	if (first_key && o->git)
 		check_git(r, f, first_key, first_what);
+	/* a credential in the file's history, unless it is tracked with one now (said already) */
+	if (o->git && !(first_key && git_state(f->path) == 1))
+		check_history(r, f, o);
 	if (first_key)
 		check_mode(r, f);
 }

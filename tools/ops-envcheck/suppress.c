@@ -147,9 +147,8 @@ struct check *ec_report(struct report *r, const char *id, enum status st, const 
 	struct check *c = report_check(r, id, st, subject, "%s", msg);
 	seen = xrealloc(seen, (nseen + 1) * sizeof(*seen));
 	struct seen *s = &seen[nseen++];
-	/* the message as it is printed (secrets masked) */
-	*s = (struct seen){ c, xstrdup(id), xstrdup(subject ? subject : ""), NULL, redact_text(msg), NULL, st };
-	free(msg);
+	/* kept as made; masked when it is written (fingerprint), only with a baseline */
+	*s = (struct seen){ c, xstrdup(id), xstrdup(subject ? subject : ""), NULL, msg, NULL, st };
 	for (size_t i = 0; opts && i < opts->nignore; i++)
 		if (!strcmp(opts->ignore[i], id) || !strcmp(opts->ignore[i], "all"))
 			quiet(s, "envcheck.ignore");
@@ -181,7 +180,8 @@ void ec_location(struct check *c, const char *file, int line, int column)
 /* id, file, subject and message without its "file:line: " prefix (lines move). */
 static char *fingerprint(const struct seen *s)
 {
-	const char *m = s->message;
+	char *safe = redact_text(s->message);
+	const char *m = safe;
 	size_t fl = s->file ? strlen(s->file) : 0;
 	if (fl && !strncmp(m, s->file, fl) && m[fl] == ':') {
 		const char *p = m + fl + 1;
@@ -194,6 +194,7 @@ static char *fingerprint(const struct seen *s)
 	sb_addf(&sb, "%s\t%s\t%s\t", s->id, s->file ? s->file : "", s->subject);
 	for (; *m; m++)
 		sb_addch(&sb, *m == '\t' || *m == '\n' || *m == '\r' ? ' ' : *m);
+	free(safe);
 	return sb_detach(&sb);
 }
 

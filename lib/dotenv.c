@@ -10,7 +10,8 @@
 #include "dotenv_impl.h"
 #include "redact.h"
 
-static const char *const dialect_names[DOTENV_NDIALECTS] = { "compose", "python", "node", "shell" };
+static const char *const dialect_names[DOTENV_NDIALECTS] = { "compose", "python", "node", "shell", "docker",
+								      "node-env-file" };
 
 const char *dotenv_dialect_name(enum dotenv_dialect d)
 {
@@ -224,6 +225,8 @@ struct dotenv_entry *dp_add(struct dotenv_parser *p, const char *key, size_t key
 	e->value_end = map_off(p, span->vend);
 	e->quote = span->quote;
 	e->exported = span->exported;
+	e->from_env = p->used_env;
+	p->used_env = false;
 	if (p->over_budget && !p->over_reported) {
 		p->over_reported = true;
 		dp_diag(p, DOTENV_FATAL, span->key, "interpolation expands to more than %zu MiB: values are cut "
@@ -296,6 +299,7 @@ static const char *dp_var_value(struct dotenv_parser *p, const char *name, size_
 		free(n);
 		if (env) {
 			*found = true;
+			p->used_env = true;
 			return env;
 		}
 	}
@@ -310,11 +314,13 @@ static const char *dp_var_value(struct dotenv_parser *p, const char *name, size_
 		free(n);
 	}
 	*found = env != NULL;
+	p->used_env |= env != NULL;
 	return env ? env : "";
 }
 
-/* python and node read text with universal newlines: \r\n and \r become \n. */
-static char *normalise_newlines(const char *buf, size_t len, size_t *out_len, size_t **map)
+/* python and node read text with universal newlines: \r\n and \r become \n; node
+ * --env-file drops every \r (drop_cr). */
+static char *normalise_newlines(const char *buf, size_t len, bool drop_cr, size_t *out_len, size_t **map)
 {
 	if (!memchr(buf, '\r', len)) {
 		*map = NULL;
@@ -326,7 +332,9 @@ static char *normalise_newlines(const char *buf, size_t len, size_t *out_len, si
 	size_t j = 0;
 	for (size_t i = 0; i < len; i++) {
 		m[j] = i;
-		if (buf[i] == '\r') {
+		if (buf[i] == '\r' && drop_cr) {
+			continue;
+		} else if (buf[i] == '\r') {
 			s[j++] = '\n';
 			if (i + 1 < len && buf[i + 1] == '\n')
 				i++;
@@ -348,8 +356,8 @@ void dotenv_parse(const char *buf, size_t len, const struct dotenv_options *opts
 	struct dotenv_parser p = { .s = buf, .n = len, .o = opts, .r = out };
 	size_t *map = NULL;
 	char *norm = NULL;
-	if (opts->dialect == DOTENV_PYTHON || opts->dialect == DOTENV_NODE) {
-		norm = normalise_newlines(buf, len, &p.n, &map);
+	if (opts->dialect == DOTENV_PYTHON || opts->dialect == DOTENV_NODE || opts->dialect == DOTENV_NODE_ENV_FILE) {
+		norm = normalise_newlines(buf, len, opts->dialect == DOTENV_NODE_ENV_FILE, &p.n, &map);
 		if (norm)
 			p.s = norm;
 		p.map = map;
@@ -364,6 +372,12 @@ void dotenv_parse(const char *buf, size_t len, const struct dotenv_options *opts
 		break;
 	case DOTENV_SHELL:
 		dotenv_parse_shell(&p);
+		break;
+	case DOTENV_DOCKER:
+		dotenv_parse_docker(&p);
+		break;
+	case DOTENV_NODE_ENV_FILE:
+		dotenv_parse_node_env_file(&p);
 		break;
 	case DOTENV_COMPOSE:
 	default:

@@ -15,6 +15,11 @@
  *      node     npm dotenv 16 parse(): no expansion; "KEY: value"; backticks.
  *      shell    what `set -a; . FILE` exports in bash; $(...) and `...` are reported,
  *               never run; commands other than assignments/export are reported.
+ *      docker   `docker run --env-file`: KEY=VALUE taken as written (no quotes, no
+ *               interpolation, no comments after a value); KEY alone takes the
+ *               caller's value (the lookup); a bad key refuses the whole file.
+ *      node-env-file  Node's built-in `node --env-file` (Node 20): quotes, \n in
+ *               double quotes, # comments; no interpolation.
  *  - Expansion looks up, per dialect, the file's earlier values and the lookup
  *    callback (normally getenv); opts.expand = false keeps values as written.
  *  - An entry's value is NULL when the dialect loads the key without a value (python
@@ -33,8 +38,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum dotenv_dialect { DOTENV_COMPOSE, DOTENV_PYTHON, DOTENV_NODE, DOTENV_SHELL };
-#define DOTENV_NDIALECTS 4
+enum dotenv_dialect { DOTENV_COMPOSE, DOTENV_PYTHON, DOTENV_NODE, DOTENV_SHELL, DOTENV_DOCKER,
+		     DOTENV_NODE_ENV_FILE };
+#define DOTENV_NDIALECTS 6
 
 struct dotenv_entry {
 	char *key;
@@ -47,6 +53,8 @@ struct dotenv_entry {
 	char quote;           /* '\'', '"', '`' or 0 when the value is unquoted */
 	bool exported;        /* written with "export " */
 	bool first;           /* first occurrence of this key in the file */
+	bool from_env;        /* its value took something from the lookup (the process
+				 environment): in CI that holds secrets, never print it */
 };
 
 enum dotenv_diag_kind {

@@ -1,9 +1,10 @@
 /*
  * dotenv dialect "compose": Compose v2 env_file rules (compose-go's dotenv parser and
  * its template package). A statement may follow a quoted value on the same line;
- * unquoted values end at the line break and at " #"; double-quoted values take
- * \a \b \f \n \r \t \v \" \\ \$ \0ooo; single quotes are literal; expansion runs on
- * unquoted and double-quoted values. Any error makes Compose refuse the file.
+ * keys may hold . - [ ] (compose-go accepts them); unquoted values end at the line
+ * break and at " #"; double-quoted values take \a \b \f \n \r \t \v \" \\ \$ \0ooo;
+ * single quotes are literal; expansion runs on unquoted and double-quoted values.
+ * Any error makes Compose refuse the file.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -202,7 +203,7 @@ static long key_name(struct cp *x, bool *inherited, size_t *key_at, struct dp_sp
 			x->pos = i + 1;
 			return (long)klen;
 		}
-		if (shell_name_char(c) || c == '.' || c == '[' || c == ']' || (unsigned char)c >= 0x80)
+		if (shell_name_char(c) || c == '.' || c == '-' || c == '[' || c == ']' || (unsigned char)c >= 0x80)
 			continue;
 		fail(x, "unexpected character in variable name");
 		return -1;
@@ -301,6 +302,7 @@ static bool statement(struct cp *x)
 		free(name);
 		if (env)
 			sb_addstr(&v, env);
+		p->used_env |= env != NULL;
 		if (klen)
 			dp_add(p, p->s + key_at, (size_t)klen, env ? &v : NULL, &sp);
 		sb_release(&v);

@@ -24,6 +24,7 @@ struct dotenv_parser {
 	size_t expanded;        /* bytes of values substituted so far (see dp_var) */
 	bool over_budget;       /* dp_var stopped substituting */
 	bool over_reported;
+	bool used_env;          /* the lookup answered since the last dp_add */
 };
 
 /* A parse substitutes at most this many bytes of values. A=${B}${B} on each line doubles
@@ -64,5 +65,7 @@ void dotenv_parse_python(struct dotenv_parser *p);
 void dotenv_parse_node(struct dotenv_parser *p);
 void dotenv_parse_compose(struct dotenv_parser *p);
 void dotenv_parse_shell(struct dotenv_parser *p);
+void dotenv_parse_docker(struct dotenv_parser *p);
+void dotenv_parse_node_env_file(struct dotenv_parser *p);
 
 #endif

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Reference loaders for ops-envcheck's differential test (t1010).
 
-    envcheck-ref.py python|node|shell FILE...
+    envcheck-ref.py python|node|shell|node-env-file FILE...
 
 prints, per file, "FILE<TAB>JSON" where JSON is what the real loader loads, with keys
 sorted: python3-dotenv's dotenv_values(), npm dotenv's parse(), or the variables that
-`set -a; . FILE` exports in bash (compared with a bare bash). Run it with a clean
+`set -a; . FILE` exports in bash (compared with a bare bash), or what
+`node --env-file=FILE` puts in process.env (Node's built-in loader, not the npm package). Run it with a clean
 environment (env -i) so interpolation sees the same variables as ops-envcheck.
 Sourcing runs the file: use it only on the corpus, whose commands are harmless.
 """
@@ -38,6 +39,22 @@ def node_ref(files):
     return json.loads(out)
 
 
+ENV_FILE_SCRIPT = r"""
+const e = Object.assign({}, process.env); delete e.PATH;
+process.stdout.write(JSON.stringify(e));
+"""
+
+
+def node_env_file_ref(files):
+    out = {}
+    for f in files:
+        res = subprocess.run(["env", "-i", "PATH=" + os.environ.get("PATH", "/usr/bin:/bin"), "node",
+                              "--env-file=" + f, "-e", ENV_FILE_SCRIPT],
+                             capture_output=True, timeout=20)
+        out[f] = json.loads(res.stdout or b"{}")
+    return out
+
+
 def bash_env(script, path):
     res = subprocess.run(["env", "-i", "/bin/bash", "-c", script, "bash", path],
                          capture_output=True, timeout=20)
@@ -56,7 +73,8 @@ def shell_ref(files):
 
 def main():
     dialect, files = sys.argv[1], sys.argv[2:]
-    res = {"python": python_ref, "node": node_ref, "shell": shell_ref}[dialect](files)
+    res = {"python": python_ref, "node": node_ref, "shell": shell_ref,
+           "node-env-file": node_env_file_ref}[dialect](files)
     for f in files:
         print(f + "\t" + json.dumps(res[f], sort_keys=True, ensure_ascii=True))
 

@@ -33,4 +33,10 @@ test_expect_success 'prometheus output counts the findings' '
 
 test_expect_code 3 'an unreadable file is UNKNOWN (exit 3)' 'ops-envcheck /nonexistent.env'
 
+test_expect_success 'export<TAB>KEY=value is an export line' '
+	printf "export\tAPP_NAME=x\nexport \t BPP=y\n" >tab.env &&
+	ops-envcheck --no-git tab.env >out &&
+	test_grep_not "leading-character\|incorrect-delimiter\|key-without-value\|space-character" out
+'
+
 test_done

@@ -153,4 +153,93 @@ test_expect_code 3 'a bad schema is UNKNOWN (exit 3), located' '
 	ops-envcheck --no-git --schema bad.yaml .env >out 2>&1; rc=$?; grep -q "bad.yaml:2:" out && exit $rc
 '
 
+test_expect_code 3 'a pattern that does not compile is a schema error (exit 3), not a skipped rule' '
+	printf "keys:\n  A: {pattern: \"([a-z\"}\n" >badre.yaml && printf "A=1\n" >.env &&
+	ops-envcheck --no-git --schema badre.yaml .env >out 2>&1; rc=$?;
+	grep -q "schema-invalid .*badre.yaml:2:.*pattern of A does not compile" out && exit $rc
+'
+
+test_expect_code 3 'min/max on a non-numeric type is a schema error (exit 3)' '
+	printf "keys:\n  NAME: {type: string, min: 3}\n" >minstr.yaml && printf "NAME=ab\n" >.env &&
+	ops-envcheck --no-git --schema minstr.yaml .env >out 2>&1; rc=$?;
+	grep -q "minstr.yaml:2:.*min of NAME needs a numeric type" out &&
+	printf "keys:\n  U: {type: url, max: 3}\n" >maxurl.yaml &&
+	ops-envcheck --no-git --schema maxurl.yaml .env >out 2>&1; test $? -eq 3 &&
+	grep -q "max of U needs a numeric type" out && exit $rc
+'
+
+test_expect_success 'a schema does not turn off the built-in credential checks for keys it does not list' '
+	printf "keys:\n  PORT: {type: port}\n" >small.yaml &&
+	printf "PORT=8080\nGOOGLE_CLOUD_CREDENTIALS_B64=not-base64!\nAWS_ACCESS_KEY_ID=AKIA123\n" >.env &&
+	ops-envcheck --no-git --schema small.yaml .env >out; test $? -eq 2 &&
+	test_grep "step 1 (base64)" out && test_grep "AWS_ACCESS_KEY_ID=AKIA123 is not an AWS access key id" out &&
+	printf "keys:\n  AWS_ACCESS_KEY_ID: {type: string}\n" >own.yaml &&
+	ops-envcheck --no-git --schema own.yaml .env >out; test $? -eq 2 &&
+	test_grep "step 1 (base64)" out && test_grep_not "is not an AWS access key id" out
+'
+
+test_expect_success 'types: unix:// URLs, libpq socket URIs and multi-host URIs are valid' '
+	printf "keys:\n  U: {type: url}\n  D1: {type: dsn}\n  D2: {type: dsn}\n  D3: {type: dsn}\n  D4: {type: dsn}\n  BAD: {type: dsn}\n" >uri.yaml &&
+	printf "U=unix:///run/app.sock\nD1=postgresql:///db?host=/run/postgresql\nD2=postgresql://h1:5432,h2:5433/db\nD3=unix:///var/run/redis/redis.sock\nD4=postgres://app@[::1]:5432,db-2:6432/app?target_session_attrs=read-write\nBAD=postgresql://h1:5432,h2:99999/db\n" >.env &&
+	ops-envcheck --no-git --schema uri.yaml .env >out; test $? -eq 2 &&
+	test_grep "BAD=.* has a bad port" out &&
+	test_grep_not "schema-type .*\(U\|D1\|D2\|D3\|D4\)=" out
+'
+
+# twice.json: a service account whose private_key holds \n as two characters
+sa good.pem | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+d["private_key"] = d["private_key"].replace("\n", "\\n")
+print(json.dumps(d))' >twice.json
+
+test_expect_success 'GCP: a private_key escaped twice (\\n) gets "unescape it", not "regenerate the key"' '
+	env_with "$(b64 <twice.json)" && run_creds &&
+	test $(cat rc) -eq 2 && test_grep "escaped twice); unescaped, the key parses" line &&
+	test_grep "unescape it" out && test_grep_not "regenerate the service-account key" out && test_grep_not "PRIVATE KEY" out
+'
+
+test_expect_success 'SARIF: a finding without a line (a required key missing) has the file as its location' '
+	printf "keys:\n  NEEDED: {required: true}\nfeatures:\n  f: {any_of: [OPT], when_absent: warning}\n" >req.yaml &&
+	printf "OTHER=1\n" >.env &&
+	ops-envcheck --no-git --format sarif --schema req.yaml .env >out; test $? -eq 2 &&
+	python3 - <<-PY
+	import json
+	r = json.load(open("out"))["runs"][0]["results"]
+	assert {x["ruleId"] for x in r} >= {"schema-required", "feature-disabled"}, r
+	for x in r:
+	    assert x["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == ".env", x
+	PY
+'
+
+test_expect_success 'required means non-empty (API_TOKEN= is missing) unless allow_empty' '
+	printf "keys:\n  API_TOKEN: {required: true}\n  OPTIONAL_SUFFIX: {required: true, allow_empty: true, type: int}\n" >req2.yaml &&
+	printf "API_TOKEN=\nOPTIONAL_SUFFIX=\n" >.env &&
+	ops-envcheck --no-git --schema req2.yaml .env >out; test $? -eq 2 &&
+	test_grep "^CRITICAL .*schema-required .*API_TOKEN is required but empty" out &&
+	test_grep_not "OPTIONAL_SUFFIX" out
+'
+
+test_expect_success 'required_in: [production] is required only with --environment production (or the config)' '
+	printf "unknown_keys: ok\nkeys:\n  SENTRY_DSN: {required_in: [production, staging]}\n" >env.yaml &&
+	printf "OTHER=1\n" >.env &&
+	ops-envcheck --no-git --schema env.yaml .env >out && test_grep_not schema-required out &&
+	ops-envcheck --no-git --schema env.yaml --environment dev .env >out && test_grep_not schema-required out &&
+	ops-envcheck --no-git --schema env.yaml --environment production .env >out; test $? -eq 2 &&
+	test_grep "SENTRY_DSN is required but not set in production" out &&
+	printf "envcheck:\n  environment: staging\n" >opskit.yaml &&
+	ops-envcheck --config opskit.yaml --no-git --schema env.yaml .env >out; test $? -eq 2 &&
+	test_grep "not set in staging" out
+'
+
+test_expect_success 'GCP: wrapped or URL-safe base64 decodes as Google'"'"'s libraries do, with a WARNING' '
+	sa good.pem "note=???~~~>>>" >wrap.json && base64 -w0 <wrap.json | grep -q "[+/]" &&
+	printf "GOOGLE_CLOUD_CREDENTIALS_B64=\"%s\"\n" "$(base64 -w 76 <wrap.json)" >.env &&
+	ops-envcheck --no-git .env >out; test $? -eq 1 &&
+	test_grep "^WARNING .*credentials .*RSA 2048 bits; the base64 is wrapped on several lines" out &&
+	test_grep "base64 -w0 key.json" out &&
+	printf "GOOGLE_CLOUD_CREDENTIALS_B64=%s\n" "$(base64 -w0 <wrap.json | sed "s|+|-|g; s|/|_|g; s|=||g")" >.env &&
+	ops-envcheck --no-git .env >out; test $? -eq 1 &&
+	test_grep "the base64 is URL-safe" out && test_grep_not "PRIVATE KEY" out
+'
+
 test_done

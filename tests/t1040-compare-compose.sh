@@ -70,4 +70,66 @@ test_expect_success '--compose: ${VAR:?} unset is CRITICAL; all defined is OK' '
 
 test_expect_code 3 "--compose: an unreadable compose file is UNKNOWN" "printf \"A=1\\n\" >ok.env && ops-envcheck --no-git --compose /nonexistent.yml ok.env"
 
+test_expect_success '--compose: a nested default ${A:-${B}} needs B only when A is unset' '
+	mkdir nested && cd nested &&
+	printf "services:\n  api:\n    image: \"x:\${TAG:-\${FALLBACK_TAG}}\"\n    command: \"\${MODE:-\${DEF_MODE:-serve}}\"\n" >docker-compose.yml &&
+	printf "TAG=1.0\n" >.env &&
+	ops-envcheck --no-git --compose docker-compose.yml .env >out &&
+	test_grep_not compose-undefined out &&
+	printf "OTHER=1\n" >.env &&
+	ops-envcheck --no-git --compose docker-compose.yml .env >out; test $? -eq 2 &&
+	test_grep "compose-undefined .*FALLBACK_TAG is interpolated" out && test_grep_not "DEF_MODE\|MODE is" out
+'
+
+test_expect_success '--compose: env_file paths with ${VAR}, the long form {path, required, format}' '
+	mkdir long && cd long &&
+	cat >docker-compose.yml <<-\EOF &&
+	services:
+	  api:
+	    image: x
+	    env_file:
+	      path: ./${STAGE:-dev}.env
+	      required: true
+	  worker:
+	    image: x
+	    env_file:
+	      - path: ${CONF_DIR}/raw.env
+	        format: raw
+	      - path: ./absent.env
+	        required: false
+	EOF
+	printf "CONF_DIR=./conf\nSTAGE=prod\n" >.env && mkdir conf &&
+	printf "A=1\n" >prod.env && printf "Q=\"kept\" # as written\n" >conf/raw.env &&
+	ops-envcheck --no-git --compose docker-compose.yml .env >out &&
+	test_grep "^OK .*compose-env-file .*service api: env_file ./prod.env loads 1 keys" out &&
+	test_grep "^OK .*compose-env-file .*service worker: env_file ./conf/raw.env loads 1 keys" out &&
+	test_grep_not "absent.env" out
+'
+
+test_expect_success '--compose: ${VAR} inside an env_file is resolved from the project .env' '
+	mkdir inner && cd inner &&
+	printf "services:\n  api:\n    image: x\n    env_file: api.env\n" >docker-compose.yml &&
+	printf "DB_HOST=db.internal\n" >.env && printf "DATABASE_HOST=\${DB_HOST:?set DB_HOST}\n" >api.env &&
+	ops-envcheck --no-git --compose docker-compose.yml .env >out &&
+	test_grep "^OK .*compose-env-file .*api.env loads 1 keys" out && test_grep_not "loader-refuses\|unset-variable" out
+'
+
+test_expect_success 'compose dialect: keys with - and . load (compose-go accepts them)' '
+	printf "my-name=1\napp.name=x\nLAST=2\n" >dash.env &&
+	ops-envcheck print dash.env >out &&
+	echo "{\"my-name\": \"1\", \"app.name\": \"x\", \"LAST\": \"2\"}" >expect && test_cmp expect out
+'
+
+test_expect_success 'compare: # optional in the example; only required keys are CRITICAL; empty is missing' '
+	mkdir opt && cd opt &&
+	printf "A=1\nAPI_TOKEN=\nOPT_EMPTY=\n" >.env &&
+	printf "A=\nAPI_TOKEN=\nOPT_EMPTY= # optional\n# optional: only for the worker\nWORKER_QUEUE=\n" >.env.example &&
+	ops-envcheck compare .env .env.example >out; test $? -eq 2 &&
+	test_grep "^CRITICAL .*drift-missing .*API_TOKEN is required by .env.example but empty in .env" out &&
+	test_grep_not "OPT_EMPTY\|WORKER_QUEUE" out &&
+	test_grep "(2 optional ones absent or empty)" out &&
+	printf "A=1\nAPI_TOKEN=t0k3n-value\n" >.env &&
+	ops-envcheck compare .env .env.example >out && test_grep "^OK .*drift" out
+'
+
 test_done

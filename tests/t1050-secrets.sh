@@ -59,4 +59,29 @@ test_expect_success 'shell dialect: the unquoted rest of a secret value is not e
 	test_grep "command-not-run\|word 2" out && test_grep_not defghijk out
 '
 
+test_expect_success 'SARIF: git and permission findings have the file as their location' '
+	cd repo && chmod 644 .env &&
+	ops-envcheck --format sarif .env >../out; test $? -eq 2 &&
+	python3 - <<-PY
+	import json
+	r = json.load(open("../out"))["runs"][0]["results"]
+	assert {x["ruleId"] for x in r} >= {"secret-tracked", "file-permissions"}, r
+	assert all(x["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == ".env" for x in r), r
+	PY
+'
+
+test_expect_success 'a value expanded from the checker'"'"'s environment is never printed (every format, print)' '
+	printf "PLAIN_SETTING=\${CI_THING}\nMIXED=pre-\${CI_THING}-post #x\nSHORT=\${CI_SHORT}\nINHERITED\nOK_VALUE=visible\n" >envx.env && chmod 600 envx.env &&
+	for f in text json sarif github prometheus nagios; do
+		CI_THING=Qw9zLk2v CI_SHORT=ab7 INHERITED=Hx4pPq1 ops-envcheck --no-git --format $f -v envx.env >out 2>&1
+		! grep -q "Qw9zLk2v\|ab7\|Hx4pPq1" out || { echo "format $f:"; cat out; return 1; }
+	done &&
+	for d in compose python shell docker; do
+		CI_THING=Qw9zLk2v CI_SHORT=ab7 INHERITED=Hx4pPq1 ops-envcheck --dialect $d print envx.env >out 2>&1
+		! grep -q "Qw9zLk2v\|ab7\|Hx4pPq1" out || { echo "dialect $d:"; cat out; return 1; }
+	done &&
+	CI_THING=Qw9zLk2v ops-envcheck print envx.env >out && test_grep "\"PLAIN_SETTING\": \"\*\*\*\"" out &&
+	test_grep "\"OK_VALUE\": \"visible\"" out
+'
+
 test_done

@@ -84,7 +84,7 @@ test_expect_success 'an interpolation bomb is cut at 16 MiB, not expanded until 
 test_expect_success '--fix rewrites a symlinked file where it points and keeps it a link' '
 	mkdir -p fixlink/shared && printf "A = 1 \n" >fixlink/shared/real.env && chmod 640 fixlink/shared/real.env &&
 	ln -s shared/real.env fixlink/.env &&
-	ops-envcheck --no-git --fix fixlink/.env >out; test_grep "fix .*1 fixes written\|fix .*fixes written" out &&
+	ops-envcheck --no-git --fix --backup fixlink/.env >out; test_grep "fix .*1 fixes written\|fix .*fixes written" out &&
 	test -L fixlink/.env && printf "A=1\n" >expect && test_cmp expect fixlink/shared/real.env &&
 	printf "A = 1 \n" >expect && test_cmp expect fixlink/.env.bak &&
 	test "$(stat -c %a fixlink/shared/real.env)" = 640
@@ -93,7 +93,7 @@ test_expect_success '--fix rewrites a symlinked file where it points and keeps i
 test_expect_success '--fix never writes through a planted FILE.envcheck-tmp symlink' '
 	mkdir -p plant && printf "A = 1\n" >plant/.env && echo keep >plant/victim &&
 	ln -s "$PWD/plant/victim" plant/.env.envcheck-tmp && ln -s "$PWD/plant/victim" plant/.env.bak.envcheck-tmp &&
-	ops-envcheck --no-git --fix plant/.env >out; test_grep "fixes written" out &&
+	ops-envcheck --no-git --fix --backup plant/.env >out; test_grep "fixes written" out &&
 	echo keep >expect && test_cmp expect plant/victim && printf "A=1\n" >expect && test_cmp expect plant/.env
 '
 
@@ -133,7 +133,7 @@ test_expect_success 'a FIFO or /dev/zero named as credentials or env_file does n
 
 test_expect_success 'every check id the code emits is documented in CHECKS of ops-envcheck(1)' '
 	src=$OPSKIT_ROOT/tools/ops-envcheck &&
-	{ grep -ohE "report_check\([^,]+, \"[a-z-]+\"" $src/*.c
+	{ grep -ohE "(report_check|ec_report)\([^,]+, \"[a-z-]+\"" $src/*.c
 	  grep -ohE "(finding\(r, f, [^,]+, [^,]+|key_check\(c), \"[a-z-]+\"" $src/*.c
 	  grep -ohE "\[DOTENV_[A-Z_]+\] = \{ \"[a-z-]+\"" $src/*.c; } |
 	grep -oE "\"[a-z-]+\"$" | tr -d "\"" | sort -u >ids &&

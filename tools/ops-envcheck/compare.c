@@ -5,31 +5,89 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #include "envcheck.h"
 #include "secrets.h"
 #include "util.h"
 
-static void missing_and_extra(struct report *r, const struct env_file *env, const struct env_file *ex)
+/* Whether the line [a, b) has a comment (a # at its start or after a blank) that says
+ * "optional". */
+static bool says_optional(const char *s, size_t a, size_t b)
 {
+	for (size_t h = a; h < b; h++) {
+		if (s[h] != '#' || (h > a && s[h - 1] != ' ' && s[h - 1] != '\t'))
+			continue;
+		for (size_t p = h; p + 8 <= b; p++)
+			if (!strncasecmp(s + p, "optional", 8))
+				return true;
+		return false;
+	}
+	return false;
+}
+
+/* The example marks the key optional: "KEY= # optional", or a comment line saying so
+ * right above it. */
+static bool example_optional(const struct env_file *ex, const struct dotenv_entry *e)
+{
+	const char *s = ex->buf;
+	size_t bol = e->start, eol = e->start;
+	while (bol > 0 && s[bol - 1] != '\n')
+		bol--;
+	while (eol < ex->len && s[eol] != '\n')
+		eol++;
+	if (says_optional(s, e->start, eol))
+		return true;
+	if (!bol)
+		return false;
+	size_t prev = bol - 1;
+	while (prev > 0 && s[prev - 1] != '\n')
+		prev--;
+	while (prev < bol && (s[prev] == ' ' || s[prev] == '\t'))
+		prev++;
+	return prev < bol && s[prev] == '#' && says_optional(s, prev, bol - 1);
+}
+
+/* Missing keys: CRITICAL for the required ones (every key the example does not mark
+ * "# optional"), and required means non-empty: API_TOKEN= is missing too. */
+static size_t missing_and_extra(struct report *r, const struct env_file *env, const struct env_file *ex)
+{
+	size_t optional = 0;
 	for (size_t i = 0; i < ex->res.n; i++) {
 		const struct dotenv_entry *e = &ex->res.entries[i];
-		if (!e->first || dotenv_lookup(&env->res, e->key))
+		if (!e->first)
 			continue;
-		struct check *c = report_check(r, "drift-missing", ST_CRITICAL, e->key,
-					       "%s is in %s but missing from %s", e->key, ex->path, env->path);
-		check_location(c, ex->path, e->line, e->column);
-		check_hint(c, "add %s to %s (see %s:%d)", e->key, env->path, ex->path, e->line);
+		const struct dotenv_entry *have = dotenv_lookup(&env->res, e->key);
+		if (have && have->value && *have->value)
+			continue;
+		if (example_optional(ex, e)) {
+			optional++;
+			continue;
+		}
+		struct check *c;
+		if (have) {
+			c = ec_report(r, "drift-missing", ST_CRITICAL, e->key, "%s is required by %s but empty in %s",
+					 e->key, ex->path, env->path);
+			ec_location(c, env->path, have->line, have->column);
+			check_hint(c, "give %s a value, or mark it \"# optional\" in %s", e->key, ex->path);
+			continue;
+		}
+		c = ec_report(r, "drift-missing", ST_CRITICAL, e->key,
+				 "%s is in %s but missing from %s", e->key, ex->path, env->path);
+		ec_location(c, ex->path, e->line, e->column);
+		check_hint(c, "add %s to %s (see %s:%d), or mark it \"# optional\" there", e->key, env->path, ex->path,
+			   e->line);
 	}
 	for (size_t i = 0; i < env->res.n; i++) {
 		const struct dotenv_entry *e = &env->res.entries[i];
 		if (!e->first || dotenv_lookup(&ex->res, e->key))
 			continue;
-		struct check *c = report_check(r, "drift-extra", ST_WARNING, e->key,
+		struct check *c = ec_report(r, "drift-extra", ST_WARNING, e->key,
 					       "%s is in %s but not documented in %s", e->key, env->path, ex->path);
-		check_location(c, env->path, e->line, e->column);
+		ec_location(c, env->path, e->line, e->column);
 		check_hint(c, "add %s= with a placeholder to %s, or remove it", e->key, ex->path);
 	}
+	return optional;
 }
 
 static void example_secrets(struct report *r, const struct env_file *ex, const struct envcheck_opts *o)
@@ -41,10 +99,10 @@ static void example_secrets(struct report *r, const struct env_file *ex, const s
 		const char *what = secrets_format(e->key, e->value, o);
 		if (!what)
 			continue;
-		struct check *c = report_check(r, "example-secret", ST_CRITICAL, e->key,
+		struct check *c = ec_report(r, "example-secret", ST_CRITICAL, e->key,
 					       "%s in %s holds what looks like %s: examples are committed", e->key,
 					       ex->path, what);
-		check_location(c, ex->path, e->line, e->column);
+		ec_location(c, ex->path, e->line, e->column);
 		check_hint(c, "replace it with a placeholder (%s=changeme) and rotate the credential", e->key);
 	}
 }
@@ -53,19 +111,22 @@ int compare_files(struct report *r, const char *env_path, const char *example_pa
 {
 	struct env_file env, ex;
 	if (env_file_load(&env, env_path, o) < 0) {
-		report_check(r, "file-unreadable", ST_UNKNOWN, env_path, "cannot read %s: %s", env_path, strerror(errno));
+		ec_location(ec_report(r, "file-unreadable", ST_UNKNOWN, env_path, "cannot read %s: %s", env_path,
+					    strerror(errno)), env_path, 0, 0);
 		return -1;
 	}
 	if (env_file_load(&ex, example_path, o) < 0) {
-		report_check(r, "file-unreadable", ST_UNKNOWN, example_path, "cannot read %s: %s", example_path,
-			     strerror(errno));
+		ec_location(ec_report(r, "file-unreadable", ST_UNKNOWN, example_path, "cannot read %s: %s",
+					    example_path, strerror(errno)), example_path, 0, 0);
 		env_file_free(&env);
 		return -1;
 	}
-	missing_and_extra(r, &env, &ex);
+	suppress_scan(&env);
+	suppress_scan(&ex);
+	size_t optional = missing_and_extra(r, &env, &ex);
 	example_secrets(r, &ex, o);
-	report_check(r, "drift", ST_OK, env_path, "%zu keys in %s, %zu in %s", env.res.nkeys, env_path,
-		     ex.res.nkeys, example_path);
+	ec_report(r, "drift", ST_OK, env_path, "%zu keys in %s, %zu in %s (%zu optional ones absent or empty)",
+		     env.res.nkeys, env_path, ex.res.nkeys, example_path, optional);
 	env_file_free(&env);
 	env_file_free(&ex);
 	return 0;

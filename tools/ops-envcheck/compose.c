@@ -37,54 +37,121 @@ static const struct env_file *only_in_env_file(struct cctx *c, const char *name)
 	return NULL;
 }
 
+/* The value Compose interpolates name with: the environment, then the project .env
+ * (the env files given); NULL when unset. */
+static const char *project_value(struct cctx *c, const char *name)
+{
+	const char *env = getenv(name);
+	if (env)
+		return env;
+	const struct dotenv_entry *e = env_file_find(c->files, c->nfiles, name, NULL);
+	return e && e->value ? e->value : NULL;
+}
+
 static void use_variable(struct cctx *c, const char *name, size_t len, char op, bool colon, int line)
 {
 	char *n = xstrndup(name, len);
 	c->nvars++;
-	const struct dotenv_entry *e = env_file_find(c->files, c->nfiles, n, NULL);
-	bool set = (e && e->value) || getenv(n);
-	bool empty = set && !(e && e->value ? *e->value : *getenv(n));
+	const char *v = project_value(c, n);
+	bool set = v != NULL;
+	bool empty = set && !*v;
 	bool has_default = op == '-' || op == '+';
 	if (!set && !has_default && op != '?') {
 		const struct env_file *ef = only_in_env_file(c, n);
-		struct check *chk = report_check(c->r, "compose-undefined", ST_CRITICAL, n,
+		struct check *chk = ec_report(c->r, "compose-undefined", ST_CRITICAL, n,
 						 "%s is interpolated at %s:%d but defined nowhere Compose looks%s%s%s", n,
 						 c->path, line, ef ? " (it is only in env_file " : "", ef ? ef->path : "",
 						 ef ? ", which sets the container's environment, not ${} in the compose file)" : "");
-		check_location(chk, c->path, line, 1);
+		ec_location(chk, c->path, line, 1);
 		check_hint(chk, "define %s in .env (or the environment), or give a default: ${%s:-value}", n, n);
 	} else if (op == '?' && (!set || (colon && empty))) {
-		struct check *chk = report_check(c->r, "compose-undefined", ST_CRITICAL, n,
+		struct check *chk = ec_report(c->r, "compose-undefined", ST_CRITICAL, n,
 						 "%s is required by %s:%d (${%s:?...}) but is %s", n, c->path, line, n,
 						 set ? "empty" : "not set");
-		check_location(chk, c->path, line, 1);
+		ec_location(chk, c->path, line, 1);
 		check_hint(chk, "set %s in .env", n);
 	}
 	free(n);
 }
 
-static void scan_scalar(struct cctx *c, const char *s, int line)
+/* The } that closes the ${ at s[open], counting nested ${...}; len when there is none. */
+static size_t closing_brace(const char *s, size_t len, size_t open)
 {
-	for (size_t i = 0; s[i]; i++) {
-		if (s[i] != '$')
+	int depth = 0;
+	for (size_t i = open; i < len; i++) {
+		if (s[i] == '$' && i + 1 < len && s[i + 1] == '{') {
+			depth++;
+			i++;
+		} else if (s[i] == '}' && --depth == 0) {
+			return i;
+		}
+	}
+	return len;
+}
+
+/* Walks s as Compose's template does: every variable it would look up is checked
+ * (use_variable) and, when out is given, the result is appended to it. A default
+ * ${A:-${B}} is only looked at when A is unset (or empty with the colon), an
+ * alternative ${A:+${B}} only when A is set. check: report what is undefined. */
+static void interpolate(struct cctx *c, const char *s, size_t len, int line, struct strbuf *out, bool check,
+			int depth)
+{
+	if (depth > 32)
+		return;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] != '$' || i + 1 >= len) {
+			if (out)
+				sb_addch(out, s[i]);
 			continue;
+		}
 		if (s[i + 1] == '$') {
+			if (out)
+				sb_addch(out, '$');
 			i++;
 			continue;
 		}
 		bool braced = s[i + 1] == '{';
 		size_t j = i + 1 + braced, start = j;
-		if (!shell_name_start(s[j]))
+		if (j >= len || !shell_name_start(s[j])) {
+			if (out)
+				sb_addch(out, s[i]);
 			continue;
-		while (shell_name_char(s[j]))
+		}
+		while (j < len && shell_name_char(s[j]))
 			j++;
-		bool colon = braced && s[j] == ':';
-		char op = braced ? s[j + colon] : 0;
+		char *name = xstrndup(s + start, j - start);
+		const char *v = project_value(c, name);
+		if (!braced) {
+			if (check)
+				use_variable(c, s + start, j - start, 0, false, line);
+			if (out && v)
+				sb_addstr(out, v);
+			free(name);
+			i = j - 1;
+			continue;
+		}
+		size_t close = closing_brace(s, len, i);
+		bool colon = j < close && s[j] == ':';
+		char op = j + colon < close ? s[j + colon] : 0;
 		if (op != '-' && op != '?' && op != '+')
 			op = 0;
-		use_variable(c, s + start, j - start, op, colon, line);
-		i = j - 1;
+		if (check)
+			use_variable(c, s + start, j - start, op, colon, line);
+		bool set = v && (!colon || *v);
+		const char *arg = op ? s + j + colon + 1 : NULL;
+		size_t arg_len = op && close > j + colon + 1 ? close - (j + colon + 1) : 0;
+		if ((op == '-' && !set) || (op == '+' && set))
+			interpolate(c, arg, arg_len, line, out, check, depth + 1);
+		else if (out && op != '+' && v)
+			sb_addstr(out, v);
+		free(name);
+		i = close;
 	}
+}
+
+static void scan_scalar(struct cctx *c, const char *s, int line)
+{
+	interpolate(c, s, strlen(s), line, NULL, true, 0);
 }
 
 static void walk(struct cctx *c, yaml_node_t *n, int depth)
@@ -114,13 +181,30 @@ static yaml_node_t *get(struct cctx *c, yaml_node_t *map, const char *key)
 	return NULL;
 }
 
-static void load_env_file(struct cctx *c, const char *service, const char *name, bool required, int line)
+/* Inside an env_file, ${VAR} is looked up in the environment, then the project .env. */
+static const char *env_file_lookup(const char *name, void *ctx)
 {
+	return project_value(ctx, name);
+}
+
+static void load_env_file(struct cctx *c, const char *service, const char *written, bool required,
+			  const char *format, int line)
+{
+	/* the path is interpolated like every other string of the compose file (its
+	 * variables were checked by walk()) */
+	struct strbuf name_sb = STRBUF_INIT;
+	interpolate(c, written, strlen(written), line, &name_sb, false, 0);
+	const char *name = sb_str(&name_sb);
+	while (name[0] == '.' && name[1] == '/')
+		name += 2;
 	char *path = name[0] == '/' ? xstrdup(name) : xasprintf("%s/%s", c->dir, name);
+	sb_release(&name_sb);
 	c->env_files = xrealloc(c->env_files, (c->nenv_files + 1) * sizeof(*c->env_files));
 	struct env_file *f = &c->env_files[c->nenv_files];
 	struct envcheck_opts o = *c->o;
-	o.dialect = DOTENV_COMPOSE;
+	o.dialect = format && !strcmp(format, "raw") ? DOTENV_DOCKER : DOTENV_COMPOSE;
+	o.lookup = env_file_lookup;
+	o.lookup_ctx = c;
 	/* the compose file may come from a pull request: env_file: /dev/zero or a FIFO
 	 * would never end or block the check */
 	struct stat st;
@@ -128,10 +212,10 @@ static void load_env_file(struct cctx *c, const char *service, const char *name,
 	if (special || env_file_load(f, path, &o) < 0) {
 		const char *why = special ? "not a regular file" : strerror(errno);
 		if (required) {
-			struct check *chk = report_check(c->r, "compose-env-file", ST_CRITICAL, service,
+			struct check *chk = ec_report(c->r, "compose-env-file", ST_CRITICAL, service,
 							 "service %s names env_file %s, which cannot be read: %s", service,
 							 path, why);
-			check_location(chk, c->path, line, 1);
+			ec_location(chk, c->path, line, 1);
 			check_hint(chk, "create %s (see its .example) or mark it required: false", path);
 		}
 		free(path);
@@ -140,7 +224,7 @@ static void load_env_file(struct cctx *c, const char *service, const char *name,
 	f->path = path; /* owned: freed with the context */
 	c->nenv_files++;
 	lint_diagnostics(c->r, f);
-	report_check(c->r, "compose-env-file", ST_OK, service, "service %s: env_file %s loads %zu keys", service, path,
+	ec_report(c->r, "compose-env-file", ST_OK, service, "service %s: env_file %s loads %zu keys", service, path,
 		     f->res.nkeys);
 }
 
@@ -155,20 +239,24 @@ static void env_files(struct cctx *c, yaml_node_t *root)
 		const char *svc = k && k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "?";
 		if (!ef)
 			continue;
-		if (ef->type == YAML_SCALAR_NODE) {
-			load_env_file(c, svc, (const char *)ef->data.scalar.value, true, (int)ef->start_mark.line + 1);
-			continue;
+		/* env_file: FILE | {path, required, format} | [FILE | {path, required, format}...] */
+		yaml_node_item_t one = 0;
+		yaml_node_item_t *first = &one, *last = &one + 1;
+		if (ef->type == YAML_SEQUENCE_NODE) {
+			first = ef->data.sequence.items.start;
+			last = ef->data.sequence.items.top;
 		}
-		if (ef->type != YAML_SEQUENCE_NODE)
-			continue;
-		for (yaml_node_item_t *it = ef->data.sequence.items.start; it < ef->data.sequence.items.top; it++) {
-			yaml_node_t *item = yaml_document_get_node(c->doc, *it);
-			yaml_node_t *pn = item && item->type == YAML_MAPPING_NODE ? get(c, item, "path") : item;
-			yaml_node_t *rq = item && item->type == YAML_MAPPING_NODE ? get(c, item, "required") : NULL;
+		for (yaml_node_item_t *it = first; it < last; it++) {
+			yaml_node_t *item = it == &one ? ef : yaml_document_get_node(c->doc, *it);
+			bool map = item && item->type == YAML_MAPPING_NODE;
+			yaml_node_t *pn = map ? get(c, item, "path") : item;
+			yaml_node_t *rq = map ? get(c, item, "required") : NULL;
+			yaml_node_t *fm = map ? get(c, item, "format") : NULL;
 			bool required = !(rq && rq->type == YAML_SCALAR_NODE &&
 					  !strcmp((const char *)rq->data.scalar.value, "false"));
+			const char *format = fm && fm->type == YAML_SCALAR_NODE ? (const char *)fm->data.scalar.value : NULL;
 			if (pn && pn->type == YAML_SCALAR_NODE)
-				load_env_file(c, svc, (const char *)pn->data.scalar.value, required,
+				load_env_file(c, svc, (const char *)pn->data.scalar.value, required, format,
 					      (int)pn->start_mark.line + 1);
 		}
 	}
@@ -178,8 +266,8 @@ int compose_check(struct report *r, struct env_file *files, size_t nfiles, const
 {
 	FILE *fp = fopen(o->compose_path, "rb");
 	if (!fp) {
-		report_check(r, "compose-unreadable", ST_UNKNOWN, o->compose_path, "cannot read %s: %s",
-			     o->compose_path, strerror(errno));
+		ec_location(ec_report(r, "compose-unreadable", ST_UNKNOWN, o->compose_path, "cannot read %s: %s",
+					    o->compose_path, strerror(errno)), o->compose_path, 0, 0);
 		return -1;
 	}
 	yaml_parser_t parser;
@@ -189,9 +277,11 @@ int compose_check(struct report *r, struct env_file *files, size_t nfiles, const
 	int ok = yaml_parser_load(&parser, &doc);
 	fclose(fp);
 	if (!ok) {
-		report_check(r, "compose-unreadable", ST_UNKNOWN, o->compose_path, "%s:%lu:%lu: %s", o->compose_path,
-			     (unsigned long)parser.problem_mark.line + 1, (unsigned long)parser.problem_mark.column + 1,
-			     parser.problem ? parser.problem : "bad YAML");
+		struct check *chk = ec_report(r, "compose-unreadable", ST_UNKNOWN, o->compose_path, "%s:%lu:%lu: %s",
+						 o->compose_path, (unsigned long)parser.problem_mark.line + 1,
+						 (unsigned long)parser.problem_mark.column + 1,
+						 parser.problem ? parser.problem : "bad YAML");
+		ec_location(chk, o->compose_path, (int)parser.problem_mark.line + 1, (int)parser.problem_mark.column + 1);
 		yaml_parser_delete(&parser);
 		return -1;
 	}
@@ -202,7 +292,7 @@ int compose_check(struct report *r, struct env_file *files, size_t nfiles, const
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	env_files(&c, root);
 	walk(&c, root, 0);
-	report_check(r, "compose", ST_OK, o->compose_path, "%zu interpolations and %zu env_file(s) checked", c.nvars,
+	ec_report(r, "compose", ST_OK, o->compose_path, "%zu interpolations and %zu env_file(s) checked", c.nvars,
 		     c.nenv_files);
 	for (size_t i = 0; i < c.nenv_files; i++) {
 		free((char *)c.env_files[i].path);

@@ -29,6 +29,34 @@ static const char *string_field(json_t *obj, const char *name)
 	return json_is_string(v) && *json_string_value(v) ? json_string_value(v) : NULL;
 }
 
+static int check_private_key(const char *pem, struct strbuf *ok, struct strbuf *why);
+
+/* A private_key whose line breaks are the two characters \ and n: the JSON text held
+ * \\n (escaped twice, by a tool that stored the JSON inside another string). Google's
+ * libraries do not load it; the key itself may be fine. */
+static int check_double_escaped(const char *pem, struct strbuf *why)
+{
+	if (strchr(pem, '\n') || !strstr(pem, "\\n"))
+		return 0;
+	struct strbuf fixed = STRBUF_INIT, ignore = STRBUF_INIT, bad = STRBUF_INIT;
+	for (const char *p = pem; *p; p++) {
+		if (p[0] == '\\' && p[1] == 'n') {
+			sb_addch(&fixed, '\n');
+			p++;
+		} else {
+			sb_addch(&fixed, *p);
+		}
+	}
+	redact_add_secret(sb_str(&fixed));
+	bool parses = check_private_key(sb_str(&fixed), &ignore, &bad) == 0;
+	sb_addf(why, "step 5 (private key): private_key holds \\n escapes instead of line breaks "
+		"(the JSON was escaped twice)%s", parses ? "; unescaped, the key parses" : "");
+	sb_release(&fixed);
+	sb_release(&ignore);
+	sb_release(&bad);
+	return -1;
+}
+
 static int check_private_key(const char *pem, struct strbuf *ok, struct strbuf *why)
 {
 	BIO *bio = BIO_new_mem_buf(pem, -1);
@@ -95,22 +123,65 @@ static int check_json(const char *text, size_t len, struct strbuf *ok, struct st
 		goto out;
 	}
 	sb_addf(ok, "service account %s of project %s, ", email, string_field(j, "project_id"));
-	rc = check_private_key(pk, ok, why);
+	rc = check_double_escaped(pk, why);
+	if (rc == 0)
+		rc = check_private_key(pk, ok, why);
 out:
 	json_decref(j);
 	return rc;
 }
 
+/* Standard base64 from a value wrapped on several lines, URL-safe (- and _) or without
+ * its = padding, as lenient decoders (Python's b64decode after urlsafe translation,
+ * Node's Buffer.from(v, "base64")) read it; what was unusual goes in how. */
+static int lenient_base64(const char *value, struct strbuf *raw, struct strbuf *how)
+{
+	struct strbuf sb = STRBUF_INIT;
+	bool wrapped = false, urlsafe = false, unpadded = false;
+	for (const char *p = value; *p; p++) {
+		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			wrapped = true;
+		else if (*p == '-' || *p == '_') {
+			urlsafe = true;
+			sb_addch(&sb, *p == '-' ? '+' : '/');
+		} else
+			sb_addch(&sb, *p);
+	}
+	while (sb.len % 4) {
+		sb_addch(&sb, '=');
+		unpadded = true;
+	}
+	int rc = base64_decode(sb.buf ? sb.buf : "", sb.len, raw);
+	sb_release(&sb);
+	if (rc < 0)
+		return -1;
+	sb_addf(how, "%s%s%s", wrapped ? "wrapped on several lines" : "", wrapped && (urlsafe || unpadded) ? ", " : "",
+		urlsafe ? (unpadded ? "URL-safe (- and _), without = padding" : "URL-safe (- and _)")
+			: unpadded ? "without = padding" : "");
+	return 0;
+}
+
 int creds_gcp_b64(const char *value, struct strbuf *ok, struct strbuf *why)
 {
-	struct strbuf raw = STRBUF_INIT;
+	struct strbuf raw = STRBUF_INIT, how = STRBUF_INIT;
 	if (base64_decode(value, strlen(value), &raw) < 0) {
 		sb_release(&raw);
-		sb_addstr(why, "step 1 (base64): the value is not valid base64");
-		return -1;
+		if (lenient_base64(value, &raw, &how) < 0) {
+			sb_release(&raw);
+			sb_release(&how);
+			sb_addstr(why, "step 1 (base64): the value is not valid base64");
+			return -1;
+		}
 	}
+	redact_add_secret(sb_str(&raw));
 	int rc = check_json(sb_str(&raw), raw.len, ok, why);
 	sb_release(&raw);
+	if (rc == 0 && how.len) {
+		sb_addf(why, "the base64 is %s: Google's and most libraries decode it, strict decoders "
+			"(base64 -d, Go's StdEncoding) do not", sb_str(&how));
+		rc = 1;
+	}
+	sb_release(&how);
 	return rc;
 }
 

@@ -79,11 +79,19 @@ int env_file_load(struct env_file *f, const char *path, const struct envcheck_op
 	struct dotenv_options dopts;
 	dotenv_options_init(&dopts, o->dialect);
 	dopts.expand = o->expand;
+	if (o->lookup) {
+		dopts.lookup = o->lookup;
+		dopts.lookup_ctx = o->lookup_ctx;
+	}
 	dotenv_parse(f->buf, f->len, &dopts, &f->res);
-	for (size_t i = 0; i < f->res.n; i++)
-		if (f->res.entries[i].value &&
-		    env_file_value_is_secret(f->res.entries[i].key, f->res.entries[i].value, o))
-			redact_add_secret(f->res.entries[i].value);
+	for (size_t i = 0; i < f->res.n; i++) {
+		const struct dotenv_entry *e = &f->res.entries[i];
+		/* a value taken from the checker's environment (X=${CI_TOKEN}) is secret */
+		if (e->from_env && e->value && !declared_secret(e->key, o))
+			env_file_mark_secret(e->key);
+		if (e->value && env_file_value_is_secret(e->key, e->value, o))
+			redact_add_secret(e->value);
+	}
 	return 0;
 }
 

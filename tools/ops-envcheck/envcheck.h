@@ -2,6 +2,8 @@
  * ops-envcheck — shared declarations of the tool's modules. Each module leans only on
  * the ones listed below it and on lib/; main.c is the only one that calls the checks.
  *  main.c         options, config, subcommand dispatch (lint, print, compare)
+ *  discover.c     directories as operands: their env files (-r, --exclude)
+ *  stack.c        --stack: the files a loader stack reads, and where each key comes from
  *  compare.c      `compare`: drift against .env.example
  *  compose.c      --compose: a docker-compose.yml's ${VAR} and env_file
  *  fix.c          --fix for the safe, mechanical findings
@@ -14,6 +16,7 @@
  *  creds.c        cloud / TTS credentials (Google service account, Azure, AWS, ElevenLabs)
  *  types.c        the value types a schema names (types.h)
  *  env_file.c     loading .env files, key lookup, and which keys and values are secret
+ *  suppress.c     every check is made here: disable comments, envcheck.ignore, baseline
  */
 #ifndef OPSKIT_ENVCHECK_H
 #define OPSKIT_ENVCHECK_H
@@ -21,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cli.h"
 #include "dotenv.h"
 #include "report.h"
 
@@ -31,9 +35,22 @@ struct envcheck_opts {
 	const char *schema_path;
 	const char *compose_path;
 	bool fix;
+	bool dry_run;         /* --fix --dry-run: print the diff, write nothing */
+	bool backup;          /* --fix --backup: keep FILE.bak */
 	bool git;             /* check whether files with secrets are tracked */
+	const char *environment; /* --environment: which required_in keys are required */
+	bool recursive;            /* -r: directories operands are walked */
+	struct cli_list exclude;   /* --exclude GLOB: names or paths skipped */
+	const char *stack;         /* --stack NAME: DIR operands are that stack's files */
+	const char *mode;          /* --mode: the stack's mode (NODE_ENV, RAILS_ENV) */
 	const char *const *secret_patterns; /* extra secret-looking key globs (config) */
 	size_t nsecret_patterns;
+	const char *const *ignore; /* check ids never reported (config envcheck.ignore) */
+	size_t nignore;
+	const char *baseline_path; /* --baseline: findings listed there are not reported */
+	bool write_baseline;       /* --write-baseline: write the findings there instead */
+	dotenv_lookup_fn lookup;   /* interpolation's environment; NULL: the process's */
+	void *lookup_ctx;
 };
 
 struct env_file {
@@ -62,8 +79,34 @@ void env_file_forget_secrets(void); /* the keys env_file_mark_secret() recorded 
 /* A value fit for output: "***" for a secret value, else the value itself. */
 const char *env_file_shown(const char *key, const char *value, const struct envcheck_opts *o);
 
+/* ---- discover.c ---- */
+/* The files the operands stand for (a directory: its env files); *out and each path are
+ * allocated. Returns how many. */
+size_t discover_files(char **operands, int noperands, const struct envcheck_opts *o, char ***out);
+
+/* ---- stack.c ---- */
+bool stack_known(const char *name);
+/* The stack's files found in dir, lowest precedence first (allocated). */
+size_t stack_files(const char *name, const char *mode, const char *dir, char ***out);
+/* The "stack" check and the key origins table. */
+void stack_report(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o);
+
+/* ---- suppress.c: every check goes through these ---- */
+struct check *ec_report(struct report *r, const char *id, enum status st, const char *subject, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+void ec_location(struct check *c, const char *file, int line, int column);
+/* Reads the baseline; -1 with *err (to free) when it cannot. */
+int suppress_init(const struct envcheck_opts *o, char **err);
+/* Records the "# ops-envcheck: disable=" comments of a loaded file. */
+void suppress_scan(const struct env_file *f);
+/* Applies the baseline, writes it (--write-baseline); -1 with *err when it cannot. */
+int suppress_finish(char **err);
+
 /* ---- the checks and subcommands ---- */
 int print_file(const char *path, const struct envcheck_opts *o);
+/* A UTF-16 file (CRITICAL: true, the other checks are pointless) or one that is not
+ * UTF-8 (WARNING): one finding. */
+bool lint_encoding(struct report *r, const struct env_file *f);
 void lint_style(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
 void portability_check(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
 void lint_diagnostics(struct report *r, const struct env_file *f);

@@ -34,9 +34,9 @@ void lint_diagnostics(struct report *r, const struct env_file *f)
 			[DOTENV_FATAL] = { "loader-refuses", ST_CRITICAL,
 					   "fix this line: the loader stops here and the service starts without the file" },
 		};
-		struct check *c = report_check(r, kinds[d->kind].id, kinds[d->kind].st, f->path, "%s:%d: %s",
+		struct check *c = ec_report(r, kinds[d->kind].id, kinds[d->kind].st, f->path, "%s:%d: %s",
 					       f->path, d->line, d->message);
-		check_location(c, f->path, d->line, d->column);
+		ec_location(c, f->path, d->line, d->column);
 		check_hint(c, "%s", kinds[d->kind].hint);
 	}
 }
@@ -145,8 +145,12 @@ static void parse_line(const char *s, struct lint_line *l)
 		l->comment = true;
 		return;
 	}
-	if (l->end - i > 7 && !memcmp(s + i, "export ", 7))
+	/* "export" and a blank (a tab too: bash and compose read export<TAB>KEY=v) */
+	if (l->end - i > 7 && !memcmp(s + i, "export", 6) && (s[i + 6] == ' ' || s[i + 6] == '\t')) {
 		i += 7;
+		while (i < l->end && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+	}
 	l->key = i;
 	const char *eq = memchr(s + i, '=', l->end - i);
 	l->has_eq = eq != NULL;
@@ -188,9 +192,9 @@ static struct check *finding(struct report *r, const struct env_file *f, const s
 	va_start(ap, fmt);
 	char *msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	struct check *c = report_check(r, id, ST_WARNING, f->path, "%s:%d: %s", f->path, l->no, msg);
+	struct check *c = ec_report(r, id, ST_WARNING, f->path, "%s:%d: %s", f->path, l->no, msg);
 	free(msg);
-	check_location(c, f->path, l->no, (int)(at >= l->start ? at - l->start : 0) + 1);
+	ec_location(c, f->path, l->no, (int)(at >= l->start ? at - l->start : 0) + 1);
 	if (hint)
 		check_hint(c, "%s", hint);
 	return c;
@@ -339,10 +343,10 @@ static void check_duplicates_and_order(struct report *r, const struct env_file *
 				first = &f->res.entries[j];
 				break;
 			}
-		struct check *c = report_check(r, "duplicated-key", ST_WARNING, f->path,
+		struct check *c = ec_report(r, "duplicated-key", ST_WARNING, f->path,
 					       "%s:%d: key %s is defined again (first on line %d)", f->path,
 					       e->line, e->key, first->line);
-		check_location(c, f->path, e->line, e->column);
+		ec_location(c, f->path, e->line, e->column);
 		check_hint(c, "keep one definition: every loader keeps the last one, line %d", e->line);
 	}
 	const char *prev = NULL;
@@ -368,6 +372,69 @@ static void check_duplicates_and_order(struct report *r, const struct env_file *
 	}
 }
 
+/* Length of a valid UTF-8 sequence at s (0 when invalid). */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	if (s[0] < 0x80)
+		return 1;
+	size_t len = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+	if (!len || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) || (s[0] == 0xf0 && s[1] < 0x90) ||
+	    (s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return len;
+}
+
+bool lint_encoding(struct report *r, const struct env_file *f)
+{
+	const unsigned char *s = (const unsigned char *)f->buf;
+	size_t n = f->len, nuls = 0;
+	for (size_t i = 0; i < n && i < 512; i++)
+		nuls += !s[i];
+	bool bom16 = n >= 2 && ((s[0] == 0xff && s[1] == 0xfe) || (s[0] == 0xfe && s[1] == 0xff));
+	if (bom16 || (n >= 4 && nuls * 4 >= (n < 512 ? n : 512))) {
+		struct check *c = ec_report(r, "file-encoding", ST_CRITICAL, f->path, "%s is UTF-16%s: every loader "
+					    "reads it as bytes, and no key loads as written", f->path,
+					    bom16 ? (s[0] == 0xff ? " (little-endian)" : " (big-endian)") : "");
+		ec_location(c, f->path, 1, 1);
+		check_hint(c, "save it as UTF-8: iconv -f UTF-16 -t UTF-8 %s > %s.utf8 && mv %s.utf8 %s", f->path, f->path,
+			   f->path, f->path);
+		return true;
+	}
+	int line = 1;
+	for (size_t i = 0; i < n;) {
+		size_t l = utf8_seq(s + i, n - i);
+		if (!l) {
+			struct check *c = ec_report(r, "file-encoding", ST_WARNING, f->path, "%s:%d: %s is not UTF-8 "
+						    "(Latin-1 or Windows-1252?): loaders disagree about such bytes",
+						    f->path, line, f->path);
+			ec_location(c, f->path, line, 1);
+			check_hint(c, "save it as UTF-8: iconv -f latin1 -t UTF-8");
+			return false;
+		}
+		line += s[i] == '\n';
+		i += l;
+	}
+	return false;
+}
+
+static void check_crlf(struct report *r, const struct env_file *f, const struct lint_line *lines, size_t n)
+{
+	size_t crlf = 0, first = 0;
+	for (size_t i = 0; i < n; i++)
+		if (lines[i].crlf && !crlf++)
+			first = i;
+	if (!crlf)
+		return;
+	finding(r, f, &lines[first], lines[first].end, "crlf-line-ending", "convert the file to LF line ends: "
+		"ops-envcheck --fix (or dos2unix)", "%zu line%s end%s in CRLF (bash and docker keep the \\r in values)",
+		crlf, crlf > 1 ? "s" : "", crlf > 1 ? "" : "s");
+}
+
 void lint_style(struct report *r, const struct env_file *f, const struct envcheck_opts *o)
 {
 	(void)o;
@@ -381,6 +448,7 @@ void lint_style(struct report *r, const struct env_file *f, const struct envchec
 	if (n)
 		check_blank_lines(r, f, lines, n);
 	check_duplicates_and_order(r, f, lines, n);
+	check_crlf(r, f, lines, n);
 	(void)before;
 	free(lines);
 }

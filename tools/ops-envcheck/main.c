@@ -17,18 +17,35 @@
 #include "util.h"
 
 static int opt_dialect(void *opts, const char *arg, char **why);
+static int opt_stack(void *opts, const char *arg, char **why);
 
 #define O struct envcheck_opts
 static const struct cli_opt options[] = {
-	CLI_CALL_OPT(0, "dialect", "D", opt_dialect, "compose, python, node or shell",
-		     .config_key = "envcheck.dialect", .choices = "compose|python|node|shell"),
+	CLI_CALL_OPT(0, "dialect", "D", opt_dialect, "compose, python, node, shell, docker or node-env-file",
+		     .config_key = "envcheck.dialect", .choices = "compose|python|node|shell|docker|node-env-file"),
 	CLI_OPT(0, "no-expand", NULL, CLI_FLAG_OFF, O, expand, "do not interpolate ${VAR} (python, compose, shell)",
 		.config_key = "envcheck.expand"),
 	CLI_OPT(0, "schema", "FILE", CLI_STRING, O, schema_path, "check keys against a YAML schema",
 		.config_key = "envcheck.schema"),
 	CLI_OPT(0, "compose", "FILE", CLI_STRING, O, compose_path, "check a docker-compose.yml's ${VAR} and env_file"),
-	CLI_OPT(0, "fix", NULL, CLI_FLAG, O, fix, "rewrite safe, mechanical findings (keeps FILE.bak)"),
+	CLI_OPT(0, "fix", NULL, CLI_FLAG, O, fix, "rewrite safe, mechanical findings"),
+	CLI_OPT(0, "dry-run", NULL, CLI_FLAG, O, dry_run, "with --fix: print a unified diff, write nothing"),
+	CLI_OPT(0, "backup", NULL, CLI_FLAG, O, backup, "with --fix: keep the original as FILE.bak"),
 	CLI_OPT(0, "no-git", NULL, CLI_FLAG_OFF, O, git, "skip the git tracking check", .config_key = "envcheck.git"),
+	CLI_OPT('r', "recursive", NULL, CLI_FLAG, O, recursive,
+		"a directory operand: its env files in the whole tree (skips node_modules, .git, vendor)"),
+	CLI_OPT(0, "exclude", "GLOB", CLI_LIST, O, exclude, "skip files and directories whose name or path matches GLOB"),
+	CLI_CALL_OPT(0, "stack", "NAME", opt_stack, "DIR is read as this loader stack: dotenv, nextjs, vite, "
+		     "dotenv-flow or rails", .choices = "dotenv|nextjs|vite|dotenv-flow|rails"),
+	CLI_OPT(0, "mode", "MODE", CLI_STRING, O, mode, "the stack's mode (NODE_ENV, vite --mode, RAILS_ENV)",
+		.def = "development"),
+	CLI_OPT(0, "baseline", "FILE", CLI_STRING, O, baseline_path,
+		"report only findings not listed in FILE", .config_key = "envcheck.baseline"),
+	CLI_OPT(0, "write-baseline", NULL, CLI_FLAG, O, write_baseline,
+		"write the findings to the --baseline FILE (and report them as OK)"),
+	CLI_OPT(0, "environment", "NAME", CLI_STRING, O, environment,
+		"the deployment environment: keys with required_in: [NAME] are required",
+		.config_key = "envcheck.environment"),
 	CLI_OPT_END,
 };
 #undef O
@@ -49,7 +66,17 @@ static int opt_dialect(void *opts, const char *arg, char **why)
 {
 	if (dotenv_dialect_parse(arg, &((struct envcheck_opts *)opts)->dialect) == 0)
 		return 0;
-	*why = xasprintf("unknown dialect '%s' (compose, python, node or shell)", arg);
+	*why = xasprintf("unknown dialect '%s' (compose, python, node, shell, docker or node-env-file)", arg);
+	return -1;
+}
+
+static int opt_stack(void *opts, const char *arg, char **why)
+{
+	if (stack_known(arg)) {
+		((struct envcheck_opts *)opts)->stack = arg;
+		return 0;
+	}
+	*why = xasprintf("unknown stack '%s' (dotenv, nextjs, vite, dotenv-flow or rails)", arg);
 	return -1;
 }
 
@@ -62,6 +89,10 @@ static void apply_config(struct envcheck_opts *o, const struct config *cfg)
 		o->secret_patterns = list;
 		o->nsecret_patterns = n;
 	}
+	if (cfg_list(cfg, "envcheck.ignore", &list, &n) > 0) {
+		o->ignore = list;
+		o->nignore = n;
+	}
 }
 
 static int cmd_lint(struct report *r, char **paths, int npaths, const struct envcheck_opts *o,
@@ -71,18 +102,23 @@ static int cmd_lint(struct report *r, char **paths, int npaths, const struct env
 	size_t n = 0;
 	for (int i = 0; i < npaths; i++) {
 		if (env_file_load(&files[n], paths[i], o) < 0) {
-			struct check *c = report_check(r, "file-unreadable", ST_UNKNOWN, paths[i],
+			struct check *c = ec_report(r, "file-unreadable", ST_UNKNOWN, paths[i],
 						       "cannot read %s: %s", paths[i], strerror(errno));
 			check_hint(c, "check the path and its permissions");
+			ec_location(c, paths[i], 0, 0);
 			continue;
 		}
+		suppress_scan(&files[n]);
 		n++;
 	}
 	(void)common;
+	bool *utf16 = xcalloc(n ? n : 1, sizeof(bool));
 	for (size_t i = 0; i < n; i++) {
-		struct check *c = report_check(r, "env-file", ST_OK, files[i].path, "%zu keys loaded (%s dialect)",
+		struct check *c = ec_report(r, "env-file", ST_OK, files[i].path, "%zu keys loaded (%s dialect)",
 					       files[i].res.nkeys, dotenv_dialect_name(o->dialect));
 		check_metric(c, "keys", (double)files[i].res.nkeys, "", THRESHOLDS_NONE);
+		if ((utf16[i] = lint_encoding(r, &files[i])))
+			continue;
 		lint_diagnostics(r, &files[i]);
 		lint_style(r, &files[i], o);
 		portability_check(r, &files[i], o);
@@ -94,9 +130,13 @@ static int cmd_lint(struct report *r, char **paths, int npaths, const struct env
 		schema_check_defaults(r, files, n, o);
 	if (o->compose_path)
 		compose_check(r, files, n, o);
+	if (o->stack)
+		stack_report(r, files, n, o);
 	if (o->fix)
 		for (size_t i = 0; i < n; i++)
-			fix_file(r, &files[i], o);
+			if (!utf16[i])
+				fix_file(r, &files[i], o);
+	free(utf16);
 	rp_open_array(r, "files");
 	for (size_t i = 0; i < n; i++) {
 		rp_open_object(r, NULL);
@@ -119,6 +159,9 @@ int main(int argc, char **argv)
 	int first = cli_parse(&tool, argc, argv, &o, &common);
 	struct config *cfg = cli_load_config(&tool, &common);
 	apply_config(&o, cfg);
+	/* the JavaScript stacks load with npm dotenv's rules unless told otherwise */
+	if (o.stack && strcmp(o.stack, "rails") && !cli_given(&common, "dialect"))
+		o.dialect = DOTENV_NODE;
 	const char *cmd = "lint";
 	if (first < argc && (!strcmp(argv[first], "lint") || !strcmp(argv[first], "print") ||
 			     !strcmp(argv[first], "compare")))
@@ -150,11 +193,31 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	free(schema_err); /* lint reports it as schema-invalid */
+	if (o.write_baseline && !o.baseline_path)
+		cli_usage_error(&tool, "--write-baseline needs --baseline FILE");
+	char *why = NULL;
+	if (suppress_init(&o, &why) < 0)
+		cli_fail_unknown(&tool, &common, "baseline", "%s", why);
 	struct report *r = cli_report_new(&tool, &common);
 	if (!strcmp(cmd, "compare"))
 		compare_files(r, argv[first], argv[first + 1], &o);
-	else
-		cmd_lint(r, argv + first, nargs, &o, &common);
+	else {
+		char **paths;
+		size_t npaths = o.stack ? stack_files(o.stack, o.mode, argv[first], &paths)
+					: discover_files(argv + first, nargs, &o, &paths);
+		if (o.stack && nargs != 1)
+			cli_usage_error(&tool, "--stack takes one DIR");
+		if (!npaths && !o.stack)
+			ec_report(r, "env-file", ST_OK, argv[first], "no env file found under %s", argv[first]);
+		cmd_lint(r, paths, (int)npaths, &o, &common);
+		for (size_t i = 0; i < npaths; i++)
+			free(paths[i]);
+		free(paths);
+	}
+	if (suppress_finish(&why) < 0) {
+		check_hint(ec_report(r, "baseline", ST_UNKNOWN, o.baseline_path, "%s", why), "check the path");
+		free(why);
+	}
 	FILE *out = cli_open_output(&common);
 	rc = report_finish(r, out);
 	cli_close_output(out, &common);

@@ -8,6 +8,7 @@
 
 #include "envcheck.h"
 #include "redact.h"
+#include "secrets.h"
 #include "util.h"
 
 /* A short, printable rendering of a value (C escapes, at most 40 bytes). */
@@ -22,7 +23,7 @@ static void describe(struct strbuf *sb, const char *key, const struct dotenv_ent
 		sb_addstr(sb, "no value");
 		return;
 	}
-	if (env_file_value_is_secret(key, e->value, o)) {
+	if (e->from_env || env_file_value_is_secret(key, e->value, o) || secrets_format(key, e->value, o)) {
 		sb_addstr(sb, REDACTED);
 		return;
 	}
@@ -51,6 +52,11 @@ static void describe(struct strbuf *sb, const char *key, const struct dotenv_ent
 	sb_release(&safe);
 }
 
+/* The four loaders a repository's services commonly share a .env between; docker and
+ * node --env-file are checked when chosen, not compared here (docker reads every
+ * quoted value differently: the comparison would flag every line). */
+#define NPORTABLE 4
+
 static bool same(const struct dotenv_entry *a, const struct dotenv_entry *b)
 {
 	if (!a || !b)
@@ -62,8 +68,10 @@ static bool same(const struct dotenv_entry *a, const struct dotenv_entry *b)
 
 void portability_check(struct report *r, const struct env_file *f, const struct envcheck_opts *o)
 {
-	struct dotenv_result other[DOTENV_NDIALECTS];
-	for (int d = 0; d < DOTENV_NDIALECTS; d++) {
+	if ((int)o->dialect >= NPORTABLE)
+		return;
+	struct dotenv_result other[NPORTABLE];
+	for (int d = 0; d < NPORTABLE; d++) {
 		struct dotenv_options dopts;
 		dotenv_options_init(&dopts, (enum dotenv_dialect)d);
 		dopts.expand = o->expand;
@@ -76,30 +84,31 @@ void portability_check(struct report *r, const struct env_file *f, const struct 
 			continue;
 		const struct dotenv_entry *last = dotenv_lookup(&f->res, mine->key);
 		bool differs = false;
-		const struct dotenv_entry *vals[DOTENV_NDIALECTS];
-		for (int d = 0; d < DOTENV_NDIALECTS; d++) {
+		const struct dotenv_entry *vals[NPORTABLE];
+		for (int d = 0; d < NPORTABLE; d++) {
 			vals[d] = dotenv_lookup(&other[d], mine->key);
-			if (vals[d] && vals[d]->value && env_file_value_is_secret(mine->key, vals[d]->value, o))
+			if (vals[d] && vals[d]->value &&
+			    (vals[d]->from_env || env_file_value_is_secret(mine->key, vals[d]->value, o)))
 				redact_add_secret(vals[d]->value);
 			differs |= !same(vals[d], last);
 		}
 		if (!differs)
 			continue;
 		struct strbuf sb = STRBUF_INIT;
-		for (int d = 0; d < DOTENV_NDIALECTS; d++) {
+		for (int d = 0; d < NPORTABLE; d++) {
 			sb_addf(&sb, "%s%s ", d ? ", " : "", dotenv_dialect_name((enum dotenv_dialect)d));
 			describe(&sb, mine->key, vals[d], o);
 		}
-		struct check *c = report_check(r, "portability", ST_WARNING, f->path,
+		struct check *c = ec_report(r, "portability", ST_WARNING, f->path,
 					       "%s:%d: %s loads differently per dialect: %s", f->path, last->line,
 					       last->key, sb_str(&sb));
-		check_location(c, f->path, last->line, last->column);
+		ec_location(c, f->path, last->line, last->column);
 		check_hint(c, "quote the value (KEY=\"...\") and avoid #, blanks, $ and escapes outside quotes, "
 			      "so every loader reads the same");
 		sb_release(&sb);
 		if (++flagged > 1000)
 			break;
 	}
-	for (int d = 0; d < DOTENV_NDIALECTS; d++)
+	for (int d = 0; d < NPORTABLE; d++)
 		dotenv_result_free(&other[d]);
 }

@@ -41,10 +41,12 @@ static struct check *key_check(struct ctx *c, const char *id, enum status st, co
 	va_end(ap);
 	const struct env_file *where = NULL;
 	const struct dotenv_entry *e = env_file_find(c->files, c->nfiles, key, &where);
-	struct check *chk = report_check(c->r, id, st, key, "%s", msg);
+	struct check *chk = ec_report(c->r, id, st, key, "%s", msg);
 	free(msg);
 	if (e && where)
-		check_location(chk, where->path, e->line, e->column);
+		ec_location(chk, where->path, e->line, e->column);
+	else if (c->nfiles) /* a missing key: the file it is missing from (SARIF needs one) */
+		ec_location(chk, c->files[c->nfiles - 1].path, 0, 0);
 	return chk;
 }
 
@@ -56,12 +58,20 @@ static void credentials(struct ctx *c, const struct schema_key *k, const char *v
 	if (rc < 0) {
 		struct check *chk = key_check(c, "credentials", ST_CRITICAL, k->name, "%s is set but broken: %s",
 					      k->name, sb_str(&why));
-		if (str_starts_with(sb_str(&why), "step 1 (file)")) /* the key may be fine: it is not there */
+		if (strstr(sb_str(&why), "escaped twice")) /* the key is fine: its text is not */
+			check_hint(chk, "unescape it: replace each \\\\n in private_key by \\n (one backslash) in the "
+				   "JSON%s; do not regenerate the key", strcmp(k->type, "gcp-service-account-b64") ? "" :
+				   ", then base64 -w0 key.json again");
+		else if (str_starts_with(sb_str(&why), "step 1 (file)")) /* the key may be fine: it is not there */
 			check_hint(chk, "fix the path in %s, or make the key file readable where it points "
 				   "(in a container: mount it)", k->name);
 		else
 			check_hint(chk, "regenerate the service-account key in the cloud console and store it again%s",
 				   strcmp(k->type, "gcp-service-account-b64") ? "" : " (base64 -w0 key.json)");
+	} else if (rc > 0) {
+		struct check *chk = key_check(c, "credentials", ST_WARNING, k->name, "%s: %s; %s", k->name, sb_str(&ok),
+					      sb_str(&why));
+		check_hint(chk, "store it as standard base64 on one line: base64 -w0 key.json");
 	} else {
 		key_check(c, "credentials", ST_OK, k->name, "%s: %s", k->name, sb_str(&ok));
 	}
@@ -140,17 +150,38 @@ static bool of_type(struct ctx *c, const struct schema_key *k, const char *value
 	return ok;
 }
 
+/* required: true, or required_in the environment --environment names. */
+static bool is_required(struct ctx *c, const struct schema_key *k)
+{
+	if (k->required)
+		return true;
+	for (size_t i = 0; i < k->nrequired_in && c->o->environment; i++)
+		if (!strcmp(k->required_in[i], c->o->environment))
+			return true;
+	return false;
+}
+
 static void check_key(struct ctx *c, const struct schema_key *k)
 {
 	const struct dotenv_entry *e = find(c, k->name, NULL);
-	if (!e) {
-		if (!k->required)
+	bool required = is_required(c, k);
+	/* required means non-empty: API_TOKEN= is missing, unless allow_empty says not */
+	bool empty = e && !*e->value && !k->allow_empty;
+	if (!e || (required && empty)) {
+		if (!required)
 			return;
-		struct check *chk = key_check(c, "schema-required", ST_CRITICAL, k->name, "%s is required but not set%s%s",
-					      k->name, k->description ? ": " : "", k->description ? k->description : "");
-		check_hint(chk, "add %s=%s", k->name, k->example && !k->secret ? k->example : "...");
+		struct check *chk = key_check(c, "schema-required", ST_CRITICAL, k->name, "%s is required but %s%s%s%s%s",
+					      k->name, e ? "empty" : "not set", !k->required ? " in " : "",
+					      !k->required ? c->o->environment : "", k->description ? ": " : "",
+					      k->description ? k->description : "");
+		if (e)
+			check_hint(chk, "give %s a value (or allow_empty: true in the schema)", k->name);
+		else
+			check_hint(chk, "add %s=%s", k->name, k->example && !k->secret ? k->example : "...");
 		return;
 	}
+	if (!*e->value && k->allow_empty)
+		return; /* allowed empty: not a bad int or url either */
 	if (k->deprecated) {
 		struct check *chk = key_check(c, "schema-deprecated", ST_WARNING, k->name, "%s is deprecated", k->name);
 		check_hint(chk, "%s", k->deprecated);
@@ -182,9 +213,9 @@ static void check_unknown(struct ctx *c)
 			for (size_t k = 0; k < c->s->nkeys && !close; k++)
 				if (edit_distance(e->key, c->s->keys[k].name, 2) <= 2)
 					close = c->s->keys[k].name;
-			struct check *chk = report_check(c->r, "schema-unknown", c->s->unknown_keys, e->key,
+			struct check *chk = ec_report(c->r, "schema-unknown", c->s->unknown_keys, e->key,
 							 "%s is not in the schema %s", e->key, c->s->path);
-			check_location(chk, c->files[f].path, e->line, e->column);
+			ec_location(chk, c->files[f].path, e->line, e->column);
 			if (close)
 				check_hint(chk, "did you mean %s?", close);
 			else
@@ -239,21 +270,27 @@ static void check_feature(struct ctx *c, const struct schema_feature *f)
 	}
 	struct check *chk;
 	if (!npresent) {
-		chk = report_check(c->r, "feature-disabled", f->when_absent, f->name, "%s is disabled: %s%s %s set%s%s",
+		chk = ec_report(c->r, "feature-disabled", f->when_absent, f->name, "%s is disabled: %s%s %s set%s%s",
 				   f->name, f->nkeys > 1 ? "none of " : "", sb_str(&missing), f->nkeys > 1 ? "is" : "is not",
 				   f->description ? " - " : "", f->description ? f->description : "");
 		check_hint(chk, "set %s to enable it", sb_str(&missing));
 	} else if (f->all && npresent < f->nkeys) {
-		chk = report_check(c->r, "feature-incomplete", ST_CRITICAL, f->name,
+		chk = ec_report(c->r, "feature-incomplete", ST_CRITICAL, f->name,
 				   "%s is half configured: %s set but %s missing", f->name, sb_str(&present),
 				   sb_str(&missing));
 		check_hint(chk, "set %s, or remove %s", sb_str(&missing), sb_str(&present));
 	} else {
-		report_check(c->r, "feature-enabled", ST_OK, f->name, "%s is configured (%s)", f->name, sb_str(&present));
+		chk = ec_report(c->r, "feature-enabled", ST_OK, f->name, "%s is configured (%s)", f->name,
+				   sb_str(&present));
 	}
+	if (c->nfiles)
+		ec_location(chk, c->files[c->nfiles - 1].path, 0, 0);
 	sb_release(&present);
 	sb_release(&missing);
 }
+
+static void check_builtin(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o,
+			  const struct schema *s);
 
 /* Marks the keys the schema calls secret before any file is read: the style and
  * portability checks run before schema_check() and must already mask them. */
@@ -274,9 +311,11 @@ int schema_check(struct report *r, struct env_file *files, size_t nfiles, const 
 	char *err = NULL;
 	struct schema *s = schema_load(o->schema_path, &err);
 	if (!s) {
-		struct check *chk = report_check(r, "schema-invalid", ST_UNKNOWN, o->schema_path, "%s", err);
+		struct check *chk = ec_report(r, "schema-invalid", ST_UNKNOWN, o->schema_path, "%s", err);
 		check_hint(chk, "see SCHEMA in ops-envcheck(1)");
+		ec_location(chk, o->schema_path, 0, 0);
 		free(err);
+		check_builtin(r, files, nfiles, o, NULL);
 		return -1;
 	}
 	struct ctx c = { r, files, nfiles, o, s };
@@ -298,13 +337,16 @@ int schema_check(struct report *r, struct env_file *files, size_t nfiles, const 
 		check_rule(&c, &s->rules[i]);
 	for (size_t i = 0; i < s->nfeatures; i++)
 		check_feature(&c, &s->features[i]);
-	report_check(r, "schema", ST_OK, s->path, "%zu keys checked against %s", s->nkeys, s->path);
+	check_builtin(r, files, nfiles, o, s);
+	ec_report(r, "schema", ST_OK, s->path, "%zu keys checked against %s", s->nkeys, s->path);
 	schema_free(s);
 	return 0;
 }
 
-/* Without a schema: the well-known credential keys are still checked when present. */
-void schema_check_defaults(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o)
+/* The well-known credential keys are checked when present, with a schema or without;
+ * a schema that lists one of them checks it its own way. */
+static void check_builtin(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o,
+			  const struct schema *s)
 {
 	static const struct schema_key known[] = {
 		{ .name = "GOOGLE_CLOUD_CREDENTIALS_B64", .type = "gcp-service-account-b64", .min_length = -1, .max_length = -1 },
@@ -318,6 +360,11 @@ void schema_check_defaults(struct report *r, struct env_file *files, size_t nfil
 	struct schema none = { .path = "(built-in)" };
 	struct ctx c = { r, files, nfiles, o, &none };
 	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
-		if (find(&c, known[i].name, NULL))
+		if ((!s || !schema_find_key(s, known[i].name)) && find(&c, known[i].name, NULL))
 			check_key(&c, &known[i]);
+}
+
+void schema_check_defaults(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o)
+{
+	check_builtin(r, files, nfiles, o, NULL);
 }

@@ -11,6 +11,9 @@
 struct schema_key {
 	const char *name, *type, *deprecated, *description, *example, *pattern;
 	bool required, secret, has_min, has_max;
+	bool allow_empty;             /* required is met by KEY= (default: it is not) */
+	const char **required_in;     /* required only in these environments (--environment) */
+	size_t nrequired_in;
 	double min, max;              /* durations in milliseconds */
 	long min_length, max_length;  /* -1 = not set */
 	const char **values;          /* enum */

@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +94,10 @@ static int key_field(struct loader *l, struct schema_key *k, const char *f, yaml
 			return where_fail(l, v, "unknown type '%s'", k->type ? k->type : "");
 	} else if (!strcmp(f, "required")) {
 		return as_bool(l, v, &k->required);
+	} else if (!strcmp(f, "allow_empty")) {
+		return as_bool(l, v, &k->allow_empty);
+	} else if (!strcmp(f, "required_in")) {
+		return as_list(l, v, &k->required_in, &k->nrequired_in);
 	} else if (!strcmp(f, "secret")) {
 		return as_bool(l, v, &k->secret);
 	} else if (!strcmp(f, "deprecated")) {
@@ -103,8 +108,22 @@ static int key_field(struct loader *l, struct schema_key *k, const char *f, yaml
 		k->example = scalar(v);
 	} else if (!strcmp(f, "pattern")) {
 		k->pattern = scalar(v);
+		regex_t re;
+		int rc = k->pattern ? regcomp(&re, k->pattern, REG_EXTENDED | REG_NOSUB) : REG_BADPAT;
+		if (rc) {
+			char msg[128] = "expected a string";
+			if (k->pattern)
+				regerror(rc, &re, msg, sizeof(msg));
+			return where_fail(l, v, "the pattern of %s does not compile as a POSIX extended regex: %s",
+					  k->name, msg);
+		}
+		regfree(&re);
 	} else if (!strcmp(f, "min") || !strcmp(f, "max")) {
 		bool is_min = f[1] == 'i';
+		const struct env_type *t = k->type ? types_find(k->type) : NULL;
+		if (!(t && t->numeric) && !(k->type && !strcmp(k->type, "duration")))
+			return where_fail(l, v, "%s of %s needs a numeric type (int, number, port or duration), not %s; "
+					  "min_length/max_length bound a string", f, k->name, k->type ? k->type : "string");
 		if (key_number(l, v, k->type, is_min ? &k->min : &k->max) < 0)
 			return -1;
 		*(is_min ? &k->has_min : &k->has_max) = true;
@@ -118,8 +137,9 @@ static int key_field(struct loader *l, struct schema_key *k, const char *f, yaml
 	} else if (!strcmp(f, "requires")) {
 		return as_list(l, v, &k->requires, &k->nrequires);
 	} else {
-		return where_fail(l, v, "unknown key field '%s' (type, required, secret, min, max, "
-			"min_length, max_length, pattern, values, requires, deprecated, description, example)", f);
+		return where_fail(l, v, "unknown key field '%s' (type, required, required_in, allow_empty, "
+			"secret, min, max, min_length, max_length, pattern, values, requires, deprecated, description, "
+			"example)", f);
 	}
 	return 0;
 }
@@ -339,6 +359,7 @@ void schema_free(struct schema *s)
 	for (size_t i = 0; i < s->nkeys; i++) {
 		free(s->keys[i].values);
 		free(s->keys[i].requires);
+		free(s->keys[i].required_in);
 	}
 	for (size_t i = 0; i < s->nfeatures; i++)
 		free(s->features[i].keys);

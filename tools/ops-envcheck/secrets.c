@@ -3,12 +3,14 @@
  * git or at least ignored (libgit2), and whether group or others can read it.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <git2.h>
 #include <limits.h>
 #include <math.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "envcheck.h"
@@ -16,34 +18,65 @@
 #include "secrets.h"
 #include "util.h"
 
-/* hint: a literal every match contains, to skip the regex for ordinary values. */
-static const struct {
-	const char *what;
-	const char *hint, *hint2;
+/* The credential formats, as data: one row each. literal: a string every match holds
+ * (checked before the regex, so ordinary values cost a strstr); placeholder_suffix: a
+ * match ending so is documentation's fake (AWS's ...EXAMPLE keys); needs: a key that
+ * must be set beside it (a temporary AWS key is useless without its session token). */
+static const struct rule {
+	const char *id, *what;
+	const char *literal[5];
 	const char *pattern;
-} formats[] = {
-	{ "a private key", "PRIVATE KEY", NULL, "-----BEGIN ([A-Z]+ )?PRIVATE KEY-----" },
-	{ "an AWS access key id", "AKIA", "ASIA", "(^|[^A-Z0-9])(AKIA|ASIA)[A-Z0-9]{16}([^A-Z0-9]|$)" },
-	{ "a Google API key", "AIza", NULL, "AIza[0-9A-Za-z_-]{35}" },
-	{ "a GitHub token", "gh", NULL, "gh[pousr]_[A-Za-z0-9]{36}" },
-	{ "a Slack token", "xox", NULL, "xox[abprs]-[A-Za-z0-9-]{10,}" },
-	{ "a Stripe secret key", "sk_live_", NULL, "sk_live_[A-Za-z0-9]{20,}" },
+	const char *placeholder_suffix;
+	const char *needs;
+} rules[] = {
+	{ "private-key", "a private key", { "PRIVATE KEY" }, "-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----", NULL, NULL },
+	{ "aws-access-key-id", "an AWS access key id", { "AKIA", "A3T", "ABIA", "ACCA" },
+	  "(^|[^A-Z0-9])(AKIA|A3T[A-Z0-9]|ABIA|ACCA)[A-Z0-9]{16}([^A-Z0-9]|$)", "EXAMPLE", NULL },
+	{ "aws-temporary-key-id", "an AWS temporary access key id", { "ASIA" },
+	  "(^|[^A-Z0-9])ASIA[A-Z0-9]{16}([^A-Z0-9]|$)", "EXAMPLE", "AWS_SESSION_TOKEN" },
+	{ "github-token", "a GitHub token", { "ghp_", "gho_", "ghu_", "ghs_", "ghr_" }, "gh[pousr]_[A-Za-z0-9]{36}", NULL, NULL },
+	{ "github-fine-grained-token", "a GitHub token", { "github_pat_" }, "github_pat_[A-Za-z0-9_]{60,}", NULL, NULL },
+	{ "gitlab-token", "a GitLab token", { "glpat-" }, "glpat-[A-Za-z0-9_-]{20,}", NULL, NULL },
+	{ "slack-token", "a Slack token", { "xox" }, "xox[abprs]-[A-Za-z0-9-]{10,}", NULL, NULL },
+	{ "slack-webhook", "a Slack webhook URL", { "hooks.slack.com/services/" },
+	  "hooks\\.slack\\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]{20,}", NULL, NULL },
+	{ "stripe-secret-key", "a Stripe secret key", { "sk_live_", "rk_live_" }, "(sk|rk)_live_[A-Za-z0-9]{20,}", NULL, NULL },
+	{ "twilio-api-key", "a Twilio API key", { "SK" }, "(^|[^A-Za-z0-9])SK[0-9a-f]{32}([^A-Za-z0-9]|$)", NULL, NULL },
+	{ "anthropic-api-key", "an Anthropic API key", { "sk-ant-" }, "sk-ant-(api|admin)[0-9]{2}-[A-Za-z0-9_-]{80,}", NULL, NULL },
+	{ "openai-api-key", "an OpenAI API key", { "sk-proj-", "sk-svcacct-", "sk-admin-", "T3BlbkFJ" },
+	  "sk-(proj|svcacct|admin)-[A-Za-z0-9_-]{40,}|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}", NULL, NULL },
+	{ "google-api-key", "a Google API key", { "AIza" }, "AIza[0-9A-Za-z_-]{35}", NULL, NULL },
 };
 
 /* Compiled once, kept for the run. */
-static regex_t format_re[ARRAY_SIZE(formats)];
-static bool format_ok[ARRAY_SIZE(formats)], formats_compiled;
+static regex_t rule_re[ARRAY_SIZE(rules)];
+static bool rule_ok[ARRAY_SIZE(rules)], rules_compiled;
 
-static bool matches_format(size_t i, const char *value)
+/* The first match of rule i in value: 1 when it is a real-looking one, 0 when none or
+ * only a placeholder (AKIAIOSFODNN7EXAMPLE). */
+static int matches_rule(size_t i, const char *value)
 {
-	if (!strstr(value, formats[i].hint) && (!formats[i].hint2 || !strstr(value, formats[i].hint2)))
-		return false;
-	if (!formats_compiled) {
-		for (size_t k = 0; k < ARRAY_SIZE(formats); k++)
-			format_ok[k] = regcomp(&format_re[k], formats[k].pattern, REG_EXTENDED | REG_NOSUB) == 0;
-		formats_compiled = true;
+	bool literal = false;
+	for (size_t k = 0; k < ARRAY_SIZE(rules[i].literal) && rules[i].literal[k] && !literal; k++)
+		literal = strstr(value, rules[i].literal[k]) != NULL;
+	if (!literal)
+		return 0;
+	if (!rules_compiled) {
+		for (size_t k = 0; k < ARRAY_SIZE(rules); k++)
+			rule_ok[k] = regcomp(&rule_re[k], rules[k].pattern, REG_EXTENDED) == 0;
+		rules_compiled = true;
 	}
-	return format_ok[i] && regexec(&format_re[i], value, 0, NULL, 0) == 0;
+	regmatch_t m;
+	if (!rule_ok[i] || regexec(&rule_re[i], value, 1, &m, 0) != 0)
+		return 0;
+	if (rules[i].placeholder_suffix) {
+		size_t sl = strlen(rules[i].placeholder_suffix), end = (size_t)m.rm_eo;
+		while (end > (size_t)m.rm_so && !isalnum((unsigned char)value[end - 1]))
+			end--;
+		if (end - (size_t)m.rm_so >= sl && !memcmp(value + end - sl, rules[i].placeholder_suffix, sl))
+			return 0;
+	}
+	return 1;
 }
 
 static double entropy(const char *s)
@@ -60,27 +93,90 @@ static double entropy(const char *s)
 	return h;
 }
 
-bool secrets_placeholder(const char *v)
+/* A word of a placeholder, alone or followed by digits (changeme123). */
+static bool placeholder_word(const char *w, size_t n)
 {
-	static const char *const words[] = { "changeme", "change-me", "change_me", "example", "placeholder",
-					     "your", "xxx", "todo", "secret", "password", "dummy", "test", "<" };
-	if (!*v || strlen(v) < 8)
+	static const char *const words[] = { "changeme", "change", "me", "example", "examples", "placeholder",
+					     "your", "yours", "my", "here", "todo", "tbd", "fixme", "secret", "password",
+					     "passwd", "pass", "dummy", "test", "testing", "fake", "sample", "replace",
+					     "insert", "put", "enter", "value", "token", "key", "api", "apikey", "foo",
+					     "bar", "baz", "none", "null", "empty", "redacted", "xxx", "the", "a", "an",
+					     "with", "this", "some", "set", "default", "user", "username", "id",
+					     "access", "private", "client", "app", "s3cr3t", "letmein", "hunter" };
+	size_t alpha = n;
+	while (alpha && isdigit((unsigned char)w[alpha - 1]))
+		alpha--;
+	if (!alpha)
+		return n <= 1; /* "0", "1" glue words together; a number is not a placeholder */
+	if (strspn(w, "xX*") >= alpha)
 		return true;
 	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
-		if (strcasestr(v, words[i]))
+		if (strlen(words[i]) == alpha && !strncasecmp(w, words[i], alpha))
 			return true;
-	return strspn(v, "x*.-_0") == strlen(v);
+	return false;
+}
+
+/* Empty, short, or written as a placeholder: <your-token>, ${TOKEN}, xxxx, changeme,
+ * your_api_key_here, AKIA...EXAMPLE. A real value that merely contains such a word
+ * (a DSN to db.latest.internal, a password "attestation-Q9v...") is not one: every word
+ * of the value must be a placeholder word. */
+bool secrets_placeholder(const char *v)
+{
+	size_t len = strlen(v);
+	if (!*v || len < 8)
+		return true;
+	if (strchr(v, '<') || strstr(v, "${") || strspn(v, "x*.-_0") == len)
+		return true;
+	if (len >= 7 && !strcmp(v + len - 7, "EXAMPLE"))
+		return true;
+	for (const char *p = v; *p;) {
+		if (!isalnum((unsigned char)*p)) {
+			p++;
+			continue;
+		}
+		size_t n = 0;
+		while (isalnum((unsigned char)p[n]))
+			n++;
+		if (!placeholder_word(p, n))
+			return false;
+		p += n;
+	}
+	return true;
+}
+
+/* The rule a value matches, or -1. */
+static int rule_of(const char *value)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(rules); i++)
+		if (matches_rule(i, value))
+			return (int)i;
+	return -1;
 }
 
 const char *secrets_format(const char *key, const char *value, const struct envcheck_opts *o)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(formats); i++)
-		if (matches_format(i, value))
-			return formats[i].what;
+	int i = rule_of(value);
+	if (i >= 0)
+		return rules[i].what;
 	if (env_file_value_is_secret(key, value, o) && strlen(value) >= 20 && entropy(value) >= 3.5 &&
 	    !secrets_placeholder(value))
 		return "a high-entropy secret";
 	return NULL;
+}
+
+/* Names SDKs read as they are: advising to rename them would break the application. */
+static bool sdk_fixed_name(const char *key)
+{
+	static const char *const names[] = {
+		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "GOOGLE_API_KEY",
+		"GOOGLE_APPLICATION_CREDENTIALS", "GITHUB_TOKEN", "GH_TOKEN", "GITLAB_TOKEN", "SLACK_BOT_TOKEN",
+		"SLACK_TOKEN", "SLACK_WEBHOOK_URL", "STRIPE_API_KEY", "STRIPE_SECRET_KEY", "TWILIO_API_KEY",
+		"TWILIO_AUTH_TOKEN", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(key, names[i]))
+			return true;
+	return false;
 }
 
 /* 1: tracked, 0: untracked and not ignored, 2: ignored, -1: not in a repository. */
@@ -97,14 +193,17 @@ static int git_state(const char *path)
 		size_t wl = wd ? strlen(wd) : 0;
 		if (wd && !strncmp(abs, wd, wl)) {
 			const char *rel = abs + wl;
-			unsigned flags = 0;
+			/* tracked first: a file committed and later added to .gitignore is still
+			 * in the repository (and its history) */
+			git_index *index = NULL;
 			int ignored = 0;
-			if (git_ignore_path_is_ignored(&ignored, repo, rel) == 0 && ignored)
+			if (git_repository_index(&index, repo) == 0 && git_index_get_bypath(index, rel, 0))
+				rc = 1;
+			else if (git_ignore_path_is_ignored(&ignored, repo, rel) == 0 && ignored)
 				rc = 2;
-			else if (git_status_file(&flags, repo, rel) == 0)
-				rc = (flags & GIT_STATUS_WT_NEW) ? 0 : 1;
 			else
 				rc = 0;
+			git_index_free(index);
 		}
 	}
 	git_repository_free(repo);
@@ -112,17 +211,131 @@ static int git_state(const char *path)
 	return rc;
 }
 
+/* The first credential among the loaded values (NULL when none). */
+static const char *first_secret(const struct dotenv_result *res, const struct envcheck_opts *o, const char **what)
+{
+	for (size_t i = 0; i < res->n; i++) {
+		const struct dotenv_entry *e = &res->entries[i];
+		if (!e->value || !*e->value || str_starts_with(e->value, "encrypted:") ||
+		    str_starts_with(e->key, "DOTENV_PUBLIC_KEY"))
+			continue;
+		const char *w = secrets_format(e->key, e->value, o);
+		if (!w && env_file_value_is_secret(e->key, e->value, o) && !secrets_placeholder(e->value))
+			w = "a secret value";
+		if (w) {
+			*what = w;
+			return e->key;
+		}
+	}
+	return NULL;
+}
+
+#define MAX_HISTORY_COMMITS 20000
+
+/* The newest commit (of HEAD's history) where path held a credential, even if the file
+ * is deleted, ignored or clean since: its id in *commit_id, the key in *key. */
+static bool history_secret(const char *path, const struct envcheck_opts *o, char commit_id[GIT_OID_HEXSZ + 1],
+			   char **key, const char **what)
+{
+	char abs[PATH_MAX];
+	if (!realpath(path, abs))
+		return false;
+	git_libgit2_init();
+	git_repository *repo = NULL;
+	git_revwalk *walk = NULL;
+	bool found = false;
+	git_oid *seen = NULL;
+	size_t nseen = 0;
+	if (git_repository_open_ext(&repo, abs, 0, NULL) == 0 && !git_repository_is_bare(repo) &&
+	    git_revwalk_new(&walk, repo) == 0 && git_revwalk_push_head(walk) == 0) {
+		const char *wd = git_repository_workdir(repo);
+		size_t wl = wd ? strlen(wd) : 0;
+		const char *rel = wd && !strncmp(abs, wd, wl) ? abs + wl : NULL;
+		git_revwalk_sorting(walk, GIT_SORT_TIME);
+		git_oid oid;
+		for (int n = 0; rel && !found && n < MAX_HISTORY_COMMITS && git_revwalk_next(&oid, walk) == 0; n++) {
+			git_commit *commit = NULL;
+			git_tree *tree = NULL;
+			git_tree_entry *te = NULL;
+			if (git_commit_lookup(&commit, repo, &oid) == 0 && git_commit_tree(&tree, commit) == 0 &&
+			    git_tree_entry_bypath(&te, tree, rel) == 0 && git_tree_entry_type(te) == GIT_OBJECT_BLOB) {
+				const git_oid *blob_id = git_tree_entry_id(te);
+				bool done = false;
+				for (size_t i = 0; i < nseen && !done; i++)
+					done = git_oid_equal(&seen[i], blob_id);
+				git_blob *blob = NULL;
+				if (!done && git_blob_lookup(&blob, repo, blob_id) == 0) {
+					seen = xrealloc(seen, (nseen + 1) * sizeof(*seen));
+					git_oid_cpy(&seen[nseen++], blob_id);
+					struct dotenv_options dopts;
+					dotenv_options_init(&dopts, o->dialect);
+					dopts.expand = false;
+					dopts.lookup = NULL;
+					struct dotenv_result res;
+					dotenv_parse(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), &dopts, &res);
+					const char *k = first_secret(&res, o, what);
+					for (size_t i = 0; i < res.n; i++) /* never shown, but masked if they were */
+						if (res.entries[i].value && env_file_value_is_secret(res.entries[i].key,
+												 res.entries[i].value, o))
+							redact_add_secret(res.entries[i].value);
+					if (k) {
+						found = true;
+						*key = xstrdup(k);
+						git_oid_tostr(commit_id, GIT_OID_HEXSZ + 1, &oid);
+					}
+					dotenv_result_free(&res);
+					git_blob_free(blob);
+				}
+			}
+			git_tree_entry_free(te);
+			git_tree_free(tree);
+			git_commit_free(commit);
+		}
+	}
+	free(seen);
+	git_revwalk_free(walk);
+	git_repository_free(repo);
+	git_libgit2_shutdown();
+	return found;
+}
+
+static void check_history(struct report *r, const struct env_file *f, const struct envcheck_opts *o)
+{
+	char id[GIT_OID_HEXSZ + 1];
+	char *key = NULL;
+	const char *what = NULL;
+	if (!history_secret(f->path, o, id, &key, &what))
+		return;
+	struct check *c = ec_report(r, "secret-in-history", ST_CRITICAL, f->path,
+				    "%s was committed with credentials (%s held %s) in commit %.12s: deleting or "
+				    "ignoring it since does not remove it from the history", f->path, key, what, id);
+	ec_location(c, f->path, 0, 0);
+	check_hint(c, "rotate the credentials; then rewrite the history (git filter-repo --path %s "
+		   "--invert-paths) if the repository is shared", f->path);
+	free(key);
+}
+
 static void check_git(struct report *r, const struct env_file *f, const char *first_key, const char *what)
 {
 	int state = git_state(f->path);
 	struct check *c;
+	if (state == 1 && str_starts_with(first_key, "DOTENV_PRIVATE_KEY")) {
+		c = ec_report(r, "secret-tracked", ST_CRITICAL, f->path,
+			      "%s holds dotenvx private keys (%s) and is tracked by git: anyone with the repository "
+			      "decrypts every encrypted .env", f->path, first_key);
+		ec_location(c, f->path, 0, 0);
+		check_hint(c, "git rm --cached %s, add .env.keys to .gitignore, and rotate: dotenvx rotate", f->path);
+		return;
+	}
 	if (state == 1) {
-		c = report_check(r, "secret-tracked", ST_CRITICAL, f->path,
+		c = ec_report(r, "secret-tracked", ST_CRITICAL, f->path,
 				 "%s holds credentials (%s holds %s) and is tracked by git", f->path, first_key, what);
+		ec_location(c, f->path, 0, 0);
 		check_hint(c, "git rm --cached %s, add it to .gitignore, and rotate the credentials", f->path);
 	} else if (state == 0) {
-		c = report_check(r, "secret-not-ignored", ST_WARNING, f->path,
+		c = ec_report(r, "secret-not-ignored", ST_WARNING, f->path,
 				 "%s holds credentials and is not ignored by git: one `git add .` commits it", f->path);
+		ec_location(c, f->path, 0, 0);
 		check_hint(c, "add %s to .gitignore", f->path);
 	}
 }
@@ -132,40 +345,56 @@ static void check_mode(struct report *r, const struct env_file *f)
 	struct stat st;
 	if (stat(f->path, &st) < 0 || !(st.st_mode & (S_IRGRP | S_IROTH)))
 		return;
-	struct check *c = report_check(r, "file-permissions", ST_WARNING, f->path,
+	struct check *c = ec_report(r, "file-permissions", ST_WARNING, f->path,
 				       "%s holds secrets and is readable by %s (mode %03o)", f->path,
 				       (st.st_mode & S_IROTH) ? "everyone" : "its group", (unsigned)(st.st_mode & 0777));
 	check_hint(c, "chmod 600 %s", f->path);
+	ec_location(c, f->path, 0, 0);
 }
 
 void secrets_check(struct report *r, const struct env_file *f, const struct envcheck_opts *o)
 {
 	const char *first_key = NULL, *first_what = NULL;
-	bool has_secret_values = false;
 	for (size_t i = 0; i < f->res.n; i++) {
 		const struct dotenv_entry *e = &f->res.entries[i];
 		if (!e->value || !*e->value)
 			continue;
+		/* dotenvx: an encrypted value, and the public key that encrypts, are fine
+		 * committed; the private keys (.env.keys: DOTENV_PRIVATE_KEY*) are not */
+		if (str_starts_with(e->value, "encrypted:") || str_starts_with(e->key, "DOTENV_PUBLIC_KEY"))
+			continue;
 		bool secret_name = env_file_key_is_secret(e->key, o);
 		/* a path to the secret (GOOGLE_APPLICATION_CREDENTIALS=/etc/...) is not one */
-		has_secret_values |= env_file_value_is_secret(e->key, e->value, o) && !secrets_placeholder(e->value);
-		const char *what = secrets_format(e->key, e->value, o);
-		if (!what)
-			continue;
-		redact_add_secret(e->value);
-		if (!first_key) {
+		bool secret_value = env_file_value_is_secret(e->key, e->value, o) && !secrets_placeholder(e->value);
+		int rule = rule_of(e->value);
+		const char *what = rule >= 0 ? rules[rule].what : secrets_format(e->key, e->value, o);
+		if (what || secret_value)
+			redact_add_secret(e->value);
+		if (!first_key && (what || secret_value)) {
 			first_key = e->key;
-			first_what = what;
+			first_what = what ? what : "a secret value";
 		}
-		if (!secret_name) {
-			struct check *c = report_check(r, "secret-format", ST_WARNING, e->key,
+		if (rule >= 0 && rules[rule].needs && !dotenv_lookup(&f->res, rules[rule].needs)) {
+			struct check *c = ec_report(r, "secret-format", ST_WARNING, e->key,
+						       "%s holds %s, but %s is not set: the key works only with its "
+						       "session token", e->key, what, rules[rule].needs);
+			ec_location(c, f->path, e->line, e->column);
+			check_hint(c, "set %s beside it, or use a long-term key (AKIA...)", rules[rule].needs);
+		}
+		if (what && !secret_name && !sdk_fixed_name(e->key)) {
+			struct check *c = ec_report(r, "secret-format", ST_WARNING, e->key,
 						       "%s holds %s under a name that does not look secret", e->key, what);
-			check_location(c, f->path, e->line, e->column);
-			check_hint(c, "rename it (e.g. %s_SECRET or _TOKEN) so tools mask it", e->key);
+			ec_location(c, f->path, e->line, e->column);
+			check_hint(c, "rename it (e.g. %s_SECRET or _TOKEN) so tools mask it, or list it in "
+				   "envcheck.secret_patterns", e->key);
 		}
 	}
+	/* the git check needs no format match: a tracked file of plain passwords fails too */
 	if (first_key && o->git)
 		check_git(r, f, first_key, first_what);
-	if (has_secret_values || first_key)
+	/* a credential in the file's history, unless it is tracked with one now (said already) */
+	if (o->git && !(first_key && git_state(f->path) == 1))
+		check_history(r, f, o);
+	if (first_key)
 		check_mode(r, f);
 }

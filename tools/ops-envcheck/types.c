@@ -111,21 +111,9 @@ static bool valid_port(const char *p, size_t n)
 	return v >= 1 && v <= 65535;
 }
 
-/* scheme://[user[:pass]@]host[:port][/...]; fills the scheme. */
-static int split_url(const char *v, char *scheme, size_t scheme_size, struct strbuf *why)
+/* One host[:port] (a bracketed IPv6 address may carry a port too). */
+static int check_host_port(const char *host, size_t hlen, struct strbuf *why)
 {
-	const char *sep = strstr(v, "://");
-	size_t sl = sep ? (size_t)(sep - v) : 0;
-	if (!sep || !sl || sl >= scheme_size || !isalpha((unsigned char)v[0]) ||
-	    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-") != sl)
-		return fail(why, "is not a URL (scheme://host...)");
-	memcpy(scheme, v, sl);
-	scheme[sl] = '\0';
-	const char *auth = sep + 3;
-	size_t alen = strcspn(auth, "/?#");
-	const char *at = memrchr(auth, '@', alen);
-	const char *host = at ? at + 1 : auth;
-	size_t hlen = alen - (size_t)(host - auth);
 	const char *port = NULL;
 	if (hlen && host[0] == '[') {
 		const char *br = memchr(host, ']', hlen);
@@ -145,9 +133,59 @@ static int split_url(const char *v, char *scheme, size_t scheme_size, struct str
 			return fail(why, "has a bad port");
 		hlen = (size_t)(port - host) - 1;
 	}
-	if (!valid_host(host, hlen) && strcasecmp(scheme, "file"))
-		return fail(why, "has no valid host");
-	return 0;
+	return valid_host(host, hlen) ? 0 : fail(why, "has no valid host");
+}
+
+/* Schemes whose URL may name no host: a Unix socket (unix:///run/x.sock, libpq's
+ * postgresql:///db?host=/run/postgresql) or a file. */
+static bool hostless_scheme(const char *scheme)
+{
+	static const char *const ok[] = { "file", "unix", "postgres", "postgresql", "redis+unix", "redis+socket" };
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++)
+		if (!strcasecmp(scheme, ok[i]))
+			return true;
+	return false;
+}
+
+/* Schemes with several comma-separated hosts (libpq: postgresql://h1:5432,h2:5433/db). */
+static bool multihost_scheme(const char *scheme)
+{
+	return !strcasecmp(scheme, "postgres") || !strcasecmp(scheme, "postgresql") ||
+	       !strcasecmp(scheme, "mongodb") || !strcasecmp(scheme, "mongodb+srv");
+}
+
+/* scheme://[user[:pass]@]host[:port][,host[:port]...][/...]; fills the scheme. */
+static int split_url(const char *v, char *scheme, size_t scheme_size, struct strbuf *why)
+{
+	const char *sep = strstr(v, "://");
+	size_t sl = sep ? (size_t)(sep - v) : 0;
+	if (!sep || !sl || sl >= scheme_size || !isalpha((unsigned char)v[0]) ||
+	    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-") != sl)
+		return fail(why, "is not a URL (scheme://host...)");
+	memcpy(scheme, v, sl);
+	scheme[sl] = '\0';
+	const char *auth = sep + 3;
+	size_t alen = strcspn(auth, "/?#");
+	const char *at = memrchr(auth, '@', alen);
+	const char *host = at ? at + 1 : auth;
+	size_t hlen = alen - (size_t)(host - auth);
+	if (!hlen && hostless_scheme(scheme))
+		return 0;
+	if (!strcasecmp(scheme, "file"))
+		return 0;
+	if (multihost_scheme(scheme) && memchr(host, ',', hlen)) {
+		for (const char *h = host, *end = host + hlen; h <= end;) {
+			const char *comma = memchr(h, ',', (size_t)(end - h));
+			size_t n = comma ? (size_t)(comma - h) : (size_t)(end - h);
+			if (check_host_port(h, n, why) < 0)
+				return -1;
+			if (!comma)
+				break;
+			h = comma + 1;
+		}
+		return 0;
+	}
+	return check_host_port(host, hlen, why);
 }
 
 static int check_url(const char *v, struct strbuf *why)
@@ -170,7 +208,7 @@ static int check_dsn(const char *v, struct strbuf *why)
 	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
 		if (!strcasecmp(scheme, known[i]))
 			return 0;
-	return fail(why, "has a scheme other than postgres, postgresql, redis or rediss");
+	return fail(why, "has a scheme other than postgres, postgresql, redis, rediss or unix");
 }
 
 static int check_email(const char *v, struct strbuf *why)

@@ -19,7 +19,8 @@ struct env_type {
 const struct env_type *types_find(const char *name);
 
 /* Google service account JSON checks, step by step. Returns 0 when good, filling ok with
- * a summary (project, key bits); -1 with why naming the failed step. Registers the
+ * a summary (project, key bits); -1 with why naming the failed step; creds_gcp_b64 also
+ * 1: good, but its base64 is wrapped, URL-safe or unpadded (why says which). Registers the
  * private key and its id as secrets. */
 int creds_gcp_b64(const char *value, struct strbuf *ok, struct strbuf *why);
 int creds_gcp_file(const char *path, struct strbuf *ok, struct strbuf *why);

@@ -131,6 +131,11 @@ install: $(PROGRAMS)
 	$(if $(wildcard man/*.5),install -m 644 $(wildcard man/*.5) $(MANDIR_INSTALL)/man5/)
 	$(if $(wildcard man/*.7),install -m 644 $(wildcard man/*.7) $(MANDIR_INSTALL)/man7/)
 
+# Mutation testing (slow, not part of check): tests/mutants.txt, see tests/MUTANTS.md.
+mutants:
+	@$(TEST_ENV) tests/mutants.sh $(if $(MUTANTS_ONLY),-o '$(MUTANTS_ONLY)')
+.PHONY: mutants
+
 clean:
 	rm -rf build bin tests/trash.*
 

@@ -139,4 +139,35 @@ test_expect_success 'streams: at MAXLEN ok, above it warning, at twice MAXLEN wa
 	printf "critical d:111\ncritical s:21\nwarning s:11\nwarning s:20\n" >expect && test_cmp expect got
 '
 
+test_expect_success 'a hex segment of 8 digits is an id, of 7 a name' '
+	rcli MSET h:1a2b3c4d:data 1 h:5e6f7a8b:data 2 h:1a2b3c4:data 3 >/dev/null &&
+	ops-redisaudit --format json --match "h:*" "$REDIS_URL" >h.json; test $? -le 2 &&
+	python3 - h.json <<-\PY
+	import json, sys
+	d = json.load(open(sys.argv[1]))
+	got = sorted((p["prefix"], p["keys"]) for p in d["prefixes"])
+	assert got == [("h:*:data", 2), ("h:1a2b3c4:*", 1)], got
+	PY
+'
+
+test_expect_success 'KEYS called once, by a client long gone: WARNING, "called 1 time"' '
+	rcli CONFIG RESETSTAT >/dev/null && rcli KEYS "nosuch:*" >/dev/null &&
+	ops-redisaudit --format json --match "h:*" "$REDIS_URL" >k.json; test $? -le 2 &&
+	checks_of k.json keys-command >got && echo "warning None" >expect && test_cmp expect got &&
+	test_grep "KEYS was called 1 time since the stats were reset" k.json
+'
+
+test_expect_success 'every volatile-* policy evicts only keys with a TTL' '
+	rcli CONFIG SET maxmemory 1gb >/dev/null &&
+	for policy in volatile-ttl volatile-lfu volatile-random; do
+		rcli CONFIG SET maxmemory-policy $policy >/dev/null &&
+		ops-redisaudit --format json --match "h:*" "$REDIS_URL" >v.json; test $? -le 2 &&
+		checks_of v.json maxmemory >got && echo "warning 127.0.0.1:$REDIS_PORT" >expect &&
+		test_cmp expect got && test_grep "policy $policy evicts only keys with a TTL" v.json || return 1
+	done &&
+	rcli CONFIG SET maxmemory-policy noeviction >/dev/null &&
+	ops-redisaudit --format json --match "h:*" "$REDIS_URL" >v.json; test $? -le 2 &&
+	checks_of v.json maxmemory >got && echo "ok 127.0.0.1:$REDIS_PORT" >expect && test_cmp expect got
+'
+
 test_done

@@ -139,7 +139,7 @@ test_expect_success 'streams: at MAXLEN ok, above it warning, at twice MAXLEN wa
 	printf "critical d:111\ncritical s:21\nwarning s:11\nwarning s:20\n" >expect && test_cmp expect got
 '
 
-test_expect_success 'a hex segment of 8 digits is an id, of 7 a name' '
+test_expect_success 'a hex segment of 8 digits is an id, of 7 a name; shares of the memory' '
 	rcli MSET h:1a2b3c4d:data 1 h:5e6f7a8b:data 2 h:1a2b3c4:data 3 >/dev/null &&
 	ops-redisaudit --format json --match "h:*" "$REDIS_URL" >h.json; test $? -le 2 &&
 	python3 - h.json <<-\PY
@@ -147,6 +147,9 @@ test_expect_success 'a hex segment of 8 digits is an id, of 7 a name' '
 	d = json.load(open(sys.argv[1]))
 	got = sorted((p["prefix"], p["keys"]) for p in d["prefixes"])
 	assert got == [("h:*:data", 2), ("h:1a2b3c4:*", 1)], got
+	total = sum(p["memory_bytes"] for p in d["prefixes"])
+	for p in d["prefixes"]:
+	    assert abs(p["share"] - 100.0 * p["memory_bytes"] / total) < 0.01, (p, total)
 	PY
 '
 

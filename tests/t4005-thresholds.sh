@@ -84,6 +84,18 @@ test_expect_success 'connect and query latency: a threshold below it raises, the
 	expect_status def connect ok && expect_status def query ok
 '
 
+test_expect_success 'pool-sizing: pools that fill every usable slot fit (WARNING), one more overflows' '
+	probe s20 --pool web=4x5 && expect_status s20 pool-sizing warning &&
+	test_grep "= 23 <= max_connections 23: fits with 0 to spare" s20.json &&
+	probe s21 --pool web=3x7 && expect_status s21 pool-sizing critical &&
+	test_grep "= 24 > max_connections 23: overflows by 1" s21.json
+'
+
+test_expect_success 'pool-sizing: exactly 10% of the usable slots to spare is OK, less is a WARNING' '
+	probe s18 --pool web=2x9 && expect_status s18 pool-sizing ok &&
+	probe s19 --pool web=1x19 && expect_status s19 pool-sizing warning
+'
+
 # ---- sessions in a transaction: one aborted (a failed statement), three idle ----
 
 pg_session aborted "host=$PG_DIR port=$PG_PORT user=postgres dbname=postgres application_name=aborted"

@@ -13,7 +13,7 @@ until [ "$(pg_replica_sql "SELECT count(*) FROM t" 2>/dev/null)" = 2 ] || [ "$(d
 	sleep 0.1
 done
 
-test_expect_success 'primary and replica in one run: replay lag on the replica only' '
+test_expect_success 'primary and replica in one run: replay lag on the replica only, default levels 30s/5m' '
 	ops-pgprobe --format json "$PG_DSN" "$PG_REPLICA_DSN" >out.json &&
 	python3 - out.json "$PG_REPLICA_PORT" <<-\PY
 	import json, sys
@@ -25,6 +25,8 @@ test_expect_success 'primary and replica in one run: replay lag on the replica o
 	lag = [c for c in d["checks"] if c["id"] == "replication-lag"]
 	assert len(lag) == 1 and lag[0]["subject"].endswith(":%s/postgres" % sys.argv[2]), lag
 	assert lag[0]["status"] == "ok", lag
+	m = lag[0]["metrics"][0]
+	assert (m["warn"], m["crit"]) == (30, 300), ("the default is 30s/5m", m)
 	PY
 '
 

@@ -45,6 +45,11 @@ pg_replica_wait_for "SELECT now() - pg_last_xact_replay_timestamp() > interval '
 pg_sql "INSERT INTO t VALUES (3, 'three')" >/dev/null
 pg_replica_wait_for "SELECT pg_last_wal_receive_lsn() <> pg_last_wal_replay_lsn()" t
 
+test_expect_success 'replication-lag: -w and -c take effect on its levels' '
+	ops-pgprobe --format json -w replication-lag=7s -c replication-lag=8m "$PG_REPLICA_DSN" >lv.json &&
+	python3 -c "import json; m = [c for c in json.load(open(\"lv.json\"))[\"checks\"] if c[\"id\"] == \"replication-lag\"][0][\"metrics\"][0]; assert (m[\"warn\"], m[\"crit\"]) == (7, 480), m"
+'
+
 test_expect_success 'replay paused behind the primary: replication-lag raised' '
 	ops-pgprobe -w replication-lag=1s "$PG_REPLICA_DSN" >out; test $? -eq 1 &&
 	test_grep "^WARNING  *replication-lag .*replica replays [0-9.]*s behind the primary" out

@@ -131,6 +131,15 @@ except Exception as e: print(getattr(e, \"code\", 0))" "http://$REG_B/v2/bad/blo
 	done
 '
 
+test_expect_success 'cross-registry: a blob GET answered 404 fails at once, never retried' '
+	printf "GET /v2/app/blobs/ 404\n" >"$FAULT_P_RULES" && : >"$FAULT_P_LOG" &&
+	rc=0; ops-promote --retries 3 --no-referrers $P/app:pr-1 $REG_B/gone:prod >out || rc=$? &&
+	test $rc -eq 2 &&
+	n=$(grep -c "^GET /v2/app/blobs/sha256:[0-9a-f]* 404$" "$FAULT_P_LOG") &&
+	{ test $n -ge 1 && test $n -le 2 || { cat "$FAULT_P_LOG" out; false; }; } &&
+	test_grep "404" out
+'
+
 test_expect_success 'cross-registry: a hung blob GET is bounded by --total-timeout' '
 	printf "GET /v2/app/blobs/ hang\n" >"$FAULT_P_RULES" &&
 	start=$(date +%s) &&

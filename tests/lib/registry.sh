@@ -272,7 +272,7 @@ skopeo_digest() {
 #   A small python3 HTTP proxy in front of a real registry that injects faults, for the
 #   retry and timeout tests. Sets FAULT_<NAME> (host:port), FAULT_<NAME>_RULES (a file,
 #   re-read on every request: one rule a line, "METHOD PATH-PREFIX ACTION [COUNT]" with
-#   ACTION 500, 503, 429 (sends Retry-After: 1), hang (holds the request 30 s) or
+#   ACTION 404 (BLOB_UNKNOWN), 500, 503, 429 (sends Retry-After: 1), hang (holds the request 30 s) or
 #   schema1 (answers with a Docker schema 1 manifest, which registries no longer take)
 #   corrupt (passes the request on, flips the first byte of the answer) or nomount
 #   (passes it on without its query: a mount becomes a plain upload, 202) or nodigest
@@ -329,6 +329,9 @@ class H(BaseHTTPRequestHandler):
         if fault in ("500", "503"):
             return self.canned(fault, int(fault), "application/json",
                                b'{"errors":[{"code":"UNKNOWN","message":"injected fault"}]}')
+        if fault == "404":
+            return self.canned(fault, 404, "application/json",
+                               b'{"errors":[{"code":"BLOB_UNKNOWN","message":"injected fault"}]}')
         if fault == "429":
             return self.canned(fault, 429, "application/json",
                                b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}',

@@ -60,6 +60,16 @@ test_expect_success 'a PUT answered without Docker-Content-Digest: verified with
 		assert d[\"verified\"] is True and d[\"verified_by\"] == \"head\", d; assert d[\"requests\"] == 4, d"
 '
 
+test_expect_success 'a target tag that reads back another digest after the PUT: not verified, exit 2' '
+	rules "PUT /v2/app/manifests/baddigest nodigest" "HEAD /v2/app/manifests/baddigest baddigest" &&
+	rc=0; ops-promote --format json $P/app:pr-1 $P/app:baddigest >out.json || rc=$? &&
+	test $rc -eq 2 &&
+	test "$(grep -c "HEAD /v2/app/manifests/baddigest baddigest" "$FAULT_P_LOG")" -eq 2 &&
+	python3 -c "import json; d=json.load(open(\"out.json\")); \
+		assert d[\"verified\"] is False, d; \
+		assert \"points at sha256:0000000000\" in d[\"checks\"][0][\"message\"], d[\"checks\"]"
+'
+
 test_expect_success 'a 404 is never retried' '
 	rules &&
 	! ops-promote $P/app:missing $P/app:x >out &&

@@ -276,7 +276,8 @@ skopeo_digest() {
 #   schema1 (answers with a Docker schema 1 manifest, which registries no longer take)
 #   corrupt (passes the request on, flips the first byte of the answer) or nomount
 #   (passes it on without its query: a mount becomes a plain upload, 202) or nodigest
-#   (passes it on, drops Docker-Content-Digest from the answer) or unauth (passes it on
+#   (passes it on, drops Docker-Content-Digest from the answer) or baddigest (passes it
+#   on, Docker-Content-Digest replaced by sha256:000...0) or unauth (passes it on
 #   without its Authorization header: the registry's own 401, as for a token that expired
 #   mid-run) or referrers (answers an OCI referrers API listing: the file referrers.json
 #   next to the rules, as registries newer than Debian's 2.8 do); COUNT
@@ -349,11 +350,13 @@ class H(BaseHTTPRequestHandler):
         data = resp.read()
         if fault == "corrupt" and data:
             data = bytes([data[0] ^ 0xff]) + data[1:]
-        log(self.command, self.path, fault if fault in ("corrupt", "nomount", "nodigest", "unauth") else resp.status)
+        log(self.command, self.path, fault if fault in ("corrupt", "nomount", "nodigest", "baddigest", "unauth") else resp.status)
         self.send_response(resp.status)
         for k, v in resp.getheaders():
             if k.lower() == "docker-content-digest" and fault == "nodigest":
                 continue
+            if k.lower() == "docker-content-digest" and fault == "baddigest":
+                v = "sha256:" + "0" * 64
             if k.lower() not in ("connection", "transfer-encoding", "content-length"):
                 self.send_header(k, v)
         self.send_header("Content-Length", str(len(data)))

@@ -169,12 +169,26 @@ test_expect_success 'idle-connections: idle for --idle-age, at the count and jus
 	probe idef -w idle-connections=1 && expect_status idef idle-connections ok
 '
 
-pg_session idler4 "host=$PG_DIR port=$PG_PORT user=postgres dbname=postgres application_name=idler"
+pg_session idler4 "host=$PG_DIR port=$PG_PORT user=postgres dbname=postgres application_name=late"
 pg_send idler4 "BEGIN; SELECT 1;"
 pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'" 5 || say "idler4 did not settle"
 
+# listed FILE APP: whether a session of that application is under "sessions"
+listed() { python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(any(s['application'] == sys.argv[2] for s in d['sessions']))" "$1" "$2"; }
+
 test_expect_success 'idle-in-transaction-count: the default warning is 5' '
-	probe t5def && expect_status t5def idle-in-transaction-count warning
+	probe t5def && expect_status t5def idle-in-transaction-count warning &&
+	test "$(listed t5def.json late)" = False
+'
+
+pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'late' AND state_change < now() - interval '5.2s'" 1 ||
+	say "the late session did not age"
+
+test_expect_success 'sessions idle in a transaction are listed from the default --session-age of 5s' '
+	probe age5 && test "$(listed age5.json late)" = True
 '
 
 end_sessions

@@ -132,7 +132,7 @@ install: $(PROGRAMS)
 	$(if $(wildcard man/*.7),install -m 644 $(wildcard man/*.7) $(MANDIR_INSTALL)/man7/)
 
 # Mutation testing (slow, not part of check): tests/mutants.txt, see tests/MUTANTS.md.
-mutants:
+mutants: deps
 	@$(TEST_ENV) tests/mutants.sh $(if $(MUTANTS_ONLY),-o '$(MUTANTS_ONLY)')
 .PHONY: mutants
 

@@ -149,10 +149,10 @@ mkdir -p "$TREE"
 build() { (cd "$TREE" && timeout --kill-after=10 600 make -j2 all) >"$WORK/build.log" 2>&1; }
 build || { tail -n 30 "$WORK/build.log"; die "the unmutated tree does not build"; }
 
-# prove in the scratch tree, bounded; prints its output to $2.
+# run_tests TESTS LOG [SECONDS]: prove in the scratch tree, bounded (default $TIMEOUT).
 run_tests() {
 	(cd "$TREE" && OPSKIT_BIN=$TREE/bin OPSKIT_ROOT=$TREE \
-		timeout --kill-after=10 "$TIMEOUT" prove -j2 $1) >"$2" 2>&1
+		timeout --kill-after=10 "${3:-$TIMEOUT}" prove -j2 $1) >"$2" 2>&1
 }
 
 if [ -n "$BASELINE" ]; then
@@ -160,7 +160,7 @@ if [ -n "$BASELINE" ]; then
 		case $name in *"$ONLY"*) printf '%s\n' $tests ;; esac
 	done <"$WORK/index" | sort -u | tr '\n' ' ')
 	echo "mutants: baseline: $all"
-	run_tests "$all" "$WORK/baseline.log" || {
+	run_tests "$all" "$WORK/baseline.log" $((TIMEOUT * 4)) || {
 		grep -v '^\[' "$WORK/baseline.log" | tail -n 40
 		die "the tests fail on the unmutated tree: fix them first"
 	}

@@ -70,6 +70,17 @@ test_expect_success 'a target tag that reads back another digest after the PUT: 
 		assert \"points at sha256:0000000000\" in d[\"checks\"][0][\"message\"], d[\"checks\"]"
 '
 
+test_expect_success 'a registry serving other content for a pinned digest is refused (exit 2)' '
+	make_test_image img2 pr-2 1 4096 2222222 >pr2.digest &&
+	push_test_image img2 pr-2 $REG_A/app:pr-2 &&
+	echo /v2/app/manifests/pr-2 >"$(dirname "$FAULT_P_RULES")/othermanifest" &&
+	rules "GET /v2/app/manifests/sha256: othermanifest" &&
+	rc=0; ops-promote "$P/app@$(cat pr1.digest)" $P/app:other >out || rc=$? &&
+	test $rc -eq 2 &&
+	test_grep "app@$(cat pr1.digest) served content that hashes to $(cat pr2.digest)" out &&
+	! skopeo inspect --raw --tls-verify=false docker://$REG_A/app:other >/dev/null 2>&1
+'
+
 test_expect_success 'a 404 is never retried' '
 	rules &&
 	! ops-promote $P/app:missing $P/app:x >out &&

@@ -280,7 +280,9 @@ skopeo_digest() {
 #   on, Docker-Content-Digest replaced by sha256:000...0) or unauth (passes it on
 #   without its Authorization header: the registry's own 401, as for a token that expired
 #   mid-run) or referrers (answers an OCI referrers API listing: the file referrers.json
-#   next to the rules, as registries newer than Debian's 2.8 do); COUNT
+#   next to the rules, as registries newer than Debian's 2.8 do) or othermanifest (asks
+#   the registry for the path in the file othermanifest next to the rules instead: a
+#   registry that serves other content than the digest asked for); COUNT
 #   is how many matching requests get the fault, default unlimited) and FAULT_<NAME>_LOG
 #   (one "METHOD PATH STATUS" line per request it saw).
 start_fault_proxy() {
@@ -345,12 +347,15 @@ class H(BaseHTTPRequestHandler):
         dropped = ("connection", "authorization") if fault == "unauth" else ("connection",)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in dropped}
         path = self.path.split("?")[0] if fault == "nomount" else self.path
+        if fault == "othermanifest":
+            with open(os.path.join(os.path.dirname(rules_path), "othermanifest")) as f:
+                path = f.read().strip()
         conn.request(self.command, path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
         if fault == "corrupt" and data:
             data = bytes([data[0] ^ 0xff]) + data[1:]
-        log(self.command, self.path, fault if fault in ("corrupt", "nomount", "nodigest", "baddigest", "unauth") else resp.status)
+        log(self.command, self.path, fault if fault in ("corrupt", "nomount", "nodigest", "baddigest", "othermanifest", "unauth") else resp.status)
         self.send_response(resp.status)
         for k, v in resp.getheaders():
             if k.lower() == "docker-content-digest" and fault == "nodigest":

@@ -53,16 +53,16 @@ test_expect_success 'credential formats of exactly their length are found, one s
 
 test_expect_success 'a secret-named value of 8 characters is a secret (file mode checked), of 7 a placeholder' '
 	printf "DB_PASSWORD=k9Xq2mZr\n" >p8.env && chmod 644 p8.env &&
-	ops-envcheck --no-git p8.env >out; test $? -eq 1 &&
+	{ ops-envcheck --no-git p8.env >out; test $? -eq 1; } &&
 	test_grep "file-permissions .*readable by everyone (mode 644)" out &&
 	printf "DB_PASSWORD=k9Xq2mZ\n" >p7.env && chmod 644 p7.env &&
-	ops-envcheck --no-git p7.env >out; test $? -eq 0 &&
+	{ ops-envcheck --no-git p7.env >out; test $? -eq 0; } &&
 	test_grep_not file-permissions out
 '
 
 test_expect_success 'a file with secrets readable by its group is a WARNING too' '
 	printf "DB_PASSWORD=Xy7kL9mQ2vB8nR4tW6zCs\n" >g.env && chmod 640 g.env &&
-	ops-envcheck --no-git g.env >out; test $? -eq 1 &&
+	{ ops-envcheck --no-git g.env >out; test $? -eq 1; } &&
 	test_grep "file-permissions .*readable by its group (mode 640)" out
 '
 
@@ -88,7 +88,7 @@ test_expect_success 'schema lengths: exactly min_length and max_length pass, one
 	test "$(bad "S=abcdefghij")" = none &&
 	test "$(bad "S=abcdefghijk")" = S &&
 	printf "S=abcdefg\n" >l.env &&
-	ops-envcheck --no-git --schema len.yaml l.env >out; test $? -eq 2 &&
+	{ ops-envcheck --no-git --schema len.yaml l.env >out; test $? -eq 2; } &&
 	test_grep "S has 7 characters" out && test_grep "the schema wants 8 to 10 characters" out
 '
 
@@ -98,7 +98,7 @@ test_expect_success 'port: 1 and 65535 pass, 0 and 65536 fail' '
 '
 
 test_expect_success 'unordered-key: a key that is a prefix of the one before it goes first' '
-	printf "AB=1\nA=2\n" >o1.env && ops-envcheck --no-git o1.env >out; test $? -eq 1 &&
+	{ printf "AB=1\nA=2\n" >o1.env && ops-envcheck --no-git o1.env >out; test $? -eq 1; } &&
 	test_grep "unordered-key .*key A should go before AB" out &&
 	printf "A=1\nAB=2\n" >o2.env && ops-envcheck --no-git o2.env >out &&
 	test_grep_not unordered-key out

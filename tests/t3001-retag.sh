@@ -96,7 +96,7 @@ test_expect_success 'a digest in upper case is refused before any request (exit 
 	up=sha256:$(printf "%064d" 0 | tr 0 A) &&
 	ops-promote "$R/app@$up" "$R/app:x" >out 2>err; test $? -eq 3 &&
 	test_grep "64 lowercase hex digits" err &&
-	ops-promote --digest "$up" "$R/app:pr-1" "$R/app:x" >out 2>err; test $? -eq 3 &&
+	{ ops-promote --digest "$up" "$R/app:pr-1" "$R/app:x" >out 2>err; test $? -eq 3; } &&
 	test_grep "lowercase" err
 '
 

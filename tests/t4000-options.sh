@@ -25,7 +25,7 @@ test_expect_success 'every check id with thresholds is accepted by -w and -c' '
 		test $? -eq 2 && ! test -s err && test_grep "\"id\": \"connect\"" out ||
 			{ echo "$id=$v"; cat err; return 1; }
 	done &&
-	ops-pgprobe --timeout 200ms -w nosuch-check=1 "host=127.0.0.1 port=1" >out 2>err; test $? -eq 3 &&
+	{ ops-pgprobe --timeout 200ms -w nosuch-check=1 "host=127.0.0.1 port=1" >out 2>err; test $? -eq 3; } &&
 	test_grep "nosuch-check" err && ! test -s out
 '
 

@@ -121,7 +121,7 @@ pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE application_name IN ('a
 	AND state_change < now() - interval '1.5s'" 7 || say "sessions did not age"
 
 test_expect_success 'idle in transaction (aborted): counted, listed, and the oldest is named' '
-	ops-pgprobe --format json --session-age 1s "$PG_DSN" >ab.json; test $? -le 2 &&
+	{ ops-pgprobe --format json --session-age 1s "$PG_DSN" >ab.json; test $? -le 2; } &&
 	python3 - ab.json <<-\PY
 	import json, sys
 	d = json.load(open(sys.argv[1]))

@@ -170,6 +170,11 @@ dist:
 		--transform='s,^,$(DIST_NAME)/,' -cf $(DIST_TARBALL).tmp && gzip -n -9 $(DIST_TARBALL).tmp && \
 		mv $(DIST_TARBALL).tmp.gz $(DIST_TARBALL)
 
+# Mutation testing (slow, not part of check): tests/mutants.txt, see tests/MUTANTS.md.
+mutants: deps
+	@$(TEST_ENV) tests/mutants.sh $(if $(MUTANTS_ONLY),-o '$(MUTANTS_ONLY)')
+.PHONY: mutants
+
 clean:
 	rm -rf build bin tests/trash.* $(DIST_NAME).tar.gz
 

@@ -40,6 +40,12 @@ test_expect_success 'short passwords are masked in place but not registered as w
 	test_cmp expect actual
 '
 
+test_expect_success 'a short password with an @ is masked up to the last @ of the authority' '
+	printf "postgres://u:p@w@h/db\nredis://:a@b@127.0.0.1:6379/0\n" | opskit-test-helper redact >actual &&
+	printf "postgres://u:***@h/db\nredis://:***@127.0.0.1:6379/0\n" >expect &&
+	test_cmp expect actual
+'
+
 test_expect_success 'a secret that contains another is masked whole' '
 	printf "password=abcd\npassword=abcdefgh\nabcdefgh abcd\n" | opskit-test-helper redact >actual &&
 	printf "password=***\npassword=***\n*** ***\n" >expect &&
@@ -67,6 +73,7 @@ STRIPE_KEY yes
 SECRET_KEY_BASE yes
 GITHUB_TOKEN yes
 GITHUBTOKEN yes
+API_TOKEN_V2 yes
 client-secret yes
 CLIENTSECRET yes
 postgres.targets.main.dsn yes

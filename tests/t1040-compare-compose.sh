@@ -27,6 +27,14 @@ test_expect_success 'compare: placeholders in the example are fine' '
 	ops-envcheck compare .env .env.example >out && test_grep_not example-secret out
 '
 
+test_expect_success 'compare: a credential format with a placeholder word (AWS docs key) is fine' '
+	printf "AWS_ACCESS_KEY_ID=x\n" >.env && printf "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n" >.env.example &&
+	{ ops-envcheck compare .env .env.example >out; test $? -eq 0; } && test_grep_not example-secret out &&
+	printf "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLQ\n" >.env.example &&
+	{ ops-envcheck compare .env .env.example >out; test $? -eq 2; } &&
+	test_grep "^CRITICAL .*example-secret .*AWS_ACCESS_KEY_ID in .env.example holds what looks like an AWS access key id" out
+'
+
 cat >docker-compose.yml <<'EOF2'
 services:
   api:

@@ -43,14 +43,50 @@ test_expect_success 'rediss:// to a closed port: the message says TLS and why' '
 	! ops-redisaudit rediss://127.0.0.1:1 2>err && test_grep "cannot connect to 127.0.0.1:1 over TLS: Connection refused" err
 '
 test_expect_code 3 'TLS to a socket path is refused' 'ops-redisaudit --tls /tmp/nosuch.sock'
-test_expect_code 3 'a bare word that is no configured target' 'ops-redisaudit nosuchtarget'
-test_expect_code 3 'two targets at once' 'ops-redisaudit redis://127.0.0.1:1 redis://127.0.0.1:2'
-test_expect_code 3 'a malformed database number' 'ops-redisaudit redis://127.0.0.1:6379/x'
 
-for bad in "--count 0" "--count x" "--count 100001" "--sample 0" "--sample 1.5" "--rate -1" "--timeout 0" \
-	"--big-key 12Q" "--depth 0" "--jobs 0" "--delimiters ''"; do
-	test_expect_code 3 "usage error: $bad" "ops-redisaudit $bad redis://127.0.0.1:$DEAD"
-done
+# Usage errors against a live server: exit 3 can then only come from the usage error,
+# and its message must say which option or argument is wrong.
+. "$TEST_LIB/redis.sh"
+start_redis || { echo "Bail out! redis-server did not start"; exit 1; }
+
+test_expect_success 'the live server is audited with valid options (exit 0 or 1)' '
+	ops-redisaudit --count 10 --sample 1 --rate 0 --depth 1 --jobs 1 "$REDIS_URL" >out 2>err
+	test $? -le 1 && ! test -s err
+'
+
+test_expect_success 'a bare word that is no configured target' '
+	ops-redisaudit nosuchtarget >out 2>err; test $? -eq 3 &&
+	grep -F "\"nosuchtarget\" is neither a redis:// URL, a socket path nor a configured target" err
+'
+test_expect_success 'two targets at once' '
+	ops-redisaudit "$REDIS_URL" "$REDIS_URL/1" >out 2>err; test $? -eq 3 &&
+	test_grep "one target at a time (got 2)" err && test_grep "^usage: ops-redisaudit" err
+'
+test_expect_success 'a malformed database number' '
+	ops-redisaudit "$REDIS_URL/x" >out 2>err; test $? -eq 3 &&
+	test_grep "malformed database number" err
+'
+
+# OPTION|VALUE|the error (fixed string), followed by the usage
+while IFS='|' read -r opt value msg; do
+	test_expect_success "usage error: $opt '$value'" "
+		ops-redisaudit $opt '$value' \"\$REDIS_URL\" >out 2>err; test \$? -eq 3 &&
+		grep -F -e '$msg' err && test_grep '^usage: ops-redisaudit' err &&
+		test_grep_not 'cannot connect' err && ! test -s out
+	"
+done <<'EOF'
+--count|0|--count needs an integer >= 1, not "0"
+--count|x|--count needs an integer >= 1, not "x"
+--count|100001|--count 100001 is over the limit of 100000
+--sample|0|--sample needs a fraction in (0, 1], not "0"
+--sample|1.5|--sample needs a fraction in (0, 1], not "1.5"
+--rate|-1|--rate needs a number >= 0, not "-1"
+--timeout|0|--timeout needs a duration such as 5s or 500ms, not "0"
+--big-key|12Q|--big-key needs a size in bytes (512k, 10MiB), not "12Q"
+--depth|0|--depth needs an integer >= 1, not "0"
+--jobs|0|--jobs needs an integer >= 1, not "0"
+--delimiters||--delimiters needs at least one character
+EOF
 
 test_expect_success 'an unknown key in the redis section is a located config error' '
 	printf "redis:\n  prefix:\n    dept: 3\n" >bad.yaml &&

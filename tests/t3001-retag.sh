@@ -92,6 +92,14 @@ test_expect_success '--dry-run prints the plan and changes nothing' '
 	! grep "response completed" "$REG_A_LOG" | tail -n "$(registry_requests_since a $n)" | grep -q "method=PUT"
 '
 
+test_expect_success 'a digest in upper case is refused before any request (exit 3)' '
+	up=sha256:$(printf "%064d" 0 | tr 0 A) &&
+	ops-promote "$R/app@$up" "$R/app:x" >out 2>err; test $? -eq 3 &&
+	test_grep "64 lowercase hex digits" err &&
+	{ ops-promote --digest "$up" "$R/app:pr-1" "$R/app:x" >out 2>err; test $? -eq 3; } &&
+	test_grep "lowercase" err
+'
+
 test_expect_success 'a missing source fails with exit 2 and one clear sentence' '
 	test_expect_rc=0; ops-promote $R/app:nope $R/app:x >out 2>&1 || test_expect_rc=$? &&
 	test $test_expect_rc -eq 2 && test_grep "does not exist" out

@@ -60,6 +60,27 @@ test_expect_success 'a PUT answered without Docker-Content-Digest: verified with
 		assert d[\"verified\"] is True and d[\"verified_by\"] == \"head\", d; assert d[\"requests\"] == 4, d"
 '
 
+test_expect_success 'a target tag that reads back another digest after the PUT: not verified, exit 2' '
+	rules "PUT /v2/app/manifests/baddigest nodigest" "HEAD /v2/app/manifests/baddigest baddigest" &&
+	rc=0; ops-promote --format json $P/app:pr-1 $P/app:baddigest >out.json || rc=$? &&
+	test $rc -eq 2 &&
+	test "$(grep -c "HEAD /v2/app/manifests/baddigest baddigest" "$FAULT_P_LOG")" -eq 2 &&
+	python3 -c "import json; d=json.load(open(\"out.json\")); \
+		assert d[\"verified\"] is False, d; \
+		assert \"points at sha256:0000000000\" in d[\"checks\"][0][\"message\"], d[\"checks\"]"
+'
+
+test_expect_success 'a registry serving other content for a pinned digest is refused (exit 2)' '
+	make_test_image img2 pr-2 1 4096 2222222 >pr2.digest &&
+	push_test_image img2 pr-2 $REG_A/app:pr-2 &&
+	echo /v2/app/manifests/pr-2 >"$(dirname "$FAULT_P_RULES")/othermanifest" &&
+	rules "GET /v2/app/manifests/sha256: othermanifest" &&
+	rc=0; ops-promote "$P/app@$(cat pr1.digest)" $P/app:other >out || rc=$? &&
+	test $rc -eq 2 &&
+	test_grep "app@$(cat pr1.digest) served content that hashes to $(cat pr2.digest)" out &&
+	! skopeo inspect --raw --tls-verify=false docker://$REG_A/app:other >/dev/null 2>&1
+'
+
 test_expect_success 'a 404 is never retried' '
 	rules &&
 	! ops-promote $P/app:missing $P/app:x >out &&
@@ -129,6 +150,15 @@ try:
 except Exception as e: print(getattr(e, \"code\", 0))" "http://$REG_B/v2/bad/blobs/$d") &&
 		test "$code" = 404 || return 1
 	done
+'
+
+test_expect_success 'cross-registry: a blob GET answered 404 fails at once, never retried' '
+	printf "GET /v2/app/blobs/ 404\n" >"$FAULT_P_RULES" && : >"$FAULT_P_LOG" &&
+	rc=0; ops-promote --retries 3 --no-referrers $P/app:pr-1 $REG_B/gone:prod >out || rc=$? &&
+	test $rc -eq 2 &&
+	n=$(grep -c "^GET /v2/app/blobs/sha256:[0-9a-f]* 404$" "$FAULT_P_LOG") &&
+	{ test $n -ge 1 && test $n -le 2 || { cat "$FAULT_P_LOG" out; false; }; } &&
+	test_grep "404" out
 '
 
 test_expect_success 'cross-registry: a hung blob GET is bounded by --total-timeout' '

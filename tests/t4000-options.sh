@@ -10,6 +10,9 @@ test_expect_success 'the password of a refused DSN never shows' '
 	test_grep_not NotShown1234 out && test_grep_not NotShown1234 err
 '
 
+# Accepted here (no usage error: the run reaches the connection); that each level takes
+# effect on its check is tested against live servers in t4003 (and t4004 for
+# replication-lag).
 test_expect_success 'every check id with thresholds is accepted by -w and -c' '
 	for id in connections application-share idle-in-transaction idle-in-transaction-count \
 		long-queries lock-waits oldest-transaction idle-connections connect query \
@@ -18,9 +21,12 @@ test_expect_success 'every check id with thresholds is accepted by -w and -c' '
 		idle-in-transaction|long-queries|oldest-transaction|connect|query|replication-lag|pgbouncer-maxwait) v=2s ;;
 		*) v=50% ;;
 		esac
-		ops-pgprobe --timeout 200ms -w $id=$v -c $id=$v "host=127.0.0.1 port=1" >out 2>err
-		test $? -eq 2 || { echo "$id=$v"; cat err; return 1; }
-	done
+		ops-pgprobe --format json --timeout 200ms -w $id=$v -c $id=$v "host=127.0.0.1 port=1" >out 2>err
+		test $? -eq 2 && ! test -s err && test_grep "\"id\": \"connect\"" out ||
+			{ echo "$id=$v"; cat err; return 1; }
+	done &&
+	{ ops-pgprobe --timeout 200ms -w nosuch-check=1 "host=127.0.0.1 port=1" >out 2>err; test $? -eq 3; } &&
+	test_grep "nosuch-check" err && ! test -s out
 '
 
 test_expect_success 'every check id is documented in the man page' '

@@ -171,4 +171,37 @@ test_expect_success 'a target named on the command line picks it from the config
 	test_grep "^OK  *connections  *reporting " out && test_grep_not primary out
 '
 
+test_expect_success 'every check id with thresholds: -w and -c take effect on its metric' '
+	python3 - "$PG_DSN" "$PGB_ADMIN_DSN" <<-\PY
+	import json, subprocess, sys
+	# id: (metric, -w, -c, the levels the metric must show); percentages of the 17 usable
+	# slots (of 100 for saturation, of max_client_conn 10 for pgbouncer-clients)
+	ids = {
+	    "connect": ("connect_seconds", "1100ms", "3s", (1.1, 3)),
+	    "query": ("query_seconds", "1200ms", "4s", (1.2, 4)),
+	    "connections": ("connections", "11", "100%", (11, 17)),
+	    "application-share": ("application_connections", "12", "13", (12, 13)),
+	    "idle-in-transaction": ("idle_in_transaction_seconds", "90s", "2h", (90, 7200)),
+	    "idle-in-transaction-count": ("idle_in_transaction", "14", "15", (14, 15)),
+	    "long-queries": ("long_queries_seconds", "16s", "17s", (16, 17)),
+	    "lock-waits": ("lock_waits", "2", "3", (2, 3)),
+	    "oldest-transaction": ("oldest_transaction_seconds", "18m", "19m", (1080, 1140)),
+	    "idle-connections": ("idle_connections", "4", "6", (4, 6)),
+	    "pgbouncer-waiting": ("pgbouncer_clients_waiting", "21", "22", (21, 22)),
+	    "pgbouncer-maxwait": ("pgbouncer_maxwait_seconds", "23s", "24s", (23, 24)),
+	    "pgbouncer-saturation": ("pgbouncer_pool_used_percent", "25%", "26%", (25, 26)),
+	    "pgbouncer-clients": ("pgbouncer_clients", "30%", "8", (3, 8)),
+	}
+	args = ["ops-pgprobe", "--format", "json", "--pgbouncer", sys.argv[2]]
+	for i, (m, w, c, _) in ids.items():
+	    args += ["-w", "%s=%s" % (i, w), "-c", "%s=%s" % (i, c)]
+	p = subprocess.run(args + [sys.argv[1]], capture_output=True, text=True, timeout=60)
+	assert p.returncode <= 2 and not p.stderr, (p.returncode, p.stderr)
+	d = json.loads(p.stdout)
+	got = {m["name"]: (m.get("warn"), m.get("crit")) for c in d["checks"] for m in c["metrics"]}
+	for i, (m, w, c, want) in ids.items():
+	    assert got[m] == want, (i, got[m], want)
+	PY
+'
+
 test_done

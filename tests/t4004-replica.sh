@@ -13,7 +13,7 @@ until [ "$(pg_replica_sql "SELECT count(*) FROM t" 2>/dev/null)" = 2 ] || [ "$(d
 	sleep 0.1
 done
 
-test_expect_success 'primary and replica in one run: replay lag on the replica only' '
+test_expect_success 'primary and replica in one run: replay lag on the replica only, default levels 30s/5m' '
 	ops-pgprobe --format json "$PG_DSN" "$PG_REPLICA_DSN" >out.json &&
 	python3 - out.json "$PG_REPLICA_PORT" <<-\PY
 	import json, sys
@@ -25,6 +25,8 @@ test_expect_success 'primary and replica in one run: replay lag on the replica o
 	lag = [c for c in d["checks"] if c["id"] == "replication-lag"]
 	assert len(lag) == 1 and lag[0]["subject"].endswith(":%s/postgres" % sys.argv[2]), lag
 	assert lag[0]["status"] == "ok", lag
+	m = lag[0]["metrics"][0]
+	assert (m["warn"], m["crit"]) == (30, 300), ("the default is 30s/5m", m)
 	PY
 '
 
@@ -70,6 +72,11 @@ pg_replica_wait_for "SELECT pg_get_wal_replay_pause_state()" paused
 pg_replica_wait_for "SELECT now() - pg_last_xact_replay_timestamp() > interval '1.2s'" t
 pg_sql "INSERT INTO t VALUES (3, 'three')" >/dev/null
 pg_replica_wait_for "SELECT pg_last_wal_receive_lsn() <> pg_last_wal_replay_lsn()" t
+
+test_expect_success 'replication-lag: -w and -c take effect on its levels' '
+	ops-pgprobe --format json -w replication-lag=7s -c replication-lag=8m "$PG_REPLICA_DSN" >lv.json &&
+	python3 -c "import json; m = [c for c in json.load(open(\"lv.json\"))[\"checks\"] if c[\"id\"] == \"replication-lag\"][0][\"metrics\"][0]; assert (m[\"warn\"], m[\"crit\"]) == (7, 480), m"
+'
 
 test_expect_success 'replay paused behind the primary: replication-lag raised' '
 	ops-pgprobe -w replication-lag=1s "$PG_REPLICA_DSN" >out; test $? -eq 1 &&

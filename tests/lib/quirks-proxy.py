@@ -121,6 +121,8 @@ class H(BaseHTTPRequestHandler):
             return self.canned(fault, 200, "application/vnd.docker.distribution.manifest.v1+prettyjws", msg)
         if fault in ("500", "503"):
             return self.canned(fault, int(fault), "application/json", errors("UNKNOWN", "injected fault"))
+        if fault == "404":
+            return self.canned(fault, 404, "application/json", errors("BLOB_UNKNOWN", "injected fault"))
         if fault and fault.isdigit() and fault not in ("401", "408", "413", "429", "500", "503"):
             return self.canned(fault, int(fault), "application/json", errors("UNKNOWN", "injected status " + fault))
         if fault == "408":
@@ -176,19 +178,25 @@ class H(BaseHTTPRequestHandler):
             path = path.split("?")[0]
         if fault == "dashtag":
             path = re.sub(r"/manifests/sha256-([0-9a-f]{64})$", r"/manifests/sha256:\1", path)
+        if fault == "othermanifest":
+            # a registry that serves other content than the digest asked for
+            with open(os.path.join(os.path.dirname(rules_path), "othermanifest")) as f:
+                path = f.read().strip()
         dropped = ("connection", "authorization") if fault == "unauth" else ("connection",)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in dropped}
         resp, data = upstream_request(self.command, path, body, headers)
         if fault == "corrupt" and data:
             data = bytes([data[0] ^ 0xff]) + data[1:]
-        shown = fault if fault in ("corrupt", "nomount", "nodigest", "unauth", "dashtag", "octet", "ctparams",
-                                   "delay", "offload", "413") else resp.status
+        shown = fault if fault in ("corrupt", "nomount", "nodigest", "baddigest", "unauth", "dashtag", "octet",
+                                   "ctparams", "delay", "offload", "413", "othermanifest") else resp.status
         log(log_path, "%s %s %s" % (self.command, self.path, shown))
         self.send_response(resp.status)
         for k, v in resp.getheaders():
             kl = k.lower()
             if kl == "docker-content-digest" and fault == "nodigest":
                 continue
+            if kl == "docker-content-digest" and fault == "baddigest":
+                v = "sha256:" + "0" * 64
             if kl == "content-type" and fault == "octet":
                 v = "application/octet-stream"
             if kl == "content-type" and fault == "ctparams":

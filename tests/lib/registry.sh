@@ -330,6 +330,10 @@ skopeo_digest() {
 #     nomount             passes it on without its query: a mount becomes a plain upload
 #                         session, 202 (GAR, ECR)
 #     nodigest            passes it on, drops Docker-Content-Digest from the answer
+#     baddigest           passes it on, Docker-Content-Digest replaced by sha256:000...0
+#     othermanifest       asks the registry for the path in the file othermanifest next
+#                         to the rules instead (other content than the digest asked for)
+#     404                 404 BLOB_UNKNOWN
 #     unauth              passes it on without its Authorization header (a token that
 #                         expired mid-run)
 #     referrers           answers an OCI referrers listing: the file referrers.json next

@@ -65,7 +65,8 @@ def check_prometheus(text, exit_code):
             seen.add(fam)
             if kind == "TYPE" and rest not in ("gauge", "counter", "untyped", "summary", "histogram"):
                 bad(f"line {n}: bad TYPE {rest}")
-            if kind == "HELP" and re.search(r"\\[^\\n]", rest):
+            # only \\ and \n are escapes: drop them, then no backslash may be left
+            if kind == "HELP" and "\\" in re.sub(r"\\[\\n]", "", rest):
                 bad(f"line {n}: bad escape in HELP")
             continue
         if line.startswith("#") or not line:

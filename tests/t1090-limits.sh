@@ -21,16 +21,16 @@ print(m[0] if m else 'none')" "repo/$1.json"
 }
 env_file() { printf '%s\n' "$2" >"repo/$1" && chmod 600 "repo/$1"; }
 
-test_expect_success 'a high-entropy secret of exactly 20 characters is one, of 19 is not' '
+test_expect_success 'a high-entropy secret of exactly 20 characters is one, of 19 only a secret value' '
 	env_file len20.env "DB_PASSWORD=Xy7kL9mQ2vB8nR4tW6zC" &&
 	test "$(found len20.env)" = "DB_PASSWORD holds a high-entropy secret" &&
 	env_file len19.env "DB_PASSWORD=Xy7kL9mQ2vB8nR4tW6z" &&
-	test "$(found len19.env)" = none
+	test "$(found len19.env)" = "DB_PASSWORD holds a secret value"
 '
 
 # 32 characters: 4 symbols 4 times and 8 symbols twice is exactly 3.5 bits a character;
 # 5 symbols 4 times and 6 twice is 3.375.
-test_expect_success 'an entropy of exactly 3.5 bits a character is a secret, 3.375 is not' '
+test_expect_success 'an entropy of exactly 3.5 bits a character is high-entropy, 3.375 only a secret value' '
 	python3 -c "
 import math, sys
 for v in sys.argv[1:]:
@@ -40,14 +40,14 @@ for v in sys.argv[1:]:
 	env_file h35.env "API_TOKEN=aaaabbbbccccddddeeffgghhiijjkkll" &&
 	test "$(found h35.env)" = "API_TOKEN holds a high-entropy secret" &&
 	env_file h33.env "API_TOKEN=aaaabbbbccccddddeeffgghhiijjkkkk" &&
-	test "$(found h33.env)" = none
+	test "$(found h33.env)" = "API_TOKEN holds a secret value"
 '
 
 test_expect_success 'credential formats of exactly their length are found, one shorter is not' '
 	gh=ghp_$(printf "%036d" 0 | tr 0 A) &&
 	env_file gh.env "SETTING=$gh" && test "$(found gh.env)" = "SETTING holds a GitHub token" &&
 	env_file gh35.env "SETTING=${gh%A}" && test "$(found gh35.env)" = none &&
-	env_file asia.env "SETTING=ASIAZ7QW3ER5TY8UI0OP" && test "$(found asia.env)" = "SETTING holds an AWS access key id" &&
+	env_file asia.env "SETTING=ASIAZ7QW3ER5TY8UI0OP" && test "$(found asia.env)" = "SETTING holds an AWS temporary access key id" &&
 	env_file akia.env "SETTING=AKIAZ7QW3ER5TY8UI0O" && test "$(found akia.env)" = none
 '
 

@@ -75,17 +75,17 @@ while IFS='|' read -r opt value msg; do
 		test_grep_not 'cannot connect' err && ! test -s out
 	"
 done <<'EOF'
---count|0|--count needs an integer >= 1, not "0"
---count|x|--count needs an integer >= 1, not "x"
---count|100001|--count 100001 is over the limit of 100000
---sample|0|--sample needs a fraction in (0, 1], not "0"
---sample|1.5|--sample needs a fraction in (0, 1], not "1.5"
---rate|-1|--rate needs a number >= 0, not "-1"
---timeout|0|--timeout needs a duration such as 5s or 500ms, not "0"
---big-key|12Q|--big-key needs a size in bytes (512k, 10MiB), not "12Q"
---depth|0|--depth needs an integer >= 1, not "0"
---jobs|0|--jobs needs an integer >= 1, not "0"
---delimiters||--delimiters needs at least one character
+--count|0|--count: must be from 1 to 100000, not 0
+--count|x|--count: "x" is not a whole number
+--count|100001|--count: must be from 1 to 100000, not 100001
+--sample|0|--sample: needs a fraction in (0, 1], not "0"
+--sample|1.5|--sample: needs a fraction in (0, 1], not "1.5"
+--rate|-1|--rate: must be at least 0, not -1
+--timeout|0|--timeout: must be at least 1ms, not 0
+--big-key|12Q|--big-key: "12Q" is not a size in bytes (1048576, 512k, 10MiB)
+--depth|0|--depth: must be from 1 to 64, not 0
+--jobs|0|--jobs: must be from 1 to 1024, not 0
+--delimiters||--delimiters: needs at least one character
 EOF
 
 test_expect_success 'an unknown key in the redis section is a located config error' '

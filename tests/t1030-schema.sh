@@ -153,4 +153,12 @@ test_expect_code 3 'a bad schema is UNKNOWN (exit 3), located' '
 	ops-envcheck --no-git --schema bad.yaml .env >out 2>&1; rc=$?; grep -q "bad.yaml:2:" out && exit $rc
 '
 
+# found by tests/fuzz/fuzz-envschema: a second keys: wrote past the first one's array
+test_expect_code 3 'a top-level field given twice is refused (exit 3), located' '
+	printf "keys:\n  A: {type: int}\n  B: {type: int}\nkeys:\n  C: {}\n  D: {}\n  E: {}\n" >twice.yaml &&
+	printf "A=1\n" >.env &&
+	ops-envcheck --no-git --schema twice.yaml .env >out 2>&1; rc=$?
+	test_grep "twice.yaml:4:.*keys.* is given twice" out && exit $rc
+'
+
 test_done

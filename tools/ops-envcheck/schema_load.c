@@ -272,7 +272,10 @@ static int load_top(struct loader *l, struct schema *s, yaml_node_t *root)
 		const char *k = scalar(yaml_document_get_node(l->doc, p->key));
 		yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
 		int rc;
-		if (k && !strcmp(k, "keys"))
+		if (k && ((!strcmp(k, "keys") && s->keys) || (!strcmp(k, "features") && s->features) ||
+			  (!strcmp(k, "rules") && s->rules)))   /* (overflowed keys[]: found by fuzz-envschema) */
+			rc = where_fail(l, yaml_document_get_node(l->doc, p->key), "'%s' is given twice", k);
+		else if (k && !strcmp(k, "keys"))
 			rc = load_keys(l, s, v);
 		else if (k && !strcmp(k, "features"))
 			rc = load_features(l, s, v);

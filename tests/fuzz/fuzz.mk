@@ -27,14 +27,16 @@ $(FUZZ_DIR)/obj/tools/%.o: tools/%.c
 fuzz_tool = $(shell sed -n 's/.*FUZZ_TOOL: *\(ops-[a-z]*\).*/\1/p' $(1))
 fuzz_incl = $(shell sed -n 's,^\#include "\.\./\.\./\(tools/.*\.c\)",\1,p' $(1))
 fuzz_objs = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(filter-out tools/$(1)/main.c $(2),$(wildcard tools/$(1)/*.c)))
+# FT_<target>: the tool it links; FI_<target>: the tool sources it includes.
+$(foreach s,$(FUZZ_SRCS),$(eval FT_$(notdir $(s:.c=)) := $(call fuzz_tool,$(s)))$(eval FI_$(notdir $(s:.c=)) := $(call fuzz_incl,$(s))))
 define fuzz_rules
-$(FUZZ_DIR)/$(1): tests/fuzz/$(1).c $(FUZZ_LIB_OBJS) $(call fuzz_objs,$(call fuzz_tool,tests/fuzz/$(1).c),$(call fuzz_incl,tests/fuzz/$(1).c)) $(call fuzz_incl,tests/fuzz/$(1).c)
+$(FUZZ_DIR)/$(1): tests/fuzz/$(1).c $(FUZZ_LIB_OBJS) $(call fuzz_objs,$(FT_$(1)),$(FI_$(1))) $(FI_$(1))
 	@mkdir -p $$(dir $$@)
-	$$(QUIET_LINK)$$(FUZZ_CC) $$(FUZZ_FLAGS) -fsanitize=fuzzer $(if $(call fuzz_tool,tests/fuzz/$(1).c),-Itools/$(call fuzz_tool,tests/fuzz/$(1).c)) \
+	$$(QUIET_LINK)$$(FUZZ_CC) $$(FUZZ_FLAGS) -fsanitize=fuzzer -MMD -MP -MF $$@.d $(if $(FT_$(1)),-Itools/$(FT_$(1))) \
 		$$(call pkg_cflags,$$(FUZZ_ALL_PKGS)) -o $$@ $$< $$(filter %.o,$$^) $$(call pkg_libs,$$(FUZZ_ALL_PKGS)) -lm -lpthread
 endef
 $(foreach s,$(FUZZ_SRCS),$(eval $(call fuzz_rules,$(notdir $(s:.c=)))))
--include $(FUZZ_LIB_OBJS:.o=.d)
+-include $(FUZZ_LIB_OBJS:.o=.d) $(wildcard $(FUZZ_DIR)/obj/tools/*/*.d $(FUZZ_DIR)/*.d)
 
 fuzz: $(FUZZ_TARGETS)
 ifneq ($(FUZZ_S),)

@@ -66,7 +66,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			json_t *e;
 			json_object_foreach(auths, key, e) {
 				const char *a = json_string_value(json_object_get(e, "auth"));
-				if (a && strlen(a) >= 6 && strstr(err, a))
+				/* (unless the value is also part of the message's own words) */
+				if (a && strlen(a) >= 6 && strstr(err, a) && !strstr(path, a) && !strstr(hosts[i], a) &&
+				    !strstr("auths..auth is not base64 of user:password", a))
 					abort();
 			}
 			json_decref(doc);

@@ -19,6 +19,12 @@
 
 static char dir[64], path[96];
 
+static void cleanup(void)
+{
+	unlink(path);
+	rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -29,6 +35,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(path, sizeof(path), "%s/config.json", dir);
 	setenv("DOCKER_CONFIG", dir, 1);
 	setenv("PATH", "/nonexistent", 1);
+	atexit(cleanup);
 	return 0;
 }
 

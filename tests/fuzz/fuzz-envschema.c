@@ -12,11 +12,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "redact.h"
 #include "schema.h"
 
 static char path[64];
+
+static void cleanup(void)
+{
+	unlink(path);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -26,6 +32,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	int fd = mkstemp(path);
 	if (fd < 0)
 		abort();
+	close(fd);
+	atexit(cleanup);
 	return 0;
 }
 

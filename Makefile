@@ -5,6 +5,7 @@
 #   make demo            throwaway local servers, every tool against them
 #   make bench           benchmarks side by side with the peer tools
 #   make install PREFIX=/usr/local DESTDIR=
+#   make fuzz FUZZ_S=N   libFuzzer targets (clang), each run N s (tests/fuzz/fuzz.mk)
 #   make dist            opskit-$(VERSION).tar.gz of the tracked files (DIST_TARBALL=path)
 #   V=1                  show the commands
 
@@ -177,6 +178,8 @@ mutants: deps
 
 clean:
 	rm -rf build bin tests/trash.* $(DIST_NAME).tar.gz
+
+include tests/fuzz/fuzz.mk
 
 .PHONY: all completions check test demo bench install clean deps lint-man dist
 .DELETE_ON_ERROR:

@@ -242,4 +242,12 @@ test_expect_success 'GCP: wrapped or URL-safe base64 decodes as Google'"'"'s lib
 	test_grep "the base64 is URL-safe" out && test_grep_not "PRIVATE KEY" out
 '
 
+# found by tests/fuzz/fuzz-envschema: a second keys: wrote past the first one's array
+test_expect_code 3 'a top-level field given twice is refused (exit 3), located' '
+	printf "keys:\n  A: {type: int}\n  B: {type: int}\nkeys:\n  C: {}\n  D: {}\n  E: {}\n" >twice.yaml &&
+	printf "A=1\n" >.env &&
+	ops-envcheck --no-git --schema twice.yaml .env >out 2>&1; rc=$?
+	test_grep "twice.yaml:4:.*keys.* is given twice" out && exit $rc
+'
+
 test_done

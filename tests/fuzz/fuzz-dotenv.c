@@ -2,7 +2,7 @@
  * libFuzzer target for lib/dotenv: every dialect, with and without expansion, on the
  * same input. Checks the result's invariants (spans inside the buffer, lines ordered,
  * the key index agrees with the entries) besides ASan/UBSan's.
- *   make fuzz-envcheck && build/fuzz/fuzz-dotenv -max_total_time=300 tests/fuzz/corpus
+ *   make fuzz FUZZ_S=300 (seeds: tests/fuzz/dotenv/)
  */
 #include <stdint.h>
 #include <stdlib.h>

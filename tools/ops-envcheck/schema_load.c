@@ -58,6 +58,9 @@ static int as_bool(struct loader *l, yaml_node_t *n, bool *out)
 /* A scalar or a sequence of scalars, as a NULL-free array pointing into the document. */
 static int as_list(struct loader *l, yaml_node_t *n, const char ***out, size_t *count)
 {
+	free(*out);   /* a field given twice (any_of: twice leaked: found by fuzz-envschema) */
+	*out = NULL;
+	*count = 0;
 	if (scalar(n)) {
 		*out = xmalloc(sizeof(char *));
 		(*out)[0] = scalar(n);
@@ -260,10 +263,12 @@ static int load_rule(struct loader *l, struct schema_rule *r, yaml_node_t *n)
 	const char *kind = scalar(yaml_document_get_node(l->doc, p->key));
 	yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
 	if (kind && !strcmp(kind, "lte")) {
-		const char **ops;
+		const char **ops = NULL;
 		size_t cnt;
-		if (as_list(l, v, &ops, &cnt) < 0)
+		if (as_list(l, v, &ops, &cnt) < 0) {
+			free(ops);
 			return -1;
+		}
 		r->kind = RULE_LTE;
 		r->a = cnt > 0 ? ops[0] : NULL;
 		r->b = cnt > 1 ? ops[1] : NULL;
@@ -292,7 +297,10 @@ static int load_top(struct loader *l, struct schema *s, yaml_node_t *root)
 		const char *k = scalar(yaml_document_get_node(l->doc, p->key));
 		yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
 		int rc;
-		if (k && !strcmp(k, "keys"))
+		if (k && ((!strcmp(k, "keys") && s->keys) || (!strcmp(k, "features") && s->features) ||
+			  (!strcmp(k, "rules") && s->rules)))   /* (overflowed keys[]: found by fuzz-envschema) */
+			rc = where_fail(l, yaml_document_get_node(l->doc, p->key), "'%s' is given twice", k);
+		else if (k && !strcmp(k, "keys"))
 			rc = load_keys(l, s, v);
 		else if (k && !strcmp(k, "features"))
 			rc = load_features(l, s, v);

@@ -194,8 +194,11 @@ static size_t header_cb(char *data, size_t size, size_t nitems, void *userdata)
 			return n;
 		}
 	}
-	if (n > 15 && !strncasecmp(data, "content-length:", 15))
-		resp->content_length = strtoll(data + 15, NULL, 10);
+	if (n > 15 && !strncasecmp(data, "content-length:", 15)) {
+		char *v = xstrndup(data + 15, n - 15);   /* curl's data is not NUL-terminated */
+		resp->content_length = strtoll(v, NULL, 10);
+		free(v);
+	}
 	return n;
 }
 

@@ -100,8 +100,10 @@ int conn_target_parse(const char *spec, struct target *t, char **err)
 	if (at)
 		parse_userinfo(rest, (size_t)(at - rest), t);
 	const char *hp = at ? at + 1 : rest;
-	if (parse_hostport(hp, (size_t)(end - hp), t, err))
+	if (parse_hostport(hp, (size_t)(end - hp), t, err)) {
+		conn_target_free(t);   /* what userinfo and host parsed (found by fuzz-redis-url) */
 		return -1;
+	}
 	if (*end == '/' && end[1]) {
 		long long db;
 		char *dbstr = xstrndup(end + 1, strcspn(end + 1, "?#"));
@@ -109,6 +111,7 @@ int conn_target_parse(const char *spec, struct target *t, char **err)
 		free(dbstr);
 		if (bad) {
 			*err = xstrdup("malformed database number in the Redis URL");
+			conn_target_free(t);
 			return -1;
 		}
 		t->db = (int)db;
@@ -125,6 +128,7 @@ void conn_target_free(struct target *t)
 	free(t->username);
 	free(t->password);
 	free(t->display);
+	memset(t, 0, sizeof(*t));
 }
 
 char *conn_addr_label(const char *host, int port)
@@ -200,7 +204,9 @@ void conn_info_server_facts(struct node *n, const char *info)
 	if (valkey || info_field(info, "redis_version", n->version, sizeof(n->version))) {
 		int ma = 0, mi = 0, pa = 0;
 		sscanf(n->version, "%d.%d.%d", &ma, &mi, &pa);
-		n->version_num = ma * 10000 + mi * 100 + pa;
+		/* a version no server has (found by fuzz-redis-text: overflowed) is unknown */
+		bool sane = ma >= 0 && ma < 10000 && mi >= 0 && mi < 100 && pa >= 0 && pa < 100;
+		n->version_num = sane ? ma * 10000 + mi * 100 + pa : 0;
 	}
 	free(n->replica_problem);
 	n->replica_problem = NULL;

@@ -1,0 +1,61 @@
+/*
+ * libFuzzer target for the Redis text replies ops-redisaudit parses: INFO (server facts,
+ * replica link, keyspace) and CLUSTER NODES (the static parse_nodes_line() and
+ * pick_nodes() of conn.c, reached by including it). The first byte picks the parser and,
+ * for CLUSTER NODES, --replica. Invariants besides ASan/UBSan: picked nodes have a host,
+ * a port > 0 and a role; the version string stays NUL-terminated in its buffer.
+ * FUZZ_TOOL: ops-redisaudit
+ */
+#include "../../tools/ops-redisaudit/conn.c"
+
+#include <stdint.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void fuzz_nodes(char *text, bool replica)
+{
+	struct settings s;
+	memset(&s, 0, sizeof(s));
+	s.replica = replica;
+	struct cluster_line *lines = NULL;
+	size_t nl = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		lines = xrealloc(lines, sizeof(*lines) * (nl + 1));
+		if (!parse_nodes_line(line, &lines[nl]))
+			nl++;
+	}
+	struct node *picked;
+	size_t np;
+	pick_nodes(lines, nl, &s, &picked, &np);
+	for (size_t i = 0; i < np; i++) {
+		if (!picked[i].host || picked[i].port <= 0 || !picked[i].role || !picked[i].label)
+			abort();
+		conn_node_free(&picked[i]);
+	}
+	free(picked);
+	free(lines);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	char *text = malloc(size);
+	memcpy(text, data + 1, size - 1);
+	text[size - 1] = '\0';
+	if (data[0] & 1) {
+		fuzz_nodes(text, data[0] & 2);
+	} else {
+		struct node n;
+		memset(&n, 0, sizeof(n));
+		conn_info_server_facts(&n, text);
+		if (memchr(n.version, '\0', sizeof(n.version)) == NULL)
+			abort();
+		free(n.replica_problem);
+		for (int db = 0; db < 16; db++)
+			(void)conn_info_db_expires(text, db);
+	}
+	free(text);
+	return 0;
+}

@@ -44,23 +44,36 @@ static const struct cfg_key *const schema_tables[] = {
 
 static const struct cfg_key *schema_extra;
 
+/* Every row of the tables, flattened once: lookups walk it for each key of a file and
+ * each getter's default, so walking the tables anew each time was quadratic. */
+static const struct cfg_key **schema_flat;
+static size_t schema_nflat;
+static bool schema_flat_ok;
+
 void config_schema_set_extra(const struct cfg_key *table)
 {
 	schema_extra = table;
+	schema_flat_ok = false;
+}
+
+static void flatten_schema(void)
+{
+	schema_nflat = 0;
+	for (size_t t = 0; t <= ARRAY_SIZE(schema_tables); t++) {
+		const struct cfg_key *table = t < ARRAY_SIZE(schema_tables) ? schema_tables[t] : schema_extra;
+		for (size_t n = 0; table && table[n].path; n++) {
+			schema_flat = xrealloc(schema_flat, sizeof(*schema_flat) * (schema_nflat + 1));
+			schema_flat[schema_nflat++] = &table[n];
+		}
+	}
+	schema_flat_ok = true;
 }
 
 const struct cfg_key *config_schema_key(size_t i)
 {
-	for (size_t t = 0; t <= ARRAY_SIZE(schema_tables); t++) {
-		const struct cfg_key *table = t < ARRAY_SIZE(schema_tables) ? schema_tables[t] : schema_extra;
-		size_t n = 0;
-		while (table && table[n].path)
-			n++;
-		if (i < n)
-			return &table[i];
-		i -= n;
-	}
-	return NULL;
+	if (!schema_flat_ok)
+		flatten_schema();
+	return i < schema_nflat ? schema_flat[i] : NULL;
 }
 
 static void fail(struct loader *ld, const yaml_mark_t *mark, const char *fmt, ...)

@@ -103,4 +103,8 @@ const struct dotenv_entry *dotenv_lookup(const struct dotenv_result *r, const ch
 const char *dotenv_dialect_name(enum dotenv_dialect d);
 int dotenv_dialect_parse(const char *name, enum dotenv_dialect *out); /* 0 or -1 */
 
+/* The } that closes the ${ at s[open], counting nested ${...} (compose's nesting);
+ * (size_t)-1 when there is none. */
+size_t dotenv_closing_brace(const char *s, size_t len, size_t open);
+
 #endif

@@ -25,7 +25,7 @@ static void fail(struct cp *x, const char *what)
 	x->failed = true;
 }
 
-static size_t matching_brace(const char *s, size_t len, size_t open)
+size_t dotenv_closing_brace(const char *s, size_t len, size_t open)
 {
 	int depth = 0;
 	for (size_t i = open; i < len; i++) {
@@ -110,7 +110,7 @@ static void substitute(struct cp *x, const char *s, size_t len, struct strbuf *o
 			sb_addstr(out, val);
 			i = j - 1;
 		} else if (i + 1 < len && s[i + 1] == '{') {
-			size_t close = matching_brace(s, len, i);
+			size_t close = dotenv_closing_brace(s, len, i);
 			if (close == (size_t)-1) {
 				fail(x, "invalid interpolation format (unclosed ${)");
 				return;

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "msg.h"
 #include "util.h"
 
@@ -315,6 +316,33 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (!strcmp(url, "/"))
 		return answer_text(conn, MHD_HTTP_OK, "opskit exporter: /probe?target=NAME, /metrics\n");
 	return answer_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
+}
+
+/* ---- config ---- */
+
+void exporter_config_load(struct exporter_config *cfg, const struct config *c, const char *section,
+			  bool *allow_any_target)
+{
+	long long max = 4;
+	double timeout_ms = 10000;
+	bool remote = false, any = false;
+	const char **strings[] = { &cfg->username, &cfg->password, &cfg->tls_cert_file, &cfg->tls_key_file };
+	static const char *const names[] = { "username", "password", "tls_cert_file", "tls_key_file" };
+	char *key;
+#define KEY(name) (free(key), key = xasprintf("%s.exporter.%s", section, name))
+	key = NULL;
+	cfg_int(c, KEY("max_concurrent"), &max);
+	cfg_duration_ms(c, KEY("timeout"), &timeout_ms);
+	cfg_bool(c, KEY("allow_remote"), &remote);
+	cfg_bool(c, KEY("allow_any_target"), &any);
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		cfg_str(c, KEY(names[i]), strings[i]);
+#undef KEY
+	free(key);
+	cfg->max_concurrent = (int)max;
+	cfg->timeout_ms = timeout_ms;
+	cfg->allow_remote = remote;
+	*allow_any_target = any;
 }
 
 /* ---- the daemon ---- */

@@ -47,6 +47,13 @@ typedef int (*exporter_probe_fn)(void *ctx, const char *target, double timeout_m
 /* NULL when target may be probed, else why not (a static string). */
 typedef const char *(*exporter_target_fn)(void *ctx, const char *target);
 
+struct config;
+/* Fills cfg from the keys <section>.exporter.* of the config (CFG_EXPORTER_KEYS), whose
+ * schema rows give the defaults; *allow_any_target tells whether /probe may name a DSN or
+ * URL. tool, version and listen are the caller's. */
+void exporter_config_load(struct exporter_config *cfg, const struct config *c, const char *section,
+			  bool *allow_any_target);
+
 int exporter_run(const struct exporter_config *cfg, exporter_probe_fn probe,
 		 exporter_target_fn target_ok, void *ctx);
 

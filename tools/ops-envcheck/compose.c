@@ -74,21 +74,6 @@ static void use_variable(struct cctx *c, const char *name, size_t len, char op, 
 	free(n);
 }
 
-/* The } that closes the ${ at s[open], counting nested ${...}; len when there is none. */
-static size_t closing_brace(const char *s, size_t len, size_t open)
-{
-	int depth = 0;
-	for (size_t i = open; i < len; i++) {
-		if (s[i] == '$' && i + 1 < len && s[i + 1] == '{') {
-			depth++;
-			i++;
-		} else if (s[i] == '}' && --depth == 0) {
-			return i;
-		}
-	}
-	return len;
-}
-
 /* Walks s as Compose's template does: every variable it would look up is checked
  * (use_variable) and, when out is given, the result is appended to it. A default
  * ${A:-${B}} is only looked at when A is unset (or empty with the colon), an
@@ -130,7 +115,9 @@ static void interpolate(struct cctx *c, const char *s, size_t len, int line, str
 			i = j - 1;
 			continue;
 		}
-		size_t close = closing_brace(s, len, i);
+		size_t close = dotenv_closing_brace(s, len, i);
+		if (close == (size_t)-1)
+			close = len;
 		bool colon = j < close && s[j] == ':';
 		char op = j + colon < close ? s[j + colon] : 0;
 		if (op != '-' && op != '?' && op != '+')

@@ -448,22 +448,9 @@ static int exporter_probe(void *ctx, const char *target, double timeout_ms, FILE
 
 static int serve_exporter(struct run *rn, const struct config *cfg)
 {
-	long long max = 4;
-	double timeout_ms = 10000;
-	bool remote = false, any = false;
 	struct exporter_config ec = { .tool = tool.name, .version = OPSKIT_VERSION, .listen = rn->o.listen };
-	cfg_int(cfg, "postgres.exporter.max_concurrent", &max);
-	cfg_duration_ms(cfg, "postgres.exporter.timeout", &timeout_ms);
-	cfg_bool(cfg, "postgres.exporter.allow_remote", &remote);
-	cfg_bool(cfg, "postgres.exporter.allow_any_target", &any);
-	cfg_str(cfg, "postgres.exporter.username", &ec.username);
-	cfg_str(cfg, "postgres.exporter.password", &ec.password);
-	cfg_str(cfg, "postgres.exporter.tls_cert_file", &ec.tls_cert_file);
-	cfg_str(cfg, "postgres.exporter.tls_key_file", &ec.tls_key_file);
-	ec.max_concurrent = (int)max;
-	ec.timeout_ms = timeout_ms;
-	ec.allow_remote = remote;
-	struct exporter_run er = { .rn = rn, .cfg = cfg, .any_target = any };
+	struct exporter_run er = { .rn = rn, .cfg = cfg };
+	exporter_config_load(&ec, cfg, "postgres", &er.any_target);
 	return exporter_run(&ec, exporter_probe, exporter_target_ok, &er);
 }
 

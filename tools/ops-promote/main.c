@@ -323,6 +323,20 @@ static void setup_registries(struct promotion *p, const struct config *cfg, cons
 }
 
 /* ops-promote status TAG...: read-only, pull scope on each repository. */
+
+/* The end of a run: registries, promotions, config and curl, in that order. */
+static void release_run(struct promotion *ps, size_t n, struct registries *regs, struct config *cfg)
+{
+	for (size_t i = 0; i < regs->n; i++)
+		registry_free(regs->items[i]);
+	free(regs->items);
+	for (size_t i = 0; i < n; i++)
+		promote_release(&ps[i]);
+	free(ps);
+	config_free(cfg);
+	http_global_cleanup();
+}
+
 static int status_main(int nrefs, char **refs, struct options *o, struct cli_common *common, struct config *cfg)
 {
 	if (nrefs < 1) {
@@ -351,15 +365,8 @@ static int status_main(int nrefs, char **refs, struct options *o, struct cli_com
 	}
 	struct run_result res = { .tool = &tool, .common = common, .cfg = cfg };
 	int code = output_status(ps, n, &res);
-	for (size_t i = 0; i < regs.n; i++)
-		registry_free(regs.items[i]);
-	free(regs.items);
-	for (size_t i = 0; i < n; i++)
-		promote_release(&ps[i]);
-	free(ps);
+	release_run(ps, n, &regs, cfg);
 	free(creds);
-	config_free(cfg);
-	http_global_cleanup();
 	return code;
 }
 
@@ -416,15 +423,8 @@ int main(int argc, char **argv)
 				  .git_repo = o.git_repo, .require_ancestor = o.require_ancestor,
 				  .record_tag = o.record_tag, .environment = o.environment };
 	int code = output_run_many(ps, n, &res);
-	for (size_t i = 0; i < regs.n; i++)
-		registry_free(regs.items[i]);
-	free(regs.items);
-	for (size_t i = 0; i < n; i++)
-		promote_release(&ps[i]);
-	free(ps);
+	release_run(ps, n, &regs, cfg);
 	free(src_creds);
 	free(dest_creds);
-	config_free(cfg);
-	http_global_cleanup();
 	return code;
 }

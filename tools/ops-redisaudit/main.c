@@ -660,22 +660,9 @@ static int exporter_probe(void *ctx, const char *target, double timeout_ms, FILE
 
 static int serve_exporter(struct run *run, const struct config *cfg)
 {
-	long long max = 4;
-	double timeout_ms = 10000;
-	bool remote = false, any = false;
 	struct exporter_config xc = { .tool = tool.name, .version = OPSKIT_VERSION, .listen = run->s.listen };
-	cfg_int(cfg, "redis.exporter.max_concurrent", &max);
-	cfg_duration_ms(cfg, "redis.exporter.timeout", &timeout_ms);
-	cfg_bool(cfg, "redis.exporter.allow_remote", &remote);
-	cfg_bool(cfg, "redis.exporter.allow_any_target", &any);
-	cfg_str(cfg, "redis.exporter.username", &xc.username);
-	cfg_str(cfg, "redis.exporter.password", &xc.password);
-	cfg_str(cfg, "redis.exporter.tls_cert_file", &xc.tls_cert_file);
-	cfg_str(cfg, "redis.exporter.tls_key_file", &xc.tls_key_file);
-	xc.max_concurrent = (int)max;
-	xc.timeout_ms = timeout_ms;
-	xc.allow_remote = remote;
-	struct exporter_ctx ec = { .run = run, .cfg = cfg, .any_target = any };
+	struct exporter_ctx ec = { .run = run, .cfg = cfg };
+	exporter_config_load(&xc, cfg, "redis", &ec.any_target);
 	return exporter_run(&xc, exporter_probe, exporter_target_ok, &ec);
 }
 

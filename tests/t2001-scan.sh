@@ -24,7 +24,6 @@ populate() {
 # session/cache = 50 + 200 + 150 + 120 + 80 + 5 = 605.
 populate
 
-json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 
 test_expect_success 'totals: keys, per-type counts, no-TTL, complete' '
 	ops-redisaudit --format json "$REDIS_URL" >out.json; test $? -le 2 &&

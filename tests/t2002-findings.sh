@@ -7,13 +7,6 @@ test_require_cmd python3
 
 start_redis || { echo "Bail out! redis-server did not start"; exit 1; }
 
-json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
-# Checks of one id as "status subject" lines.
-checks_of() { python3 -c "
-import json,sys
-d = json.load(open(sys.argv[1]))
-for c in d['checks']:
-    if c['id'] == sys.argv[2]: print(c['status'], c['subject'])" "$@"; }
 
 rcli EVAL "
 for i = 1, 40 do redis.call('SET', 'tmp:' .. i, 'x', 'EX', 3600) end

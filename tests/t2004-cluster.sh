@@ -15,7 +15,6 @@ awk 'BEGIN {
 	for (i = 1; i <= 60; i++) print "XADD x:" i " * f v"
 }' | redis-cli -c -p "$P1" >/dev/null
 
-json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 
 test_expect_success 'every primary is scanned, in parallel' '
 	ops-redisaudit --format json --jobs 3 "$REDIS_CLUSTER_URL" >out.json; test $? -le 2 &&

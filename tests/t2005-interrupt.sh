@@ -5,7 +5,6 @@
 . "$TEST_LIB/redis.sh"
 test_require_cmd python3
 
-json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 no_crash() {
 	if grep -E "Sanitizer|runtime error|Segmentation|Aborted" "$1"; then return 1; fi
 }

@@ -26,7 +26,6 @@ while got.count(b"+OK\r\n") < len(keys):
     got += chunk
 PY
 
-json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 
 test_expect_success 'every binary key is examined (TYPE/MEMORY/PTTL found it)' '
 	ops-redisaudit --format json --big-key 1k "$REDIS_URL" >out.json; test $? -le 2 &&

@@ -24,7 +24,6 @@ while :; do
 	sleep 0.1
 done
 
-json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 
 test_expect_success 'without --replica: the three primaries' '
 	ops-redisaudit --format json "$REDIS_CLUSTER_URL" >p.json; test $? -le 2 &&

@@ -8,12 +8,6 @@ test_require_cmd python3
 
 start_redis || { echo "Bail out! redis-server did not start"; exit 1; }
 
-json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
-checks_of() { python3 -c "
-import json,sys
-d = json.load(open(sys.argv[1]))
-for c in d['checks']:
-    if c['id'] == sys.argv[2]: print(c['status'], c['subject'])" "$@"; }
 
 rcli EVAL "
 for i = 1, 2000 do redis.call('SET', 'other:' .. i, 'x') end

@@ -11,7 +11,7 @@ test_require_cmd python3
 start_redis || { echo "Bail out! redis-server did not start"; exit 1; }
 
 # Checks of one id as "status subject" lines, sorted.
-checks_of() { python3 -c "
+checks_of_sorted() { python3 -c "
 import json,sys
 d = json.load(open(sys.argv[1]))
 for c in sorted((c['status'], str(c['subject'])) for c in d['checks'] if c['id'] == sys.argv[2]):
@@ -56,21 +56,21 @@ test_expect_success 'setup: the keys have the sizes the cases below assume' '
 
 test_expect_success 'no config: big keys from 1MiB warn, from 10MiB are critical' '
 	{ ops-redisaudit --format json "$REDIS_URL" >def.json; test $? -eq 2; } &&
-	checks_of def.json big-key >got &&
+	checks_of_sorted def.json big-key >got &&
 	printf "critical blob:crit\nwarning blob:warn\n" >expect && test_cmp expect got &&
 	test_grep "uses .* (threshold 1.0 MiB)" def.json &&
 	test_grep "uses .* (threshold 10.0 MiB)" def.json
 '
 
 test_expect_success 'no config: TTL share from 90% with at least 20 keys' '
-	checks_of def.json no-ttl-prefix >got &&
+	checks_of_sorted def.json no-ttl-prefix >got &&
 	printf "warning ttl:at:*\nwarning ttl:most:*\n" >expect && test_cmp expect got &&
 	test_grep "2 of 20 keys under ttl:at:\* have no TTL while 90.0% expire" def.json
 '
 
 test_expect_success 'no config: element counts from 100000 warn (only with --lengths)' '
 	{ ops-redisaudit --format json --lengths --match "list:*" "$REDIS_URL" >len.json; test $? -eq 1; } &&
-	checks_of len.json big-key-elements >got &&
+	checks_of_sorted len.json big-key-elements >got &&
 	echo "warning list:at" >expect && test_cmp expect got &&
 	test_grep "list key .*list:at.* has 100000 elements" len.json
 '
@@ -78,39 +78,39 @@ test_expect_success 'no config: element counts from 100000 warn (only with --len
 test_expect_success 'element counts: critical at exactly the critical level' '
 	printf "redis:\n  thresholds:\n    big_key_elements_warning: 50000\n    big_key_elements_critical: 100000\n" >len.yaml &&
 	{ ops-redisaudit --config len.yaml --format json --lengths --match "list:*" "$REDIS_URL" >len2.json; test $? -eq 2; } &&
-	checks_of len2.json big-key-elements >got &&
+	checks_of_sorted len2.json big-key-elements >got &&
 	printf "critical list:at\nwarning list:below\n" >expect && test_cmp expect got
 '
 
 test_expect_success 'big key: a key of exactly --big-key bytes warns, one byte more does not' '
 	m=$(mem blob:small) &&
 	{ ops-redisaudit --format json --big-key $m --big-key-critical 100MiB --match "blob:*" "$REDIS_URL" >at.json; test $? -eq 1; } &&
-	checks_of at.json big-key >got &&
+	checks_of_sorted at.json big-key >got &&
 	printf "warning blob:crit\nwarning blob:small\nwarning blob:warn\n" >expect && test_cmp expect got &&
 	{ ops-redisaudit --format json --big-key $((m + 1)) --big-key-critical 100MiB --match "blob:*" "$REDIS_URL" >below.json; test $? -eq 1; } &&
-	checks_of below.json big-key >got &&
+	checks_of_sorted below.json big-key >got &&
 	printf "warning blob:crit\nwarning blob:warn\n" >expect && test_cmp expect got
 '
 
 test_expect_success 'big key: critical at exactly --big-key-critical bytes, not one byte below' '
 	m=$(mem blob:warn) &&
 	{ ops-redisaudit --format json --big-key 1KiB --big-key-critical $m --match "blob:*" "$REDIS_URL" >at.json; test $? -eq 2; } &&
-	checks_of at.json big-key >got &&
+	checks_of_sorted at.json big-key >got &&
 	printf "critical blob:crit\ncritical blob:warn\nwarning blob:small\n" >expect && test_cmp expect got &&
 	{ ops-redisaudit --format json --big-key 1KiB --big-key-critical $((m + 1)) --match "blob:*" "$REDIS_URL" >below.json; test $? -eq 2; } &&
-	checks_of below.json big-key >got &&
+	checks_of_sorted below.json big-key >got &&
 	printf "critical blob:crit\nwarning blob:small\nwarning blob:warn\n" >expect && test_cmp expect got
 '
 
 test_expect_success 'TTL share and minimum keys from the config, at their boundaries' '
 	printf "redis:\n  thresholds:\n    ttl_share: 85%%\n    ttl_min_keys: 19\n" >ttl.yaml &&
 	{ ops-redisaudit --config ttl.yaml --format json "$REDIS_URL" >ttl.json; test $? -eq 2; } &&
-	checks_of ttl.json no-ttl-prefix >got &&
+	checks_of_sorted ttl.json no-ttl-prefix >got &&
 	printf "warning ttl:at:*\nwarning ttl:few:*\nwarning ttl:most:*\nwarning ttl:share:*\n" >expect &&
 	test_cmp expect got &&
 	printf "redis:\n  thresholds:\n    ttl_share: 0.9\n    ttl_min_keys: 21\n" >ttl2.yaml &&
 	{ ops-redisaudit --config ttl2.yaml --format json "$REDIS_URL" >ttl2.json; test $? -eq 2; } &&
-	checks_of ttl2.json no-ttl-prefix >got &&
+	checks_of_sorted ttl2.json no-ttl-prefix >got &&
 	echo "ok None" >expect && test_cmp expect got
 '
 
@@ -135,7 +135,7 @@ test_expect_success 'streams: at MAXLEN ok, above it warning, at twice MAXLEN wa
 	      maxlen: 10
 	EOF
 	{ ops-redisaudit --config s.yaml --format json --match "[sd]:*" "$REDIS_URL" >s.json; test $? -eq 2; } &&
-	checks_of s.json stream-maxlen >got &&
+	checks_of_sorted s.json stream-maxlen >got &&
 	printf "critical d:111\ncritical s:21\nwarning s:11\nwarning s:20\n" >expect && test_cmp expect got
 '
 
@@ -157,7 +157,7 @@ test_expect_success 'KEYS called once, by a client long gone: WARNING, "called 1
 	rcli CONFIG SET slowlog-log-slower-than -1 >/dev/null && rcli SLOWLOG RESET >/dev/null &&
 	rcli CONFIG RESETSTAT >/dev/null && rcli KEYS "nosuch:*" >/dev/null &&
 	{ ops-redisaudit --format json --match "h:*" "$REDIS_URL" >k.json; test $? -le 2; } &&
-	checks_of k.json keys-command >got && echo "warning None" >expect && test_cmp expect got &&
+	checks_of_sorted k.json keys-command >got && echo "warning None" >expect && test_cmp expect got &&
 	test_grep "KEYS was called 1 time since the stats were reset" k.json
 '
 
@@ -166,12 +166,12 @@ test_expect_success 'every volatile-* policy evicts only keys with a TTL' '
 	for policy in volatile-ttl volatile-lfu volatile-random; do
 		rcli CONFIG SET maxmemory-policy $policy >/dev/null &&
 		{ ops-redisaudit --format json --match "h:*" "$REDIS_URL" >v.json; test $? -le 2; } &&
-		checks_of v.json maxmemory >got && echo "warning 127.0.0.1:$REDIS_PORT" >expect &&
+		checks_of_sorted v.json maxmemory >got && echo "warning 127.0.0.1:$REDIS_PORT" >expect &&
 		test_cmp expect got && test_grep "policy $policy evicts only keys with a TTL" v.json || return 1
 	done &&
 	rcli CONFIG SET maxmemory-policy noeviction >/dev/null &&
 	{ ops-redisaudit --format json --match "h:*" "$REDIS_URL" >v.json; test $? -le 2; } &&
-	checks_of v.json maxmemory >got && echo "ok 127.0.0.1:$REDIS_PORT" >expect && test_cmp expect got
+	checks_of_sorted v.json maxmemory >got && echo "ok 127.0.0.1:$REDIS_PORT" >expect && test_cmp expect got
 '
 
 test_done

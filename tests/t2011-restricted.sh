@@ -7,12 +7,6 @@
 . "$TEST_LIB/redis.sh"
 test_require_cmd python3
 
-json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
-checks_of() { python3 -c "
-import json,sys
-d = json.load(open(sys.argv[1]))
-for c in d['checks']:
-    if c['id'] == sys.argv[2]: print(c['status'], c['subject'])" "$@"; }
 
 start_redis || { echo "Bail out! redis-server did not start"; exit 1; }
 populate() {

@@ -9,7 +9,6 @@ start_redis_tls || { echo "Bail out! redis-server with TLS did not start"; exit 
 rcli EVAL "for i = 1, 2500 do redis.call('SET', 'k:' .. i, 'x') end return 1" 0 >/dev/null
 rcli ACL SETUSER tu on ">tls-Pa55" "~*" "+@all" >/dev/null
 
-json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 
 test_expect_success 'rediss:// with --ca-file: every key, complete' '
 	ops-redisaudit --format json --count 100 --ca-file "$REDIS_TLS_CA" "$REDIS_TLS_URL" >ok.json 2>ok.err; test $? -le 2 &&

@@ -148,6 +148,14 @@ test_cmp() { diff -u "$1" "$2"; }
 
 # json_assert FILE 'python statement(s) on d': asserts on a JSON document (d = the parsed FILE).
 json_assert() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); $2" "$1"; }
+# json_get FILE EXPR: print a Python expression over the JSON document d of FILE.
+json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
+# checks_of FILE ID: the checks of one id in a JSON report, as "status subject" lines.
+checks_of() { python3 -c "
+import json,sys
+d = json.load(open(sys.argv[1]))
+for c in d['checks']:
+    if c['id'] == sys.argv[2]: print(c['status'], c['subject'])" "$@"; }
 
 # test_grep PATTERN FILE: like grep -q, but shows the file when the pattern is missing.
 test_grep() {

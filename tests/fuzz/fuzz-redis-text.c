@@ -17,24 +17,15 @@ static void fuzz_nodes(char *text, bool replica)
 	struct settings s;
 	memset(&s, 0, sizeof(s));
 	s.replica = replica;
-	struct cluster_line *lines = NULL;
-	size_t nl = 0;
-	char *save = NULL;
-	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		lines = xrealloc(lines, sizeof(*lines) * (nl + 1));
-		if (!parse_nodes_line(line, &lines[nl]))
-			nl++;
-	}
 	struct node *picked;
 	size_t np;
-	pick_nodes(lines, nl, &s, &picked, &np);
+	pick_cluster_nodes(text, &s, &picked, &np);
 	for (size_t i = 0; i < np; i++) {
 		if (!picked[i].host || picked[i].port <= 0 || !picked[i].role || !picked[i].label)
 			abort();
 		conn_node_free(&picked[i]);
 	}
 	free(picked);
-	free(lines);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

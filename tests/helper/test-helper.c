@@ -40,6 +40,7 @@
 #include "base64.h"
 #include "cli.h"
 #include "config.h"
+#include "test-schema.h"
 #include "msg.h"
 #include "redact.h"
 #include "report.h"
@@ -94,25 +95,6 @@ static void dump_pattern(const struct config *c, const char *done, const char *r
 	free(p);
 }
 
-/* Every type, named targets and a secret-looking key: for t0020-config.sh. */
-static const struct cfg_key test_schema[] = {
-	CFG_KEY("test.string", CFG_STRING, "a string"),
-	CFG_KEY("test.int", CFG_INT, "an int"),
-	CFG_KEY("test.number", CFG_NUMBER, "a number"),
-	CFG_KEY("test.bool", CFG_BOOL, "a bool"),
-	CFG_KEY("test.duration", CFG_DURATION, "a duration"),
-	CFG_KEY("test.threshold", CFG_THRESHOLD, "a threshold"),
-	CFG_KEY("test.list", CFG_STRLIST, "a list"),
-	CFG_KEY("test.targets.*.url", CFG_STRING, "a target's URL"),
-	CFG_KEY("test.targets.*.password", CFG_STRING, "a target's password"),
-	CFG_KEY("test.targets.*.port", CFG_INT, "a target's port"),
-	CFG_KEY("test.bounded", CFG_INT, "an int from 1 to 10", CFG_RANGE(1, 10)),
-	CFG_KEY("test.wait", CFG_DURATION, "a duration of at least 1s", CFG_RANGE(1000, CFG_NO_MAX)),
-	CFG_KEY("test.defaulted", CFG_INT, "an int with a default", .def = "42"),
-	CFG_KEY("test.fallback", CFG_DURATION, "test.duration when absent, else 5s", .def = "5s",
-		.fallback = "test.duration"),
-	CFG_END,
-};
 
 static int cmd_config(const char *file)
 {

@@ -468,6 +468,22 @@ static void pick_nodes(struct cluster_line *lines, size_t nl, const struct setti
 	*nout = k;
 }
 
+/* The nodes to scan from CLUSTER NODES text (cut up in place): the primaries, or with
+ * --replica a healthy replica of each. */
+static void pick_cluster_nodes(char *text, const struct settings *s, struct node **picked, size_t *np)
+{
+	struct cluster_line *lines = NULL;
+	size_t nl = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		lines = xrealloc(lines, sizeof(*lines) * (nl + 1));
+		if (!parse_nodes_line(line, &lines[nl]))
+			nl++;
+	}
+	pick_nodes(lines, nl, s, picked, np);
+	free(lines);
+}
+
 int conn_cluster_discover(struct node **nodes, size_t *n, const struct settings *s, char **err)
 {
 	struct node *seed = &(*nodes)[0];
@@ -481,18 +497,9 @@ int conn_cluster_discover(struct node **nodes, size_t *n, const struct settings 
 	}
 	char *text = xstrdup(r->str);
 	freeReplyObject(r);
-	struct cluster_line *lines = NULL;
-	size_t nl = 0;
-	char *save = NULL;
-	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		lines = xrealloc(lines, sizeof(*lines) * (nl + 1));
-		if (!parse_nodes_line(line, &lines[nl]))
-			nl++;
-	}
 	struct node *picked;
 	size_t np;
-	pick_nodes(lines, nl, s, &picked, &np);
-	free(lines);
+	pick_cluster_nodes(text, s, &picked, &np);
 	free(text);
 	if (!np) {
 		free(picked);

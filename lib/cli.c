@@ -230,13 +230,16 @@ static void store_number(const struct cli_opt *row, void *field, double v)
 
 static void list_append(struct cli_list *list, const char *item)
 {
+	const void *old = list->items;
 	const char **items = xrealloc((void *)list->items, sizeof(*items) * (list->n + 1));
 	items[list->n++] = item;
 	list->items = items;
-	if (list->n == 1)
-		keep(items);
-	else
-		owned[nowned - 1] = items; /* lists grow one at a time, each the last kept */
+	for (size_t i = 0; old && i < nowned; i++)
+		if (owned[i] == old) {
+			owned[i] = items;
+			return;
+		}
+	keep(items);
 }
 
 /* Applies one value (command line or config) to the row's field. Returns 0, or -1 with
@@ -312,9 +315,7 @@ static void row_help(const struct cli_opt *row, struct strbuf *sb)
 {
 	sb_addstr(sb, row->help);
 	const char *def = row_default(row);
-	if (def && *def && takes_arg(row) && row->kind != CLI_CALL)
-		sb_addf(sb, " (default %s)", def);
-	else if (def && *def && row->kind == CLI_CALL)
+	if (def && *def && takes_arg(row))
 		sb_addf(sb, " (default %s)", def);
 }
 

@@ -320,25 +320,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 /* ---- config ---- */
 
+/* "<section>.exporter.<name>" in buf. */
+static const char *exporter_key(char *buf, size_t size, const char *section, const char *name)
+{
+	snprintf(buf, size, "%s.exporter.%s", section, name);
+	return buf;
+}
+
 void exporter_config_load(struct exporter_config *cfg, const struct config *c, const char *section,
 			  bool *allow_any_target)
 {
+	char key[128];
 	long long max = 4;
 	double timeout_ms = 10000;
 	bool remote = false, any = false;
-	const char **strings[] = { &cfg->username, &cfg->password, &cfg->tls_cert_file, &cfg->tls_key_file };
-	static const char *const names[] = { "username", "password", "tls_cert_file", "tls_key_file" };
-	char *key;
-#define KEY(name) (free(key), key = xasprintf("%s.exporter.%s", section, name))
-	key = NULL;
-	cfg_int(c, KEY("max_concurrent"), &max);
-	cfg_duration_ms(c, KEY("timeout"), &timeout_ms);
-	cfg_bool(c, KEY("allow_remote"), &remote);
-	cfg_bool(c, KEY("allow_any_target"), &any);
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		cfg_str(c, KEY(names[i]), strings[i]);
-#undef KEY
-	free(key);
+	cfg_int(c, exporter_key(key, sizeof(key), section, "max_concurrent"), &max);
+	cfg_duration_ms(c, exporter_key(key, sizeof(key), section, "timeout"), &timeout_ms);
+	cfg_bool(c, exporter_key(key, sizeof(key), section, "allow_remote"), &remote);
+	cfg_bool(c, exporter_key(key, sizeof(key), section, "allow_any_target"), &any);
+	cfg_str(c, exporter_key(key, sizeof(key), section, "username"), &cfg->username);
+	cfg_str(c, exporter_key(key, sizeof(key), section, "password"), &cfg->password);
+	cfg_str(c, exporter_key(key, sizeof(key), section, "tls_cert_file"), &cfg->tls_cert_file);
+	cfg_str(c, exporter_key(key, sizeof(key), section, "tls_key_file"), &cfg->tls_key_file);
 	cfg->max_concurrent = (int)max;
 	cfg->timeout_ms = timeout_ms;
 	cfg->allow_remote = remote;

@@ -25,7 +25,10 @@ clean_env make -s -C "$OPSKIT_ROOT" dist DIST_TARBALL="$TRASH/opskit_$VERSION.or
 (cd "$SRC" && dpkg-checkbuilddeps -B) >builddeps.log 2>&1 ||
 	skip_all "build dependencies missing: $(sed -n 's/.*Unmet build dependencies: //p' builddeps.log) (ci/install-deps.sh build)"
 
-ls "$OPSKIT_ROOT/.." >parent.before 2>/dev/null
+# What dpkg-buildpackage would leave beside a tree it was run in (opskit_*.deb, .changes,
+# .buildinfo): only those names, since the parent may be /tmp, where other tests come and go.
+debs_beside() { ls "$OPSKIT_ROOT/.." 2>/dev/null | grep '^opskit_' ; }
+debs_beside >parent.before
 
 test_expect_success 'debian/changelog is at the Makefile VERSION' '
 	(cd "$SRC" && dpkg-parsechangelog -S Version) >version &&
@@ -41,7 +44,7 @@ test_expect_success 'dpkg-buildpackage -b -us -uc builds the package (nocheck, -
 '
 
 test_expect_success 'the build wrote nothing next to the work tree' '
-	ls "$OPSKIT_ROOT/.." >parent.after 2>/dev/null &&
+	debs_beside >parent.after;
 	test_cmp parent.before parent.after
 '
 

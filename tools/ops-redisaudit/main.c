@@ -55,6 +55,8 @@ static const struct cli_opt options[] = {
 	CLI_OPT(0, "sni", "NAME", CLI_STRING, O, sni, "server name sent and verified, instead of the target's host"),
 	CLI_OPT(0, "timeout", "DURATION", CLI_DURATION, O, timeout_ms, "connect and command timeout",
 		.config_key = "redis.timeout"),
+	CLI_OPT(0, "compare", "FILE", CLI_STRING, O, compare,
+		"a previous JSON report: key-leak says how much each prefix grew since"),
 	CLI_OPT(0, "big-key", "BYTES", CLI_SIZE, O, big_warn, "warn about keys using this much memory",
 		.config_key = "redis.thresholds.big_key_warning"),
 	CLI_OPT(0, "big-key-critical", "BYTES", CLI_SIZE, O, big_crit, "critical from this size",
@@ -135,10 +137,24 @@ static void load_settings(struct settings *s, const struct config *cfg)
 		s->ttl_heuristic_pct *= 100;
 	cfg_int(cfg, "redis.thresholds.ttl_min_keys", &s->ttl_heuristic_min);
 	cfg_bool(cfg, "redis.require_maxmemory", &s->require_maxmemory);
+	cfg_int(cfg, "redis.thresholds.leak_keys", &s->leak_keys);
 	if (s->rate > 0 && (double)s->count > s->rate)   /* a slow rate: smaller batches, not long naps */
 		s->count = s->rate >= 1 ? (long long)s->rate : 1;
 	cfg_list(cfg, "redis.expire_patterns", &s->expire_patterns, &s->n_expire_patterns);
 	load_streams(s, cfg);
+}
+
+/* redis.id_patterns: a bad regex is a config error, located like the loader's. */
+static void load_id_patterns(const struct config *cfg, const struct cli_common *common)
+{
+	const char *const *patterns;
+	size_t n = 0, bad = 0;
+	char *why = NULL;
+	if (!cfg_list(cfg, "redis.id_patterns", &patterns, &n) || !prefix_set_id_patterns(patterns, n, &bad, &why))
+		return;
+	char *where = xasprintf("%s", cfg_where(cfg, "redis.id_patterns"));
+	cli_fail_unknown(&tool, common, "config", "%s: redis.id_patterns item %zu \"%s\": %s", where, bad + 1,
+			 patterns[bad], why);
 }
 
 /* redis.targets.NAME.FIELD, copied, or NULL. */
@@ -583,6 +599,7 @@ static int finish(struct run *run, FILE *out)
 		report_keyspace(r, run, scale);
 		output_report(r, &run->s, run->nodes, run->nn, &run->total, &run->callers, scale);
 		findings_report(r, &run->s, run->nodes, run->nn, &run->total, &run->callers);
+		leaks_report(r, &run->s, &run->total, scale);
 	}
 	int rc = report_finish(r, out);
 	report_free(r);
@@ -678,6 +695,7 @@ int main(int argc, char **argv)
 		cli_usage_error(&tool, "--listen serves the targets of the config: no target operand");
 	struct config *cfg = cli_load_config(&tool, &run.common);
 	load_settings(&run.s, cfg);
+	load_id_patterns(cfg, &run.common);
 	int rc;
 	if (run.s.listen) {
 		rc = serve_exporter(&run, cfg);
@@ -687,6 +705,7 @@ int main(int argc, char **argv)
 		cli_close_output(out, &run.common);
 	}
 	run_free(&run);
+	prefix_free_id_patterns();
 	config_free(cfg);
 	return rc;
 }

@@ -1,5 +1,7 @@
 /* Key names: prefix folding, glob matching and safe display. All binary safe. */
 #include <ctype.h>
+#include <regex.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "redisaudit.h"
@@ -8,6 +10,58 @@
 /* A prefix longer than this is cut: memory per prefix stays bounded. */
 #define PREFIX_MAX_LEN 128
 #define DISPLAY_MAX_LEN 200
+/* Segments longer than this are not tried against redis.id_patterns. */
+#define SEGMENT_REGEX_MAX 256
+
+/* redis.id_patterns, compiled once before the scan; only read while threads scan (glibc's
+ * regexec locks the pattern itself). */
+static regex_t *id_regexes;
+static size_t n_id_regexes;
+
+int prefix_set_id_patterns(const char *const *patterns, size_t n, size_t *bad, char **why)
+{
+	prefix_free_id_patterns();
+	id_regexes = xcalloc(n + 1, sizeof(*id_regexes));
+	for (size_t i = 0; i < n; i++) {
+		/* the whole segment must match: user:42abc is not an id because 42 is */
+		char *anchored = xasprintf("^(%s)$", patterns[i]);
+		int rc = regcomp(&id_regexes[i], anchored, REG_EXTENDED | REG_NOSUB);
+		free(anchored);
+		if (rc) {
+			char msg[256];
+			regerror(rc, &id_regexes[i], msg, sizeof(msg));
+			*bad = i;
+			*why = xasprintf("not a regular expression: %s", msg);
+			n_id_regexes = i;
+			prefix_free_id_patterns();
+			return -1;
+		}
+		n_id_regexes = i + 1;
+	}
+	return 0;
+}
+
+void prefix_free_id_patterns(void)
+{
+	for (size_t i = 0; i < n_id_regexes; i++)
+		regfree(&id_regexes[i]);
+	free(id_regexes);
+	id_regexes = NULL;
+	n_id_regexes = 0;
+}
+
+static bool segment_matches_id_pattern(const char *s, size_t n)
+{
+	if (!n_id_regexes || n > SEGMENT_REGEX_MAX || memchr(s, '\0', n))
+		return false;
+	char buf[SEGMENT_REGEX_MAX + 1];
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	for (size_t i = 0; i < n_id_regexes; i++)
+		if (!regexec(&id_regexes[i], buf, 0, NULL, 0))
+			return true;
+	return false;
+}
 
 static bool is_hex(unsigned char c)
 {
@@ -26,11 +80,14 @@ static bool is_uuid(const char *s, size_t n)
 	return true;
 }
 
-/* Identifiers, not names: numbers, UUIDs, and hex strings of 8+ digits (hashes, ids). */
+/* Identifiers, not names: numbers, UUIDs, hex strings of 8+ digits (hashes, ids), and
+ * whatever redis.id_patterns matches. */
 static bool segment_is_id(const char *s, size_t n)
 {
 	if (!n)
 		return false;
+	if (segment_matches_id_pattern(s, n))
+		return true;
 	size_t digits = 0, hex = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -64,6 +121,22 @@ static bool segment_is_field(const char *s, size_t n)
 	return true;
 }
 
+/*
+ * A segment that opens with a Redis Cluster hash tag ("{user:42}" of "{user:42}:cart") runs
+ * to the first delimiter after the tag's "}", delimiters inside the tag included: the tag
+ * names one record, so it is an id. Returns the segment's end, or 0 when there is no tag
+ * (no "}", or "{}", which Redis does not take as a tag either).
+ */
+static size_t hash_tag_end(const char *key, size_t len, size_t pos, const char *delimiters)
+{
+	if (pos >= len || key[pos] != '{')
+		return 0;
+	const char *close = memchr(key + pos + 1, '}', len - pos - 1);
+	if (!close || close == key + pos + 1)
+		return 0;
+	return next_delim(key, len, (size_t)(close - key) + 1, delimiters);
+}
+
 /* Depth counts named segments only: an id says nothing about the namespace, so
  * user:42:profile is user:*:profile at depth 2, not user:*:*. */
 void prefix_of(const char *key, size_t len, const char *delimiters, int depth, struct strbuf *out)
@@ -72,7 +145,8 @@ void prefix_of(const char *key, size_t len, const char *delimiters, int depth, s
 	size_t pos = 0;
 	bool folded = false;
 	for (int named = 0; named < depth && out->len <= PREFIX_MAX_LEN;) {
-		size_t end = next_delim(key, len, pos, delimiters);
+		size_t tag_end = hash_tag_end(key, len, pos, delimiters);
+		size_t end = tag_end ? tag_end : next_delim(key, len, pos, delimiters);
 		if (end >= len) {
 			/* the last segment names the key and is not part of the prefix, except
 			 * a field after an id: it tells the id's records apart */
@@ -82,7 +156,10 @@ void prefix_of(const char *key, size_t len, const char *delimiters, int depth, s
 			}
 			break;
 		}
-		if (segment_is_id(key + pos, end - pos)) {
+		if (tag_end) {
+			sb_addstr(out, "{*}");
+			folded = true;
+		} else if (segment_is_id(key + pos, end - pos)) {
 			sb_addch(out, '*');
 			folded = true;
 		} else {

@@ -5,6 +5,7 @@
  *   main.c      options, config, orchestration, exit code
  *   output.c    tool data (tables / JSON objects)
  *   findings.c  checks: no-TTL, big keys, stream MAXLEN, KEYS callers, maxmemory
+ *   leaks.c     the key-leak check (prefixes of ids that never expire, --compare)
  *   scan.c      the SCAN pipeline on one node (one thread per node, at most --jobs)
  *   conn.c      targets (URL / unix path), connect + AUTH + SELECT, server facts,
  *               cluster topology (CLUSTER NODES)
@@ -88,6 +89,8 @@ struct settings {
 	double ttl_heuristic_pct;            /* share of a prefix with TTL */
 	long long ttl_heuristic_min;         /* keys in the prefix before judging */
 	bool require_maxmemory;
+	long long leak_keys;                 /* keys in a prefix that make a key leak */
+	const char *compare;                 /* --compare: a previous JSON report */
 };
 
 /* ---- aggregation ---- */
@@ -187,6 +190,10 @@ enum ttl_bucket agg_ttl_bucket_of(long long ttl_ms);
 /* Writes the prefix of key into out (reset first): "session:123" -> "session:*". Keys with
  * a single segment give "" (shown as "(no prefix)"). */
 void prefix_of(const char *key, size_t len, const char *delimiters, int depth, struct strbuf *out);
+/* Extra id segments (redis.id_patterns: POSIX extended regexes, each matching a whole
+ * segment), before any scan starts. -1 with *bad (the index) and *why (caller frees). */
+int prefix_set_id_patterns(const char *const *patterns, size_t n, size_t *bad, char **why);
+void prefix_free_id_patterns(void);
 /* Redis-style glob (*, ?, [a-z], [^x], \x) over bytes. */
 bool prefix_glob_match(const char *pat, size_t plen, const char *s, size_t slen);
 /* A key for check subjects and messages: control bytes as Unicode control pictures
@@ -301,6 +308,11 @@ void findings_report(struct report *r, const struct settings *s, struct node *no
 /* The checks that need no scan: KEYS callers and maxmemory (--no-scan, exporter mode). */
 void findings_report_server(struct report *r, const struct settings *s, struct node *nodes, size_t nn,
 			    const struct caller_list *callers);
+
+/* ---- leaks.c ---- */
+/* key-leak: prefixes over settings.leak_keys keys of which almost none expire, with their
+ * growth since the --compare report. */
+void leaks_report(struct report *r, const struct settings *s, const struct agg *a, double scale);
 
 /* ---- output.c ---- */
 void output_report(struct report *r, const struct settings *s, struct node *nodes, size_t nn,

@@ -393,6 +393,7 @@ void agg_add_key(struct agg *a, const struct settings *s, int node, const char *
 {
 	struct strbuf *prefix = &a->scratch;
 	stats_add_key(&a->total, type, memory, ttl_ms);
+	keystats_add(&a->keystats, s, type, memory, ttl_ms);
 	prefix_of(key, len, s->delimiters, s->depth, prefix);
 	struct prefix_entry *p = prefix_lookup(&a->prefixes, sb_str(prefix), prefix->len);
 	if (p) {
@@ -434,6 +435,7 @@ static void merge_topn(struct topn *into, const struct topn *from)
 void agg_merge(struct agg *into, const struct agg *from, const struct settings *s)
 {
 	stats_merge(&into->total, &from->total);
+	keystats_merge(&into->keystats, &from->keystats);
 	into->scanned += from->scanned;
 	into->examined += from->examined;
 	into->vanished += from->vanished;

@@ -138,6 +138,11 @@ static void load_settings(struct settings *s, const struct config *cfg)
 	cfg_int(cfg, "redis.thresholds.ttl_min_keys", &s->ttl_heuristic_min);
 	cfg_bool(cfg, "redis.require_maxmemory", &s->require_maxmemory);
 	cfg_int(cfg, "redis.thresholds.leak_keys", &s->leak_keys);
+	pct = true;
+	cfg_threshold(cfg, "redis.thresholds.mass_expiry_share", &s->mass_expiry_pct, &pct);
+	if (!pct && s->mass_expiry_pct <= 1)   /* "0.5" means 50% */
+		s->mass_expiry_pct *= 100;
+	cfg_duration_ms(cfg, "redis.thresholds.mass_expiry_window", &s->mass_expiry_window_ms);
 	if (s->rate > 0 && (double)s->count > s->rate)   /* a slow rate: smaller batches, not long naps */
 		s->count = s->rate >= 1 ? (long long)s->rate : 1;
 	cfg_list(cfg, "redis.expire_patterns", &s->expire_patterns, &s->n_expire_patterns);
@@ -600,6 +605,7 @@ static int finish(struct run *run, FILE *out)
 		output_report(r, &run->s, run->nodes, run->nn, &run->total, &run->callers, scale);
 		findings_report(r, &run->s, run->nodes, run->nn, &run->total, &run->callers);
 		leaks_report(r, &run->s, &run->total, scale);
+		keystats_report(r, &run->s, &run->total, scale);
 	}
 	int rc = report_finish(r, out);
 	report_free(r);

@@ -376,6 +376,7 @@ void output_report(struct report *r, const struct settings *s, struct node *node
 {
 	struct out_ctx o = { r, s, nodes, nn, total, scale, report_format_of(r) == FMT_TEXT };
 	put_totals(&o);
+	keystats_output(r, &total->keystats, scale);
 	put_prefixes(&o);
 	put_top_keys(&o);
 	put_streams(&o);

@@ -5,6 +5,8 @@
  *   main.c      options, config, orchestration, exit code
  *   output.c    tool data (tables / JSON objects)
  *   findings.c  checks: no-TTL, big keys, stream MAXLEN, KEYS callers, maxmemory
+ *   keystats.c  fixed-size per-key statistics: TTL buckets with memory, size percentiles,
+ *               mass-expiry and key-sizes checks
  *   leaks.c     the key-leak check (prefixes of ids that never expire, --compare)
  *   scan.c      the SCAN pipeline on one node (one thread per node, at most --jobs)
  *   conn.c      targets (URL / unix path), connect + AUTH + SELECT, server facts,
@@ -89,6 +91,8 @@ struct settings {
 	double ttl_heuristic_pct;            /* share of a prefix with TTL */
 	long long ttl_heuristic_min;         /* keys in the prefix before judging */
 	bool require_maxmemory;
+	double mass_expiry_pct;              /* share of memory expiring within the window; 0: off */
+	double mass_expiry_window_ms;
 	long long leak_keys;                 /* keys in a prefix that make a key leak */
 	const char *compare;                 /* --compare: a previous JSON report */
 };
@@ -146,6 +150,32 @@ struct pattern_hits {                 /* keys without TTL under an expire patter
 	size_t example_len;
 };
 
+/* ---- keystats.c: fixed-size statistics, part of every aggregate ---- */
+
+enum ttl_fine { TF_NONE, TF_LT_1M, TF_1M_5M, TF_5M_15M, TF_15M_1H, TF_1H_6H, TF_6H_1D, TF_1D_7D, TF_GT_7D,
+		TF_COUNT };
+extern const char *const keystats_ttl_names[TF_COUNT];
+
+#define SIZE_BUCKETS (1 + 64 * 8)     /* 0, then 8 per power of two */
+struct size_hist {
+	u64 count[SIZE_BUCKETS];
+	u64 n, min, max;
+};
+
+struct keystats {
+	u64 ttl_keys[TF_COUNT], ttl_memory[TF_COUNT];
+	u64 expiring_memory;          /* of keys expiring within settings.mass_expiry_window_ms */
+	struct size_hist sizes[KT_COUNT];
+};
+
+void keystats_add(struct keystats *ks, const struct settings *s, enum ktype type, u64 memory, long long ttl_ms);
+void keystats_merge(struct keystats *into, const struct keystats *from);
+/* Tool data: "ttl_buckets" and "key_sizes" (a line and a table in text). */
+void keystats_output(struct report *r, const struct keystats *ks, double scale);
+struct agg;
+/* Checks mass-expiry and key-sizes. */
+void keystats_report(struct report *r, const struct settings *s, const struct agg *a, double scale);
+
 struct agg {
 	struct stats total;
 	u64 scanned;                  /* names SCAN returned */
@@ -168,6 +198,7 @@ struct agg {
 	size_t n_patterns;
 	struct strbuf scratch;        /* prefix of the current key */
 	long long stream_node_max_entries; /* the node's, for stream rules without tolerance */
+	struct keystats keystats;
 };
 
 #define STREAM_HITS_MAX 100

@@ -1,0 +1,226 @@
+/*
+ * Per-key statistics in fixed memory: keys and memory per TTL bucket (finer under one
+ * hour, to see a mass expiry coming), memory about to expire, and a log-scale histogram
+ * of key sizes per type for percentiles. Nothing grows with the key count.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redisaudit.h"
+#include "util.h"
+
+const char *const keystats_ttl_names[TF_COUNT] = {
+	"none", "lt_1m", "1m_5m", "5m_15m", "15m_1h", "1h_6h", "6h_1d", "1d_7d", "gt_7d",
+};
+static const char *const ttl_labels[TF_COUNT] = {
+	"none", "<1m", "1m-5m", "5m-15m", "15m-1h", "1h-6h", "6h-1d", "1d-7d", ">7d",
+};
+
+static enum ttl_fine ttl_fine_of(long long ttl_ms)
+{
+	static const long long upper_s[TF_COUNT - 2] = { 60, 300, 900, 3600, 6 * 3600, 86400, 7 * 86400 };
+	if (ttl_ms < 0)
+		return TF_NONE;
+	for (int i = 0; i < TF_COUNT - 2; i++)
+		if (ttl_ms < upper_s[i] * 1000)
+			return (enum ttl_fine)(TF_NONE + 1 + i);
+	return TF_GT_7D;
+}
+
+/* ---- size histogram: SIZE_SUB buckets per power of two, so a percentile is within
+ * 1/SIZE_SUB (12.5%) of the true size, and exact at min and max ---- */
+
+#define SIZE_SUB_BITS 3
+#define SIZE_SUB (1 << SIZE_SUB_BITS)
+
+static size_t size_bucket_of(u64 v)
+{
+	int e = 63 - __builtin_clzll(v);   /* v > 0 */
+	u64 sub = e >= SIZE_SUB_BITS ? (v >> (e - SIZE_SUB_BITS)) : (v << (SIZE_SUB_BITS - e));
+	return 1 + (size_t)e * SIZE_SUB + (size_t)(sub & (SIZE_SUB - 1));
+}
+
+/* The largest size bucket b holds. */
+static double size_bucket_high(size_t b)
+{
+	size_t e = (b - 1) / SIZE_SUB, sub = (b - 1) % SIZE_SUB;
+	return floor(ldexp((double)(SIZE_SUB + sub + 1), (int)e - SIZE_SUB_BITS) - 1e-9);
+}
+
+static void size_hist_add(struct size_hist *h, u64 v)
+{
+	if (!v)
+		return;   /* MEMORY USAGE refused or not sent: no size to rank */
+	h->count[size_bucket_of(v)]++;
+	if (!h->n || v < h->min)
+		h->min = v;
+	if (v > h->max)
+		h->max = v;
+	h->n++;
+}
+
+static void size_hist_merge(struct size_hist *into, const struct size_hist *from)
+{
+	if (!from->n)
+		return;
+	for (size_t b = 0; b < SIZE_BUCKETS; b++)
+		into->count[b] += from->count[b];
+	if (!into->n || from->min < into->min)
+		into->min = from->min;
+	if (from->max > into->max)
+		into->max = from->max;
+	into->n += from->n;
+}
+
+/* The size at or below which a share p of the keys lies: the top of its bucket, kept
+ * within the sizes seen. */
+static double size_percentile(const struct size_hist *h, double p)
+{
+	if (!h->n)
+		return 0;
+	u64 rank = (u64)ceil(p * (double)h->n), seen = 0;
+	if (rank < 1)
+		rank = 1;
+	for (size_t b = 1; b < SIZE_BUCKETS; b++) {
+		seen += h->count[b];
+		if (seen >= rank)
+			return fmax((double)h->min, fmin(size_bucket_high(b), (double)h->max));
+	}
+	return (double)h->max;
+}
+
+/* ---- the statistics ---- */
+
+void keystats_add(struct keystats *ks, const struct settings *s, enum ktype type, u64 memory, long long ttl_ms)
+{
+	enum ttl_fine b = ttl_fine_of(ttl_ms);
+	ks->ttl_keys[b]++;
+	ks->ttl_memory[b] += memory;
+	if (ttl_ms >= 0 && (double)ttl_ms < s->mass_expiry_window_ms)
+		ks->expiring_memory += memory;
+	size_hist_add(&ks->sizes[type], memory);
+}
+
+void keystats_merge(struct keystats *into, const struct keystats *from)
+{
+	for (int b = 0; b < TF_COUNT; b++) {
+		into->ttl_keys[b] += from->ttl_keys[b];
+		into->ttl_memory[b] += from->ttl_memory[b];
+	}
+	into->expiring_memory += from->expiring_memory;
+	for (int t = 0; t < KT_COUNT; t++)
+		size_hist_merge(&into->sizes[t], &from->sizes[t]);
+}
+
+static const double percentiles[] = { 0.5, 0.9, 0.99 };
+static const char *const percentile_keys[] = { "p50_bytes", "p90_bytes", "p99_bytes" };
+
+static void put_ttl_text(struct report *r, const struct keystats *ks, double scale)
+{
+	rp_text(r, "TTL mem ");
+	for (int b = 0; b < TF_COUNT; b++)
+		rp_text(r, " %s %.0f (%s)", ttl_labels[b], (double)ks->ttl_keys[b] * scale,
+			human_bytes((double)ks->ttl_memory[b] * scale));
+	rp_text(r, "\n\n");
+}
+
+static void put_sizes_text(struct report *r, const struct keystats *ks, double scale)
+{
+	struct rp_table *t = rp_table_new(r, "key_sizes", "key sizes by type (MEMORY USAGE)");
+	rp_table_col(t, "type", "TYPE", COL_STR);
+	rp_table_col(t, "keys", "KEYS", COL_INT);
+	for (size_t i = 0; i < sizeof(percentiles) / sizeof(percentiles[0]); i++)
+		rp_table_col(t, percentile_keys[i], i == 0 ? "P50" : i == 1 ? "P90" : "P99", COL_BYTES);
+	rp_table_col(t, "max_bytes", "MAX", COL_BYTES);
+	for (int k = 0; k < KT_COUNT; k++) {
+		const struct size_hist *h = &ks->sizes[k];
+		if (!h->n)
+			continue;
+		rp_table_str(t, agg_ktype_names[k]);
+		rp_table_int(t, llround((double)h->n * scale));
+		for (size_t i = 0; i < sizeof(percentiles) / sizeof(percentiles[0]); i++)
+			rp_table_int(t, (long long)size_percentile(h, percentiles[i]));
+		rp_table_int(t, (long long)h->max);
+	}
+	rp_table_end(t);
+}
+
+static void put_json(struct report *r, const struct keystats *ks, double scale)
+{
+	rp_open_object(r, "ttl_buckets");
+	for (int b = 0; b < TF_COUNT; b++) {
+		rp_open_object(r, keystats_ttl_names[b]);
+		rp_int(r, "keys", NULL, llround((double)ks->ttl_keys[b] * scale));
+		rp_int(r, "memory_bytes", NULL, llround((double)ks->ttl_memory[b] * scale));
+		rp_close_object(r);
+	}
+	rp_close_object(r);
+	rp_open_object(r, "key_sizes");
+	for (int k = 0; k < KT_COUNT; k++) {
+		const struct size_hist *h = &ks->sizes[k];
+		rp_open_object(r, agg_ktype_names[k]);
+		rp_int(r, "keys", NULL, llround((double)h->n * scale));
+		for (size_t i = 0; i < sizeof(percentiles) / sizeof(percentiles[0]); i++)
+			rp_int(r, percentile_keys[i], NULL, (long long)size_percentile(h, percentiles[i]));
+		rp_int(r, "max_bytes", NULL, (long long)h->max);
+		rp_close_object(r);
+	}
+	rp_close_object(r);
+}
+
+void keystats_output(struct report *r, const struct keystats *ks, double scale)
+{
+	if (report_format_of(r) == FMT_TEXT) {
+		put_ttl_text(r, ks, scale);
+		put_sizes_text(r, ks, scale);
+	} else {
+		put_json(r, ks, scale);
+	}
+}
+
+/* One OK check per type with keys, so Prometheus and Nagios get the percentiles too. */
+static void report_key_sizes(struct report *r, const struct keystats *ks)
+{
+	for (int k = 0; k < KT_COUNT; k++) {
+		const struct size_hist *h = &ks->sizes[k];
+		if (!h->n)
+			continue;
+		double p[3];
+		for (size_t i = 0; i < 3; i++)
+			p[i] = size_percentile(h, percentiles[i]);
+		struct check *c = report_check(r, "key-sizes", ST_OK, agg_ktype_names[k],
+					       "%s keys: p50 %s, p90 %s, p99 %s, max %s", agg_ktype_names[k],
+					       human_bytes(p[0]), human_bytes(p[1]), human_bytes(p[2]),
+					       human_bytes((double)h->max));
+		for (size_t i = 0; i < 3; i++)
+			check_metric(c, percentile_keys[i], p[i], "B", THRESHOLDS_NONE);
+		check_metric(c, "max_bytes", (double)h->max, "B", THRESHOLDS_NONE);
+	}
+}
+
+static void report_mass_expiry(struct report *r, const struct settings *s, const struct agg *a, double scale)
+{
+	if (s->mass_expiry_pct <= 0)
+		return;
+	const struct keystats *ks = &a->keystats;
+	double total = (double)a->total.memory;
+	double pct = total > 0 ? 100.0 * (double)ks->expiring_memory / total : 0;
+	enum status st = pct > s->mass_expiry_pct ? ST_WARNING : ST_OK;
+	struct check *c = report_check(r, "mass-expiry", st, NULL,
+				       "%.1f%% of key memory (%s) expires within %s%s", pct,
+				       human_bytes((double)ks->expiring_memory * scale),
+				       human_duration(s->mass_expiry_window_ms / 1000),
+				       st == ST_OK ? "" : ": a wave of misses and reloads is coming");
+	if (st != ST_OK)
+		check_hint(c, "keys written together with one TTL expire together: add jitter to the TTL "
+			      "(EX base + random) so they expire spread out");
+	check_metric(c, "expiring_memory_share", pct, "%", (struct thresholds){ s->mass_expiry_pct, NAN, 0, 100 });
+	check_metric(c, "expiring_memory_bytes", (double)ks->expiring_memory * scale, "B", THRESHOLDS_NONE);
+}
+
+void keystats_report(struct report *r, const struct settings *s, const struct agg *a, double scale)
+{
+	report_mass_expiry(r, s, a, scale);
+	report_key_sizes(r, &a->keystats);
+}

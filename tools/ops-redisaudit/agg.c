@@ -77,6 +77,8 @@ static void stats_merge(struct stats *into, const struct stats *from)
 
 static u64 rank_of(const struct topn *t, const struct key_entry *e)
 {
+	if (t->by_freq)
+		return (u64)(e->freq < 0 ? 0 : e->freq);
 	return t->by_length ? (u64)(e->length < 0 ? 0 : e->length) : e->memory;
 }
 
@@ -323,6 +325,8 @@ void agg_init(struct agg *a, const struct settings *s)
 		topn_init(&a->top_type[t], s->top, false);
 	topn_init(&a->top_len, s->top, true);   /* also the fallback when MEMORY USAGE is refused */
 	topn_init(&a->streams, s->top, true);
+	topn_init(&a->hot, s->top, false);
+	a->hot.by_freq = true;
 	a->stream_hits = xcalloc(STREAM_HITS_MAX, sizeof(*a->stream_hits));
 	a->patterns = xcalloc(s->n_expire_patterns + 1, sizeof(*a->patterns));
 	a->n_patterns = s->n_expire_patterns;
@@ -337,6 +341,8 @@ void agg_free(struct agg *a)
 		topn_free(&a->top_type[t]);
 	topn_free(&a->top_len);
 	topn_free(&a->streams);
+	topn_free(&a->hot);
+	keystats_free(&a->keystats);
 	for (size_t i = 0; i < a->n_stream_hits; i++)
 		free(a->stream_hits[i].e.key);
 	free(a->stream_hits);
@@ -417,7 +423,7 @@ void agg_add_key(struct agg *a, const struct settings *s, int node, const char *
 		a->big_warn++;
 	if (memory >= s->big_crit)
 		a->big_crit++;
-	struct key_entry e = { (char *)key, len, memory, length, ttl_ms, type, node };
+	struct key_entry e = { (char *)key, len, memory, length, ttl_ms, type, node, -1 };
 	agg_topn_push(&a->top_all, &e);
 	agg_topn_push(&a->top_type[type], &e);
 	if (length >= 0 && (s->lengths || a->memory_refused))
@@ -458,6 +464,7 @@ void agg_merge(struct agg *into, const struct agg *from, const struct settings *
 		merge_topn(&into->top_type[t], &from->top_type[t]);
 	merge_topn(&into->top_len, &from->top_len);
 	merge_topn(&into->streams, &from->streams);
+	merge_topn(&into->hot, &from->hot);
 	for (size_t i = 0; i < from->n_stream_hits; i++)
 		add_stream_hit(into, &from->stream_hits[i].e, from->stream_hits[i].rule);
 	into->stream_hits_dropped += from->stream_hits_dropped;

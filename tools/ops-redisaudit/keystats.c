@@ -111,6 +111,198 @@ void keystats_merge(struct keystats *into, const struct keystats *from)
 	into->expiring_memory += from->expiring_memory;
 	for (int t = 0; t < KT_COUNT; t++)
 		size_hist_merge(&into->sizes[t], &from->sizes[t]);
+	into->freq_keys += from->freq_keys;
+	into->freq_refused += from->freq_refused;
+	into->idle_refused += from->idle_refused;
+	if (!into->freq_error && from->freq_error)
+		into->freq_error = xstrdup(from->freq_error);
+	if (!into->idle_error && from->idle_error)
+		into->idle_error = xstrdup(from->idle_error);
+	for (int b = 0; b < IDLE_COUNT; b++) {
+		into->idle_keys[b] += from->idle_keys[b];
+		into->idle_memory[b] += from->idle_memory[b];
+	}
+}
+
+void keystats_free(struct keystats *ks)
+{
+	free(ks->freq_error);
+	free(ks->idle_error);
+	ks->freq_error = ks->idle_error = NULL;
+}
+
+/* ---- hot and idle keys: OBJECT FREQ / IDLETIME ---- */
+
+static const char *const idle_names[IDLE_COUNT] = { "lt_1h", "1h_1d", "1d_7d", "gt_7d" };
+static const char *const idle_labels[IDLE_COUNT] = { "<1h", "1h-1d", "1d-7d", ">7d" };
+
+static bool lfu_policy(const struct node *n)
+{
+	return strstr(n->maxmemory_policy, "-lfu") != NULL;
+}
+
+struct access_cmds keystats_access_cmds(const struct node *n, const struct settings *s)
+{
+	return (struct access_cmds){ .freq = !n->no_freq && (s->hot || lfu_policy(n)),
+				     .idle = s->idle && !n->no_idle };
+}
+
+static enum idle_bucket idle_bucket_of(long long idle_s)
+{
+	if (idle_s < 3600)
+		return IDLE_LT_1H;
+	if (idle_s < 86400)
+		return IDLE_1H_1D;
+	return idle_s < 7 * 86400 ? IDLE_1D_7D : IDLE_GT_7D;
+}
+
+/* A refusal is the same for every key of the node (policy, ACL): note it, stop asking. */
+static void note_refusal(u64 *count, char **first, const char *error, bool *stop)
+{
+	(*count)++;
+	if (!*first)
+		*first = xstrdup(error);
+	*stop = true;
+}
+
+void keystats_add_access(struct node *n, int idx, const char *key, size_t len, enum ktype type, u64 memory,
+			 const struct key_access *ka)
+{
+	struct keystats *ks = &n->agg.keystats;
+	if (ka->freq_error) {
+		note_refusal(&ks->freq_refused, &ks->freq_error, ka->freq_error, &n->no_freq);
+	} else if (ka->freq >= 0) {
+		struct key_entry e = { (char *)key, len, memory, -1, -1, type, idx, ka->freq };
+		agg_topn_push(&n->agg.hot, &e);
+		ks->freq_keys++;
+	}
+	if (ka->idle_error) {
+		note_refusal(&ks->idle_refused, &ks->idle_error, ka->idle_error, &n->no_idle);
+	} else if (ka->idle_s >= 0) {
+		enum idle_bucket b = idle_bucket_of(ka->idle_s);
+		ks->idle_keys[b]++;
+		ks->idle_memory[b] += memory;
+	}
+}
+
+/* Why no node sent OBJECT FREQ, or NULL when one did (caller frees). */
+static char *hot_unavailable(const struct settings *s, const struct node *nodes, size_t nn, const struct keystats *ks)
+{
+	if (ks->freq_keys)
+		return NULL;
+	if (ks->freq_error)
+		return xasprintf("the server refused OBJECT FREQ: %s", ks->freq_error);
+	if (s->hot)
+		return xstrdup("no key answered OBJECT FREQ");
+	for (size_t i = 0; i < nn; i++)
+		if (nodes[i].connected)
+			return xasprintf("maxmemory-policy is %s, not an LFU policy, so the server does not count "
+					 "accesses (--hot asks OBJECT FREQ anyway)",
+					 nodes[i].maxmemory_policy[0] ? nodes[i].maxmemory_policy : "unknown");
+	return xstrdup("no node connected");
+}
+
+static void put_hot_keys(struct report *r, const struct settings *s, const struct node *nodes, size_t nn,
+			 const struct agg *a)
+{
+	char *why = hot_unavailable(s, nodes, nn, &a->keystats);
+	bool text = report_format_of(r) == FMT_TEXT;
+	rp_string(r, "hot_keys_unavailable", NULL, why);
+	if (text && why)
+		rp_text(r, "hot keys: not available: %s\n\n", why);
+	if (why) {
+		rp_null(r, "hot_keys", NULL);
+		free(why);
+		return;
+	}
+	struct key_entry *v = agg_topn_sorted(&a->hot);
+	struct rp_table *t = rp_table_new(r, "hot_keys", "hot keys (OBJECT FREQ: logarithmic access counter)");
+	rp_table_col(t, "key", "KEY", COL_STR);
+	rp_table_col(t, "type", "TYPE", COL_STR);
+	rp_table_col(t, "freq", "FREQ", COL_INT);
+	rp_table_col(t, "memory_bytes", "MEMORY", COL_BYTES);
+	rp_table_col(t, "node", "NODE", COL_STR);
+	for (size_t i = 0; i < a->hot.n; i++) {
+		rp_table_bytes_str(t, v[i].key, v[i].len);
+		rp_table_str(t, agg_ktype_names[v[i].type]);
+		rp_table_int(t, v[i].freq);
+		rp_table_int(t, (long long)v[i].memory);
+		rp_table_str(t, nodes[v[i].node].label);
+	}
+	rp_table_end(t);
+	free(v);
+}
+
+static void put_idle(struct report *r, const struct keystats *ks)
+{
+	if (report_format_of(r) == FMT_TEXT && ks->idle_refused) {
+		rp_text(r, "idle     not available: see the idle-keys check\n\n");
+		return;
+	}
+	if (report_format_of(r) == FMT_TEXT) {
+		rp_text(r, "idle    ");
+		for (int b = 0; b < IDLE_COUNT; b++)
+			rp_text(r, " %s %llu (%s)", idle_labels[b], ks->idle_keys[b], human_bytes((double)ks->idle_memory[b]));
+		rp_text(r, "\n\n");
+		return;
+	}
+	rp_open_object(r, "idle_buckets");
+	for (int b = 0; b < IDLE_COUNT; b++) {
+		rp_open_object(r, idle_names[b]);
+		rp_int(r, "keys", NULL, (long long)ks->idle_keys[b]);
+		rp_int(r, "memory_bytes", NULL, (long long)ks->idle_memory[b]);
+		rp_close_object(r);
+	}
+	rp_close_object(r);
+}
+
+void keystats_output_access(struct report *r, const struct settings *s, const struct node *nodes, size_t nn,
+			    const struct agg *a)
+{
+	put_hot_keys(r, s, nodes, nn, a);
+	if (s->idle)
+		put_idle(r, &a->keystats);
+}
+
+static void report_hottest(struct report *r, const struct agg *a)
+{
+	const struct keystats *ks = &a->keystats;
+	struct key_entry *v = agg_topn_sorted(&a->hot);
+	char *k = prefix_key_display(v[0].key, v[0].len);
+	struct check *c = report_check(r, "hot-keys", ks->freq_refused ? ST_UNKNOWN : ST_OK, NULL,
+				       "%llu keys with an access frequency; the hottest is \"%s\" (OBJECT FREQ %lld)%s",
+				       ks->freq_keys, k, v[0].freq,
+				       ks->freq_refused ? "; some nodes refused OBJECT FREQ" : "");
+	check_metric(c, "hottest_freq", (double)v[0].freq, "", THRESHOLDS_NONE);
+	free(k);
+	free(v);
+}
+
+/* Asked for (--hot, an LFU policy, --idle) but refused: never OK. */
+static void report_access(struct report *r, const struct settings *s, const struct agg *a)
+{
+	const struct keystats *ks = &a->keystats;
+	if (ks->freq_refused && !ks->freq_keys)
+		check_hint(report_check(r, "hot-keys", ST_UNKNOWN, NULL, "no hot-key table: the server refused "
+					"OBJECT FREQ for %llu keys: %s", ks->freq_refused, ks->freq_error),
+			   "OBJECT FREQ needs maxmemory-policy allkeys-lfu or volatile-lfu, and the audit user "
+			   "+object|freq");
+	else if (ks->freq_keys && a->hot.n)
+		report_hottest(r, a);
+	if (!s->idle)
+		return;
+	if (ks->idle_refused) {
+		check_hint(report_check(r, "idle-keys", ST_UNKNOWN, NULL, "idle buckets incomplete: the server "
+					"refused OBJECT IDLETIME for %llu keys: %s", ks->idle_refused, ks->idle_error),
+			   "under an LFU maxmemory-policy the server tracks access frequency, not idle time; "
+			   "use the hot-key table there");
+		return;
+	}
+	u64 day = ks->idle_memory[IDLE_1D_7D] + ks->idle_memory[IDLE_GT_7D];
+	struct check *c = report_check(r, "idle-keys", ST_OK, NULL, "%s not touched for a day or more (%s for a week)",
+				       human_bytes((double)day), human_bytes((double)ks->idle_memory[IDLE_GT_7D]));
+	check_metric(c, "idle_1d_memory_bytes", (double)day, "B", THRESHOLDS_NONE);
+	check_metric(c, "idle_7d_memory_bytes", (double)ks->idle_memory[IDLE_GT_7D], "B", THRESHOLDS_NONE);
 }
 
 static const double percentiles[] = { 0.5, 0.9, 0.99 };
@@ -222,5 +414,6 @@ static void report_mass_expiry(struct report *r, const struct settings *s, const
 void keystats_report(struct report *r, const struct settings *s, const struct agg *a, double scale)
 {
 	report_mass_expiry(r, s, a, scale);
+	report_access(r, s, a);
 	report_key_sizes(r, &a->keystats);
 }

@@ -28,6 +28,8 @@ static const struct cli_opt options[] = {
 	CLI_OPT(0, "memory-samples", "N", CLI_INT, O, samples, "MEMORY USAGE SAMPLES for nested values",
 		.config_key = "redis.memory_samples"),
 	CLI_OPT(0, "lengths", NULL, CLI_FLAG, O, lengths, "also read element counts (STRLEN, LLEN, HLEN, ...)"),
+	CLI_OPT(0, "hot", NULL, CLI_FLAG, O, hot, "OBJECT FREQ per key for the hot-key table, whatever the policy"),
+	CLI_OPT(0, "idle", NULL, CLI_FLAG, O, idle, "OBJECT IDLETIME per key: memory by time since last access"),
 	CLI_OPT(0, "top", "N", CLI_INT, O, top, "keys and prefixes listed per table", .config_key = "redis.top"),
 	CLI_CALL_OPT(0, "delimiters", "CHARS", opt_delimiters, "prefix delimiters",
 		     .config_key = "redis.prefix.delimiters"),

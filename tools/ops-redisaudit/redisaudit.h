@@ -73,6 +73,8 @@ struct settings {
 	long long max_keys;    /* 0 = all */
 	double sample;         /* fraction of keys examined, 1 = all */
 	bool lengths;
+	bool hot;              /* --hot: OBJECT FREQ whatever the policy */
+	bool idle;             /* --idle: OBJECT IDLETIME */
 	bool no_scan;          /* --no-scan: server facts only */
 	const char *listen;    /* --listen: exporter mode */
 	const char *resume;    /* --resume token */
@@ -114,6 +116,7 @@ struct key_entry {
 	long long ttl_ms;      /* -1 = none */
 	enum ktype type;
 	int node;              /* index into the node list */
+	long long freq;        /* OBJECT FREQ, -1 = not asked */
 };
 
 /* A bounded min-heap of the largest entries by `memory` (or `length`). */
@@ -121,6 +124,7 @@ struct topn {
 	struct key_entry *v;
 	size_t n, max;
 	bool by_length;
+	bool by_freq;          /* the hot keys: by OBJECT FREQ */
 };
 
 struct prefix_entry {
@@ -162,18 +166,44 @@ struct size_hist {
 	u64 n, min, max;
 };
 
+enum idle_bucket { IDLE_LT_1H, IDLE_1H_1D, IDLE_1D_7D, IDLE_GT_7D, IDLE_COUNT };
+
 struct keystats {
 	u64 ttl_keys[TF_COUNT], ttl_memory[TF_COUNT];
 	u64 expiring_memory;          /* of keys expiring within settings.mass_expiry_window_ms */
 	struct size_hist sizes[KT_COUNT];
+	/* OBJECT FREQ / IDLETIME, when sent: keys answered, refused, and the first refusal */
+	u64 freq_keys, freq_refused, idle_refused;
+	char *freq_error, *idle_error;
+	u64 idle_keys[IDLE_COUNT], idle_memory[IDLE_COUNT];
 };
+
+/* What a batch asks besides TYPE/MEMORY/PTTL, and what one key answered to it. */
+struct access_cmds {
+	bool freq, idle;
+};
+struct key_access {
+	long long freq, idle_s;       /* -1: not asked or no answer */
+	char *freq_error, *idle_error;
+};
+struct node;
+struct agg;
 
 void keystats_add(struct keystats *ks, const struct settings *s, enum ktype type, u64 memory, long long ttl_ms);
 void keystats_merge(struct keystats *into, const struct keystats *from);
+void keystats_free(struct keystats *ks);
+/* OBJECT FREQ under an LFU maxmemory-policy or with --hot; OBJECT IDLETIME with --idle;
+ * neither once the node refused it. */
+struct access_cmds keystats_access_cmds(const struct node *n, const struct settings *s);
+/* One key's answers (in the node's scan thread): hot keys, idle buckets, refusals. */
+void keystats_add_access(struct node *n, int idx, const char *key, size_t len, enum ktype type, u64 memory,
+			 const struct key_access *ka);
+/* Tool data "hot_keys" (or why there are none) and "idle_buckets" with --idle. */
+void keystats_output_access(struct report *r, const struct settings *s, const struct node *nodes, size_t nn,
+			    const struct agg *a);
 /* Tool data: "ttl_buckets" and "key_sizes" (a line and a table in text). */
 void keystats_output(struct report *r, const struct keystats *ks, double scale);
-struct agg;
-/* Checks mass-expiry and key-sizes. */
+/* Checks mass-expiry, key-sizes, hot-keys and idle-keys. */
 void keystats_report(struct report *r, const struct settings *s, const struct agg *a, double scale);
 
 struct agg {
@@ -199,6 +229,7 @@ struct agg {
 	struct strbuf scratch;        /* prefix of the current key */
 	long long stream_node_max_entries; /* the node's, for stream rules without tolerance */
 	struct keystats keystats;
+	struct topn hot;              /* by OBJECT FREQ, when it was sent */
 };
 
 #define STREAM_HITS_MAX 100
@@ -264,6 +295,7 @@ struct node {
 	/* MEMORY USAGE refused (renamed, ACL): later batches do not send it, and element
 	 * counts are read instead (scan.c) */
 	bool no_memory;
+	bool no_freq, no_idle; /* OBJECT FREQ / IDLETIME refused: no longer sent */
 };
 
 /* Server name, version and replica state from an INFO text (unit-tested through a fake

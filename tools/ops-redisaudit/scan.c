@@ -143,6 +143,20 @@ static void resp_bulk(struct strbuf *sb, const char *data, size_t len)
 	SB_LITERAL(sb, "\r\n");
 }
 
+/* OBJECT FREQ and OBJECT IDLETIME, only when asked (keystats.c decides): the default
+ * audit's cost per key stays the same. */
+static void append_access(struct strbuf *out, struct access_cmds access, const char *k, size_t len)
+{
+	if (access.freq) {
+		SB_LITERAL(out, "*3\r\n$6\r\nOBJECT\r\n$4\r\nFREQ\r\n");
+		resp_bulk(out, k, len);
+	}
+	if (access.idle) {
+		SB_LITERAL(out, "*3\r\n$6\r\nOBJECT\r\n$8\r\nIDLETIME\r\n");
+		resp_bulk(out, k, len);
+	}
+}
+
 /*
  * TYPE, MEMORY USAGE ... SAMPLES n and PTTL for every key of a batch, encoded as RESP in one
  * buffer and handed to hiredis at once: formatting each command through
@@ -151,7 +165,7 @@ static void resp_bulk(struct strbuf *sb, const char *data, size_t len)
  * is left out and one INFO keyspace after the batch proves it still has none (on_main).
  */
 static void append_batch(struct node *n, const struct settings *s, struct strbuf *out,
-			 redisReply **keys, size_t nk, bool with_memory)
+			 redisReply **keys, size_t nk, bool with_memory, struct access_cmds access)
 {
 	static const char info_keyspace[] = "*2\r\n$4\r\nINFO\r\n$8\r\nkeyspace\r\n";
 	char samples[24];
@@ -172,6 +186,7 @@ static void append_batch(struct node *n, const struct settings *s, struct strbuf
 			SB_LITERAL(out, "*2\r\n$4\r\nPTTL\r\n");
 			resp_bulk(out, k, len);
 		}
+		append_access(out, access, k, len);
 	}
 	if (nk && n->ttl_free)
 		SB_LITERAL(out, info_keyspace);
@@ -190,6 +205,7 @@ struct key_result {
 	long long ttl_ms;
 	long long length;
 	bool length_sent;      /* a length command went out for this key */
+	struct key_access access;
 };
 
 static int read_reply(struct node *n, redisReply **out, const char *during)
@@ -256,6 +272,30 @@ static int read_key_replies(struct node *n, struct key_result *kr, bool with_mem
 	return 0;
 }
 
+static int read_access_reply(struct node *n, const char *what, long long *out, char **error)
+{
+	redisReply *r;
+	if (read_reply(n, &r, what))
+		return -1;
+	if (r->type == REDIS_REPLY_INTEGER)
+		*out = r->integer;
+	else if (r->type == REDIS_REPLY_ERROR && !*error)
+		*error = xstrdup(r->str ? r->str : "error");
+	freeReplyObject(r);
+	return 0;
+}
+
+/* OBJECT FREQ / IDLETIME of one key; an error (policy, ACL) is kept for keystats.c. */
+static int read_access_replies(struct node *n, struct key_result *kr, struct access_cmds access)
+{
+	kr->access.freq = kr->access.idle_s = -1;
+	if (access.freq && read_access_reply(n, "OBJECT FREQ", &kr->access.freq, &kr->access.freq_error))
+		return -1;
+	if (access.idle && read_access_reply(n, "OBJECT IDLETIME", &kr->access.idle_s, &kr->access.idle_error))
+		return -1;
+	return 0;
+}
+
 static const char *length_cmd(enum ktype t)
 {
 	static const char *const cmd[KT_COUNT] = { "STRLEN", "LLEN", "SCARD", "ZCARD", "HLEN", "XLEN", NULL };
@@ -303,6 +343,7 @@ struct batch {
 	char next_cursor[24];
 	bool ttl_free;             /* sent without PTTL, with INFO keyspace after */
 	bool with_memory;          /* MEMORY USAGE sent (not once the node refused it) */
+	struct access_cmds access; /* OBJECT FREQ / IDLETIME sent */
 	int follow_ups;            /* G_TTL / G_LEN groups still to read */
 	bool read_done;
 };
@@ -336,8 +377,11 @@ static void push_group(struct pipeline *p, enum group_kind kind, struct batch *b
 
 static void batch_free(struct batch *b)
 {
-	for (size_t i = 0; b->kr && i < b->nk; i++)
+	for (size_t i = 0; b->kr && i < b->nk; i++) {
 		free(b->kr[i].error);
+		free(b->kr[i].access.freq_error);
+		free(b->kr[i].access.idle_error);
+	}
 	if (b->scan)
 		freeReplyObject(b->scan);
 	free(b->sel);
@@ -409,7 +453,8 @@ static int on_scan(struct pipeline *p)
 	}
 	b->ttl_free = n->ttl_free && b->nk;
 	b->with_memory = !n->no_memory;
-	append_batch(n, p->sh->s, &p->resp, b->sel, b->nk, b->with_memory);
+	b->access = keystats_access_cmds(n, p->sh->s);
+	append_batch(n, p->sh->s, &p->resp, b->sel, b->nk, b->with_memory, b->access);
 	push_group(p, G_MAIN, b);
 	p->b[(p->bhead + p->blen++) % BATCHES_MAX] = b;
 	return flush_output(n);
@@ -442,7 +487,8 @@ static int read_ttl_guard(struct pipeline *p, struct batch *b)
 static int on_main(struct pipeline *p, struct batch *b)
 {
 	for (size_t i = 0; i < b->nk; i++)
-		if (read_key_replies(p->n, &b->kr[i], b->with_memory, !b->ttl_free))
+		if (read_key_replies(p->n, &b->kr[i], b->with_memory, !b->ttl_free) ||
+		    read_access_replies(p->n, &b->kr[i], b->access))
 			return -1;
 	if (b->ttl_free && read_ttl_guard(p, b))
 		return -1;
@@ -525,6 +571,9 @@ static void aggregate_done(struct pipeline *p)
 			else
 				agg_add_key(&n->agg, p->sh->s, p->idx, b->sel[i]->str, b->sel[i]->len, kr->type,
 					    kr->memory, kr->ttl_ms, kr->length);
+			if (!kr->vanished && (b->access.freq || b->access.idle))
+				keystats_add_access(n, p->idx, b->sel[i]->str, b->sel[i]->len, kr->type, kr->memory,
+						    &kr->access);
 		}
 		n->agg.examined += b->nk;
 		progress_tick(p->sh, b->nk);

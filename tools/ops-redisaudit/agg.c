@@ -423,7 +423,7 @@ void agg_add_key(struct agg *a, const struct settings *s, int node, const char *
 		a->big_warn++;
 	if (memory >= s->big_crit)
 		a->big_crit++;
-	struct key_entry e = { (char *)key, len, memory, length, ttl_ms, type, node, -1 };
+	struct key_entry e = { (char *)key, len, memory, length, ttl_ms, type, node, -1, SZ_SAMPLED };
 	agg_topn_push(&a->top_all, &e);
 	agg_topn_push(&a->top_type[type], &e);
 	if (length >= 0 && (s->lengths || a->memory_refused))

@@ -172,7 +172,7 @@ void keystats_add_access(struct node *n, int idx, const char *key, size_t len, e
 	if (ka->freq_error) {
 		note_refusal(&ks->freq_refused, &ks->freq_error, ka->freq_error, &n->no_freq);
 	} else if (ka->freq >= 0) {
-		struct key_entry e = { (char *)key, len, memory, -1, -1, type, idx, ka->freq };
+		struct key_entry e = { (char *)key, len, memory, -1, -1, type, idx, ka->freq, SZ_SAMPLED };
 		agg_topn_push(&n->agg.hot, &e);
 		ks->freq_keys++;
 	}

@@ -27,6 +27,8 @@ static const struct cli_opt options[] = {
 	CLI_OPT(0, "match", "PATTERN", CLI_STRING, O, match, "audit only keys matching the SCAN MATCH pattern"),
 	CLI_OPT(0, "memory-samples", "N", CLI_INT, O, samples, "MEMORY USAGE SAMPLES for nested values",
 		.config_key = "redis.memory_samples"),
+	CLI_OPT(0, "no-exact", NULL, CLI_FLAG_OFF, O, exact,
+		"no exact pass (MEMORY USAGE ... SAMPLES 0) over the listed top keys", .config_key = "redis.exact"),
 	CLI_OPT(0, "lengths", NULL, CLI_FLAG, O, lengths, "also read element counts (STRLEN, LLEN, HLEN, ...)"),
 	CLI_OPT(0, "hot", NULL, CLI_FLAG, O, hot, "OBJECT FREQ per key for the hot-key table, whatever the policy"),
 	CLI_OPT(0, "idle", NULL, CLI_FLAG, O, idle, "OBJECT IDLETIME per key: memory by time since last access"),
@@ -140,6 +142,7 @@ static void load_settings(struct settings *s, const struct config *cfg)
 	cfg_int(cfg, "redis.thresholds.ttl_min_keys", &s->ttl_heuristic_min);
 	cfg_bool(cfg, "redis.require_maxmemory", &s->require_maxmemory);
 	cfg_int(cfg, "redis.thresholds.leak_keys", &s->leak_keys);
+	cfg_int(cfg, "redis.exact_max_elements", &s->exact_max_elements);
 	pct = true;
 	cfg_threshold(cfg, "redis.thresholds.mass_expiry_share", &s->mass_expiry_pct, &pct);
 	if (!pct && s->mass_expiry_pct <= 1)   /* "0.5" means 50% */
@@ -391,6 +394,8 @@ static void scan_everything(struct run *run)
 	agg_init(&run->total, &run->s);
 	for (size_t i = 0; i < run->nn; i++)
 		agg_merge(&run->total, &run->nodes[i].agg, &run->s);
+	if (!run->s.no_scan && run->s.exact && !scan_stop)
+		exact_pass(run->nodes, run->nn, &run->s, &run->total);
 }
 
 /* A replica still syncing or cut from its primary holds a partial key space: never complete. */

@@ -164,19 +164,21 @@ static void put_prefixes(const struct out_ctx *o)
 	free(v);
 }
 
-static void key_table_cols(struct rp_table *t, bool lengths, bool stream)
+static void key_table_cols(struct rp_table *t, bool lengths, bool stream, bool method)
 {
 	rp_table_col(t, "key", "KEY", COL_STR);
 	rp_table_col(t, "type", stream ? NULL : "TYPE", COL_STR);
 	if (stream || lengths)
 		rp_table_col(t, "length", stream ? "ENTRIES" : "LENGTH", COL_INT);
 	rp_table_col(t, "memory_bytes", "MEMORY", COL_BYTES);
+	if (method)
+		rp_table_col(t, "memory_method", "SIZE", COL_STR);
 	rp_table_col(t, "ttl_seconds", "TTL", COL_DURATION);
 	rp_table_col(t, "node", "NODE", COL_STR);
 }
 
 static void key_table_row(const struct out_ctx *o, struct rp_table *t, const struct key_entry *e,
-			  bool with_length)
+			  bool with_length, bool method)
 {
 	rp_table_bytes_str(t, e->key, e->len);
 	rp_table_str(t, agg_ktype_names[e->type]);
@@ -187,6 +189,8 @@ static void key_table_row(const struct out_ctx *o, struct rp_table *t, const str
 			rp_table_str(t, NULL);
 	}
 	rp_table_int(t, (long long)e->memory);
+	if (method)
+		rp_table_str(t, exact_method_names[e->size_method]);
 	if (e->ttl_ms >= 0)
 		rp_table_double(t, (double)e->ttl_ms / 1000.0);
 	else
@@ -198,9 +202,10 @@ static void put_key_table(const struct out_ctx *o, const char *key, const char *
 {
 	struct key_entry *v = agg_topn_sorted(tn);
 	struct rp_table *t = rp_table_new(o->r, key, title);
-	key_table_cols(t, o->s->lengths || o->a->memory_refused, false);
+	bool method = o->s->exact && !tn->by_length;   /* the tables by memory went through exact.c */
+	key_table_cols(t, o->s->lengths || o->a->memory_refused, false, method);
 	for (size_t i = 0; i < tn->n; i++)
-		key_table_row(o, t, &v[i], o->s->lengths || o->a->memory_refused);
+		key_table_row(o, t, &v[i], o->s->lengths || o->a->memory_refused, method);
 	rp_table_end(t);
 	free(v);
 }
@@ -228,7 +233,7 @@ static const struct stream_rule *stream_rule_for(const struct settings *s, const
 
 static void stream_row(const struct out_ctx *o, struct rp_table *t, const struct key_entry *e, bool over)
 {
-	key_table_row(o, t, e, true);
+	key_table_row(o, t, e, true, false);
 	const struct stream_rule *rule = stream_rule_for(o->s, e);
 	if (rule)
 		rp_table_int(t, rule->maxlen);
@@ -276,7 +281,7 @@ static void put_streams(const struct out_ctx *o)
 	struct rp_table *t = NULL;
 	if (o->text) {
 		t = rp_table_new(o->r, "streams", "streams (over MAXLEN first, then longest)");
-		key_table_cols(t, true, true);
+		key_table_cols(t, true, true, false);
 		rp_table_col(t, "maxlen", "MAXLEN", COL_INT);
 		rp_table_col(t, "over_maxlen", "OVER", COL_STR);
 	} else {

@@ -7,6 +7,7 @@
  *   findings.c  checks: no-TTL, big keys, stream MAXLEN, KEYS callers, maxmemory
  *   keystats.c  fixed-size per-key statistics: TTL buckets with memory, size percentiles,
  *               mass-expiry and key-sizes checks
+ *   exact.c     the exact pass: the top keys measured again with SAMPLES 0
  *   leaks.c     the key-leak check (prefixes of ids that never expire, --compare)
  *   scan.c      the SCAN pipeline on one node (one thread per node, at most --jobs)
  *   conn.c      targets (URL / unix path), connect + AUTH + SELECT, server facts,
@@ -95,6 +96,8 @@ struct settings {
 	bool require_maxmemory;
 	double mass_expiry_pct;              /* share of memory expiring within the window; 0: off */
 	double mass_expiry_window_ms;
+	bool exact;                          /* the exact pass over the top keys */
+	long long exact_max_elements;        /* keys with more elements keep their sampled size */
 	long long leak_keys;                 /* keys in a prefix that make a key leak */
 	const char *compare;                 /* --compare: a previous JSON report */
 };
@@ -108,6 +111,10 @@ struct stats {
 	u64 ttl[TTL_COUNT];
 };
 
+/* How a listed key's memory was measured. */
+enum size_method { SZ_SAMPLED, SZ_EXACT, SZ_ESTIMATED, SZ_COUNT };
+extern const char *const exact_method_names[SZ_COUNT];
+
 struct key_entry {
 	char *key;
 	size_t len;
@@ -117,6 +124,7 @@ struct key_entry {
 	enum ktype type;
 	int node;              /* index into the node list */
 	long long freq;        /* OBJECT FREQ, -1 = not asked */
+	enum size_method size_method;
 };
 
 /* A bounded min-heap of the largest entries by `memory` (or `length`). */
@@ -349,6 +357,8 @@ extern volatile sig_atomic_t scan_stop;   /* set by SIGINT/SIGTERM */
 
 /* Scans every node, at most s->jobs at a time. Progress is drawn against total_keys. */
 void scan_all(struct node *nodes, size_t n, const struct settings *s, unsigned long long total_keys);
+/* The element-count command of a type (STRLEN, LLEN, ...), NULL for other types. */
+const char *scan_length_cmd(enum ktype t);
 /* Whether --max-keys stopped the scan (not an error). */
 bool scan_limit_reached(void);
 
@@ -371,6 +381,11 @@ void findings_report(struct report *r, const struct settings *s, struct node *no
 /* The checks that need no scan: KEYS callers and maxmemory (--no-scan, exporter mode). */
 void findings_report_server(struct report *r, const struct settings *s, struct node *nodes, size_t nn,
 			    const struct caller_list *callers);
+
+/* ---- exact.c ---- */
+/* After the scan: MEMORY USAGE ... SAMPLES 0 for the keys of the top tables, except those
+ * with more than settings.exact_max_elements elements (marked SZ_ESTIMATED). */
+void exact_pass(struct node *nodes, size_t nn, const struct settings *s, struct agg *total);
 
 /* ---- leaks.c ---- */
 /* key-leak: prefixes over settings.leak_keys keys of which almost none expire, with their

@@ -1,0 +1,72 @@
+#!/bin/sh
+# ops-redisaudit's exact pass: after the scan the keys of the top tables are measured again
+# with MEMORY USAGE ... SAMPLES 0, except those with more elements than
+# redis.exact_max_elements ("estimated"); tables and JSON say how each size was measured.
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_LIB/redis.sh"
+test_require_cmd python3
+
+start_redis || { echo "Bail out! redis-server did not start"; exit 1; }
+rcli CONFIG SET maxmemory 1gb >/dev/null
+
+# Hashes of 300 fields with values from 1 to 3000 bytes: 5 sampled fields rarely give
+# the exact size. A string, and a list of 500 elements.
+rcli EVAL "
+for h = 1, 2 do
+  for i = 1, 300 do redis.call('HSET', 'h:' .. h, 'f' .. i, string.rep('x', (i * 37 * h) % 3000 + 1)) end
+end
+redis.call('SET', 's:1', string.rep('s', 20000))
+for i = 1, 500 do redis.call('RPUSH', 'l:1', string.rep('e', i)) end
+return 1" 0 >/dev/null
+
+EXACT_H1=$(rcli MEMORY USAGE h:1 SAMPLES 0) EXACT_H2=$(rcli MEMORY USAGE h:2 SAMPLES 0)
+SAMPLED_L=$(rcli MEMORY USAGE l:1 SAMPLES 5) STR=$(rcli MEMORY USAGE s:1)
+export EXACT_H1 EXACT_H2 SAMPLED_L STR
+
+test_expect_success 'setup: sampling misjudges the hashes' '
+	test "$(rcli MEMORY USAGE h:1 SAMPLES 5)" != "$EXACT_H1"
+'
+
+test_expect_success 'top keys are measured exactly: SAMPLES 0 sizes, marked exact' '
+	ops-redisaudit --format json "$REDIS_URL" >out.json &&
+	json_assert out.json "
+import os
+top = {k[\"key\"]: k for k in d[\"top_keys\"]}
+assert top[\"h:1\"][\"memory_bytes\"] == int(os.environ[\"EXACT_H1\"]), top[\"h:1\"]
+assert top[\"h:2\"][\"memory_bytes\"] == int(os.environ[\"EXACT_H2\"]), top[\"h:2\"]
+assert top[\"s:1\"][\"memory_bytes\"] == int(os.environ[\"STR\"]), top[\"s:1\"]
+assert all(k[\"memory_method\"] == \"exact\" for k in top.values()), top
+h = d[\"top_keys_by_type\"][\"hash\"]
+assert [k[\"memory_method\"] for k in h] == [\"exact\", \"exact\"], h
+assert {k[\"key\"]: k[\"memory_bytes\"] for k in h} == {\"h:1\": int(os.environ[\"EXACT_H1\"]), \"h:2\": int(os.environ[\"EXACT_H2\"])}, h
+"
+'
+
+test_expect_success 'a key over redis.exact_max_elements keeps its sampled size: estimated' '
+	printf "redis:\n  exact_max_elements: 400\n" >bound.yaml &&
+	ops-redisaudit --config bound.yaml --format json "$REDIS_URL" >bound.json &&
+	json_assert bound.json "
+import os
+top = {k[\"key\"]: k for k in d[\"top_keys\"]}
+assert top[\"l:1\"][\"memory_method\"] == \"estimated\", top[\"l:1\"]
+assert top[\"l:1\"][\"memory_bytes\"] == int(os.environ[\"SAMPLED_L\"]), top[\"l:1\"]
+assert top[\"h:1\"][\"memory_method\"] == \"exact\", top[\"h:1\"]
+"
+'
+
+test_expect_success 'text: the SIZE column of the largest keys' '
+	ops-redisaudit --config bound.yaml "$REDIS_URL" >out.txt &&
+	test_grep "^  KEY  *TYPE  *MEMORY  *SIZE  *TTL" out.txt &&
+	test_grep "^  l:1  *list .* estimated " out.txt
+'
+
+test_expect_success '--no-exact: sampled sizes, no method column, no SAMPLES 0 sent' '
+	rcli CONFIG RESETSTAT >/dev/null &&
+	ops-redisaudit --no-exact --format json "$REDIS_URL" >noexact.json &&
+	json_assert noexact.json "
+assert all(\"memory_method\" not in k for k in d[\"top_keys\"]), d[\"top_keys\"]
+" &&
+	rcli INFO commandstats >stats && test_grep_not "^cmdstat_hlen" stats
+'
+
+test_done

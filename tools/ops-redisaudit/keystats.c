@@ -233,7 +233,7 @@ static void put_hot_keys(struct report *r, const struct settings *s, const struc
 	free(v);
 }
 
-static void put_idle(struct report *r, const struct keystats *ks)
+static void put_idle(struct report *r, const struct keystats *ks, double scale)
 {
 	if (report_format_of(r) == FMT_TEXT && ks->idle_refused) {
 		rp_text(r, "idle     not available: see the idle-keys check\n\n");
@@ -242,26 +242,27 @@ static void put_idle(struct report *r, const struct keystats *ks)
 	if (report_format_of(r) == FMT_TEXT) {
 		rp_text(r, "idle    ");
 		for (int b = 0; b < IDLE_COUNT; b++)
-			rp_text(r, " %s %llu (%s)", idle_labels[b], ks->idle_keys[b], human_bytes((double)ks->idle_memory[b]));
+			rp_text(r, " %s %.0f (%s)", idle_labels[b], (double)ks->idle_keys[b] * scale,
+				human_bytes((double)ks->idle_memory[b] * scale));
 		rp_text(r, "\n\n");
 		return;
 	}
 	rp_open_object(r, "idle_buckets");
 	for (int b = 0; b < IDLE_COUNT; b++) {
 		rp_open_object(r, idle_names[b]);
-		rp_int(r, "keys", NULL, (long long)ks->idle_keys[b]);
-		rp_int(r, "memory_bytes", NULL, (long long)ks->idle_memory[b]);
+		rp_int(r, "keys", NULL, llround((double)ks->idle_keys[b] * scale));
+		rp_int(r, "memory_bytes", NULL, llround((double)ks->idle_memory[b] * scale));
 		rp_close_object(r);
 	}
 	rp_close_object(r);
 }
 
 void keystats_output_access(struct report *r, const struct settings *s, const struct node *nodes, size_t nn,
-			    const struct agg *a)
+			    const struct agg *a, double scale)
 {
 	put_hot_keys(r, s, nodes, nn, a);
 	if (s->idle)
-		put_idle(r, &a->keystats);
+		put_idle(r, &a->keystats, scale);
 }
 
 static void report_hottest(struct report *r, const struct agg *a)
@@ -279,7 +280,7 @@ static void report_hottest(struct report *r, const struct agg *a)
 }
 
 /* Asked for (--hot, an LFU policy, --idle) but refused: never OK. */
-static void report_access(struct report *r, const struct settings *s, const struct agg *a)
+static void report_access(struct report *r, const struct settings *s, const struct agg *a, double scale)
 {
 	const struct keystats *ks = &a->keystats;
 	if (ks->freq_refused && !ks->freq_keys)
@@ -298,11 +299,12 @@ static void report_access(struct report *r, const struct settings *s, const stru
 			   "use the hot-key table there");
 		return;
 	}
-	u64 day = ks->idle_memory[IDLE_1D_7D] + ks->idle_memory[IDLE_GT_7D];
+	double day = (double)(ks->idle_memory[IDLE_1D_7D] + ks->idle_memory[IDLE_GT_7D]) * scale;
+	double week = (double)ks->idle_memory[IDLE_GT_7D] * scale;
 	struct check *c = report_check(r, "idle-keys", ST_OK, NULL, "%s not touched for a day or more (%s for a week)",
-				       human_bytes((double)day), human_bytes((double)ks->idle_memory[IDLE_GT_7D]));
-	check_metric(c, "idle_1d_memory_bytes", (double)day, "B", THRESHOLDS_NONE);
-	check_metric(c, "idle_7d_memory_bytes", (double)ks->idle_memory[IDLE_GT_7D], "B", THRESHOLDS_NONE);
+				       human_bytes(day), human_bytes(week));
+	check_metric(c, "idle_1d_memory_bytes", day, "B", THRESHOLDS_NONE);
+	check_metric(c, "idle_7d_memory_bytes", week, "B", THRESHOLDS_NONE);
 }
 
 static const double percentiles[] = { 0.5, 0.9, 0.99 };
@@ -414,6 +416,6 @@ static void report_mass_expiry(struct report *r, const struct settings *s, const
 void keystats_report(struct report *r, const struct settings *s, const struct agg *a, double scale)
 {
 	report_mass_expiry(r, s, a, scale);
-	report_access(r, s, a);
+	report_access(r, s, a, scale);
 	report_key_sizes(r, &a->keystats);
 }

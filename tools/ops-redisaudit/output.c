@@ -384,7 +384,7 @@ void output_report(struct report *r, const struct settings *s, struct node *node
 	keystats_output(r, &total->keystats, scale);
 	put_prefixes(&o);
 	put_top_keys(&o);
-	keystats_output_access(r, s, nodes, nn, total);
+	keystats_output_access(r, s, nodes, nn, total, scale);
 	put_streams(&o);
 	put_callers(&o, callers);
 	put_nodes(&o);

@@ -208,7 +208,7 @@ void keystats_add_access(struct node *n, int idx, const char *key, size_t len, e
 			 const struct key_access *ka);
 /* Tool data "hot_keys" (or why there are none) and "idle_buckets" with --idle. */
 void keystats_output_access(struct report *r, const struct settings *s, const struct node *nodes, size_t nn,
-			    const struct agg *a);
+			    const struct agg *a, double scale);
 /* Tool data: "ttl_buckets" and "key_sizes" (a line and a table in text). */
 void keystats_output(struct report *r, const struct keystats *ks, double scale);
 /* Checks mass-expiry, key-sizes, hot-keys and idle-keys. */

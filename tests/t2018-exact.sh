@@ -1,7 +1,8 @@
 #!/bin/sh
 # ops-redisaudit's exact pass: after the scan the keys of the top tables are measured again
 # with MEMORY USAGE ... SAMPLES 0, except those with more elements than
-# redis.exact_max_elements ("estimated"); tables and JSON say how each size was measured.
+# redis.exact_max_elements ("estimated"); tables and JSON say how each size was measured,
+# on a standalone server and on each node of a cluster.
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_LIB/redis.sh"
 test_require_cmd python3
@@ -67,6 +68,27 @@ test_expect_success '--no-exact: sampled sizes, no method column, no SAMPLES 0 s
 assert all(\"memory_method\" not in k for k in d[\"top_keys\"]), d[\"top_keys\"]
 " &&
 	rcli INFO commandstats >stats && test_grep_not "^cmdstat_hlen" stats
+'
+
+# On a cluster each key is measured on the node that holds it.
+start_redis_cluster || { echo "Bail out! the cluster did not come up"; exit 1; }
+set -- $REDIS_CLUSTER_PORTS
+CP1=$1
+for h in a b c d e f; do
+	redis-cli -c -p "$CP1" EVAL "for i = 1, 300 do redis.call('HSET', KEYS[1], 'f' .. i, string.rep('x', (i * 41) % 2000 + 1)) end return 1" 1 "hc:$h" >/dev/null
+done
+
+test_expect_success 'cluster: the listed keys of every node are exact' '
+	{ ops-redisaudit --format json "$REDIS_CLUSTER_URL" >cluster.json; test $? -le 1; } &&
+	python3 -c "
+import json
+for k in json.load(open(\"cluster.json\"))[\"top_keys\"]:
+    print(k[\"key\"], k[\"memory_bytes\"], k[\"memory_method\"])" | sort >got &&
+	for h in a b c d e f; do
+		echo "hc:$h $(redis-cli -c -p "$CP1" MEMORY USAGE "hc:$h" SAMPLES 0) exact"
+	done | sort >expect &&
+	test_cmp expect got &&
+	json_assert cluster.json "assert len({k[\"node\"] for k in d[\"top_keys\"]}) > 1, d[\"top_keys\"]"
 '
 
 test_done

@@ -51,10 +51,14 @@ test_expect_code 3 'a bad id pattern is a located config error' '
 	rc=$? && cat out err && grep -q "bad.yaml:[0-9]*:[0-9]*: redis.id_patterns item 1" err && exit $rc
 '
 
-# 2000 session:<id> keys without TTL, 10 with; leak_keys lowered to 1000.
+# 2000 session:<id> keys without TTL, 10 with (0.5%); mix:<id> 1140 without and 60 with (5%):
+# not a leak, its keys do expire; leak_keys lowered to 1000.
 rcli FLUSHALL >/dev/null
 rcli EVAL "for i = 1, 2000 do redis.call('SET', 'session:' .. i, 'v') end
 for i = 1, 10 do redis.call('SET', 'session:t' .. i, 'v', 'EX', 3600) end
+for i = 1, 1200 do
+  if i <= 60 then redis.call('SET', 'mix:' .. i, 'v', 'EX', 3600) else redis.call('SET', 'mix:' .. i, 'v') end
+end
 for i = 1, 1500 do redis.call('SET', 'cache:' .. i, 'v', 'EX', 3600) end
 for i = 1, 500 do redis.call('SET', 'small:' .. i, 'v') end
 return 1" 0 >/dev/null
@@ -71,6 +75,17 @@ assert \"size now\" in c[\"message\"], c
 m = {x[\"name\"]: x[\"value\"] for x in c[\"metrics\"]}
 assert m[\"prefix_keys\"] == 2010, m
 "
+'
+
+test_expect_success 'leak_keys is a bound: more keys than it leak, as many do not' '
+	printf "redis:\n  thresholds:\n    leak_keys: 2010\n" >at.yaml &&
+	ops-redisaudit --config at.yaml --format json "$REDIS_URL" >at.json &&
+	checks_of at.json key-leak >got &&
+	echo "ok None" >expect && test_cmp expect got &&
+	printf "redis:\n  thresholds:\n    leak_keys: 2009\n" >below.yaml &&
+	{ ops-redisaudit --config below.yaml --format json "$REDIS_URL" >below.json; test $? -eq 1; } &&
+	checks_of below.json key-leak >got &&
+	echo "warning session:*" >expect && test_cmp expect got
 '
 
 test_expect_success 'the default threshold (10000 keys) finds no leak here' '

@@ -612,7 +612,7 @@ static int finish(struct run *run, FILE *out)
 		output_report(r, &run->s, run->nodes, run->nn, &run->total, &run->callers, scale);
 		findings_report(r, &run->s, run->nodes, run->nn, &run->total, &run->callers);
 		leaks_report(r, &run->s, &run->total, scale);
-		keystats_report(r, &run->s, &run->total, scale);
+		keyreport_report(r, &run->s, &run->total, scale);
 	}
 	int rc = report_finish(r, out);
 	report_free(r);

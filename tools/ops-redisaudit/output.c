@@ -381,10 +381,10 @@ void output_report(struct report *r, const struct settings *s, struct node *node
 {
 	struct out_ctx o = { r, s, nodes, nn, total, scale, report_format_of(r) == FMT_TEXT };
 	put_totals(&o);
-	keystats_output(r, &total->keystats, scale);
+	keyreport_output(r, &total->keystats, scale);
 	put_prefixes(&o);
 	put_top_keys(&o);
-	keystats_output_access(r, s, nodes, nn, total, scale);
+	keyreport_output_access(r, s, nodes, nn, total, scale);
 	put_streams(&o);
 	put_callers(&o, callers);
 	put_nodes(&o);

@@ -5,15 +5,17 @@
  *   main.c      options, config, orchestration, exit code
  *   output.c    tool data (tables / JSON objects)
  *   findings.c  checks: no-TTL, big keys, stream MAXLEN, KEYS callers, maxmemory
- *   keystats.c  fixed-size per-key statistics: TTL buckets with memory, size percentiles,
- *               mass-expiry and key-sizes checks
  *   exact.c     the exact pass: the top keys measured again with SAMPLES 0
  *   leaks.c     the key-leak check (prefixes of ids that never expire, --compare)
  *   scan.c      the SCAN pipeline on one node (one thread per node, at most --jobs)
+ *   keyreport.c hot/idle access commands; TTL memory, sizes, hot and idle keys shown and
+ *               judged (mass-expiry, key-sizes, hot-keys, idle-keys)
  *   conn.c      targets (URL / unix path), connect + AUTH + SELECT, server facts,
  *               cluster topology (CLUSTER NODES)
  *   tls.c       TLS through OpenSSL and a relay thread per connection (hiredis 0.14 has none)
  *   agg.c       bounded aggregation: totals, prefixes, TTL buckets, top-N heaps, merge
+ *   keystats.c  fixed-size per-key statistics: TTL buckets with memory, size histograms,
+ *               idle buckets
  *   prefix.c    key -> prefix folding; binary-safe glob matching
  *
  * Memory: nothing is kept per key. A node's aggregate holds at most prefix_max prefixes,
@@ -200,19 +202,24 @@ struct agg;
 void keystats_add(struct keystats *ks, const struct settings *s, enum ktype type, u64 memory, long long ttl_ms);
 void keystats_merge(struct keystats *into, const struct keystats *from);
 void keystats_free(struct keystats *ks);
+void keystats_add_idle(struct keystats *ks, long long idle_s, u64 memory);
+/* The size at or below which a share p of the keys lies (within 1/8 above). */
+double keystats_size_percentile(const struct size_hist *h, double p);
+
+/* ---- keyreport.c: showing and judging them ---- */
 /* OBJECT FREQ under an LFU maxmemory-policy or with --hot; OBJECT IDLETIME with --idle;
  * neither once the node refused it. */
-struct access_cmds keystats_access_cmds(const struct node *n, const struct settings *s);
+struct access_cmds keyreport_access_cmds(const struct node *n, const struct settings *s);
 /* One key's answers (in the node's scan thread): hot keys, idle buckets, refusals. */
-void keystats_add_access(struct node *n, int idx, const char *key, size_t len, enum ktype type, u64 memory,
+void keyreport_add_access(struct node *n, int idx, const char *key, size_t len, enum ktype type, u64 memory,
 			 const struct key_access *ka);
 /* Tool data "hot_keys" (or why there are none) and "idle_buckets" with --idle. */
-void keystats_output_access(struct report *r, const struct settings *s, const struct node *nodes, size_t nn,
+void keyreport_output_access(struct report *r, const struct settings *s, const struct node *nodes, size_t nn,
 			    const struct agg *a, double scale);
 /* Tool data: "ttl_buckets" and "key_sizes" (a line and a table in text). */
-void keystats_output(struct report *r, const struct keystats *ks, double scale);
+void keyreport_output(struct report *r, const struct keystats *ks, double scale);
 /* Checks mass-expiry, key-sizes, hot-keys and idle-keys. */
-void keystats_report(struct report *r, const struct settings *s, const struct agg *a, double scale);
+void keyreport_report(struct report *r, const struct settings *s, const struct agg *a, double scale);
 
 struct agg {
 	struct stats total;

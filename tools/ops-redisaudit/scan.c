@@ -143,7 +143,7 @@ static void resp_bulk(struct strbuf *sb, const char *data, size_t len)
 	SB_LITERAL(sb, "\r\n");
 }
 
-/* OBJECT FREQ and OBJECT IDLETIME, only when asked (keystats.c decides): the default
+/* OBJECT FREQ and OBJECT IDLETIME, only when asked (keyreport.c decides): the default
  * audit's cost per key stays the same. */
 static void append_access(struct strbuf *out, struct access_cmds access, const char *k, size_t len)
 {
@@ -285,7 +285,7 @@ static int read_access_reply(struct node *n, const char *what, long long *out, c
 	return 0;
 }
 
-/* OBJECT FREQ / IDLETIME of one key; an error (policy, ACL) is kept for keystats.c. */
+/* OBJECT FREQ / IDLETIME of one key; an error (policy, ACL) is kept for keyreport.c. */
 static int read_access_replies(struct node *n, struct key_result *kr, struct access_cmds access)
 {
 	kr->access.freq = kr->access.idle_s = -1;
@@ -453,7 +453,7 @@ static int on_scan(struct pipeline *p)
 	}
 	b->ttl_free = n->ttl_free && b->nk;
 	b->with_memory = !n->no_memory;
-	b->access = keystats_access_cmds(n, p->sh->s);
+	b->access = keyreport_access_cmds(n, p->sh->s);
 	append_batch(n, p->sh->s, &p->resp, b->sel, b->nk, b->with_memory, b->access);
 	push_group(p, G_MAIN, b);
 	p->b[(p->bhead + p->blen++) % BATCHES_MAX] = b;
@@ -572,7 +572,7 @@ static void aggregate_done(struct pipeline *p)
 				agg_add_key(&n->agg, p->sh->s, p->idx, b->sel[i]->str, b->sel[i]->len, kr->type,
 					    kr->memory, kr->ttl_ms, kr->length);
 			if (!kr->vanished && (b->access.freq || b->access.idle))
-				keystats_add_access(n, p->idx, b->sel[i]->str, b->sel[i]->len, kr->type, kr->memory,
+				keyreport_add_access(n, p->idx, b->sel[i]->str, b->sel[i]->len, kr->type, kr->memory,
 						    &kr->access);
 		}
 		n->agg.examined += b->nk;

@@ -84,4 +84,12 @@ test_expect_code 3 'an audit user denied OBJECT: hot keys UNKNOWN with the NOPER
 	grep -q "^unknown .*refused OBJECT FREQ .*NOPERM" got && exit $rc
 '
 
+test_expect_success 'LFU policy and no key: the hot-key table is empty for that reason' '
+	rcli FLUSHALL >/dev/null &&
+	ops-redisaudit --format json "$REDIS_URL" >empty.json &&
+	json_assert empty.json "
+assert d[\"hot_keys\"] is None and d[\"hot_keys_unavailable\"] == \"no key answered OBJECT FREQ\", d[\"hot_keys_unavailable\"]
+"
+'
+
 test_done

@@ -62,14 +62,12 @@ static char *hot_unavailable(const struct settings *s, const struct node *nodes,
 		return NULL;
 	if (ks->freq_error)
 		return xasprintf("the server refused OBJECT FREQ: %s", ks->freq_error);
-	if (s->hot)
-		return xstrdup("no key answered OBJECT FREQ");
 	for (size_t i = 0; i < nn; i++)
-		if (nodes[i].connected)
+		if (nodes[i].connected && !s->hot && !lfu_policy(&nodes[i]))
 			return xasprintf("maxmemory-policy is %s, not an LFU policy, so the server does not count "
 					 "accesses (--hot asks OBJECT FREQ anyway)",
 					 nodes[i].maxmemory_policy[0] ? nodes[i].maxmemory_policy : "unknown");
-	return xstrdup("no node connected");
+	return xstrdup("no key answered OBJECT FREQ");
 }
 
 static void put_hot_keys(struct report *r, const struct settings *s, const struct node *nodes, size_t nn,

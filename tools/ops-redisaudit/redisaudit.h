@@ -19,7 +19,8 @@
  *   prefix.c    key -> prefix folding; binary-safe glob matching
  *
  * Memory: nothing is kept per key. A node's aggregate holds at most prefix_max prefixes,
- * top keys per heap and a capped list of stream findings, whatever the key count.
+ * top keys per heap, a capped list of stream findings and fixed-size histograms
+ * (keystats.c), whatever the key count.
  */
 #ifndef OPS_REDISAUDIT_H
 #define OPS_REDISAUDIT_H

@@ -296,15 +296,20 @@ static int read_access_replies(struct node *n, struct key_result *kr, struct acc
 	return 0;
 }
 
-const char *scan_length_cmd(enum ktype t)
+static const char *length_cmd(enum ktype t)
 {
 	static const char *const cmd[KT_COUNT] = { "STRLEN", "LLEN", "SCARD", "ZCARD", "HLEN", "XLEN", NULL };
 	return cmd[t];
 }
 
+const char *scan_length_cmd(enum ktype t)
+{
+	return length_cmd(t);
+}
+
 static bool wants_length(const struct settings *s, const struct key_result *kr)
 {
-	return !kr->vanished && !kr->skipped && scan_length_cmd(kr->type) &&
+	return !kr->vanished && !kr->skipped && length_cmd(kr->type) &&
 	       (s->lengths || kr->memory_refused || kr->type == KT_STREAM);
 }
 
@@ -495,7 +500,7 @@ static int on_main(struct pipeline *p, struct batch *b)
 	size_t n_len = 0;
 	for (size_t i = 0; i < b->nk; i++) {
 		if (wants_length(p->sh->s, &b->kr[i])) {
-			append_key_cmd(p->n, scan_length_cmd(b->kr[i].type), b->sel[i]->str, b->sel[i]->len);
+			append_key_cmd(p->n, length_cmd(b->kr[i].type), b->sel[i]->str, b->sel[i]->len);
 			b->kr[i].length_sent = true;
 			n_len++;
 		}

@@ -80,6 +80,9 @@ c = [c for c in d[\"checks\"] if c[\"id\"] == \"mass-expiry\"][0]
 assert c[\"status\"] == \"warning\", c
 m = {x[\"name\"]: x[\"value\"] for x in c[\"metrics\"]}
 assert m[\"expiring_memory_bytes\"] == 90 * int(os.environ[\"SMALL\"]), m
+assert m[\"ttl_lt_1m_memory_bytes\"] == 90 * int(os.environ[\"SMALL\"]), m
+assert m[\"ttl_1m_5m_memory_bytes\"] == 9 * int(os.environ[\"MID\"]), m
+assert m[\"ttl_none_memory_bytes\"] == int(os.environ[\"BIG\"]), m
 "
 '
 

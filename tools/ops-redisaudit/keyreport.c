@@ -279,6 +279,12 @@ static void report_mass_expiry(struct report *r, const struct settings *s, const
 			      "(EX base + random) so they expire spread out");
 	check_metric(c, "expiring_memory_share", pct, "%", (struct thresholds){ s->mass_expiry_pct, NAN, 0, 100 });
 	check_metric(c, "expiring_memory_bytes", (double)ks->expiring_memory * scale, "B", THRESHOLDS_NONE);
+	/* the whole TTL profile, so a dashboard sees the wave build up before it trips */
+	for (int b = 0; b < TF_COUNT; b++) {
+		char name[48];
+		snprintf(name, sizeof(name), "ttl_%s_memory_bytes", keystats_ttl_names[b]);
+		check_metric(c, name, (double)ks->ttl_memory[b] * scale, "B", THRESHOLDS_NONE);
+	}
 }
 
 void keyreport_report(struct report *r, const struct settings *s, const struct agg *a, double scale)

@@ -346,6 +346,7 @@ void agg_free(struct agg *a)
 	free(a->patterns);
 	free(a->memory_error);
 	free(a->skip_error);
+	streams_names_free(&a->stream_keys);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -421,8 +422,10 @@ void agg_add_key(struct agg *a, const struct settings *s, int node, const char *
 	agg_topn_push(&a->top_type[type], &e);
 	if (length >= 0 && (s->lengths || a->memory_refused))
 		agg_topn_push(&a->top_len, &e);
-	if (type == KT_STREAM)
+	if (type == KT_STREAM) {
 		check_stream(a, s, &e);
+		streams_note(&a->stream_keys, s, key, len);
+	}
 }
 
 static void merge_topn(struct topn *into, const struct topn *from)

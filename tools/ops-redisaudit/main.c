@@ -59,6 +59,12 @@ static const struct cli_opt options[] = {
 		.config_key = "redis.thresholds.big_key_warning"),
 	CLI_OPT(0, "big-key-critical", "BYTES", CLI_SIZE, O, big_crit, "critical from this size",
 		.config_key = "redis.thresholds.big_key_critical"),
+	CLI_OPT(0, "stream-lag", "N", CLI_INT, O, group_lag_warn,
+		"warn about a consumer group with more entries than this to deliver",
+		.config_key = "redis.stream_groups.lag_warning"),
+	CLI_OPT(0, "consumer-idle", "DURATION", CLI_DURATION, O, consumer_idle_ms,
+		"warn about a consumer idle this long that holds pending entries",
+		.config_key = "redis.stream_groups.consumer_idle_warning"),
 	CLI_OPT_END,
 };
 #undef O
@@ -139,6 +145,12 @@ static void load_settings(struct settings *s, const struct config *cfg)
 		s->count = s->rate >= 1 ? (long long)s->rate : 1;
 	cfg_list(cfg, "redis.expire_patterns", &s->expire_patterns, &s->n_expire_patterns);
 	load_streams(s, cfg);
+	cfg_list(cfg, "redis.stream_groups.watch", &s->stream_watch, &s->n_stream_watch);
+	cfg_int(cfg, "redis.stream_groups.max_streams", &s->stream_groups_max);
+	cfg_double(cfg, "redis.thresholds.memory_used_warning", &s->mem_used_warn_pct);
+	cfg_double(cfg, "redis.thresholds.memory_used_critical", &s->mem_used_crit_pct);
+	cfg_double(cfg, "redis.thresholds.fragmentation_warning", &s->frag_warn);
+	cfg_int(cfg, "redis.thresholds.fragmentation_min_bytes", &s->frag_min_bytes);
 }
 
 /* redis.targets.NAME.FIELD, copied, or NULL. */
@@ -233,6 +245,8 @@ struct run {
 	size_t nn;
 	struct agg total;
 	struct caller_list callers;
+	struct stream_audit streams;
+	struct memctx *mem;        /* per node */
 	double elapsed_ms;
 	bool cluster;
 	char *resume_mismatch;     /* what of --resume matched no node, or NULL */
@@ -344,6 +358,17 @@ static void init_nodes(struct run *run)
 	strcpy(n->cursor, "0");
 }
 
+/* After the scan (our own commands are done): consumer groups and memory, also --no-scan. */
+static void read_server_context(struct run *run)
+{
+	if (scan_stop)
+		return;
+	streams_audit(run->nodes, run->nn, &run->s, &run->streams);
+	run->mem = xcalloc(run->nn + 1, sizeof(*run->mem));
+	for (size_t i = 0; i < run->nn; i++)
+		memctx_collect(&run->nodes[i], &run->mem[i]);
+}
+
 static void scan_everything(struct run *run)
 {
 	unsigned long long total = 0;
@@ -368,6 +393,7 @@ static void scan_everything(struct run *run)
 	agg_init(&run->total, &run->s);
 	for (size_t i = 0; i < run->nn; i++)
 		agg_merge(&run->total, &run->nodes[i].agg, &run->s);
+	read_server_context(run);
 }
 
 /* A replica still syncing or cut from its primary holds a partial key space: never complete. */
@@ -575,15 +601,19 @@ static void report_server_only(struct report *r, const struct run *run)
 static int finish(struct run *run, FILE *out)
 {
 	struct report *r = cli_report_new(&tool, &run->common);
+	double scale = 1;
 	if (run->s.no_scan) {
 		report_server_only(r, run);
 	} else {
-		double scale = scale_of(run);
+		scale = scale_of(run);
 		report_scan_state(r, run, scale);
 		report_keyspace(r, run, scale);
 		output_report(r, &run->s, run->nodes, run->nn, &run->total, &run->callers, scale);
 		findings_report(r, &run->s, run->nodes, run->nn, &run->total, &run->callers);
 	}
+	streams_report(r, &run->s, run->nodes, &run->streams);
+	if (run->mem)
+		memctx_report(r, &run->s, run->nodes, run->nn, run->mem, run->s.no_scan ? NULL : &run->total, scale);
 	int rc = report_finish(r, out);
 	report_free(r);
 	return run_failed(run) ? 3 : rc;
@@ -614,6 +644,10 @@ static int audit(struct run *run, const struct config *cfg, const char *operand,
 
 static void run_free(struct run *run)
 {
+	streams_audit_free(&run->streams);
+	for (size_t i = 0; run->mem && i < run->nn; i++)
+		memctx_free(&run->mem[i]);
+	free(run->mem);
 	for (size_t i = 0; i < run->nn; i++)
 		conn_node_free(&run->nodes[i]);
 	free(run->nodes);

@@ -11,6 +11,8 @@
  *   tls.c       TLS through OpenSSL and a relay thread per connection (hiredis 0.14 has none)
  *   agg.c       bounded aggregation: totals, prefixes, TTL buckets, top-N heaps, merge
  *   prefix.c    key -> prefix folding; binary-safe glob matching
+ *   streams.c   consumer groups of the streams seen (XINFO): lost entries, lag, dead workers
+ *   memctx.c    the server's memory context (INFO memory/stats): keys' total vs used_memory
  *
  * Memory: nothing is kept per key. A node's aggregate holds at most prefix_max prefixes,
  * top keys per heap and a capped list of stream findings, whatever the key count.
@@ -88,6 +90,16 @@ struct settings {
 	double ttl_heuristic_pct;            /* share of a prefix with TTL */
 	long long ttl_heuristic_min;         /* keys in the prefix before judging */
 	bool require_maxmemory;
+	/* consumer groups (streams.c) */
+	const char *const *stream_watch;     /* audited in every mode, --no-scan too */
+	size_t n_stream_watch;
+	long long stream_groups_max;         /* streams whose groups are read per node */
+	long long group_lag_warn;            /* entries not yet delivered */
+	double consumer_idle_ms;             /* idle with pending entries: a dead worker */
+	/* memory context (memctx.c) */
+	double mem_used_warn_pct, mem_used_crit_pct;
+	double frag_warn;                    /* mem_fragmentation_ratio */
+	long long frag_min_bytes;            /* RSS over used_memory before it matters */
 };
 
 /* ---- aggregation ---- */
@@ -143,6 +155,14 @@ struct pattern_hits {                 /* keys without TTL under an expire patter
 	size_t example_len;
 };
 
+/* A bounded list of stream key names (streams.c). */
+struct stream_names {
+	char **keys;
+	size_t *lens;
+	size_t n;
+	u64 dropped;                  /* streams past the cap: their groups are not read */
+};
+
 struct agg {
 	struct stats total;
 	u64 scanned;                  /* names SCAN returned */
@@ -165,6 +185,7 @@ struct agg {
 	size_t n_patterns;
 	struct strbuf scratch;        /* prefix of the current key */
 	long long stream_node_max_entries; /* the node's, for stream rules without tolerance */
+	struct stream_names stream_keys;   /* streams whose consumer groups are read (streams.c) */
 };
 
 #define STREAM_HITS_MAX 100
@@ -301,6 +322,72 @@ void findings_report(struct report *r, const struct settings *s, struct node *no
 /* The checks that need no scan: KEYS callers and maxmemory (--no-scan, exporter mode). */
 void findings_report_server(struct report *r, const struct settings *s, struct node *nodes, size_t nn,
 			    const struct caller_list *callers);
+
+/* ---- streams.c ---- */
+/* Remembers a stream for streams_audit(), at most s->stream_groups_max per node. */
+void streams_note(struct stream_names *l, const struct settings *s, const char *key, size_t len);
+void streams_names_free(struct stream_names *l);
+
+struct xconsumer_worst {      /* the longest idle consumer that holds pending entries */
+	char *name;
+	long long idle_ms, pending;
+};
+
+struct xgroup {
+	char *name;
+	long long consumers, pending;
+	long long entries_read;   /* -1: the server does not know (nil) */
+	long long lag;            /* entries after last-delivered-id still in the stream; -1 unknown */
+	long long lost;           /* entries removed before the group read them; -1: some, count unknown */
+	char last_delivered[48];
+	struct xconsumer_worst idle;
+	char *consumers_error;    /* XINFO CONSUMERS refused */
+};
+
+struct xstream {
+	int node;
+	char *key;
+	size_t len;
+	long long length, entries_added;
+	char first_id[48], last_id[48], max_deleted[48];
+	struct xgroup *groups;
+	size_t ngroups;
+	char *error;              /* XINFO refused (ACL, renamed), or the watched stream is missing */
+	bool missing;
+};
+
+struct stream_audit {
+	struct xstream *v;
+	size_t n;
+	u64 not_read;             /* streams past the cap */
+	bool ran;
+};
+
+/* XINFO STREAM / GROUPS / CONSUMERS of the streams the scan saw and of the watched ones. */
+void streams_audit(struct node *nodes, size_t nn, const struct settings *s, struct stream_audit *out);
+void streams_audit_free(struct stream_audit *sa);
+void streams_report(struct report *r, const struct settings *s, struct node *nodes,
+		    const struct stream_audit *sa);
+/* "1700000000000-5" -> (ms, seq); -1 when malformed. Compare: <0, 0, >0. */
+int streams_id_parse(const char *id, u64 *ms, u64 *seq);
+int streams_id_cmp(const char *a, const char *b);
+
+/* ---- memctx.c ---- */
+struct memctx {
+	bool read;                /* INFO memory answered */
+	char *error;
+	long long used, rss, peak, dataset, overhead, startup;
+	long long maxmemory;
+	char policy[32];
+	double frag_ratio;
+	long long clients_normal, clients_replicas, repl_backlog, aof_buffer;
+	long long evicted_keys, expired_keys;
+};
+void memctx_collect(struct node *n, struct memctx *m);
+void memctx_free(struct memctx *m);
+/* The table and checks; keys_total is the scan's MEMORY USAGE sum, or NULL with --no-scan. */
+void memctx_report(struct report *r, const struct settings *s, struct node *nodes, size_t nn,
+		   const struct memctx *m, const struct agg *keys_total, double scale);
 
 /* ---- output.c ---- */
 void output_report(struct report *r, const struct settings *s, struct node *nodes, size_t nn,

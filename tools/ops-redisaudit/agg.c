@@ -462,6 +462,7 @@ void agg_merge(struct agg *into, const struct agg *from, const struct settings *
 	for (size_t i = 0; i < from->n_stream_hits; i++)
 		add_stream_hit(into, &from->stream_hits[i].e, from->stream_hits[i].rule);
 	into->stream_hits_dropped += from->stream_hits_dropped;
+	modtypes_merge(&into->modules, &from->modules);
 	for (size_t i = 0; i < s->n_expire_patterns; i++) {
 		into->patterns[i].keys += from->patterns[i].keys;
 		if (from->patterns[i].example)

@@ -12,6 +12,7 @@
  *   agg.c       bounded aggregation: totals, prefixes, TTL buckets, top-N heaps, merge
  *   prefix.c    key -> prefix folding; binary-safe glob matching
  *   streams.c   consumer groups of the streams seen (XINFO): lost entries, lag, dead workers
+ *   types.c     names of module types (ReJSON-RL, ...) instead of "other"
  *   memctx.c    the server's memory context (INFO memory/stats): keys' total vs used_memory
  *
  * Memory: nothing is kept per key. A node's aggregate holds at most prefix_max prefixes,
@@ -155,6 +156,22 @@ struct pattern_hits {                 /* keys without TTL under an expire patter
 	size_t example_len;
 };
 
+/* Keys per module type name (types.c); past the cap they count in other_keys only. */
+#define MODULE_TYPES_MAX 16
+struct module_type {
+	char name[40];
+	u64 keys, memory;
+};
+struct module_types {
+	struct module_type v[MODULE_TYPES_MAX];
+	size_t n;
+	u64 other_keys, other_memory;
+};
+void modtypes_add(struct module_types *m, const char *name, size_t len, u64 keys, u64 memory);
+void modtypes_merge(struct module_types *into, const struct module_types *from);
+/* JSON: module_types {NAME: {keys, memory_bytes}} and module_types_other_keys; text: a line. */
+void modtypes_put(struct report *r, const struct module_types *m, double scale);
+
 /* A bounded list of stream key names (streams.c). */
 struct stream_names {
 	char **keys;
@@ -186,6 +203,7 @@ struct agg {
 	struct strbuf scratch;        /* prefix of the current key */
 	long long stream_node_max_entries; /* the node's, for stream rules without tolerance */
 	struct stream_names stream_keys;   /* streams whose consumer groups are read (streams.c) */
+	struct module_types modules;       /* the names of the KT_OTHER keys (types.c) */
 };
 
 #define STREAM_HITS_MAX 100

@@ -190,6 +190,7 @@ struct key_result {
 	long long ttl_ms;
 	long long length;
 	bool length_sent;      /* a length command went out for this key */
+	char type_name[40];    /* TYPE's answer for KT_OTHER: a module's type name */
 };
 
 static int read_reply(struct node *n, redisReply **out, const char *during)
@@ -239,6 +240,8 @@ static int read_key_replies(struct node *n, struct key_result *kr, bool with_mem
 	}
 	if (!kr->skipped && !kr->vanished) {
 		kr->type = agg_ktype_parse(t->str, t->len);
+		if (kr->type == KT_OTHER)
+			snprintf(kr->type_name, sizeof(kr->type_name), "%s", t->str);
 		kr->memory = m->type == REDIS_REPLY_INTEGER && m->integer > 0 ? (u64)m->integer : 0;
 		kr->memory_refused = !with_memory || m->type == REDIS_REPLY_ERROR;
 		if (m->type == REDIS_REPLY_ERROR) {
@@ -525,6 +528,8 @@ static void aggregate_done(struct pipeline *p)
 			else
 				agg_add_key(&n->agg, p->sh->s, p->idx, b->sel[i]->str, b->sel[i]->len, kr->type,
 					    kr->memory, kr->ttl_ms, kr->length);
+			if (!kr->vanished && kr->type == KT_OTHER)
+				modtypes_add(&n->agg.modules, kr->type_name, strlen(kr->type_name), 1, kr->memory);
 		}
 		n->agg.examined += b->nk;
 		progress_tick(p->sh, b->nk);

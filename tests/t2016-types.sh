@@ -41,4 +41,35 @@ t = d[\"totals\"]
 assert len(t[\"module_types\"]) == 16 and t[\"module_types_other_keys\"] == 4 and t[\"types\"][\"other\"] == 20, t"
 '
 
+start_redis || { echo "Bail out! redis-server did not start"; exit 1; }
+rcli CONFIG SET hash-max-listpack-entries 4 >/dev/null
+rcli EVAL "
+for i = 1, 10 do redis.call('HSET', 'user:' .. i, 'a', 1, 'b', 2) end
+for i = 1, 3 do redis.call('HSET', 'cart:' .. i, 'a', 1, 'b', 2, 'c', 3, 'd', 4, 'e', 5) end
+redis.call('SADD', 'tags:1', 1, 2, 3)
+return 1" 0 >/dev/null
+
+test_expect_success '--encodings: hashes past hash-max-listpack-entries counted per prefix, with the value' '
+	ops-redisaudit --encodings --format json "$REDIS_URL" >enc.json; test $? -le 1 &&
+	json_assert enc.json "
+e = {(r[\"prefix\"], r[\"type\"]): r for r in d[\"encodings\"]}
+assert e[(\"cart:*\", \"hash\")][\"outgrown\"] == 3 and e[(\"user:*\", \"hash\")][\"outgrown\"] == 0, e
+assert \"hash-max-listpack-entries 4\" in e[(\"cart:*\", \"hash\")][\"config\"], e
+assert e[(\"tags:*\", \"set\")][\"compact\"] == 1, e" &&
+	checks_of enc.json encoding >got && echo "ok None" >expect && test_cmp expect got &&
+	ops-redisaudit "$REDIS_URL" >plain.txt; test $? -le 1 &&
+	test_grep_not "OBJECT ENCODING" plain.txt
+'
+
+test_expect_success '--encodings without +object or +config: UNKNOWN with the reason' '
+	rcli ACL SETUSER noobj on ">no-Pa55" "~*" "+@all" "-object" >/dev/null &&
+	ops-redisaudit --encodings --format json "redis://noobj:no-Pa55@127.0.0.1:$REDIS_PORT" >noobj.json; test $? -eq 3 &&
+	checks_of noobj.json encoding >got && echo "unknown None" >expect && test_cmp expect got &&
+	test_grep "OBJECT ENCODING was refused (NOPERM" noobj.json &&
+	rcli ACL SETUSER nocfg on ">nc-Pa55" "~*" "+@all" "-config" >/dev/null &&
+	ops-redisaudit --encodings --format json "redis://nocfg:nc-Pa55@127.0.0.1:$REDIS_PORT" >nocfg.json; test $? -eq 3 &&
+	checks_of nocfg.json encoding >got && echo "unknown None" >expect && test_cmp expect got &&
+	test_grep "CONFIG GET was refused" nocfg.json
+'
+
 test_done

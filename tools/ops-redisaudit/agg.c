@@ -347,6 +347,7 @@ void agg_free(struct agg *a)
 	free(a->memory_error);
 	free(a->skip_error);
 	streams_names_free(&a->stream_keys);
+	encodings_free(&a->encodings);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -463,6 +464,7 @@ void agg_merge(struct agg *into, const struct agg *from, const struct settings *
 		add_stream_hit(into, &from->stream_hits[i].e, from->stream_hits[i].rule);
 	into->stream_hits_dropped += from->stream_hits_dropped;
 	modtypes_merge(&into->modules, &from->modules);
+	encodings_merge(&into->encodings, &from->encodings);
 	for (size_t i = 0; i < s->n_expire_patterns; i++) {
 		into->patterns[i].keys += from->patterns[i].keys;
 		if (from->patterns[i].example)

@@ -28,6 +28,8 @@ static const struct cli_opt options[] = {
 	CLI_OPT(0, "memory-samples", "N", CLI_INT, O, samples, "MEMORY USAGE SAMPLES for nested values",
 		.config_key = "redis.memory_samples"),
 	CLI_OPT(0, "lengths", NULL, CLI_FLAG, O, lengths, "also read element counts (STRLEN, LLEN, HLEN, ...)"),
+	CLI_OPT(0, "encodings", NULL, CLI_FLAG, O, encodings,
+		"also read OBJECT ENCODING of hashes, sets and zsets: those past the compact encoding"),
 	CLI_OPT(0, "top", "N", CLI_INT, O, top, "keys and prefixes listed per table", .config_key = "redis.top"),
 	CLI_CALL_OPT(0, "delimiters", "CHARS", opt_delimiters, "prefix delimiters",
 		     .config_key = "redis.prefix.delimiters"),
@@ -365,8 +367,11 @@ static void read_server_context(struct run *run)
 		return;
 	streams_audit(run->nodes, run->nn, &run->s, &run->streams);
 	run->mem = xcalloc(run->nn + 1, sizeof(*run->mem));
-	for (size_t i = 0; i < run->nn; i++)
+	for (size_t i = 0; i < run->nn; i++) {
 		memctx_collect(&run->nodes[i], &run->mem[i]);
+		if (run->s.encodings && run->nodes[i].connected && !run->nodes[i].error)
+			encodings_read_config(&run->nodes[i], &run->nodes[i].agg.encodings);
+	}
 }
 
 static void scan_everything(struct run *run)
@@ -610,6 +615,7 @@ static int finish(struct run *run, FILE *out)
 		report_keyspace(r, run, scale);
 		output_report(r, &run->s, run->nodes, run->nn, &run->total, &run->callers, scale);
 		findings_report(r, &run->s, run->nodes, run->nn, &run->total, &run->callers);
+		encodings_report(r, &run->s, run->nodes, run->nn, &run->total.encodings);
 	}
 	streams_report(r, &run->s, run->nodes, &run->streams);
 	if (run->mem)

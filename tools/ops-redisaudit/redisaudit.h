@@ -13,6 +13,7 @@
  *   prefix.c    key -> prefix folding; binary-safe glob matching
  *   streams.c   consumer groups of the streams seen (XINFO): lost entries, lag, dead workers
  *   types.c     names of module types (ReJSON-RL, ...) instead of "other"
+ *   encodings.c --encodings: collections past their compact encoding, per prefix
  *   memctx.c    the server's memory context (INFO memory/stats): keys' total vs used_memory
  *
  * Memory: nothing is kept per key. A node's aggregate holds at most prefix_max prefixes,
@@ -73,6 +74,7 @@ struct settings {
 	long long max_keys;    /* 0 = all */
 	double sample;         /* fraction of keys examined, 1 = all */
 	bool lengths;
+	bool encodings;        /* --encodings: OBJECT ENCODING of hashes, sets, zsets */
 	bool no_scan;          /* --no-scan: server facts only */
 	const char *listen;    /* --listen: exporter mode */
 	const char *resume;    /* --resume token */
@@ -172,6 +174,25 @@ void modtypes_merge(struct module_types *into, const struct module_types *from);
 /* JSON: module_types {NAME: {keys, memory_bytes}} and module_types_other_keys; text: a line. */
 void modtypes_put(struct report *r, const struct module_types *m, double scale);
 
+/* --encodings (encodings.c): per (prefix, type), counts by OBJECT ENCODING. */
+#define ENCODING_PREFIXES_MAX 1000
+enum { ENC_CONFIG_COUNT = 6 };
+struct enc_entry {
+	char *prefix;             /* NULL: an empty slot */
+	size_t len;
+	enum ktype type;
+	u64 compact, outgrown, unknown;
+};
+struct encodings {
+	struct enc_entry *slots;  /* open addressing, 2 x ENCODING_PREFIXES_MAX */
+	size_t n;
+	u64 dropped;              /* keys of prefixes past the cap */
+	struct strbuf scratch;
+	char *error;              /* OBJECT ENCODING refused */
+	long long config[ENC_CONFIG_COUNT];   /* the node's deciding values, -1 unknown */
+	char *config_error;
+};
+
 /* A bounded list of stream key names (streams.c). */
 struct stream_names {
 	char **keys;
@@ -204,6 +225,7 @@ struct agg {
 	long long stream_node_max_entries; /* the node's, for stream rules without tolerance */
 	struct stream_names stream_keys;   /* streams whose consumer groups are read (streams.c) */
 	struct module_types modules;       /* the names of the KT_OTHER keys (types.c) */
+	struct encodings encodings;        /* --encodings (encodings.c) */
 };
 
 #define STREAM_HITS_MAX 100
@@ -389,6 +411,17 @@ void streams_report(struct report *r, const struct settings *s, struct node *nod
 /* "1700000000000-5" -> (ms, seq); -1 when malformed. Compare: <0, 0, >0. */
 int streams_id_parse(const char *id, u64 *ms, u64 *seq);
 int streams_id_cmp(const char *a, const char *b);
+
+/* ---- encodings.c ---- */
+bool encodings_judged(enum ktype t);
+void encodings_note(struct encodings *e, const struct settings *s, const char *key, size_t len,
+		    enum ktype t, const char *enc);
+void encodings_merge(struct encodings *into, const struct encodings *from);
+void encodings_free(struct encodings *e);
+/* CONFIG GET of the values that decide the encodings, into e->config. */
+void encodings_read_config(struct node *n, struct encodings *e);
+void encodings_report(struct report *r, const struct settings *s, struct node *nodes, size_t nn,
+		      const struct encodings *total);
 
 /* ---- memctx.c ---- */
 struct memctx {

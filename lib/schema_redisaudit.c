@@ -11,6 +11,9 @@ const struct cfg_key opskit_schema_redisaudit[] = {
 	CFG_KEY("redis.targets.*.cert", CFG_STRING, "client certificate (PEM)"),
 	CFG_KEY("redis.targets.*.key", CFG_STRING, "private key (PEM) of the client certificate"),
 	CFG_KEY("redis.targets.*.sni", CFG_STRING, "server name sent and verified (default: the URL's host)"),
+	CFG_KEY("redis.targets.*.scan_interval", CFG_DURATION,
+		"exporter mode: scan this target in full in the background this often (0: never)",
+		.def = "0", CFG_RANGE(0, CFG_NO_MAX)),
 	CFG_KEY("redis.count", CFG_INT, "SCAN COUNT per batch",
 		.def = "1000", CFG_RANGE(1, 100000)),
 	CFG_KEY("redis.memory_samples", CFG_INT, "MEMORY USAGE SAMPLES",
@@ -69,5 +72,7 @@ const struct cfg_key opskit_schema_redisaudit[] = {
 	CFG_KEY("redis.require_maxmemory", CFG_BOOL, "warn when maxmemory is unset",
 		.def = "true"),
 	CFG_EXPORTER_KEYS("redis"),
+	CFG_KEY("redis.exporter.state_dir", CFG_STRING,
+		"where scheduled full scans leave their results (default: a temporary directory)"),
 	CFG_END,
 };

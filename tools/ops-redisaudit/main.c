@@ -673,7 +673,19 @@ struct exporter_ctx {
 	struct run *run;
 	const struct config *cfg;
 	bool any_target;
+	struct scan_schedule sched;
 };
+
+/* A configured target's scan_interval in ms, 0 when it has none (or is not configured). */
+static double target_scan_interval(const struct config *cfg, const char *target)
+{
+	double ms = 0;
+	char *path = xasprintf("redis.targets.%s.scan_interval", target);
+	if (config_schema_find(path))
+		cfg_duration_ms(cfg, path, &ms);
+	free(path);
+	return ms;
+}
 
 static const char *exporter_target_ok(void *ctx, const char *target)
 {
@@ -695,7 +707,45 @@ static int exporter_probe(void *ctx, const char *target, double timeout_ms, FILE
 	ec->run->common.format = FMT_PROMETHEUS;
 	ec->run->s.no_scan = true;
 	ec->run->s.timeout_ms = fmin(ec->run->s.timeout_ms, timeout_ms);
-	return audit(ec->run, ec->cfg, target, out);
+	int rc = audit(ec->run, ec->cfg, target, out);
+	double interval = ec->sched.state_dir ? target_scan_interval(ec->cfg, target) : 0;
+	if (interval > 0)
+		schedule_put(out, ec->sched.state_dir, target, interval);
+	return rc;
+}
+
+/* In the scheduler's child: the full audit of a target, with the configured limits. */
+static int exporter_full_scan(void *ctx, const char *target)
+{
+	struct exporter_ctx *ec = ctx;
+	ec->run->common.format = FMT_PROMETHEUS;
+	ec->run->s.no_scan = false;
+	return audit(ec->run, ec->cfg, target, stdout);
+}
+
+/* The schedule of the targets with a scan_interval; none: no scheduler. */
+static int start_schedule(struct exporter_ctx *ec)
+{
+	const char *const *names;
+	size_t n = 0;
+	cfg_children(ec->cfg, "redis.targets", &names, &n);
+	struct scan_schedule *sch = &ec->sched;
+	sch->names = names;
+	sch->interval_ms = xcalloc(n + 1, sizeof(*sch->interval_ms));
+	sch->n = n;
+	bool any = false;
+	for (size_t i = 0; i < n; i++)
+		any |= (sch->interval_ms[i] = target_scan_interval(ec->cfg, names[i])) > 0;
+	if (!any)
+		return 0;
+	cfg_str(ec->cfg, "redis.exporter.state_dir", &sch->state_dir);
+	char *err = NULL;
+	if (schedule_start(sch, exporter_full_scan, ec, &err)) {
+		errorf("%s", err);
+		free(err);
+		return -1;
+	}
+	return 0;
 }
 
 static int serve_exporter(struct run *run, const struct config *cfg)
@@ -703,7 +753,12 @@ static int serve_exporter(struct run *run, const struct config *cfg)
 	struct exporter_config xc = { .tool = tool.name, .version = OPSKIT_VERSION, .listen = run->s.listen };
 	struct exporter_ctx ec = { .run = run, .cfg = cfg };
 	exporter_config_load(&xc, cfg, "redis", &ec.any_target);
-	return exporter_run(&xc, exporter_probe, exporter_target_ok, &ec);
+	if (start_schedule(&ec))
+		return 3;
+	int rc = exporter_run(&xc, exporter_probe, exporter_target_ok, &ec);
+	schedule_stop(&ec.sched);
+	free(ec.sched.interval_ms);
+	return rc;
 }
 
 int main(int argc, char **argv)

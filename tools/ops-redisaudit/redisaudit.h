@@ -14,6 +14,7 @@
  *   streams.c   consumer groups of the streams seen (XINFO): lost entries, lag, dead workers
  *   types.c     names of module types (ReJSON-RL, ...) instead of "other"
  *   encodings.c --encodings: collections past their compact encoding, per prefix
+ *   schedule.c  exporter mode: full scans in the background, served with their age
  *   memctx.c    the server's memory context (INFO memory/stats): keys' total vs used_memory
  *
  * Memory: nothing is kept per key. A node's aggregate holds at most prefix_max prefixes,
@@ -27,6 +28,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
 
 #include "report.h"
 #include "util.h"
@@ -422,6 +425,26 @@ void encodings_free(struct encodings *e);
 void encodings_read_config(struct node *n, struct encodings *e);
 void encodings_report(struct report *r, const struct settings *s, struct node *nodes, size_t nn,
 		      const struct encodings *total);
+
+/* ---- schedule.c ---- */
+/* Runs the full audit of a configured target, its Prometheus text to stdout; returns (or
+ * exits with) its exit code. Called in a child process. */
+typedef int (*schedule_scan_fn)(void *ctx, const char *target);
+struct scan_schedule {
+	const char *state_dir;        /* redis.exporter.state_dir, or own_dir */
+	char *own_dir;                /* a temporary directory of ours, removed at the end */
+	const char *const *names;     /* targets */
+	double *interval_ms;          /* per target; 0: never scanned in full */
+	size_t n;
+	pid_t pid;                    /* the scheduler process */
+};
+/* Starts the scheduler process. -1 with *err set (caller frees). */
+int schedule_start(struct scan_schedule *sch, schedule_scan_fn fn, void *ctx, char **err);
+/* Stops it (and a scan in progress); removes own_dir. */
+void schedule_stop(struct scan_schedule *sch);
+/* The last result of a target (renamed opskit_redis_scan_*), opskit_redis_scan_age_seconds,
+ * _running and _interval_seconds, for a scrape. */
+void schedule_put(FILE *out, const char *state_dir, const char *name, double interval_ms);
 
 /* ---- memctx.c ---- */
 struct memctx {

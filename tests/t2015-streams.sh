@@ -88,6 +88,19 @@ assert m[\"used_memory\"] > 0 and m[\"keys_memory\"] > 0 and m[\"maxmemory_polic
 	test_grep "opskit_redisaudit_evicted_keys" mem.prom
 '
 
+test_expect_success 'fragmentation over the ratio, once the bytes matter: WARNING' '
+	cat >frag.yaml <<-EOF &&
+	redis:
+	  thresholds:
+	    fragmentation_warning: 1.01
+	    fragmentation_min_bytes: 0
+	EOF
+	ops-redisaudit --config frag.yaml --no-scan --format json "$REDIS_URL" >frag.json; test $? -eq 1 &&
+	checks_of frag.json fragmentation >got && echo "warning 127.0.0.1:$REDIS_PORT" >expect && test_cmp expect got &&
+	ops-redisaudit --no-scan --format json "$REDIS_URL" >nofrag.json; test $? -eq 1 &&
+	checks_of nofrag.json fragmentation >got && ! test -s got
+'
+
 # maxmemory at about 85% of what the server uses now, with policy $1; its report in $2.
 audit_near_full() {
 	used=$(rcli INFO memory | sed -n "s/^used_memory:\([0-9]*\).*/\1/p")

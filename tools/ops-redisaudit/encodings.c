@@ -15,6 +15,12 @@
 
 #define ENC_SLOTS (2 * ENCODING_PREFIXES_MAX)
 
+/* Its own names: agg.c calls this file, so this file does not call agg.c. */
+static const char *type_name(enum ktype t)
+{
+	return t == KT_HASH ? "hash" : t == KT_SET ? "set" : "zset";
+}
+
 bool encodings_judged(enum ktype t)
 {
 	return t == KT_HASH || t == KT_SET || t == KT_ZSET;
@@ -167,7 +173,7 @@ static void put_table(struct report *r, const struct encodings *e, const struct 
 			rp_table_bytes_str(t, v[i]->prefix, v[i]->len);
 		else
 			rp_table_str(t, "(no prefix)");
-		rp_table_str(t, agg_ktype_names[v[i]->type]);
+		rp_table_str(t, type_name(v[i]->type));
 		rp_table_int(t, (long long)v[i]->outgrown);
 		rp_table_int(t, (long long)v[i]->compact);
 		rp_table_int(t, (long long)v[i]->unknown);

@@ -365,8 +365,8 @@ static void report_group(struct report *r, const struct settings *s, const struc
 	if (g->consumers == 0 && g->lag > 0) {
 		t->orphaned++;
 		check_hint(report_check(r, "stream-group-no-consumers", ST_WARNING, subj,
-					"group %s of stream \"%s\" has no consumer and %lld entries to deliver",
-					g->name, k, g->lag),
+					"group %s of stream \"%s\" has no consumer and %lld entr%s to deliver",
+					g->name, k, g->lag, g->lag == 1 ? "y" : "ies"),
 			   "start its workers, or XGROUP DESTROY a group nobody uses any more");
 	}
 	if (g->consumers_error)
@@ -428,6 +428,7 @@ static void put_table(struct report *r, const struct stream_audit *sa)
 	rp_table_col(t, "entries_added", NULL, COL_INT);
 	rp_table_col(t, "first_entry_id", NULL, COL_STR);
 	rp_table_col(t, "last_generated_id", NULL, COL_STR);
+	rp_table_col(t, "max_deleted_entry_id", NULL, COL_STR);
 	rp_table_col(t, "last_delivered_id", "DELIVERED", COL_STR);
 	rp_table_col(t, "entries_read", NULL, COL_INT);
 	rp_table_col(t, "consumers", "CONSUMERS", COL_INT);
@@ -444,6 +445,7 @@ static void put_table(struct report *r, const struct stream_audit *sa)
 			rp_table_int(t, x->entries_added);
 			rp_table_str(t, x->length ? x->first_id : NULL);
 			rp_table_str(t, x->last_id);
+			rp_table_str(t, x->max_deleted);
 			rp_table_str(t, g->last_delivered);
 			rp_table_int(t, g->entries_read);   /* -1: unknown to the server */
 			rp_table_int(t, g->consumers);

@@ -27,7 +27,7 @@ populate() {
 populate
 
 test_expect_success 'a group behind a trimmed stream: CRITICAL with the entries lost' '
-	ops-redisaudit --format json "$REDIS_URL" >all.json; test $? -eq 2 &&
+	{ ops-redisaudit --format json "$REDIS_URL" >all.json; test $? -eq 2; } &&
 	checks_of all.json stream-group-lost | sort >got &&
 	printf "%s\n" "critical jobs/fresh" "critical jobs/slow" >expect && test_cmp expect got &&
 	test_grep "group slow of stream \\\\\"jobs\\\\\" lost 5 entries" all.json &&
@@ -41,17 +41,17 @@ assert g[(\"jobs\", \"slow\")][\"first_entry_id\"] == \"8-0\", g"
 '
 
 test_expect_success 'lag over --stream-lag and a group without consumers: WARNING' '
-	ops-redisaudit --format json --stream-lag 20 "$REDIS_URL" >lag.json; test $? -eq 2 &&
+	{ ops-redisaudit --format json --stream-lag 20 "$REDIS_URL" >lag.json; test $? -eq 2; } &&
 	checks_of lag.json stream-group-lag >got && echo "warning mail/senders" >expect && test_cmp expect got &&
 	checks_of lag.json stream-group-no-consumers >got && echo "warning jobs/fresh" >expect && test_cmp expect got
 '
 
 test_expect_success 'a consumer idle with pending entries: WARNING past --consumer-idle only' '
 	sleep 1.2 &&
-	ops-redisaudit --format json --consumer-idle 1s "$REDIS_URL" >idle.json; test $? -eq 2 &&
+	{ ops-redisaudit --format json --consumer-idle 1s "$REDIS_URL" >idle.json; test $? -eq 2; } &&
 	checks_of idle.json stream-consumer-idle | sort >got &&
 	printf "%s\n" "warning jobs/slow" "warning mail/senders" >expect && test_cmp expect got &&
-	ops-redisaudit --format json --consumer-idle 1h "$REDIS_URL" >busy.json; test $? -eq 2 &&
+	{ ops-redisaudit --format json --consumer-idle 1h "$REDIS_URL" >busy.json; test $? -eq 2; } &&
 	checks_of busy.json stream-consumer-idle >got && echo "ok None" >expect && test_cmp expect got
 '
 
@@ -61,7 +61,7 @@ test_expect_success '--no-scan reads the watched streams only, with per-group la
 	  stream_groups:
 	    watch: [mail, nosuch]
 	EOF
-	ops-redisaudit --config watch.yaml --no-scan --format json "$REDIS_URL" >ns.json; test $? -eq 3 &&
+	{ ops-redisaudit --config watch.yaml --no-scan --format json "$REDIS_URL" >ns.json; test $? -eq 3; } &&
 	json_assert ns.json "assert sorted({r[\"stream\"] for r in d[\"stream_groups\"]}) == [\"mail\"], d[\"stream_groups\"]" &&
 	checks_of ns.json stream-group-lag >got && echo "ok mail/senders" >expect && test_cmp expect got &&
 	checks_of ns.json stream-group-lost >got && printf "%s\n" "unknown nosuch" "ok None" >expect && test_cmp expect got &&
@@ -71,7 +71,7 @@ test_expect_success '--no-scan reads the watched streams only, with per-group la
 
 test_expect_success 'a user without +xinfo: UNKNOWN with the reason, never OK' '
 	rcli ACL SETUSER noxinfo on ">nx-Pa55" "~*" "+@all" "-xinfo" >/dev/null &&
-	ops-redisaudit --format json "redis://noxinfo:nx-Pa55@127.0.0.1:$REDIS_PORT" >nx.json; test $? -eq 3 &&
+	{ ops-redisaudit --format json "redis://noxinfo:nx-Pa55@127.0.0.1:$REDIS_PORT" >nx.json; test $? -eq 3; } &&
 	checks_of nx.json stream-group-lost >got && echo "unknown None" >expect && test_cmp expect got &&
 	test_grep "cannot read the consumer groups of 2 streams" nx.json &&
 	test_grep "NOPERM" nx.json &&
@@ -95,9 +95,9 @@ test_expect_success 'fragmentation over the ratio, once the bytes matter: WARNIN
 	    fragmentation_warning: 1.01
 	    fragmentation_min_bytes: 0
 	EOF
-	ops-redisaudit --config frag.yaml --no-scan --format json "$REDIS_URL" >frag.json; test $? -eq 1 &&
+	{ ops-redisaudit --config frag.yaml --no-scan --format json "$REDIS_URL" >frag.json; test $? -eq 1; } &&
 	checks_of frag.json fragmentation >got && echo "warning 127.0.0.1:$REDIS_PORT" >expect && test_cmp expect got &&
-	ops-redisaudit --no-scan --format json "$REDIS_URL" >nofrag.json; test $? -eq 1 &&
+	{ ops-redisaudit --no-scan --format json "$REDIS_URL" >nofrag.json; test $? -eq 1; } &&
 	checks_of nofrag.json fragmentation >got && ! test -s got
 '
 
@@ -114,12 +114,12 @@ audit_near_full() {
 }
 
 test_expect_success 'maxmemory near full under noeviction: WARNING (writes would fail)' '
-	audit_near_full noeviction near.json; test $? -eq 1 &&
+	{ audit_near_full noeviction near.json; test $? -eq 1; } &&
 	checks_of near.json memory-headroom >got && echo "warning 127.0.0.1:$REDIS_PORT" >expect && test_cmp expect got
 '
 
 test_expect_success 'maxmemory near full under allkeys-lru: OK (eviction is its design)' '
-	audit_near_full allkeys-lru lru.json; test $? -eq 0 &&
+	{ audit_near_full allkeys-lru lru.json; test $? -eq 0; } &&
 	checks_of lru.json memory-headroom >got && echo "ok 127.0.0.1:$REDIS_PORT" >expect && test_cmp expect got
 '
 

@@ -17,14 +17,14 @@ test_expect_success 'module types are counted under their names, and still as ot
 	          "s:1": {"type": "string", "memory": 10}}}
 	EOF
 	start_fake_redis mod.json &&
-	ops-redisaudit --format json "redis://127.0.0.1:$FAKE_REDIS_PORT" >mod.out; test $? -le 2 &&
+	{ ops-redisaudit --format json "redis://127.0.0.1:$FAKE_REDIS_PORT" >mod.out; test $? -le 2; } &&
 	json_assert mod.out "
 t = d[\"totals\"]
 assert t[\"module_types\"] == {\"ReJSON-RL\": {\"keys\": 2, \"memory_bytes\": 150},
     \"TSDB-TYPE\": {\"keys\": 1, \"memory_bytes\": 70}, \"MBbloom--\": {\"keys\": 1, \"memory_bytes\": 30}}, t
 assert t[\"types\"][\"other\"] == 4 and t[\"module_types_other_keys\"] == 0, t" &&
 	start_fake_redis mod.json &&
-	ops-redisaudit "redis://127.0.0.1:$FAKE_REDIS_PORT" >mod.txt; test $? -le 2 &&
+	{ ops-redisaudit "redis://127.0.0.1:$FAKE_REDIS_PORT" >mod.txt; test $? -le 2; } &&
 	test_grep "^modules  ReJSON-RL 2 (150 B) TSDB-TYPE 1 (70 B) MBbloom-- 1 (30 B)" mod.txt
 '
 
@@ -35,7 +35,7 @@ test_expect_success 'at most 16 module type names; keys of more are counted apar
 	print(json.dumps({"info": "redis_version:7.0.0\r\nmaxmemory:0\r\n", "scan": {"0": ["0", sorted(keys)]}, "keys": keys}))
 	EOF
 	start_fake_redis many.json &&
-	ops-redisaudit --format json "redis://127.0.0.1:$FAKE_REDIS_PORT" >many.out; test $? -le 2 &&
+	{ ops-redisaudit --format json "redis://127.0.0.1:$FAKE_REDIS_PORT" >many.out; test $? -le 2; } &&
 	json_assert many.out "
 t = d[\"totals\"]
 assert len(t[\"module_types\"]) == 16 and t[\"module_types_other_keys\"] == 4 and t[\"types\"][\"other\"] == 20, t"
@@ -50,24 +50,24 @@ redis.call('SADD', 'tags:1', 1, 2, 3)
 return 1" 0 >/dev/null
 
 test_expect_success '--encodings: hashes past hash-max-listpack-entries counted per prefix, with the value' '
-	ops-redisaudit --encodings --format json "$REDIS_URL" >enc.json; test $? -le 1 &&
+	{ ops-redisaudit --encodings --format json "$REDIS_URL" >enc.json; test $? -le 1; } &&
 	json_assert enc.json "
 e = {(r[\"prefix\"], r[\"type\"]): r for r in d[\"encodings\"]}
 assert e[(\"cart:*\", \"hash\")][\"outgrown\"] == 3 and e[(\"user:*\", \"hash\")][\"outgrown\"] == 0, e
 assert \"hash-max-listpack-entries 4\" in e[(\"cart:*\", \"hash\")][\"config\"], e
 assert e[(\"tags:*\", \"set\")][\"compact\"] == 1, e" &&
 	checks_of enc.json encoding >got && echo "ok None" >expect && test_cmp expect got &&
-	ops-redisaudit "$REDIS_URL" >plain.txt; test $? -le 1 &&
+	{ ops-redisaudit "$REDIS_URL" >plain.txt; test $? -le 1; } &&
 	test_grep_not "OBJECT ENCODING" plain.txt
 '
 
 test_expect_success '--encodings without +object or +config: UNKNOWN with the reason' '
 	rcli ACL SETUSER noobj on ">no-Pa55" "~*" "+@all" "-object" >/dev/null &&
-	ops-redisaudit --encodings --format json "redis://noobj:no-Pa55@127.0.0.1:$REDIS_PORT" >noobj.json; test $? -eq 3 &&
+	{ ops-redisaudit --encodings --format json "redis://noobj:no-Pa55@127.0.0.1:$REDIS_PORT" >noobj.json; test $? -eq 3; } &&
 	checks_of noobj.json encoding >got && echo "unknown None" >expect && test_cmp expect got &&
 	test_grep "OBJECT ENCODING was refused (NOPERM" noobj.json &&
 	rcli ACL SETUSER nocfg on ">nc-Pa55" "~*" "+@all" "-config" >/dev/null &&
-	ops-redisaudit --encodings --format json "redis://nocfg:nc-Pa55@127.0.0.1:$REDIS_PORT" >nocfg.json; test $? -eq 3 &&
+	{ ops-redisaudit --encodings --format json "redis://nocfg:nc-Pa55@127.0.0.1:$REDIS_PORT" >nocfg.json; test $? -eq 3; } &&
 	checks_of nocfg.json encoding >got && echo "unknown None" >expect && test_cmp expect got &&
 	test_grep "CONFIG GET was refused" nocfg.json
 '

@@ -10,6 +10,8 @@ most 60 seconds. SCRIPT.json:
      "keys": {"a": {"type": "string", "memory": 100}},     TYPE / MEMORY USAGE / PTTL / *LEN
                                  ({"error": "BUSY ..."}: every command on that key fails)
      "errors": {"MEMORY": "ERR unknown command"}}   a command answered with an error
+XINFO STREAM answers a stream of "length" entries none of which was removed, XINFO GROUPS
+a key's "groups" list of maps (default none).
 """
 import json, socket, sys, time
 
@@ -60,6 +62,14 @@ def parse(buf):
     return cmds, buf
 
 
+def xinfo(k, sub):
+    if sub == "GROUPS":
+        return [[x for kv in g.items() for x in kv] for g in k.get("groups", [])]
+    n = k.get("length", 1)
+    return ["length", n, "last-generated-id", "0-%d" % n, "max-deleted-entry-id", "0-0",
+            "entries-added", n, "groups", len(k.get("groups", [])), "first-entry", None]
+
+
 def answer(sc, args):
     cmd = args[0].upper()
     errs = sc.get("errors", {})
@@ -84,6 +94,8 @@ def answer(sc, args):
         return -1 if args[1] in keys else -2
     if cmd in ("XLEN", "STRLEN", "LLEN", "SCARD", "ZCARD", "HLEN"):
         return keys.get(args[1], {}).get("length", 1)
+    if cmd == "XINFO":
+        return xinfo(keys.get(args[2], {}), args[1].upper())
     if cmd == "CONFIG":
         return []
     if cmd == "SLOWLOG":

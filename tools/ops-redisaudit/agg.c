@@ -352,6 +352,8 @@ void agg_free(struct agg *a)
 	free(a->patterns);
 	free(a->memory_error);
 	free(a->skip_error);
+	streams_names_free(&a->stream_keys);
+	encodings_free(&a->encodings);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -428,8 +430,10 @@ void agg_add_key(struct agg *a, const struct settings *s, int node, const char *
 	agg_topn_push(&a->top_type[type], &e);
 	if (length >= 0 && (s->lengths || a->memory_refused))
 		agg_topn_push(&a->top_len, &e);
-	if (type == KT_STREAM)
+	if (type == KT_STREAM) {
 		check_stream(a, s, &e);
+		streams_note(&a->stream_keys, s, key, len);
+	}
 }
 
 static void merge_topn(struct topn *into, const struct topn *from)
@@ -468,6 +472,8 @@ void agg_merge(struct agg *into, const struct agg *from, const struct settings *
 	for (size_t i = 0; i < from->n_stream_hits; i++)
 		add_stream_hit(into, &from->stream_hits[i].e, from->stream_hits[i].rule);
 	into->stream_hits_dropped += from->stream_hits_dropped;
+	modtypes_merge(&into->modules, &from->modules);
+	encodings_merge(&into->encodings, &from->encodings);
 	for (size_t i = 0; i < s->n_expire_patterns; i++) {
 		into->patterns[i].keys += from->patterns[i].keys;
 		if (from->patterns[i].example)

@@ -32,6 +32,8 @@ static const struct cli_opt options[] = {
 	CLI_OPT(0, "lengths", NULL, CLI_FLAG, O, lengths, "also read element counts (STRLEN, LLEN, HLEN, ...)"),
 	CLI_OPT(0, "hot", NULL, CLI_FLAG, O, hot, "OBJECT FREQ per key for the hot-key table, whatever the policy"),
 	CLI_OPT(0, "idle", NULL, CLI_FLAG, O, idle, "OBJECT IDLETIME per key: memory by time since last access"),
+	CLI_OPT(0, "encodings", NULL, CLI_FLAG, O, encodings,
+		"also read OBJECT ENCODING of hashes, sets and zsets: those past the compact encoding"),
 	CLI_OPT(0, "top", "N", CLI_INT, O, top, "keys and prefixes listed per table", .config_key = "redis.top"),
 	CLI_CALL_OPT(0, "delimiters", "CHARS", opt_delimiters, "prefix delimiters",
 		     .config_key = "redis.prefix.delimiters"),
@@ -65,6 +67,12 @@ static const struct cli_opt options[] = {
 		.config_key = "redis.thresholds.big_key_warning"),
 	CLI_OPT(0, "big-key-critical", "BYTES", CLI_SIZE, O, big_crit, "critical from this size",
 		.config_key = "redis.thresholds.big_key_critical"),
+	CLI_OPT(0, "stream-lag", "N", CLI_INT, O, group_lag_warn,
+		"warn about a consumer group with more entries than this to deliver",
+		.config_key = "redis.stream_groups.lag_warning"),
+	CLI_OPT(0, "consumer-idle", "DURATION", CLI_DURATION, O, consumer_idle_ms,
+		"warn about a consumer idle this long that holds pending entries",
+		.config_key = "redis.stream_groups.consumer_idle_warning"),
 	CLI_OPT_END,
 };
 #undef O
@@ -152,6 +160,12 @@ static void load_settings(struct settings *s, const struct config *cfg)
 		s->count = s->rate >= 1 ? (long long)s->rate : 1;
 	cfg_list(cfg, "redis.expire_patterns", &s->expire_patterns, &s->n_expire_patterns);
 	load_streams(s, cfg);
+	cfg_list(cfg, "redis.stream_groups.watch", &s->stream_watch, &s->n_stream_watch);
+	cfg_int(cfg, "redis.stream_groups.max_streams", &s->stream_groups_max);
+	cfg_double(cfg, "redis.thresholds.memory_used_warning", &s->mem_used_warn_pct);
+	cfg_double(cfg, "redis.thresholds.memory_used_critical", &s->mem_used_crit_pct);
+	cfg_double(cfg, "redis.thresholds.fragmentation_warning", &s->frag_warn);
+	cfg_int(cfg, "redis.thresholds.fragmentation_min_bytes", &s->frag_min_bytes);
 }
 
 /* redis.id_patterns: a bad regex is a config error, located like the loader's. */
@@ -259,6 +273,8 @@ struct run {
 	size_t nn;
 	struct agg total;
 	struct caller_list callers;
+	struct stream_audit streams;
+	struct memctx *mem;        /* per node */
 	double elapsed_ms;
 	bool cluster;
 	char *resume_mismatch;     /* what of --resume matched no node, or NULL */
@@ -370,6 +386,20 @@ static void init_nodes(struct run *run)
 	strcpy(n->cursor, "0");
 }
 
+/* After the scan (our own commands are done): consumer groups and memory, also --no-scan. */
+static void read_server_context(struct run *run)
+{
+	if (scan_stop)
+		return;
+	streams_audit(run->nodes, run->nn, &run->s, &run->streams);
+	run->mem = xcalloc(run->nn + 1, sizeof(*run->mem));
+	for (size_t i = 0; i < run->nn; i++) {
+		memctx_collect(&run->nodes[i], &run->mem[i]);
+		if (run->s.encodings && run->nodes[i].connected && !run->nodes[i].error)
+			encodings_read_config(&run->nodes[i], &run->nodes[i].agg.encodings);
+	}
+}
+
 static void scan_everything(struct run *run)
 {
 	unsigned long long total = 0;
@@ -396,6 +426,7 @@ static void scan_everything(struct run *run)
 		agg_merge(&run->total, &run->nodes[i].agg, &run->s);
 	if (!run->s.no_scan && run->s.exact && !scan_stop)
 		exact_pass(run->nodes, run->nn, &run->s, &run->total);
+	read_server_context(run);
 }
 
 /* A replica still syncing or cut from its primary holds a partial key space: never complete. */
@@ -603,17 +634,22 @@ static void report_server_only(struct report *r, const struct run *run)
 static int finish(struct run *run, FILE *out)
 {
 	struct report *r = cli_report_new(&tool, &run->common);
+	double scale = 1;
 	if (run->s.no_scan) {
 		report_server_only(r, run);
 	} else {
-		double scale = scale_of(run);
+		scale = scale_of(run);
 		report_scan_state(r, run, scale);
 		report_keyspace(r, run, scale);
 		output_report(r, &run->s, run->nodes, run->nn, &run->total, &run->callers, scale);
 		findings_report(r, &run->s, run->nodes, run->nn, &run->total, &run->callers);
 		leaks_report(r, &run->s, &run->total, scale);
 		keyreport_report(r, &run->s, &run->total, scale);
+		encodings_report(r, &run->s, run->nodes, run->nn, &run->total.encodings);
 	}
+	streams_report(r, &run->s, run->nodes, &run->streams);
+	if (run->mem)
+		memctx_report(r, &run->s, run->nodes, run->nn, run->mem, run->s.no_scan ? NULL : &run->total, scale);
 	int rc = report_finish(r, out);
 	report_free(r);
 	return run_failed(run) ? 3 : rc;
@@ -644,6 +680,10 @@ static int audit(struct run *run, const struct config *cfg, const char *operand,
 
 static void run_free(struct run *run)
 {
+	streams_audit_free(&run->streams);
+	for (size_t i = 0; run->mem && i < run->nn; i++)
+		memctx_free(&run->mem[i]);
+	free(run->mem);
 	for (size_t i = 0; i < run->nn; i++)
 		conn_node_free(&run->nodes[i]);
 	free(run->nodes);
@@ -663,7 +703,19 @@ struct exporter_ctx {
 	struct run *run;
 	const struct config *cfg;
 	bool any_target;
+	struct scan_schedule sched;
 };
+
+/* A configured target's scan_interval in ms, 0 when it has none (or is not configured). */
+static double target_scan_interval(const struct config *cfg, const char *target)
+{
+	double ms = 0;
+	char *path = xasprintf("redis.targets.%s.scan_interval", target);
+	if (config_schema_find(path))
+		cfg_duration_ms(cfg, path, &ms);
+	free(path);
+	return ms;
+}
 
 static const char *exporter_target_ok(void *ctx, const char *target)
 {
@@ -685,7 +737,45 @@ static int exporter_probe(void *ctx, const char *target, double timeout_ms, FILE
 	ec->run->common.format = FMT_PROMETHEUS;
 	ec->run->s.no_scan = true;
 	ec->run->s.timeout_ms = fmin(ec->run->s.timeout_ms, timeout_ms);
-	return audit(ec->run, ec->cfg, target, out);
+	int rc = audit(ec->run, ec->cfg, target, out);
+	double interval = ec->sched.state_dir ? target_scan_interval(ec->cfg, target) : 0;
+	if (interval > 0)
+		schedule_put(out, ec->sched.state_dir, target, interval);
+	return rc;
+}
+
+/* In the scheduler's child: the full audit of a target, with the configured limits. */
+static int exporter_full_scan(void *ctx, const char *target)
+{
+	struct exporter_ctx *ec = ctx;
+	ec->run->common.format = FMT_PROMETHEUS;
+	ec->run->s.no_scan = false;
+	return audit(ec->run, ec->cfg, target, stdout);
+}
+
+/* The schedule of the targets with a scan_interval; none: no scheduler. */
+static int start_schedule(struct exporter_ctx *ec)
+{
+	const char *const *names;
+	size_t n = 0;
+	cfg_children(ec->cfg, "redis.targets", &names, &n);
+	struct scan_schedule *sch = &ec->sched;
+	sch->names = names;
+	sch->interval_ms = xcalloc(n + 1, sizeof(*sch->interval_ms));
+	sch->n = n;
+	bool any = false;
+	for (size_t i = 0; i < n; i++)
+		any |= (sch->interval_ms[i] = target_scan_interval(ec->cfg, names[i])) > 0;
+	if (!any)
+		return 0;
+	cfg_str(ec->cfg, "redis.exporter.state_dir", &sch->state_dir);
+	char *err = NULL;
+	if (schedule_start(sch, exporter_full_scan, ec, &err)) {
+		errorf("%s", err);
+		free(err);
+		return -1;
+	}
+	return 0;
 }
 
 static int serve_exporter(struct run *run, const struct config *cfg)
@@ -693,7 +783,12 @@ static int serve_exporter(struct run *run, const struct config *cfg)
 	struct exporter_config xc = { .tool = tool.name, .version = OPSKIT_VERSION, .listen = run->s.listen };
 	struct exporter_ctx ec = { .run = run, .cfg = cfg };
 	exporter_config_load(&xc, cfg, "redis", &ec.any_target);
-	return exporter_run(&xc, exporter_probe, exporter_target_ok, &ec);
+	if (start_schedule(&ec))
+		return 3;
+	int rc = exporter_run(&xc, exporter_probe, exporter_target_ok, &ec);
+	schedule_stop(&ec.sched);
+	free(ec.sched.interval_ms);
+	return rc;
 }
 
 int main(int argc, char **argv)

@@ -81,6 +81,7 @@ static void put_totals(const struct out_ctx *o)
 		rp_int(o->r, agg_skip_reason_names[k], NULL, (long long)o->a->skipped[k]);
 	rp_close_object(o->r);
 	rp_int(o->r, "memory_unknown", NULL, (long long)o->a->memory_refused);
+	modtypes_put(o->r, &o->a->modules, o->scale);
 	rp_close_object(o->r);
 }
 

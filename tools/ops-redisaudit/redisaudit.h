@@ -17,6 +17,11 @@
  *   keystats.c  fixed-size per-key statistics: TTL buckets with memory, size histograms,
  *               idle buckets
  *   prefix.c    key -> prefix folding; binary-safe glob matching
+ *   streams.c   consumer groups of the streams seen (XINFO): lost entries, lag, dead workers
+ *   types.c     names of module types (ReJSON-RL, ...) instead of "other"
+ *   encodings.c --encodings: collections past their compact encoding, per prefix
+ *   schedule.c  exporter mode: full scans in the background, served with their age
+ *   memctx.c    the server's memory context (INFO memory/stats): keys' total vs used_memory
  *
  * Memory: nothing is kept per key. A node's aggregate holds at most prefix_max prefixes,
  * top keys per heap, a capped list of stream findings and fixed-size histograms
@@ -30,6 +35,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
 
 #include "report.h"
 #include "util.h"
@@ -79,6 +86,7 @@ struct settings {
 	bool lengths;
 	bool hot;              /* --hot: OBJECT FREQ whatever the policy */
 	bool idle;             /* --idle: OBJECT IDLETIME */
+	bool encodings;        /* --encodings: OBJECT ENCODING of hashes, sets, zsets */
 	bool no_scan;          /* --no-scan: server facts only */
 	const char *listen;    /* --listen: exporter mode */
 	const char *resume;    /* --resume token */
@@ -103,6 +111,16 @@ struct settings {
 	long long exact_max_elements;        /* keys with more elements keep their sampled size */
 	long long leak_keys;                 /* keys in a prefix that make a key leak */
 	const char *compare;                 /* --compare: a previous JSON report */
+	/* consumer groups (streams.c) */
+	const char *const *stream_watch;     /* audited in every mode, --no-scan too */
+	size_t n_stream_watch;
+	long long stream_groups_max;         /* streams whose groups are read per node */
+	long long group_lag_warn;            /* entries not yet delivered */
+	double consumer_idle_ms;             /* idle with pending entries: a dead worker */
+	/* memory context (memctx.c) */
+	double mem_used_warn_pct, mem_used_crit_pct;
+	double frag_warn;                    /* mem_fragmentation_ratio */
+	long long frag_min_bytes;            /* RSS over used_memory before it matters */
 };
 
 /* ---- aggregation ---- */
@@ -222,6 +240,49 @@ void keyreport_output(struct report *r, const struct keystats *ks, double scale)
 /* Checks mass-expiry, key-sizes, hot-keys and idle-keys. */
 void keyreport_report(struct report *r, const struct settings *s, const struct agg *a, double scale);
 
+/* Keys per module type name (types.c); past the cap they count in other_keys only. */
+#define MODULE_TYPES_MAX 16
+struct module_type {
+	char name[40];
+	u64 keys, memory;
+};
+struct module_types {
+	struct module_type v[MODULE_TYPES_MAX];
+	size_t n;
+	u64 other_keys, other_memory;
+};
+void modtypes_add(struct module_types *m, const char *name, size_t len, u64 keys, u64 memory);
+void modtypes_merge(struct module_types *into, const struct module_types *from);
+/* JSON: module_types {NAME: {keys, memory_bytes}} and module_types_other_keys; text: a line. */
+void modtypes_put(struct report *r, const struct module_types *m, double scale);
+
+/* --encodings (encodings.c): per (prefix, type), counts by OBJECT ENCODING. */
+#define ENCODING_PREFIXES_MAX 1000
+enum { ENC_CONFIG_COUNT = 6 };
+struct enc_entry {
+	char *prefix;             /* NULL: an empty slot */
+	size_t len;
+	enum ktype type;
+	u64 compact, outgrown, unknown;
+};
+struct encodings {
+	struct enc_entry *slots;  /* open addressing, 2 x ENCODING_PREFIXES_MAX */
+	size_t n;
+	u64 dropped;              /* keys of prefixes past the cap */
+	struct strbuf scratch;
+	char *error;              /* OBJECT ENCODING refused */
+	long long config[ENC_CONFIG_COUNT];   /* the node's deciding values, -1 unknown */
+	char *config_error;
+};
+
+/* A bounded list of stream key names (streams.c). */
+struct stream_names {
+	char **keys;
+	size_t *lens;
+	size_t n;
+	u64 dropped;                  /* streams past the cap: their groups are not read */
+};
+
 struct agg {
 	struct stats total;
 	u64 scanned;                  /* names SCAN returned */
@@ -246,6 +307,9 @@ struct agg {
 	long long stream_node_max_entries; /* the node's, for stream rules without tolerance */
 	struct keystats keystats;
 	struct topn hot;              /* by OBJECT FREQ, when it was sent */
+	struct stream_names stream_keys;   /* streams whose consumer groups are read (streams.c) */
+	struct module_types modules;       /* the names of the KT_OTHER keys (types.c) */
+	struct encodings encodings;        /* --encodings (encodings.c) */
 };
 
 #define STREAM_HITS_MAX 100
@@ -399,6 +463,102 @@ void exact_pass(struct node *nodes, size_t nn, const struct settings *s, struct 
 /* key-leak: prefixes over settings.leak_keys keys of which almost none expire, with their
  * growth since the --compare report. */
 void leaks_report(struct report *r, const struct settings *s, const struct agg *a, double scale);
+/* ---- streams.c ---- */
+/* Remembers a stream for streams_audit(), at most s->stream_groups_max per node. */
+void streams_note(struct stream_names *l, const struct settings *s, const char *key, size_t len);
+void streams_names_free(struct stream_names *l);
+
+struct xconsumer_worst {      /* the longest idle consumer that holds pending entries */
+	char *name;
+	long long idle_ms, pending;
+};
+
+struct xgroup {
+	char *name;
+	long long consumers, pending;
+	long long entries_read;   /* -1: the server does not know (nil) */
+	long long lag;            /* entries after last-delivered-id still in the stream; -1 unknown */
+	long long lost;           /* entries removed before the group read them; -1: some, count unknown */
+	char last_delivered[48];
+	struct xconsumer_worst idle;
+	char *consumers_error;    /* XINFO CONSUMERS refused */
+};
+
+struct xstream {
+	int node;
+	char *key;
+	size_t len;
+	long long length, entries_added;
+	char first_id[48], last_id[48], max_deleted[48];
+	struct xgroup *groups;
+	size_t ngroups;
+	char *error;              /* XINFO refused (ACL, renamed), or the watched stream is missing */
+	bool missing;
+};
+
+struct stream_audit {
+	struct xstream *v;
+	size_t n;
+	u64 not_read;             /* streams past the cap */
+	bool ran;
+};
+
+/* XINFO STREAM / GROUPS / CONSUMERS of the streams the scan saw and of the watched ones. */
+void streams_audit(struct node *nodes, size_t nn, const struct settings *s, struct stream_audit *out);
+void streams_audit_free(struct stream_audit *sa);
+void streams_report(struct report *r, const struct settings *s, struct node *nodes,
+		    const struct stream_audit *sa);
+/* "1700000000000-5" -> (ms, seq); -1 when malformed. Compare: <0, 0, >0. */
+int streams_id_parse(const char *id, u64 *ms, u64 *seq);
+int streams_id_cmp(const char *a, const char *b);
+
+/* ---- encodings.c ---- */
+bool encodings_judged(enum ktype t);
+void encodings_note(struct encodings *e, const struct settings *s, const char *key, size_t len,
+		    enum ktype t, const char *enc);
+void encodings_merge(struct encodings *into, const struct encodings *from);
+void encodings_free(struct encodings *e);
+/* CONFIG GET of the values that decide the encodings, into e->config. */
+void encodings_read_config(struct node *n, struct encodings *e);
+void encodings_report(struct report *r, const struct settings *s, struct node *nodes, size_t nn,
+		      const struct encodings *total);
+
+/* ---- schedule.c ---- */
+/* Runs the full audit of a configured target, its Prometheus text to stdout; returns (or
+ * exits with) its exit code. Called in a child process. */
+typedef int (*schedule_scan_fn)(void *ctx, const char *target);
+struct scan_schedule {
+	const char *state_dir;        /* redis.exporter.state_dir, or own_dir */
+	char *own_dir;                /* a temporary directory of ours, removed at the end */
+	const char *const *names;     /* targets */
+	double *interval_ms;          /* per target; 0: never scanned in full */
+	size_t n;
+	pid_t pid;                    /* the scheduler process */
+};
+/* Starts the scheduler process. -1 with *err set (caller frees). */
+int schedule_start(struct scan_schedule *sch, schedule_scan_fn fn, void *ctx, char **err);
+/* Stops it (and a scan in progress); removes own_dir. */
+void schedule_stop(struct scan_schedule *sch);
+/* The last result of a target (renamed opskit_redis_scan_*), opskit_redis_scan_age_seconds,
+ * _running and _interval_seconds, for a scrape. */
+void schedule_put(FILE *out, const char *state_dir, const char *name, double interval_ms);
+
+/* ---- memctx.c ---- */
+struct memctx {
+	bool read;                /* INFO memory answered */
+	char *error;
+	long long used, rss, peak, dataset, overhead, startup;
+	long long maxmemory;
+	char policy[32];
+	double frag_ratio;
+	long long clients_normal, clients_replicas, repl_backlog, aof_buffer;
+	long long evicted_keys, expired_keys;
+};
+void memctx_collect(struct node *n, struct memctx *m);
+void memctx_free(struct memctx *m);
+/* The table and checks; keys_total is the scan's MEMORY USAGE sum, or NULL with --no-scan. */
+void memctx_report(struct report *r, const struct settings *s, struct node *nodes, size_t nn,
+		   const struct memctx *m, const struct agg *keys_total, double scale);
 
 /* ---- output.c ---- */
 void output_report(struct report *r, const struct settings *s, struct node *nodes, size_t nn,

@@ -206,6 +206,9 @@ struct key_result {
 	long long length;
 	bool length_sent;      /* a length command went out for this key */
 	struct key_access access;
+	char type_name[40];    /* TYPE's answer for KT_OTHER: a module's type name */
+	bool encoding_sent;    /* --encodings: OBJECT ENCODING went out after the length */
+	char encoding[24];
 };
 
 static int read_reply(struct node *n, redisReply **out, const char *during)
@@ -255,6 +258,8 @@ static int read_key_replies(struct node *n, struct key_result *kr, bool with_mem
 	}
 	if (!kr->skipped && !kr->vanished) {
 		kr->type = agg_ktype_parse(t->str, t->len);
+		if (kr->type == KT_OTHER)
+			snprintf(kr->type_name, sizeof(kr->type_name), "%s", t->str);
 		kr->memory = m->type == REDIS_REPLY_INTEGER && m->integer > 0 ? (u64)m->integer : 0;
 		kr->memory_refused = !with_memory || m->type == REDIS_REPLY_ERROR;
 		if (m->type == REDIS_REPLY_ERROR) {
@@ -504,6 +509,14 @@ static int on_main(struct pipeline *p, struct batch *b)
 			b->kr[i].length_sent = true;
 			n_len++;
 		}
+		if (p->sh->s->encodings && encodings_judged(b->kr[i].type) && !b->kr[i].vanished &&
+		    !b->kr[i].skipped) {
+			const char *argv[3] = { "OBJECT", "ENCODING", b->sel[i]->str };
+			size_t argvlen[3] = { 6, 8, b->sel[i]->len };
+			redisAppendCommandArgv(p->n->c, 3, argv, argvlen);
+			b->kr[i].encoding_sent = true;
+			n_len++;
+		}
 	}
 	if (n_len) {
 		push_group(p, G_LEN, b);
@@ -536,14 +549,24 @@ static int on_ttl(struct pipeline *p, struct batch *b)
 static int on_lengths(struct pipeline *p, struct batch *b)
 {
 	for (size_t i = 0; i < b->nk; i++) {
-		if (!b->kr[i].length_sent)
-			continue;
 		redisReply *r;
-		if (read_reply(p->n, &r, "length"))
-			return -1;
-		if (r->type == REDIS_REPLY_INTEGER)
-			b->kr[i].length = r->integer;
-		freeReplyObject(r);
+		if (b->kr[i].length_sent) {
+			if (read_reply(p->n, &r, "length"))
+				return -1;
+			if (r->type == REDIS_REPLY_INTEGER)
+				b->kr[i].length = r->integer;
+			freeReplyObject(r);
+		}
+		if (b->kr[i].encoding_sent) {
+			if (read_reply(p->n, &r, "OBJECT ENCODING"))
+				return -1;
+			/* an error (NOPERM, renamed OBJECT) is counted as unknown by encodings.c */
+			snprintf(b->kr[i].encoding, sizeof(b->kr[i].encoding), "%s",
+				 r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS ? r->str : "");
+			if (r->type == REDIS_REPLY_ERROR && !p->n->agg.encodings.error)
+				p->n->agg.encodings.error = xstrdup(r->str ? r->str : "error");
+			freeReplyObject(r);
+		}
 	}
 	b->read_done = !--b->follow_ups;
 	return 0;
@@ -579,6 +602,11 @@ static void aggregate_done(struct pipeline *p)
 			if (!kr->vanished && (b->access.freq || b->access.idle))
 				keyreport_add_access(n, p->idx, b->sel[i]->str, b->sel[i]->len, kr->type, kr->memory,
 						    &kr->access);
+			if (!kr->vanished && kr->type == KT_OTHER)
+				modtypes_add(&n->agg.modules, kr->type_name, strlen(kr->type_name), 1, kr->memory);
+			if (!kr->vanished && kr->encoding_sent)
+				encodings_note(&n->agg.encodings, p->sh->s, b->sel[i]->str, b->sel[i]->len,
+					       kr->type, kr->encoding);
 		}
 		n->agg.examined += b->nk;
 		progress_tick(p->sh, b->nk);

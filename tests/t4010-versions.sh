@@ -45,7 +45,7 @@ core_scenario() {
 	holder=$(pg_sql "SELECT pid FROM pg_stat_activity WHERE application_name = 'holder'")
 
 	test_expect_success "PostgreSQL $v: idle in transaction and a lock wait with its blocker" '
-		ops-pgprobe --format json -w idle-in-transaction=1ms "$PG_DSN" >out-$v.json; test $? -eq 1 &&
+		ops-pgprobe --format json -w idle-in-transaction=1ms --idle-tx-age 0 "$PG_DSN" >out-$v.json; test $? -eq 1 &&
 		python3 - out-$v.json "$v" "$holder" "$reserved" <<-\PY
 		import json, sys
 		d = json.load(open(sys.argv[1])); v = sys.argv[2]; holder = int(sys.argv[3]); res = int(sys.argv[4])

@@ -27,9 +27,7 @@ static char *app_label(const char *app)
 	return app && *app ? xasprintf("application \"%s\"", app) : xstrdup("no application_name");
 }
 
-/* " (pid 123, user u, application "web", client 10.0.0.5)" for a top session, or ""
- * when there is none. */
-static char *who(const json_t *s)
+char *checks_who(const json_t *s)
 {
 	if (!s || json_is_null(s))
 		return xstrdup("");
@@ -106,7 +104,7 @@ static void check_connections(struct report *r, const struct target *t, const st
 
 /* track_activities = off: pg_stat_activity has no state, query or ages for anyone, so
  * the checks that read them cannot tell (UNKNOWN, never an OK that means nothing). */
-static bool activity_untracked(struct report *r, const struct target *t, const char *id)
+bool checks_activity_untracked(struct report *r, const struct target *t, const char *id)
 {
 	if (!json_is_false(json_object_get(t->snap, "track_activities")))
 		return false;
@@ -120,13 +118,13 @@ static void check_session_age(struct report *r, const struct target *t, const st
 			      enum th_id id, const char *top_key, const char *what, const char *none,
 			      const char *hint)
 {
-	if (activity_untracked(r, t, threshold_defs[id].id))
+	if (checks_activity_untracked(r, t, threshold_defs[id].id))
 		return;
 	const json_t *top = json_object_get(t->snap, top_key);
 	double age = json_is_object(top) ? checks_json_num(top, "age") : 0;
 	const struct threshold *th = &o->th[id];
 	enum status st = threshold_eval(th, age, NAN);
-	char *whom = who(top);
+	char *whom = checks_who(top);
 	struct check *c = json_is_object(top)
 		? report_check(r, threshold_defs[id].id, st, t->name, "%s for %s%s", what, human_duration(age), whom)
 		: report_check(r, threshold_defs[id].id, st, t->name, "%s", none);
@@ -164,7 +162,7 @@ static char *lock_wait_words(const json_t *snap, const json_t *top)
 	size_t i;
 	json_array_foreach(json_object_get(top, "blocked_by"), i, b)
 		sb_addf(&pids, "%s%lld", i ? ", " : "", (long long)json_integer_value(b));
-	char *whom = who(top);
+	char *whom = checks_who(top);
 	double wait = checks_json_num(top, "wait_age");
 	/* pg_locks.waitstart (14+) is the wait itself; before, the age of the waiting query. */
 	sb_addf(&sb, "the longest for %s%s", human_duration(isnan(wait) ? checks_json_num(top, "age") : wait), whom);
@@ -198,22 +196,10 @@ static char *lock_wait_words(const json_t *snap, const json_t *top)
 static void check_counts(struct report *r, const struct target *t, const struct probe_opts *o, double usable)
 {
 	const json_t *s = t->snap;
-	double idle_tx = checks_json_num(s, "idle_tx");
-	const struct threshold *th = &o->th[TH_IDLE_TX_COUNT];
-	enum status st;
-	struct check *c;
-	if (!activity_untracked(r, t, "idle-in-transaction-count")) {
-		st = threshold_eval(th, idle_tx, usable);
-		c = report_check(r, "idle-in-transaction-count", st, t->name,
-				 "%.0f %s idle in transaction", idle_tx, idle_tx == 1 ? "session" : "sessions");
-		check_metric(c, "idle_in_transaction", idle_tx, "", threshold_perf(th, usable, 0, usable));
-		if (st != ST_OK)
-			check_hint(c, "the application leaves transactions open between requests; set idle_in_transaction_session_timeout");
-	}
-
 	double waiting = checks_json_num(s, "waiting");
-	th = &o->th[TH_LOCK_WAITS];
-	st = threshold_eval(th, waiting, usable);
+	const struct threshold *th = &o->th[TH_LOCK_WAITS];
+	enum status st = threshold_eval(th, waiting, usable);
+	struct check *c;
 	const json_t *top = json_object_get(s, "top_wait");
 	double lw = checks_json_num(s, "lwlock_waits");
 	char *lw_words = lw > 0 ? xasprintf(" (%.0f more %s on lightweight locks or buffer pins, not counted: "
@@ -235,7 +221,7 @@ static void check_counts(struct report *r, const struct target *t, const struct 
 	else if (st != ST_OK)
 		check_hint(c, "look at the blocking sessions (kind \"blocking\"); pg_terminate_backend(pid) of the root blocker ends the queue");
 
-	if (activity_untracked(r, t, "idle-connections"))
+	if (checks_activity_untracked(r, t, "idle-connections"))
 		return;
 	double stale = checks_json_num(s, "stale_idle");
 	th = &o->th[TH_IDLE_CONNS];
@@ -320,10 +306,12 @@ void checks_target(struct report *r, const struct target *t, const struct probe_
 	check_session_age(r, t, o, TH_IDLE_TX, "top_idle_tx", "oldest session idle in transaction",
 			  "no session is idle in transaction",
 			  "the application forgot a COMMIT/ROLLBACK; it holds locks and blocks vacuum: end it or fix the code path");
+	sessions_check_idle_tx(r, t, o, usable);
 	check_counts(r, t, o, usable);
 	check_session_age(r, t, o, TH_LONG_QUERIES, "top_query", "longest running query",
 			  "no query is running", "look at the query (sessions, kind \"long\"); pg_cancel_backend(pid) stops it");
 	check_session_age(r, t, o, TH_OLDEST_XACT, "top_xact", "oldest open transaction",
 			  "no transaction is open", "old transactions hold back vacuum (table bloat): find and end them");
+	sessions_checks(r, t, o);
 	check_replica(r, t, o);
 }

@@ -235,6 +235,7 @@ void output_target(struct report *r, const struct target *t, bool nested)
 	if (t->snap) {
 		output_server(r, t);
 		output_connections(r, t);
+		sessions_output(r, t);
 		output_sessions(r, t);
 	} else {
 		if (!nested)

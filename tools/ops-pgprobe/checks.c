@@ -27,6 +27,8 @@ static char *app_label(const char *app)
 	return app && *app ? xasprintf("application \"%s\"", app) : xstrdup("no application_name");
 }
 
+/* " (pid 123, user u, application "web", client 10.0.0.5)" for a top session, or ""
+ * when there is none. */
 char *checks_who(const json_t *s)
 {
 	if (!s || json_is_null(s))
@@ -104,7 +106,7 @@ static void check_connections(struct report *r, const struct target *t, const st
 
 /* track_activities = off: pg_stat_activity has no state, query or ages for anyone, so
  * the checks that read them cannot tell (UNKNOWN, never an OK that means nothing). */
-bool checks_activity_untracked(struct report *r, const struct target *t, const char *id)
+static bool activity_untracked(struct report *r, const struct target *t, const char *id)
 {
 	if (!json_is_false(json_object_get(t->snap, "track_activities")))
 		return false;
@@ -118,7 +120,7 @@ static void check_session_age(struct report *r, const struct target *t, const st
 			      enum th_id id, const char *top_key, const char *what, const char *none,
 			      const char *hint)
 {
-	if (checks_activity_untracked(r, t, threshold_defs[id].id))
+	if (activity_untracked(r, t, threshold_defs[id].id))
 		return;
 	const json_t *top = json_object_get(t->snap, top_key);
 	double age = json_is_object(top) ? checks_json_num(top, "age") : 0;
@@ -193,6 +195,46 @@ static char *lock_wait_words(const json_t *snap, const json_t *top)
 	return sb_detach(&sb);
 }
 
+/* "pid 12 (user u, application "web") 2m05s, query "UPDATE t SET ..."" for each of the
+ * longest sessions idle in a transaction (the query head comes on one line). */
+static char *idle_tx_names(const json_t *longest)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+	json_t *s;
+	json_array_foreach(longest, i, s) {
+		const char *q = checks_json_str(s, "query");
+		char *app = app_label(checks_json_str(s, "application"));
+		sb_addf(&sb, "%spid %.0f (user %s, %s) %s", i ? "; " : "", checks_json_num(s, "pid"),
+			checks_json_str(s, "user") ? checks_json_str(s, "user") : "?", app,
+			human_duration(checks_json_num(s, "age")));
+		free(app);
+		if (q)
+			sb_addf(&sb, ", query \"%s\"", q);
+	}
+	return sb_detach(&sb);
+}
+
+static void check_idle_tx_count(struct report *r, const struct target *t, const struct probe_opts *o, double usable)
+{
+	if (activity_untracked(r, t, "idle-in-transaction-count"))
+		return;
+	double n = checks_json_num(t->snap, "idle_tx");
+	const struct threshold *th = &o->th[TH_IDLE_TX_COUNT];
+	enum status st = threshold_eval(th, n, usable);
+	char *names = n > 0 ? idle_tx_names(json_object_get(t->snap, "idle_tx_longest")) : NULL;
+	char *for_t = o->idle_tx_age_s > 0 ? xasprintf(" for %s or longer", human_duration(o->idle_tx_age_s))
+					   : xstrdup("");
+	struct check *c = report_check(r, "idle-in-transaction-count", st, t->name,
+				       "%.0f %s idle in transaction%s%s%s", n, n == 1 ? "session" : "sessions",
+				       for_t, names ? "; the longest: " : "", names ? names : "");
+	free(names);
+	free(for_t);
+	check_metric(c, "idle_in_transaction", n, "", threshold_perf(th, usable, 0, usable));
+	if (st != ST_OK)
+		check_hint(c, "the application leaves transactions open between requests; set idle_in_transaction_session_timeout");
+}
+
 static void check_counts(struct report *r, const struct target *t, const struct probe_opts *o, double usable)
 {
 	const json_t *s = t->snap;
@@ -221,7 +263,7 @@ static void check_counts(struct report *r, const struct target *t, const struct 
 	else if (st != ST_OK)
 		check_hint(c, "look at the blocking sessions (kind \"blocking\"); pg_terminate_backend(pid) of the root blocker ends the queue");
 
-	if (checks_activity_untracked(r, t, "idle-connections"))
+	if (activity_untracked(r, t, "idle-connections"))
 		return;
 	double stale = checks_json_num(s, "stale_idle");
 	th = &o->th[TH_IDLE_CONNS];
@@ -306,12 +348,11 @@ void checks_target(struct report *r, const struct target *t, const struct probe_
 	check_session_age(r, t, o, TH_IDLE_TX, "top_idle_tx", "oldest session idle in transaction",
 			  "no session is idle in transaction",
 			  "the application forgot a COMMIT/ROLLBACK; it holds locks and blocks vacuum: end it or fix the code path");
-	sessions_check_idle_tx(r, t, o, usable);
+	check_idle_tx_count(r, t, o, usable);
 	check_counts(r, t, o, usable);
 	check_session_age(r, t, o, TH_LONG_QUERIES, "top_query", "longest running query",
 			  "no query is running", "look at the query (sessions, kind \"long\"); pg_cancel_backend(pid) stops it");
 	check_session_age(r, t, o, TH_OLDEST_XACT, "top_xact", "oldest open transaction",
 			  "no transaction is open", "old transactions hold back vacuum (table bloat): find and end them");
-	sessions_checks(r, t, o);
 	check_replica(r, t, o);
 }

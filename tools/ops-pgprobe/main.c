@@ -343,6 +343,7 @@ static void build_report(struct report *r, struct run *rn)
 {
 	for (size_t i = 0; i < rn->nt; i++) {
 		checks_target(r, &rn->ts[i], &rn->o);
+		sessions_checks(r, &rn->ts[i], &rn->o);
 		pools_checks(r, &rn->ts[i], &rn->o);
 	}
 	for (size_t i = 0; i < rn->nb; i++)
@@ -471,7 +472,7 @@ int main(int argc, char **argv)
 	struct config *cfg = cli_load_config(&tool, &rn.common);
 	config_thresholds(&rn, cfg);
 	config_pools(&rn, cfg);
-	sessions_build_exclusion(&rn.o);
+	sessions_sql_exclusion(&rn.o);
 	if (rn.o.watch_s > 0 && (!isatty(STDOUT_FILENO) || rn.common.output_path || rn.common.format != FMT_TEXT))
 		cli_usage_error(&tool, "--watch redraws a terminal: it needs text output to a TTY (run without --watch for one probe)");
 	if (rn.o.listen) {

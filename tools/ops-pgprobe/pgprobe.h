@@ -11,12 +11,12 @@
  *   watch.c      --watch: a compact screen redrawn every N seconds
  *   output.c     tool data of one target ("server", "connections", "sessions")
  *   pgbouncer.c  PgBouncer's admin console: its checks and data
+ *   sessions.c   connection limits of roles and databases, prepared transactions, xmin
  *   pools.c      application pool sizing (--pool, env files) against the server
  *   checks.c     the checks of one PostgreSQL target
- *   sessions.c   idle-in-transaction count, connection limits, prepared transactions,
- *                the oldest xmin, and the --exclude-* filters of the session checks
  *   probe.c      every target in parallel, one thread each, one deadline
  *   query.c      the one query (a JSON document built on the server)
+ *   sessions_sql.c  its parts for the session checks, and the --exclude-* filters
  *   conn.c       libpq without hangs: connect and query against a deadline
  *   threshold.c  check_postgres style thresholds: parse, judge, perfdata
  */
@@ -111,7 +111,7 @@ struct probe_opts {
 	double idle_age_s;     /* idle connections older than this are stale */
 	double idle_tx_age_s;  /* idle-in-transaction-count counts sessions idle this long */
 	struct cli_list exclude_users, exclude_apps, exclude_dbs; /* --exclude-*: patterns */
-	char *exclude_sql;     /* the --exclude-* patterns as one SQL condition (sessions.c) */
+	char *exclude_sql;     /* the --exclude-* patterns as one SQL condition (sessions_sql.c) */
 	int query_max;         /* query text truncated to this many characters */
 	bool query_text;
 	double watch_s;        /* --watch: seconds between screens; 0: one probe */
@@ -192,23 +192,19 @@ struct server_features {
 struct strbuf;
 /* Builds the query for what the server has (query.c). Caller frees. */
 char *query_sql(const struct probe_opts *o, const struct server_features *f, double statement_timeout_ms);
-/* The column query, passwords masked and cut to max characters (query.c). */
-void query_add_text(struct strbuf *sb, int max);
 
-/* ---- session checks (sessions.c) ---- */
+/* ---- the statement's session parts (sessions_sql.c) ---- */
 
 /* Turns o's --exclude-* lists into o->exclude_sql (call once the config is loaded: the
  * lists may point into it). */
-void sessions_build_exclusion(struct probe_opts *o);
+void sessions_sql_exclusion(struct probe_opts *o);
 /* The CTE "ox": the sessions of "o" that no --exclude-* pattern matches. */
-void sessions_add_cte(struct strbuf *sb, const struct probe_opts *o);
-/* The statement's keys of the checks below (each line ends in ",\n"). */
-void sessions_add_keys(struct strbuf *sb, const struct probe_opts *o);
-/* idle-in-transaction-count: sessions idle in a transaction for idle_tx_age or longer. */
-void sessions_check_idle_tx(struct report *r, const struct target *t, const struct probe_opts *o, double usable);
-/* role- and database-connection-limit, prepared-transactions, oldest-xmin. */
-void sessions_checks(struct report *r, const struct target *t, const struct probe_opts *o);
-void sessions_output(struct report *r, const struct target *t);
+void sessions_sql_cte(struct strbuf *sb, const struct probe_opts *o);
+/* The statement's keys of the session checks (each line ends in ",\n"). */
+void sessions_sql_keys(struct strbuf *sb, const struct probe_opts *o);
+/* The column query, passwords masked and cut to max characters. */
+void sessions_sql_query_text(struct strbuf *sb, int max);
+
 void probe_target(struct target *t, const struct probe_opts *o, double deadline_ms);
 void probe_bouncer(struct bouncer *b, double deadline_ms);
 /* Probes everything in parallel, bounded by o->timeout_ms overall. */
@@ -221,6 +217,8 @@ void probe_bouncer_reset(struct bouncer *b);
 
 void checks_target(struct report *r, const struct target *t, const struct probe_opts *o);
 void pools_checks(struct report *r, const struct target *t, const struct probe_opts *o);
+/* role- and database-connection-limit, prepared-transactions, oldest-xmin (sessions.c). */
+void sessions_checks(struct report *r, const struct target *t, const struct probe_opts *o);
 void pgbouncer_checks(struct report *r, const struct bouncer *b, const struct probe_opts *o);
 void output_target(struct report *r, const struct target *t, bool nested);
 void pools_output(struct report *r, const struct probe_opts *o);
@@ -228,8 +226,6 @@ void pgbouncer_output(struct report *r, const struct bouncer *b);
 void checks_failure(struct report *r, const char *check_id, const char *subject,
 		    const struct probe_error *e);
 
-/* track_activities = off: reports check id UNKNOWN and returns true (checks.c). */
-bool checks_activity_untracked(struct report *r, const struct target *t, const char *id);
 /* " (pid 123, user u, application "web", client 10.0.0.5)", or "" for no session. */
 char *checks_who(const json_t *session);
 

@@ -74,7 +74,7 @@ static void add_header(struct strbuf *sb, const struct server_features *f, doubl
 		  "), c AS (SELECT * FROM a WHERE kind_of_backend = 'client backend'),\n"
 		  "o AS (SELECT * FROM c WHERE pid <> pg_backend_pid()),\n"
 		  "blockers AS (SELECT DISTINCT unnest(blocked_by) AS pid FROM o)");
-	sessions_add_cte(sb, o);
+	sessions_sql_cte(sb, o);
 	sb_addstr(sb, "\n");
 }
 
@@ -191,7 +191,7 @@ static void add_sessions(struct strbuf *sb, const struct probe_opts *o)
 		"           ELSE 'old transaction' END AS kind,\n"
 		"      round((CASE WHEN state = 'active' THEN query_age ELSE state_age END)::numeric, 3)::float8 AS age,\n"
 		"      coalesce(blocked_by, '{}') AS blocked_by, query_id,\n      ");
-	query_add_text(sb, o->query_max);
+	sessions_sql_query_text(sb, o->query_max);
 	sb_addf(sb, " AS query\n"
 		"    FROM o WHERE is_waiting OR pid IN (SELECT pid FROM blockers)\n"
 		"      OR (state LIKE 'idle in transaction%%' AND state_age >= %.3f)\n"
@@ -203,22 +203,13 @@ static void add_sessions(struct strbuf *sb, const struct probe_opts *o)
 		age, age, age);
 }
 
-void query_add_text(struct strbuf *sb, int max)
-{
-	/* Passwords in statements (CREATE/ALTER ROLE ... PASSWORD '...') are masked on
-	 * the server, before truncation can cut a literal open; a literal left
-	 * unterminated by track_activity_query_size is masked to the end. */
-	sb_addf(sb, "left(regexp_replace(query, E'(password\\\\s*=?\\\\s*)''(''''|[^''])*(''|$)',\n"
-		"           E'\\\\1''***''', 'gi'), %d)", max);
-}
-
 char *query_sql(const struct probe_opts *o, const struct server_features *f, double statement_timeout_ms)
 {
 	struct strbuf sb = STRBUF_INIT;
 	add_header(&sb, f, statement_timeout_ms, o);
 	add_settings(&sb, f);
 	add_counts(&sb, o);
-	sessions_add_keys(&sb, o);
+	sessions_sql_keys(&sb, o);
 	add_tops(&sb);
 	add_sessions(&sb, o);
 	return sb_detach(&sb);

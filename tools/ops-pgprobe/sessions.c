@@ -44,14 +44,13 @@ static void check_limits(struct report *r, const struct target *t, const struct 
 				 what, checks_json_str(worst, "name"), checks_json_num(worst, "used"),
 				 checks_json_num(worst, "limit"))
 		: report_check(r, threshold_defs[id].id, st, t->name, "no %s has a connection limit", what);
-	if (flagged > 1)
-		check_hint(c, "%zu of them at a threshold: see connection_limits in the data", flagged);
 	char *metric = xasprintf("%s_used_percent", threshold_defs[id].cfg);
 	check_metric(c, metric, isinf(pct) ? 100 : pct, "%", threshold_perf(th, 100, 0, NAN));
 	free(metric);
 	if (st != ST_OK)
 		check_hint(c, "new sessions of that %s are refused at the limit (SQLSTATE 53300): shrink its pools, "
-			   "or ALTER %s %s CONNECTION LIMIT n", what, sql_what, checks_json_str(worst, "name"));
+			   "or ALTER %s %s CONNECTION LIMIT n%s", what, sql_what, checks_json_str(worst, "name"),
+			   flagged > 1 ? "; more of them are at a threshold (connection_limits in the data)" : "");
 }
 
 static void check_prepared(struct report *r, const struct target *t, const struct probe_opts *o)

@@ -11,7 +11,8 @@ test_require_cmd psql python3
 PG_OPTIONS="-c wal_level=logical -c max_replication_slots=4"
 start_postgres 30 3 || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 pg_sql "CREATE ROLE backup_ro LOGIN; CREATE TABLE p(id int);
-	CREATE ROLE lim2 LOGIN CONNECTION LIMIT 2; CREATE ROLE nolimit LOGIN CONNECTION LIMIT 0" >/dev/null
+	CREATE ROLE lim2 LOGIN CONNECTION LIMIT 2; CREATE ROLE nolimit LOGIN CONNECTION LIMIT 0;
+	CREATE ROLE solo LOGIN CONNECTION LIMIT 1" >/dev/null
 # CREATE DATABASE runs alone (not in the implicit transaction of several statements).
 for sql in "CREATE DATABASE maint" "CREATE DATABASE limdb CONNECTION LIMIT 3" "CREATE DATABASE closed" \
 	"ALTER DATABASE closed ALLOW_CONNECTIONS false"; do
@@ -144,16 +145,24 @@ for i in 1 2; do
 	pg_send db$i "SELECT 'db$i-ready';"
 	pg_wait_output db$i db$i-ready || say "limdb session $i did not start"
 done
+pg_session solo "host=127.0.0.1 port=$PG_PORT user=solo dbname=postgres"
+pg_send solo "SELECT 'solo-ready';"
+pg_wait_output solo solo-ready || say "role solo did not get in"
 
-test_expect_success 'a role at its CONNECTION LIMIT is CRITICAL, with ALTER ROLE in the hint' '
+test_expect_success 'roles at their CONNECTION LIMIT: CRITICAL, the fullest named, ALTER ROLE in the hint' '
 	probe rl && expect rl role-connection-limit critical &&
 	test "$(check rl role-connection-limit message)" = "role lim2 uses 2 of its 2 connections" &&
-	check rl role-connection-limit hint | grep -q "ALTER ROLE lim2 CONNECTION LIMIT" &&
+	check rl role-connection-limit hint | grep -q "ALTER ROLE lim2 CONNECTION LIMIT n; more of them are at a threshold" &&
 	test "$(metric rl role-connection-limit role_connection_limit_used_percent)" = 100.0 &&
 	json_assert rl.json "r = d[\"connection_limits\"][\"roles\"]
 assert r[0] == {\"name\": \"lim2\", \"used\": 2, \"limit\": 2}, r
 assert {\"name\": \"nolimit\", \"used\": 0, \"limit\": 0} in r, r
-assert not any(x[\"name\"] == \"postgres\" for x in r), r"
+assert r[1] == {\"name\": \"solo\", \"used\": 1, \"limit\": 1}, r
+assert not any(x[\"name\"] == \"postgres\" for x in r), r" &&
+	ops-pgprobe "$PG_DSN" >text; test $? -eq 2 &&
+	test_grep "^role limits (used/limit): lim2 2/2, solo 1/1, nolimit 0/0$" text &&
+	test_grep "^database limits (used/limit): limdb 2/3$" text &&
+	test_grep "^databases with datallowconn off: closed$" text
 '
 
 test_expect_success 'a database near its CONNECTION LIMIT; datallowconn off is listed' '

@@ -16,9 +16,11 @@ test_expect_success 'the password of a refused DSN never shows' '
 test_expect_success 'every check id with thresholds is accepted by -w and -c' '
 	for id in connections application-share idle-in-transaction idle-in-transaction-count \
 		long-queries lock-waits oldest-transaction idle-connections connect query \
-		replication-lag pgbouncer-waiting pgbouncer-maxwait pgbouncer-saturation pgbouncer-clients; do
+		replication-lag pgbouncer-waiting pgbouncer-maxwait pgbouncer-saturation pgbouncer-clients \
+		role-connection-limit database-connection-limit prepared-transactions oldest-xmin; do
 		case $id in
-		idle-in-transaction|long-queries|oldest-transaction|connect|query|replication-lag|pgbouncer-maxwait) v=2s ;;
+		idle-in-transaction|long-queries|oldest-transaction|connect|query|replication-lag|pgbouncer-maxwait|prepared-transactions) v=2s ;;
+		oldest-xmin) v=1000 ;;
 		*) v=50% ;;
 		esac
 		ops-pgprobe --format json --timeout 200ms -w $id=$v -c $id=$v "host=127.0.0.1 port=1" >out 2>err
@@ -33,7 +35,8 @@ test_expect_success 'every check id is documented in the man page' '
 	for id in connect query connections application-share idle-in-transaction \
 		idle-in-transaction-count long-queries lock-waits oldest-transaction idle-connections \
 		replication-lag pool-sizing pgbouncer-connect pgbouncer-waiting pgbouncer-maxwait \
-		pgbouncer-saturation pgbouncer-clients visibility; do
+		pgbouncer-saturation pgbouncer-clients visibility role-connection-limit \
+		database-connection-limit prepared-transactions oldest-xmin; do
 		grep -q "^\.It Cm $id\$" "$OPSKIT_ROOT/man/ops-pgprobe.1" || { echo "$id"; return 1; }
 	done
 '

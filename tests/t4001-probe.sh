@@ -61,9 +61,9 @@ test_expect_code 2 'idle in transaction past -c is CRITICAL (exit 2)' '
 '
 
 test_expect_success 'idle in transaction: count, oldest age and who' '
-	ops-pgprobe -w idle-in-transaction=1s --session-age 1s "$PG_DSN" >out; test $? -eq 1 &&
+	ops-pgprobe -w idle-in-transaction=1s --session-age 1s --idle-tx-age 0 "$PG_DSN" >out; test $? -eq 1 &&
 	test_grep "^WARNING  *idle-in-transaction .*oldest session idle in transaction for [0-9.]*s (pid [0-9]*, user postgres, application \"billing\")" out &&
-	test_grep "idle-in-transaction-count .* 2 sessions idle in transaction" out
+	test_grep "idle-in-transaction-count .* 2 sessions idle in transaction; the longest: pid [0-9]* (user postgres, application \"billing\") [0-9.]*s, query \"SELECT \* FROM t WHERE id = 1 FOR UPDATE;\"" out
 '
 
 test_expect_success 'a lock wait is found with its blocker' '

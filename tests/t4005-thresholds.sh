@@ -121,7 +121,7 @@ pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE application_name IN ('a
 	AND state_change < now() - interval '1.5s'" 7 || say "sessions did not age"
 
 test_expect_success 'idle in transaction (aborted): counted, listed, and the oldest is named' '
-	{ ops-pgprobe --format json --session-age 1s "$PG_DSN" >ab.json; test $? -le 2; } &&
+	{ ops-pgprobe --format json --session-age 1s --idle-tx-age 1s "$PG_DSN" >ab.json; test $? -le 2; } &&
 	python3 - ab.json <<-\PY
 	import json, sys
 	d = json.load(open(sys.argv[1]))
@@ -140,12 +140,13 @@ test_expect_success 'idle in transaction (aborted): counted, listed, and the old
 '
 
 test_expect_success 'idle-in-transaction-count: at the count (aborted included) and just below' '
-	probe t4 -w idle-in-transaction-count=4 && expect_status t4 idle-in-transaction-count warning &&
-	probe t5 -w idle-in-transaction-count=5 && expect_status t5 idle-in-transaction-count ok &&
-	probe t4c -c idle-in-transaction-count=4 && expect_status t4c idle-in-transaction-count critical &&
-	probe t20 -w idle-in-transaction-count=20% && expect_status t20 idle-in-transaction-count warning &&
-	probe t25 -w idle-in-transaction-count=25% && expect_status t25 idle-in-transaction-count ok &&
-	probe tdef && expect_status tdef idle-in-transaction-count ok
+	probe t4 --idle-tx-age 1s -w idle-in-transaction-count=4 && expect_status t4 idle-in-transaction-count warning &&
+	probe t5 --idle-tx-age 1s -w idle-in-transaction-count=5 && expect_status t5 idle-in-transaction-count ok &&
+	probe t4c --idle-tx-age 1s -c idle-in-transaction-count=4 && expect_status t4c idle-in-transaction-count critical &&
+	probe t20 --idle-tx-age 1s -w idle-in-transaction-count=20% && expect_status t20 idle-in-transaction-count warning &&
+	probe t25 --idle-tx-age 1s -w idle-in-transaction-count=25% && expect_status t25 idle-in-transaction-count ok &&
+	probe tdef --idle-tx-age 1s && expect_status tdef idle-in-transaction-count ok &&
+	probe t30s -w idle-in-transaction-count=1 && expect_status t30s idle-in-transaction-count ok
 '
 
 test_expect_success 'session ages: a level below the age raises it, the defaults (minutes) do not' '
@@ -180,7 +181,7 @@ d = json.load(open(sys.argv[1]))
 print(any(s['application'] == sys.argv[2] for s in d['sessions']))" "$1" "$2"; }
 
 test_expect_success 'idle-in-transaction-count: the default warning is 5' '
-	probe t5def && expect_status t5def idle-in-transaction-count warning &&
+	probe t5def --idle-tx-age 0 && expect_status t5def idle-in-transaction-count warning &&
 	test "$(listed t5def.json late)" = False
 '
 

@@ -1,8 +1,10 @@
 #!/bin/sh
 # The version matrix: the core scenario on every PostgreSQL that is installed (12, 13,
 # 14, 16, 17, 18 from ci/install-peers.sh, 15 from Debian): sessions idle in a
-# transaction, a lock wait and its blocker, a role at its connection limit (rolconnlimit),
-# a database at its limit (datconnlimit), only reserved slots left, and a full server.
+# transaction, a lock wait and its blocker, a REPEATABLE READ snapshot (oldest-xmin), a
+# prepared transaction, --exclude-application, a role at its connection limit
+# (rolconnlimit, refused and judged), a database at its limit (datconnlimit), only reserved
+# slots left, and a full server.
 # A version that is not installed is skipped with the reason, except in CI
 # (OPSKIT_REQUIRE_PEERS=1, set by ci/ci.sh after ci/install-peers.sh), where it fails.
 # Under SANITIZE=1 only the oldest and the newest installed versions run.
@@ -34,7 +36,7 @@ core_scenario() {
 	pg_sql "CREATE ROLE lim LOGIN CONNECTION LIMIT 1; ALTER DATABASE template1 CONNECTION LIMIT 0" >/dev/null
 
 	pg_session idler "host=$PG_DIR port=$PG_PORT user=postgres dbname=postgres application_name=idler"
-	pg_send idler "BEGIN; SELECT 1;"
+	pg_send idler "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1;"
 	pg_session holder "host=$PG_DIR port=$PG_PORT user=postgres dbname=postgres application_name=holder"
 	pg_send holder "BEGIN; UPDATE t SET v = 'held' WHERE id = 1;"
 	pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'" 2 ||
@@ -43,9 +45,12 @@ core_scenario() {
 	pg_send waiter "UPDATE t SET v = 'waited' WHERE id = 1;"
 	pg_wait_for "SELECT count(*) FROM pg_locks WHERE NOT granted" 1 || say "PostgreSQL $v: no lock wait"
 	holder=$(pg_sql "SELECT pid FROM pg_stat_activity WHERE application_name = 'holder'")
+	pg_sql "CREATE TABLE p(id int)" >/dev/null
+	pg_sql "BEGIN; INSERT INTO p VALUES (1); PREPARE TRANSACTION 'core-$v'" >/dev/null ||
+		say "PostgreSQL $v: no prepared transaction"
 
 	test_expect_success "PostgreSQL $v: idle in transaction and a lock wait with its blocker" '
-		ops-pgprobe --format json -w idle-in-transaction=1ms "$PG_DSN" >out-$v.json; test $? -eq 1 &&
+		ops-pgprobe --format json -w idle-in-transaction=1ms --idle-tx-age 0 -w oldest-xmin=1 "$PG_DSN" >out-$v.json; test $? -eq 1 &&
 		python3 - out-$v.json "$v" "$holder" "$reserved" <<-\PY
 		import json, sys
 		d = json.load(open(sys.argv[1])); v = sys.argv[2]; holder = int(sys.argv[3]); res = int(sys.argv[4])
@@ -66,6 +71,11 @@ core_scenario() {
 		assert (w[0]["wait_seconds"] is None) == (int(v) < 14), w
 		assert w[0]["lock_mode"] == "ShareLock" and w[0]["lock_type"] == "transactionid", w
 		assert any(x["pid"] == holder and x["kind"] == "blocking" for x in d["sessions"]), d["sessions"]
+		m = {m["name"]: m["value"] for k in d["checks"] for m in k["metrics"]}
+		assert c["oldest-xmin"]["status"] == "warning" and m["oldest_xmin_age"] >= 1, c["oldest-xmin"]
+		assert "oldest backend xmin is" in c["oldest-xmin"]["message"], c["oldest-xmin"]
+		pt = c["prepared-transactions"]
+		assert pt["status"] == "ok" and m["prepared_transactions"] == 1 and "gid \"core-%s\"" % v in pt["message"], pt
 		PY
 	'
 
@@ -80,6 +90,22 @@ core_scenario() {
 	pg_session lim "host=127.0.0.1 port=$PG_PORT user=lim dbname=postgres"
 	pg_send lim "SELECT 'lim-ready';"
 	pg_wait_output lim lim-ready || say "PostgreSQL $v: role lim did not get in"
+
+	test_expect_success "PostgreSQL $v: role and database limits judged; --exclude-application" '
+		ops-pgprobe --format json --idle-tx-age 0 --exclude-application idler "$PG_DSN" >lim-$v.json; test $? -eq 2 &&
+		python3 - lim-$v.json <<-\PY
+		import json, sys
+		d = json.load(open(sys.argv[1]))
+		c = {k["id"]: k for k in d["checks"]}
+		r = c["role-connection-limit"]
+		assert r["status"] == "critical" and r["message"] == "role lim uses 1 of its 1 connections", r
+		assert "ALTER ROLE lim CONNECTION LIMIT" in r["hint"], r
+		assert c["database-connection-limit"]["status"] == "ok", c["database-connection-limit"]
+		l = d["connection_limits"]
+		assert {"name": "template1", "used": 0, "limit": 0} in l["databases"], l
+		assert c["idle-in-transaction-count"]["metrics"][0]["value"] == 1 and d["excluded_sessions"] == 1, c
+		PY
+	'
 
 	test_expect_success "PostgreSQL $v: a role at its connection limit (rolconnlimit)" '
 		ops-pgprobe "host=127.0.0.1 port=$PG_PORT user=lim dbname=postgres" >out; test $? -eq 2 &&

@@ -29,7 +29,7 @@ static char *app_label(const char *app)
 
 /* " (pid 123, user u, application "web", client 10.0.0.5)" for a top session, or ""
  * when there is none. */
-static char *who(const json_t *s)
+char *checks_who(const json_t *s)
 {
 	if (!s || json_is_null(s))
 		return xstrdup("");
@@ -126,7 +126,7 @@ static void check_session_age(struct report *r, const struct target *t, const st
 	double age = json_is_object(top) ? checks_json_num(top, "age") : 0;
 	const struct threshold *th = &o->th[id];
 	enum status st = threshold_eval(th, age, NAN);
-	char *whom = who(top);
+	char *whom = checks_who(top);
 	struct check *c = json_is_object(top)
 		? report_check(r, threshold_defs[id].id, st, t->name, "%s for %s%s", what, human_duration(age), whom)
 		: report_check(r, threshold_defs[id].id, st, t->name, "%s", none);
@@ -164,7 +164,7 @@ static char *lock_wait_words(const json_t *snap, const json_t *top)
 	size_t i;
 	json_array_foreach(json_object_get(top, "blocked_by"), i, b)
 		sb_addf(&pids, "%s%lld", i ? ", " : "", (long long)json_integer_value(b));
-	char *whom = who(top);
+	char *whom = checks_who(top);
 	double wait = checks_json_num(top, "wait_age");
 	/* pg_locks.waitstart (14+) is the wait itself; before, the age of the waiting query. */
 	sb_addf(&sb, "the longest for %s%s", human_duration(isnan(wait) ? checks_json_num(top, "age") : wait), whom);
@@ -195,25 +195,53 @@ static char *lock_wait_words(const json_t *snap, const json_t *top)
 	return sb_detach(&sb);
 }
 
+/* "pid 12 (user u, application "web") 2m05s, query "UPDATE t SET ..."" for each of the
+ * longest sessions idle in a transaction (the query head comes on one line). */
+static char *idle_tx_names(const json_t *longest)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+	json_t *s;
+	json_array_foreach(longest, i, s) {
+		const char *q = checks_json_str(s, "query");
+		char *app = app_label(checks_json_str(s, "application"));
+		sb_addf(&sb, "%spid %.0f (user %s, %s) %s", i ? "; " : "", checks_json_num(s, "pid"),
+			checks_json_str(s, "user") ? checks_json_str(s, "user") : "?", app,
+			human_duration(checks_json_num(s, "age")));
+		free(app);
+		if (q)
+			sb_addf(&sb, ", query \"%s\"", q);
+	}
+	return sb_detach(&sb);
+}
+
+static void check_idle_tx_count(struct report *r, const struct target *t, const struct probe_opts *o, double usable)
+{
+	if (activity_untracked(r, t, "idle-in-transaction-count"))
+		return;
+	double n = checks_json_num(t->snap, "idle_tx");
+	const struct threshold *th = &o->th[TH_IDLE_TX_COUNT];
+	enum status st = threshold_eval(th, n, usable);
+	char *names = n > 0 ? idle_tx_names(json_object_get(t->snap, "idle_tx_longest")) : NULL;
+	char *for_t = o->idle_tx_age_s > 0 ? xasprintf(" for %s or longer", human_duration(o->idle_tx_age_s))
+					   : xstrdup("");
+	struct check *c = report_check(r, "idle-in-transaction-count", st, t->name,
+				       "%.0f %s idle in transaction%s%s%s", n, n == 1 ? "session" : "sessions",
+				       for_t, names ? "; the longest: " : "", names ? names : "");
+	free(names);
+	free(for_t);
+	check_metric(c, "idle_in_transaction", n, "", threshold_perf(th, usable, 0, usable));
+	if (st != ST_OK)
+		check_hint(c, "the application leaves transactions open between requests; set idle_in_transaction_session_timeout");
+}
+
 static void check_counts(struct report *r, const struct target *t, const struct probe_opts *o, double usable)
 {
 	const json_t *s = t->snap;
-	double idle_tx = checks_json_num(s, "idle_tx");
-	const struct threshold *th = &o->th[TH_IDLE_TX_COUNT];
-	enum status st;
-	struct check *c;
-	if (!activity_untracked(r, t, "idle-in-transaction-count")) {
-		st = threshold_eval(th, idle_tx, usable);
-		c = report_check(r, "idle-in-transaction-count", st, t->name,
-				 "%.0f %s idle in transaction", idle_tx, idle_tx == 1 ? "session" : "sessions");
-		check_metric(c, "idle_in_transaction", idle_tx, "", threshold_perf(th, usable, 0, usable));
-		if (st != ST_OK)
-			check_hint(c, "the application leaves transactions open between requests; set idle_in_transaction_session_timeout");
-	}
-
 	double waiting = checks_json_num(s, "waiting");
-	th = &o->th[TH_LOCK_WAITS];
-	st = threshold_eval(th, waiting, usable);
+	const struct threshold *th = &o->th[TH_LOCK_WAITS];
+	enum status st = threshold_eval(th, waiting, usable);
+	struct check *c;
 	const json_t *top = json_object_get(s, "top_wait");
 	double lw = checks_json_num(s, "lwlock_waits");
 	char *lw_words = lw > 0 ? xasprintf(" (%.0f more %s on lightweight locks or buffer pins, not counted: "
@@ -320,6 +348,7 @@ void checks_target(struct report *r, const struct target *t, const struct probe_
 	check_session_age(r, t, o, TH_IDLE_TX, "top_idle_tx", "oldest session idle in transaction",
 			  "no session is idle in transaction",
 			  "the application forgot a COMMIT/ROLLBACK; it holds locks and blocks vacuum: end it or fix the code path");
+	check_idle_tx_count(r, t, o, usable);
 	check_counts(r, t, o, usable);
 	check_session_age(r, t, o, TH_LONG_QUERIES, "top_query", "longest running query",
 			  "no query is running", "look at the query (sessions, kind \"long\"); pg_cancel_backend(pid) stops it");

@@ -35,6 +35,15 @@ static const struct cli_opt options[] = {
 		"list sessions busy or in a transaction this long", .config_key = "postgres.session_age"),
 	CLI_OPT(0, "idle-age", "DURATION", CLI_SECONDS, O, idle_age_s, "idle connections older than this are stale",
 		.config_key = "postgres.idle_age"),
+	CLI_OPT(0, "idle-tx-age", "DURATION", CLI_SECONDS, O, idle_tx_age_s,
+		"idle-in-transaction-count counts sessions idle in a transaction this long", .config_key = "postgres.idle_tx_age"),
+	CLI_OPT(0, "exclude-user", "PATTERN", CLI_LIST, O, exclude_users,
+		"session-age checks skip this role's sessions (name or glob, repeatable)", .config_key = "postgres.exclude_users"),
+	CLI_OPT(0, "exclude-application", "PATTERN", CLI_LIST, O, exclude_apps,
+		"session-age checks skip sessions of this application_name (repeatable)",
+		.config_key = "postgres.exclude_applications"),
+	CLI_OPT(0, "exclude-database", "PATTERN", CLI_LIST, O, exclude_dbs,
+		"session-age checks skip sessions in this database (repeatable)", .config_key = "postgres.exclude_databases"),
 	CLI_OPT(0, "no-query-text", NULL, CLI_FLAG_OFF, O, query_text, "never show query text",
 		.config_key = "postgres.query_text"),
 	CLI_OPT(0, "query-length", "N", CLI_INT, O, query_max, "truncate query text to N characters",
@@ -334,6 +343,7 @@ static void build_report(struct report *r, struct run *rn)
 {
 	for (size_t i = 0; i < rn->nt; i++) {
 		checks_target(r, &rn->ts[i], &rn->o);
+		sessions_checks(r, &rn->ts[i], &rn->o);
 		pools_checks(r, &rn->ts[i], &rn->o);
 	}
 	for (size_t i = 0; i < rn->nb; i++)
@@ -399,6 +409,7 @@ static void run_free(struct run *rn)
 		free(rn->o.pools[i].where);
 	}
 	free(rn->o.pools);
+	free(rn->o.exclude_sql);
 	free(rn->ts);
 	free(rn->bs);
 }
@@ -461,6 +472,7 @@ int main(int argc, char **argv)
 	struct config *cfg = cli_load_config(&tool, &rn.common);
 	config_thresholds(&rn, cfg);
 	config_pools(&rn, cfg);
+	sessions_sql_exclusion(&rn.o);
 	if (rn.o.watch_s > 0 && (!isatty(STDOUT_FILENO) || rn.common.output_path || rn.common.format != FMT_TEXT))
 		cli_usage_error(&tool, "--watch redraws a terminal: it needs text output to a TTY (run without --watch for one probe)");
 	if (rn.o.listen) {

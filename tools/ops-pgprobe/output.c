@@ -106,6 +106,53 @@ static void output_connections(struct report *r, const struct target *t)
 	rp_close_object(r);
 }
 
+static void output_limit_list(struct report *r, const json_t *list, const char *key)
+{
+	rp_open_array(r, key);
+	size_t i;
+	json_t *x;
+	json_array_foreach(list, i, x) {
+		rp_open_object(r, NULL);
+		rp_string(r, "name", i ? ", %s" : "%s", checks_json_str(x, "name"));
+		rp_int(r, "used", " %lld", (long long)checks_json_num(x, "used"));
+		rp_int(r, "limit", "/%lld", (long long)checks_json_num(x, "limit"));
+		rp_close_object(r);
+	}
+	rp_close_array(r);
+}
+
+/* "connection_limits": roles and databases with a limit and their use, databases that
+ * refuse connections (datallowconn = false), and sessions --exclude-* left out. */
+static void output_limits_of(struct report *r, const struct target *t)
+{
+	const json_t *s = t->snap;
+	const json_t *roles = json_object_get(s, "role_limits"), *dbs = json_object_get(s, "db_limits");
+	rp_open_object(r, "connection_limits");
+	if (json_array_size(roles))
+		rp_text(r, "role limits (used/limit): ");
+	output_limit_list(r, roles, "roles");
+	if (json_array_size(roles))
+		rp_text(r, "\n");
+	if (json_array_size(dbs))
+		rp_text(r, "database limits (used/limit): ");
+	output_limit_list(r, dbs, "databases");
+	if (json_array_size(dbs))
+		rp_text(r, "\n");
+	rp_open_array(r, "no_connect_databases");
+	size_t i;
+	json_t *x;
+	json_array_foreach(json_object_get(s, "no_connect_dbs"), i, x)
+		rp_string(r, NULL, i ? ", %s" : "databases with datallowconn off: %s", json_string_value(x));
+	if (json_array_size(json_object_get(s, "no_connect_dbs")))
+		rp_text(r, "\n");
+	rp_close_array(r);
+	rp_close_object(r);
+	/* A block of lines ends with a blank line, as the tables do. */
+	if (json_array_size(roles) || json_array_size(dbs) || json_array_size(json_object_get(s, "no_connect_dbs")))
+		rp_text(r, "\n");
+	rp_int(r, "excluded_sessions", NULL, (long long)checks_json_num(s, "excluded"));
+}
+
 /* Query text on one line for the terminal; JSON keeps it as it is (already truncated). */
 char *output_query_line(const char *q, size_t max)
 {
@@ -235,6 +282,7 @@ void output_target(struct report *r, const struct target *t, bool nested)
 	if (t->snap) {
 		output_server(r, t);
 		output_connections(r, t);
+		output_limits_of(r, t);
 		output_sessions(r, t);
 	} else {
 		if (!nested)

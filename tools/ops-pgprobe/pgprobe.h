@@ -11,10 +11,12 @@
  *   watch.c      --watch: a compact screen redrawn every N seconds
  *   output.c     tool data of one target ("server", "connections", "sessions")
  *   pgbouncer.c  PgBouncer's admin console: its checks and data
+ *   sessions.c   connection limits of roles and databases, prepared transactions, xmin
  *   pools.c      application pool sizing (--pool, env files) against the server
  *   checks.c     the checks of one PostgreSQL target
  *   probe.c      every target in parallel, one thread each, one deadline
  *   query.c      the one query (a JSON document built on the server)
+ *   sessions_sql.c  its parts for the session checks, and the --exclude-* filters
  *   conn.c       libpq without hangs: connect and query against a deadline
  *   threshold.c  check_postgres style thresholds: parse, judge, perfdata
  */
@@ -47,6 +49,10 @@ enum th_id {
 	TH_PGB_MAXWAIT,
 	TH_PGB_SATURATION,
 	TH_PGB_CLIENTS,
+	TH_ROLE_LIMIT,
+	TH_DB_LIMIT,
+	TH_PREPARED,
+	TH_XMIN_AGE,
 	TH_COUNT
 };
 
@@ -103,6 +109,9 @@ struct probe_opts {
 	double timeout_ms;
 	double session_age_s;  /* sessions older than this are listed */
 	double idle_age_s;     /* idle connections older than this are stale */
+	double idle_tx_age_s;  /* idle-in-transaction-count counts sessions idle this long */
+	struct cli_list exclude_users, exclude_apps, exclude_dbs; /* --exclude-*: patterns */
+	char *exclude_sql;     /* the --exclude-* patterns as one SQL condition (sessions_sql.c) */
 	int query_max;         /* query text truncated to this many characters */
 	bool query_text;
 	double watch_s;        /* --watch: seconds between screens; 0: one probe */
@@ -175,8 +184,27 @@ struct server_features {
 	bool no_replication; /* the reduced statement: no WAL receiver, no recovery functions */
 };
 
+/* Seconds since a timestamp column, NULL when it is NULL; from clock_timestamp(), read as
+ * each row is, never now() (the start of this transaction, which can be older than a
+ * session that began since), and never negative (greatest() alone would turn NULL to 0). */
+#define AGE_OF(ts) "(CASE WHEN " ts " IS NOT NULL THEN greatest(0, extract(epoch FROM clock_timestamp() - " ts ")) END)::float8"
+
+struct strbuf;
 /* Builds the query for what the server has (query.c). Caller frees. */
 char *query_sql(const struct probe_opts *o, const struct server_features *f, double statement_timeout_ms);
+
+/* ---- the statement's session parts (sessions_sql.c) ---- */
+
+/* Turns o's --exclude-* lists into o->exclude_sql (call once the config is loaded: the
+ * lists may point into it). */
+void sessions_sql_exclusion(struct probe_opts *o);
+/* The CTE "ox": the sessions of "o" that no --exclude-* pattern matches. */
+void sessions_sql_cte(struct strbuf *sb, const struct probe_opts *o);
+/* The statement's keys of the session checks (each line ends in ",\n"). */
+void sessions_sql_keys(struct strbuf *sb, const struct probe_opts *o);
+/* The column query, passwords masked and cut to max characters. */
+void sessions_sql_query_text(struct strbuf *sb, int max);
+
 void probe_target(struct target *t, const struct probe_opts *o, double deadline_ms);
 void probe_bouncer(struct bouncer *b, double deadline_ms);
 /* Probes everything in parallel, bounded by o->timeout_ms overall. */
@@ -189,12 +217,17 @@ void probe_bouncer_reset(struct bouncer *b);
 
 void checks_target(struct report *r, const struct target *t, const struct probe_opts *o);
 void pools_checks(struct report *r, const struct target *t, const struct probe_opts *o);
+/* role- and database-connection-limit, prepared-transactions, oldest-xmin (sessions.c). */
+void sessions_checks(struct report *r, const struct target *t, const struct probe_opts *o);
 void pgbouncer_checks(struct report *r, const struct bouncer *b, const struct probe_opts *o);
 void output_target(struct report *r, const struct target *t, bool nested);
 void pools_output(struct report *r, const struct probe_opts *o);
 void pgbouncer_output(struct report *r, const struct bouncer *b);
 void checks_failure(struct report *r, const char *check_id, const char *subject,
 		    const struct probe_error *e);
+
+/* " (pid 123, user u, application "web", client 10.0.0.5)", or "" for no session. */
+char *checks_who(const json_t *session);
 
 /* Small accessors over the snapshot (NAN / 0 / NULL when absent). */
 double checks_json_num(const json_t *o, const char *key);

@@ -17,11 +17,6 @@
 	"round(xact_age::numeric, 3)::float8 AS xact_age, wait_event_type, wait_event, " \
 	"lock_mode, lock_type, lock_relation, round(wait_age::numeric, 3)::float8 AS wait_age, by_prepared, "
 
-/* Seconds since a timestamp column, NULL when it is NULL; from clock_timestamp(), read as
- * each row is, never now() (the start of this transaction, which can be older than a
- * session that began since), and never negative (greatest() alone would turn NULL to 0). */
-#define AGE_OF(ts) "(CASE WHEN " ts " IS NOT NULL THEN greatest(0, extract(epoch FROM clock_timestamp() - " ts ")) END)::float8"
-
 static void add_header(struct strbuf *sb, const struct server_features *f, double statement_timeout_ms,
 		       const struct probe_opts *o)
 {
@@ -78,7 +73,9 @@ static void add_header(struct strbuf *sb, const struct server_features *f, doubl
 		  "  FROM a0 LEFT JOIN lw USING (pid)\n"
 		  "), c AS (SELECT * FROM a WHERE kind_of_backend = 'client backend'),\n"
 		  "o AS (SELECT * FROM c WHERE pid <> pg_backend_pid()),\n"
-		  "blockers AS (SELECT DISTINCT unnest(blocked_by) AS pid FROM o)\n");
+		  "blockers AS (SELECT DISTINCT unnest(blocked_by) AS pid FROM o)");
+	sessions_sql_cte(sb, o);
+	sb_addstr(sb, "\n");
 }
 
 static void add_settings(struct strbuf *sb, const struct server_features *f)
@@ -153,7 +150,6 @@ static void add_counts(struct strbuf *sb, const struct probe_opts *o)
 		  " 'apps', (SELECT coalesce(json_agg(x), '[]') FROM (\n"
 		  "    SELECT application_name AS application, count(*) AS total FROM c\n"
 		  "    GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1) x),\n"
-		  " 'idle_tx', (SELECT count(*) FROM o WHERE state LIKE 'idle in transaction%'),\n"
 		  " 'waiting', (SELECT count(*) FROM o WHERE is_waiting),\n"
 		  /* Waits on lightweight locks (LockManager, BufferPin ...) are no lock queue
 		   * behind a session, but a sign of contention: counted apart. */
@@ -167,18 +163,19 @@ static void add_counts(struct strbuf *sb, const struct probe_opts *o)
 /* The worst session of each kind, with who it is, for the checks' messages. */
 static void add_tops(struct strbuf *sb)
 {
-	static const struct { const char *key, *age, *where; } tops[] = {
-		{ "top_idle_tx", "state_age", "state LIKE 'idle in transaction%'" },
-		{ "top_query", "query_age", "state = 'active'" },
-		{ "top_xact", "xact_age", "xact_age IS NOT NULL" },
-		{ "top_wait", "coalesce(wait_age, state_age)", "is_waiting" },
-		{ "top_stale_idle", "state_age", "state = 'idle'" },
+	/* The session-age checks read "ox": the sessions --exclude-* leaves in. */
+	static const struct { const char *key, *age, *from, *where; } tops[] = {
+		{ "top_idle_tx", "state_age", "ox", "state LIKE 'idle in transaction%'" },
+		{ "top_query", "query_age", "ox", "state = 'active'" },
+		{ "top_xact", "xact_age", "ox", "xact_age IS NOT NULL" },
+		{ "top_wait", "coalesce(wait_age, state_age)", "o", "is_waiting" },
+		{ "top_stale_idle", "state_age", "o", "state = 'idle'" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(tops); i++)
 		sb_addf(sb, " '%s', (SELECT row_to_json(t) FROM (SELECT " SESSION_COLS
 			"round(%s::numeric, 3)::float8 AS age, coalesce(blocked_by, '{}') AS blocked_by\n"
-			"    FROM o WHERE %s ORDER BY %s DESC NULLS LAST LIMIT 1) t),\n",
-			tops[i].key, tops[i].age, tops[i].where, tops[i].age);
+			"    FROM %s WHERE %s ORDER BY %s DESC NULLS LAST LIMIT 1) t),\n",
+			tops[i].key, tops[i].age, tops[i].from, tops[i].where, tops[i].age);
 }
 
 static void add_sessions(struct strbuf *sb, const struct probe_opts *o)
@@ -193,12 +190,9 @@ static void add_sessions(struct strbuf *sb, const struct probe_opts *o)
 		"           WHEN state = 'active' THEN 'long'\n"
 		"           ELSE 'old transaction' END AS kind,\n"
 		"      round((CASE WHEN state = 'active' THEN query_age ELSE state_age END)::numeric, 3)::float8 AS age,\n"
-		"      coalesce(blocked_by, '{}') AS blocked_by, query_id,\n"
-		/* Passwords in statements (CREATE/ALTER ROLE ... PASSWORD '...') are masked on
-		 * the server, before truncation can cut a literal open; a literal left
-		 * unterminated by track_activity_query_size is masked to the end. */
-		"      left(regexp_replace(query, E'(password\\\\s*=?\\\\s*)''(''''|[^''])*(''|$)',\n"
-		"           E'\\\\1''***''', 'gi'), %d) AS query\n"
+		"      coalesce(blocked_by, '{}') AS blocked_by, query_id,\n      ");
+	sessions_sql_query_text(sb, o->query_max);
+	sb_addf(sb, " AS query\n"
 		"    FROM o WHERE is_waiting OR pid IN (SELECT pid FROM blockers)\n"
 		"      OR (state LIKE 'idle in transaction%%' AND state_age >= %.3f)\n"
 		"      OR (state = 'active' AND query_age >= %.3f)\n"
@@ -206,7 +200,7 @@ static void add_sessions(struct strbuf *sb, const struct probe_opts *o)
 		"    ORDER BY is_waiting DESC, (pid IN (SELECT pid FROM blockers)) DESC,\n"
 		"      xact_age DESC NULLS LAST, pid LIMIT 50) s)\n"
 		") AS probe",
-		o->query_max, age, age, age);
+		age, age, age);
 }
 
 char *query_sql(const struct probe_opts *o, const struct server_features *f, double statement_timeout_ms)
@@ -215,6 +209,7 @@ char *query_sql(const struct probe_opts *o, const struct server_features *f, dou
 	add_header(&sb, f, statement_timeout_ms, o);
 	add_settings(&sb, f);
 	add_counts(&sb, o);
+	sessions_sql_keys(&sb, o);
 	add_tops(&sb);
 	add_sessions(&sb, o);
 	return sb_detach(&sb);

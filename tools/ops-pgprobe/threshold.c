@@ -27,6 +27,10 @@ const struct th_def threshold_defs[TH_COUNT] = {
 	[TH_PGB_MAXWAIT] = { "pgbouncer-maxwait", "pgbouncer_maxwait", TH_KIND_DURATION },
 	[TH_PGB_SATURATION] = { "pgbouncer-saturation", "pgbouncer_saturation", TH_KIND_PERCENT },
 	[TH_PGB_CLIENTS] = { "pgbouncer-clients", "pgbouncer_clients", TH_KIND_COUNT },
+	[TH_ROLE_LIMIT] = { "role-connection-limit", "role_connection_limit", TH_KIND_PERCENT },
+	[TH_DB_LIMIT] = { "database-connection-limit", "database_connection_limit", TH_KIND_PERCENT },
+	[TH_PREPARED] = { "prepared-transactions", "prepared_transactions", TH_KIND_DURATION },
+	[TH_XMIN_AGE] = { "oldest-xmin", "oldest_xmin", TH_KIND_COUNT },
 };
 
 int threshold_find(const char *name, size_t len)

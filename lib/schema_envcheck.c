@@ -13,5 +13,11 @@ const struct cfg_key opskit_schema_envcheck[] = {
 	CFG_KEY("envcheck.baseline", CFG_STRING, "baseline file used when --baseline is not given"),
 	CFG_KEY("envcheck.environment", CFG_STRING, "deployment environment named by required_in: in schemas"),
 	CFG_KEY("envcheck.secret_patterns", CFG_STRLIST, "extra key name globs whose values are secret"),
+	CFG_KEY("envcheck.verify", CFG_BOOL, "ask each credential's issuer whether it works (network)",
+		.def = "false"),
+	CFG_KEY("envcheck.verify_timeout", CFG_DURATION, "bound on one --verify request",
+		.def = "10s", .fallback = "defaults.timeout", CFG_RANGE(1, CFG_NO_MAX)),
+	CFG_KEY("envcheck.verify_allow_token_uri", CFG_STRLIST,
+		"https token URIs --verify may send a credential to besides its issuer's own"),
 	CFG_END,
 };

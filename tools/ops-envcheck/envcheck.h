@@ -13,6 +13,7 @@
  *  secrets.c      credential formats, git tracking, file permissions (secrets.h)
  *  schema.c       --schema: key types, ranges, cross-key rules; built-in defaults
  *  schema_load.c  reads a schema file (schema.h)
+ *  verify.c       --verify: asks a credential's issuer whether it works (provider table)
  *  creds.c        cloud / TTS credentials (Google service account, Azure, AWS, ElevenLabs)
  *  types.c        the value types a schema names (types.h)
  *  env_file.c     loading .env files, key lookup, and which keys and values are secret
@@ -49,6 +50,9 @@ struct envcheck_opts {
 	size_t nignore;
 	const char *baseline_path; /* --baseline: findings listed there are not reported */
 	bool write_baseline;       /* --write-baseline: write the findings there instead */
+	bool verify;               /* --verify: ask each credential's issuer (network) */
+	long verify_timeout_ms;    /* bound on one --verify request */
+	struct cli_list verify_allow; /* token URIs --verify may use besides the issuer's own */
 	dotenv_lookup_fn lookup;   /* interpolation's environment; NULL: the process's */
 	void *lookup_ctx;
 };
@@ -90,6 +94,15 @@ bool stack_known(const char *name);
 size_t stack_files(const char *name, const char *mode, const char *dir, char ***out);
 /* The "stack" check and the key origins table. */
 void stack_report(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o);
+
+/* ---- verify.c ---- */
+struct strbuf;
+/* Whether --verify knows how to try a credential of this schema type. */
+bool verify_supported(const char *type);
+/* Tries the credential at its issuer: OK (it works), CRITICAL (refused: msg holds the
+ * issuer's error) or UNKNOWN (not tried, or no answer). Never puts the credential in msg. */
+enum status verify_credential(const char *type, const char *value, const struct envcheck_opts *o,
+			      struct strbuf *msg, struct strbuf *hint);
 
 /* ---- suppress.c: every check goes through these ---- */
 struct check *ec_report(struct report *r, const char *id, enum status st, const char *subject, const char *fmt, ...)

@@ -46,6 +46,10 @@ static const struct cli_opt options[] = {
 	CLI_OPT(0, "environment", "NAME", CLI_STRING, O, environment,
 		"the deployment environment: keys with required_in: [NAME] are required",
 		.config_key = "envcheck.environment"),
+	CLI_OPT(0, "verify", NULL, CLI_FLAG, O, verify,
+		"ask each credential's issuer whether it works (network; see VERIFY)", .config_key = "envcheck.verify"),
+	CLI_OPT(0, "verify-timeout", "DURATION", CLI_DURATION, O, verify_timeout_ms, "bound on one --verify request",
+		.config_key = "envcheck.verify_timeout"),
 	CLI_OPT_END,
 };
 #undef O
@@ -89,6 +93,8 @@ static void apply_config(struct envcheck_opts *o, const struct config *cfg)
 		o->secret_patterns = list;
 		o->nsecret_patterns = n;
 	}
+	if (cfg_list(cfg, "envcheck.verify_allow_token_uri", &list, &n) > 0)
+		o->verify_allow = (struct cli_list){ list, n };
 	if (cfg_list(cfg, "envcheck.ignore", &list, &n) > 0) {
 		o->ignore = list;
 		o->nignore = n;

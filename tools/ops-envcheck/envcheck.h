@@ -1,7 +1,7 @@
 /*
  * ops-envcheck — shared declarations of the tool's modules. Each module leans only on
  * the ones listed below it and on lib/; main.c is the only one that calls the checks.
- *  main.c         options, config, subcommand dispatch (lint, print, compare)
+ *  main.c         options, config, subcommand dispatch (lint, print, compare, env)
  *  discover.c     directories as operands: their env files (-r, --exclude)
  *  stack.c        --stack: the files a loader stack reads, and where each key comes from
  *  compare.c      `compare`: drift against .env.example
@@ -44,6 +44,7 @@ struct envcheck_opts {
 	struct cli_list exclude;   /* --exclude GLOB: names or paths skipped */
 	const char *stack;         /* --stack NAME: DIR operands are that stack's files */
 	const char *mode;          /* --mode: the stack's mode (NODE_ENV, RAILS_ENV) */
+	bool show_values;          /* `env`: the origins table shows each value (masked) */
 	const char *const *secret_patterns; /* extra secret-looking key globs (config) */
 	size_t nsecret_patterns;
 	const char *const *ignore; /* check ids never reported (config envcheck.ignore) */
@@ -92,6 +93,10 @@ size_t discover_files(char **operands, int noperands, const struct envcheck_opts
 bool stack_known(const char *name);
 /* The stack's files found in dir, lowest precedence first (allocated). */
 size_t stack_files(const char *name, const char *mode, const char *dir, char ***out);
+/* The compose file of a `--stack compose` operand (DIR or the file itself), allocated:
+ * the first of compose.yaml, compose.yml, docker-compose.yaml, docker-compose.yml that
+ * exists, else DIR/compose.yaml (reported unreadable). *dir: its directory (allocated). */
+char *stack_compose_file(const char *operand, char **dir);
 /* The "stack" check and the key origins table. */
 void stack_report(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o);
 

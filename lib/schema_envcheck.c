@@ -9,6 +9,8 @@ const struct cfg_key opskit_schema_envcheck[] = {
 	CFG_KEY("envcheck.schema", CFG_STRING, "schema file used when --schema is not given"),
 	CFG_KEY("envcheck.git", CFG_BOOL, "check whether env files with secrets are tracked by git",
 		.def = "true"),
+	CFG_KEY("envcheck.history_commits", CFG_INT, "commits of HEAD's history read for credentials once committed",
+		.def = "20000", CFG_RANGE(0, 10000000)),
 	CFG_KEY("envcheck.ignore", CFG_STRLIST, "check ids never reported"),
 	CFG_KEY("envcheck.baseline", CFG_STRING, "baseline file used when --baseline is not given"),
 	CFG_KEY("envcheck.environment", CFG_STRING, "deployment environment named by required_in: in schemas"),

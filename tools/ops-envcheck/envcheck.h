@@ -39,6 +39,7 @@ struct envcheck_opts {
 	bool dry_run;         /* --fix --dry-run: print the diff, write nothing */
 	bool backup;          /* --fix --backup: keep FILE.bak */
 	bool git;             /* check whether files with secrets are tracked */
+	int history_commits;  /* how many of HEAD's commits the history checks read */
 	const char *environment; /* --environment: which required_in keys are required */
 	bool recursive;            /* -r: directories operands are walked */
 	struct cli_list exclude;   /* --exclude GLOB: names or paths skipped */
@@ -81,6 +82,12 @@ bool env_file_value_is_secret(const char *key, const char *value, const struct e
 /* The schema says key is secret (secret: true): from now on it is treated as one. */
 void env_file_mark_secret(const char *key);
 void env_file_forget_secrets(void); /* the keys env_file_mark_secret() recorded */
+/* A name that is an env file's (.env, .env.*, *.env). */
+bool env_file_named(const char *name);
+/* --exclude matches the name or the path. */
+bool env_file_excluded(const char *name, const char *path, const struct envcheck_opts *o);
+/* A directory never searched for env files (node_modules, .git, vendored trees). */
+bool env_file_skipped_dir(const char *name);
 /* A value fit for output: "***" for a secret value, else the value itself. */
 const char *env_file_shown(const char *key, const char *value, const struct envcheck_opts *o);
 
@@ -129,6 +136,9 @@ void lint_style(struct report *r, const struct env_file *f, const struct envchec
 void portability_check(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
 void lint_diagnostics(struct report *r, const struct env_file *f);
 void secrets_check(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
+/* secret-in-history for the env files under directory dir (a subdirectory's with -r)
+ * that HEAD's history holds with a credential but the work tree no longer does. */
+void secrets_history_sweep(struct report *r, const char *dir, const struct envcheck_opts *o);
 /* Loads the schema only to mark its secret keys; -1 with *err (to free) when unreadable. */
 int schema_mark_secrets(const char *path, char **err);
 int schema_check(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o);

@@ -32,6 +32,9 @@ static const struct cli_opt options[] = {
 	CLI_OPT(0, "dry-run", NULL, CLI_FLAG, O, dry_run, "with --fix: print a unified diff, write nothing"),
 	CLI_OPT(0, "backup", NULL, CLI_FLAG, O, backup, "with --fix: keep the original as FILE.bak"),
 	CLI_OPT(0, "no-git", NULL, CLI_FLAG_OFF, O, git, "skip the git tracking check", .config_key = "envcheck.git"),
+	CLI_OPT(0, "history-commits", "N", CLI_INT, O, history_commits,
+		"read at most N commits of HEAD's history for credentials once committed (0: none)",
+		.config_key = "envcheck.history_commits"),
 	CLI_OPT('r', "recursive", NULL, CLI_FLAG, O, recursive,
 		"a directory operand: its env files in the whole tree (skips node_modules, .git, vendor)"),
 	CLI_OPT(0, "exclude", "GLOB", CLI_LIST, O, exclude, "skip files and directories whose name or path matches GLOB"),
@@ -177,6 +180,10 @@ static void lint_operands(struct report *r, char **operands, int nargs, struct e
 	if (!npaths && !o->stack)
 		ec_report(r, "env-file", ST_OK, operands[0], "no env file found under %s", operands[0]);
 	cmd_lint(r, paths, (int)npaths, o, common);
+	struct stat st;
+	for (int i = 0; !o->stack && o->git && i < nargs; i++)
+		if (stat(operands[i], &st) == 0 && S_ISDIR(st.st_mode))
+			secrets_history_sweep(r, operands[i], o);
 	for (size_t i = 0; i < npaths; i++)
 		free(paths[i]);
 	free(paths);

@@ -60,6 +60,7 @@ test_expect_success 'a key the issuer knows: OK, the JWT carries exactly the cla
 	    assert r["method"] == "POST" and r["path"] == "/token", r
 	    assert r["content_type"] == "application/x-www-form-urlencoded", r
 	    assert r["form_keys"] == ["assertion", "grant_type"], r
+	    assert r["headers"] == ["accept", "content-length", "content-type", "host", "user-agent"], r["headers"]
 	    assert r["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer", r
 	    assert r["signature_ok"], r
 	    assert r["header"] == {"alg": "RS256", "typ": "JWT", "kid": "kid-0a1b2c3d4e5f"}, r["header"]

@@ -72,6 +72,7 @@ def main():
             raw = self.rfile.read(n).decode("ascii", "replace")
             form = urllib.parse.parse_qs(raw, keep_blank_values=True)
             rec = {"method": "POST", "path": self.path, "content_type": self.headers.get("Content-Type"),
+                   "headers": sorted(h.lower() for h in self.headers.keys()),
                    "form_keys": sorted(form), "grant_type": form.get("grant_type", [None])[0]}
             jwt = form.get("assertion", [""])[0]
             parts = jwt.split(".")

@@ -1,6 +1,7 @@
 /*
- * env_file — loading .env files, looking keys up in them, and the rules that make a key
- * or a value secret. Every check module leans on this file; it calls none of them.
+ * env_file — loading .env files, looking keys up in them, the rules that make a key or
+ * a value secret, and which names are env files (discovery and the git history share
+ * them). Every check module leans on this file; it calls none of them.
  */
 #define _GNU_SOURCE
 #include <errno.h>

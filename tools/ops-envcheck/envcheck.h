@@ -10,13 +10,13 @@
  *  print.c        `print`: the loaded values as one JSON object
  *  lint.c         style checks (dotenv-linter's set) and their line model (lint.h)
  *  portability.c  values that parse differently in another dialect
- *  secrets.c      credential formats, git tracking, file permissions (secrets.h)
+ *  secrets.c      credential formats, git tracking and history, file permissions (secrets.h)
  *  schema.c       --schema: key types, ranges, cross-key rules; built-in defaults
  *  schema_load.c  reads a schema file (schema.h)
  *  verify.c       --verify: asks a credential's issuer whether it works (provider table)
  *  creds.c        cloud / TTS credentials (Google service account, Azure, AWS, ElevenLabs)
  *  types.c        the value types a schema names (types.h)
- *  env_file.c     loading .env files, key lookup, and which keys and values are secret
+ *  env_file.c     loading .env files, key lookup, which keys and values are secret, env file names
  *  suppress.c     every check is made here: disable comments, envcheck.ignore, baseline
  */
 #ifndef OPSKIT_ENVCHECK_H

@@ -1,6 +1,8 @@
 /*
  * secrets: credential formats in values, whether a file with credentials is tracked by
- * git or at least ignored (libgit2), and whether group or others can read it.
+ * git or at least ignored (libgit2), whether HEAD's history holds it with credentials
+ * (also the env files under a directory operand that are deleted since), and whether
+ * group or others can read it.
  */
 #define _GNU_SOURCE
 #include <ctype.h>

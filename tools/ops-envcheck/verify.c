@@ -91,24 +91,30 @@ static void add_base64url(struct strbuf *sb, const void *data, size_t n)
 	free(b);
 }
 
-static void add_base64url_json(struct strbuf *sb, json_t *j)
+/* -1 when j could not be built (a field that is not UTF-8) */
+static int add_base64url_json(struct strbuf *sb, json_t *j)
 {
-	char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-	add_base64url(sb, text, strlen(text));
+	char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	if (text)
+		add_base64url(sb, text, strlen(text));
 	free(text);
 	json_decref(j);
+	return text ? 0 : -1;
 }
 
-/* header.claims.signature (RS256); -1 when the key does not sign. */
+/* header.claims.signature (RS256); -1 when the token cannot be built or the key does
+ * not sign. */
 static int google_jwt(json_t *sa, struct strbuf *jwt)
 {
 	time_t now = time(NULL);
-	add_base64url_json(jwt, json_pack("{s:s, s:s, s:s}", "alg", "RS256", "typ", "JWT", "kid",
-					  json_str(sa, "private_key_id")));
+	if (add_base64url_json(jwt, json_pack("{s:s, s:s, s:s}", "alg", "RS256", "typ", "JWT", "kid",
+					      json_str(sa, "private_key_id"))) < 0)
+		return -1;
 	sb_addch(jwt, '.');
-	add_base64url_json(jwt, json_pack("{s:s, s:s, s:s, s:I, s:I}", "iss", json_str(sa, "client_email"), "scope",
-					  GOOGLE_SCOPE, "aud", json_str(sa, "token_uri"), "iat", (json_int_t)now,
-					  "exp", (json_int_t)now + JWT_LIFETIME_S));
+	if (add_base64url_json(jwt, json_pack("{s:s, s:s, s:s, s:I, s:I}", "iss", json_str(sa, "client_email"),
+					      "scope", GOOGLE_SCOPE, "aud", json_str(sa, "token_uri"), "iat",
+					      (json_int_t)now, "exp", (json_int_t)now + JWT_LIFETIME_S)) < 0)
+		return -1;
 	BIO *bio = BIO_new_mem_buf(json_str(sa, "private_key"), -1);
 	EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)"") : NULL;
 	BIO_free(bio);
@@ -239,7 +245,7 @@ static enum status exchange_jwt(json_t *sa, const char *uri, bool loopback, cons
 	struct strbuf jwt = STRBUF_INIT, form = STRBUF_INIT, answer = STRBUF_INIT;
 	enum status st = ST_UNKNOWN;
 	if (google_jwt(sa, &jwt) < 0) {
-		sb_addstr(msg, "the private key does not sign, so the credential was not verified");
+		sb_addstr(msg, "no JWT could be signed with the private key, so the credential was not verified");
 		goto out;
 	}
 	/* base64url and '.' need no escaping in a form */

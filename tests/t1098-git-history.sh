@@ -46,6 +46,15 @@ test_expect_code 2 'an env file present again is reported once, as a file' '
 	test "$(grep -c secret-in-history ../out)" -eq 1 && test_grep_not "deleted since" ../out && exit $rc
 '
 
+test_expect_code 2 'a compose env_file once committed with a secret: once, however many services name it' '
+	git init -q cp && cd cp && printf "services:\n  a:\n    env_file: api.env\n  b:\n    env_file: [api.env]\n" >compose.yaml &&
+	printf "API_TOKEN=%s\n" "$SECRET" >api.env && git add . && commit one && id=$(git rev-parse --short=12 HEAD) &&
+	printf "API_TOKEN=\n" >api.env && git add api.env && commit two && : >.env && chmod 600 .env &&
+	ops-envcheck --stack compose . >../out; rc=$?
+	test "$(grep -c "secret-in-history .*api.env was committed with credentials (API_TOKEN held a high-entropy secret) in commit $id" ../out)" -eq 1 &&
+	test_grep_not "$SECRET" ../out && exit $rc
+'
+
 test_expect_success 'a history without credentials is fine' '
 	git init -q clean && cd clean && printf "PORT=1\n" >.env && git add .env && commit one &&
 	git rm -q .env && commit two && { ops-envcheck -r . >../out; test $? -eq 0; } &&

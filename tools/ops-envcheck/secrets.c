@@ -372,7 +372,7 @@ static void report_history(struct report *r, const char *path, const char *key, 
 		   "--invert-paths) if the repository is shared", path);
 }
 
-static void check_history(struct report *r, const struct env_file *f, const struct envcheck_opts *o)
+void secrets_check_history(struct report *r, const struct env_file *f, const struct envcheck_opts *o)
 {
 	char id[GIT_OID_HEXSZ + 1];
 	char *key = NULL;
@@ -535,7 +535,7 @@ void secrets_check(struct report *r, const struct env_file *f, const struct envc
 		check_git(r, f, first_key, first_what);
 	/* a credential in the file's history, unless it is tracked with one now (said already) */
 	if (o->git && !(first_key && git_state(f->path) == 1))
-		check_history(r, f, o);
+		secrets_check_history(r, f, o);
 	if (first_key)
 		check_mode(r, f);
 }

@@ -93,10 +93,26 @@ test_expect_code 2 'a revoked key: CRITICAL with the OAuth error, no secret show
 '
 stop_endpoint
 
+test_expect_code 2 'a disabled account: CRITICAL with the issuer'"'"'s description and the matching hint' '
+	start_endpoint --refuse "Invalid grant: account disabled" && sa known.pem "$URI" &&
+	ops-envcheck --no-git --verify .env >out 2>&1; rc=$?
+	test_grep "^CRITICAL .*credential-verify .*refused the credential (HTTP 400): invalid_grant: Invalid grant: account disabled" out &&
+	test_grep "hint: the service account is disabled" out && exit $rc
+'
+stop_endpoint
+
 test_expect_code 3 'the endpoint failing (HTTP 500) is UNKNOWN, not a verdict' '
 	start_endpoint --status-override 500 && sa known.pem "$URI" &&
 	ops-envcheck --no-git --verify .env >out 2>&1; rc=$?
 	test_grep "^UNKNOWN .*credential-verify .*127.0.0.1 answered HTTP 500: internal_failure" out && exit $rc
+'
+stop_endpoint
+
+test_expect_code 3 'a redirect is not followed: the credential goes to one URL only' '
+	start_endpoint --status-override 307 && sa known.pem "$URI" &&
+	ops-envcheck --no-git --verify .env >out 2>&1; rc=$?
+	test_grep "^UNKNOWN .*credential-verify .*127.0.0.1 answered HTTP 307" out &&
+	test "$(wc -l <log)" -eq 1 && test_grep_not stolen log && exit $rc
 '
 stop_endpoint
 

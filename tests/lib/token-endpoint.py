@@ -8,7 +8,9 @@ Bounded: it binds 127.0.0.1 only, serves at most --max-requests, and exits after
 --lifetime seconds whatever happens.
 
 usage: token-endpoint.py --port-file F --log F --pubkey PEM [--pubkey PEM...]
-                         [--status-override CODE] [--max-requests N] [--lifetime S]
+                         [--status-override CODE] [--refuse DESCRIPTION]
+                         [--max-requests N] [--lifetime S]
+--status-override answers every POST with CODE (a 3xx redirects to /stolen here).
 """
 import argparse
 import base64
@@ -33,6 +35,7 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--pubkey", action="append", default=[])
     ap.add_argument("--status-override", type=int, default=0)
+    ap.add_argument("--refuse", metavar="DESCRIPTION", help="refuse even a good signature: invalid_grant DESCRIPTION")
     ap.add_argument("--max-requests", type=int, default=20)
     ap.add_argument("--lifetime", type=float, default=60)
     args = ap.parse_args()
@@ -58,6 +61,8 @@ def main():
         def answer(self, code, obj):
             body = json.dumps(obj).encode()
             self.send_response(code)
+            if 300 <= code < 400:  # to this same server: a follower would show up in the log
+                self.send_header("Location", "http://127.0.0.1:%d/stolen" % srv.server_address[1])
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -89,6 +94,8 @@ def main():
             self.record(rec)
             if args.status_override:
                 self.answer(args.status_override, {"error": "internal_failure"})
+            elif ok and args.refuse:
+                self.answer(400, {"error": "invalid_grant", "error_description": args.refuse})
             elif ok and rec["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer":
                 self.answer(200, {"access_token": "ya29.LOCAL-ACCESS-TOKEN-not-to-be-printed",
                                   "expires_in": 3599, "token_type": "Bearer"})

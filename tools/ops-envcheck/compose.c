@@ -313,8 +313,8 @@ static void environment_entries(struct cctx *c, struct origins *os, yaml_node_t 
 			if (!k || k->type != YAML_SCALAR_NODE || !v || v->type != YAML_SCALAR_NODE)
 				continue;
 			const char *key = (const char *)k->data.scalar.value;
-			environment_entry(c, os, key, strlen(key), yaml_null(v) ? NULL : (const char *)v->data.scalar.value,
-					  (int)k->start_mark.line + 1);
+			const char *value = yaml_null(v) ? NULL : (const char *)v->data.scalar.value;
+			environment_entry(c, os, key, strlen(key), value, (int)k->start_mark.line + 1);
 		}
 	} else if (env && env->type == YAML_SEQUENCE_NODE) {
 		for (yaml_node_item_t *it = env->data.sequence.items.start; it < env->data.sequence.items.top; it++) {

@@ -410,7 +410,8 @@ static int sweep_entry(const char *root, const git_tree_entry *te, void *payload
 	char *key = NULL;
 	/* a file still there is checked as a file (its own history included) */
 	if (lstat(path, &st) < 0 && errno == ENOENT && !env_file_excluded(name, path, s->o) &&
-	    oid_set_add(&s->seen, git_tree_entry_id(te)) && (key = blob_secret(s->repo, git_tree_entry_id(te), s->o, &what)) &&
+	    oid_set_add(&s->seen, git_tree_entry_id(te)) &&
+	    (key = blob_secret(s->repo, git_tree_entry_id(te), s->o, &what)) &&
 	    git_odb_hash(&path_id, path, strlen(path), GIT_OBJECT_BLOB) == 0 && oid_set_add(&s->reported, &path_id))
 		report_history(s->r, path, key, what, s->commit_id, true);
 	free(key);

@@ -130,8 +130,9 @@ void stack_report(struct report *r, struct env_file *files, size_t nfiles, const
 			rp_table_str(t, e->key);
 			rp_table_str(t, env ? "environment (value not shown)" : files[f].path);
 			rp_table_str(t, sh.len ? sb_str(&sh) : NULL);
+			const char *value = dotenv_lookup(&files[f].res, e->key)->value;
 			if (o->show_values) /* the environment's value is the one used: never shown */
-				rp_table_str(t, env ? NULL : env_file_shown(e->key, dotenv_lookup(&files[f].res, e->key)->value, o));
+				rp_table_str(t, env ? NULL : env_file_shown(e->key, value, o));
 			sb_release(&sh);
 		}
 	rp_table_end(t);

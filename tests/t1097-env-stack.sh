@@ -64,7 +64,8 @@ test_expect_success 'setup: a compose project' '
 	EOF
 	printf "DB_NAME=shop\n" >proj/.env &&
 	printf "LOG_LEVEL=info\nAPI_TOKEN=%s\nX=1\n" "$SECRET" >proj/common.env &&
-	printf "X=2\nLOG_LEVEL=warn\n" >proj/api.env && chmod 600 proj/*.env proj/.env
+	printf "X=2\nLOG_LEVEL=warn\nNOTE=ghp_%s\n" "$SECRET$SECRET" >proj/api.env &&
+	sed -i "s/^NOTE=ghp_\(.\{36\}\).*/NOTE=ghp_\1/" proj/api.env && chmod 600 proj/*.env proj/.env
 '
 
 test_expect_success 'env --stack compose: env_file in order, environment: wins, .env interpolates' '
@@ -74,12 +75,13 @@ test_expect_success 'env --stack compose: env_file in order, environment: wins, 
 	api|LOG_LEVEL|proj/compose.yaml:11 environment|proj/api.env, proj/common.env|debug
 	api|API_TOKEN|proj/common.env|None|***
 	api|X|proj/api.env|proj/common.env|2
+	api|NOTE|proj/api.env|None|***
 	api|DB_URL|proj/compose.yaml:12 environment|None|postgres://app@db/shop
 	api|FROM_SHELL|proj/compose.yaml:13 environment, from the process environment (value not shown)|None|None
 	worker|QUEUE|proj/compose.yaml:17 environment|None|jobs
 	worker|UNSET_IN_SHELL|proj/compose.yaml:18 environment, not set in the process environment|None|None
 	EOF
-	test_cmp expect got && test_grep_not "$SECRET" out.json &&
+	test_cmp expect got && test_grep_not "$SECRET\|ghp_" out.json &&
 	json_assert out.json "assert [c for c in d[\"checks\"] if c[\"id\"] == \"stack\" and \"proj/compose.yaml\" in c[\"message\"]]"
 '
 

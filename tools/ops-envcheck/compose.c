@@ -213,6 +213,7 @@ static void load_env_file(struct cctx *c, const char *service, const char *writt
 	f->path = path; /* owned: freed with the context */
 	c->nenv_files++;
 	lint_diagnostics(c->r, f);
+	secrets_register(f, c->o);
 	bool again = false; /* named by another service already: its history was read */
 	for (size_t i = 0; i < c->nenv_files - 1 && !again; i++)
 		again = !strcmp(c->env_files[i].path, path);

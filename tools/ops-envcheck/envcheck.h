@@ -136,6 +136,9 @@ void lint_style(struct report *r, const struct env_file *f, const struct envchec
 void portability_check(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
 void lint_diagnostics(struct report *r, const struct env_file *f);
 void secrets_check(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
+/* Registers f's credentials for masking in every output, as secrets_check does, for a
+ * file that gets no other secret check (a compose env_file). */
+void secrets_register(const struct env_file *f, const struct envcheck_opts *o);
 /* secret-in-history: f's path in HEAD's history held a credential (secrets_check
  * includes it; compose's env_file files get only this one). */
 void secrets_check_history(struct report *r, const struct env_file *f, const struct envcheck_opts *o);

@@ -183,23 +183,33 @@ static bool sdk_fixed_name(const char *key)
 	return false;
 }
 
+/* What credential an entry holds ("a GitHub token", "a secret value"), or NULL; dotenvx's
+ * encrypted values and public keys are none. */
+static const char *credential_kind(const struct dotenv_entry *e, const struct envcheck_opts *o)
+{
+	if (!e->value || !*e->value || str_starts_with(e->value, "encrypted:") ||
+	    str_starts_with(e->key, "DOTENV_PUBLIC_KEY"))
+		return NULL;
+	const char *w = secrets_format(e->key, e->value, o);
+	if (!w && env_file_value_is_secret(e->key, e->value, o) && !secrets_placeholder(e->value))
+		w = "a secret value";
+	return w;
+}
+
 /* The first credential among the loaded values (NULL when none). */
 static const char *first_secret(const struct dotenv_result *res, const struct envcheck_opts *o, const char **what)
 {
-	for (size_t i = 0; i < res->n; i++) {
-		const struct dotenv_entry *e = &res->entries[i];
-		if (!e->value || !*e->value || str_starts_with(e->value, "encrypted:") ||
-		    str_starts_with(e->key, "DOTENV_PUBLIC_KEY"))
-			continue;
-		const char *w = secrets_format(e->key, e->value, o);
-		if (!w && env_file_value_is_secret(e->key, e->value, o) && !secrets_placeholder(e->value))
-			w = "a secret value";
-		if (w) {
-			*what = w;
-			return e->key;
-		}
-	}
+	for (size_t i = 0; i < res->n; i++)
+		if ((*what = credential_kind(&res->entries[i], o)))
+			return res->entries[i].key;
 	return NULL;
+}
+
+void secrets_register(const struct env_file *f, const struct envcheck_opts *o)
+{
+	for (size_t i = 0; i < f->res.n; i++)
+		if (credential_kind(&f->res.entries[i], o))
+			redact_add_secret(f->res.entries[i].value);
 }
 
 /* Object ids already looked at: a blob or tree unchanged since a newer commit is

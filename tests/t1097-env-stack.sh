@@ -56,6 +56,7 @@ test_expect_success 'setup: a compose project' '
 	      LOG_LEVEL: debug
 	      DB_URL: "postgres://app@db/${DB_NAME}"
 	      FROM_SHELL:
+	      STRIPE: sk_live_Zq8vX2mN4pL7rT1wY5sB9cD3
 	  worker:
 	    image: registry.local/worker
 	    environment:
@@ -78,10 +79,11 @@ test_expect_success 'env --stack compose: env_file in order, environment: wins, 
 	api|NOTE|proj/api.env|None|***
 	api|DB_URL|proj/compose.yaml:12 environment|None|postgres://app@db/shop
 	api|FROM_SHELL|proj/compose.yaml:13 environment, from the process environment (value not shown)|None|None
-	worker|QUEUE|proj/compose.yaml:17 environment|None|jobs
-	worker|UNSET_IN_SHELL|proj/compose.yaml:18 environment, not set in the process environment|None|None
+	api|STRIPE|proj/compose.yaml:14 environment|None|***
+	worker|QUEUE|proj/compose.yaml:18 environment|None|jobs
+	worker|UNSET_IN_SHELL|proj/compose.yaml:19 environment, not set in the process environment|None|None
 	EOF
-	test_cmp expect got && test_grep_not "$SECRET\|ghp_" out.json &&
+	test_cmp expect got && test_grep_not "$SECRET\|ghp_\|sk_live" out.json &&
 	json_assert out.json "assert [c for c in d[\"checks\"] if c[\"id\"] == \"stack\" and \"proj/compose.yaml\" in c[\"message\"]]"
 '
 
@@ -89,7 +91,7 @@ test_expect_success '--stack compose FILE: a docker-compose.yml named directly; 
 	mv proj/compose.yaml proj/docker-compose.yml &&
 	ops-envcheck --no-git --stack compose proj/docker-compose.yml >out &&
 	test_grep "^OK .*compose-env-file .*service api: env_file proj/common.env loads 3 keys" out &&
-	test_grep "^  worker  *QUEUE  *proj/docker-compose.yml:17 environment" out &&
+	test_grep "^  worker  *QUEUE  *proj/docker-compose.yml:18 environment" out &&
 	test_grep_not "VALUE" out && test_grep_not "$SECRET" out
 '
 

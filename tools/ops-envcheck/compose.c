@@ -16,6 +16,8 @@
 #include <yaml.h>
 
 #include "envcheck.h"
+#include "redact.h"
+#include "secrets.h"
 #include "util.h"
 
 struct cctx {
@@ -288,6 +290,8 @@ static void environment_entry(struct cctx *c, struct origins *os, const char *ke
 		interpolate(c, value, strlen(value), line, &out, false, 0);
 		v = xstrdup(sb_str(&out));
 		sb_release(&out);
+		if (secrets_format(k, v, c->o)) /* a credential written into the compose file itself */
+			redact_add_secret(v);
 		from = xasprintf("%s:%d environment", c->path, line);
 	} else {
 		from = xasprintf("%s:%d environment, %s", c->path, line,

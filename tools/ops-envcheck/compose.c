@@ -3,6 +3,8 @@
  * must be defined in the env files given (the project's .env) or the environment —
  * a variable only in a service's env_file does not count, as Compose interpolates
  * from .env and the shell only. Every env_file a service names must exist and load.
+ * With --stack compose, each service's container environment: per key the source that
+ * wins (its env_file list in order, then environment:) and the sources it shadows.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,6 +16,8 @@
 #include <yaml.h>
 
 #include "envcheck.h"
+#include "redact.h"
+#include "secrets.h"
 #include "util.h"
 
 struct cctx {
@@ -211,8 +215,151 @@ static void load_env_file(struct cctx *c, const char *service, const char *writt
 	f->path = path; /* owned: freed with the context */
 	c->nenv_files++;
 	lint_diagnostics(c->r, f);
+	secrets_register(f, c->o);
+	bool again = false; /* named by another service already: its history was read */
+	for (size_t i = 0; i < c->nenv_files - 1 && !again; i++)
+		again = !strcmp(c->env_files[i].path, path);
+	if (c->o->git && !again)
+		secrets_check_history(c->r, f, c->o);
 	ec_report(c->r, "compose-env-file", ST_OK, service, "service %s: env_file %s loads %zu keys", service, path,
 		     f->res.nkeys);
+}
+
+/* env_file: FILE | {path, required, format} | [FILE | {path, required, format}...] */
+static void load_service_env_files(struct cctx *c, const char *svc, yaml_node_t *ef)
+{
+	yaml_node_item_t one = 0;
+	yaml_node_item_t *first = &one, *last = &one + 1;
+	if (ef->type == YAML_SEQUENCE_NODE) {
+		first = ef->data.sequence.items.start;
+		last = ef->data.sequence.items.top;
+	}
+	for (yaml_node_item_t *it = first; it < last; it++) {
+		yaml_node_t *item = it == &one ? ef : yaml_document_get_node(c->doc, *it);
+		bool map = item && item->type == YAML_MAPPING_NODE;
+		yaml_node_t *pn = map ? get(c, item, "path") : item;
+		yaml_node_t *rq = map ? get(c, item, "required") : NULL;
+		yaml_node_t *fm = map ? get(c, item, "format") : NULL;
+		bool required = !(rq && rq->type == YAML_SCALAR_NODE &&
+				  !strcmp((const char *)rq->data.scalar.value, "false"));
+		const char *format = fm && fm->type == YAML_SCALAR_NODE ? (const char *)fm->data.scalar.value : NULL;
+		if (pn && pn->type == YAML_SCALAR_NODE)
+			load_env_file(c, svc, (const char *)pn->data.scalar.value, required, format,
+				      (int)pn->start_mark.line + 1);
+	}
+}
+
+/* --stack compose: where each key of a service's container environment comes from. */
+struct origin {
+	char *key, *from, *value; /* value NULL: none, or not to be shown */
+	struct strbuf shadowed;
+};
+struct origins {
+	struct origin *v;
+	size_t n;
+};
+
+/* A later source of key: it wins, the one before is shadowed (listed first). */
+static void origin_set(struct origins *os, const char *key, char *from, char *value)
+{
+	for (size_t i = 0; i < os->n; i++) {
+		struct origin *x = &os->v[i];
+		if (strcmp(x->key, key))
+			continue;
+		struct strbuf sh = STRBUF_INIT;
+		sb_addf(&sh, "%s%s%s", x->from, x->shadowed.len ? ", " : "", sb_str(&x->shadowed));
+		sb_release(&x->shadowed);
+		free(x->from);
+		free(x->value);
+		*x = (struct origin){ x->key, from, value, sh };
+		return;
+	}
+	os->v = xrealloc(os->v, (os->n + 1) * sizeof(*os->v));
+	os->v[os->n++] = (struct origin){ xstrdup(key), from, value, STRBUF_INIT };
+}
+
+/* KEY without a value (environment: [KEY] or KEY: with nothing): Compose takes it from
+ * the process environment, whose value is never shown. */
+static void environment_entry(struct cctx *c, struct origins *os, const char *key, size_t keylen,
+			      const char *value, int line)
+{
+	char *k = xstrndup(key, keylen);
+	char *v = NULL, *from;
+	if (value) {
+		struct strbuf out = STRBUF_INIT;
+		interpolate(c, value, strlen(value), line, &out, false, 0);
+		v = xstrdup(sb_str(&out));
+		sb_release(&out);
+		if (secrets_format(k, v, c->o)) /* a credential written into the compose file itself */
+			redact_add_secret(v);
+		from = xasprintf("%s:%d environment", c->path, line);
+	} else {
+		from = xasprintf("%s:%d environment, %s", c->path, line,
+				 getenv(k) ? "from the process environment (value not shown)"
+					   : "not set in the process environment");
+	}
+	origin_set(os, k, from, v);
+	free(k);
+}
+
+static bool yaml_null(const yaml_node_t *n)
+{
+	const char *v = (const char *)n->data.scalar.value;
+	return n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	       (!*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") || !strcmp(v, "NULL"));
+}
+
+static void environment_entries(struct cctx *c, struct origins *os, yaml_node_t *env)
+{
+	if (env && env->type == YAML_MAPPING_NODE) {
+		for (yaml_node_pair_t *p = env->data.mapping.pairs.start; p < env->data.mapping.pairs.top; p++) {
+			yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+			yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+			if (!k || k->type != YAML_SCALAR_NODE || !v || v->type != YAML_SCALAR_NODE)
+				continue;
+			const char *key = (const char *)k->data.scalar.value;
+			const char *value = yaml_null(v) ? NULL : (const char *)v->data.scalar.value;
+			environment_entry(c, os, key, strlen(key), value, (int)k->start_mark.line + 1);
+		}
+	} else if (env && env->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *it = env->data.sequence.items.start; it < env->data.sequence.items.top; it++) {
+			yaml_node_t *n = yaml_document_get_node(c->doc, *it);
+			if (!n || n->type != YAML_SCALAR_NODE)
+				continue;
+			const char *item = (const char *)n->data.scalar.value, *eq = strchr(item, '=');
+			environment_entry(c, os, item, eq ? (size_t)(eq - item) : strlen(item), eq ? eq + 1 : NULL,
+					  (int)n->start_mark.line + 1);
+		}
+	}
+}
+
+static void service_origins(struct cctx *c, struct rp_table *t, const char *svc, yaml_node_t *service,
+			    size_t first_file)
+{
+	struct origins os = { 0 };
+	for (size_t f = first_file; f < c->nenv_files; f++)
+		for (size_t i = 0; i < c->env_files[f].res.n; i++) {
+			const struct dotenv_entry *e = &c->env_files[f].res.entries[i];
+			if (!e->first)
+				continue;
+			const char *v = dotenv_lookup(&c->env_files[f].res, e->key)->value;
+			origin_set(&os, e->key, xstrdup(c->env_files[f].path), v ? xstrdup(v) : NULL);
+		}
+	environment_entries(c, &os, get(c, service, "environment"));
+	for (size_t i = 0; i < os.n; i++) {
+		struct origin *x = &os.v[i];
+		rp_table_str(t, svc);
+		rp_table_str(t, x->key);
+		rp_table_str(t, x->from);
+		rp_table_str(t, x->shadowed.len ? sb_str(&x->shadowed) : NULL);
+		if (c->o->show_values)
+			rp_table_str(t, x->value ? env_file_shown(x->key, x->value, c->o) : NULL);
+		free(x->key);
+		free(x->from);
+		free(x->value);
+		sb_release(&x->shadowed);
+	}
+	free(os.v);
 }
 
 static void env_files(struct cctx *c, yaml_node_t *root)
@@ -220,33 +367,29 @@ static void env_files(struct cctx *c, yaml_node_t *root)
 	yaml_node_t *services = get(c, root, "services");
 	if (!services || services->type != YAML_MAPPING_NODE)
 		return;
+	struct rp_table *t = NULL;
+	if (c->o->stack && !strcmp(c->o->stack, "compose")) {
+		t = rp_table_new(c->r, "compose_keys", "container environment per service (the later source wins)");
+		rp_table_col(t, "service", "SERVICE", COL_STR);
+		rp_table_col(t, "key", "KEY", COL_STR);
+		rp_table_col(t, "from", "FROM", COL_STR);
+		rp_table_col(t, "shadowed", "SHADOWED", COL_STR);
+		if (c->o->show_values)
+			rp_table_col(t, "value", "VALUE", COL_STR);
+	}
 	for (yaml_node_pair_t *p = services->data.mapping.pairs.start; p < services->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
-		yaml_node_t *ef = get(c, yaml_document_get_node(c->doc, p->value), "env_file");
+		yaml_node_t *service = yaml_document_get_node(c->doc, p->value);
+		yaml_node_t *ef = get(c, service, "env_file");
 		const char *svc = k && k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "?";
-		if (!ef)
-			continue;
-		/* env_file: FILE | {path, required, format} | [FILE | {path, required, format}...] */
-		yaml_node_item_t one = 0;
-		yaml_node_item_t *first = &one, *last = &one + 1;
-		if (ef->type == YAML_SEQUENCE_NODE) {
-			first = ef->data.sequence.items.start;
-			last = ef->data.sequence.items.top;
-		}
-		for (yaml_node_item_t *it = first; it < last; it++) {
-			yaml_node_t *item = it == &one ? ef : yaml_document_get_node(c->doc, *it);
-			bool map = item && item->type == YAML_MAPPING_NODE;
-			yaml_node_t *pn = map ? get(c, item, "path") : item;
-			yaml_node_t *rq = map ? get(c, item, "required") : NULL;
-			yaml_node_t *fm = map ? get(c, item, "format") : NULL;
-			bool required = !(rq && rq->type == YAML_SCALAR_NODE &&
-					  !strcmp((const char *)rq->data.scalar.value, "false"));
-			const char *format = fm && fm->type == YAML_SCALAR_NODE ? (const char *)fm->data.scalar.value : NULL;
-			if (pn && pn->type == YAML_SCALAR_NODE)
-				load_env_file(c, svc, (const char *)pn->data.scalar.value, required, format,
-					      (int)pn->start_mark.line + 1);
-		}
+		size_t first_file = c->nenv_files;
+		if (ef)
+			load_service_env_files(c, svc, ef);
+		if (t)
+			service_origins(c, t, svc, service, first_file);
 	}
+	if (t)
+		rp_table_end(t);
 }
 
 int compose_check(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o)

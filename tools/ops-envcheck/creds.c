@@ -5,6 +5,8 @@
  * OpenSSL and never printed.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/bio.h>
@@ -30,6 +32,51 @@ static const char *string_field(json_t *obj, const char *name)
 }
 
 static int check_private_key(const char *pem, struct strbuf *ok, struct strbuf *why);
+
+int creds_uri_parts(const char *uri, char **scheme, char **host)
+{
+	*scheme = *host = NULL;
+	CURLU *u = curl_url();
+	char *s = NULL, *h = NULL;
+	int rc = u && curl_url_set(u, CURLUPART_URL, uri, 0) == CURLUE_OK &&
+			 curl_url_get(u, CURLUPART_SCHEME, &s, 0) == CURLUE_OK &&
+			 curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK ? 0 : -1;
+	if (rc == 0) {
+		*scheme = xstrdup(s);
+		*host = xstrdup(h);
+	}
+	curl_free(s);
+	curl_free(h);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* By address, never by name: "localhost" may resolve anywhere /etc/hosts says. */
+bool creds_host_is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	char bare[INET6_ADDRSTRLEN + 2];
+	size_t n = strlen(host);
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof(bare)) {
+		memcpy(bare, host + 1, n - 2);
+		bare[n - 2] = 0;
+		return inet_pton(AF_INET6, bare, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	return inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+/* https://, or http:// to a loopback address (a local token endpoint, as in tests) */
+static bool token_uri_usable(const char *uri)
+{
+	char *scheme, *host;
+	if (creds_uri_parts(uri, &scheme, &host) < 0)
+		return false;
+	bool ok = !strcmp(scheme, "https") || (!strcmp(scheme, "http") && creds_host_is_loopback(host));
+	free(scheme);
+	free(host);
+	return ok;
+}
 
 /* A private_key whose line breaks are the two characters \ and n: the JSON text held
  * \\n (escaped twice, by a tool that stored the JSON inside another string). Google's
@@ -118,7 +165,7 @@ static int check_json(const char *text, size_t len, struct strbuf *ok, struct st
 		sb_addstr(why, "step 4 (fields): client_email is not ...@...iam.gserviceaccount.com");
 		goto out;
 	}
-	if (!str_starts_with(string_field(j, "token_uri"), "https://")) {
+	if (!token_uri_usable(string_field(j, "token_uri"))) {
 		sb_addstr(why, "step 4 (fields): token_uri is not an https:// URL");
 		goto out;
 	}
@@ -204,5 +251,21 @@ int creds_gcp_file(const char *path, struct strbuf *ok, struct strbuf *why)
 	}
 	int rc = check_json(sb_str(&buf), buf.len, ok, why);
 	sb_release(&buf);
+	return rc;
+}
+
+int creds_gcp_text(const char *type, const char *value, struct strbuf *json)
+{
+	if (!strcmp(type, "gcp-service-account-file"))
+		return sb_read_file(json, value, MAX_CREDENTIALS_FILE);
+	struct strbuf how = STRBUF_INIT;
+	int rc = base64_decode(value, strlen(value), json);
+	if (rc < 0) {
+		sb_reset(json);
+		rc = lenient_base64(value, json, &how);
+	}
+	sb_release(&how);
+	if (rc == 0)
+		redact_add_secret(sb_str(json));
 	return rc;
 }

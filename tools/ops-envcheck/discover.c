@@ -7,7 +7,6 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
-#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,31 +15,6 @@
 #include "util.h"
 
 #define MAX_DEPTH 32
-
-static bool env_file_name(const char *name)
-{
-	size_t n = strlen(name);
-	return !strcmp(name, ".env") || !strncmp(name, ".env.", 5) || (n > 4 && !strcmp(name + n - 4, ".env"));
-}
-
-static bool excluded(const char *name, const char *path, const struct envcheck_opts *o)
-{
-	for (size_t i = 0; i < o->exclude.n; i++)
-		if (!fnmatch(o->exclude.items[i], name, 0) || !fnmatch(o->exclude.items[i], path, 0) ||
-		    !fnmatch(o->exclude.items[i], path, FNM_LEADING_DIR))
-			return true;
-	return false;
-}
-
-static bool skipped_dir(const char *name)
-{
-	static const char *const names[] = { "node_modules", ".git", "vendor", "third_party", "bower_components",
-					     ".venv", "venv", "__pycache__", ".hg", ".svn" };
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (!strcmp(name, names[i]))
-			return true;
-	return false;
-}
 
 static void add(char ***out, size_t *n, char *path)
 {
@@ -62,12 +36,12 @@ static void walk(const char *dir, int depth, const struct envcheck_opts *o, char
 		}
 		char *path = !strcmp(dir, ".") ? xstrdup(name) : xasprintf("%s/%s", dir, name);
 		struct stat st;
-		if (lstat(path, &st) == 0 && !excluded(name, path, o)) {
+		if (lstat(path, &st) == 0 && !env_file_excluded(name, path, o)) {
 			if (S_ISDIR(st.st_mode)) {
-				if (o->recursive && depth < MAX_DEPTH && !skipped_dir(name)) {
+				if (o->recursive && depth < MAX_DEPTH && !env_file_skipped_dir(name)) {
 					walk(path, depth + 1, o, out, n);
 				}
-			} else if (env_file_name(name) && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))) {
+			} else if (env_file_named(name) && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))) {
 				add(out, n, path);
 				path = NULL;
 			}

@@ -1,6 +1,7 @@
 /*
- * env_file — loading .env files, looking keys up in them, and the rules that make a key
- * or a value secret. Every check module leans on this file; it calls none of them.
+ * env_file — loading .env files, looking keys up in them, the rules that make a key or
+ * a value secret, and which names are env files (discovery and the git history share
+ * them). Every check module leans on this file; it calls none of them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -54,6 +55,31 @@ bool env_file_value_is_secret(const char *key, const char *value, const struct e
 	if (declared_secret(key, o))
 		return true;
 	return redact_key_is_secret(key) && !redact_value_is_path(key, value);
+}
+
+bool env_file_named(const char *name)
+{
+	size_t n = strlen(name);
+	return !strcmp(name, ".env") || !strncmp(name, ".env.", 5) || (n > 4 && !strcmp(name + n - 4, ".env"));
+}
+
+bool env_file_excluded(const char *name, const char *path, const struct envcheck_opts *o)
+{
+	for (size_t i = 0; i < o->exclude.n; i++)
+		if (!fnmatch(o->exclude.items[i], name, 0) || !fnmatch(o->exclude.items[i], path, 0) ||
+		    !fnmatch(o->exclude.items[i], path, FNM_LEADING_DIR))
+			return true;
+	return false;
+}
+
+bool env_file_skipped_dir(const char *name)
+{
+	static const char *const names[] = { "node_modules", ".git", "vendor", "third_party", "bower_components",
+					     ".venv", "venv", "__pycache__", ".hg", ".svn" };
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(name, names[i]))
+			return true;
+	return false;
 }
 
 const char *env_file_shown(const char *key, const char *value, const struct envcheck_opts *o)

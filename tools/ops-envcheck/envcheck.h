@@ -1,7 +1,7 @@
 /*
  * ops-envcheck — shared declarations of the tool's modules. Each module leans only on
  * the ones listed below it and on lib/; main.c is the only one that calls the checks.
- *  main.c         options, config, subcommand dispatch (lint, print, compare)
+ *  main.c         options, config, subcommand dispatch (lint, print, compare, env)
  *  discover.c     directories as operands: their env files (-r, --exclude)
  *  stack.c        --stack: the files a loader stack reads, and where each key comes from
  *  compare.c      `compare`: drift against .env.example
@@ -10,12 +10,13 @@
  *  print.c        `print`: the loaded values as one JSON object
  *  lint.c         style checks (dotenv-linter's set) and their line model (lint.h)
  *  portability.c  values that parse differently in another dialect
- *  secrets.c      credential formats, git tracking, file permissions (secrets.h)
+ *  secrets.c      credential formats, git tracking and history, file permissions (secrets.h)
  *  schema.c       --schema: key types, ranges, cross-key rules; built-in defaults
  *  schema_load.c  reads a schema file (schema.h)
+ *  verify.c       --verify: asks a credential's issuer whether it works (provider table)
  *  creds.c        cloud / TTS credentials (Google service account, Azure, AWS, ElevenLabs)
  *  types.c        the value types a schema names (types.h)
- *  env_file.c     loading .env files, key lookup, and which keys and values are secret
+ *  env_file.c     loading .env files, key lookup, which keys and values are secret, env file names
  *  suppress.c     every check is made here: disable comments, envcheck.ignore, baseline
  */
 #ifndef OPSKIT_ENVCHECK_H
@@ -38,17 +39,22 @@ struct envcheck_opts {
 	bool dry_run;         /* --fix --dry-run: print the diff, write nothing */
 	bool backup;          /* --fix --backup: keep FILE.bak */
 	bool git;             /* check whether files with secrets are tracked */
+	int history_commits;  /* how many of HEAD's commits the history checks read */
 	const char *environment; /* --environment: which required_in keys are required */
 	bool recursive;            /* -r: directories operands are walked */
 	struct cli_list exclude;   /* --exclude GLOB: names or paths skipped */
 	const char *stack;         /* --stack NAME: DIR operands are that stack's files */
 	const char *mode;          /* --mode: the stack's mode (NODE_ENV, RAILS_ENV) */
+	bool show_values;          /* `env`: the origins table shows each value (masked) */
 	const char *const *secret_patterns; /* extra secret-looking key globs (config) */
 	size_t nsecret_patterns;
 	const char *const *ignore; /* check ids never reported (config envcheck.ignore) */
 	size_t nignore;
 	const char *baseline_path; /* --baseline: findings listed there are not reported */
 	bool write_baseline;       /* --write-baseline: write the findings there instead */
+	bool verify;               /* --verify: ask each credential's issuer (network) */
+	long verify_timeout_ms;    /* bound on one --verify request */
+	struct cli_list verify_allow; /* token URIs --verify may use besides the issuer's own */
 	dotenv_lookup_fn lookup;   /* interpolation's environment; NULL: the process's */
 	void *lookup_ctx;
 };
@@ -76,6 +82,12 @@ bool env_file_value_is_secret(const char *key, const char *value, const struct e
 /* The schema says key is secret (secret: true): from now on it is treated as one. */
 void env_file_mark_secret(const char *key);
 void env_file_forget_secrets(void); /* the keys env_file_mark_secret() recorded */
+/* A name that is an env file's (.env, .env.*, *.env). */
+bool env_file_named(const char *name);
+/* --exclude matches the name or the path. */
+bool env_file_excluded(const char *name, const char *path, const struct envcheck_opts *o);
+/* A directory never searched for env files (node_modules, .git, vendored trees). */
+bool env_file_skipped_dir(const char *name);
 /* A value fit for output: "***" for a secret value, else the value itself. */
 const char *env_file_shown(const char *key, const char *value, const struct envcheck_opts *o);
 
@@ -88,8 +100,21 @@ size_t discover_files(char **operands, int noperands, const struct envcheck_opts
 bool stack_known(const char *name);
 /* The stack's files found in dir, lowest precedence first (allocated). */
 size_t stack_files(const char *name, const char *mode, const char *dir, char ***out);
+/* The compose file of a `--stack compose` operand (DIR or the file itself), allocated:
+ * the first of compose.yaml, compose.yml, docker-compose.yaml, docker-compose.yml that
+ * exists, else DIR/compose.yaml (reported unreadable). *dir: its directory (allocated). */
+char *stack_compose_file(const char *operand, char **dir);
 /* The "stack" check and the key origins table. */
 void stack_report(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o);
+
+/* ---- verify.c ---- */
+struct strbuf;
+/* Whether --verify knows how to try a credential of this schema type. */
+bool verify_supported(const char *type);
+/* Tries the credential at its issuer: OK (it works), CRITICAL (refused: msg holds the
+ * issuer's error) or UNKNOWN (not tried, or no answer). Never puts the credential in msg. */
+enum status verify_credential(const char *type, const char *value, const struct envcheck_opts *o,
+			      struct strbuf *msg, struct strbuf *hint);
 
 /* ---- suppress.c: every check goes through these ---- */
 struct check *ec_report(struct report *r, const char *id, enum status st, const char *subject, const char *fmt, ...)
@@ -111,6 +136,15 @@ void lint_style(struct report *r, const struct env_file *f, const struct envchec
 void portability_check(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
 void lint_diagnostics(struct report *r, const struct env_file *f);
 void secrets_check(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
+/* Registers f's credentials for masking in every output, as secrets_check does, for a
+ * file that gets no other secret check (a compose env_file). */
+void secrets_register(const struct env_file *f, const struct envcheck_opts *o);
+/* secret-in-history: f's path in HEAD's history held a credential (secrets_check
+ * includes it; compose's env_file files get only this one). */
+void secrets_check_history(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
+/* secret-in-history for the env files under directory dir (a subdirectory's with -r)
+ * that HEAD's history holds with a credential but the work tree no longer does. */
+void secrets_history_sweep(struct report *r, const char *dir, const struct envcheck_opts *o);
 /* Loads the schema only to mark its secret keys; -1 with *err (to free) when unreadable. */
 int schema_mark_secrets(const char *path, char **err);
 int schema_check(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o);

@@ -1,7 +1,7 @@
 /*
  * ops-envcheck — validate .env files before a service starts with them.
  * main: options and config (flags win over the config), then one subcommand:
- * lint (default), print or compare.
+ * lint (default), print, compare or env (a loader stack's resolved environment).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,11 +32,14 @@ static const struct cli_opt options[] = {
 	CLI_OPT(0, "dry-run", NULL, CLI_FLAG, O, dry_run, "with --fix: print a unified diff, write nothing"),
 	CLI_OPT(0, "backup", NULL, CLI_FLAG, O, backup, "with --fix: keep the original as FILE.bak"),
 	CLI_OPT(0, "no-git", NULL, CLI_FLAG_OFF, O, git, "skip the git tracking check", .config_key = "envcheck.git"),
+	CLI_OPT(0, "history-commits", "N", CLI_INT, O, history_commits,
+		"read at most N commits of HEAD's history for credentials once committed (0: none)",
+		.config_key = "envcheck.history_commits"),
 	CLI_OPT('r', "recursive", NULL, CLI_FLAG, O, recursive,
 		"a directory operand: its env files in the whole tree (skips node_modules, .git, vendor)"),
 	CLI_OPT(0, "exclude", "GLOB", CLI_LIST, O, exclude, "skip files and directories whose name or path matches GLOB"),
 	CLI_CALL_OPT(0, "stack", "NAME", opt_stack, "DIR is read as this loader stack: dotenv, nextjs, vite, "
-		     "dotenv-flow or rails", .choices = "dotenv|nextjs|vite|dotenv-flow|rails"),
+		     "dotenv-flow, rails or compose", .choices = "dotenv|nextjs|vite|dotenv-flow|rails|compose"),
 	CLI_OPT(0, "mode", "MODE", CLI_STRING, O, mode, "the stack's mode (NODE_ENV, vite --mode, RAILS_ENV)",
 		.def = "development"),
 	CLI_OPT(0, "baseline", "FILE", CLI_STRING, O, baseline_path,
@@ -46,6 +49,10 @@ static const struct cli_opt options[] = {
 	CLI_OPT(0, "environment", "NAME", CLI_STRING, O, environment,
 		"the deployment environment: keys with required_in: [NAME] are required",
 		.config_key = "envcheck.environment"),
+	CLI_OPT(0, "verify", NULL, CLI_FLAG, O, verify,
+		"ask each credential's issuer whether it works (network; see VERIFY)", .config_key = "envcheck.verify"),
+	CLI_OPT(0, "verify-timeout", "DURATION", CLI_DURATION, O, verify_timeout_ms, "bound on one --verify request",
+		.config_key = "envcheck.verify_timeout"),
 	CLI_OPT_END,
 };
 #undef O
@@ -54,9 +61,10 @@ static const struct cli_tool tool = {
 	.name = "ops-envcheck",
 	.synopsis = "[options] [lint] FILE...\n"
 		    "       ops-envcheck [--dialect D] [--no-expand] print FILE\n"
-		    "       ops-envcheck [options] compare FILE EXAMPLE\n",
+		    "       ops-envcheck [options] compare FILE EXAMPLE\n"
+		    "       ops-envcheck [options] env --stack NAME [--mode MODE] [DIR]\n",
 	.opts = options,
-	.subcommands = "lint print compare",
+	.subcommands = "lint print compare env",
 	.config_section = "envcheck",
 	.verbose_help = "hints of OK checks too",
 	.formats = FMT_MASK_ALL,
@@ -76,7 +84,7 @@ static int opt_stack(void *opts, const char *arg, char **why)
 		((struct envcheck_opts *)opts)->stack = arg;
 		return 0;
 	}
-	*why = xasprintf("unknown stack '%s' (dotenv, nextjs, vite, dotenv-flow or rails)", arg);
+	*why = xasprintf("unknown stack '%s' (dotenv, nextjs, vite, dotenv-flow, rails or compose)", arg);
 	return -1;
 }
 
@@ -89,6 +97,8 @@ static void apply_config(struct envcheck_opts *o, const struct config *cfg)
 		o->secret_patterns = list;
 		o->nsecret_patterns = n;
 	}
+	if (cfg_list(cfg, "envcheck.verify_allow_token_uri", &list, &n) > 0)
+		o->verify_allow = (struct cli_list){ list, n };
 	if (cfg_list(cfg, "envcheck.ignore", &list, &n) > 0) {
 		o->ignore = list;
 		o->nignore = n;
@@ -152,6 +162,37 @@ static int cmd_lint(struct report *r, char **paths, int npaths, const struct env
 	return 0;
 }
 
+/* lint and env: the operands' files (a stack's, or what discovery finds), checked. */
+static void lint_operands(struct report *r, char **operands, int nargs, struct envcheck_opts *o,
+			  const struct cli_common *common)
+{
+	char **paths;
+	char *compose_file = NULL, *dir = NULL;
+	if (o->stack && nargs != 1)
+		cli_usage_error(&tool, "--stack takes one DIR");
+	if (o->stack && !strcmp(o->stack, "compose")) {
+		compose_file = stack_compose_file(operands[0], &dir);
+		if (!o->compose_path)
+			o->compose_path = compose_file;
+	}
+	size_t npaths = o->stack ? stack_files(o->stack, o->mode, dir ? dir : operands[0], &paths)
+				 : discover_files(operands, nargs, o, &paths);
+	if (!npaths && !o->stack)
+		ec_report(r, "env-file", ST_OK, operands[0], "no env file found under %s", operands[0]);
+	cmd_lint(r, paths, (int)npaths, o, common);
+	struct stat st;
+	for (int i = 0; !o->stack && o->git && i < nargs; i++)
+		if (stat(operands[i], &st) == 0 && S_ISDIR(st.st_mode))
+			secrets_history_sweep(r, operands[i], o);
+	for (size_t i = 0; i < npaths; i++)
+		free(paths[i]);
+	free(paths);
+	if (o->compose_path == compose_file)
+		o->compose_path = NULL;
+	free(compose_file);
+	free(dir);
+}
+
 int main(int argc, char **argv)
 {
 	struct cli_common common;
@@ -160,11 +201,11 @@ int main(int argc, char **argv)
 	struct config *cfg = cli_load_config(&tool, &common);
 	apply_config(&o, cfg);
 	/* the JavaScript stacks load with npm dotenv's rules unless told otherwise */
-	if (o.stack && strcmp(o.stack, "rails") && !cli_given(&common, "dialect"))
+	if (o.stack && strcmp(o.stack, "rails") && strcmp(o.stack, "compose") && !cli_given(&common, "dialect"))
 		o.dialect = DOTENV_NODE;
 	const char *cmd = "lint";
 	if (first < argc && (!strcmp(argv[first], "lint") || !strcmp(argv[first], "print") ||
-			     !strcmp(argv[first], "compare")))
+			     !strcmp(argv[first], "compare") || !strcmp(argv[first], "env")))
 		cmd = argv[first++];
 	int nargs = argc - first;
 	int rc;
@@ -172,6 +213,19 @@ int main(int argc, char **argv)
 		cli_usage_error(&tool, "print takes exactly one FILE");
 	if (!strcmp(cmd, "compare") && nargs != 2)
 		cli_usage_error(&tool, "compare takes FILE and EXAMPLE");
+	char **operands = argv + first;
+	char *here[] = { ".", NULL };
+	if (!strcmp(cmd, "env")) {
+		if (!o.stack)
+			cli_usage_error(&tool, "env needs --stack NAME");
+		if (nargs > 1)
+			cli_usage_error(&tool, "env takes at most one DIR");
+		o.show_values = true;
+		if (!nargs) {
+			operands = here;
+			nargs = 1;
+		}
+	}
 	if (nargs < 1)
 		cli_usage_error(&tool, "no FILE given");
 	/* a schema's secret keys are masked from the first line of output on */
@@ -201,19 +255,8 @@ int main(int argc, char **argv)
 	struct report *r = cli_report_new(&tool, &common);
 	if (!strcmp(cmd, "compare"))
 		compare_files(r, argv[first], argv[first + 1], &o);
-	else {
-		char **paths;
-		size_t npaths = o.stack ? stack_files(o.stack, o.mode, argv[first], &paths)
-					: discover_files(argv + first, nargs, &o, &paths);
-		if (o.stack && nargs != 1)
-			cli_usage_error(&tool, "--stack takes one DIR");
-		if (!npaths && !o.stack)
-			ec_report(r, "env-file", ST_OK, argv[first], "no env file found under %s", argv[first]);
-		cmd_lint(r, paths, (int)npaths, &o, &common);
-		for (size_t i = 0; i < npaths; i++)
-			free(paths[i]);
-		free(paths);
-	}
+	else
+		lint_operands(r, operands, nargs, &o, &common);
 	if (suppress_finish(&why) < 0) {
 		check_hint(ec_report(r, "baseline", ST_UNKNOWN, o.baseline_path, "%s", why), "check the path");
 		free(why);

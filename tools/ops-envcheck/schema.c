@@ -50,6 +50,18 @@ static struct check *key_check(struct ctx *c, const char *id, enum status st, co
 	return chk;
 }
 
+/* --verify: the issuer's answer, after the local checks passed. */
+static void verify_key(struct ctx *c, const struct schema_key *k, const char *value)
+{
+	struct strbuf msg = STRBUF_INIT, hint = STRBUF_INIT;
+	enum status st = verify_credential(k->type, value, c->o, &msg, &hint);
+	struct check *chk = key_check(c, "credential-verify", st, k->name, "%s: %s", k->name, sb_str(&msg));
+	if (hint.len)
+		check_hint(chk, "%s", sb_str(&hint));
+	sb_release(&msg);
+	sb_release(&hint);
+}
+
 static void credentials(struct ctx *c, const struct schema_key *k, const char *value)
 {
 	struct strbuf ok = STRBUF_INIT, why = STRBUF_INIT;
@@ -75,6 +87,8 @@ static void credentials(struct ctx *c, const struct schema_key *k, const char *v
 	} else {
 		key_check(c, "credentials", ST_OK, k->name, "%s: %s", k->name, sb_str(&ok));
 	}
+	if (rc >= 0 && c->o->verify && verify_supported(k->type))
+		verify_key(c, k, value);
 	sb_release(&ok);
 	sb_release(&why);
 }

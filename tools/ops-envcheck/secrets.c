@@ -1,12 +1,16 @@
 /*
  * secrets: credential formats in values, whether a file with credentials is tracked by
- * git or at least ignored (libgit2), and whether group or others can read it.
+ * git or at least ignored (libgit2), whether HEAD's history holds it with credentials
+ * (also the env files under a directory operand that are deleted since), and whether
+ * group or others can read it.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <errno.h>
 #include <git2.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,140 +183,288 @@ static bool sdk_fixed_name(const char *key)
 	return false;
 }
 
-/* 1: tracked, 0: untracked and not ignored, 2: ignored, -1: not in a repository. */
-static int git_state(const char *path)
+/* What credential an entry holds ("a GitHub token", "a secret value"), or NULL; dotenvx's
+ * encrypted values and public keys are none. */
+static const char *credential_kind(const struct dotenv_entry *e, const struct envcheck_opts *o)
+{
+	if (!e->value || !*e->value || str_starts_with(e->value, "encrypted:") ||
+	    str_starts_with(e->key, "DOTENV_PUBLIC_KEY"))
+		return NULL;
+	const char *w = secrets_format(e->key, e->value, o);
+	if (!w && env_file_value_is_secret(e->key, e->value, o) && !secrets_placeholder(e->value))
+		w = "a secret value";
+	return w;
+}
+
+/* The first credential among the loaded values (NULL when none). */
+static const char *first_secret(const struct dotenv_result *res, const struct envcheck_opts *o, const char **what)
+{
+	for (size_t i = 0; i < res->n; i++)
+		if ((*what = credential_kind(&res->entries[i], o)))
+			return res->entries[i].key;
+	return NULL;
+}
+
+void secrets_register(const struct env_file *f, const struct envcheck_opts *o)
+{
+	for (size_t i = 0; i < f->res.n; i++)
+		if (credential_kind(&f->res.entries[i], o))
+			redact_add_secret(f->res.entries[i].value);
+}
+
+/* Object ids already looked at: a blob or tree unchanged since a newer commit is
+ * not read again. Open addressing on the id's first bytes (ids are uniform). */
+struct oid_set {
+	git_oid *v;
+	bool *used;
+	size_t cap, n;
+};
+
+/* Adds id: false when it was there already. */
+static bool oid_set_add(struct oid_set *s, const git_oid *id)
+{
+	if (2 * (s->n + 1) > s->cap) {
+		struct oid_set bigger = { .cap = s->cap ? 2 * s->cap : 256 };
+		bigger.v = xcalloc(bigger.cap, sizeof(git_oid));
+		bigger.used = xcalloc(bigger.cap, sizeof(bool));
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->used[i])
+				oid_set_add(&bigger, &s->v[i]);
+		free(s->v);
+		free(s->used);
+		*s = bigger;
+	}
+	size_t h;
+	memcpy(&h, id->id, sizeof(h));
+	for (size_t i = h % s->cap;; i = (i + 1) % s->cap) {
+		if (!s->used[i]) {
+			s->used[i] = true;
+			git_oid_cpy(&s->v[i], id);
+			s->n++;
+			return true;
+		}
+		if (git_oid_equal(&s->v[i], id))
+			return false;
+	}
+}
+
+static void oid_set_free(struct oid_set *s)
+{
+	free(s->v);
+	free(s->used);
+}
+
+/* The repository whose work tree holds path, and path relative to it (in rel, with a
+ * trailing / for a directory; "" for the top); NULL when there is none. */
+static git_repository *open_workdir_repo(const char *path, char rel[PATH_MAX])
 {
 	char abs[PATH_MAX];
-	if (!realpath(path, abs))
-		return -1;
-	git_libgit2_init();
+	struct stat st;
+	if (!realpath(path, abs) || stat(abs, &st) < 0 || strlen(abs) + 2 > PATH_MAX)
+		return NULL;
+	if (S_ISDIR(st.st_mode) && strcmp(abs, "/"))
+		strcat(abs, "/");
 	git_repository *repo = NULL;
-	int rc = -1;
 	if (git_repository_open_ext(&repo, abs, 0, NULL) == 0 && !git_repository_is_bare(repo)) {
 		const char *wd = git_repository_workdir(repo);
 		size_t wl = wd ? strlen(wd) : 0;
 		if (wd && !strncmp(abs, wd, wl)) {
-			const char *rel = abs + wl;
-			/* tracked first: a file committed and later added to .gitignore is still
-			 * in the repository (and its history) */
-			git_index *index = NULL;
-			int ignored = 0;
-			if (git_repository_index(&index, repo) == 0 && git_index_get_bypath(index, rel, 0))
-				rc = 1;
-			else if (git_ignore_path_is_ignored(&ignored, repo, rel) == 0 && ignored)
-				rc = 2;
-			else
-				rc = 0;
-			git_index_free(index);
+			snprintf(rel, PATH_MAX, "%s", abs + wl);
+			return repo;
 		}
+	}
+	git_repository_free(repo);
+	return NULL;
+}
+
+/* 1: tracked, 0: untracked and not ignored, 2: ignored, -1: not in a repository. */
+static int git_state(const char *path)
+{
+	char rel[PATH_MAX];
+	git_libgit2_init();
+	git_repository *repo = open_workdir_repo(path, rel);
+	int rc = -1;
+	if (repo) {
+		/* tracked first: a file committed and later added to .gitignore is still in
+		 * the repository (and its history) */
+		git_index *index = NULL;
+		int ignored = 0;
+		if (git_repository_index(&index, repo) == 0 && git_index_get_bypath(index, rel, 0))
+			rc = 1;
+		else if (git_ignore_path_is_ignored(&ignored, repo, rel) == 0 && ignored)
+			rc = 2;
+		else
+			rc = 0;
+		git_index_free(index);
 	}
 	git_repository_free(repo);
 	git_libgit2_shutdown();
 	return rc;
 }
 
-/* The first credential among the loaded values (NULL when none). */
-static const char *first_secret(const struct dotenv_result *res, const struct envcheck_opts *o, const char **what)
+/* HEAD's history, newest first; NULL without one. */
+static git_revwalk *newest_first(git_repository *repo)
 {
-	for (size_t i = 0; i < res->n; i++) {
-		const struct dotenv_entry *e = &res->entries[i];
-		if (!e->value || !*e->value || str_starts_with(e->value, "encrypted:") ||
-		    str_starts_with(e->key, "DOTENV_PUBLIC_KEY"))
-			continue;
-		const char *w = secrets_format(e->key, e->value, o);
-		if (!w && env_file_value_is_secret(e->key, e->value, o) && !secrets_placeholder(e->value))
-			w = "a secret value";
-		if (w) {
-			*what = w;
-			return e->key;
-		}
+	git_revwalk *walk = NULL;
+	if (git_revwalk_new(&walk, repo) < 0 || git_revwalk_push_head(walk) < 0) {
+		git_revwalk_free(walk);
+		return NULL;
 	}
-	return NULL;
+	git_revwalk_sorting(walk, GIT_SORT_TIME);
+	return walk;
 }
 
-#define MAX_HISTORY_COMMITS 20000
+/* The first credential key of a committed version of an env file (allocated), or NULL.
+ * Its secret values are registered for masking, though never shown. */
+static char *blob_secret(git_repository *repo, const git_oid *id, const struct envcheck_opts *o, const char **what)
+{
+	git_blob *blob = NULL;
+	if (git_blob_lookup(&blob, repo, id) != 0)
+		return NULL;
+	struct dotenv_options dopts;
+	dotenv_options_init(&dopts, o->dialect);
+	dopts.expand = false;
+	dopts.lookup = NULL;
+	struct dotenv_result res;
+	dotenv_parse(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), &dopts, &res);
+	const char *k = first_secret(&res, o, what);
+	char *key = k ? xstrdup(k) : NULL;
+	for (size_t i = 0; i < res.n; i++)
+		if (res.entries[i].value && env_file_value_is_secret(res.entries[i].key, res.entries[i].value, o))
+			redact_add_secret(res.entries[i].value);
+	dotenv_result_free(&res);
+	git_blob_free(blob);
+	return key;
+}
 
-/* The newest commit (of HEAD's history) where path held a credential, even if the file
- * is deleted, ignored or clean since: its id in *commit_id, the key in *key. */
+/* The newest commit (of HEAD's history, at most --history-commits) where path held a
+ * credential, even if the file is deleted, ignored or clean since: its id in
+ * *commit_id, the key in *key. */
 static bool history_secret(const char *path, const struct envcheck_opts *o, char commit_id[GIT_OID_HEXSZ + 1],
 			   char **key, const char **what)
 {
-	char abs[PATH_MAX];
-	if (!realpath(path, abs))
-		return false;
+	char rel[PATH_MAX];
 	git_libgit2_init();
-	git_repository *repo = NULL;
-	git_revwalk *walk = NULL;
-	bool found = false;
-	git_oid *seen = NULL;
-	size_t nseen = 0;
-	if (git_repository_open_ext(&repo, abs, 0, NULL) == 0 && !git_repository_is_bare(repo) &&
-	    git_revwalk_new(&walk, repo) == 0 && git_revwalk_push_head(walk) == 0) {
-		const char *wd = git_repository_workdir(repo);
-		size_t wl = wd ? strlen(wd) : 0;
-		const char *rel = wd && !strncmp(abs, wd, wl) ? abs + wl : NULL;
-		git_revwalk_sorting(walk, GIT_SORT_TIME);
-		git_oid oid;
-		for (int n = 0; rel && !found && n < MAX_HISTORY_COMMITS && git_revwalk_next(&oid, walk) == 0; n++) {
-			git_commit *commit = NULL;
-			git_tree *tree = NULL;
-			git_tree_entry *te = NULL;
-			if (git_commit_lookup(&commit, repo, &oid) == 0 && git_commit_tree(&tree, commit) == 0 &&
-			    git_tree_entry_bypath(&te, tree, rel) == 0 && git_tree_entry_type(te) == GIT_OBJECT_BLOB) {
-				const git_oid *blob_id = git_tree_entry_id(te);
-				bool done = false;
-				for (size_t i = 0; i < nseen && !done; i++)
-					done = git_oid_equal(&seen[i], blob_id);
-				git_blob *blob = NULL;
-				if (!done && git_blob_lookup(&blob, repo, blob_id) == 0) {
-					seen = xrealloc(seen, (nseen + 1) * sizeof(*seen));
-					git_oid_cpy(&seen[nseen++], blob_id);
-					struct dotenv_options dopts;
-					dotenv_options_init(&dopts, o->dialect);
-					dopts.expand = false;
-					dopts.lookup = NULL;
-					struct dotenv_result res;
-					dotenv_parse(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), &dopts, &res);
-					const char *k = first_secret(&res, o, what);
-					for (size_t i = 0; i < res.n; i++) /* never shown, but masked if they were */
-						if (res.entries[i].value && env_file_value_is_secret(res.entries[i].key,
-												 res.entries[i].value, o))
-							redact_add_secret(res.entries[i].value);
-					if (k) {
-						found = true;
-						*key = xstrdup(k);
-						git_oid_tostr(commit_id, GIT_OID_HEXSZ + 1, &oid);
-					}
-					dotenv_result_free(&res);
-					git_blob_free(blob);
-				}
-			}
-			git_tree_entry_free(te);
-			git_tree_free(tree);
-			git_commit_free(commit);
-		}
+	git_repository *repo = open_workdir_repo(path, rel);
+	git_revwalk *walk = repo ? newest_first(repo) : NULL;
+	struct oid_set seen = { 0 };
+	git_oid oid;
+	*key = NULL;
+	for (int n = 0; walk && !*key && n < o->history_commits && git_revwalk_next(&oid, walk) == 0; n++) {
+		git_commit *commit = NULL;
+		git_tree *tree = NULL;
+		git_tree_entry *te = NULL;
+		if (git_commit_lookup(&commit, repo, &oid) == 0 && git_commit_tree(&tree, commit) == 0 &&
+		    git_tree_entry_bypath(&te, tree, rel) == 0 && git_tree_entry_type(te) == GIT_OBJECT_BLOB &&
+		    oid_set_add(&seen, git_tree_entry_id(te)) &&
+		    (*key = blob_secret(repo, git_tree_entry_id(te), o, what)))
+			git_oid_tostr(commit_id, GIT_OID_HEXSZ + 1, &oid);
+		git_tree_entry_free(te);
+		git_tree_free(tree);
+		git_commit_free(commit);
 	}
-	free(seen);
+	oid_set_free(&seen);
 	git_revwalk_free(walk);
 	git_repository_free(repo);
 	git_libgit2_shutdown();
-	return found;
+	return *key != NULL;
 }
 
-static void check_history(struct report *r, const struct env_file *f, const struct envcheck_opts *o)
+static void report_history(struct report *r, const char *path, const char *key, const char *what,
+			   const char *commit_id, bool deleted)
+{
+	struct check *c = ec_report(r, "secret-in-history", ST_CRITICAL, path,
+				    "%s%s was committed with credentials (%s held %s) in commit %.12s: deleting or "
+				    "ignoring it since does not remove it from the history", path,
+				    deleted ? " (deleted since)" : "", key, what, commit_id);
+	ec_location(c, path, 0, 0);
+	check_hint(c, "rotate the credentials; then rewrite the history (git filter-repo --path %s "
+		   "--invert-paths) if the repository is shared", path);
+}
+
+void secrets_check_history(struct report *r, const struct env_file *f, const struct envcheck_opts *o)
 {
 	char id[GIT_OID_HEXSZ + 1];
 	char *key = NULL;
 	const char *what = NULL;
 	if (!history_secret(f->path, o, id, &key, &what))
 		return;
-	struct check *c = ec_report(r, "secret-in-history", ST_CRITICAL, f->path,
-				    "%s was committed with credentials (%s held %s) in commit %.12s: deleting or "
-				    "ignoring it since does not remove it from the history", f->path, key, what, id);
-	ec_location(c, f->path, 0, 0);
-	check_hint(c, "rotate the credentials; then rewrite the history (git filter-repo --path %s "
-		   "--invert-paths) if the repository is shared", f->path);
+	report_history(r, f->path, key, what, id, false);
 	free(key);
+}
+
+/* secrets_history_sweep: env files under a directory that the history holds but the
+ * work tree does not (deleted since). */
+struct sweep {
+	struct report *r;
+	const struct envcheck_opts *o;
+	git_repository *repo;
+	const char *dir;          /* the operand: reported paths start with it */
+	struct oid_set seen;      /* blobs and trees read already */
+	struct oid_set reported;  /* hashes of the paths reported (one finding per path) */
+	char commit_id[GIT_OID_HEXSZ + 1];
+};
+
+static int sweep_entry(const char *root, const git_tree_entry *te, void *payload)
+{
+	struct sweep *s = payload;
+	const char *name = git_tree_entry_name(te);
+	if (git_tree_entry_type(te) == GIT_OBJECT_TREE) /* 1: do not descend */
+		return !s->o->recursive || env_file_skipped_dir(name) || !oid_set_add(&s->seen, git_tree_entry_id(te));
+	if (git_tree_entry_type(te) != GIT_OBJECT_BLOB || !env_file_named(name))
+		return 0;
+	char *path = strcmp(s->dir, ".") ? xasprintf("%s/%s%s", s->dir, root, name) : xasprintf("%s%s", root, name);
+	struct stat st;
+	git_oid path_id;
+	const char *what = NULL;
+	char *key = NULL;
+	/* a file still there is checked as a file (its own history included) */
+	if (lstat(path, &st) < 0 && errno == ENOENT && !env_file_excluded(name, path, s->o) &&
+	    oid_set_add(&s->seen, git_tree_entry_id(te)) &&
+	    (key = blob_secret(s->repo, git_tree_entry_id(te), s->o, &what)) &&
+	    git_odb_hash(&path_id, path, strlen(path), GIT_OBJECT_BLOB) == 0 && oid_set_add(&s->reported, &path_id))
+		report_history(s->r, path, key, what, s->commit_id, true);
+	free(key);
+	free(path);
+	return 0;
+}
+
+void secrets_history_sweep(struct report *r, const char *dir, const struct envcheck_opts *o)
+{
+	char rel[PATH_MAX];
+	git_libgit2_init();
+	char *trimmed = xstrdup(dir);
+	for (size_t l = strlen(trimmed); l > 1 && trimmed[l - 1] == '/';)
+		trimmed[--l] = '\0';
+	struct sweep s = { .r = r, .o = o, .dir = trimmed, .repo = open_workdir_repo(dir, rel) };
+	git_revwalk *walk = s.repo ? newest_first(s.repo) : NULL;
+	git_oid oid;
+	for (int n = 0; walk && n < o->history_commits && git_revwalk_next(&oid, walk) == 0; n++) {
+		git_commit *commit = NULL;
+		git_tree *top = NULL, *sub = NULL;
+		git_tree_entry *te = NULL;
+		git_tree *tree = NULL;
+		if (git_commit_lookup(&commit, s.repo, &oid) == 0 && git_commit_tree(&top, commit) == 0) {
+			if (!*rel)
+				tree = top;
+			else if (git_tree_entry_bypath(&te, top, rel) == 0 && git_tree_entry_type(te) == GIT_OBJECT_TREE &&
+				 git_tree_lookup(&sub, s.repo, git_tree_entry_id(te)) == 0)
+				tree = sub;
+		}
+		git_oid_tostr(s.commit_id, sizeof(s.commit_id), &oid);
+		if (tree && oid_set_add(&s.seen, git_tree_id(tree))) /* unchanged since a newer commit: done */
+			git_tree_walk(tree, GIT_TREEWALK_PRE, sweep_entry, &s);
+		git_tree_entry_free(te);
+		git_tree_free(sub);
+		git_tree_free(top);
+		git_commit_free(commit);
+	}
+	oid_set_free(&s.seen);
+	oid_set_free(&s.reported);
+	git_revwalk_free(walk);
+	git_repository_free(s.repo);
+	git_libgit2_shutdown();
+	free(trimmed);
 }
 
 static void check_git(struct report *r, const struct env_file *f, const char *first_key, const char *what)
@@ -394,7 +546,7 @@ void secrets_check(struct report *r, const struct env_file *f, const struct envc
 		check_git(r, f, first_key, first_what);
 	/* a credential in the file's history, unless it is tracked with one now (said already) */
 	if (o->git && !(first_key && git_state(f->path) == 1))
-		check_history(r, f, o);
+		secrets_check_history(r, f, o);
 	if (first_key)
 		check_mode(r, f);
 }

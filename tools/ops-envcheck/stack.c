@@ -9,8 +9,11 @@
  *   dotenv-flow  as nextjs
  *   rails        as nextjs (dotenv-rails; MODE is RAILS_ENV)
  *   vite         .env, .env.local, .env.MODE, .env.MODE.local
+ *   compose      .env (interpolation only); per service its env_file list, later
+ *                winning, then environment: (compose.c reports those origins)
  */
 #define _GNU_SOURCE
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,7 +21,7 @@
 #include "envcheck.h"
 #include "util.h"
 
-static const char *const stacks[] = { "dotenv", "nextjs", "dotenv-flow", "rails", "vite" };
+static const char *const stacks[] = { "dotenv", "nextjs", "dotenv-flow", "rails", "vite", "compose" };
 
 bool stack_known(const char *name)
 {
@@ -26,6 +29,32 @@ bool stack_known(const char *name)
 		if (!strcmp(name, stacks[i]))
 			return true;
 	return false;
+}
+
+static bool regular_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+char *stack_compose_file(const char *operand, char **dir)
+{
+	if (regular_file(operand)) {
+		char *copy = xstrdup(operand);
+		*dir = xstrdup(dirname(copy));
+		free(copy);
+		return xstrdup(operand);
+	}
+	/* Compose's own order of preference */
+	static const char *const names[] = { "compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml" };
+	*dir = xstrdup(operand);
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		char *path = !strcmp(operand, ".") ? xstrdup(names[i]) : xasprintf("%s/%s", operand, names[i]);
+		if (regular_file(path))
+			return path;
+		free(path);
+	}
+	return !strcmp(operand, ".") ? xstrdup(names[0]) : xasprintf("%s/%s", operand, names[0]);
 }
 
 size_t stack_files(const char *name, const char *mode, const char *dir, char ***out)
@@ -39,7 +68,7 @@ size_t stack_files(const char *name, const char *mode, const char *dir, char ***
 		names[n++] = xstrdup(".env.local");
 		names[n++] = xasprintf(".env.%s", m);
 		names[n++] = xasprintf(".env.%s.local", m);
-	} else if (strcmp(name, "dotenv")) {
+	} else if (strcmp(name, "dotenv") && strcmp(name, "compose")) {
 		names[n++] = xasprintf(".env.%s", m);
 		if (!test)
 			names[n++] = xstrdup(".env.local");
@@ -49,8 +78,7 @@ size_t stack_files(const char *name, const char *mode, const char *dir, char ***
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		char *path = !strcmp(dir, ".") ? xstrdup(names[i]) : xasprintf("%s/%s", dir, names[i]);
-		struct stat st;
-		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+		if (regular_file(path))
 			(*out)[k++] = path;
 		else
 			free(path);
@@ -61,6 +89,13 @@ size_t stack_files(const char *name, const char *mode, const char *dir, char ***
 
 void stack_report(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o)
 {
+	if (!strcmp(o->stack, "compose")) {
+		struct check *c = ec_report(r, "stack", ST_OK, o->stack, "stack compose: %s, with %s for ${VAR}",
+					    o->compose_path, nfiles ? files[0].path : "no project .env");
+		check_hint(c, "per service: its env_file list in order, the later file winning, then environment:; "
+			   "the process environment only fills ${VAR} and environment: entries without a value");
+		return;
+	}
 	struct strbuf order = STRBUF_INIT;
 	for (size_t i = nfiles; i-- > 0;)
 		sb_addf(&order, "%s%s", order.len ? " > " : "", files[i].path);
@@ -73,6 +108,8 @@ void stack_report(struct report *r, struct env_file *files, size_t nfiles, const
 	rp_table_col(t, "key", "KEY", COL_STR);
 	rp_table_col(t, "from", "FROM", COL_STR);
 	rp_table_col(t, "shadowed", "SHADOWED", COL_STR);
+	if (o->show_values)
+		rp_table_col(t, "value", "VALUE", COL_STR);
 	for (size_t f = nfiles; f-- > 0;)
 		for (size_t i = 0; i < files[f].res.n; i++) {
 			const struct dotenv_entry *e = &files[f].res.entries[i];
@@ -93,6 +130,9 @@ void stack_report(struct report *r, struct env_file *files, size_t nfiles, const
 			rp_table_str(t, e->key);
 			rp_table_str(t, env ? "environment (value not shown)" : files[f].path);
 			rp_table_str(t, sh.len ? sb_str(&sh) : NULL);
+			const char *value = dotenv_lookup(&files[f].res, e->key)->value;
+			if (o->show_values) /* the environment's value is the one used: never shown */
+				rp_table_str(t, env ? NULL : env_file_shown(e->key, value, o));
 			sb_release(&sh);
 		}
 	rp_table_end(t);

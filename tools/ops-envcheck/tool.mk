@@ -1,1 +1,1 @@
-ops-envcheck_PKGS := libgit2 libcrypto
+ops-envcheck_PKGS := libgit2 libcrypto libcurl

@@ -24,5 +24,14 @@ const struct env_type *types_find(const char *name);
  * private key and its id as secrets. */
 int creds_gcp_b64(const char *value, struct strbuf *ok, struct strbuf *why);
 int creds_gcp_file(const char *path, struct strbuf *ok, struct strbuf *why);
+/* The service account's JSON text, from a value of schema type type (-b64 or -file),
+ * appended to json: 0, or -1 when it cannot be read or decoded (the checks above say why). */
+int creds_gcp_text(const char *type, const char *value, struct strbuf *json);
+
+/* uri's scheme and host (allocated; an IPv6 host in brackets): 0, or -1 when uri does not
+ * parse as a URL. */
+int creds_uri_parts(const char *uri, char **scheme, char **host);
+/* host is a loopback address literal (127.0.0.0/8, [::1]); a name never is. */
+bool creds_host_is_loopback(const char *host);
 
 #endif

@@ -314,7 +314,7 @@ static int node_must(struct node *n, const char *what, const char *fmt, ...)
 	return 0;
 }
 
-int conn_node_connect(struct node *n, const struct settings *s)
+int conn_node_open(struct node *n, const struct settings *s)
 {
 	double ms = s->timeout_ms > 0 ? s->timeout_ms : 5000;
 	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((long long)ms % 1000 * 1000) };
@@ -346,6 +346,13 @@ int conn_node_connect(struct node *n, const struct settings *s)
 	if (n->role && !strcmp(n->role, "replica") && node_must(n, "READONLY", "READONLY"))
 		return -1;
 	if (s->db && node_must(n, "SELECT", "SELECT %d", s->db))
+		return -1;
+	return 0;
+}
+
+int conn_node_connect(struct node *n, const struct settings *s)
+{
+	if (conn_node_open(n, s))
 		return -1;
 	bool cluster;
 	read_server_facts(n, s->db, &cluster);
@@ -413,13 +420,18 @@ static int parse_nodes_line(char *line, struct cluster_line *cl)
 	return cl->port > 0 ? 0 : -1;
 }
 
-static bool has_flag(const char *flags, const char *flag)
+bool conn_has_flag(const char *flags, const char *flag)
 {
 	size_t n = strlen(flag);
 	for (const char *p = flags; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
 		if (!strncmp(p, flag, n) && (p[n] == ',' || p[n] == '\0'))
 			return true;
 	return false;
+}
+
+bool conn_flags_unhealthy(const char *flags)
+{
+	return conn_has_flag(flags, "fail") || conn_has_flag(flags, "fail?") || conn_has_flag(flags, "noaddr");
 }
 
 static void node_init_addr(struct node *n, const char *host, int port, const char *id, const char *role)
@@ -447,12 +459,14 @@ static void pick_nodes(struct cluster_line *lines, size_t nl, const struct setti
 	struct node *v = xcalloc(nl + 1, sizeof(*v));
 	size_t k = 0;
 	for (size_t i = 0; i < nl; i++) {
-		if (!has_flag(lines[i].flags, "master"))
+		/* a primary the cluster marks failed is not dialled: its slots are reported
+		 * uncovered (slots.c), and a replica promoted in its place is scanned */
+		if (!conn_has_flag(lines[i].flags, "master") || conn_flags_unhealthy(lines[i].flags))
 			continue;
 		const struct cluster_line *use = &lines[i];
 		if (s->replica) {
 			for (size_t j = 0; j < nl; j++)
-				if (has_flag(lines[j].flags, "slave") && !has_flag(lines[j].flags, "fail") &&
+				if (conn_has_flag(lines[j].flags, "slave") && !conn_flags_unhealthy(lines[j].flags) &&
 				    !strcmp(lines[j].primary, lines[i].id)) {
 					use = &lines[j];
 					break;

@@ -237,6 +237,7 @@ struct run {
 	bool cluster;
 	char *resume_mismatch;     /* what of --resume matched no node, or NULL */
 	char *resume_fresh;        /* nodes it did not name, scanned from 0 */
+	struct slot_map *slots_before, *slots_after;   /* cluster: around the scan (slots.c) */
 };
 
 /*
@@ -330,6 +331,8 @@ static void connect_all(struct run *run)
 	}
 	for (size_t i = 0; i < run->nn; i++)
 		conn_node_connect(&run->nodes[i], &run->s);   /* a failed node is reported, the rest scanned */
+	run->slots_before = xcalloc(1, sizeof(*run->slots_before));
+	slots_read(run->slots_before, run->nodes, run->nn);
 }
 
 static void init_nodes(struct run *run)
@@ -365,24 +368,47 @@ static void scan_everything(struct run *run)
 	if (!run->s.no_scan)
 		scan_all(run->nodes, run->nn, &run->s, total);
 	run->elapsed_ms = now_ms() - t0;
+	if (run->cluster && !run->s.no_scan) {
+		run->slots_after = xcalloc(1, sizeof(*run->slots_after));
+		slots_read(run->slots_after, run->nodes, run->nn);
+	}
 	agg_init(&run->total, &run->s);
 	for (size_t i = 0; i < run->nn; i++)
 		agg_merge(&run->total, &run->nodes[i].agg, &run->s);
 }
 
-/* A replica still syncing or cut from its primary holds a partial key space: never complete. */
+/* Slots no healthy primary served, or that moved, around the scan (zeros standalone). */
+static struct slot_coverage coverage_of(const struct run *run)
+{
+	struct slot_coverage cov = { 0 };
+	if (run->slots_before && run->slots_after && run->slots_before->valid && run->slots_after->valid)
+		slots_compare(run->slots_before, run->slots_after, &cov);
+	return cov;
+}
+
+static bool slots_uncovered(const struct run *run)
+{
+	struct slot_coverage cov = coverage_of(run);
+	free(cov.failed_nodes);
+	return cov.uncovered > 0;
+}
+
+/* A replica still syncing or cut from its primary holds a partial key space, and so does
+ * a cluster with slots no healthy primary serves: never complete. */
 static bool run_complete(const struct run *run)
 {
+	if (slots_uncovered(run))
+		return false;
 	for (size_t i = 0; i < run->nn; i++)
 		if (!run->nodes[i].complete || run->nodes[i].replica_problem)
 			return false;
 	return true;
 }
 
-/* Cut short by a signal or an error (not by --max-keys). */
+/* Cut short by a signal or an error (not by --max-keys), or slots nobody served. */
 static bool run_failed(const struct run *run)
 {
-	if (scan_stop)
+	if (scan_stop || slots_uncovered(run))
 		return true;
 	for (size_t i = 0; i < run->nn; i++)
 		if (run->nodes[i].error || run->nodes[i].replica_problem)
@@ -479,6 +505,7 @@ static void report_scan_state(struct report *r, struct run *run, double scale)
 		c = report_check(r, "scan", st, NULL, "incomplete: %s",
 				 scan_stop ? "interrupted"
 				 : replica_problem(run) ? "a replica is not in sync with its primary (see the replica check)"
+				 : slots_uncovered(run) ? "slots not covered by a healthy primary (see the slot-coverage check)"
 				 : "a node failed");
 	if (resume && !complete)
 		check_hint(c, "continue with --resume '%s'", resume);
@@ -501,6 +528,51 @@ static void report_scan_state(struct report *r, struct run *run, double scale)
 	if (resume && run_failed(run))
 		errorf("scan incomplete; resume with --resume '%s'", resume);
 	free(resume);
+}
+
+/* Cluster: slots no healthy primary serves (UNKNOWN) and slots that moved or were
+ * migrating during the scan (WARNING): the sums are a partial answer, never silently. */
+static void report_slot_coverage(struct report *r, const struct run *run)
+{
+	if (!run->cluster || !run->slots_after)
+		return;
+	if (!run->slots_before->valid || !run->slots_after->valid) {
+		report_check(r, "slot-coverage", ST_UNKNOWN, NULL, "the slot map could not be read (CLUSTER NODES "
+			     "refused): whether every slot was scanned is unknown");
+		return;
+	}
+	struct slot_coverage cov = coverage_of(run);
+	u64 redirected = run->total.redirected;
+	rp_int(r, "slots_uncovered", NULL, cov.uncovered);
+	rp_int(r, "slots_migrating", NULL, cov.migrating);
+	rp_int(r, "redirected_keys", NULL, (long long)redirected);
+	struct check *c;
+	if (cov.uncovered) {
+		c = report_check(r, "slot-coverage", ST_UNKNOWN, NULL, "%d slot%s not covered by a healthy primary%s%s%s: "
+				 "a partial answer, their keys were not scanned", cov.uncovered, cov.uncovered == 1 ? "" : "s",
+				 cov.failed_nodes ? " (failed: " : "", cov.failed_nodes ? cov.failed_nodes : "",
+				 cov.failed_nodes ? ")" : "");
+		if (cov.failed_nodes)
+			check_hint(c, "the primaries named are flagged fail, fail? or noaddr in CLUSTER NODES and were not "
+				      "scanned; audit again once a replica took over or the node is back");
+		else
+			check_hint(c, "assign the slots (CLUSTER ADDSLOTS) or audit again once the cluster is whole");
+	} else if (cov.migrating) {
+		c = report_check(r, "slot-coverage", ST_WARNING, NULL, "%d slot%s migrating during the scan: a partial "
+				 "answer, keys in them may be counted twice or not at all", cov.migrating,
+				 cov.migrating == 1 ? "" : "s");
+		check_hint(c, "audit again once the resharding or failover is done");
+	} else {
+		c = report_check(r, "slot-coverage", ST_OK, NULL, "all %d slots served by a healthy primary, none moved "
+				 "during the scan", CLUSTER_SLOTS);
+	}
+	if (redirected)
+		check_hint(c, "%llu key%s answered MOVED/ASK and %s read on the node holding %s now", redirected,
+			   redirected == 1 ? "" : "s", redirected == 1 ? "was" : "were", redirected == 1 ? "it" : "them");
+	check_metric(c, "slots_uncovered", cov.uncovered, "", THRESHOLDS_NONE);
+	check_metric(c, "slots_migrating", cov.migrating, "", THRESHOLDS_NONE);
+	check_metric(c, "redirected_keys", (double)redirected, "", THRESHOLDS_NONE);
+	free(cov.failed_nodes);
 }
 
 /* Keys SCAN listed whose TYPE answered an error: one UNKNOWN check per reason. */
@@ -552,6 +624,7 @@ static void report_keyspace(struct report *r, const struct run *run, double scal
 			   run->total.memory_refused, run->total.memory_error ? run->total.memory_error : "not sent");
 	}
 	report_skipped(r, &run->total);
+	report_slot_coverage(r, run);
 }
 
 /* --no-scan: what the server says of itself, without a key read. */
@@ -621,6 +694,12 @@ static void run_free(struct run *run)
 	findings_callers_free(&run->callers);
 	free(run->resume_mismatch);
 	free(run->resume_fresh);
+	if (run->slots_before)
+		slots_free(run->slots_before);
+	if (run->slots_after)
+		slots_free(run->slots_after);
+	free(run->slots_before);
+	free(run->slots_after);
 	conn_target_free(&run->target);
 	free(run->s.streams);
 	if (run->s.tls_ctx)

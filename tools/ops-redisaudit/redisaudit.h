@@ -6,6 +6,8 @@
  *   output.c    tool data (tables / JSON objects)
  *   findings.c  checks: no-TTL, big keys, stream MAXLEN, KEYS callers, maxmemory
  *   scan.c      the SCAN pipeline on one node (one thread per node, at most --jobs)
+ *   redirect.c  per-key MOVED/ASK follow on other cluster nodes
+ *   slots.c     slot coverage: the slot map before and after a cluster scan
  *   conn.c      targets (URL / unix path), connect + AUTH + SELECT, server facts,
  *               cluster topology (CLUSTER NODES)
  *   tls.c       TLS through OpenSSL and a relay thread per connection (hiredis 0.14 has none)
@@ -151,6 +153,7 @@ struct agg {
 	u64 memory_refused;           /* keys whose MEMORY USAGE the server refused */
 	char *memory_error;           /* the first refusal, for the message */
 	u64 skipped[SK_COUNT];        /* keys whose TYPE answered an error, by reason */
+	u64 redirected;               /* keys whose TYPE answered MOVED/ASK, read where they live now */
 	char *skip_error;             /* the first SK_OTHER error */
 	u64 big_warn, big_crit;       /* keys over the thresholds */
 	struct prefix_table prefixes;
@@ -181,6 +184,8 @@ struct key_entry *agg_topn_sorted(const struct topn *t);
 /* Prefix entries sorted by memory, largest first; caller frees the array only. */
 struct prefix_entry **agg_prefix_sorted(const struct prefix_table *pt);
 enum ktype agg_ktype_parse(const char *s, size_t len);
+/* The element-count command of a type (STRLEN, LLEN, ... XLEN), NULL for none. */
+const char *agg_length_cmd(enum ktype t);
 enum ttl_bucket agg_ttl_bucket_of(long long ttl_ms);
 
 /* ---- prefix.c ---- */
@@ -250,15 +255,51 @@ int conn_target_parse(const char *spec, struct target *t, char **err);
 void conn_target_free(struct target *t);
 /* "host:port", "[v6]:port" (caller frees). */
 char *conn_addr_label(const char *host, int port);
+/* Connects, AUTHs, READONLY (a replica), SELECTs; no server facts. -1 with node->error. */
+int conn_node_open(struct node *n, const struct settings *s);
 /* Connects, AUTHs, SELECTs, reads server facts. -1 with node->error on failure. */
 int conn_node_connect(struct node *n, const struct settings *s);
 void conn_node_free(struct node *n);
 /* On a cluster, replaces the single seed node by the primaries (or one replica each with
  * --replica). Returns the node count, or -1 with *err set. */
 int conn_cluster_discover(struct node **nodes, size_t *n, const struct settings *s, char **err);
+/* Whether a CLUSTER NODES flags field ("myself,master") holds flag. */
+bool conn_has_flag(const char *flags, const char *flag);
+/* Flags that make a node unusable: fail, fail? or noaddr. */
+bool conn_flags_unhealthy(const char *flags);
 /* A command with a reply check: NULL on a connection error or an error reply (sets
  * node->error when the connection broke). */
 redisReply *conn_node_command(struct node *n, const char *fmt, ...);
+
+/* ---- slots.c ---- */
+
+#define CLUSTER_SLOTS 16384
+
+struct slot_owner {
+	char *id, *addr;
+	bool healthy;          /* not flagged fail, fail? or noaddr */
+};
+
+struct slot_map {              /* the cluster's slots as CLUSTER NODES said at one moment */
+	uint16_t owner[CLUSTER_SLOTS];     /* 1-based index into owners, 0 = unassigned */
+	bool migrating[CLUSTER_SLOTS];     /* MIGRATING/IMPORTING on a node we asked */
+	struct slot_owner *owners;
+	size_t n_owners;
+	bool valid;
+};
+
+struct slot_coverage {
+	int uncovered;         /* no healthy primary, before or after the scan */
+	int migrating;         /* changed owner during the scan, or migrating/importing */
+	char *failed_nodes;    /* unhealthy primaries that own slots, or NULL (owned) */
+};
+
+/* The slot map, owners from the first connected node, MIGRATING/IMPORTING slots from each
+ * connected node's own line. -1 when no node answered CLUSTER NODES. */
+int slots_read(struct slot_map *m, struct node *nodes, size_t nn);
+void slots_free(struct slot_map *m);
+/* What changed or was unserved between two maps of the same scan. */
+void slots_compare(const struct slot_map *before, const struct slot_map *after, struct slot_coverage *out);
 
 /* ---- tls.c ---- */
 struct ssl_ctx_st;
@@ -281,6 +322,31 @@ extern volatile sig_atomic_t scan_stop;   /* set by SIGINT/SIGTERM */
 void scan_all(struct node *nodes, size_t n, const struct settings *s, unsigned long long total_keys);
 /* Whether --max-keys stopped the scan (not an error). */
 bool scan_limit_reached(void);
+
+/* ---- redirect.c ---- */
+
+#define REDIRECT_CONNS_MAX 4   /* other nodes a scanning thread keeps a connection to */
+#define REDIRECT_HOPS_MAX 3    /* MOVED/ASK redirects followed per key */
+
+struct redirect_conns {        /* one per scanning thread (hiredis contexts are not shared) */
+	struct node v[REDIRECT_CONNS_MAX];
+	size_t n, next_evict;
+};
+
+struct followed_key {          /* a key read on the node a redirect named */
+	enum ktype type;
+	bool vanished, memory_refused;
+	u64 memory;
+	long long ttl_ms, length;
+	const char *where;     /* that node's label, valid until the next redirect_follow() */
+};
+
+/* Follows err ("MOVED slot host:port", "ASK slot host:port", as a key's TYPE answered on
+ * from): reads the key where it lives. 0 with *out filled; -1 when it could not be read
+ * there (TRYAGAIN, hops exhausted, node unreachable, another error). */
+int redirect_follow(struct redirect_conns *rc, const struct settings *s, const struct node *from,
+		    const char *err, const char *key, size_t len, bool with_memory, struct followed_key *out);
+void redirect_conns_free(struct redirect_conns *rc);
 
 /* ---- findings.c ---- */
 /* Server-side observations taken before the scan (SLOWLOG fills with our own commands). */

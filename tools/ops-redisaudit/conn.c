@@ -343,7 +343,8 @@ int conn_node_open(struct node *n, const struct settings *s)
 	}
 	if (node_auth(n, s))
 		return -1;
-	if (n->role && !strcmp(n->role, "replica") && node_must(n, "READONLY", "READONLY"))
+	/* READONLY exists on cluster replicas only (n->id): a standalone one serves reads as is */
+	if (n->id && n->role && !strcmp(n->role, "replica") && node_must(n, "READONLY", "READONLY"))
 		return -1;
 	if (s->db && node_must(n, "SELECT", "SELECT %d", s->db))
 		return -1;
@@ -383,6 +384,7 @@ void conn_node_free(struct node *n)
 	free(n->label);
 	free(n->id);
 	free(n->primary_label);
+	free(n->facts_from);
 	free(n->error);
 	free(n->replica_problem);
 	agg_free(&n->agg);

@@ -44,7 +44,7 @@ static const struct cli_opt options[] = {
 	CLI_CALL_OPT(0, "sample", "FRACTION", opt_sample, "examine this fraction of keys (results extrapolated)",
 		     .def = "1"),
 	CLI_OPT(0, "jobs", "N", CLI_INT, O, jobs, "cluster nodes scanned at once", .config_key = "redis.jobs"),
-	CLI_OPT(0, "replica", NULL, CLI_FLAG, O, replica, "scan a replica of each cluster primary (READONLY)"),
+	CLI_OPT(0, "replica", NULL, CLI_FLAG, O, replica, "scan a replica of each primary (cluster) or of a standalone primary"),
 	CLI_OPT(0, "no-scan", NULL, CLI_FLAG, O, no_scan, "no SCAN: only the server's facts (INFO, SLOWLOG, CLIENT LIST)"),
 	CLI_OPT(0, "listen", "ADDR:PORT", CLI_STRING, O, listen, "exporter mode: serve /probe?target=NAME and /metrics"),
 	CLI_OPT(0, "resume", "TOKEN", CLI_STRING, O, resume, "continue an interrupted scan from its cursor(s)"),
@@ -312,6 +312,27 @@ static bool valid_cursor(const char *c)
 	return true;
 }
 
+/* --replica on a standalone primary: scan an online replica instead; without one (or on a
+ * replica already) the target itself is scanned. */
+static void switch_to_replica(struct run *run)
+{
+	char *host = NULL;
+	int port;
+	struct node *seed = &run->nodes[0];
+	if (replica_find_online(seed, &host, &port))
+		return;
+	struct node replica = { .host = host, .port = port, .role = "replica" };
+	replica.label = conn_addr_label(host, port);
+	replica.primary_label = xstrdup(seed->label);
+	strcpy(replica.cursor, "0");
+	if (conn_node_connect(&replica, &run->s)) {
+		char *msg = xstrdup(replica.error);
+		cli_fail_unknown(&tool, &run->common, "connect", "%s (the replica --replica picked)", msg);
+	}
+	conn_node_free(seed);
+	*seed = replica;
+}
+
 static void connect_all(struct run *run)
 {
 	struct node *seed = &run->nodes[0];
@@ -320,8 +341,11 @@ static void connect_all(struct run *run)
 		cli_fail_unknown(&tool, &run->common, "connect", "%s", msg);
 	}
 	run->cluster = !strcmp(seed->role, "primary");
-	if (!run->cluster)
+	if (!run->cluster) {
+		if (run->s.replica)
+			switch_to_replica(run);
 		return;
+	}
 	if (run->s.db)
 		cli_fail_unknown(&tool, &run->common, "target", "Redis Cluster has only database 0, not %d", run->s.db);
 	char *err = NULL;
@@ -359,7 +383,10 @@ static void scan_everything(struct run *run)
 		if (!valid_cursor(n->cursor))
 			cli_fail_unknown(&tool, &run->common, "resume", "--resume: \"%s\" is not a SCAN cursor", n->cursor);
 		if (n->connected) {
-			findings_collect_callers(n, &run->callers);
+			if (n->primary_label)
+				replica_primary_facts(n, &run->s, &run->callers);
+			else
+				findings_collect_callers(n, &run->callers);
 			total += (unsigned long long)n->dbsize;
 		}
 	}
@@ -472,6 +499,10 @@ static void report_scan_state(struct report *r, struct run *run, double scale)
 	rp_string(r, "mode", "  (%s", run->cluster ? "cluster" : "standalone");
 	rp_string(r, "server", ", %s", run->nodes[0].server ? run->nodes[0].server : "redis");
 	rp_string(r, "redis_version", " %s)\n", run->nodes[0].version[0] ? run->nodes[0].version : NULL);
+	if (!run->cluster && run->nodes[0].primary_label)
+		rp_text(r, "scanned  %s, a replica of %s (KEYS callers and maxmemory read on %s)\n",
+			run->nodes[0].label, run->nodes[0].primary_label,
+			run->nodes[0].facts_from ? run->nodes[0].facts_from : run->nodes[0].primary_label);
 	rp_bool(r, "complete", "complete %s", complete);
 	rp_int(r, "examined", "   examined %lld keys", (long long)a->examined);
 	rp_double(r, "elapsed_seconds", " in %.2fs", secs);

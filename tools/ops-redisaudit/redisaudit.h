@@ -7,6 +7,7 @@
  *   findings.c  checks: no-TTL, big keys, stream MAXLEN, KEYS callers, maxmemory
  *   scan.c      the SCAN pipeline on one node (one thread per node, at most --jobs)
  *   redirect.c  per-key MOVED/ASK follow on other cluster nodes
+ *   replica.c   --replica: an online replica of a standalone primary; facts from primaries
  *   slots.c     slot coverage: the slot map before and after a cluster scan
  *   conn.c      targets (URL / unix path), connect + AUTH + SELECT, server facts,
  *               cluster topology (CLUSTER NODES)
@@ -208,6 +209,7 @@ struct node {
 	char *id;              /* cluster node id, NULL standalone */
 	const char *role;      /* "standalone", "primary", "replica" */
 	char *primary_label;   /* for a replica: the primary it stands for */
+	char *facts_from;      /* where KEYS callers and maxmemory were read (replica.c), or NULL */
 	redisContext *c;
 	void *tls;             /* the TLS relay under c (tls.c), or NULL */
 	char version[32];      /* the real server's: valkey_version on Valkey */
@@ -367,6 +369,15 @@ void findings_report(struct report *r, const struct settings *s, struct node *no
 /* The checks that need no scan: KEYS callers and maxmemory (--no-scan, exporter mode). */
 void findings_report_server(struct report *r, const struct settings *s, struct node *nodes, size_t nn,
 			    const struct caller_list *callers);
+
+/* ---- replica.c ---- */
+/* --replica on a standalone primary: the first replica INFO replication lists online.
+ * 0 with *host (caller frees) and *port set; -1 when there is none. */
+int replica_find_online(struct node *primary, char **host, int *port);
+/* For a scanned replica (primary_label set): KEYS callers into callers and maxmemory into
+ * n, read from its primary (from n itself when the primary cannot be reached); sets
+ * n->facts_from. */
+void replica_primary_facts(struct node *n, const struct settings *s, struct caller_list *callers);
 
 /* ---- output.c ---- */
 void output_report(struct report *r, const struct settings *s, struct node *nodes, size_t nn,

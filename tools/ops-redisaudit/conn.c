@@ -80,9 +80,63 @@ bad:
 	return -1;
 }
 
+/*
+ * "sentinel://[user:pass@]host:port[,host:port...]/master-name": the credentials are the data
+ * nodes' (Sentinel's own password is sentinel_password); host and port are the first
+ * Sentinel's until sentinel.c resolves the primary.
+ */
+static int parse_sentinel(const char *rest, struct target *t, char **err)
+{
+	const char *end = rest + strcspn(rest, "/?#");
+	const char *at = memrchr(rest, '@', (size_t)(end - rest));
+	if (at)
+		parse_userinfo(rest, (size_t)(at - rest), t);
+	const char *hosts = at ? at + 1 : rest;
+	if (*end != '/' || !end[1] || end[1 + strcspn(end + 1, "/?#")]) {
+		*err = xstrdup("a sentinel:// URL ends in /master-name");
+		return -1;
+	}
+	t->master_name = percent_decode(end + 1, strlen(end + 1));
+	for (const char *p = hosts; p < end; p += strcspn(p, ",") + 1) {
+		size_t n = strcspn(p, ",/");
+		struct target one;
+		memset(&one, 0, sizeof(one));
+		if (parse_hostport(p, n, &one, err)) {
+			free(one.host);
+			return -1;
+		}
+		const char *close = p[0] == '[' ? memchr(p, ']', n) : NULL;
+		bool port_given = close ? close + 1 < p + n && close[1] == ':' : memchr(p, ':', n) != NULL;
+		if (!port_given)
+			one.port = 26379;   /* Sentinel's port */
+		t->sentinels = xrealloc(t->sentinels, sizeof(*t->sentinels) * (t->n_sentinels + 1));
+		t->sentinels[t->n_sentinels++] = conn_addr_label(one.host, one.port);
+		if (!t->host) {
+			t->host = one.host;
+			t->port = one.port;
+		} else {
+			free(one.host);
+		}
+		if (p[n] != ',')
+			break;
+	}
+	if (!t->n_sentinels) {
+		*err = xstrdup("a sentinel:// URL names at least one Sentinel host:port");
+		return -1;
+	}
+	t->display = xasprintf("sentinel://%.*s/%s", (int)(end - hosts), hosts, t->master_name);
+	return 0;
+}
+
 int conn_target_parse(const char *spec, struct target *t, char **err)
 {
 	memset(t, 0, sizeof(*t));
+	if (str_starts_with(spec, "sentinel://")) {
+		if (!parse_sentinel(spec + 11, t, err))
+			return 0;
+		conn_target_free(t);
+		return -1;
+	}
 	bool tls = str_starts_with(spec, "rediss://");
 	if (!tls && !str_starts_with(spec, "redis://")) {
 		if (!strchr(spec, '/')) {
@@ -128,6 +182,10 @@ void conn_target_free(struct target *t)
 	free(t->username);
 	free(t->password);
 	free(t->display);
+	free(t->master_name);
+	for (size_t i = 0; i < t->n_sentinels; i++)
+		free(t->sentinels[i]);
+	free(t->sentinels);
 	memset(t, 0, sizeof(*t));
 }
 

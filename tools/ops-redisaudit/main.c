@@ -65,7 +65,7 @@ static const struct cli_opt options[] = {
 
 static const struct cli_tool tool = {
 	.name = "ops-redisaudit",
-	.synopsis = "[options] [redis://[user:pass@]host:port[/db] | path | target]\n",
+	.synopsis = "[options] [redis://[user:pass@]host:port[/db] | sentinel://host:port[,...]/name | path | target]\n",
 	.opts = options,
 	.config_section = "redis",
 	.verbose_help = "hints of OK checks too",
@@ -151,10 +151,33 @@ static char *target_key(const struct config *cfg, const char *name, const char *
 	return found ? xstrdup(v) : NULL;
 }
 
+/* A target given by redis.targets.NAME.sentinels and .master_name, as a sentinel:// URL
+ * (caller frees), or NULL. */
+static char *sentinel_spec(const struct config *cfg, const char *name)
+{
+	char *key = xasprintf("redis.targets.%s.sentinels", name);
+	const char *const *hosts;
+	size_t n = 0;
+	cfg_list(cfg, key, &hosts, &n);
+	free(key);
+	char *master = target_key(cfg, name, "master_name");
+	if (!n || !master) {
+		free(master);
+		return NULL;
+	}
+	struct strbuf sb = STRBUF_INIT;
+	sb_add(&sb, "sentinel://", 11);
+	for (size_t i = 0; i < n; i++)
+		sb_addf(&sb, "%s%s", i ? "," : "", hosts[i]);
+	sb_addf(&sb, "/%s", master);
+	free(master);
+	return sb_detach(&sb);
+}
+
 /* The target: an operand (URL, path or configured name), else the first configured target,
  * else localhost. Credentials: URL, then config, then REDISCLI_AUTH. */
 static void resolve_target(const struct config *cfg, const char *operand, struct target *t,
-			   struct settings *s, const struct cli_common *common)
+			   struct settings *s, const struct cli_common *common, char **sentinel_password)
 {
 	const char *const *names;
 	size_t n = 0;
@@ -166,6 +189,8 @@ static void resolve_target(const struct config *cfg, const char *operand, struct
 	if (!operand && n)
 		name = names[0];
 	char *url = name ? target_key(cfg, name, "url") : NULL;
+	if (!url && name)
+		url = sentinel_spec(cfg, name);
 	if (url)
 		spec = url;
 	char *err = NULL;
@@ -201,6 +226,8 @@ static void resolve_target(const struct config *cfg, const char *operand, struct
 		redact_add_secret(t->password);
 	if (name && !t->username)
 		t->username = target_key(cfg, name, "username");
+	if (name && (*sentinel_password = target_key(cfg, name, "sentinel_password")))
+		redact_add_secret(*sentinel_password);
 	const char *env = getenv("REDISCLI_AUTH");
 	if (!t->password && env && *env) {
 		t->password = xstrdup(env);
@@ -235,6 +262,8 @@ struct run {
 	struct caller_list callers;
 	double elapsed_ms;
 	bool cluster;
+	char *sentinel_password;   /* the target's sentinel_password (owned), or NULL */
+	char *sentinel_said;       /* which Sentinel named which primary, for the report */
 	char *resume_mismatch;     /* what of --resume matched no node, or NULL */
 	char *resume_fresh;        /* nodes it did not name, scanned from 0 */
 	struct slot_map *slots_before, *slots_after;   /* cluster: around the scan (slots.c) */
@@ -342,7 +371,7 @@ static void connect_all(struct run *run)
 	}
 	run->cluster = !strcmp(seed->role, "primary");
 	if (!run->cluster) {
-		if (run->s.replica)
+		if (run->s.replica && !seed->primary_label)
 			switch_to_replica(run);
 		return;
 	}
@@ -369,6 +398,34 @@ static void init_nodes(struct run *run)
 	n->path = run->target.path ? xstrdup(run->target.path) : NULL;
 	n->label = n->path ? xstrdup(n->path) : conn_addr_label(n->host, n->port);
 	strcpy(n->cursor, "0");
+}
+
+/* sentinel://: the primary Sentinel names, or with --replica a healthy replica of it
+ * (KEYS callers and maxmemory then come from the primary, replica.c). */
+static void ask_sentinels(struct run *run)
+{
+	struct sentinel_answer a;
+	char *err = NULL;
+	if (sentinel_resolve(&run->target, &run->s, run->sentinel_password, &a, &err)) {
+		char *copy = err;
+		cli_fail_unknown(&tool, &run->common, "sentinel", "%s", copy);
+	}
+	free(run->target.host);
+	run->target.host = xstrdup(a.primary_host);
+	run->target.port = a.primary_port;
+	init_nodes(run);
+	struct node *n = &run->nodes[0];
+	run->sentinel_said = xasprintf("Sentinel %s names %s as primary %s", a.sentinel, n->label,
+				       run->target.master_name);
+	if (a.replica_host) {
+		n->primary_label = n->label;
+		free(n->host);
+		n->host = xstrdup(a.replica_host);
+		n->port = a.replica_port;
+		n->label = conn_addr_label(n->host, n->port);
+		n->role = "replica";
+	}
+	sentinel_answer_free(&a);
 }
 
 static void scan_everything(struct run *run)
@@ -499,6 +556,8 @@ static void report_scan_state(struct report *r, struct run *run, double scale)
 	rp_string(r, "mode", "  (%s", run->cluster ? "cluster" : "standalone");
 	rp_string(r, "server", ", %s", run->nodes[0].server ? run->nodes[0].server : "redis");
 	rp_string(r, "redis_version", " %s)\n", run->nodes[0].version[0] ? run->nodes[0].version : NULL);
+	if (run->sentinel_said)
+		rp_string(r, "sentinel", "sentinel %s\n", run->sentinel_said);
 	if (!run->cluster && run->nodes[0].primary_label)
 		rp_text(r, "scanned  %s, a replica of %s (KEYS callers and maxmemory read on %s)\n",
 			run->nodes[0].label, run->nodes[0].primary_label,
@@ -697,7 +756,7 @@ static int finish(struct run *run, FILE *out)
  * target), reported to out. */
 static int audit(struct run *run, const struct config *cfg, const char *operand, FILE *out)
 {
-	resolve_target(cfg, operand, &run->target, &run->s, &run->common);
+	resolve_target(cfg, operand, &run->target, &run->s, &run->common, &run->sentinel_password);
 	if (run->s.tls) {
 		char *err = NULL;
 		if (run->target.path)
@@ -710,7 +769,10 @@ static int audit(struct run *run, const struct config *cfg, const char *operand,
 	run->s.username = run->target.username;
 	run->s.password = run->target.password;
 	run->s.db = run->target.db;
-	init_nodes(run);
+	if (run->target.master_name)
+		ask_sentinels(run);
+	else
+		init_nodes(run);
 	connect_all(run);
 	scan_everything(run);
 	return finish(run, out);
@@ -725,6 +787,8 @@ static void run_free(struct run *run)
 	findings_callers_free(&run->callers);
 	free(run->resume_mismatch);
 	free(run->resume_fresh);
+	free(run->sentinel_password);
+	free(run->sentinel_said);
 	if (run->slots_before)
 		slots_free(run->slots_before);
 	if (run->slots_after)

@@ -7,6 +7,7 @@
  *   findings.c  checks: no-TTL, big keys, stream MAXLEN, KEYS callers, maxmemory
  *   scan.c      the SCAN pipeline on one node (one thread per node, at most --jobs)
  *   redirect.c  per-key MOVED/ASK follow on other cluster nodes
+ *   sentinel.c  sentinel:// targets: the primary (and a replica) from Sentinel
  *   replica.c   --replica: an online replica of a standalone primary; facts from primaries
  *   slots.c     slot coverage: the slot map before and after a cluster scan
  *   conn.c      targets (URL / unix path), connect + AUTH + SELECT, server facts,
@@ -249,9 +250,14 @@ struct target {
 	char *username, *password;   /* owned */
 	bool tls;                    /* rediss:// */
 	char *display;               /* redacted form, for messages */
+	/* sentinel:// : the Sentinels ("host:port") and the primary's name (sentinel.c) */
+	char **sentinels;
+	size_t n_sentinels;
+	char *master_name;
 };
 
-/* Parses "redis://[user:pass@]host:port[/db]" or a path (contains '/'). Registers the
+/* Parses "redis://[user:pass@]host:port[/db]", "sentinel://[user:pass@]host:port[,host:port]/name"
+ * or a path (contains '/'). Registers the
  * password with redact. Returns -1 with *err set (caller frees) on a malformed target. */
 int conn_target_parse(const char *spec, struct target *t, char **err);
 void conn_target_free(struct target *t);
@@ -369,6 +375,21 @@ void findings_report(struct report *r, const struct settings *s, struct node *no
 /* The checks that need no scan: KEYS callers and maxmemory (--no-scan, exporter mode). */
 void findings_report_server(struct report *r, const struct settings *s, struct node *nodes, size_t nn,
 			    const struct caller_list *callers);
+
+/* ---- sentinel.c ---- */
+struct sentinel_answer {
+	char *primary_host;
+	int primary_port;
+	char *replica_host;    /* with --replica: a healthy replica, or NULL */
+	int replica_port;
+	char *sentinel;        /* the Sentinel that answered ("host:port") */
+};
+/* Asks t's Sentinels in order for t->master_name's primary (and with s->replica a healthy
+ * replica), over s's TLS settings with sentinel_password (may be NULL). 0 with *res
+ * filled, else -1 with *err (caller frees) saying what each Sentinel answered. */
+int sentinel_resolve(const struct target *t, const struct settings *s, const char *sentinel_password,
+		     struct sentinel_answer *res, char **err);
+void sentinel_answer_free(struct sentinel_answer *res);
 
 /* ---- replica.c ---- */
 /* --replica on a standalone primary: the first replica INFO replication lists online.

@@ -14,6 +14,7 @@ const struct cfg_key opskit_schema_redisaudit[] = {
 	CFG_KEY("redis.targets.*.cert", CFG_STRING, "client certificate (PEM)"),
 	CFG_KEY("redis.targets.*.key", CFG_STRING, "private key (PEM) of the client certificate"),
 	CFG_KEY("redis.targets.*.sni", CFG_STRING, "server name sent and verified (default: the URL's host)"),
+	CFG_KEY("redis.address_map", CFG_STRLIST, "\"host:port=host:port\" rewrites of announced node addresses (NAT, tunnels)"),
 	CFG_KEY("redis.count", CFG_INT, "SCAN COUNT per batch",
 		.def = "1000", CFG_RANGE(1, 100000)),
 	CFG_KEY("redis.memory_samples", CFG_INT, "MEMORY USAGE SAMPLES",

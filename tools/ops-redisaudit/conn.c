@@ -194,6 +194,56 @@ char *conn_addr_label(const char *host, int port)
 	return xasprintf(strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);   /* IPv6 in [] */
 }
 
+/* ---- address map (NAT, tunnels) ---- */
+
+/* Splits "host:port" / "[v6]:port" of n bytes; the port is required. */
+static int split_addr(const char *s, size_t n, char **host, int *port)
+{
+	struct target t;
+	memset(&t, 0, sizeof(t));
+	char *err = NULL;
+	const char *colon = memrchr(s, ':', n);
+	if (!colon || colon == s || parse_hostport(s, n, &t, &err)) {
+		free(err);
+		free(t.host);
+		return -1;
+	}
+	*host = t.host;
+	*port = t.port;
+	return 0;
+}
+
+bool conn_address_map_entry_ok(const char *entry, char **why)
+{
+	const char *eq = strchr(entry, '=');
+	char *h1 = NULL, *h2 = NULL;
+	int p1, p2;
+	bool ok = eq && !split_addr(entry, (size_t)(eq - entry), &h1, &p1) &&
+		  !split_addr(eq + 1, strlen(eq + 1), &h2, &p2);
+	free(h1);
+	free(h2);
+	if (!ok)
+		*why = xasprintf("\"%s\" is not host:port=host:port", entry);
+	return ok;
+}
+
+void conn_map_address(const struct settings *s, const char *host, int port, char **out_host, int *out_port)
+{
+	char *label = conn_addr_label(host, port);
+	size_t ll = strlen(label);
+	for (size_t i = 0; i < s->n_address_map; i++) {
+		const char *e = s->address_map[i], *eq = strchr(e, '=');
+		if (eq && (size_t)(eq - e) == ll && !strncmp(e, label, ll) &&
+		    !split_addr(eq + 1, strlen(eq + 1), out_host, out_port)) {
+			free(label);
+			return;
+		}
+	}
+	free(label);
+	*out_host = xstrdup(host);
+	*out_port = port;
+}
+
 /* ---- commands ---- */
 
 static void node_set_error(struct node *n, const char *fmt, ...)
@@ -455,6 +505,17 @@ struct cluster_line {
 	int port;
 };
 
+/* The announced address: cluster-announce-hostname when set (7.0+ shows it after the
+ * comma, and clients behind NAT know the node by it), else the IP. */
+static void use_hostname(struct cluster_line *cl, char *addr_field)
+{
+	char *comma = strchr(addr_field, ',');
+	if (comma && comma[1] && comma[1] != ',') {
+		cl->host = comma + 1;
+		cl->host[strcspn(cl->host, ",")] = '\0';
+	}
+}
+
 /* "<id> <ip:port@cport[,hostname]> <flags> <primary> ..." */
 static int parse_nodes_line(char *line, struct cluster_line *cl)
 {
@@ -466,6 +527,7 @@ static int parse_nodes_line(char *line, struct cluster_line *cl)
 			return -1;
 	}
 	char *addr = f[1];
+	char *hostname = addr + strcspn(addr, ",");
 	addr[strcspn(addr, "@,")] = '\0';
 	char *colon = strrchr(addr, ':');
 	if (!colon || colon == addr)
@@ -474,6 +536,7 @@ static int parse_nodes_line(char *line, struct cluster_line *cl)
 	cl->port = atoi(colon + 1);
 	cl->host = addr[0] == '[' ? addr + 1 : addr;
 	cl->host[strcspn(cl->host, "]")] = '\0';
+	use_hostname(cl, hostname);
 	cl->id = f[0];
 	cl->flags = f[2];
 	cl->primary = f[3];
@@ -494,11 +557,12 @@ bool conn_flags_unhealthy(const char *flags)
 	return conn_has_flag(flags, "fail") || conn_has_flag(flags, "fail?") || conn_has_flag(flags, "noaddr");
 }
 
-static void node_init_addr(struct node *n, const char *host, int port, const char *id, const char *role)
+/* The label is the announced address; host and port are what is dialled (address map). */
+static void node_init_addr(struct node *n, const struct settings *s, const char *host, int port, const char *id,
+			   const char *role)
 {
 	memset(n, 0, sizeof(*n));
-	n->host = xstrdup(host);
-	n->port = port;
+	conn_map_address(s, host, port, &n->host, &n->port);
 	n->label = conn_addr_label(host, port);
 	n->id = xstrdup(id);
 	n->role = role;
@@ -532,7 +596,7 @@ static void pick_nodes(struct cluster_line *lines, size_t nl, const struct setti
 					break;
 				}
 		}
-		node_init_addr(&v[k], use->host, use->port, use->id, use == &lines[i] ? "primary" : "replica");
+		node_init_addr(&v[k], s, use->host, use->port, use->id, use == &lines[i] ? "primary" : "replica");
 		if (use != &lines[i])
 			v[k].primary_label = conn_addr_label(lines[i].host, lines[i].port);
 		k++;

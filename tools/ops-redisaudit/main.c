@@ -138,6 +138,7 @@ static void load_settings(struct settings *s, const struct config *cfg)
 	if (s->rate > 0 && (double)s->count > s->rate)   /* a slow rate: smaller batches, not long naps */
 		s->count = s->rate >= 1 ? (long long)s->rate : 1;
 	cfg_list(cfg, "redis.expire_patterns", &s->expire_patterns, &s->n_expire_patterns);
+	cfg_list(cfg, "redis.address_map", &s->address_map, &s->n_address_map);
 	load_streams(s, cfg);
 }
 
@@ -350,8 +351,10 @@ static void switch_to_replica(struct run *run)
 	struct node *seed = &run->nodes[0];
 	if (replica_find_online(seed, &host, &port))
 		return;
-	struct node replica = { .host = host, .port = port, .role = "replica" };
+	struct node replica = { .role = "replica" };
 	replica.label = conn_addr_label(host, port);
+	conn_map_address(&run->s, host, port, &replica.host, &replica.port);
+	free(host);
 	replica.primary_label = xstrdup(seed->label);
 	strcpy(replica.cursor, "0");
 	if (conn_node_connect(&replica, &run->s)) {
@@ -415,14 +418,15 @@ static void ask_sentinels(struct run *run)
 	run->target.port = a.primary_port;
 	init_nodes(run);
 	struct node *n = &run->nodes[0];
+	free(n->host);
+	conn_map_address(&run->s, a.primary_host, a.primary_port, &n->host, &n->port);
 	run->sentinel_said = xasprintf("Sentinel %s names %s as primary %s", a.sentinel, n->label,
 				       run->target.master_name);
 	if (a.replica_host) {
 		n->primary_label = n->label;
 		free(n->host);
-		n->host = xstrdup(a.replica_host);
-		n->port = a.replica_port;
-		n->label = conn_addr_label(n->host, n->port);
+		conn_map_address(&run->s, a.replica_host, a.replica_port, &n->host, &n->port);
+		n->label = conn_addr_label(a.replica_host, a.replica_port);
 		n->role = "replica";
 	}
 	sentinel_answer_free(&a);
@@ -852,6 +856,11 @@ int main(int argc, char **argv)
 		cli_usage_error(&tool, "--listen serves the targets of the config: no target operand");
 	struct config *cfg = cli_load_config(&tool, &run.common);
 	load_settings(&run.s, cfg);
+	for (size_t i = 0; i < run.s.n_address_map; i++) {
+		char *why = NULL;
+		if (!conn_address_map_entry_ok(run.s.address_map[i], &why))
+			cli_fail_unknown(&tool, &run.common, "config", "redis.address_map: %s", why);
+	}
 	int rc;
 	if (run.s.listen) {
 		rc = serve_exporter(&run, cfg);

@@ -69,8 +69,7 @@ static struct node *conn_for(struct redirect_conns *rc, const struct settings *s
 	}
 	struct node *n = &rc->v[at];
 	memset(n, 0, sizeof(*n));
-	n->host = xstrdup(host);
-	n->port = port;
+	conn_map_address(s, host, port, &n->host, &n->port);   /* MOVED names the announced address */
 	n->label = label;
 	n->role = "primary";
 	n->connected = !conn_node_open(n, s);

@@ -61,6 +61,9 @@ struct settings {
 	double timeout_ms;
 	bool replica;
 	int jobs;
+	/* redis.address_map: "from-host:port=to-host:port" rewrites of announced addresses */
+	const char *const *address_map;
+	size_t n_address_map;
 	/* TLS (rediss://, --tls): verified against ca_file or the system store */
 	bool tls;
 	const char *ca_file, *cert, *key, *sni;
@@ -263,6 +266,11 @@ int conn_target_parse(const char *spec, struct target *t, char **err);
 void conn_target_free(struct target *t);
 /* "host:port", "[v6]:port" (caller frees). */
 char *conn_addr_label(const char *host, int port);
+/* The address to dial for an announced host:port: its redis.address_map entry, else
+ * itself. *out_host is the caller's to free. */
+void conn_map_address(const struct settings *s, const char *host, int port, char **out_host, int *out_port);
+/* Whether an address_map entry is "host:port=host:port"; else *why (caller frees). */
+bool conn_address_map_entry_ok(const char *entry, char **why);
 /* Connects, AUTHs, READONLY (a replica), SELECTs; no server facts. -1 with node->error. */
 int conn_node_open(struct node *n, const struct settings *s);
 /* Connects, AUTHs, SELECTs, reads server facts. -1 with node->error on failure. */

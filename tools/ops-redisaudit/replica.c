@@ -57,8 +57,7 @@ void replica_primary_facts(struct node *n, const struct settings *s, struct call
 	free(err);
 	struct node p = { .role = NULL };
 	if (!bad) {
-		p.host = xstrdup(t.host);
-		p.port = t.port;
+		conn_map_address(s, t.host, t.port, &p.host, &p.port);
 		p.label = xstrdup(n->primary_label);
 	}
 	conn_target_free(&t);

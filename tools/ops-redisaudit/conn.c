@@ -505,8 +505,8 @@ struct cluster_line {
 	int port;
 };
 
-/* The announced address: cluster-announce-hostname when set (7.0+ shows it after the
- * comma, and clients behind NAT know the node by it), else the IP. */
+/* The announced address before CLUSTER SHARDS says better: cluster-announce-hostname
+ * when set (7.0+ shows it after the comma), else the IP. */
 static void use_hostname(struct cluster_line *cl, char *addr_field)
 {
 	char *comma = strchr(addr_field, ',');
@@ -606,9 +606,49 @@ static void pick_nodes(struct cluster_line *lines, size_t nl, const struct setti
 	*nout = k;
 }
 
+/* The value after name in a flat field/value array reply, or NULL. */
+static const redisReply *reply_field(const redisReply *flat, const char *name)
+{
+	for (size_t i = 0; flat && flat->type == REDIS_REPLY_ARRAY && i + 1 < flat->elements; i += 2)
+		if (flat->element[i]->type == REDIS_REPLY_STRING && !strcmp(flat->element[i]->str, name))
+			return flat->element[i + 1];
+	return NULL;
+}
+
+const char *conn_reply_str(const redisReply *flat, const char *name)
+{
+	const redisReply *v = reply_field(flat, name);
+	return v && v->type == REDIS_REPLY_STRING ? v->str : NULL;
+}
+
+/*
+ * 7.0+: the endpoint each node asks clients to use (cluster-preferred-endpoint-type: its
+ * IP, its announced hostname, or "?" for unknown), from CLUSTER SHARDS; it replaces what
+ * CLUSTER NODES suggested. Older servers and users without +cluster|shards keep that.
+ * The lines then point into the reply: the caller frees it after use.
+ */
+static redisReply *use_shard_endpoints(struct node *seed, struct cluster_line *lines, size_t nl)
+{
+	redisReply *r = conn_node_command(seed, "CLUSTER SHARDS");
+	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+		const redisReply *nodes = reply_field(r->element[i], "nodes");
+		for (size_t k = 0; nodes && nodes->type == REDIS_REPLY_ARRAY && k < nodes->elements; k++) {
+			const char *id = conn_reply_str(nodes->element[k], "id");
+			const char *endpoint = conn_reply_str(nodes->element[k], "endpoint");
+			if (!id || !endpoint || !*endpoint || !strcmp(endpoint, "?"))
+				continue;
+			for (size_t j = 0; j < nl; j++)
+				if (!strcmp(lines[j].id, id))
+					lines[j].host = (char *)endpoint;
+		}
+	}
+	return r;
+}
+
 /* The nodes to scan from CLUSTER NODES text (cut up in place): the primaries, or with
  * --replica a healthy replica of each. */
-static void pick_cluster_nodes(char *text, const struct settings *s, struct node **picked, size_t *np)
+static void pick_cluster_nodes(struct node *seed, char *text, const struct settings *s, struct node **picked,
+			       size_t *np)
 {
 	struct cluster_line *lines = NULL;
 	size_t nl = 0;
@@ -618,7 +658,10 @@ static void pick_cluster_nodes(char *text, const struct settings *s, struct node
 		if (!parse_nodes_line(line, &lines[nl]))
 			nl++;
 	}
+	redisReply *shards = use_shard_endpoints(seed, lines, nl);
 	pick_nodes(lines, nl, s, picked, np);
+	if (shards)
+		freeReplyObject(shards);
 	free(lines);
 }
 
@@ -637,7 +680,7 @@ int conn_cluster_discover(struct node **nodes, size_t *n, const struct settings 
 	freeReplyObject(r);
 	struct node *picked;
 	size_t np;
-	pick_cluster_nodes(text, s, &picked, &np);
+	pick_cluster_nodes(seed, text, s, &picked, &np);
 	free(text);
 	if (!np) {
 		free(picked);

@@ -12,19 +12,9 @@
 #include "redisaudit.h"
 #include "util.h"
 
-/* A field of one SENTINEL REPLICAS entry (a flat field/value array). */
-static const char *entry_field(const redisReply *e, const char *name)
-{
-	for (size_t i = 0; e->type == REDIS_REPLY_ARRAY && i + 1 < e->elements; i += 2)
-		if (e->element[i]->type == REDIS_REPLY_STRING && !strcmp(e->element[i]->str, name) &&
-		    e->element[i + 1]->type == REDIS_REPLY_STRING)
-			return e->element[i + 1]->str;
-	return NULL;
-}
-
 static bool replica_healthy(const redisReply *e)
 {
-	const char *flags = entry_field(e, "flags"), *link = entry_field(e, "master-link-status");
+	const char *flags = conn_reply_str(e, "flags"), *link = conn_reply_str(e, "master-link-status");
 	return flags && link && !strcmp(link, "ok") && !conn_has_flag(flags, "s_down") &&
 	       !conn_has_flag(flags, "o_down") && !conn_has_flag(flags, "disconnected");
 }
@@ -45,7 +35,7 @@ static void ask_replica(struct node *sn, const char *name, struct sentinel_answe
 	redisReply *r = conn_node_command(sn, "SENTINEL REPLICAS %s", name);
 	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements && !res->replica_host; i++)
 		if (replica_healthy(r->element[i]))
-			addr_of(entry_field(r->element[i], "ip"), entry_field(r->element[i], "port"),
+			addr_of(conn_reply_str(r->element[i], "ip"), conn_reply_str(r->element[i], "port"),
 				&res->replica_host, &res->replica_port);
 	if (r)
 		freeReplyObject(r);

@@ -623,13 +623,12 @@ const char *conn_reply_str(const redisReply *flat, const char *name)
 
 /*
  * 7.0+: the endpoint each node asks clients to use (cluster-preferred-endpoint-type: its
- * IP, its announced hostname, or "?" for unknown), from CLUSTER SHARDS; it replaces what
- * CLUSTER NODES suggested. Older servers and users without +cluster|shards keep that.
- * The lines then point into the reply: the caller frees it after use.
+ * IP, its announced hostname, or "?" for unknown), from a CLUSTER SHARDS reply; it
+ * replaces what CLUSTER NODES suggested. Older servers and users without +cluster|shards
+ * (r NULL) keep that. The lines then point into r.
  */
-static redisReply *use_shard_endpoints(struct node *seed, struct cluster_line *lines, size_t nl)
+static void use_shard_endpoints(const redisReply *r, struct cluster_line *lines, size_t nl)
 {
-	redisReply *r = conn_node_command(seed, "CLUSTER SHARDS");
 	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
 		const redisReply *nodes = reply_field(r->element[i], "nodes");
 		for (size_t k = 0; nodes && nodes->type == REDIS_REPLY_ARRAY && k < nodes->elements; k++) {
@@ -642,13 +641,12 @@ static redisReply *use_shard_endpoints(struct node *seed, struct cluster_line *l
 					lines[j].host = (char *)endpoint;
 		}
 	}
-	return r;
 }
 
-/* The nodes to scan from CLUSTER NODES text (cut up in place): the primaries, or with
- * --replica a healthy replica of each. */
-static void pick_cluster_nodes(struct node *seed, char *text, const struct settings *s, struct node **picked,
-			       size_t *np)
+/* The nodes to scan from CLUSTER NODES text (cut up in place) and the CLUSTER SHARDS
+ * reply (or NULL): the primaries, or with --replica a healthy replica of each. */
+static void pick_cluster_nodes(char *text, const redisReply *shards, const struct settings *s,
+			       struct node **picked, size_t *np)
 {
 	struct cluster_line *lines = NULL;
 	size_t nl = 0;
@@ -658,10 +656,8 @@ static void pick_cluster_nodes(struct node *seed, char *text, const struct setti
 		if (!parse_nodes_line(line, &lines[nl]))
 			nl++;
 	}
-	redisReply *shards = use_shard_endpoints(seed, lines, nl);
+	use_shard_endpoints(shards, lines, nl);
 	pick_nodes(lines, nl, s, picked, np);
-	if (shards)
-		freeReplyObject(shards);
 	free(lines);
 }
 
@@ -680,7 +676,10 @@ int conn_cluster_discover(struct node **nodes, size_t *n, const struct settings 
 	freeReplyObject(r);
 	struct node *picked;
 	size_t np;
-	pick_cluster_nodes(seed, text, s, &picked, &np);
+	redisReply *shards = conn_node_command(seed, "CLUSTER SHARDS");
+	pick_cluster_nodes(text, shards, s, &picked, &np);
+	if (shards)
+		freeReplyObject(shards);
 	free(text);
 	if (!np) {
 		free(picked);

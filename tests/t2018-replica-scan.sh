@@ -39,7 +39,7 @@ test_expect_success 'maxmemory and KEYS callers are the primary'"'"'s' '
 
 test_expect_success 'text names the replica scanned and where the facts came from' '
 	ops-redisaudit --replica "$PRIMARY_URL" >rep.txt; test $? -le 2 &&
-	test_grep "^scanned  127.0.0.1:$REPLICA_PORT, a replica of 127.0.0.1:$PRIMARY_PORT (KEYS callers and maxmemory read on 127.0.0.1:$PRIMARY_PORT)" rep.txt
+	test_grep "^replica  127.0.0.1:$REPLICA_PORT of primary 127.0.0.1:$PRIMARY_PORT (KEYS callers and maxmemory read on 127.0.0.1:$PRIMARY_PORT)" rep.txt
 '
 
 test_expect_success 'without --replica the primary is scanned' '

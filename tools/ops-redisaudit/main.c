@@ -550,6 +550,17 @@ static double scale_of(const struct run *run)
 	return 1;
 }
 
+/* Which Sentinel named the primary, which replica was scanned and where its facts came from. */
+static void report_where(struct report *r, const struct run *run)
+{
+	const struct node *n = &run->nodes[0];
+	if (run->sentinel_said)
+		rp_string(r, "sentinel", "sentinel %s\n", run->sentinel_said);
+	if (!run->cluster && n->primary_label)
+		rp_text(r, "replica  %s of primary %s (KEYS callers and maxmemory read on %s)\n", n->label,
+			n->primary_label, n->facts_from ? n->facts_from : n->primary_label);
+}
+
 static void report_scan_state(struct report *r, struct run *run, double scale)
 {
 	bool complete = run_complete(run);
@@ -560,12 +571,7 @@ static void report_scan_state(struct report *r, struct run *run, double scale)
 	rp_string(r, "mode", "  (%s", run->cluster ? "cluster" : "standalone");
 	rp_string(r, "server", ", %s", run->nodes[0].server ? run->nodes[0].server : "redis");
 	rp_string(r, "redis_version", " %s)\n", run->nodes[0].version[0] ? run->nodes[0].version : NULL);
-	if (run->sentinel_said)
-		rp_string(r, "sentinel", "sentinel %s\n", run->sentinel_said);
-	if (!run->cluster && run->nodes[0].primary_label)
-		rp_text(r, "scanned  %s, a replica of %s (KEYS callers and maxmemory read on %s)\n",
-			run->nodes[0].label, run->nodes[0].primary_label,
-			run->nodes[0].facts_from ? run->nodes[0].facts_from : run->nodes[0].primary_label);
+	report_where(r, run);
 	rp_bool(r, "complete", "complete %s", complete);
 	rp_int(r, "examined", "   examined %lld keys", (long long)a->examined);
 	rp_double(r, "elapsed_seconds", " in %.2fs", secs);
@@ -730,6 +736,7 @@ static void report_server_only(struct report *r, const struct run *run)
 	rp_string(r, "target", "target   %s", run->target.display);
 	rp_string(r, "mode", "  (%s", run->cluster ? "cluster" : "standalone");
 	rp_string(r, "redis_version", ", redis %s)\n", run->nodes[0].version[0] ? run->nodes[0].version : NULL);
+	report_where(r, run);
 	rp_bool(r, "scanned", "scanned  %s\n\n", false);
 	struct check *c = report_check(r, "keyspace", ST_OK, NULL, "%lld keys (DBSIZE); not scanned (--no-scan)", keys);
 	check_metric(c, "keys", (double)keys, "", THRESHOLDS_NONE);

@@ -72,7 +72,7 @@ test_expect_success 'a slot migrating during the scan: ASK followed, the slot re
 
 test_expect_success 'a slot moved during the scan: MOVED followed, the slot reported' '
 	src=$(owner_port) && dst=$(other_port "$src") && reset_stats &&
-	{ ops-redisaudit --format json --count 100 --pause-ms 1500 "$REDIS_CLUSTER_URL" >moved.json 2>moved.err & pid=$!; } &&
+	{ ops-redisaudit --format json --count 100 --pause-ms 2500 "$REDIS_CLUSTER_URL" >moved.json 2>moved.err & pid=$!; } &&
 	wait_for_scan "$src" && migrate_keys "$src" "$dst" && finish_migration "$dst"; rc=$?
 	wait $pid; code=$?
 	test $rc -eq 0 && test $code -eq 1 &&

@@ -682,7 +682,8 @@ static void report_skipped(struct report *r, const struct agg *a)
 		"not readable by this user (NOPERM: outside its ACL key patterns)",
 		"not readable while the server loads its data set (LOADING)",
 		"not readable while a script or module blocked the server (BUSY)",
-		"moved to another node during the scan (MOVED/ASK: resharding or failover)",
+		"moved during the scan and not readable where they went (TRYAGAIN, or the node MOVED/ASK "
+		"named unreachable or redirecting again)",
 		"refused with another error",
 	};
 	static const char *const hint[SK_COUNT] = {

@@ -95,7 +95,9 @@ test_expect_success 'a primary flagged fail: not dialled, its slots reported unc
 	test "$(json_get fail.json "len(d[\"nodes\"]), d[\"complete\"], d[\"slots_uncovered\"] > 5000")" = "(2, False, True)" &&
 	checks_of fail.json slot-coverage >got && echo "unknown None" >expect && test_cmp expect got &&
 	test_grep "not covered by a healthy primary (failed: 127.0.0.1:$p3)" fail.json &&
-	test_grep_not "cannot connect" fail.json
+	test_grep_not "cannot connect" fail.json &&
+	ops-redisaudit --format json --no-scan "$REDIS_CLUSTER_URL" >fail-noscan.json; test $? -eq 3 &&
+	checks_of fail-noscan.json slot-coverage >got && test_cmp expect got
 '
 
 test_done

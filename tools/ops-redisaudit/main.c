@@ -466,11 +466,17 @@ static void scan_everything(struct run *run)
 }
 
 /* Slots no healthy primary served, or that moved, around the scan (zeros standalone). */
+/* The map after the scan; with --no-scan the one before stands for both. */
+static const struct slot_map *slots_end(const struct run *run)
+{
+	return run->slots_after ? run->slots_after : run->slots_before;
+}
+
 static struct slot_coverage coverage_of(const struct run *run)
 {
 	struct slot_coverage cov = { 0 };
-	if (run->slots_before && run->slots_after && run->slots_before->valid && run->slots_after->valid)
-		slots_compare(run->slots_before, run->slots_after, &cov);
+	if (run->slots_before && run->slots_before->valid && slots_end(run)->valid)
+		slots_compare(run->slots_before, slots_end(run), &cov);
 	return cov;
 }
 
@@ -634,14 +640,15 @@ static void report_scan_state(struct report *r, struct run *run, double scale)
  * migrating during the scan (WARNING): the sums are a partial answer, never silently. */
 static void report_slot_coverage(struct report *r, const struct run *run)
 {
-	if (!run->cluster || !run->slots_after)
+	if (!run->cluster || !run->slots_before)
 		return;
-	if (!run->slots_before->valid || !run->slots_after->valid) {
+	if (!run->slots_before->valid || !slots_end(run)->valid) {
 		report_check(r, "slot-coverage", ST_UNKNOWN, NULL, "the slot map could not be read (CLUSTER NODES "
 			     "refused): whether every slot was scanned is unknown");
 		return;
 	}
 	struct slot_coverage cov = coverage_of(run);
+	const char *when = run->s.no_scan ? "" : " during the scan";
 	u64 redirected = run->total.redirected;
 	rp_int(r, "slots_uncovered", NULL, cov.uncovered);
 	rp_int(r, "slots_migrating", NULL, cov.migrating);
@@ -658,13 +665,13 @@ static void report_slot_coverage(struct report *r, const struct run *run)
 		else
 			check_hint(c, "assign the slots (CLUSTER ADDSLOTS) or audit again once the cluster is whole");
 	} else if (cov.migrating) {
-		c = report_check(r, "slot-coverage", ST_WARNING, NULL, "%d slot%s migrating during the scan: a partial "
-				 "answer, keys in them may be counted twice or not at all", cov.migrating,
-				 cov.migrating == 1 ? "" : "s");
+		c = report_check(r, "slot-coverage", ST_WARNING, NULL, "%d slot%s migrating%s: a partial answer, keys "
+				 "in them may be counted twice or not at all", cov.migrating, cov.migrating == 1 ? "" : "s",
+				 when);
 		check_hint(c, "audit again once the resharding or failover is done");
 	} else {
-		c = report_check(r, "slot-coverage", ST_OK, NULL, "all %d slots served by a healthy primary, none moved "
-				 "during the scan", CLUSTER_SLOTS);
+		c = report_check(r, "slot-coverage", ST_OK, NULL, "all %d slots served by a healthy primary, none "
+				 "migrating%s", CLUSTER_SLOTS, when);
 	}
 	if (redirected)
 		check_hint(c, "%llu key%s answered MOVED/ASK and %s read on the node holding %s now", redirected,
@@ -744,6 +751,7 @@ static void report_server_only(struct report *r, const struct run *run)
 	for (size_t i = 0; i < run->nn; i++)
 		if (run->nodes[i].error)
 			report_check(r, "scan", ST_UNKNOWN, run->nodes[i].label, "%s", run->nodes[i].error);
+	report_slot_coverage(r, run);
 	findings_report_server(r, &run->s, run->nodes, run->nn, &run->callers);
 }
 

@@ -509,9 +509,16 @@ static void follow_redirect(struct pipeline *p, struct key_result *kr, const red
 	struct followed_key f;
 	if (redirect_follow(&p->redirects, p->sh->s, p->n, kr->error, key->str, key->len, !p->n->no_memory, &f))
 		return;
+	/* field by field: what else the batch read of the key keeps its meaning */
 	free(kr->error);
-	*kr = (struct key_result){ .type = f.type, .vanished = f.vanished, .memory_refused = f.memory_refused,
-				   .memory = f.memory, .ttl_ms = f.ttl_ms, .length = f.length };
+	kr->error = NULL;
+	kr->skipped = false;
+	kr->type = f.type;
+	kr->vanished = f.vanished;
+	kr->memory_refused = f.memory_refused;
+	kr->memory = f.memory;
+	kr->ttl_ms = f.ttl_ms;
+	kr->length = f.length;
 	p->n->agg.redirected++;
 	*node = node_index_of(p, f.where);
 }

@@ -1,8 +1,8 @@
 #!/bin/sh
 # ops-redisaudit on a cluster that changes during the scan: a slot migrated while a slow
 # scan runs (ASK, then MOVED: keys followed to the node holding them, the slot reported
-# as migrating), a healthy cluster's slot coverage, and a primary flagged fail (not
-# dialled, its slots reported uncovered).
+# as migrating; a redirect that cannot be followed is counted), a healthy cluster's slot
+# coverage, and a primary flagged fail (not dialled, its slots reported uncovered).
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_LIB/redis.sh"
 test_require_cmd python3
@@ -80,6 +80,17 @@ test_expect_success 'a slot moved during the scan: MOVED followed, the slot repo
 	checks_of moved.json unreadable-keys >got && ! test -s got &&
 	test "$(redis-cli -p "$dst" INFO commandstats | grep -c "^cmdstat_asking:")" = 0 &&
 	test_grep "answered MOVED/ASK and were read on the node holding them now" moved.json
+'
+
+test_expect_success 'a redirect to a node out of reach: the keys are skipped as moved, not lost silently' '
+	src=$(owner_port) && dst=$(other_port "$src") && dead=$(free_port 55535) && reset_stats &&
+	printf "redis:\n  address_map: [\"127.0.0.1:$dst=127.0.0.1:$dead\"]\n" >dead.yaml &&
+	{ ops-redisaudit --config dead.yaml --format json --count 100 --pause-ms 1500 "$REDIS_CLUSTER_URL" >dead.json 2>dead.err & pid=$!; } &&
+	wait_for_scan "$src" && migrate_keys "$src" "$dst" && finish_migration "$dst"; rc=$?
+	wait $pid; code=$?
+	test $rc -eq 0 && test $code -eq 3 &&
+	test "$(json_get dead.json "d[\"redirected_keys\"], d[\"totals\"][\"skipped\"][\"moved\"] > 0")" = "(0, True)" &&
+	checks_of dead.json unreadable-keys >got && echo "unknown moved" >expect && test_cmp expect got
 '
 
 test_expect_success 'a primary flagged fail: not dialled, its slots reported uncovered' '

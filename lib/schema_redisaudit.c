@@ -2,7 +2,10 @@
 #include "config.h"
 
 const struct cfg_key opskit_schema_redisaudit[] = {
-	CFG_KEY("redis.targets.*.url", CFG_STRING, "redis://[user:pass@]host:port[/db] or a unix socket path"),
+	CFG_KEY("redis.targets.*.url", CFG_STRING, "redis://[user:pass@]host:port[/db], sentinel://host:port[,...]/name or a unix socket path"),
+	CFG_KEY("redis.targets.*.sentinels", CFG_STRLIST, "Sentinels (host:port) that name the primary, instead of url"),
+	CFG_KEY("redis.targets.*.master_name", CFG_STRING, "the primary's name in Sentinel (with sentinels)"),
+	CFG_KEY("redis.targets.*.sentinel_password", CFG_STRING, "Sentinel's own password (use ${VAR})"),
 	CFG_KEY("redis.targets.*.username", CFG_STRING, "ACL user, when the URL names none"),
 	CFG_KEY("redis.targets.*.password", CFG_STRING, "password, when the URL has none (use ${VAR})"),
 	CFG_KEY("redis.targets.*.tls", CFG_BOOL, "connect over TLS (as rediss:// does)",
@@ -14,6 +17,7 @@ const struct cfg_key opskit_schema_redisaudit[] = {
 	CFG_KEY("redis.targets.*.scan_interval", CFG_DURATION,
 		"exporter mode: scan this target in full in the background this often (0: never)",
 		.def = "0", CFG_RANGE(0, CFG_NO_MAX)),
+	CFG_KEY("redis.address_map", CFG_STRLIST, "\"host:port=host:port\" rewrites of announced node addresses (NAT, tunnels)"),
 	CFG_KEY("redis.count", CFG_INT, "SCAN COUNT per batch",
 		.def = "1000", CFG_RANGE(1, 100000)),
 	CFG_KEY("redis.memory_samples", CFG_INT, "MEMORY USAGE SAMPLES",

@@ -49,4 +49,10 @@ test_expect_success '--replica leaves the primaries alone (no TYPE on them)' '
 	done; true
 '
 
+test_expect_success '--replica: maxmemory is read from each replica'"'"'s primary, and said so' '
+	test "$(json_get r.json "all(n[\"facts_from\"] == n[\"primary\"] for n in d[\"nodes\"])")" = True &&
+	json_get r.json "sorted(c[\"subject\"] for c in d[\"checks\"] if c[\"id\"] == \"maxmemory\")" >got &&
+	json_get r.json "sorted(n[\"primary\"] for n in d[\"nodes\"])" >expect && test_cmp expect got
+'
+
 test_done

@@ -1,12 +1,14 @@
 /*
  * libFuzzer target for the Redis text replies ops-redisaudit parses: INFO (server facts,
  * replica link, keyspace) and CLUSTER NODES (the static parse_nodes_line() and
- * pick_nodes() of conn.c, reached by including it). The first byte picks the parser and,
- * for CLUSTER NODES, --replica. Invariants besides ASan/UBSan: picked nodes have a host,
- * a port > 0 and a role; the version string stays NUL-terminated in its buffer.
+ * pick_nodes() of conn.c, and the slot map of slots.c, reached by including them). The
+ * first byte picks the parser and, for CLUSTER NODES, --replica. Invariants besides
+ * ASan/UBSan: picked nodes have a host, a port > 0 and a role; every slot's owner is one
+ * of the owners read; the version string stays NUL-terminated in its buffer.
  * FUZZ_TOOL: ops-redisaudit
  */
 #include "../../tools/ops-redisaudit/conn.c"
+#include "../../tools/ops-redisaudit/slots.c"
 
 #include <stdint.h>
 
@@ -19,7 +21,19 @@ static void fuzz_nodes(char *text, bool replica)
 	s.replica = replica;
 	struct node *picked;
 	size_t np;
-	pick_cluster_nodes(text, &s, &picked, &np);
+	struct slot_map m;
+	memset(&m, 0, sizeof(m));
+	parse_nodes_text(&m, text, true);
+	for (int slot = 0; slot < CLUSTER_SLOTS; slot++)
+		if (m.owner[slot] > m.n_owners)
+			abort();
+	struct slot_coverage cov;
+	slots_compare(&m, &m, &cov);
+	if (cov.migrating < 0 || cov.uncovered < 0 || cov.uncovered > CLUSTER_SLOTS)
+		abort();
+	free(cov.failed_nodes);
+	slots_free(&m);
+	pick_cluster_nodes(text, NULL, &s, &picked, &np);
 	for (size_t i = 0; i < np; i++) {
 		if (!picked[i].host || picked[i].port <= 0 || !picked[i].role || !picked[i].label)
 			abort();

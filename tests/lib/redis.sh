@@ -25,6 +25,10 @@
 #       redis-cli --cluster create; ports below 55535 (the bus port is port+10000). Sets:
 #         REDIS_CLUSTER_PORTS   "p1 p2 p3" (all nodes: six with --replicas)
 #         REDIS_CLUSTER_URL     redis://127.0.0.1:p1
+#   start_redis_sentinel PRIMARY_PORT [MASTER_NAME [SENTINEL_PASS]]
+#       One Sentinel (redis-server --sentinel) monitoring 127.0.0.1:PRIMARY_PORT as
+#       MASTER_NAME (default mymaster, quorum 1), with requirepass SENTINEL_PASS when given.
+#       Sets SENTINEL_PORT.
 #   stop_redis_pidfile FILE   kill -9 the server of that pid file (a crash, for tests)
 #
 # Every server runs with --daemonize yes --save '' --appendonly no --bind 127.0.0.1 and is
@@ -191,4 +195,24 @@ start_redis_cluster() {
 			sleep 0.1
 		done
 	done
+}
+
+start_redis_sentinel() {
+	SENTINEL_PORT=$(free_port 55535)
+	_sdir=$TRASH/sentinel-$SENTINEL_PORT
+	mkdir -p "$_sdir" || return 1
+	{
+		echo "port $SENTINEL_PORT"
+		echo "bind 127.0.0.1"
+		echo "daemonize yes"
+		echo "pidfile $_sdir/redis.pid"
+		echo "logfile $_sdir/redis.log"
+		echo "dir $_sdir"
+		echo "sentinel monitor ${2:-mymaster} 127.0.0.1 $1 1"
+		echo "sentinel down-after-milliseconds ${2:-mymaster} 2000"
+		[ -n "${3:-}" ] && echo "requirepass $3"
+	} >"$_sdir/sentinel.conf"
+	redis-server "$_sdir/sentinel.conf" --sentinel || return 1
+	test_cleanup_add "kill -9 \$(cat '$_sdir/redis.pid' 2>/dev/null) 2>/dev/null"
+	_redis_wait_pidfile "$_sdir/redis.pid" && _redis_wait_ping "$SENTINEL_PORT"
 }

@@ -35,6 +35,12 @@ enum ktype agg_ktype_parse(const char *s, size_t len)
 	return KT_OTHER;
 }
 
+const char *agg_length_cmd(enum ktype t)
+{
+	static const char *const cmd[KT_COUNT] = { "STRLEN", "LLEN", "SCARD", "ZCARD", "HLEN", "XLEN", NULL };
+	return cmd[t];
+}
+
 enum ttl_bucket agg_ttl_bucket_of(long long ttl_ms)
 {
 	const long long hour = 3600 * 1000LL;
@@ -449,6 +455,7 @@ void agg_merge(struct agg *into, const struct agg *from, const struct settings *
 	into->scanned += from->scanned;
 	into->examined += from->examined;
 	into->vanished += from->vanished;
+	into->redirected += from->redirected;
 	into->memory_refused += from->memory_refused;
 	if (!into->memory_error && from->memory_error)
 		into->memory_error = xstrdup(from->memory_error);

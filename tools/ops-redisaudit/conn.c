@@ -80,9 +80,63 @@ bad:
 	return -1;
 }
 
+/*
+ * "sentinel://[user:pass@]host:port[,host:port...]/master-name": the credentials are the data
+ * nodes' (Sentinel's own password is sentinel_password); host and port are the first
+ * Sentinel's until sentinel.c resolves the primary.
+ */
+static int parse_sentinel(const char *rest, struct target *t, char **err)
+{
+	const char *end = rest + strcspn(rest, "/?#");
+	const char *at = memrchr(rest, '@', (size_t)(end - rest));
+	if (at)
+		parse_userinfo(rest, (size_t)(at - rest), t);
+	const char *hosts = at ? at + 1 : rest;
+	if (*end != '/' || !end[1] || end[1 + strcspn(end + 1, "/?#")]) {
+		*err = xstrdup("a sentinel:// URL ends in /master-name");
+		return -1;
+	}
+	t->master_name = percent_decode(end + 1, strlen(end + 1));
+	for (const char *p = hosts; p < end; p += strcspn(p, ",") + 1) {
+		size_t n = strcspn(p, ",/");
+		struct target one;
+		memset(&one, 0, sizeof(one));
+		if (parse_hostport(p, n, &one, err)) {
+			free(one.host);
+			return -1;
+		}
+		const char *close = p[0] == '[' ? memchr(p, ']', n) : NULL;
+		bool port_given = close ? close + 1 < p + n && close[1] == ':' : memchr(p, ':', n) != NULL;
+		if (!port_given)
+			one.port = 26379;   /* Sentinel's port */
+		t->sentinels = xrealloc(t->sentinels, sizeof(*t->sentinels) * (t->n_sentinels + 1));
+		t->sentinels[t->n_sentinels++] = conn_addr_label(one.host, one.port);
+		if (!t->host) {
+			t->host = one.host;
+			t->port = one.port;
+		} else {
+			free(one.host);
+		}
+		if (p[n] != ',')
+			break;
+	}
+	if (!t->n_sentinels) {
+		*err = xstrdup("a sentinel:// URL names at least one Sentinel host:port");
+		return -1;
+	}
+	t->display = xasprintf("sentinel://%.*s/%s", (int)(end - hosts), hosts, t->master_name);
+	return 0;
+}
+
 int conn_target_parse(const char *spec, struct target *t, char **err)
 {
 	memset(t, 0, sizeof(*t));
+	if (str_starts_with(spec, "sentinel://")) {
+		if (!parse_sentinel(spec + 11, t, err))
+			return 0;
+		conn_target_free(t);
+		return -1;
+	}
 	bool tls = str_starts_with(spec, "rediss://");
 	if (!tls && !str_starts_with(spec, "redis://")) {
 		if (!strchr(spec, '/')) {
@@ -128,12 +182,66 @@ void conn_target_free(struct target *t)
 	free(t->username);
 	free(t->password);
 	free(t->display);
+	free(t->master_name);
+	for (size_t i = 0; i < t->n_sentinels; i++)
+		free(t->sentinels[i]);
+	free(t->sentinels);
 	memset(t, 0, sizeof(*t));
 }
 
 char *conn_addr_label(const char *host, int port)
 {
 	return xasprintf(strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);   /* IPv6 in [] */
+}
+
+/* ---- address map (NAT, tunnels) ---- */
+
+/* Splits "host:port" / "[v6]:port" of n bytes; the port is required. */
+static int split_addr(const char *s, size_t n, char **host, int *port)
+{
+	struct target t;
+	memset(&t, 0, sizeof(t));
+	char *err = NULL;
+	const char *colon = memrchr(s, ':', n);
+	if (!colon || colon == s || parse_hostport(s, n, &t, &err)) {
+		free(err);
+		free(t.host);
+		return -1;
+	}
+	*host = t.host;
+	*port = t.port;
+	return 0;
+}
+
+bool conn_address_map_entry_ok(const char *entry, char **why)
+{
+	const char *eq = strchr(entry, '=');
+	char *h1 = NULL, *h2 = NULL;
+	int p1, p2;
+	bool ok = eq && !split_addr(entry, (size_t)(eq - entry), &h1, &p1) &&
+		  !split_addr(eq + 1, strlen(eq + 1), &h2, &p2);
+	free(h1);
+	free(h2);
+	if (!ok)
+		*why = xasprintf("\"%s\" is not host:port=host:port", entry);
+	return ok;
+}
+
+void conn_map_address(const struct settings *s, const char *host, int port, char **out_host, int *out_port)
+{
+	char *label = conn_addr_label(host, port);
+	size_t ll = strlen(label);
+	for (size_t i = 0; i < s->n_address_map; i++) {
+		const char *e = s->address_map[i], *eq = strchr(e, '=');
+		if (eq && (size_t)(eq - e) == ll && !strncmp(e, label, ll) &&
+		    !split_addr(eq + 1, strlen(eq + 1), out_host, out_port)) {
+			free(label);
+			return;
+		}
+	}
+	free(label);
+	*out_host = xstrdup(host);
+	*out_port = port;
 }
 
 /* ---- commands ---- */
@@ -314,7 +422,7 @@ static int node_must(struct node *n, const char *what, const char *fmt, ...)
 	return 0;
 }
 
-int conn_node_connect(struct node *n, const struct settings *s)
+int conn_node_open(struct node *n, const struct settings *s)
 {
 	double ms = s->timeout_ms > 0 ? s->timeout_ms : 5000;
 	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((long long)ms % 1000 * 1000) };
@@ -343,9 +451,17 @@ int conn_node_connect(struct node *n, const struct settings *s)
 	}
 	if (node_auth(n, s))
 		return -1;
-	if (n->role && !strcmp(n->role, "replica") && node_must(n, "READONLY", "READONLY"))
+	/* READONLY exists on cluster replicas only (n->id): a standalone one serves reads as is */
+	if (n->id && n->role && !strcmp(n->role, "replica") && node_must(n, "READONLY", "READONLY"))
 		return -1;
 	if (s->db && node_must(n, "SELECT", "SELECT %d", s->db))
+		return -1;
+	return 0;
+}
+
+int conn_node_connect(struct node *n, const struct settings *s)
+{
+	if (conn_node_open(n, s))
 		return -1;
 	bool cluster;
 	read_server_facts(n, s->db, &cluster);
@@ -376,6 +492,7 @@ void conn_node_free(struct node *n)
 	free(n->label);
 	free(n->id);
 	free(n->primary_label);
+	free(n->facts_from);
 	free(n->error);
 	free(n->replica_problem);
 	agg_free(&n->agg);
@@ -388,6 +505,17 @@ struct cluster_line {
 	int port;
 };
 
+/* The announced address before CLUSTER SHARDS says better: cluster-announce-hostname
+ * when set (7.0+ shows it after the comma), else the IP. */
+static void use_hostname(struct cluster_line *cl, char *addr_field)
+{
+	char *comma = strchr(addr_field, ',');
+	if (comma && comma[1] && comma[1] != ',') {
+		cl->host = comma + 1;
+		cl->host[strcspn(cl->host, ",")] = '\0';
+	}
+}
+
 /* "<id> <ip:port@cport[,hostname]> <flags> <primary> ..." */
 static int parse_nodes_line(char *line, struct cluster_line *cl)
 {
@@ -399,6 +527,7 @@ static int parse_nodes_line(char *line, struct cluster_line *cl)
 			return -1;
 	}
 	char *addr = f[1];
+	char *hostname = addr + strcspn(addr, ",");
 	addr[strcspn(addr, "@,")] = '\0';
 	char *colon = strrchr(addr, ':');
 	if (!colon || colon == addr)
@@ -407,13 +536,14 @@ static int parse_nodes_line(char *line, struct cluster_line *cl)
 	cl->port = atoi(colon + 1);
 	cl->host = addr[0] == '[' ? addr + 1 : addr;
 	cl->host[strcspn(cl->host, "]")] = '\0';
+	use_hostname(cl, hostname);
 	cl->id = f[0];
 	cl->flags = f[2];
 	cl->primary = f[3];
 	return cl->port > 0 ? 0 : -1;
 }
 
-static bool has_flag(const char *flags, const char *flag)
+bool conn_has_flag(const char *flags, const char *flag)
 {
 	size_t n = strlen(flag);
 	for (const char *p = flags; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
@@ -422,11 +552,17 @@ static bool has_flag(const char *flags, const char *flag)
 	return false;
 }
 
-static void node_init_addr(struct node *n, const char *host, int port, const char *id, const char *role)
+bool conn_flags_unhealthy(const char *flags)
+{
+	return conn_has_flag(flags, "fail") || conn_has_flag(flags, "fail?") || conn_has_flag(flags, "noaddr");
+}
+
+/* The label is the announced address; host and port are what is dialled (address map). */
+static void node_init_addr(struct node *n, const struct settings *s, const char *host, int port, const char *id,
+			   const char *role)
 {
 	memset(n, 0, sizeof(*n));
-	n->host = xstrdup(host);
-	n->port = port;
+	conn_map_address(s, host, port, &n->host, &n->port);
 	n->label = conn_addr_label(host, port);
 	n->id = xstrdup(id);
 	n->role = role;
@@ -447,18 +583,20 @@ static void pick_nodes(struct cluster_line *lines, size_t nl, const struct setti
 	struct node *v = xcalloc(nl + 1, sizeof(*v));
 	size_t k = 0;
 	for (size_t i = 0; i < nl; i++) {
-		if (!has_flag(lines[i].flags, "master"))
+		/* a primary the cluster marks failed is not dialled: its slots are reported
+		 * uncovered (slots.c), and a replica promoted in its place is scanned */
+		if (!conn_has_flag(lines[i].flags, "master") || conn_flags_unhealthy(lines[i].flags))
 			continue;
 		const struct cluster_line *use = &lines[i];
 		if (s->replica) {
 			for (size_t j = 0; j < nl; j++)
-				if (has_flag(lines[j].flags, "slave") && !has_flag(lines[j].flags, "fail") &&
+				if (conn_has_flag(lines[j].flags, "slave") && !conn_flags_unhealthy(lines[j].flags) &&
 				    !strcmp(lines[j].primary, lines[i].id)) {
 					use = &lines[j];
 					break;
 				}
 		}
-		node_init_addr(&v[k], use->host, use->port, use->id, use == &lines[i] ? "primary" : "replica");
+		node_init_addr(&v[k], s, use->host, use->port, use->id, use == &lines[i] ? "primary" : "replica");
 		if (use != &lines[i])
 			v[k].primary_label = conn_addr_label(lines[i].host, lines[i].port);
 		k++;
@@ -468,9 +606,47 @@ static void pick_nodes(struct cluster_line *lines, size_t nl, const struct setti
 	*nout = k;
 }
 
-/* The nodes to scan from CLUSTER NODES text (cut up in place): the primaries, or with
- * --replica a healthy replica of each. */
-static void pick_cluster_nodes(char *text, const struct settings *s, struct node **picked, size_t *np)
+/* The value after name in a flat field/value array reply, or NULL. */
+static const redisReply *reply_field(const redisReply *flat, const char *name)
+{
+	for (size_t i = 0; flat && flat->type == REDIS_REPLY_ARRAY && i + 1 < flat->elements; i += 2)
+		if (flat->element[i]->type == REDIS_REPLY_STRING && !strcmp(flat->element[i]->str, name))
+			return flat->element[i + 1];
+	return NULL;
+}
+
+const char *conn_reply_str(const redisReply *flat, const char *name)
+{
+	const redisReply *v = reply_field(flat, name);
+	return v && v->type == REDIS_REPLY_STRING ? v->str : NULL;
+}
+
+/*
+ * 7.0+: the endpoint each node asks clients to use (cluster-preferred-endpoint-type: its
+ * IP, its announced hostname, or "?" for unknown), from a CLUSTER SHARDS reply; it
+ * replaces what CLUSTER NODES suggested. Older servers and users without +cluster|shards
+ * (r NULL) keep that. The lines then point into r.
+ */
+static void use_shard_endpoints(const redisReply *r, struct cluster_line *lines, size_t nl)
+{
+	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+		const redisReply *nodes = reply_field(r->element[i], "nodes");
+		for (size_t k = 0; nodes && nodes->type == REDIS_REPLY_ARRAY && k < nodes->elements; k++) {
+			const char *id = conn_reply_str(nodes->element[k], "id");
+			const char *endpoint = conn_reply_str(nodes->element[k], "endpoint");
+			if (!id || !endpoint || !*endpoint || !strcmp(endpoint, "?"))
+				continue;
+			for (size_t j = 0; j < nl; j++)
+				if (!strcmp(lines[j].id, id))
+					lines[j].host = (char *)endpoint;
+		}
+	}
+}
+
+/* The nodes to scan from CLUSTER NODES text (cut up in place) and the CLUSTER SHARDS
+ * reply (or NULL): the primaries, or with --replica a healthy replica of each. */
+static void pick_cluster_nodes(char *text, const redisReply *shards, const struct settings *s,
+			       struct node **picked, size_t *np)
 {
 	struct cluster_line *lines = NULL;
 	size_t nl = 0;
@@ -480,6 +656,7 @@ static void pick_cluster_nodes(char *text, const struct settings *s, struct node
 		if (!parse_nodes_line(line, &lines[nl]))
 			nl++;
 	}
+	use_shard_endpoints(shards, lines, nl);
 	pick_nodes(lines, nl, s, picked, np);
 	free(lines);
 }
@@ -499,7 +676,10 @@ int conn_cluster_discover(struct node **nodes, size_t *n, const struct settings 
 	freeReplyObject(r);
 	struct node *picked;
 	size_t np;
-	pick_cluster_nodes(text, s, &picked, &np);
+	redisReply *shards = conn_node_command(seed, "CLUSTER SHARDS");
+	pick_cluster_nodes(text, shards, s, &picked, &np);
+	if (shards)
+		freeReplyObject(shards);
 	free(text);
 	if (!np) {
 		free(picked);

@@ -52,7 +52,7 @@ static bool measure(struct node *n, const struct settings *s, struct key_entry *
 		e->size_method = SZ_EXACT;
 		return true;
 	}
-	const char *len_cmd = scan_length_cmd(e->type);
+	const char *len_cmd = agg_length_cmd(e->type);
 	if (!len_cmd)
 		return true;   /* a module type: no element count to bound the walk by */
 	bool broken = false;

@@ -363,26 +363,28 @@ static void report_maxmemory(struct report *r, const struct settings *s, struct 
 	if (!n->connected)
 		return;   /* its connect error is on the scan check */
 	const struct stats *t = &n->agg.total;
+	/* a scanned replica's setting is its primary's: named as read (replica.c) */
+	const char *subject = n->facts_from ? n->facts_from : n->label;
 	double no_ttl_pct = t->keys ? 100.0 * (double)t->no_ttl / (double)t->keys : 0;
 	if (n->maxmemory == 0 && s->require_maxmemory) {
-		struct check *c = report_check(r, "maxmemory", ST_WARNING, n->label,
+		struct check *c = report_check(r, "maxmemory", ST_WARNING, subject,
 					       "maxmemory is unset: Redis grows until the host runs out of memory");
 		check_hint(c, "set maxmemory (and a maxmemory-policy) below the memory the host can give");
 		return;
 	}
 	if (n->maxmemory > 0 && str_starts_with(n->maxmemory_policy, "volatile-") && t->no_ttl) {
-		struct check *c = report_check(r, "maxmemory", ST_WARNING, n->label,
+		struct check *c = report_check(r, "maxmemory", ST_WARNING, subject,
 					       "policy %s evicts only keys with a TTL, but %.1f%% of keys (%llu) have none",
 					       n->maxmemory_policy, no_ttl_pct, t->no_ttl);
 		check_hint(c, "give those keys a TTL, or use an allkeys-* policy if they may be evicted");
 		return;
 	}
 	if (n->maxmemory < 0) {
-		check_hint(report_check(r, "maxmemory", ST_UNKNOWN, n->label, "INFO did not report maxmemory"),
+		check_hint(report_check(r, "maxmemory", ST_UNKNOWN, subject, "INFO did not report maxmemory"),
 			   "grant the audit user +info");
 		return;
 	}
-	report_check(r, "maxmemory", ST_OK, n->label, "maxmemory %s, policy %s",
+	report_check(r, "maxmemory", ST_OK, subject, "maxmemory %s, policy %s",
 		     n->maxmemory ? human_bytes((double)n->maxmemory) : "unset", n->maxmemory_policy);
 }
 

@@ -50,7 +50,7 @@ static const struct cli_opt options[] = {
 	CLI_CALL_OPT(0, "sample", "FRACTION", opt_sample, "examine this fraction of keys (results extrapolated)",
 		     .def = "1"),
 	CLI_OPT(0, "jobs", "N", CLI_INT, O, jobs, "cluster nodes scanned at once", .config_key = "redis.jobs"),
-	CLI_OPT(0, "replica", NULL, CLI_FLAG, O, replica, "scan a replica of each cluster primary (READONLY)"),
+	CLI_OPT(0, "replica", NULL, CLI_FLAG, O, replica, "scan a replica of each primary (cluster) or of a standalone primary"),
 	CLI_OPT(0, "no-scan", NULL, CLI_FLAG, O, no_scan, "no SCAN: only the server's facts (INFO, SLOWLOG, CLIENT LIST)"),
 	CLI_OPT(0, "listen", "ADDR:PORT", CLI_STRING, O, listen, "exporter mode: serve /probe?target=NAME and /metrics"),
 	CLI_OPT(0, "resume", "TOKEN", CLI_STRING, O, resume, "continue an interrupted scan from its cursor(s)"),
@@ -79,7 +79,7 @@ static const struct cli_opt options[] = {
 
 static const struct cli_tool tool = {
 	.name = "ops-redisaudit",
-	.synopsis = "[options] [redis://[user:pass@]host:port[/db] | path | target]\n",
+	.synopsis = "[options] [redis://[user:pass@]host:port[/db] | sentinel://host:port[,...]/name | path | target]\n",
 	.opts = options,
 	.config_section = "redis",
 	.verbose_help = "hints of OK checks too",
@@ -159,6 +159,7 @@ static void load_settings(struct settings *s, const struct config *cfg)
 	if (s->rate > 0 && (double)s->count > s->rate)   /* a slow rate: smaller batches, not long naps */
 		s->count = s->rate >= 1 ? (long long)s->rate : 1;
 	cfg_list(cfg, "redis.expire_patterns", &s->expire_patterns, &s->n_expire_patterns);
+	cfg_list(cfg, "redis.address_map", &s->address_map, &s->n_address_map);
 	load_streams(s, cfg);
 	cfg_list(cfg, "redis.stream_groups.watch", &s->stream_watch, &s->n_stream_watch);
 	cfg_int(cfg, "redis.stream_groups.max_streams", &s->stream_groups_max);
@@ -191,10 +192,33 @@ static char *target_key(const struct config *cfg, const char *name, const char *
 	return found ? xstrdup(v) : NULL;
 }
 
+/* A target given by redis.targets.NAME.sentinels and .master_name, as a sentinel:// URL
+ * (caller frees), or NULL. */
+static char *sentinel_spec(const struct config *cfg, const char *name)
+{
+	char *key = xasprintf("redis.targets.%s.sentinels", name);
+	const char *const *hosts;
+	size_t n = 0;
+	cfg_list(cfg, key, &hosts, &n);
+	free(key);
+	char *master = target_key(cfg, name, "master_name");
+	if (!n || !master) {
+		free(master);
+		return NULL;
+	}
+	struct strbuf sb = STRBUF_INIT;
+	sb_add(&sb, "sentinel://", 11);
+	for (size_t i = 0; i < n; i++)
+		sb_addf(&sb, "%s%s", i ? "," : "", hosts[i]);
+	sb_addf(&sb, "/%s", master);
+	free(master);
+	return sb_detach(&sb);
+}
+
 /* The target: an operand (URL, path or configured name), else the first configured target,
  * else localhost. Credentials: URL, then config, then REDISCLI_AUTH. */
 static void resolve_target(const struct config *cfg, const char *operand, struct target *t,
-			   struct settings *s, const struct cli_common *common)
+			   struct settings *s, const struct cli_common *common, char **sentinel_password)
 {
 	const char *const *names;
 	size_t n = 0;
@@ -206,6 +230,8 @@ static void resolve_target(const struct config *cfg, const char *operand, struct
 	if (!operand && n)
 		name = names[0];
 	char *url = name ? target_key(cfg, name, "url") : NULL;
+	if (!url && name)
+		url = sentinel_spec(cfg, name);
 	if (url)
 		spec = url;
 	char *err = NULL;
@@ -241,6 +267,8 @@ static void resolve_target(const struct config *cfg, const char *operand, struct
 		redact_add_secret(t->password);
 	if (name && !t->username)
 		t->username = target_key(cfg, name, "username");
+	if (name && (*sentinel_password = target_key(cfg, name, "sentinel_password")))
+		redact_add_secret(*sentinel_password);
 	const char *env = getenv("REDISCLI_AUTH");
 	if (!t->password && env && *env) {
 		t->password = xstrdup(env);
@@ -277,8 +305,11 @@ struct run {
 	struct memctx *mem;        /* per node */
 	double elapsed_ms;
 	bool cluster;
+	char *sentinel_password;   /* the target's sentinel_password (owned), or NULL */
+	char *sentinel_said;       /* which Sentinel named which primary, for the report */
 	char *resume_mismatch;     /* what of --resume matched no node, or NULL */
 	char *resume_fresh;        /* nodes it did not name, scanned from 0 */
+	struct slot_map *slots_before, *slots_after;   /* cluster: around the scan (slots.c) */
 };
 
 /*
@@ -353,6 +384,29 @@ static bool valid_cursor(const char *c)
 	return true;
 }
 
+/* --replica on a standalone primary: scan an online replica instead; without one (or on a
+ * replica already) the target itself is scanned. */
+static void switch_to_replica(struct run *run)
+{
+	char *host = NULL;
+	int port;
+	struct node *seed = &run->nodes[0];
+	if (replica_find_online(seed, &host, &port))
+		return;
+	struct node replica = { .role = "replica" };
+	replica.label = conn_addr_label(host, port);
+	conn_map_address(&run->s, host, port, &replica.host, &replica.port);
+	free(host);
+	replica.primary_label = xstrdup(seed->label);
+	strcpy(replica.cursor, "0");
+	if (conn_node_connect(&replica, &run->s)) {
+		char *msg = xstrdup(replica.error);
+		cli_fail_unknown(&tool, &run->common, "connect", "%s (the replica --replica picked)", msg);
+	}
+	conn_node_free(seed);
+	*seed = replica;
+}
+
 static void connect_all(struct run *run)
 {
 	struct node *seed = &run->nodes[0];
@@ -361,8 +415,11 @@ static void connect_all(struct run *run)
 		cli_fail_unknown(&tool, &run->common, "connect", "%s", msg);
 	}
 	run->cluster = !strcmp(seed->role, "primary");
-	if (!run->cluster)
+	if (!run->cluster) {
+		if (run->s.replica && !seed->primary_label)
+			switch_to_replica(run);
 		return;
+	}
 	if (run->s.db)
 		cli_fail_unknown(&tool, &run->common, "target", "Redis Cluster has only database 0, not %d", run->s.db);
 	char *err = NULL;
@@ -372,6 +429,8 @@ static void connect_all(struct run *run)
 	}
 	for (size_t i = 0; i < run->nn; i++)
 		conn_node_connect(&run->nodes[i], &run->s);   /* a failed node is reported, the rest scanned */
+	run->slots_before = xcalloc(1, sizeof(*run->slots_before));
+	slots_read(run->slots_before, run->nodes, run->nn);
 }
 
 static void init_nodes(struct run *run)
@@ -400,6 +459,35 @@ static void read_server_context(struct run *run)
 	}
 }
 
+/* sentinel://: the primary Sentinel names, or with --replica a healthy replica of it
+ * (KEYS callers and maxmemory then come from the primary, replica.c). */
+static void ask_sentinels(struct run *run)
+{
+	struct sentinel_answer a;
+	char *err = NULL;
+	if (sentinel_resolve(&run->target, &run->s, run->sentinel_password, &a, &err)) {
+		char *copy = err;
+		cli_fail_unknown(&tool, &run->common, "sentinel", "%s", copy);
+	}
+	free(run->target.host);
+	run->target.host = xstrdup(a.primary_host);
+	run->target.port = a.primary_port;
+	init_nodes(run);
+	struct node *n = &run->nodes[0];
+	free(n->host);
+	conn_map_address(&run->s, a.primary_host, a.primary_port, &n->host, &n->port);
+	run->sentinel_said = xasprintf("Sentinel %s names %s as primary %s", a.sentinel, n->label,
+				       run->target.master_name);
+	if (a.replica_host) {
+		n->primary_label = n->label;
+		free(n->host);
+		conn_map_address(&run->s, a.replica_host, a.replica_port, &n->host, &n->port);
+		n->label = conn_addr_label(a.replica_host, a.replica_port);
+		n->role = "replica";
+	}
+	sentinel_answer_free(&a);
+}
+
 static void scan_everything(struct run *run)
 {
 	unsigned long long total = 0;
@@ -412,7 +500,10 @@ static void scan_everything(struct run *run)
 		if (!valid_cursor(n->cursor))
 			cli_fail_unknown(&tool, &run->common, "resume", "--resume: \"%s\" is not a SCAN cursor", n->cursor);
 		if (n->connected) {
-			findings_collect_callers(n, &run->callers);
+			if (n->primary_label)
+				replica_primary_facts(n, &run->s, &run->callers);
+			else
+				findings_collect_callers(n, &run->callers);
 			total += (unsigned long long)n->dbsize;
 		}
 	}
@@ -421,6 +512,10 @@ static void scan_everything(struct run *run)
 	if (!run->s.no_scan)
 		scan_all(run->nodes, run->nn, &run->s, total);
 	run->elapsed_ms = now_ms() - t0;
+	if (run->cluster && !run->s.no_scan) {
+		run->slots_after = xcalloc(1, sizeof(*run->slots_after));
+		slots_read(run->slots_after, run->nodes, run->nn);
+	}
 	agg_init(&run->total, &run->s);
 	for (size_t i = 0; i < run->nn; i++)
 		agg_merge(&run->total, &run->nodes[i].agg, &run->s);
@@ -429,19 +524,44 @@ static void scan_everything(struct run *run)
 	read_server_context(run);
 }
 
-/* A replica still syncing or cut from its primary holds a partial key space: never complete. */
+/* Slots no healthy primary served, or that moved, around the scan (zeros standalone). */
+/* The map after the scan; with --no-scan the one before stands for both. */
+static const struct slot_map *slots_end(const struct run *run)
+{
+	return run->slots_after ? run->slots_after : run->slots_before;
+}
+
+static struct slot_coverage coverage_of(const struct run *run)
+{
+	struct slot_coverage cov = { 0 };
+	if (run->slots_before && run->slots_before->valid && slots_end(run)->valid)
+		slots_compare(run->slots_before, slots_end(run), &cov);
+	return cov;
+}
+
+static bool slots_uncovered(const struct run *run)
+{
+	struct slot_coverage cov = coverage_of(run);
+	free(cov.failed_nodes);
+	return cov.uncovered > 0;
+}
+
+/* A replica still syncing or cut from its primary holds a partial key space, and so does
+ * a cluster with slots no healthy primary serves: never complete. */
 static bool run_complete(const struct run *run)
 {
+	if (slots_uncovered(run))
+		return false;
 	for (size_t i = 0; i < run->nn; i++)
 		if (!run->nodes[i].complete || run->nodes[i].replica_problem)
 			return false;
 	return true;
 }
 
-/* Cut short by a signal or an error (not by --max-keys). */
+/* Cut short by a signal or an error (not by --max-keys), or slots nobody served. */
 static bool run_failed(const struct run *run)
 {
-	if (scan_stop)
+	if (scan_stop || slots_uncovered(run))
 		return true;
 	for (size_t i = 0; i < run->nn; i++)
 		if (run->nodes[i].error || run->nodes[i].replica_problem)
@@ -495,6 +615,17 @@ static double scale_of(const struct run *run)
 	return 1;
 }
 
+/* Which Sentinel named the primary, which replica was scanned and where its facts came from. */
+static void report_where(struct report *r, const struct run *run)
+{
+	const struct node *n = &run->nodes[0];
+	if (run->sentinel_said)
+		rp_string(r, "sentinel", "sentinel %s\n", run->sentinel_said);
+	if (!run->cluster && n->primary_label)
+		rp_text(r, "replica  %s of primary %s (KEYS callers and maxmemory read on %s)\n", n->label,
+			n->primary_label, n->facts_from ? n->facts_from : n->primary_label);
+}
+
 static void report_scan_state(struct report *r, struct run *run, double scale)
 {
 	bool complete = run_complete(run);
@@ -505,6 +636,7 @@ static void report_scan_state(struct report *r, struct run *run, double scale)
 	rp_string(r, "mode", "  (%s", run->cluster ? "cluster" : "standalone");
 	rp_string(r, "server", ", %s", run->nodes[0].server ? run->nodes[0].server : "redis");
 	rp_string(r, "redis_version", " %s)\n", run->nodes[0].version[0] ? run->nodes[0].version : NULL);
+	report_where(r, run);
 	rp_bool(r, "complete", "complete %s", complete);
 	rp_int(r, "examined", "   examined %lld keys", (long long)a->examined);
 	rp_double(r, "elapsed_seconds", " in %.2fs", secs);
@@ -538,6 +670,7 @@ static void report_scan_state(struct report *r, struct run *run, double scale)
 		c = report_check(r, "scan", st, NULL, "incomplete: %s",
 				 scan_stop ? "interrupted"
 				 : replica_problem(run) ? "a replica is not in sync with its primary (see the replica check)"
+				 : slots_uncovered(run) ? "slots not covered by a healthy primary (see the slot-coverage check)"
 				 : "a node failed");
 	if (resume && !complete)
 		check_hint(c, "continue with --resume '%s'", resume);
@@ -562,6 +695,52 @@ static void report_scan_state(struct report *r, struct run *run, double scale)
 	free(resume);
 }
 
+/* Cluster: slots no healthy primary serves (UNKNOWN) and slots that moved or were
+ * migrating during the scan (WARNING): the sums are a partial answer, never silently. */
+static void report_slot_coverage(struct report *r, const struct run *run)
+{
+	if (!run->cluster || !run->slots_before)
+		return;
+	if (!run->slots_before->valid || !slots_end(run)->valid) {
+		report_check(r, "slot-coverage", ST_UNKNOWN, NULL, "the slot map could not be read (CLUSTER NODES "
+			     "refused): whether every slot was scanned is unknown");
+		return;
+	}
+	struct slot_coverage cov = coverage_of(run);
+	const char *when = run->s.no_scan ? "" : " during the scan";
+	u64 redirected = run->total.redirected;
+	rp_int(r, "slots_uncovered", NULL, cov.uncovered);
+	rp_int(r, "slots_migrating", NULL, cov.migrating);
+	rp_int(r, "redirected_keys", NULL, (long long)redirected);
+	struct check *c;
+	if (cov.uncovered) {
+		c = report_check(r, "slot-coverage", ST_UNKNOWN, NULL, "%d slot%s not covered by a healthy primary%s%s%s: "
+				 "a partial answer, their keys were not scanned", cov.uncovered, cov.uncovered == 1 ? "" : "s",
+				 cov.failed_nodes ? " (failed: " : "", cov.failed_nodes ? cov.failed_nodes : "",
+				 cov.failed_nodes ? ")" : "");
+		if (cov.failed_nodes)
+			check_hint(c, "the primaries named are flagged fail, fail? or noaddr in CLUSTER NODES and were not "
+				      "scanned; audit again once a replica took over or the node is back");
+		else
+			check_hint(c, "assign the slots (CLUSTER ADDSLOTS) or audit again once the cluster is whole");
+	} else if (cov.migrating) {
+		c = report_check(r, "slot-coverage", ST_WARNING, NULL, "%d slot%s migrating%s: a partial answer, keys "
+				 "in them may be counted twice or not at all", cov.migrating, cov.migrating == 1 ? "" : "s",
+				 when);
+		check_hint(c, "audit again once the resharding or failover is done");
+	} else {
+		c = report_check(r, "slot-coverage", ST_OK, NULL, "all %d slots served by a healthy primary, none "
+				 "migrating%s", CLUSTER_SLOTS, when);
+	}
+	if (redirected)
+		check_hint(c, "%llu key%s answered MOVED/ASK and %s read on the node holding %s now", redirected,
+			   redirected == 1 ? "" : "s", redirected == 1 ? "was" : "were", redirected == 1 ? "it" : "them");
+	check_metric(c, "slots_uncovered", cov.uncovered, "", THRESHOLDS_NONE);
+	check_metric(c, "slots_migrating", cov.migrating, "", THRESHOLDS_NONE);
+	check_metric(c, "redirected_keys", (double)redirected, "", THRESHOLDS_NONE);
+	free(cov.failed_nodes);
+}
+
 /* Keys SCAN listed whose TYPE answered an error: one UNKNOWN check per reason. */
 static void report_skipped(struct report *r, const struct agg *a)
 {
@@ -569,7 +748,8 @@ static void report_skipped(struct report *r, const struct agg *a)
 		"not readable by this user (NOPERM: outside its ACL key patterns)",
 		"not readable while the server loads its data set (LOADING)",
 		"not readable while a script or module blocked the server (BUSY)",
-		"moved to another node during the scan (MOVED/ASK: resharding or failover)",
+		"moved during the scan and not readable where they went (TRYAGAIN, or the node MOVED/ASK "
+		"named unreachable or redirecting again)",
 		"refused with another error",
 	};
 	static const char *const hint[SK_COUNT] = {
@@ -611,6 +791,7 @@ static void report_keyspace(struct report *r, const struct run *run, double scal
 			   run->total.memory_refused, run->total.memory_error ? run->total.memory_error : "not sent");
 	}
 	report_skipped(r, &run->total);
+	report_slot_coverage(r, run);
 }
 
 /* --no-scan: what the server says of itself, without a key read. */
@@ -622,12 +803,14 @@ static void report_server_only(struct report *r, const struct run *run)
 	rp_string(r, "target", "target   %s", run->target.display);
 	rp_string(r, "mode", "  (%s", run->cluster ? "cluster" : "standalone");
 	rp_string(r, "redis_version", ", redis %s)\n", run->nodes[0].version[0] ? run->nodes[0].version : NULL);
+	report_where(r, run);
 	rp_bool(r, "scanned", "scanned  %s\n\n", false);
 	struct check *c = report_check(r, "keyspace", ST_OK, NULL, "%lld keys (DBSIZE); not scanned (--no-scan)", keys);
 	check_metric(c, "keys", (double)keys, "", THRESHOLDS_NONE);
 	for (size_t i = 0; i < run->nn; i++)
 		if (run->nodes[i].error)
 			report_check(r, "scan", ST_UNKNOWN, run->nodes[i].label, "%s", run->nodes[i].error);
+	report_slot_coverage(r, run);
 	findings_report_server(r, &run->s, run->nodes, run->nn, &run->callers);
 }
 
@@ -659,7 +842,7 @@ static int finish(struct run *run, FILE *out)
  * target), reported to out. */
 static int audit(struct run *run, const struct config *cfg, const char *operand, FILE *out)
 {
-	resolve_target(cfg, operand, &run->target, &run->s, &run->common);
+	resolve_target(cfg, operand, &run->target, &run->s, &run->common, &run->sentinel_password);
 	if (run->s.tls) {
 		char *err = NULL;
 		if (run->target.path)
@@ -672,7 +855,10 @@ static int audit(struct run *run, const struct config *cfg, const char *operand,
 	run->s.username = run->target.username;
 	run->s.password = run->target.password;
 	run->s.db = run->target.db;
-	init_nodes(run);
+	if (run->target.master_name)
+		ask_sentinels(run);
+	else
+		init_nodes(run);
 	connect_all(run);
 	scan_everything(run);
 	return finish(run, out);
@@ -691,6 +877,14 @@ static void run_free(struct run *run)
 	findings_callers_free(&run->callers);
 	free(run->resume_mismatch);
 	free(run->resume_fresh);
+	free(run->sentinel_password);
+	free(run->sentinel_said);
+	if (run->slots_before)
+		slots_free(run->slots_before);
+	if (run->slots_after)
+		slots_free(run->slots_after);
+	free(run->slots_before);
+	free(run->slots_after);
 	conn_target_free(&run->target);
 	free(run->s.streams);
 	if (run->s.tls_ctx)
@@ -804,6 +998,11 @@ int main(int argc, char **argv)
 	struct config *cfg = cli_load_config(&tool, &run.common);
 	load_settings(&run.s, cfg);
 	load_id_patterns(cfg, &run.common);
+	for (size_t i = 0; i < run.s.n_address_map; i++) {
+		char *why = NULL;
+		if (!conn_address_map_entry_ok(run.s.address_map[i], &why))
+			cli_fail_unknown(&tool, &run.common, "config", "redis.address_map: %s", why);
+	}
 	int rc;
 	if (run.s.listen) {
 		rc = serve_exporter(&run, cfg);

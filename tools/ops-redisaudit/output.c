@@ -334,6 +334,7 @@ static void put_node_json(const struct out_ctx *o, const struct node *n)
 	rp_string(r, "node", NULL, n->label);
 	rp_string(r, "role", NULL, n->role);
 	rp_string(r, "primary", NULL, n->primary_label);
+	rp_string(r, "facts_from", NULL, n->facts_from);
 	rp_string(r, "version", NULL, n->version[0] ? n->version : NULL);
 	rp_int(r, "dbsize", NULL, n->dbsize);
 	rp_int(r, "keys", NULL, sc(o, n->agg.total.keys));

@@ -10,6 +10,10 @@
  *   scan.c      the SCAN pipeline on one node (one thread per node, at most --jobs)
  *   keyreport.c hot/idle access commands; TTL memory, sizes, hot and idle keys shown and
  *               judged (mass-expiry, key-sizes, hot-keys, idle-keys)
+ *   redirect.c  per-key MOVED/ASK follow on other cluster nodes
+ *   sentinel.c  sentinel:// targets: the primary (and a replica) from Sentinel
+ *   replica.c   --replica: an online replica of a standalone primary; facts from primaries
+ *   slots.c     slot coverage: the slot map before and after a cluster scan
  *   conn.c      targets (URL / unix path), connect + AUTH + SELECT, server facts,
  *               cluster topology (CLUSTER NODES)
  *   tls.c       TLS through OpenSSL and a relay thread per connection (hiredis 0.14 has none)
@@ -71,6 +75,9 @@ struct settings {
 	double timeout_ms;
 	bool replica;
 	int jobs;
+	/* redis.address_map: "from-host:port=to-host:port" rewrites of announced addresses */
+	const char *const *address_map;
+	size_t n_address_map;
 	/* TLS (rediss://, --tls): verified against ca_file or the system store */
 	bool tls;
 	const char *ca_file, *cert, *key, *sni;
@@ -291,6 +298,7 @@ struct agg {
 	u64 memory_refused;           /* keys whose MEMORY USAGE the server refused */
 	char *memory_error;           /* the first refusal, for the message */
 	u64 skipped[SK_COUNT];        /* keys whose TYPE answered an error, by reason */
+	u64 redirected;               /* keys whose TYPE answered MOVED/ASK, read where they live now */
 	char *skip_error;             /* the first SK_OTHER error */
 	u64 big_warn, big_crit;       /* keys over the thresholds */
 	struct prefix_table prefixes;
@@ -326,6 +334,8 @@ struct key_entry *agg_topn_sorted(const struct topn *t);
 /* Prefix entries sorted by memory, largest first; caller frees the array only. */
 struct prefix_entry **agg_prefix_sorted(const struct prefix_table *pt);
 enum ktype agg_ktype_parse(const char *s, size_t len);
+/* The element-count command of a type (STRLEN, LLEN, ... XLEN), NULL for none. */
+const char *agg_length_cmd(enum ktype t);
 enum ttl_bucket agg_ttl_bucket_of(long long ttl_ms);
 
 /* ---- prefix.c ---- */
@@ -352,6 +362,7 @@ struct node {
 	char *id;              /* cluster node id, NULL standalone */
 	const char *role;      /* "standalone", "primary", "replica" */
 	char *primary_label;   /* for a replica: the primary it stands for */
+	char *facts_from;      /* where KEYS callers and maxmemory were read (replica.c), or NULL */
 	redisContext *c;
 	void *tls;             /* the TLS relay under c (tls.c), or NULL */
 	char version[32];      /* the real server's: valkey_version on Valkey */
@@ -392,23 +403,72 @@ struct target {
 	char *username, *password;   /* owned */
 	bool tls;                    /* rediss:// */
 	char *display;               /* redacted form, for messages */
+	/* sentinel:// : the Sentinels ("host:port") and the primary's name (sentinel.c) */
+	char **sentinels;
+	size_t n_sentinels;
+	char *master_name;
 };
 
-/* Parses "redis://[user:pass@]host:port[/db]" or a path (contains '/'). Registers the
+/* Parses "redis://[user:pass@]host:port[/db]", "sentinel://[user:pass@]host:port[,host:port]/name"
+ * or a path (contains '/'). Registers the
  * password with redact. Returns -1 with *err set (caller frees) on a malformed target. */
 int conn_target_parse(const char *spec, struct target *t, char **err);
 void conn_target_free(struct target *t);
 /* "host:port", "[v6]:port" (caller frees). */
 char *conn_addr_label(const char *host, int port);
+/* The address to dial for an announced host:port: its redis.address_map entry, else
+ * itself. *out_host is the caller's to free. */
+void conn_map_address(const struct settings *s, const char *host, int port, char **out_host, int *out_port);
+/* Whether an address_map entry is "host:port=host:port"; else *why (caller frees). */
+bool conn_address_map_entry_ok(const char *entry, char **why);
+/* Connects, AUTHs, READONLY (a replica), SELECTs; no server facts. -1 with node->error. */
+int conn_node_open(struct node *n, const struct settings *s);
 /* Connects, AUTHs, SELECTs, reads server facts. -1 with node->error on failure. */
 int conn_node_connect(struct node *n, const struct settings *s);
 void conn_node_free(struct node *n);
 /* On a cluster, replaces the single seed node by the primaries (or one replica each with
  * --replica). Returns the node count, or -1 with *err set. */
 int conn_cluster_discover(struct node **nodes, size_t *n, const struct settings *s, char **err);
+/* The string after name in a flat field/value array reply (CLUSTER SHARDS, SENTINEL
+ * REPLICAS entries), or NULL. */
+const char *conn_reply_str(const redisReply *flat, const char *name);
+/* Whether a CLUSTER NODES flags field ("myself,master") holds flag. */
+bool conn_has_flag(const char *flags, const char *flag);
+/* Flags that make a node unusable: fail, fail? or noaddr. */
+bool conn_flags_unhealthy(const char *flags);
 /* A command with a reply check: NULL on a connection error or an error reply (sets
  * node->error when the connection broke). */
 redisReply *conn_node_command(struct node *n, const char *fmt, ...);
+
+/* ---- slots.c ---- */
+
+#define CLUSTER_SLOTS 16384
+
+struct slot_owner {
+	char *id, *addr;
+	bool healthy;          /* not flagged fail, fail? or noaddr */
+};
+
+struct slot_map {              /* the cluster's slots as CLUSTER NODES said at one moment */
+	uint16_t owner[CLUSTER_SLOTS];     /* 1-based index into owners, 0 = unassigned */
+	bool migrating[CLUSTER_SLOTS];     /* MIGRATING/IMPORTING on a node we asked */
+	struct slot_owner *owners;
+	size_t n_owners;
+	bool valid;
+};
+
+struct slot_coverage {
+	int uncovered;         /* no healthy primary, before or after the scan */
+	int migrating;         /* changed owner during the scan, or migrating/importing */
+	char *failed_nodes;    /* unhealthy primaries that own slots, or NULL (owned) */
+};
+
+/* The slot map, owners from the first connected node, MIGRATING/IMPORTING slots from each
+ * connected node's own line. -1 when no node answered CLUSTER NODES. */
+int slots_read(struct slot_map *m, struct node *nodes, size_t nn);
+void slots_free(struct slot_map *m);
+/* What changed or was unserved between two maps of the same scan. */
+void slots_compare(const struct slot_map *before, const struct slot_map *after, struct slot_coverage *out);
 
 /* ---- tls.c ---- */
 struct ssl_ctx_st;
@@ -429,10 +489,33 @@ extern volatile sig_atomic_t scan_stop;   /* set by SIGINT/SIGTERM */
 
 /* Scans every node, at most s->jobs at a time. Progress is drawn against total_keys. */
 void scan_all(struct node *nodes, size_t n, const struct settings *s, unsigned long long total_keys);
-/* The element-count command of a type (STRLEN, LLEN, ...), NULL for other types. */
-const char *scan_length_cmd(enum ktype t);
 /* Whether --max-keys stopped the scan (not an error). */
 bool scan_limit_reached(void);
+
+/* ---- redirect.c ---- */
+
+#define REDIRECT_CONNS_MAX 4   /* other nodes a scanning thread keeps a connection to */
+#define REDIRECT_HOPS_MAX 3    /* MOVED/ASK redirects followed per key */
+
+struct redirect_conns {        /* one per scanning thread (hiredis contexts are not shared) */
+	struct node v[REDIRECT_CONNS_MAX];
+	size_t n, next_evict;
+};
+
+struct followed_key {          /* a key read on the node a redirect named */
+	enum ktype type;
+	bool vanished, memory_refused;
+	u64 memory;
+	long long ttl_ms, length;
+	const char *where;     /* that node's label, valid until the next redirect_follow() */
+};
+
+/* Follows err ("MOVED slot host:port", "ASK slot host:port", as a key's TYPE answered on
+ * from): reads the key where it lives. 0 with *out filled; -1 when it could not be read
+ * there (TRYAGAIN, hops exhausted, node unreachable, another error). */
+int redirect_follow(struct redirect_conns *rc, const struct settings *s, const struct node *from,
+		    const char *err, const char *key, size_t len, bool with_memory, struct followed_key *out);
+void redirect_conns_free(struct redirect_conns *rc);
 
 /* ---- findings.c ---- */
 /* Server-side observations taken before the scan (SLOWLOG fills with our own commands). */
@@ -559,6 +642,29 @@ void memctx_free(struct memctx *m);
 /* The table and checks; keys_total is the scan's MEMORY USAGE sum, or NULL with --no-scan. */
 void memctx_report(struct report *r, const struct settings *s, struct node *nodes, size_t nn,
 		   const struct memctx *m, const struct agg *keys_total, double scale);
+/* ---- sentinel.c ---- */
+struct sentinel_answer {
+	char *primary_host;
+	int primary_port;
+	char *replica_host;    /* with --replica: a healthy replica, or NULL */
+	int replica_port;
+	char *sentinel;        /* the Sentinel that answered ("host:port") */
+};
+/* Asks t's Sentinels in order for t->master_name's primary (and with s->replica a healthy
+ * replica), over s's TLS settings with sentinel_password (may be NULL). 0 with *res
+ * filled, else -1 with *err (caller frees) saying what each Sentinel answered. */
+int sentinel_resolve(const struct target *t, const struct settings *s, const char *sentinel_password,
+		     struct sentinel_answer *res, char **err);
+void sentinel_answer_free(struct sentinel_answer *res);
+
+/* ---- replica.c ---- */
+/* --replica on a standalone primary: the first replica INFO replication lists online.
+ * 0 with *host (caller frees) and *port set; -1 when there is none. */
+int replica_find_online(struct node *primary, char **host, int *port);
+/* For a scanned replica (primary_label set): KEYS callers into callers and maxmemory into
+ * n, read from its primary (from n itself when the primary cannot be reached); sets
+ * n->facts_from. */
+void replica_primary_facts(struct node *n, const struct settings *s, struct caller_list *callers);
 
 /* ---- output.c ---- */
 void output_report(struct report *r, const struct settings *s, struct node *nodes, size_t nn,

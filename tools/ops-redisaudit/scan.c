@@ -301,20 +301,9 @@ static int read_access_replies(struct node *n, struct key_result *kr, struct acc
 	return 0;
 }
 
-static const char *length_cmd(enum ktype t)
-{
-	static const char *const cmd[KT_COUNT] = { "STRLEN", "LLEN", "SCARD", "ZCARD", "HLEN", "XLEN", NULL };
-	return cmd[t];
-}
-
-const char *scan_length_cmd(enum ktype t)
-{
-	return length_cmd(t);
-}
-
 static bool wants_length(const struct settings *s, const struct key_result *kr)
 {
-	return !kr->vanished && !kr->skipped && length_cmd(kr->type) &&
+	return !kr->vanished && !kr->skipped && agg_length_cmd(kr->type) &&
 	       (s->lengths || kr->memory_refused || kr->type == KT_STREAM);
 }
 
@@ -376,6 +365,7 @@ struct pipeline {
 	size_t bhead, blen;
 	bool stopping;
 	struct strbuf resp;        /* the encoded commands of one batch */
+	struct redirect_conns redirects;   /* to nodes MOVED/ASK named (redirect.c) */
 };
 
 static void push_group(struct pipeline *p, enum group_kind kind, struct batch *b)
@@ -505,7 +495,7 @@ static int on_main(struct pipeline *p, struct batch *b)
 	size_t n_len = 0;
 	for (size_t i = 0; i < b->nk; i++) {
 		if (wants_length(p->sh->s, &b->kr[i])) {
-			append_key_cmd(p->n, length_cmd(b->kr[i].type), b->sel[i]->str, b->sel[i]->len);
+			append_key_cmd(p->n, agg_length_cmd(b->kr[i].type), b->sel[i]->str, b->sel[i]->len);
 			b->kr[i].length_sent = true;
 			n_len++;
 		}
@@ -572,6 +562,36 @@ static int on_lengths(struct pipeline *p, struct batch *b)
 	return 0;
 }
 
+/* The scanned node with that label, else the one being scanned (top-key tables). */
+static int node_index_of(const struct pipeline *p, const char *label)
+{
+	for (size_t i = 0; i < p->sh->n; i++)
+		if (!strcmp(p->sh->nodes[i].label, label))
+			return (int)i;
+	return p->idx;
+}
+
+/* A key whose TYPE answered MOVED/ASK (resharding, failover) is read where it lives now
+ * and counted once, there; when that fails it stays skipped (reason "moved"). */
+static void follow_redirect(struct pipeline *p, struct key_result *kr, const redisReply *key, int *node)
+{
+	struct followed_key f;
+	if (redirect_follow(&p->redirects, p->sh->s, p->n, kr->error, key->str, key->len, !p->n->no_memory, &f))
+		return;
+	/* field by field: what else the batch read of the key keeps its meaning */
+	free(kr->error);
+	kr->error = NULL;
+	kr->skipped = false;
+	kr->type = f.type;
+	kr->vanished = f.vanished;
+	kr->memory_refused = f.memory_refused;
+	kr->memory = f.memory;
+	kr->ttl_ms = f.ttl_ms;
+	kr->length = f.length;
+	p->n->agg.redirected++;
+	*node = node_index_of(p, f.where);
+}
+
 /* Aggregates the finished batches at the head of the FIFO, in SCAN order. */
 static void aggregate_done(struct pipeline *p)
 {
@@ -581,6 +601,9 @@ static void aggregate_done(struct pipeline *p)
 		for (size_t i = 0; i < b->nk; i++) {
 			struct key_result *kr = &b->kr[i];
 			struct agg *a = &n->agg;
+			int where = p->idx;
+			if (kr->skipped && kr->skip == SK_MOVED)
+				follow_redirect(p, kr, b->sel[i], &where);
 			if (kr->skipped) {
 				a->skipped[kr->skip]++;
 				if (kr->skip == SK_OTHER && !a->skip_error) {
@@ -597,7 +620,7 @@ static void aggregate_done(struct pipeline *p)
 			if (kr->vanished)
 				n->agg.vanished++;
 			else
-				agg_add_key(&n->agg, p->sh->s, p->idx, b->sel[i]->str, b->sel[i]->len, kr->type,
+				agg_add_key(&n->agg, p->sh->s, where, b->sel[i]->str, b->sel[i]->len, kr->type,
 					    kr->memory, kr->ttl_ms, kr->length);
 			if (!kr->vanished && (b->access.freq || b->access.idle))
 				keyreport_add_access(n, p->idx, b->sel[i]->str, b->sel[i]->len, kr->type, kr->memory,
@@ -645,6 +668,7 @@ static void scan_node(struct scan_shared *sh, struct node *n, int idx)
 		p.blen--;
 	}
 	sb_release(&p.resp);
+	redirect_conns_free(&p.redirects);
 }
 
 static void *worker(void *arg)

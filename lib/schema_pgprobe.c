@@ -19,6 +19,8 @@ const struct cfg_key opskit_schema_pgprobe[] = {
 		.def = "200", CFG_RANGE(1, 100000)),
 	CFG_KEY("postgres.targets.*.dsn", CFG_STRING, "libpq DSN (key=value or postgresql:// URL) of a target"),
 	CFG_KEY("postgres.pgbouncer.*.dsn", CFG_STRING, "DSN of a PgBouncer admin console (dbname=pgbouncer)"),
+	CFG_KEY("postgres.pgbouncer.*.processes", CFG_INT, "PgBouncer processes sharing its port (so_reuseport)",
+		.def = "1", CFG_RANGE(1, 1024)),
 	CFG_KEY("postgres.pools.*.workers", CFG_INT, "processes of the application, each with its own pool"),
 	CFG_KEY("postgres.pools.*.pool_max", CFG_INT, "pool size per process"),
 	CFG_KEY("postgres.pools.*.pool_min", CFG_INT, "connections each process keeps open even when idle"),

@@ -30,6 +30,8 @@ static const struct cli_opt options[] = {
 		.config_key = "postgres.timeout"),
 	CLI_CALL_OPT(0, "pgbouncer", "DSN", opt_pgbouncer, "also probe this PgBouncer admin console (repeatable)",
 		     .flags = CLI_NO_ECHO),
+	CLI_OPT(0, "pgbouncer-processes", "N", CLI_INT, O, pgb_processes,
+		"PgBouncer processes sharing each --pgbouncer port (so_reuseport)", CLI_BOUNDS(1, 1024)),
 	CLI_CALL_OPT(0, "pool", "NAME=WxP[+O]", opt_pool, "an application's pool: W workers, pool_max P, overflow O"),
 	CLI_OPT(0, "session-age", "DURATION", CLI_SECONDS, O, session_age_s,
 		"list sessions busy or in a transaction this long", .config_key = "postgres.session_age"),
@@ -285,11 +287,19 @@ static void add_target(struct run *rn, const char *name, const char *dsn)
 					   .connect_ms = NAN, .query_ms = NAN };
 }
 
-static void add_bouncer(struct run *rn, const char *name, const char *dsn)
+/* processes: --pgbouncer-processes, else the configured PgBouncer's own key. */
+static void add_bouncer(struct run *rn, const struct config *cfg, const char *name, const char *dsn)
 {
 	char *subject = subject_name(rn, name, dsn, "PgBouncer DSN");
+	long long processes = rn->o.pgb_processes;
+	if (!processes && name) {
+		char *path = xasprintf("postgres.pgbouncer.%s.processes", name);
+		cfg_int(cfg, path, &processes);
+		free(path);
+	}
 	rn->bs = xrealloc(rn->bs, sizeof(*rn->bs) * (rn->nb + 1));
-	rn->bs[rn->nb++] = (struct bouncer){ .name = subject, .dsn = xstrdup(dsn), .connect_ms = NAN };
+	rn->bs[rn->nb++] = (struct bouncer){ .name = subject, .dsn = xstrdup(dsn), .connect_ms = NAN,
+					   .processes = processes };
 }
 
 static const char *target_dsn(struct run *rn, const struct config *cfg, const char *section, const char *name)
@@ -322,10 +332,10 @@ static void collect_targets(struct run *rn, const struct config *cfg, char **ope
 	if (!rn->nt && !bouncers->n && !cfg_children(cfg, "postgres.pgbouncer", &names, &count))
 		add_target(rn, NULL, ""); /* libpq's defaults: PGHOST, PGPORT, the socket */
 	for (size_t i = 0; i < bouncers->n; i++)
-		add_bouncer(rn, NULL, bouncers->items[i]);
+		add_bouncer(rn, cfg, NULL, bouncers->items[i]);
 	if (!bouncers->n && cfg_children(cfg, "postgres.pgbouncer", &names, &count))
 		for (size_t i = 0; i < count; i++)
-			add_bouncer(rn, names[i], target_dsn(rn, cfg, "pgbouncer", names[i]));
+			add_bouncer(rn, cfg, names[i], target_dsn(rn, cfg, "pgbouncer", names[i]));
 }
 
 /* ---- one run ---- */
@@ -336,8 +346,10 @@ static void build_report(struct report *r, struct run *rn)
 		checks_target(r, &rn->ts[i], &rn->o);
 		pools_checks(r, &rn->ts[i], &rn->o);
 	}
-	for (size_t i = 0; i < rn->nb; i++)
+	for (size_t i = 0; i < rn->nb; i++) {
 		pgbouncer_checks(r, &rn->bs[i], &rn->o);
+		bouncer_sizing_checks(r, &rn->bs[i], rn->ts, rn->nt);
+	}
 	if (rn->nt == 1) {
 		output_target(r, &rn->ts[0], false);
 	} else if (rn->nt > 1) {
@@ -437,7 +449,7 @@ static int exporter_probe(void *ctx, const char *target, double timeout_ms, FILE
 	char *bpath = xasprintf("postgres.pgbouncer.%s.dsn", target);
 	const char *dsn;
 	if (cfg_str(er->cfg, bpath, &dsn))
-		add_bouncer(rn, target, dsn);
+		add_bouncer(rn, er->cfg, target, dsn);
 	else if (looks_like_dsn(target))
 		add_target(rn, NULL, target);
 	else

@@ -10,6 +10,9 @@
  *   main.c       options, config, targets, one probe or the --watch loop, the report
  *   watch.c      --watch: a compact screen redrawn every N seconds
  *   output.c     tool data of one target ("server", "connections", "sessions")
+ *   bouncer_clients.c  PgBouncer's clients grouped by application, address and user
+ *   bouncer_capacity.c PgBouncer as configured: limits, paused/disabled databases, and
+ *                what all its pools may open against the server behind it
  *   pgbouncer.c  PgBouncer's admin console: its checks and data
  *   pools.c      application pool sizing (--pool, env files) against the server
  *   checks.c     the checks of one PostgreSQL target
@@ -108,6 +111,7 @@ struct probe_opts {
 	double watch_s;        /* --watch: seconds between screens; 0: one probe */
 	const char *listen;    /* --listen: exporter mode on this address */
 	struct cli_list bouncers; /* --pgbouncer DSNs */
+	int pgb_processes;     /* --pgbouncer-processes; 0: each PgBouncer's config, else 1 */
 	struct threshold th[TH_COUNT];
 	bool th_given[TH_COUNT][2]; /* -w / -c on the command line: the config does not apply */
 	struct pool_spec *pools;
@@ -166,6 +170,7 @@ struct bouncer {
 	double connect_ms;
 	struct probe_error err;
 	PGresult *pools, *stats, *clients, *servers, *config, *databases, *users;
+	long long processes; /* PgBouncer processes behind this DSN (so_reuseport); 0: not declared */
 };
 
 /* What the server has, known at login without asking (probe.c), for the statement. */
@@ -202,6 +207,23 @@ const char *checks_json_str(const json_t *o, const char *key);
 /* Value of a named column in row 0..n of a PGresult; NULL when absent. */
 const char *pgbouncer_get(const PGresult *res, int row, const char *col);
 double pgbouncer_num(const PGresult *res, int row, const char *col);
+/* SHOW CONFIG's value of key (NAN when absent); the row of name in SHOW DATABASES/USERS. */
+double pgbouncer_config_num(const PGresult *cfg, const char *key);
+int pgbouncer_row_named(const PGresult *res, const char *name);
+/* A pool's effective pool_size (INFINITY: unlimited, NAN: unknown) and reserve. */
+double pgbouncer_pool_size(const struct bouncer *b, const char *db, const char *user);
+double pgbouncer_reserve_pool(const struct bouncer *b, const char *db, const char *user);
+bool pgbouncer_is_admin_pool(const struct bouncer *b, int row);
+
+/* SHOW CLIENTS grouped by (application_name, addr, user), top groups first. */
+void bouncer_clients_output(struct report *r, const struct bouncer *b);
+/* Paused/disabled databases and max_db/user_connections in use (bouncer_capacity.c). */
+void bouncer_capacity_checks(struct report *r, const struct bouncer *b, const struct probe_opts *o);
+/* What the pooler may open (x processes) against each probed server's usable slots. */
+void bouncer_sizing_checks(struct report *r, const struct bouncer *b, const struct target *ts, size_t nt);
+void bouncer_capacity_output(struct report *r, const struct bouncer *b);
+/* max_connections less every reserved slot of a target's snapshot (pools.c). */
+double pools_usable_connections(const json_t *snap);
 
 /* Query text on one line, cut to max characters (output.c). Caller frees. */
 char *output_query_line(const char *q, size_t max);

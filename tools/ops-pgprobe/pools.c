@@ -58,6 +58,12 @@ int pools_from_env(struct pool_spec *p, const char *path, enum dotenv_dialect di
 	return rc;
 }
 
+double pools_usable_connections(const json_t *snap)
+{
+	return checks_json_num(snap, "max_connections") - checks_json_num(snap, "superuser_reserved") -
+	       checks_json_num(snap, "reserved");
+}
+
 static long long pool_peak(const struct pool_spec *p)
 {
 	return p->workers * (p->pool_max + p->overflow);
@@ -92,7 +98,7 @@ void pools_checks(struct report *r, const struct target *t, const struct probe_o
 		sb_addf(&parts, "%s%s %lld x (%lld + %lld) = %lld", parts.len ? ", " : "", p->name,
 			p->workers, p->pool_max, p->overflow, pool_peak(p));
 	}
-	double usable = max - reserved;
+	double usable = pools_usable_connections(t->snap);
 	double spare = usable - (double)need;
 	struct check *c;
 	if (spare < 0) {

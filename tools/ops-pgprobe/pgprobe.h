@@ -15,6 +15,7 @@
  *                what all its pools may open against the server behind it
  *   pgbouncer.c  PgBouncer's admin console: its checks and data
  *   pools.c      application pool sizing (--pool, env files) against the server
+ *   pool_model.c pods x surge x processes x concurrency x (pool + overflow); pool-held
  *   checks.c     the checks of one PostgreSQL target
  *   probe.c      every target in parallel, one thread each, one deadline
  *   query.c      the one query (a JSON document built on the server)
@@ -90,10 +91,21 @@ struct thresholds threshold_perf(const struct threshold *t, double base, double 
 struct pool_spec {
 	char *name;
 	long long workers, pool_max, pool_min, overflow;
+	long long pods, concurrency; /* replicas, and Celery children per worker (default 1) */
+	double surge;                /* rolling deploy: pods x surge run at once (default 1) */
 	bool from_env[POOL_FIELDS];
 	char *target;  /* NULL = every target */
 	char *where;   /* config location or "--pool" */
 };
+
+/* The pool model (pool_model.c): a spec with pods, concurrency and surge at 1; what it
+ * may open; "web 8 x (10 + 5) = 120"; --pool's two forms (-1 with *why, caller frees);
+ * the pool-held check (applications holding more than declared). */
+void pool_spec_init(struct pool_spec *p, char *name);
+double pool_model_peak(const struct pool_spec *p);
+struct strbuf;
+void pool_model_formula(struct strbuf *sb, const struct pool_spec *p);
+int pool_model_parse(const char *arg, struct pool_spec *p, char **why);
 
 /* Default variable names of workers, pool_max, pool_min, overflow in an env file. */
 extern const char *const pools_env_defaults[POOL_FIELDS];
@@ -194,6 +206,7 @@ void probe_bouncer_reset(struct bouncer *b);
 
 void checks_target(struct report *r, const struct target *t, const struct probe_opts *o);
 void pools_checks(struct report *r, const struct target *t, const struct probe_opts *o);
+void pool_model_held_checks(struct report *r, const struct target *t, const struct probe_opts *o);
 void pgbouncer_checks(struct report *r, const struct bouncer *b, const struct probe_opts *o);
 void output_target(struct report *r, const struct target *t, bool nested);
 void pools_output(struct report *r, const struct probe_opts *o);

@@ -33,7 +33,7 @@ static const struct cli_opt options[] = {
 	CLI_OPT(0, "pgbouncer-processes", "N", CLI_INT, O, pgb_processes,
 		"PgBouncer processes sharing each --pgbouncer port (so_reuseport)", CLI_BOUNDS(1, 1024)),
 	CLI_CALL_OPT(0, "pool", "NAME=WxP[+O]|app=NAME,...", opt_pool,
-		     "an application's pools: W workers, pool_max P, overflow O; or pods, processes, concurrency, pool, overflow, surge"),
+		     "an application's pools: W workers, pool_max P, overflow O (long form: see ops-pgprobe(1))"),
 	CLI_OPT(0, "session-age", "DURATION", CLI_SECONDS, O, session_age_s,
 		"list sessions busy or in a transaction this long", .config_key = "postgres.session_age"),
 	CLI_OPT(0, "idle-age", "DURATION", CLI_SECONDS, O, idle_age_s, "idle connections older than this are stale",

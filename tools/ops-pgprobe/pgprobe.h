@@ -10,10 +10,11 @@
  *   main.c       options, config, targets, one probe or the --watch loop, the report
  *   watch.c      --watch: a compact screen redrawn every N seconds
  *   output.c     tool data of one target ("server", "connections", "sessions")
+ *   pgbouncer.c  PgBouncer's admin console: its checks and data
  *   bouncer_clients.c  PgBouncer's clients grouped by application, address and user
  *   bouncer_capacity.c PgBouncer as configured: limits, paused/disabled databases, and
  *                what all its pools may open against the server behind it
- *   pgbouncer.c  PgBouncer's admin console: its checks and data
+ *   pgbouncer_show.c  columns of the SHOW results by name, pool sizes as PgBouncer computes them
  *   pools.c      application pool sizing (--pool, env files) against the server
  *   pool_model.c pods x surge x processes x concurrency x (pool + overflow); pool-held
  *   checks.c     the checks of one PostgreSQL target

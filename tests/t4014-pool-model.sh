@@ -2,7 +2,8 @@
 # The pool model on a real server: ceil(pods x surge) x processes x concurrency x
 # (pool + overflow), from --pool's long form and from the config (pods, concurrency,
 # surge), the short form unchanged, and the pool-held check: an application that holds
-# more connections than its declared pools may open (a leak) is a WARNING.
+# more connections than its declared pools may open (a leak) is a WARNING, counted on
+# the server or, when more, among a PgBouncer's clients (where some wait for a server).
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_LIB/postgres.sh"
 test_require_cmd psql python3
@@ -55,6 +56,21 @@ test_expect_success 'config: pods, surge and Celery concurrency; the declared to
 	test_grep "pools can open 21 connections (celery 4 x concurrency 4 x (1 + 0) = 16, web 5 pods (3 x surge 1.5) x 1 x (1 + 0) = 5)" cfg.out &&
 	test_grep "^CRITICAL  *pool-sizing .* + 3 reserved = 24 > max_connections 20: overflows by 4" cfg.out &&
 	test_grep "^OK  *pool-held .*celery 0 of 16, web 1 of 5" cfg.out
+'
+
+# Behind PgBouncer (session pooling, pool_size 1): "bq" has 2 clients, 1 on the server.
+start_pgbouncer 1 10 || { echo "Bail out! PgBouncer did not start"; exit 1; }
+pg_session bq1 "$PGB_APP_DSN application_name=bq"
+pg_send bq1 "SELECT 'bq1-ready';"
+pg_wait_output bq1 bq1-ready || say "the first PgBouncer client got no server"
+pg_session bq2 "$PGB_APP_DSN application_name=bq"
+pg_send bq2 "SELECT 'bq2-ready';"
+pgb_wait_for_waiting 1 || say "the second PgBouncer client never waited"
+test_expect_success 'pool-held counts the PgBouncer clients when they are more than the server sessions' '
+	ops-pgprobe --pool "app=bq,pool=1" --pool "app=leaky,pool=3" "$PG_DSN" >direct.out; test $? -eq 0 &&
+	test_grep "^OK  *pool-held .*bq 1 of 1, leaky 3 of 3" direct.out &&
+	ops-pgprobe --pool "app=bq,pool=1" --pool "app=leaky,pool=3" --pgbouncer "$PGB_ADMIN_DSN" "$PG_DSN" >via.out
+	test_grep "^WARNING  *pool-held .*holding more connections than declared: bq 2 of 1" via.out
 '
 
 test_done

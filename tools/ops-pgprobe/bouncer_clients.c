@@ -97,6 +97,17 @@ static struct client_group *group_clients(const PGresult *res, size_t *ngroups, 
 	return g;
 }
 
+double bouncer_clients_named(const struct bouncer *b, const char *app)
+{
+	if (!b->clients || b->err.kind != FAIL_NONE)
+		return NAN;
+	double n = 0;
+	for (int i = 0; i < PQntuples(b->clients); i++)
+		n += strcmp(col_or_empty(b->clients, i, "database"), "pgbouncer") &&
+		     !strcmp(col_or_empty(b->clients, i, "application_name"), app);
+	return n;
+}
+
 /* True when application_name cannot tell the clients apart (all empty or all equal). */
 static bool names_indistinct(const struct client_group *g, size_t n)
 {

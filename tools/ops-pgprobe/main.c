@@ -348,7 +348,7 @@ static void build_report(struct report *r, struct run *rn)
 	for (size_t i = 0; i < rn->nt; i++) {
 		checks_target(r, &rn->ts[i], &rn->o);
 		pools_checks(r, &rn->ts[i], &rn->o);
-		pool_model_held_checks(r, &rn->ts[i], &rn->o);
+		pool_model_held_checks(r, &rn->ts[i], &rn->o, rn->bs, rn->nb);
 	}
 	for (size_t i = 0; i < rn->nb; i++) {
 		pgbouncer_checks(r, &rn->bs[i], &rn->o);

@@ -11,12 +11,12 @@
  *   watch.c      --watch: a compact screen redrawn every N seconds
  *   output.c     tool data of one target ("server", "connections", "sessions")
  *   pgbouncer.c  PgBouncer's admin console: its checks and data
- *   bouncer_clients.c  PgBouncer's clients grouped by application, address and user
  *   bouncer_capacity.c PgBouncer as configured: limits, paused/disabled databases, and
  *                what all its pools may open against the server behind it
- *   pgbouncer_show.c  columns of the SHOW results by name, pool sizes as PgBouncer computes them
  *   pools.c      application pool sizing (--pool, env files) against the server
  *   pool_model.c pods x surge x processes x concurrency x (pool + overflow); pool-held
+ *   bouncer_clients.c  PgBouncer's clients grouped by application, address and user
+ *   pgbouncer_show.c  columns of the SHOW results by name, pool sizes as PgBouncer computes them
  *   checks.c     the checks of one PostgreSQL target
  *   probe.c      every target in parallel, one thread each, one deadline
  *   query.c      the one query (a JSON document built on the server)
@@ -207,7 +207,8 @@ void probe_bouncer_reset(struct bouncer *b);
 
 void checks_target(struct report *r, const struct target *t, const struct probe_opts *o);
 void pools_checks(struct report *r, const struct target *t, const struct probe_opts *o);
-void pool_model_held_checks(struct report *r, const struct target *t, const struct probe_opts *o);
+void pool_model_held_checks(struct report *r, const struct target *t, const struct probe_opts *o,
+			    const struct bouncer *bs, size_t nb);
 void pgbouncer_checks(struct report *r, const struct bouncer *b, const struct probe_opts *o);
 void output_target(struct report *r, const struct target *t, bool nested);
 void pools_output(struct report *r, const struct probe_opts *o);
@@ -231,6 +232,8 @@ bool pgbouncer_is_admin_pool(const struct bouncer *b, int row);
 
 /* SHOW CLIENTS grouped by (application_name, addr, user), top groups first. */
 void bouncer_clients_output(struct report *r, const struct bouncer *b);
+/* Clients of one application_name (admin console left out); NAN when not probed. */
+double bouncer_clients_named(const struct bouncer *b, const char *app);
 /* Paused/disabled databases and max_db/user_connections in use (bouncer_capacity.c). */
 void bouncer_capacity_checks(struct report *r, const struct bouncer *b, const struct probe_opts *o);
 /* What the pooler may open (x processes) against each probed server's usable slots. */

@@ -167,7 +167,7 @@ int pool_model_parse(const char *arg, struct pool_spec *p, char **why)
 
 /* Connections the application holds on the server: its rows of the by-application
  * groups (the statement keeps the largest 100). */
-static double held_by(const json_t *snap, const char *app)
+static double held_on_server(const json_t *snap, const char *app)
 {
 	const json_t *groups = json_object_get(snap, "groups"), *g;
 	size_t i;
@@ -180,7 +180,21 @@ static double held_by(const json_t *snap, const char *app)
 	return n;
 }
 
-void pool_model_held_checks(struct report *r, const struct target *t, const struct probe_opts *o)
+/* What the application's pools hold: its server sessions, or its PgBouncer clients when
+ * more (behind a pooler its pools connect to PgBouncer, where clients may wait for a
+ * server connection; in session mode both count the same connections, so no sum). */
+static double held_by(const json_t *snap, const char *app, const struct bouncer *bs, size_t nb)
+{
+	double n = held_on_server(snap, app), via_bouncers = 0;
+	for (size_t i = 0; i < nb; i++) {
+		double c = bouncer_clients_named(&bs[i], app);
+		via_bouncers += isnan(c) ? 0 : c;
+	}
+	return fmax(n, via_bouncers);
+}
+
+void pool_model_held_checks(struct report *r, const struct target *t, const struct probe_opts *o,
+			    const struct bouncer *bs, size_t nb)
 {
 	struct strbuf over = STRBUF_INIT, fine = STRBUF_INIT;
 	double excess = 0;
@@ -189,7 +203,7 @@ void pool_model_held_checks(struct report *r, const struct target *t, const stru
 		const struct pool_spec *p = &o->pools[i];
 		if (p->target && strcmp(p->target, t->name))
 			continue;
-		double held = held_by(t->snap, p->name), peak = pool_model_peak(p);
+		double held = held_by(t->snap, p->name, bs, nb), peak = pool_model_peak(p);
 		struct strbuf *sb = held > peak ? &over : &fine;
 		sb_addf(sb, "%s%s %.0f of %.0f", sb->len ? ", " : "", p->name, held, peak);
 		excess += fmax(0, held - peak);

@@ -80,7 +80,10 @@ assert dbs[\"app\"][\"reserve_pool_size\"] == 1, dbs
 lim = c[\"pgbouncer-limits\"]
 if v >= (1, 25):
     assert \"max_user_connections of user postgres: 3 of 3\" in lim[\"message\"], lim
+    u = {x[\"name\"]: x for x in b[\"users\"]}
+    assert (u[\"postgres\"][\"pool_size\"], u[\"postgres\"][\"max_user_connections\"], u[\"postgres\"][\"current_connections\"]) == (2, 3, 3), u
 else:
+    assert \"users\" not in b, b
     assert \"max_db_connections of database app2: 1 of 2\" in lim[\"message\"], lim
 pr = c[\"pgbouncer-processes\"]
 assert pr[\"status\"] == \"warning\" and \"the admin DSN reaches one at random\" in pr[\"message\"], pr

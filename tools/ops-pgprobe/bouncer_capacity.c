@@ -104,13 +104,37 @@ void bouncer_capacity_checks(struct report *r, const struct bouncer *b, const st
 	check_limits(r, b, o);
 }
 
-/* A cell that may be absent in this version, as a whole number or null. */
-static void table_num(struct rp_table *tb, double v)
+/* Users with their own settings ([users], PgBouncer 1.23+): pool_size, reserve,
+ * max_user_connections. Users without any are left out: auth_query may know thousands. */
+static bool user_configured(const PGresult *users, int i)
 {
-	if (isnan(v) || v < -9e18 || v > 9e18)
-		rp_table_str(tb, NULL);
-	else
-		rp_table_int(tb, (long long)v);
+	return !isnan(pgbouncer_num(users, i, "pool_size")) || pgbouncer_num(users, i, "max_user_connections") > 0 ||
+	       !isnan(pgbouncer_num(users, i, "reserve_pool_size"));
+}
+
+static void bouncer_users_output(struct report *r, const struct bouncer *b)
+{
+	int n = 0;
+	for (int i = 0; b->users && i < PQntuples(b->users); i++)
+		n += user_configured(b->users, i);
+	if (!n)
+		return;
+	struct rp_table *tb = rp_table_new(r, "users", "users with their own settings (max_user_connections 0: no limit):");
+	rp_table_col(tb, "name", "USER", COL_STR);
+	rp_table_col(tb, "pool_size", "POOL_SIZE", COL_INT);
+	rp_table_col(tb, "reserve_pool_size", "RESERVE", COL_INT);
+	rp_table_col(tb, "max_user_connections", "MAX_USER_CONN", COL_INT);
+	rp_table_col(tb, "current_connections", "CURRENT", COL_INT);
+	for (int i = 0; i < PQntuples(b->users); i++) {
+		if (!user_configured(b->users, i))
+			continue;
+		rp_table_str(tb, pgbouncer_get(b->users, i, "name"));
+		pgbouncer_table_count(tb, pgbouncer_num(b->users, i, "pool_size"));
+		pgbouncer_table_count(tb, pgbouncer_num(b->users, i, "reserve_pool_size"));
+		pgbouncer_table_count(tb, pgbouncer_num(b->users, i, "max_user_connections"));
+		pgbouncer_table_count(tb, pgbouncer_num(b->users, i, "current_connections"));
+	}
+	rp_table_end(tb);
 }
 
 void bouncer_capacity_output(struct report *r, const struct bouncer *b)
@@ -131,15 +155,16 @@ void bouncer_capacity_output(struct report *r, const struct bouncer *b)
 		const char *name = pgbouncer_get(b->databases, i, "name");
 		rp_table_str(tb, name);
 		rp_table_str(tb, pgbouncer_get(b->databases, i, "host"));
-		table_num(tb, pgbouncer_num(b->databases, i, "port"));
-		table_num(tb, pgbouncer_num(b->databases, i, "pool_size"));
-		table_num(tb, pgbouncer_reserve_pool(b, name, NULL));
-		table_num(tb, db_limit(b->databases, i));
-		table_num(tb, pgbouncer_num(b->databases, i, "current_connections"));
+		pgbouncer_table_count(tb, pgbouncer_num(b->databases, i, "port"));
+		pgbouncer_table_count(tb, pgbouncer_num(b->databases, i, "pool_size"));
+		pgbouncer_table_count(tb, pgbouncer_reserve_pool(b, name, NULL));
+		pgbouncer_table_count(tb, db_limit(b->databases, i));
+		pgbouncer_table_count(tb, pgbouncer_num(b->databases, i, "current_connections"));
 		rp_table_str(tb, db_flag(b->databases, i, "paused") ? "yes" : "no");
 		rp_table_str(tb, db_flag(b->databases, i, "disabled") ? "yes" : "no");
 	}
 	rp_table_end(tb);
+	bouncer_users_output(r, b);
 }
 
 /* ---- pooler vs server ---- */

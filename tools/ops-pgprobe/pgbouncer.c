@@ -156,16 +156,6 @@ static void state_summary(struct report *r, const char *key, const PGresult *res
 	rp_close_object(r);
 }
 
-/* A count for a COL_INT cell: one PgBouncer did not give (an older version, NULL) or that
- * no long long holds is null ("-"), not undefined behaviour (found by fuzz-pgbouncer). */
-static void table_count(struct rp_table *tb, double v)
-{
-	if (isnan(v) || v < -9e18 || v > 9e18)
-		rp_table_str(tb, NULL);
-	else
-		rp_table_int(tb, (long long)v);
-}
-
 static void pools_table(struct report *r, const struct bouncer *b)
 {
 	struct rp_table *tb = rp_table_new(r, "pools", "pools:");
@@ -188,13 +178,13 @@ static void pools_table(struct report *r, const struct bouncer *b)
 		rp_table_str(tb, pgbouncer_get(b->pools, i, "pool_mode"));
 		double size = pgbouncer_pool_size(b, pgbouncer_get(b->pools, i, "database"), pgbouncer_get(b->pools, i, "user"));
 		double reserve = pgbouncer_reserve_pool(b, pgbouncer_get(b->pools, i, "database"), pgbouncer_get(b->pools, i, "user"));
-		table_count(tb, isinf(size) ? 0 : isnan(size) ? -1 : size); /* 0: unlimited (1.24+) */
-		table_count(tb, isnan(reserve) ? -1 : reserve);
-		table_count(tb, pgbouncer_num(b->pools, i, "cl_active"));
-		table_count(tb, pgbouncer_num(b->pools, i, "cl_waiting"));
-		table_count(tb, pgbouncer_num(b->pools, i, "sv_active"));
-		table_count(tb, pgbouncer_num(b->pools, i, "sv_idle"));
-		table_count(tb, pgbouncer_num(b->pools, i, "sv_used"));
+		pgbouncer_table_count(tb, isinf(size) ? 0 : isnan(size) ? -1 : size); /* 0: unlimited (1.24+) */
+		pgbouncer_table_count(tb, isnan(reserve) ? -1 : reserve);
+		pgbouncer_table_count(tb, pgbouncer_num(b->pools, i, "cl_active"));
+		pgbouncer_table_count(tb, pgbouncer_num(b->pools, i, "cl_waiting"));
+		pgbouncer_table_count(tb, pgbouncer_num(b->pools, i, "sv_active"));
+		pgbouncer_table_count(tb, pgbouncer_num(b->pools, i, "sv_idle"));
+		pgbouncer_table_count(tb, pgbouncer_num(b->pools, i, "sv_used"));
 		rp_table_double(tb, pool_maxwait(b, i));
 	}
 	rp_table_end(tb);
@@ -213,8 +203,8 @@ static void stats_table(struct report *r, const struct bouncer *b)
 		if (db && !strcmp(db, "pgbouncer"))
 			continue;
 		rp_table_str(tb, db);
-		table_count(tb, pgbouncer_num(b->stats, i, "total_xact_count"));
-		table_count(tb, pgbouncer_num(b->stats, i, "total_query_count"));
+		pgbouncer_table_count(tb, pgbouncer_num(b->stats, i, "total_xact_count"));
+		pgbouncer_table_count(tb, pgbouncer_num(b->stats, i, "total_query_count"));
 		rp_table_double(tb, pgbouncer_num(b->stats, i, "avg_query_time") / 1e6);
 		rp_table_double(tb, pgbouncer_num(b->stats, i, "avg_wait_time") / 1e6);
 	}

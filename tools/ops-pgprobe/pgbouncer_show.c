@@ -86,3 +86,13 @@ bool pgbouncer_is_admin_pool(const struct bouncer *b, int row)
 	const char *db = pgbouncer_get(b->pools, row, "database");
 	return db && !strcmp(db, "pgbouncer");
 }
+
+/* A count for a COL_INT cell: one PgBouncer did not give (an older version, NULL) or that
+ * no long long holds is null ("-"), not undefined behaviour (found by fuzz-pgbouncer). */
+void pgbouncer_table_count(struct rp_table *tb, double v)
+{
+	if (isnan(v) || v < -9e18 || v > 9e18)
+		rp_table_str(tb, NULL);
+	else
+		rp_table_int(tb, (long long)v);
+}

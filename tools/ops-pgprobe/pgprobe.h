@@ -229,6 +229,9 @@ int pgbouncer_row_named(const PGresult *res, const char *name);
 double pgbouncer_pool_size(const struct bouncer *b, const char *db, const char *user);
 double pgbouncer_reserve_pool(const struct bouncer *b, const char *db, const char *user);
 bool pgbouncer_is_admin_pool(const struct bouncer *b, int row);
+/* A count cell: null when PgBouncer did not give it or no long long holds it. */
+struct rp_table;
+void pgbouncer_table_count(struct rp_table *tb, double v);
 
 /* SHOW CLIENTS grouped by (application_name, addr, user), top groups first. */
 void bouncer_clients_output(struct report *r, const struct bouncer *b);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # PgBouncer as deployed, on 1.18 (Debian), 1.21 and 1.25 (ci/install-peers.sh; a
 # version that is not installed is skipped): its clients grouped by application_name,
-# address and user (and the application_name_add_host hint when the names tell nothing),
+# address and user (the top 10, the rest summed up; the application_name_add_host hint
+# when the names tell nothing),
 # databases paused (PAUSE) and disabled (DISABLE), max_db_connections and (1.23+, [users])
 # max_user_connections in use, so_reuseport, and what all its pools may open against the
 # server's usable connections, times the processes sharing the port.
@@ -101,10 +102,36 @@ assert \"<= the server\x27s 17 usable\" in sz[0][\"message\"], sz
 		test_grep "hint: PgBouncer can open more server connections than PostgreSQL accepts" sizing-$v.txt &&
 		test_grep "^OK  *pgbouncer-processes .*2 PgBouncer processes declared" sizing-$v.txt
 	'
+	if [ "$v" = 1.18 ]; then many_groups; fi
 	admin "RESUME app3"
 	admin "ENABLE app4"
 	pg_kill_sessions
 	stop_pgbouncer
+}
+
+# many_groups: 11 more applications (13 groups with web and worker): 10 are shown, those
+# with waiting clients first (the pool of app has 4 + 1 server connections), the rest
+# summed up.
+many_groups() {
+	i=1
+	while [ $i -le 11 ]; do
+		pg_session c$i "$PGB_APP_DSN application_name=c$i"
+		pg_send c$i "SELECT 'c$i-sent';"
+		i=$((i + 1))
+	done
+	pgb_wait_for_waiting 1 || say "no client waited in pool app"
+	test_expect_success "PgBouncer $v: 13 client groups: the top 10 (waiting first), the rest summed up" '
+		ops-pgprobe --format json --pgbouncer "$PGB_ADMIN_DSN" >many.json
+		json_assert many.json "
+b = d[\"pgbouncer\"][0]
+g, more = b[\"client_groups\"], b[\"client_groups_more\"]
+assert len(g) == 10 and more[\"groups\"] == 3, (g, more)
+assert sum(x[\"total\"] for x in g) + more[\"clients\"] == 14, (g, more)
+assert g[0][\"waiting\"] >= 1, g
+w = [x[\"waiting\"] for x in g]
+assert w == sorted(w, reverse=True), w
+"
+	'
 }
 
 for v in 1.18 1.21 1.25; do

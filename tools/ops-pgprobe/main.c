@@ -30,7 +30,10 @@ static const struct cli_opt options[] = {
 		.config_key = "postgres.timeout"),
 	CLI_CALL_OPT(0, "pgbouncer", "DSN", opt_pgbouncer, "also probe this PgBouncer admin console (repeatable)",
 		     .flags = CLI_NO_ECHO),
-	CLI_CALL_OPT(0, "pool", "NAME=WxP[+O]", opt_pool, "an application's pool: W workers, pool_max P, overflow O"),
+	CLI_OPT(0, "pgbouncer-processes", "N", CLI_INT, O, pgb_processes,
+		"PgBouncer processes sharing each --pgbouncer port (so_reuseport)", CLI_BOUNDS(1, 1024)),
+	CLI_CALL_OPT(0, "pool", "NAME=WxP[+O]|app=NAME,...", opt_pool,
+		     "an application's pools: W workers, pool_max P, overflow O (long form: see ops-pgprobe(1))"),
 	CLI_OPT(0, "session-age", "DURATION", CLI_SECONDS, O, session_age_s,
 		"list sessions busy or in a transaction this long", .config_key = "postgres.session_age"),
 	CLI_OPT(0, "idle-age", "DURATION", CLI_SECONDS, O, idle_age_s, "idle connections older than this are stale",
@@ -113,32 +116,18 @@ static void add_pool(struct probe_opts *o, struct pool_spec p)
 	o->pools[o->npools++] = p;
 }
 
-/* NAME=WxP[+O]: "web=8x10+5". The first --pool replaces the config's pools: the on-call
- * engineer is asking "what if". */
+/* NAME=WxP[+O] or app=NAME,pods=N,... (pool_model.c). The first --pool replaces the
+ * config's pools: the on-call engineer is asking "what if". */
 static int opt_pool(void *opts, const char *arg, char **why)
 {
 	struct probe_opts *o = opts;
-	struct pool_spec p = { 0 };
-	const char *eq = strchr(arg, '=');
-	char *end;
-	if (!eq || eq == arg)
-		goto bad;
-	p.workers = strtoll(eq + 1, &end, 10);
-	if (*end != 'x' || p.workers < 0)
-		goto bad;
-	p.pool_max = strtoll(end + 1, &end, 10);
-	if (*end == '+')
-		p.overflow = strtoll(end + 1, &end, 10);
-	if (*end || p.pool_max < 0 || p.overflow < 0)
-		goto bad;
-	p.name = xstrndup(arg, (size_t)(eq - arg));
+	struct pool_spec p;
+	if (pool_model_parse(arg, &p, why))
+		return -1;
 	p.where = xstrdup("--pool");
 	add_pool(o, p);
 	o->pools_given = true;
 	return 0;
-bad:
-	*why = xasprintf("wants NAME=WORKERSxPOOL_MAX[+OVERFLOW] (e.g. web=8x10+5), got \"%s\"", arg);
-	return -1;
 }
 
 static int opt_pgbouncer(void *opts, const char *arg, char **why)
@@ -206,6 +195,20 @@ static void config_pool_env(struct run *rn, const struct config *cfg, struct poo
 	free(path);
 }
 
+/* pods, concurrency, surge: their schema rows hold the defaults and bounds. */
+static void config_pool_model(const struct config *cfg, struct pool_spec *p)
+{
+	char *path = xasprintf("postgres.pools.%s.pods", p->name);
+	cfg_int(cfg, path, &p->pods);
+	free(path);
+	path = xasprintf("postgres.pools.%s.concurrency", p->name);
+	cfg_int(cfg, path, &p->concurrency);
+	free(path);
+	path = xasprintf("postgres.pools.%s.surge", p->name);
+	cfg_double(cfg, path, &p->surge);
+	free(path);
+}
+
 static void config_pools(struct run *rn, const struct config *cfg)
 {
 	static const char *const fields[] = { "workers", "pool_max", "pool_min", "overflow" };
@@ -214,7 +217,8 @@ static void config_pools(struct run *rn, const struct config *cfg)
 	if (rn->o.pools_given || !cfg_children(cfg, "postgres.pools", &names, &n))
 		return;
 	for (size_t i = 0; i < n; i++) {
-		struct pool_spec p = { .name = xstrdup(names[i]) };
+		struct pool_spec p;
+		pool_spec_init(&p, xstrdup(names[i]));
 		long long *dst[] = { &p.workers, &p.pool_max, &p.pool_min, &p.overflow };
 		bool have[POOL_FIELDS];
 		for (size_t k = 0; k < POOL_FIELDS; k++) {
@@ -224,6 +228,7 @@ static void config_pools(struct run *rn, const struct config *cfg)
 				config_error(rn, cfg, path, "must not be negative");
 			free(path);
 		}
+		config_pool_model(cfg, &p);
 		config_pool_env(rn, cfg, &p);
 		char *where = xasprintf("postgres.pools.%s", names[i]);
 		if (!(have[0] || p.from_env[0]) || !(have[1] || p.from_env[1]))
@@ -294,11 +299,19 @@ static void add_target(struct run *rn, const char *name, const char *dsn)
 					   .connect_ms = NAN, .query_ms = NAN };
 }
 
-static void add_bouncer(struct run *rn, const char *name, const char *dsn)
+/* processes: --pgbouncer-processes, else the configured PgBouncer's own key. */
+static void add_bouncer(struct run *rn, const struct config *cfg, const char *name, const char *dsn)
 {
 	char *subject = subject_name(rn, name, dsn, "PgBouncer DSN");
+	long long processes = rn->o.pgb_processes;
+	if (!processes && name) {
+		char *path = xasprintf("postgres.pgbouncer.%s.processes", name);
+		cfg_int(cfg, path, &processes);
+		free(path);
+	}
 	rn->bs = xrealloc(rn->bs, sizeof(*rn->bs) * (rn->nb + 1));
-	rn->bs[rn->nb++] = (struct bouncer){ .name = subject, .dsn = xstrdup(dsn), .connect_ms = NAN };
+	rn->bs[rn->nb++] = (struct bouncer){ .name = subject, .dsn = xstrdup(dsn), .connect_ms = NAN,
+					   .processes = processes };
 }
 
 static const char *target_dsn(struct run *rn, const struct config *cfg, const char *section, const char *name)
@@ -331,10 +344,10 @@ static void collect_targets(struct run *rn, const struct config *cfg, char **ope
 	if (!rn->nt && !bouncers->n && !cfg_children(cfg, "postgres.pgbouncer", &names, &count))
 		add_target(rn, NULL, ""); /* libpq's defaults: PGHOST, PGPORT, the socket */
 	for (size_t i = 0; i < bouncers->n; i++)
-		add_bouncer(rn, NULL, bouncers->items[i]);
+		add_bouncer(rn, cfg, NULL, bouncers->items[i]);
 	if (!bouncers->n && cfg_children(cfg, "postgres.pgbouncer", &names, &count))
 		for (size_t i = 0; i < count; i++)
-			add_bouncer(rn, names[i], target_dsn(rn, cfg, "pgbouncer", names[i]));
+			add_bouncer(rn, cfg, names[i], target_dsn(rn, cfg, "pgbouncer", names[i]));
 }
 
 /* ---- one run ---- */
@@ -345,9 +358,12 @@ static void build_report(struct report *r, struct run *rn)
 		checks_target(r, &rn->ts[i], &rn->o);
 		sessions_checks(r, &rn->ts[i], &rn->o);
 		pools_checks(r, &rn->ts[i], &rn->o);
+		pool_model_held_checks(r, &rn->ts[i], &rn->o, rn->bs, rn->nb);
 	}
-	for (size_t i = 0; i < rn->nb; i++)
+	for (size_t i = 0; i < rn->nb; i++) {
 		pgbouncer_checks(r, &rn->bs[i], &rn->o);
+		bouncer_sizing_checks(r, &rn->bs[i], rn->ts, rn->nt);
+	}
 	if (rn->nt == 1) {
 		output_target(r, &rn->ts[0], false);
 	} else if (rn->nt > 1) {
@@ -448,7 +464,7 @@ static int exporter_probe(void *ctx, const char *target, double timeout_ms, FILE
 	char *bpath = xasprintf("postgres.pgbouncer.%s.dsn", target);
 	const char *dsn;
 	if (cfg_str(er->cfg, bpath, &dsn))
-		add_bouncer(rn, target, dsn);
+		add_bouncer(rn, er->cfg, target, dsn);
 	else if (looks_like_dsn(target))
 		add_target(rn, NULL, target);
 	else

@@ -10,82 +10,6 @@
 #include "pgprobe.h"
 #include "util.h"
 
-const char *pgbouncer_get(const PGresult *res, int row, const char *col)
-{
-	if (!res || row < 0 || row >= PQntuples(res))
-		return NULL;
-	int f = PQfnumber(res, col);
-	if (f < 0 || PQgetisnull(res, row, f))
-		return NULL;
-	return PQgetvalue(res, row, f);
-}
-
-double pgbouncer_num(const PGresult *res, int row, const char *col)
-{
-	const char *v = pgbouncer_get(res, row, col);
-	double d;
-	/* PgBouncer 1.23+ pads SHOW USERS' pool_size ("        1"); "" is "not set". */
-	while (v && *v == ' ')
-		v++;
-	return v && *v && parse_double(v, &d) == 0 ? d : NAN;
-}
-
-static double config_num(const PGresult *cfg, const char *key)
-{
-	for (int i = 0; cfg && i < PQntuples(cfg); i++)
-		if (pgbouncer_get(cfg, i, "key") && !strcmp(pgbouncer_get(cfg, i, "key"), key))
-			return pgbouncer_num(cfg, i, "value");
-	return NAN;
-}
-
-/* The row of name in a SHOW DATABASES / SHOW USERS result, or -1. */
-static int row_named(const PGresult *res, const char *name)
-{
-	for (int i = 0; name && res && i < PQntuples(res); i++) {
-		const char *n = pgbouncer_get(res, i, "name");
-		if (n && !strcmp(n, name))
-			return i;
-	}
-	return -1;
-}
-
-/*
- * The effective pool size of a pool, as PgBouncer computes it (pool_pool_size()): the
- * user's pool_size (SHOW USERS, 1.23+; empty when not set), else the database's
- * (SHOW DATABASES shows the database's or default_pool_size). From 1.24 a size of 0
- * means unlimited: those versions renamed SHOW DATABASES' reserve_pool column to
- * reserve_pool_size, which tells them apart without another command. INFINITY for
- * unlimited, NAN when unknown.
- */
-static double pool_size_of(const struct bouncer *b, const char *db, const char *user)
-{
-	double n = pgbouncer_num(b->users, row_named(b->users, user), "pool_size");
-	if (isnan(n) || n < 0) {
-		int row = row_named(b->databases, db);
-		n = row >= 0 ? pgbouncer_num(b->databases, row, "pool_size") : config_num(b->config, "default_pool_size");
-	}
-	bool zero_unlimited = b->databases && PQfnumber(b->databases, "reserve_pool_size") >= 0;
-	return n == 0 && zero_unlimited ? INFINITY : n;
-}
-
-/* reserve_pool_size of a pool: the user's (1.24+), else the database's (column
- * reserve_pool before 1.24, reserve_pool_size after). */
-static double reserve_pool_of(const struct bouncer *b, const char *db, const char *user)
-{
-	double n = pgbouncer_num(b->users, row_named(b->users, user), "reserve_pool_size");
-	if (!isnan(n) && n >= 0)
-		return n;
-	int row = row_named(b->databases, db);
-	n = pgbouncer_num(b->databases, row, "reserve_pool_size");
-	return isnan(n) ? pgbouncer_num(b->databases, row, "reserve_pool") : n;
-}
-
-static bool is_admin_pool(const struct bouncer *b, int row)
-{
-	const char *db = pgbouncer_get(b->pools, row, "database");
-	return db && !strcmp(db, "pgbouncer");
-}
-
 static double pool_maxwait(const struct bouncer *b, int i)
 {
 	double us = pgbouncer_num(b->pools, i, "maxwait_us");
@@ -109,7 +33,7 @@ static void check_waiting(struct report *r, const struct bouncer *b, const struc
 	double waiting = 0, maxwait = 0;
 	const char *worst = NULL;
 	for (int i = 0; i < PQntuples(b->pools); i++) {
-		if (is_admin_pool(b, i))
+		if (pgbouncer_is_admin_pool(b, i))
 			continue;
 		waiting += pgbouncer_num(b->pools, i, "cl_waiting");
 		double w = pool_maxwait(b, i);
@@ -144,10 +68,10 @@ static void check_saturation(struct report *r, const struct bouncer *b, const st
 	double worst_pct = 0, worst_used = 0, worst_size = 0;
 	const char *worst_db = NULL, *worst_user = NULL;
 	for (int i = 0; i < PQntuples(b->pools); i++) {
-		if (is_admin_pool(b, i))
+		if (pgbouncer_is_admin_pool(b, i))
 			continue;
 		const char *db = pgbouncer_get(b->pools, i, "database");
-		double size = pool_size_of(b, db, pgbouncer_get(b->pools, i, "user")), used = pool_servers_busy(b, i);
+		double size = pgbouncer_pool_size(b, db, pgbouncer_get(b->pools, i, "user")), used = pool_servers_busy(b, i);
 		/* An unlimited pool (size 0, 1.24+) is never saturated; an unknown size is
 		 * no reason to call it full either (the table shows it as -1). */
 		double pct = size > 0 && isfinite(size) ? 100 * used / size : 0;
@@ -177,7 +101,7 @@ static void check_saturation(struct report *r, const struct bouncer *b, const st
 	if (st != ST_OK)
 		check_hint(c, "a full pool makes clients wait: raise pool_size (within the server's max_connections) or shorten transactions");
 
-	double max_clients = config_num(b->config, "max_client_conn");
+	double max_clients = pgbouncer_config_num(b->config, "max_client_conn");
 	double clients = b->clients ? PQntuples(b->clients) : 0;
 	th = &o->th[TH_PGB_CLIENTS];
 	st = threshold_eval(th, clients, max_clients);
@@ -201,6 +125,7 @@ void pgbouncer_checks(struct report *r, const struct bouncer *b, const struct pr
 	check_metric(c, "pgbouncer_connect_seconds", b->connect_ms / 1000, "s", THRESHOLDS_NONE);
 	check_waiting(r, b, o);
 	check_saturation(r, b, o);
+	bouncer_capacity_checks(r, b, o);
 }
 
 /* Counts of rows by their "state" column (SHOW CLIENTS / SERVERS). */
@@ -231,16 +156,6 @@ static void state_summary(struct report *r, const char *key, const PGresult *res
 	rp_close_object(r);
 }
 
-/* A count for a COL_INT cell: one PgBouncer did not give (an older version, NULL) or that
- * no long long holds is null ("-"), not undefined behaviour (found by fuzz-pgbouncer). */
-static void table_count(struct rp_table *tb, double v)
-{
-	if (isnan(v) || v < -9e18 || v > 9e18)
-		rp_table_str(tb, NULL);
-	else
-		rp_table_int(tb, (long long)v);
-}
-
 static void pools_table(struct report *r, const struct bouncer *b)
 {
 	struct rp_table *tb = rp_table_new(r, "pools", "pools:");
@@ -256,20 +171,20 @@ static void pools_table(struct report *r, const struct bouncer *b)
 	rp_table_col(tb, "sv_used", "SV_USED", COL_INT);
 	rp_table_col(tb, "maxwait_seconds", "MAXWAIT", COL_DURATION);
 	for (int i = 0; i < PQntuples(b->pools); i++) {
-		if (is_admin_pool(b, i))
+		if (pgbouncer_is_admin_pool(b, i))
 			continue;
 		rp_table_str(tb, pgbouncer_get(b->pools, i, "database"));
 		rp_table_str(tb, pgbouncer_get(b->pools, i, "user"));
 		rp_table_str(tb, pgbouncer_get(b->pools, i, "pool_mode"));
-		double size = pool_size_of(b, pgbouncer_get(b->pools, i, "database"), pgbouncer_get(b->pools, i, "user"));
-		double reserve = reserve_pool_of(b, pgbouncer_get(b->pools, i, "database"), pgbouncer_get(b->pools, i, "user"));
-		table_count(tb, isinf(size) ? 0 : isnan(size) ? -1 : size); /* 0: unlimited (1.24+) */
-		table_count(tb, isnan(reserve) ? -1 : reserve);
-		table_count(tb, pgbouncer_num(b->pools, i, "cl_active"));
-		table_count(tb, pgbouncer_num(b->pools, i, "cl_waiting"));
-		table_count(tb, pgbouncer_num(b->pools, i, "sv_active"));
-		table_count(tb, pgbouncer_num(b->pools, i, "sv_idle"));
-		table_count(tb, pgbouncer_num(b->pools, i, "sv_used"));
+		double size = pgbouncer_pool_size(b, pgbouncer_get(b->pools, i, "database"), pgbouncer_get(b->pools, i, "user"));
+		double reserve = pgbouncer_reserve_pool(b, pgbouncer_get(b->pools, i, "database"), pgbouncer_get(b->pools, i, "user"));
+		pgbouncer_table_count(tb, isinf(size) ? 0 : isnan(size) ? -1 : size); /* 0: unlimited (1.24+) */
+		pgbouncer_table_count(tb, isnan(reserve) ? -1 : reserve);
+		pgbouncer_table_count(tb, pgbouncer_num(b->pools, i, "cl_active"));
+		pgbouncer_table_count(tb, pgbouncer_num(b->pools, i, "cl_waiting"));
+		pgbouncer_table_count(tb, pgbouncer_num(b->pools, i, "sv_active"));
+		pgbouncer_table_count(tb, pgbouncer_num(b->pools, i, "sv_idle"));
+		pgbouncer_table_count(tb, pgbouncer_num(b->pools, i, "sv_used"));
 		rp_table_double(tb, pool_maxwait(b, i));
 	}
 	rp_table_end(tb);
@@ -288,8 +203,8 @@ static void stats_table(struct report *r, const struct bouncer *b)
 		if (db && !strcmp(db, "pgbouncer"))
 			continue;
 		rp_table_str(tb, db);
-		table_count(tb, pgbouncer_num(b->stats, i, "total_xact_count"));
-		table_count(tb, pgbouncer_num(b->stats, i, "total_query_count"));
+		pgbouncer_table_count(tb, pgbouncer_num(b->stats, i, "total_xact_count"));
+		pgbouncer_table_count(tb, pgbouncer_num(b->stats, i, "total_query_count"));
 		rp_table_double(tb, pgbouncer_num(b->stats, i, "avg_query_time") / 1e6);
 		rp_table_double(tb, pgbouncer_num(b->stats, i, "avg_wait_time") / 1e6);
 	}
@@ -306,12 +221,14 @@ void pgbouncer_output(struct report *r, const struct bouncer *b)
 		rp_close_object(r);
 		return;
 	}
-	rp_double(r, "max_client_conn", ": max_client_conn %.0f", config_num(b->config, "max_client_conn"));
-	rp_double(r, "default_pool_size", ", default_pool_size %.0f", config_num(b->config, "default_pool_size"));
+	rp_double(r, "max_client_conn", ": max_client_conn %.0f", pgbouncer_config_num(b->config, "max_client_conn"));
+	rp_double(r, "default_pool_size", ", default_pool_size %.0f", pgbouncer_config_num(b->config, "default_pool_size"));
 	rp_text(r, "\n");
 	state_summary(r, "clients", b->clients);
 	state_summary(r, "servers", b->servers);
+	bouncer_clients_output(r, b);
 	pools_table(r, b);
+	bouncer_capacity_output(r, b);
 	stats_table(r, b);  /* tables end with their own blank line */
 	rp_close_object(r);
 }

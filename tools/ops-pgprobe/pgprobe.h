@@ -12,7 +12,12 @@
  *   output.c     tool data of one target ("server", "connections", "sessions")
  *   pgbouncer.c  PgBouncer's admin console: its checks and data
  *   sessions.c   connection limits of roles and databases, prepared transactions, xmin
+ *   bouncer_capacity.c PgBouncer as configured: limits, paused/disabled databases, and
+ *                what all its pools may open against the server behind it
  *   pools.c      application pool sizing (--pool, env files) against the server
+ *   pool_model.c pods x surge x processes x concurrency x (pool + overflow); pool-held
+ *   bouncer_clients.c  PgBouncer's clients grouped by application, address and user
+ *   pgbouncer_show.c  columns of the SHOW results by name, pool sizes as PgBouncer computes them
  *   checks.c     the checks of one PostgreSQL target
  *   probe.c      every target in parallel, one thread each, one deadline
  *   query.c      the one query (a JSON document built on the server)
@@ -93,10 +98,21 @@ struct thresholds threshold_perf(const struct threshold *t, double base, double 
 struct pool_spec {
 	char *name;
 	long long workers, pool_max, pool_min, overflow;
+	long long pods, concurrency; /* replicas, and Celery children per worker (default 1) */
+	double surge;                /* rolling deploy: pods x surge run at once (default 1) */
 	bool from_env[POOL_FIELDS];
 	char *target;  /* NULL = every target */
 	char *where;   /* config location or "--pool" */
 };
+
+/* The pool model (pool_model.c): a spec with pods, concurrency and surge at 1; what it
+ * may open; "web 8 x (10 + 5) = 120"; --pool's two forms (-1 with *why, caller frees);
+ * the pool-held check (applications holding more than declared). */
+void pool_spec_init(struct pool_spec *p, char *name);
+double pool_model_peak(const struct pool_spec *p);
+struct strbuf;
+void pool_model_formula(struct strbuf *sb, const struct pool_spec *p);
+int pool_model_parse(const char *arg, struct pool_spec *p, char **why);
 
 /* Default variable names of workers, pool_max, pool_min, overflow in an env file. */
 extern const char *const pools_env_defaults[POOL_FIELDS];
@@ -117,6 +133,7 @@ struct probe_opts {
 	double watch_s;        /* --watch: seconds between screens; 0: one probe */
 	const char *listen;    /* --listen: exporter mode on this address */
 	struct cli_list bouncers; /* --pgbouncer DSNs */
+	int pgb_processes;     /* --pgbouncer-processes; 0: each PgBouncer's config, else 1 */
 	struct threshold th[TH_COUNT];
 	bool th_given[TH_COUNT][2]; /* -w / -c on the command line: the config does not apply */
 	struct pool_spec *pools;
@@ -175,6 +192,7 @@ struct bouncer {
 	double connect_ms;
 	struct probe_error err;
 	PGresult *pools, *stats, *clients, *servers, *config, *databases, *users;
+	long long processes; /* PgBouncer processes behind this DSN (so_reuseport); 0: not declared */
 };
 
 /* What the server has, known at login without asking (probe.c), for the statement. */
@@ -219,6 +237,8 @@ void checks_target(struct report *r, const struct target *t, const struct probe_
 void pools_checks(struct report *r, const struct target *t, const struct probe_opts *o);
 /* role- and database-connection-limit, prepared-transactions, oldest-xmin (sessions.c). */
 void sessions_checks(struct report *r, const struct target *t, const struct probe_opts *o);
+void pool_model_held_checks(struct report *r, const struct target *t, const struct probe_opts *o,
+			    const struct bouncer *bs, size_t nb);
 void pgbouncer_checks(struct report *r, const struct bouncer *b, const struct probe_opts *o);
 void output_target(struct report *r, const struct target *t, bool nested);
 void pools_output(struct report *r, const struct probe_opts *o);
@@ -235,6 +255,28 @@ const char *checks_json_str(const json_t *o, const char *key);
 /* Value of a named column in row 0..n of a PGresult; NULL when absent. */
 const char *pgbouncer_get(const PGresult *res, int row, const char *col);
 double pgbouncer_num(const PGresult *res, int row, const char *col);
+/* SHOW CONFIG's value of key (NAN when absent); the row of name in SHOW DATABASES/USERS. */
+double pgbouncer_config_num(const PGresult *cfg, const char *key);
+int pgbouncer_row_named(const PGresult *res, const char *name);
+/* A pool's effective pool_size (INFINITY: unlimited, NAN: unknown) and reserve. */
+double pgbouncer_pool_size(const struct bouncer *b, const char *db, const char *user);
+double pgbouncer_reserve_pool(const struct bouncer *b, const char *db, const char *user);
+bool pgbouncer_is_admin_pool(const struct bouncer *b, int row);
+/* A count cell: null when PgBouncer did not give it or no long long holds it. */
+struct rp_table;
+void pgbouncer_table_count(struct rp_table *tb, double v);
+
+/* SHOW CLIENTS grouped by (application_name, addr, user), top groups first. */
+void bouncer_clients_output(struct report *r, const struct bouncer *b);
+/* Clients of one application_name (admin console left out); NAN when not probed. */
+double bouncer_clients_named(const struct bouncer *b, const char *app);
+/* Paused/disabled databases and max_db/user_connections in use (bouncer_capacity.c). */
+void bouncer_capacity_checks(struct report *r, const struct bouncer *b, const struct probe_opts *o);
+/* What the pooler may open (x processes) against each probed server's usable slots. */
+void bouncer_sizing_checks(struct report *r, const struct bouncer *b, const struct target *ts, size_t nt);
+void bouncer_capacity_output(struct report *r, const struct bouncer *b);
+/* max_connections less every reserved slot of a target's snapshot (pools.c). */
+double pools_usable_connections(const json_t *snap);
 
 /* Query text on one line, cut to max characters (output.c). Caller frees. */
 char *output_query_line(const char *q, size_t max);

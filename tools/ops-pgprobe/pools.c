@@ -58,9 +58,10 @@ int pools_from_env(struct pool_spec *p, const char *path, enum dotenv_dialect di
 	return rc;
 }
 
-static long long pool_peak(const struct pool_spec *p)
+double pools_usable_connections(const json_t *snap)
 {
-	return p->workers * (p->pool_max + p->overflow);
+	return checks_json_num(snap, "max_connections") - checks_json_num(snap, "superuser_reserved") -
+	       checks_json_num(snap, "reserved");
 }
 
 static bool pool_applies(const struct pool_spec *p, const struct target *t)
@@ -82,36 +83,37 @@ void pools_checks(struct report *r, const struct target *t, const struct probe_o
 	}
 	double max = checks_json_num(t->snap, "max_connections");
 	double reserved = checks_json_num(t->snap, "superuser_reserved") + checks_json_num(t->snap, "reserved");
-	long long need = 0;
+	double need = 0;
 	struct strbuf parts = STRBUF_INIT;
 	for (size_t i = 0; i < o->npools; i++) {
 		const struct pool_spec *p = &o->pools[i];
 		if (!pool_applies(p, t))
 			continue;
-		need += pool_peak(p);
-		sb_addf(&parts, "%s%s %lld x (%lld + %lld) = %lld", parts.len ? ", " : "", p->name,
-			p->workers, p->pool_max, p->overflow, pool_peak(p));
+		need += pool_model_peak(p);
+		if (parts.len)
+			sb_addstr(&parts, ", ");
+		pool_model_formula(&parts, p);
 	}
-	double usable = max - reserved;
+	double usable = pools_usable_connections(t->snap);
 	double spare = usable - (double)need;
 	struct check *c;
 	if (spare < 0) {
 		c = report_check(r, "pool-sizing", ST_CRITICAL, t->name,
-				 "pools can open %lld connections (%s) + %.0f reserved = %.0f > max_connections %.0f: overflows by %.0f",
-				 need, sb_str(&parts), reserved, (double)need + reserved, max, -spare);
+				 "pools can open %.0f connections (%s) + %.0f reserved = %.0f > max_connections %.0f: overflows by %.0f",
+				 need, sb_str(&parts), reserved, need + reserved, max, -spare);
 		check_hint(c, "pool sizes are per process: lower pool_max/overflow or workers, put PgBouncer in front, or raise max_connections to at least %.0f",
-			   (double)need + reserved);
+			   need + reserved);
 	} else {
 		/* A pool plan that fills every slot leaves none for migrations, cron jobs or
 		 * the on-call engineer's psql: below 10% spare it is a warning. */
 		enum status st = spare < 0.1 * usable ? ST_WARNING : ST_OK;
 		c = report_check(r, "pool-sizing", st, t->name,
-				 "pools can open %lld connections (%s) + %.0f reserved = %.0f <= max_connections %.0f: fits with %.0f to spare",
-				 need, sb_str(&parts), reserved, (double)need + reserved, max, spare);
+				 "pools can open %.0f connections (%s) + %.0f reserved = %.0f <= max_connections %.0f: fits with %.0f to spare",
+				 need, sb_str(&parts), reserved, need + reserved, max, spare);
 		if (st != ST_OK)
 			check_hint(c, "less than 10%% of the usable slots stay free for anything else (migrations, cron, psql)");
 	}
-	check_metric(c, "pool_connections_needed", (double)need, "", (struct thresholds){ NAN, usable, 0, usable });
+	check_metric(c, "pool_connections_needed", need, "", (struct thresholds){ NAN, usable, 0, usable });
 	check_metric(c, "pool_connections_spare", spare, "", THRESHOLDS_NONE);
 	sb_release(&parts);
 }
@@ -120,13 +122,16 @@ void pools_output(struct report *r, const struct probe_opts *o)
 {
 	if (!o->npools)
 		return;
-	struct rp_table *tb = rp_table_new(r, "pools", "pools (per application: workers x (pool_max + overflow))");
+	struct rp_table *tb = rp_table_new(r, "pools", "pools (per application: ceil(pods x surge) x workers x concurrency x (pool_max + overflow))");
 	rp_table_col(tb, "name", "APPLICATION", COL_STR);
 	rp_table_col(tb, "target", "TARGET", COL_STR);
 	rp_table_col(tb, "workers", "WORKERS", COL_INT);
 	rp_table_col(tb, "pool_min", "POOL_MIN", COL_INT);
 	rp_table_col(tb, "pool_max", "POOL_MAX", COL_INT);
 	rp_table_col(tb, "overflow", "OVERFLOW", COL_INT);
+	rp_table_col(tb, "pods", "PODS", COL_INT);
+	rp_table_col(tb, "surge", "SURGE", COL_DOUBLE);
+	rp_table_col(tb, "concurrency", "CONCURRENCY", COL_INT);
 	rp_table_col(tb, "peak", "PEAK", COL_INT);
 	for (size_t i = 0; i < o->npools; i++) {
 		const struct pool_spec *p = &o->pools[i];
@@ -136,7 +141,14 @@ void pools_output(struct report *r, const struct probe_opts *o)
 		rp_table_int(tb, p->pool_min);
 		rp_table_int(tb, p->pool_max);
 		rp_table_int(tb, p->overflow);
-		rp_table_int(tb, pool_peak(p));
+		rp_table_int(tb, p->pods);
+		rp_table_double(tb, p->surge);
+		rp_table_int(tb, p->concurrency);
+		double peak = pool_model_peak(p);
+		if (peak <= 9e18)
+			rp_table_int(tb, (long long)peak);
+		else
+			rp_table_str(tb, NULL);
 	}
 	rp_table_end(tb);
 }

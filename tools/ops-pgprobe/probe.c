@@ -189,8 +189,9 @@ static void job_deliver(struct job *j)
 		return;
 	}
 	char *name = d->name, *dsn = d->dsn, *work_dsn = w->dsn;
+	long long processes = d->processes; /* declared, not probed */
 	*d = *w;
-	d->name = name, d->dsn = dsn;
+	d->name = name, d->dsn = dsn, d->processes = processes;
 	memset(w, 0, sizeof(*w));
 	w->dsn = work_dsn; /* freed with the block */
 }

@@ -106,7 +106,8 @@ static int put_manifest_ack(struct registry *reg, const char *repo, const char *
 				.body = m->bytes.buf, .body_len = m->bytes.len };
 	struct http_resp resp = { 0 };
 	int rc = -1;
-	if (registry_request(reg, &req, &resp) == 0 && resp.status == 201) {
+	/* 201 by the spec; 204 (stored, no body) from some registries */
+	if (registry_request(reg, &req, &resp) == 0 && (resp.status == 201 || resp.status == 204)) {
 		rc = 0;
 		if (stored_digest)
 			*stored_digest = resp.digest ? xstrdup(resp.digest) : NULL;
@@ -402,6 +403,7 @@ static int transfer_blobs(struct promotion *p, struct blob_job *jobs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		p->mounted += jobs[i].result == BLOB_MOUNTED;
 		p->copied += jobs[i].result == BLOB_COPIED;
+		p->chunked += jobs[i].result == BLOB_COPIED && jobs[i].chunked;
 		p->skipped += jobs[i].result == BLOB_SKIPPED;
 		p->bytes_copied += jobs[i].bytes;
 		if (jobs[i].error && !p->error)

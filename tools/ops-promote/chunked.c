@@ -3,7 +3,8 @@
  * Content-Range, the last one in the closing PUT ?digest=. A chunk refused as too large
  * is halved, never below the session's OCI-Chunk-Min-Length; a 416 (the registry has
  * other bytes than we think) resumes from the offset a GET of the session reports. One
- * chunk is in memory at a time; the source's bytes are hashed once, in order. */
+ * chunk is in memory at a time; the source's bytes are hashed once, in order. A chunk
+ * size learnt from 413s is where the transfer's next chunked blob starts. */
 #define _GNU_SOURCE
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ struct chunked {
 	char *buf;
 	EVP_MD_CTX *md;
 	bool retryable;            /* the failure is worth another attempt at the blob */
+	bool shrunk;               /* a 413 taught the chunk size */
 };
 
 /* What a request may take: its bytes' share of the rule, within the blob's deadline. */
@@ -154,6 +156,7 @@ static int shrink(struct chunked *c, long long refused)
 		return -1;
 	}
 	c->chunk = half;
+	c->shrunk = true;
 	return 0;
 }
 
@@ -208,10 +211,15 @@ int chunked_upload(struct transfer *t, struct blob_job *job, char **location, lo
 		return -1;
 	}
 	struct chunked c = { .t = t, .job = job, .location = *location, .min_length = min_length > 0 ? min_length : 0 };
-	c.chunk = CHUNK_DEFAULT > c.min_length ? CHUNK_DEFAULT : c.min_length;
+	pthread_mutex_lock(&t->lock);
+	long long learnt = t->chunk_bytes;
+	pthread_mutex_unlock(&t->lock);
+	c.chunk = learnt ? learnt : CHUNK_DEFAULT;
+	if (c.chunk < c.min_length)
+		c.chunk = c.min_length;
 	/* a blob refused whole is at most its size: start below it so that the first chunk
 	 * is not the refused body again */
-	if (job->size > 1 && c.chunk >= job->size)
+	if (!learnt && job->size > 1 && c.chunk >= job->size)
 		c.chunk = job->size / 2 > c.min_length ? job->size / 2 : c.min_length;
 	c.buf = xmalloc((size_t)(c.chunk > 0 ? c.chunk : 1));
 	c.md = EVP_MD_CTX_new();
@@ -241,6 +249,12 @@ int chunked_upload(struct transfer *t, struct blob_job *job, char **location, lo
 	*retryable = c.retryable;
 	if (rc > 0)
 		job->bytes = job->size;
+	if (rc > 0 && c.shrunk) {
+		pthread_mutex_lock(&t->lock); /* what passed a body limit: where the next blob starts */
+		if (!t->chunk_bytes || c.chunk < t->chunk_bytes)
+			t->chunk_bytes = c.chunk;
+		pthread_mutex_unlock(&t->lock);
+	}
 	EVP_MD_CTX_free(c.md);
 	free(c.buf);
 	return rc > 0 ? 0 : -1;

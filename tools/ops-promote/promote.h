@@ -253,6 +253,8 @@ struct transfer {
 	unsigned long long streamed;  /* bytes received so far, all streams (atomic) */
 	long long refused_size;    /* smallest blob a body limit refused whole (0 none), under
 				    * lock: blobs as large go in chunks at once */
+	long long chunk_bytes;     /* the chunk size a body limit let through (0 none yet),
+				    * under lock: the next chunked blob starts there */
 	struct progress *progress;    /* drawn by the calling thread only */
 };
 

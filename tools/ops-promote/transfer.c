@@ -528,6 +528,7 @@ int transfer_run(struct transfer *t)
 	t->next = 0;
 	t->failed = false;
 	t->refused_size = 0;
+	t->chunk_bytes = 0;
 	int workers = t->jobs < 1 ? 1 : t->jobs;
 	if ((size_t)workers > t->n)
 		workers = (int)t->n;

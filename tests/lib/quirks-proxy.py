@@ -8,7 +8,8 @@ RULES is re-read on every request: one rule a line, "METHOD PATH-PREFIX ACTION [
 (METHOD may be *, PATH-PREFIX may hold * globs), or "profile NAME" for a named
 registry's set of rules (PROFILES below). The first matching rule's ACTION applies;
 the modifiers below apply from every matching rule, besides it:
-  413:N        a body limit: a request with a body of more than N bytes gets 413
+  413:N        a body limit: a request with a body of more than N bytes gets 413, as
+               nginx answers, before its body is read
   minchunk:N   POST answers carry OCI-Chunk-Min-Length: N; a PATCH with fewer bytes
                gets 400 (BLOB_UPLOAD_INVALID)
   to204        a 2xx answer becomes 204 No Content (its headers kept, no body) LOG gets "METHOD PATH STATUS-OR-ACTION" per
@@ -124,8 +125,13 @@ class H(BaseHTTPRequestHandler):
             fault, arg = fault.split(":", 1)
         n = int(self.headers.get("Content-Length") or 0)
         if "413" in mods and n > int(mods["413"]):
+            # as nginx: the answer on Content-Length alone, before the body, which is then
+            # read and dropped (a lingering close) so that the client sees the answer
+            self.canned("413", 413, "text/html", b"<html><body>413 Request Entity Too Large</body></html>")
+            self.wfile.flush()
             self.rfile.read(min(n, MAX_BODY))
-            return self.canned("413", 413, "text/html", b"<html><body>413 Request Entity Too Large</body></html>")
+            self.close_connection = True
+            return
         body = self.read_body()
         if "minchunk" in mods and self.command == "PATCH" and n < int(mods["minchunk"]):
             return self.canned("minchunk", 400, "application/json", errors(

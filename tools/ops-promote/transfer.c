@@ -171,6 +171,7 @@ static int pump(CURLM *multi, CURL *get, CURL *put, struct stream *s, const stru
 {
 	int running = 2;
 	CURLcode get_cc = CURLE_OK, put_cc = CURLE_OK;
+	bool put_done = false;
 	double answer_since = 0;  /* when the upload's last byte went out */
 	/* A registry may hash (or copy to object storage) the whole blob before it answers:
 	 * that wait is no stall. It is bounded by its own window, not by the stall limit. */
@@ -191,8 +192,13 @@ static int pump(CURLM *multi, CURL *get, CURL *put, struct stream *s, const stru
 					s->get_done = true;
 			} else {
 				put_cc = msg->data.result;
+				put_done = true;
 			}
 		}
+		/* an upload answered before its last byte (nginx's 413 on Content-Length): nothing
+		 * drains the ring any more, so the GET would wait for the deadline */
+		if (put_done && !s->get_done)
+			return -1;
 		bool resumed = false;
 		if (s->put_paused && (s->ring.len || s->get_done)) {
 			s->put_paused = false;
@@ -310,7 +316,8 @@ static int stream_blob(struct transfer *t, struct blob_job *job, const char *loc
 	long put_status = 0;
 	curl_easy_getinfo(put, CURLINFO_RESPONSE_CODE, &put_status);
 	bool stored = put_status == 201 || put_status == 204; /* 204: some registries, no body */
-	if (rc == 0 && !stored) {
+	/* the registry's refusal (even before the last byte) says more than the stream's end */
+	if (!stored && !s.corrupt && (rc == 0 || put_status >= 400)) {
 		rc = -1;
 		put_answer.status = put_status;
 		char *what = xasprintf("PUT blob %s to %s/%s", job->digest, t->dst->host, t->dst_repo);

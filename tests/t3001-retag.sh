@@ -23,7 +23,7 @@ test_expect_success 'retag of a single-platform image: 3 requests, digest unchan
 		assert d[\"verified_by\"] == \"put\", d; \
 		assert d[\"requests\"] <= 3, d[\"requests\"]; \
 		assert d[\"media_type\"] == \"application/vnd.oci.image.manifest.v1+json\"; \
-		assert d[\"blobs\"] == {\"mounted\": 0, \"copied\": 0, \"skipped\": 0}; \
+		assert d[\"blobs\"] == {\"mounted\": 0, \"copied\": 0, \"chunked\": 0, \"skipped\": 0}; \
 		assert d[\"bytes_copied\"] == 0; print(d[\"digest\"])" >got &&
 	test_cmp single.digest got &&
 	skopeo_digest $R/app:staging >sk && test_cmp single.digest sk

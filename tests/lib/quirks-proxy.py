@@ -6,7 +6,13 @@ usage: quirks-proxy.py PORT UPSTREAM RULES LOG OFFLOAD_PORT OFFLOAD_LOG [UPSTREA
 
 RULES is re-read on every request: one rule a line, "METHOD PATH-PREFIX ACTION [COUNT]"
 (METHOD may be *, PATH-PREFIX may hold * globs), or "profile NAME" for a named
-registry's set of rules (PROFILES below). LOG gets "METHOD PATH STATUS-OR-ACTION" per
+registry's set of rules (PROFILES below). The first matching rule's ACTION applies;
+the modifiers below apply from every matching rule, besides it:
+  413:N        a body limit: a request with a body of more than N bytes gets 413, as
+               nginx answers, before its body is read
+  minchunk:N   POST answers carry OCI-Chunk-Min-Length: N; a PATCH with fewer bytes
+               gets 400 (BLOB_UPLOAD_INVALID)
+  to204        a 2xx answer becomes 204 No Content (its headers kept, no body) LOG gets "METHOD PATH STATUS-OR-ACTION" per
 request; OFFLOAD_LOG one line per request the offload listener got:
 "METHOD PATH authorization=yes|no".
 """
@@ -60,7 +66,12 @@ def rules():
     return out
 
 
-def fault_for(method, path):
+MODIFIERS = ("413", "minchunk", "to204")
+
+
+def faults_for(method, path):
+    """The first matching action that is no modifier, and {modifier: arg}."""
+    action, mods = None, {}
     with lock:
         for key, f in rules():
             if f[0] not in ("*", method) or not fnmatch.fnmatchcase(path, f[1] + "*"):
@@ -68,9 +79,15 @@ def fault_for(method, path):
             count = int(f[3]) if len(f) > 3 else None
             if count is not None and used.get(key, 0) >= count:
                 continue
+            name = f[2].split(":", 1)[0]
+            if name in MODIFIERS:
+                mods[name] = f[2].split(":", 1)[1] if ":" in f[2] else ""
+            elif action is None:
+                action = f[2]
+            else:
+                continue
             used[key] = used.get(key, 0) + 1
-            return f[2]
-    return None
+    return action, mods
 
 
 def log(path, line):
@@ -102,15 +119,23 @@ class H(BaseHTTPRequestHandler):
         return self.rfile.read(n) if n else None
 
     def handle_any(self):
-        fault = fault_for(self.command, self.path)
+        fault, mods = faults_for(self.command, self.path)
         arg = None
         if fault and ":" in fault:
             fault, arg = fault.split(":", 1)
         n = int(self.headers.get("Content-Length") or 0)
-        if fault == "413" and arg and n > int(arg):
+        if "413" in mods and n > int(mods["413"]):
+            # as nginx: the answer on Content-Length alone, before the body, which is then
+            # read and dropped (a lingering close) so that the client sees the answer
+            self.canned("413", 413, "text/html", b"<html><body>413 Request Entity Too Large</body></html>")
+            self.wfile.flush()
             self.rfile.read(min(n, MAX_BODY))
-            return self.canned(fault, 413, "text/html", b"<html><body>413 Request Entity Too Large</body></html>")
+            self.close_connection = True
+            return
         body = self.read_body()
+        if "minchunk" in mods and self.command == "PATCH" and n < int(mods["minchunk"]):
+            return self.canned("minchunk", 400, "application/json", errors(
+                "BLOB_UPLOAD_INVALID", "chunk of %d bytes is below OCI-Chunk-Min-Length %s" % (n, mods["minchunk"])))
         if fault == "hang":
             log(log_path, "%s %s hang" % (self.command, self.path))
             time.sleep(30)
@@ -187,10 +212,13 @@ class H(BaseHTTPRequestHandler):
         resp, data = upstream_request(self.command, path, body, headers)
         if fault == "corrupt" and data:
             data = bytes([data[0] ^ 0xff]) + data[1:]
+        status = resp.status
+        if "to204" in mods and 200 <= status < 300:
+            status, data = 204, b""
         shown = fault if fault in ("corrupt", "nomount", "nodigest", "baddigest", "unauth", "dashtag", "octet",
-                                   "ctparams", "delay", "offload", "413", "othermanifest") else resp.status
+                                   "ctparams", "delay", "offload", "othermanifest") else status
         log(log_path, "%s %s %s" % (self.command, self.path, shown))
-        self.send_response(resp.status)
+        self.send_response(status)
         for k, v in resp.getheaders():
             kl = k.lower()
             if kl == "docker-content-digest" and fault == "nodigest":
@@ -205,9 +233,12 @@ class H(BaseHTTPRequestHandler):
                 v = re.sub(r"^(https?://[^/]+)?", "http://localhost:%d" % offload_port, v, count=1)
             if kl not in ("connection", "transfer-encoding", "content-length"):
                 self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
+        if "minchunk" in mods and self.command == "POST":
+            self.send_header("OCI-Chunk-Min-Length", mods["minchunk"])
+        if status != 204:
+            self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command != "HEAD" and status != 204:
             self.wfile.write(data)
 
     def canned(self, fault, status, ctype, msg, headers={}):

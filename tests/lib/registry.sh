@@ -343,7 +343,6 @@ skopeo_digest() {
 #     dashtag             manifests/sha256-<hex> answered as manifests/sha256:<hex>: the
 #                         fallback tag resolves to the image itself (GitLab)
 #     immutable           a PUT of a tag that exists: 400 TAG_INVALID with ECR's message
-#     413:N               a body over N bytes: 413 (a proxy's body limit)
 #     delay:S             answers S seconds after the last byte of the request
 #     offload             the upload Location points at the offload listener
 #     redirect            307 to the same path on the offload listener (blob storage
@@ -351,6 +350,11 @@ skopeo_digest() {
 #     octet               Content-Type: application/octet-stream on the answer
 #                         (Artifactory behind a generic proxy)
 #     ctparams            "; charset=utf-8" appended to the Content-Type
+#   Modifiers apply from every matching rule, besides the first matching ACTION:
+#     413:N               a body over N bytes: 413 (a proxy's body limit)
+#     minchunk:N          POST answers carry OCI-Chunk-Min-Length: N; a PATCH of fewer
+#                         bytes gets 400 BLOB_UPLOAD_INVALID
+#     to204               a 2xx answer becomes 204 No Content (headers kept, no body)
 start_fault_proxy() {
 	_name=$1 _up=$2 _auth=${3:-}
 	_dir=$TRASH/fault-$_name

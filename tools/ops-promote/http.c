@@ -32,11 +32,28 @@ static void share_unlock(CURL *h, curl_lock_data data, void *userptr)
 	pthread_mutex_unlock(&share_locks[data]);
 }
 
+/* SIGINT or SIGTERM: the run winds down (open upload sessions cancelled, every request
+ * after bounded to nothing); a second one ends it at once, as the default action. */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	interrupted = 1;
+	signal(sig, SIG_DFL);
+}
+
+bool http_interrupted(void)
+{
+	return interrupted != 0;
+}
+
 void http_global_init(void)
 {
 	/* CURLOPT_NOSIGNAL (needed with threads) also stops libcurl from ignoring SIGPIPE
 	 * around its calls: a registry closing a TLS connection mid-upload would kill us. */
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, on_interrupt);
+	signal(SIGTERM, on_interrupt);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	for (size_t i = 0; i < ARRAY_SIZE(share_locks); i++)
 		pthread_mutex_init(&share_locks[i], NULL);
@@ -88,7 +105,7 @@ CURL *http_easy_new(const struct run_limits *l, const char *ca_file)
 
 static long remaining_ms(const struct run_limits *l)
 {
-	double left = l->deadline_ms - now_ms();
+	double left = interrupted ? 0 : l->deadline_ms - now_ms();
 	return left < 1 ? 1 : (long)left;
 }
 
@@ -96,6 +113,16 @@ long http_request_timeout_ms(const struct run_limits *l)
 {
 	long left = remaining_ms(l);
 	return l->request_timeout_ms < left ? l->request_timeout_ms : left;
+}
+
+double http_answer_window_ms(const struct run_limits *l)
+{
+	return l->request_timeout_ms > 60000 ? (double)l->request_timeout_ms : 60000.0;
+}
+
+double blob_budget_ms(const struct run_limits *l, long long bytes)
+{
+	return (double)l->request_timeout_ms + (double)bytes * 1000.0 / BLOB_MIN_RATE + http_answer_window_ms(l);
 }
 
 bool http_status_retryable(long status)
@@ -162,11 +189,11 @@ bool http_retry_sleep(const struct run_limits *l, int attempt, const char *retry
 			wait = until > 0 ? until : 0;
 		}
 	}
-	if (now_ms() + wait >= l->deadline_ms)
+	if (interrupted || now_ms() + wait >= l->deadline_ms)
 		return false;
 	struct timespec ts = { (time_t)(wait / 1000), (long)((long long)wait % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
-	return true;
+	return !interrupted;
 }
 
 void http_resp_release(struct http_resp *resp)
@@ -180,6 +207,7 @@ void http_resp_release(struct http_resp *resp)
 	free(resp->range);
 	free(resp->link);
 	free(resp->oci_subject);
+	free(resp->chunk_min_length);
 	free(resp->error);
 	memset(resp, 0, sizeof(*resp));
 }

@@ -143,6 +143,7 @@ static void report_data(struct promotion *p, struct report *r, struct steps *s, 
 	rp_open_object(r, "blobs");
 	rp_int(r, "mounted", "blobs       %lld mounted", p->mounted);
 	rp_int(r, "copied", ", %lld copied", p->copied);
+	rp_int(r, "chunked", p->chunked ? " (%lld in chunks)" : NULL, p->chunked);
 	rp_int(r, "skipped", ", %lld already present\n", p->skipped);
 	rp_close_object(r);
 	rp_int(r, "referrers", "referrers   %lld\n", p->referrers);

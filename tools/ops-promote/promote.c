@@ -106,7 +106,8 @@ static int put_manifest_ack(struct registry *reg, const char *repo, const char *
 				.body = m->bytes.buf, .body_len = m->bytes.len };
 	struct http_resp resp = { 0 };
 	int rc = -1;
-	if (registry_request(reg, &req, &resp) == 0 && resp.status == 201) {
+	/* 201 by the spec; 204 (stored, no body) from some registries */
+	if (registry_request(reg, &req, &resp) == 0 && (resp.status == 201 || resp.status == 204)) {
 		rc = 0;
 		if (stored_digest)
 			*stored_digest = resp.digest ? xstrdup(resp.digest) : NULL;
@@ -402,6 +403,7 @@ static int transfer_blobs(struct promotion *p, struct blob_job *jobs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		p->mounted += jobs[i].result == BLOB_MOUNTED;
 		p->copied += jobs[i].result == BLOB_COPIED;
+		p->chunked += jobs[i].result == BLOB_COPIED && jobs[i].chunked;
 		p->skipped += jobs[i].result == BLOB_SKIPPED;
 		p->bytes_copied += jobs[i].bytes;
 		if (jobs[i].error && !p->error)
@@ -647,12 +649,17 @@ out:
 	return rc;
 }
 
+/* Called for each referrer a listing names (its digest as listed: NULL or malformed
+ * included, for a count); returns 0 to go on, -1 to stop. */
+typedef int (*referrer_visit)(struct promotion *p, const char *ref, void *ctx);
+
 /* The referrers of digest, from the OCI referrers API (following Link pages), else from
- * its tag schema fallback (sha256-<hex>): 1 when the API answered, 0 when not, -1. */
-static int copy_listed_referrers(struct promotion *p, const char *digest, json_t *unindexed, int depth)
+ * its tag schema fallback (sha256-<hex>), each handed to visit: 1 when the API answered,
+ * 0 when not, -1 when visit stopped or the fallback index could not be read (p->error). */
+static int walk_listed_referrers(struct promotion *p, const char *digest, referrer_visit visit, void *ctx)
 {
 	char *path = xasprintf("/v2/%s/referrers/%s", p->src.repo, digest);
-	int api = 0, copied = 0;
+	int api = 0;
 	for (int page = 0; path && page < MAX_REFERRER_PAGES; page++) {
 		struct http_req req = { .method = "GET", .path = path, .accept = MT_OCI_INDEX };
 		struct http_resp resp = { 0 };
@@ -664,10 +671,7 @@ static int copy_listed_referrers(struct promotion *p, const char *digest, json_t
 			size_t i;
 			json_t *d;
 			json_array_foreach(json_object_get(doc, "manifests"), i, d) {
-				const char *ref = json_string_value(json_object_get(d, "digest"));
-				if (!ref_digest_valid(ref) || copied++ >= MAX_REFERRERS)
-					continue;
-				if (copy_referrer(p, ref, digest, unindexed, depth)) {
+				if (visit(p, json_string_value(json_object_get(d, "digest")), ctx)) {
 					api = -1;
 					break;
 				}
@@ -696,13 +700,36 @@ static int copy_listed_referrers(struct promotion *p, const char *digest, json_t
 			verbosef(1, "%s/%s:%s is not a referrers index: ignored", p->sreg->host, p->src.repo, tag);
 		} else if (got == 0) {
 			for (size_t i = 0; rc == 0 && i < idx.nchildren && i < MAX_REFERRERS; i++)
-				rc = copy_referrer(p, idx.children[i].digest, digest, unindexed, depth);
+				rc = visit(p, idx.children[i].digest, ctx);
 		}
 		if (got == 0)
 			manifest_release(&idx);
 	}
 	free(tag);
 	return rc;
+}
+
+struct referrer_copy {
+	const char *subject;
+	json_t *unindexed;
+	int depth;
+	int listed;
+};
+
+static int copy_visit(struct promotion *p, const char *ref, void *ctx)
+{
+	struct referrer_copy *c = ctx;
+	if (!ref_digest_valid(ref) || c->listed++ >= MAX_REFERRERS)
+		return 0;
+	return copy_referrer(p, ref, c->subject, c->unindexed, c->depth) ? -1 : 0;
+}
+
+static int count_visit(struct promotion *p, const char *ref, void *ctx)
+{
+	(void)p;
+	(void)ref;
+	++*(int *)ctx;
+	return 0;
 }
 
 /* cosign's sha256-<hex>.sig/.att/.sbom tags, then the OCI referrers of digest (API or
@@ -725,7 +752,8 @@ static int copy_referrers_depth(struct promotion *p, const char *digest, int dep
 		free(tag);
 	}
 	json_t *unindexed = json_array();
-	if (rc == 0 && copy_listed_referrers(p, digest, unindexed, depth) < 0)
+	struct referrer_copy listed = { .subject = digest, .unindexed = unindexed, .depth = depth };
+	if (rc == 0 && walk_listed_referrers(p, digest, copy_visit, &listed) < 0)
 		rc = -1;
 	if (rc == 0 && json_array_size(unindexed))
 		rc = update_fallback(p, digest, unindexed);
@@ -965,37 +993,10 @@ int promote_count_referrers(struct promotion *p)
 		n += tags && has_tag(tags, tag);
 		free(tag);
 	}
-	char *path = xasprintf("/v2/%s/referrers/%s", p->src.repo, digest);
-	bool api = false;
-	for (int page = 0; path && page < MAX_REFERRER_PAGES; page++) {
-		struct http_req req = { .method = "GET", .path = path, .accept = MT_OCI_INDEX };
-		struct http_resp resp = { 0 };
-		char *next = NULL;
-		if (registry_request(p->sreg, &req, &resp) == 0 && resp.status == 200 && resp.content_type &&
-		    str_starts_with(resp.content_type, MT_OCI_INDEX)) {
-			api = true;
-			json_t *doc = json_loadb(resp.body.buf ? resp.body.buf : "", resp.body.len, 0, NULL);
-			n += (int)json_array_size(json_object_get(doc, "manifests"));
-			json_decref(doc);
-			next = link_next(p->sreg, resp.link);
-		}
-		http_resp_release(&resp);
-		free(path);
-		path = next;
+	if (walk_listed_referrers(p, digest, count_visit, &n) < 0) {
+		free(p->error); /* a count: an unreadable fallback index counts nothing more */
+		p->error = NULL;
 	}
-	free(path);
-	char *tag = xasprintf("sha256-%s", digest + 7);
-	if (!api && has_tag(tags, tag)) {
-		struct manifest idx;
-		char *err = NULL;
-		int got = fetch_manifest(p->sreg, p->src.repo, tag, &idx, &err);
-		free(err);
-		if (got == 0 && fallback_index_valid(&idx, digest))
-			n += (int)idx.nchildren;
-		if (got == 0)
-			manifest_release(&idx);
-	}
-	free(tag);
 	return n;
 }
 

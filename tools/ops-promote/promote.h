@@ -9,6 +9,7 @@
  *   provenance.c git provenance with libgit2
  *   transfer.c   blob mount, and streamed copy GET -> PUT through a bounded ring, in
  *                parallel workers
+ *   chunked.c    a blob in chunks (PATCH) when the target refuses it whole (413)
  *   manifest.c   manifests with jansson: media types, children, blobs, revision
  *   registry.c   one registry's client: requests with auth retry, retries, error JSON
  *                turned into sentences
@@ -88,6 +89,7 @@ struct http_resp {
 	struct strbuf body;
 	char *content_type, *digest, *location, *www_auth, *retry_after, *range, *link;
 	char *oci_subject;           /* OCI-Subject: the registry indexed the manifest's subject */
+	char *chunk_min_length;      /* OCI-Chunk-Min-Length of an upload session's POST answer */
 	long long content_length;    /* -1 unknown */
 	char *error;                 /* transport failure sentence (status 0) */
 };
@@ -100,10 +102,17 @@ struct http_req {
 	const void *body;
 	size_t body_len;
 	size_t max_body;             /* bound on the response body kept (0 = 16 MiB) */
+	const char *header;          /* one more request header ("Content-Range: 0-99"), or NULL */
+	long timeout_ms;             /* 0: the run's per-request limit and stall check; else this
+				      * bound alone (a blob chunk, sized by blob_budget_ms) */
 };
 
-/* libcurl's global state and the run's shared connection cache. */
+/* libcurl's global state and the run's shared connection cache; SIGINT and SIGTERM
+ * handlers (http_interrupted). */
 void http_global_init(void);
+/* A SIGINT or SIGTERM came: streams stop, their sessions are cancelled, retries end,
+ * and every request after gets no time (http_request_timeout_ms is 1 ms). */
+bool http_interrupted(void);
 void http_global_cleanup(void);
 /* A new easy handle with the run's connect timeout, stall limit, TLS verification (and
  * ca_file when not NULL), User-Agent and shared caches; never NULL. */
@@ -111,6 +120,13 @@ typedef void CURL;
 CURL *http_easy_new(const struct run_limits *l, const char *ca_file);
 /* The timeout for one request: the per-request limit, or what is left of the run. */
 long http_request_timeout_ms(const struct run_limits *l);
+/* What one attempt at moving bytes of a blob may take: --timeout, plus one second per
+ * BLOB_MIN_RATE bytes, plus the window the registry gets to answer after the last byte
+ * (it may hash or store the blob first): 60 s, or --timeout when longer. */
+#define BLOB_MIN_RATE (100L * 1024)
+double blob_budget_ms(const struct run_limits *l, long long bytes);
+/* The registry's answer window after the last byte of an upload. */
+double http_answer_window_ms(const struct run_limits *l);
 /* Sleeps before retry number attempt (0-based), honouring Retry-After; false when the
  * deadline would pass. */
 bool http_retry_sleep(const struct run_limits *l, int attempt, const char *retry_after);
@@ -219,6 +235,8 @@ struct blob_job {
 	long long size;
 	enum blob_result result;
 	long long bytes;           /* bytes streamed */
+	bool chunked;              /* uploaded in chunks (PATCH), after a body limit */
+	double deadline_ms;        /* this attempt's own bound (blob_budget_ms), within the run's */
 	char *error;
 };
 
@@ -233,12 +251,24 @@ struct transfer {
 	bool failed;               /* a job failed: take no more, under lock */
 	pthread_mutex_t lock;
 	unsigned long long streamed;  /* bytes received so far, all streams (atomic) */
+	long long refused_size;    /* smallest blob a body limit refused whole (0 none), under
+				    * lock: blobs as large go in chunks at once */
+	long long chunk_bytes;     /* the chunk size a body limit let through (0 none yet),
+				    * under lock: the next chunked blob starts there */
 	struct progress *progress;    /* drawn by the calling thread only */
 };
 
 /* Same registry: mount each blob from src_repo, copying on 202. Another registry: HEAD,
  * then stream what is missing. Returns 0 when every blob is in dst_repo. */
 int transfer_run(struct transfer *t);
+
+/* ---- chunked.c ---- */
+/* Uploads job's blob into t->dst's open session *location in chunks, each read from the
+ * source with a ranged GET; min_length is the session's OCI-Chunk-Min-Length (0 none).
+ * *location follows the registry's answers (the caller cancels it on failure). 0, or -1
+ * + job->error, *retryable saying whether another attempt may do better. */
+int chunked_upload(struct transfer *t, struct blob_job *job, char **location, long long min_length,
+		   bool *retryable);
 
 /* ---- promote.c ---- */
 struct promotion {
@@ -260,6 +290,7 @@ struct promotion {
 	long long bytes_copied, bytes_planned;
 	long requests_planned;         /* dry-run: requests the promotion would make, at most */
 	int mounted, copied, skipped;
+	int chunked;                   /* of the copied: uploaded in chunks */
 	int foreign_layers;            /* non-distributable layers, left where their urls say */
 	int referrers;                 /* signature/attestation/referrer manifests copied */
 	int fallback_updates;          /* sha256-<hex> referrers indexes written on the target */

@@ -186,6 +186,7 @@ static size_t header_cb(char *data, size_t size, size_t nitems, void *userdata)
 		{ "range:", offsetof(struct http_resp, range) },
 		{ "link:", offsetof(struct http_resp, link) },
 		{ "oci-subject:", offsetof(struct http_resp, oci_subject) },
+		{ "oci-chunk-min-length:", offsetof(struct http_resp, chunk_min_length) },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(wanted); i++) {
 		size_t len = strlen(wanted[i].name);
@@ -253,7 +254,14 @@ static CURLcode perform_once(struct registry *r, const struct http_req *req,
 	/* an upload session on another origin (object storage) never gets our Authorization */
 	CURL *curl = registry_same_origin(r, url) ? registry_easy(r, &headers) : registry_easy_anonymous(r);
 	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, http_request_timeout_ms(r->limits));
+	if (req->timeout_ms > 0) {
+		/* a blob chunk: bounded by its size, and no stall check, which would also run
+		 * while the registry stores the chunk before it answers */
+		curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+		curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 0L);
+	} else {
+		curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, http_request_timeout_ms(r->limits));
+	}
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 	struct body_sink sink = { &resp->body, req->max_body ? req->max_body : DEFAULT_MAX_BODY };
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, body_cb);
@@ -270,6 +278,8 @@ static CURLcode perform_once(struct registry *r, const struct http_req *req,
 		headers = curl_slist_append(headers, h);
 		free(h);
 	}
+	if (req->header)
+		headers = curl_slist_append(headers, req->header);
 	if (!strcmp(req->method, "HEAD") || !strcmp(req->method, "GET")) {
 		/* blobs may redirect to storage (a HEAD too); libcurl drops our Authorization
 		 * on other hosts */

@@ -1,6 +1,8 @@
 /* Blobs into the target repository: a cross-repository mount within one registry, else a
  * stream from the source's GET into the target's monolithic PUT through a bounded ring
- * (never on disk, never whole in memory), hashed on the way. */
+ * (never on disk, never whole in memory), hashed on the way; in chunks (chunked.c) when
+ * the target refuses a blob whole (413). Each attempt at a blob has its own deadline
+ * (blob_budget_ms), and its abandoned upload session is cancelled. */
 #define _GNU_SOURCE
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -39,7 +41,7 @@ struct stream {
 };
 
 /* What a failed stream calls for. */
-enum stream_fault { STREAM_FATAL, STREAM_RETRY, STREAM_REAUTH_SOURCE, STREAM_REAUTH_TARGET };
+enum stream_fault { STREAM_FATAL, STREAM_RETRY, STREAM_REAUTH_SOURCE, STREAM_REAUTH_TARGET, STREAM_TOO_LARGE };
 
 static void ring_push(struct ring *r, const char *data, size_t n)
 {
@@ -141,12 +143,13 @@ static void finish_get(struct stream *s, CURL *get)
 
 /* A stream's handle. An upload Location on another origin (storage the registry hands
  * uploads to) is pre-authorized by its URL: it never gets the registry's Authorization. */
-static CURL *stream_handle(struct registry *r, const char *url, struct curl_slist **headers, char *errbuf)
+static CURL *stream_handle(struct registry *r, const char *url, struct curl_slist **headers, char *errbuf,
+			   double deadline_ms)
 {
 	CURL *h = registry_same_origin(r, url) ? registry_easy(r, headers) : registry_easy_anonymous(r);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	long left = (long)(r->limits->deadline_ms - now_ms());
+	long left = (long)(deadline_ms - now_ms());
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left > 1 ? left : 1L);
 	registry_count_request(r);
 	return h;
@@ -162,15 +165,17 @@ static size_t put_answer_cb(char *data, size_t size, size_t nitems, void *userda
 	return n;
 }
 
-/* Drives the GET and the PUT in one multi until both finish. */
-static int pump(CURLM *multi, CURL *get, CURL *put, struct stream *s, const struct run_limits *l)
+/* Drives the GET and the PUT in one multi until both finish, or the blob's deadline. */
+static int pump(CURLM *multi, CURL *get, CURL *put, struct stream *s, const struct run_limits *l,
+		double deadline_ms)
 {
 	int running = 2;
 	CURLcode get_cc = CURLE_OK, put_cc = CURLE_OK;
+	bool put_done = false;
 	double answer_since = 0;  /* when the upload's last byte went out */
 	/* A registry may hash (or copy to object storage) the whole blob before it answers:
 	 * that wait is no stall. It is bounded by its own window, not by the stall limit. */
-	double answer_window = l->request_timeout_ms > 60000 ? (double)l->request_timeout_ms : 60000.0;
+	double answer_window = http_answer_window_ms(l);
 	while (running) {
 		if (curl_multi_perform(multi, &running) != CURLM_OK)
 			return -1;
@@ -187,8 +192,13 @@ static int pump(CURLM *multi, CURL *get, CURL *put, struct stream *s, const stru
 					s->get_done = true;
 			} else {
 				put_cc = msg->data.result;
+				put_done = true;
 			}
 		}
+		/* an upload answered before its last byte (nginx's 413 on Content-Length): nothing
+		 * drains the ring any more, so the GET would wait for the deadline */
+		if (put_done && !s->get_done)
+			return -1;
 		bool resumed = false;
 		if (s->put_paused && (s->ring.len || s->get_done)) {
 			s->put_paused = false;
@@ -211,8 +221,18 @@ static int pump(CURLM *multi, CURL *get, CURL *put, struct stream *s, const stru
 						 answer_window / 1000);
 			return -1;
 		}
-		if (now_ms() > l->deadline_ms)
+		if (http_interrupted()) {
+			if (!s->get_error)
+				s->get_error = xasprintf("%s: interrupted", s->digest);
 			return -1;
+		}
+		if (now_ms() > deadline_ms) {
+			if (!s->get_error)
+				s->get_error = xasprintf("%s: the transfer did not finish in its time (%.0f s for "
+							 "%lld bytes)", s->digest, blob_budget_ms(l, s->size) / 1000,
+							 s->size);
+			return -1;
+		}
 		/* a resumed transfer has work without any socket event: drive it at once */
 		if (running && !resumed)
 			curl_multi_poll(multi, NULL, 0, 50, NULL);
@@ -230,12 +250,14 @@ static char *upload_url(const char *location, const char *digest)
 /* One blob from src to an open upload session (location) in dst. */
 static enum stream_fault classify(const struct stream *s, long put_status)
 {
-	if (s->corrupt)
+	if (s->corrupt || http_interrupted())
 		return STREAM_FATAL;
 	if (s->get_status == 401)
 		return STREAM_REAUTH_SOURCE; /* a token that expired during a long run */
 	if (put_status == 401)
 		return STREAM_REAUTH_TARGET;
+	if (put_status == 413)
+		return STREAM_TOO_LARGE; /* a body limit (a proxy's, or the registry's) */
 	if ((s->get_status >= 400 && !http_status_retryable(s->get_status)) ||
 	    (put_status >= 400 && !http_status_retryable(put_status)))
 		return STREAM_FATAL;
@@ -278,9 +300,9 @@ static int stream_blob(struct transfer *t, struct blob_job *job, const char *loc
 	char *get_url = registry_url(t->src, path);
 	char *loc = registry_url(t->dst, location);
 	char *put_url = upload_url(loc, job->digest);
-	CURL *get = stream_handle(t->src, get_url, &get_headers, get_err);
+	CURL *get = stream_handle(t->src, get_url, &get_headers, get_err, job->deadline_ms);
 	s.get = get;
-	CURL *put = stream_handle(t->dst, put_url, &put_headers, put_err);
+	CURL *put = stream_handle(t->dst, put_url, &put_headers, put_err, job->deadline_ms);
 	struct http_resp put_answer = { 0 };
 	wire_stream(get, &get_headers, put, &put_headers, &s, &put_answer.body);
 	log_lock();
@@ -290,10 +312,12 @@ static int stream_blob(struct transfer *t, struct blob_job *job, const char *loc
 	CURLM *multi = curl_multi_init();
 	curl_multi_add_handle(multi, get);
 	curl_multi_add_handle(multi, put);
-	int rc = pump(multi, get, put, &s, t->src->limits);
+	int rc = pump(multi, get, put, &s, t->src->limits, job->deadline_ms);
 	long put_status = 0;
 	curl_easy_getinfo(put, CURLINFO_RESPONSE_CODE, &put_status);
-	if (rc == 0 && put_status != 201) {
+	bool stored = put_status == 201 || put_status == 204; /* 204: some registries, no body */
+	/* the registry's refusal (even before the last byte) says more than the stream's end */
+	if (!stored && !s.corrupt && (rc == 0 || put_status >= 400)) {
 		rc = -1;
 		put_answer.status = put_status;
 		char *what = xasprintf("PUT blob %s to %s/%s", job->digest, t->dst->host, t->dst_repo);
@@ -304,7 +328,7 @@ static int stream_blob(struct transfer *t, struct blob_job *job, const char *loc
 			: xasprintf("streaming %s to %s failed: %s", job->digest, t->dst->host,
 				    *put_err ? put_err : (*get_err ? get_err : "timed out"));
 	}
-	*fault = classify(&s, rc == 0 || put_status == 201 ? 0 : put_status);
+	*fault = classify(&s, rc == 0 || stored ? 0 : put_status);
 	if (rc == 0)
 		job->bytes = s.sent;
 	curl_multi_remove_handle(multi, get);
@@ -326,8 +350,9 @@ static int stream_blob(struct transfer *t, struct blob_job *job, const char *loc
 }
 
 /* Opens an upload in dst: a mount attempt within one registry. Returns 201 (mounted),
- * 202 (*location set), or -1 with job->error. */
-static int open_upload(struct transfer *t, struct blob_job *job, char **location)
+ * 202 (*location set, and *min_length to the session's OCI-Chunk-Min-Length or 0), or -1
+ * with job->error. */
+static int open_upload(struct transfer *t, struct blob_job *job, char **location, long long *min_length)
 {
 	char *path;
 	if (t->src == t->dst)
@@ -354,6 +379,7 @@ static int open_upload(struct transfer *t, struct blob_job *job, char **location
 		rc = 201;
 	} else if (sent == 0 && resp.status == 202 && resp.location) {
 		*location = xstrdup(resp.location);
+		*min_length = resp.chunk_min_length ? strtoll(resp.chunk_min_length, NULL, 10) : 0;
 		rc = 202;
 	} else {
 		char *what = xasprintf("POST %s/%s blob upload", t->dst->host, t->dst_repo);
@@ -365,11 +391,15 @@ static int open_upload(struct transfer *t, struct blob_job *job, char **location
 	return rc;
 }
 
-/* An upload that failed is cancelled (DELETE of its session), so that the registry does
- * not keep its partial data until its own purge; best effort, its answer ignored. */
+/* An upload abandoned (failed, or given up for chunks) is cancelled (DELETE of its
+ * session), so that the registry does not keep its partial data until its own purge;
+ * best effort, CANCEL_TIMEOUT_MS at most, its answer (204 by the spec) ignored. */
+#define CANCEL_TIMEOUT_MS 5000L
 static void cancel_upload(struct transfer *t, const char *location)
 {
-	struct http_req req = { .method = "DELETE", .path = location, .max_body = 65536 };
+	long ms = t->dst->limits->request_timeout_ms < CANCEL_TIMEOUT_MS ? t->dst->limits->request_timeout_ms
+									  : CANCEL_TIMEOUT_MS;
+	struct http_req req = { .method = "DELETE", .path = location, .max_body = 65536, .timeout_ms = ms };
 	struct http_resp resp = { 0 };
 	(void)registry_request(t->dst, &req, &resp);
 	http_resp_release(&resp);
@@ -386,36 +416,86 @@ static int blob_exists(struct transfer *t, struct blob_job *job)
 	return rc;
 }
 
+/* Whether a body limit already refused a blob this large whole: then chunks at once. */
+static bool refused_whole(struct transfer *t, long long size)
+{
+	pthread_mutex_lock(&t->lock);
+	bool refused = t->refused_size && size >= t->refused_size;
+	pthread_mutex_unlock(&t->lock);
+	return refused;
+}
+
+static void note_refused(struct transfer *t, long long size)
+{
+	pthread_mutex_lock(&t->lock);
+	if (!t->refused_size || size < t->refused_size)
+		t->refused_size = size;
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* One attempt at a blob: 201 mounted, 0 copied, -1 failed (*fault says what next). A
+ * monolithic upload refused as too large (413) is cancelled and done again in chunks. */
+static int attempt_blob(struct transfer *t, struct blob_job *job, enum stream_fault *fault)
+{
+	char *location = NULL;
+	long long min_length = 0;
+	*fault = STREAM_FATAL;
+	int opened = open_upload(t, job, &location, &min_length);
+	if (opened != 202)
+		return opened == 201 ? 201 : -1;
+	if (!job->chunked && !refused_whole(t, job->size)) {
+		int rc = stream_blob(t, job, location, fault);
+		if (rc == 0) {
+			free(location);
+			return 0;
+		}
+		cancel_upload(t, location);
+		free(location);
+		location = NULL;
+		if (*fault != STREAM_TOO_LARGE)
+			return -1;
+		note_refused(t, job->size);
+		log_lock();
+		verbosef(1, "%s refused %s whole: %s; uploading it in chunks", t->dst->host, job->digest, job->error);
+		log_unlock();
+		free(job->error);
+		job->error = NULL;
+		*fault = STREAM_FATAL;
+		opened = open_upload(t, job, &location, &min_length);
+		if (opened != 202)
+			return opened == 201 ? 201 : -1;
+	}
+	job->chunked = true;
+	bool retryable = false;
+	int rc = chunked_upload(t, job, &location, min_length, &retryable);
+	if (rc)
+		cancel_upload(t, location);
+	free(location);
+	*fault = rc == 0 || !retryable ? STREAM_FATAL : STREAM_RETRY;
+	return rc;
+}
+
 static void do_job(struct transfer *t, struct blob_job *job)
 {
 	if (t->src != t->dst && blob_exists(t, job)) {
 		job->result = BLOB_SKIPPED;
 		return;
 	}
+	const struct run_limits *l = t->src->limits;
 	for (int attempt = 0;; attempt++) {
-		char *location = NULL;
-		int opened = open_upload(t, job, &location);
-		if (opened == 201) {
-			job->result = BLOB_MOUNTED;
-			return;
-		}
-		if (opened < 0) {
-			job->result = BLOB_FAILED;
-			return;
-		}
+		/* each attempt has its own time, sized by the blob, within the run's */
+		double own = now_ms() + blob_budget_ms(l, job->size);
+		job->deadline_ms = own < l->deadline_ms ? own : l->deadline_ms;
 		enum stream_fault fault = STREAM_FATAL;
-		int rc = stream_blob(t, job, location, &fault);
-		if (rc)
-			cancel_upload(t, location);
-		free(location);
-		if (rc == 0) {
-			job->result = BLOB_COPIED;
+		int rc = attempt_blob(t, job, &fault);
+		if (rc == 201 || rc == 0) {
+			job->result = rc == 201 ? BLOB_MOUNTED : BLOB_COPIED;
 			return;
 		}
 		if (fault == STREAM_REAUTH_SOURCE || fault == STREAM_REAUTH_TARGET)
 			registry_renew_token(fault == STREAM_REAUTH_SOURCE ? t->src : t->dst, &job->error);
-		if (fault == STREAM_FATAL || attempt >= t->src->limits->retries ||
-		    !http_retry_sleep(t->src->limits, attempt, NULL)) {
+		if (fault == STREAM_FATAL || fault == STREAM_TOO_LARGE || attempt >= l->retries ||
+		    !http_retry_sleep(l, attempt, NULL)) {
 			job->result = BLOB_FAILED;
 			return;
 		}
@@ -454,6 +534,8 @@ int transfer_run(struct transfer *t)
 	pthread_mutex_init(&t->lock, NULL);
 	t->next = 0;
 	t->failed = false;
+	t->refused_size = 0;
+	t->chunk_bytes = 0;
 	int workers = t->jobs < 1 ? 1 : t->jobs;
 	if ((size_t)workers > t->n)
 		workers = (int)t->n;

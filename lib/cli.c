@@ -655,6 +655,16 @@ struct config *cli_load_config(const struct cli_tool *tool, struct cli_common *c
  * sees half a report. */
 static char *output_tmp;
 
+/* An output opened and then abandoned (a run that exits 3 before its report, or whose
+ * report cli_fail_unknown() writes through a second open) leaves no temporary file. */
+static void discard_output_tmp(void)
+{
+	if (output_tmp)
+		unlink(output_tmp);
+	free(output_tmp);
+	output_tmp = NULL;
+}
+
 /* A regular file or a name that does not exist yet is replaced atomically; a symbolic
  * link (/dev/stdout), a FIFO or a device is written in place. */
 static bool replace_atomically(const char *path)
@@ -673,7 +683,10 @@ FILE *cli_open_output(const struct cli_common *common)
 			die(3, "cannot write %s: %s", common->output_path, strerror(errno));
 		return f;
 	}
-	free(output_tmp);
+	static bool discard_registered;
+	if (!discard_registered)
+		discard_registered = atexit(discard_output_tmp) == 0;
+	discard_output_tmp();
 	output_tmp = xasprintf("%s.XXXXXX", common->output_path);
 	int fd = mkstemp(output_tmp);
 	if (fd < 0) { /* a file we may write in a directory we may not: write it in place */

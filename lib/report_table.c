@@ -135,6 +135,24 @@ static size_t text_width(const char *s, size_t len)
 	return w;
 }
 
+/* A text cell wider than this (a 16 MiB Redis key name) is cut, ending in "...": the
+ * column is padded to its widest cell, so one huge cell would pad every row of the
+ * table to its size. JSON keeps the whole value. */
+#define TEXT_CELL_MAX 256
+
+static void cut_wide_cell(struct strbuf *sb)
+{
+	size_t w = 0, i = 0;
+	for (; i < sb->len; i++)
+		if (((unsigned char)sb->buf[i] & 0xc0) != 0x80 && ++w > TEXT_CELL_MAX)
+			break;
+	if (i == sb->len)
+		return;
+	sb->len = i;
+	sb->buf[i] = '\0';
+	sb_addstr(sb, "...");
+}
+
 static void render_table_text(struct rp_table *t, size_t nrows)
 {
 	struct strbuf *out = &t->r->text;
@@ -148,6 +166,7 @@ static void render_table_text(struct rp_table *t, size_t nrows)
 	for (size_t i = 0; i < t->ncells; i++) {
 		size_t j = i % t->ncols;
 		cell_text(&texts[i], &t->cells[i], t->cols[j].type);
+		cut_wide_cell(&texts[i]);
 		size_t w = text_width(sb_str(&texts[i]), texts[i].len);
 		if (w > width[j])
 			width[j] = w;

@@ -3,12 +3,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static _Noreturn void out_of_memory(void)
 {
@@ -160,9 +162,26 @@ const char *sb_str(const struct strbuf *sb)
 	return sb->buf ? sb->buf : "";
 }
 
+/* Opened without blocking: a FIFO nobody writes to would block open(2) forever; once
+ * open, it reads as end of file at once while no writer has it. */
+static FILE *open_for_reading(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	int flags = fcntl(fd, F_GETFL);
+	FILE *fp = flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0 ? NULL : fdopen(fd, "rb");
+	if (!fp) {
+		int err = errno;
+		close(fd);
+		errno = err;
+	}
+	return fp;
+}
+
 int sb_read_file(struct strbuf *sb, const char *path, size_t max)
 {
-	FILE *fp = fopen(path, "rb");
+	FILE *fp = open_for_reading(path);
 	if (!fp)
 		return -1;
 	struct stat st;

@@ -44,7 +44,8 @@ char *sb_detach(struct strbuf *sb);   /* caller frees; sb is reset */
 void sb_release(struct strbuf *sb);
 const char *sb_str(const struct strbuf *sb); /* "" when empty */
 /* Appends the whole file at path ("-" is no special name). max > 0 bounds it: a longer
- * file fails with EFBIG. Returns 0, or -1 with errno set (sb then holds what was read). */
+ * file (or an endless device) fails with EFBIG. A FIFO without a writer never blocks:
+ * it reads as empty. Returns 0, or -1 with errno set (sb then holds what was read). */
 int sb_read_file(struct strbuf *sb, const char *path, size_t max);
 
 /* Numbers and durations. A duration is a number with an optional unit

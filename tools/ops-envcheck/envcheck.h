@@ -90,6 +90,11 @@ bool env_file_excluded(const char *name, const char *path, const struct envcheck
 bool env_file_skipped_dir(const char *name);
 /* A value fit for output: "***" for a secret value, else the value itself. */
 const char *env_file_shown(const char *key, const char *value, const struct envcheck_opts *o);
+/* A key quoted in a message: at most KEY_SHOWN_MAX bytes, then "..." (a 10 MB bare word
+ * is a key too). Use as "%.*s%s" with KEY_SHOWN(key, len). */
+#define KEY_SHOWN_MAX 128
+#define KEY_SHOWN(key, len) (int)((len) > KEY_SHOWN_MAX ? KEY_SHOWN_MAX : (len)), (key), \
+	((len) > KEY_SHOWN_MAX ? "..." : "")
 
 /* ---- discover.c ---- */
 /* The files the operands stand for (a directory: its env files); *out and each path are

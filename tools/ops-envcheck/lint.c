@@ -271,7 +271,7 @@ static void check_key(struct report *r, const struct env_file *f, const struct l
 		return;
 	if (!shell_name_start(k[0]))
 		finding(r, f, l, l->key, "leading-character", "start the key with a letter or _",
-			"key %.*s starts with an invalid character", klen, k);
+			"key %.*s%s starts with an invalid character", KEY_SHOWN(k, klen));
 	bool lower = false, bad = false;
 	for (int i = 0; i < klen; i++) {
 		lower |= islower((unsigned char)k[i]) != 0;
@@ -279,10 +279,10 @@ static void check_key(struct report *r, const struct env_file *f, const struct l
 	}
 	if (lower)
 		finding(r, f, l, l->key, "lowercase-key", "use upper case: most loaders and shells expect it",
-			"key %.*s has lower-case letters", klen, k);
+			"key %.*s%s has lower-case letters", KEY_SHOWN(k, klen));
 	if (bad)
 		finding(r, f, l, l->key, "incorrect-delimiter", "use _ between words: - and . are not portable",
-			"key %.*s has a character other than A-Z, 0-9 and _", klen, k);
+			"key %.*s%s has a character other than A-Z, 0-9 and _", KEY_SHOWN(k, klen));
 }
 
 static void check_line(struct report *r, const struct env_file *f, const struct lint_line *l)
@@ -301,7 +301,7 @@ static void check_line(struct report *r, const struct env_file *f, const struct 
 	if (!l->has_eq) {
 		finding(r, f, l, l->key, "key-without-value",
 			"write KEY= for an empty value; loaders disagree about a bare KEY",
-			"key %.*s has no = and no value", (int)l->key_len, s + l->key);
+			"key %.*s%s has no = and no value", KEY_SHOWN(s + l->key, l->key_len));
 		return;
 	}
 	if (l->space_before_eq || l->space_after_eq)
@@ -365,7 +365,7 @@ static void check_duplicates_and_order(struct report *r, const struct env_file *
 			int cmp = strncmp(k, prev, m);
 			if (cmp < 0 || (cmp == 0 && l->key_len < prev_len))
 				finding(r, f, l, l->key, "unordered-key", "sort the keys of this group alphabetically",
-					"key %.*s should go before %.*s", (int)l->key_len, k, (int)prev_len, prev);
+					"key %.*s%s should go before %.*s%s", KEY_SHOWN(k, l->key_len), KEY_SHOWN(prev, prev_len));
 		}
 		prev = k;
 		prev_len = l->key_len;

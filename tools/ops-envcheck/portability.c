@@ -100,8 +100,8 @@ void portability_check(struct report *r, const struct env_file *f, const struct 
 			describe(&sb, mine->key, vals[d], o);
 		}
 		struct check *c = ec_report(r, "portability", ST_WARNING, f->path,
-					       "%s:%d: %s loads differently per dialect: %s", f->path, last->line,
-					       last->key, sb_str(&sb));
+					       "%s:%d: %.*s%s loads differently per dialect: %s", f->path, last->line,
+					       KEY_SHOWN(last->key, strlen(last->key)), sb_str(&sb));
 		ec_location(c, f->path, last->line, last->column);
 		check_hint(c, "quote the value (KEY=\"...\") and avoid #, blanks, $ and escapes outside quotes, "
 			      "so every loader reads the same");

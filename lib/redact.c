@@ -141,10 +141,22 @@ char *redact_text(const char *in)
 	return sb_detach(&a);
 }
 
+/* "scheme://" at the very start: a URL. A libpq key=value string may hold "://" in a
+ * value (options='...'), and its password= must still be found. */
+static const char *url_scheme_end(const char *dsn)
+{
+	size_t n = 0;
+	if (!isalpha((unsigned char)dsn[0]))
+		return NULL;
+	while (isalnum((unsigned char)dsn[n]) || dsn[n] == '+' || dsn[n] == '-' || dsn[n] == '.')
+		n++;
+	return strncmp(dsn + n, "://", 3) ? NULL : dsn + n;
+}
+
 /* Registers the password of a URL or key=value DSN, then masks it. */
 static void register_dsn_password(const char *dsn)
 {
-	const char *scheme_end = strstr(dsn, "://");
+	const char *scheme_end = url_scheme_end(dsn + strspn(dsn, " \t"));
 	if (scheme_end) {
 		const char *auth = scheme_end + 3;
 		size_t alen = strcspn(auth, "/?#");

@@ -46,6 +46,12 @@ test_expect_success 'a short password with an @ is masked up to the last @ of th
 	test_cmp expect actual
 '
 
+test_expect_success 'a key=value DSN whose value holds :// still registers its password (fuzz-dsn)' '
+	printf "%s\n" "options=x://:y@ password=kv-secret-1 host=h" "later: kv-secret-1" |
+		opskit-test-helper redact >actual &&
+	test_grep_not kv-secret-1 actual
+'
+
 test_expect_success 'a secret that contains another is masked whole' '
 	printf "password=abcd\npassword=abcdefgh\nabcdefgh abcd\n" | opskit-test-helper redact >actual &&
 	printf "password=***\npassword=***\n*** ***\n" >expect &&

@@ -16,7 +16,8 @@
  *  verify.c       --verify: asks a credential's issuer whether it works (provider table)
  *  creds.c        cloud / TTS credentials (Google service account, Azure, AWS, ElevenLabs)
  *  types.c        the value types a schema names (types.h)
- *  env_file.c     loading .env files, key lookup, which keys and values are secret, env file names
+ *  env_file.c     loading .env files, key lookup, which keys and values are secret (a pasted
+ *                 service account too), env file names
  *  suppress.c     every check is made here: disable comments, envcheck.ignore, baseline
  */
 #ifndef OPSKIT_ENVCHECK_H
@@ -79,6 +80,9 @@ bool env_file_key_is_secret(const char *key, const struct envcheck_opts *o);
  * only holds the path to the secret (see redact_value_is_path); never for keys the schema
  * or config declare secret. */
 bool env_file_value_is_secret(const char *key, const char *value, const struct envcheck_opts *o);
+/* A Google service account pasted as JSON ({..."type": "service_account"...}), whatever
+ * the key's name: it holds a private key, so it is secret everywhere. */
+bool env_file_value_is_service_account(const char *value);
 /* The schema says key is secret (secret: true): from now on it is treated as one. */
 void env_file_mark_secret(const char *key);
 void env_file_forget_secrets(void); /* the keys env_file_mark_secret() recorded */

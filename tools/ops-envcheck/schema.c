@@ -62,24 +62,43 @@ static void verify_key(struct ctx *c, const struct schema_key *k, const char *va
 	sb_release(&hint);
 }
 
+static bool gcp_type(const char *type)
+{
+	return type && (!strcmp(type, "gcp-service-account-b64") || !strcmp(type, "gcp-service-account-file") ||
+			!strcmp(type, "gcp-service-account-json"));
+}
+
+/* What to do about a broken service account, by the step that failed. */
+static void credentials_hint(struct check *chk, const struct schema_key *k, const char *why, const char *value)
+{
+	bool b64 = !strcmp(k->type, "gcp-service-account-b64");
+	if (strstr(why, "escaped twice")) /* the key is fine: its text is not */
+		check_hint(chk, "unescape it: replace each \\\\n in private_key by \\n (one backslash) in the "
+			   "JSON%s; do not regenerate the key", b64 ? ", then base64 -w0 key.json again" : "");
+	else if (strstr(why, "JSON itself")) /* pasted where a path or base64 belongs */
+		check_hint(chk, "%s", b64 ? "store its base64 instead: base64 -w0 key.json"
+					  : "write the JSON to a file only the service reads (chmod 600) and put its path here");
+	else if (str_starts_with(why, "step 1 (file)")) /* the key may be fine: it is not there */
+		check_hint(chk, "fix the path in %s, or make the key file readable where it points "
+			   "(in a container: mount it)", k->name);
+	else if (str_starts_with(why, "step 2") && strchr(value, '\n')) /* the loader made \n line breaks */
+		check_hint(chk, "the loader turned the \\n escapes of private_key into line breaks, which JSON "
+			   "does not allow in a string: quote the value with single quotes");
+	else
+		check_hint(chk, "regenerate the service-account key in the cloud console and store it again%s",
+			   b64 ? " (base64 -w0 key.json)" : "");
+}
+
 static void credentials(struct ctx *c, const struct schema_key *k, const char *value)
 {
 	struct strbuf ok = STRBUF_INIT, why = STRBUF_INIT;
-	int rc = !strcmp(k->type, "gcp-service-account-b64") ? creds_gcp_b64(value, &ok, &why)
-							       : creds_gcp_file(value, &ok, &why);
+	int rc = !strcmp(k->type, "gcp-service-account-b64")	? creds_gcp_b64(value, &ok, &why)
+		 : !strcmp(k->type, "gcp-service-account-json") ? creds_gcp_json(value, &ok, &why)
+								 : creds_gcp_file(value, &ok, &why);
 	if (rc < 0) {
 		struct check *chk = key_check(c, "credentials", ST_CRITICAL, k->name, "%s is set but broken: %s",
 					      k->name, sb_str(&why));
-		if (strstr(sb_str(&why), "escaped twice")) /* the key is fine: its text is not */
-			check_hint(chk, "unescape it: replace each \\\\n in private_key by \\n (one backslash) in the "
-				   "JSON%s; do not regenerate the key", strcmp(k->type, "gcp-service-account-b64") ? "" :
-				   ", then base64 -w0 key.json again");
-		else if (str_starts_with(sb_str(&why), "step 1 (file)")) /* the key may be fine: it is not there */
-			check_hint(chk, "fix the path in %s, or make the key file readable where it points "
-				   "(in a container: mount it)", k->name);
-		else
-			check_hint(chk, "regenerate the service-account key in the cloud console and store it again%s",
-				   strcmp(k->type, "gcp-service-account-b64") ? "" : " (base64 -w0 key.json)");
+		credentials_hint(chk, k, sb_str(&why), value);
 	} else if (rc > 0) {
 		struct check *chk = key_check(c, "credentials", ST_WARNING, k->name, "%s: %s; %s", k->name, sb_str(&ok),
 					      sb_str(&why));
@@ -206,7 +225,7 @@ static void check_key(struct ctx *c, const struct schema_key *k)
 						      "%s is set but %s, which it requires, is not", k->name, k->requires[i]);
 			check_hint(chk, "set %s too, or remove %s", k->requires[i], k->name);
 		}
-	if (k->type && (!strcmp(k->type, "gcp-service-account-b64") || !strcmp(k->type, "gcp-service-account-file"))) {
+	if (gcp_type(k->type)) {
 		credentials(c, k, e->value);
 		return;
 	}
@@ -357,6 +376,29 @@ int schema_check(struct report *r, struct env_file *files, size_t nfiles, const 
 	return 0;
 }
 
+/* A service account pasted as JSON under any other key (GOOGLE_CREDENTIALS='{...}'):
+ * the key that wins, once, unless the schema or the list of known keys checks it. */
+static void check_pasted_accounts(struct ctx *c, const struct schema *s, const struct schema_key *known,
+				  size_t nknown)
+{
+	for (size_t f = 0; f < c->nfiles; f++)
+		for (size_t i = 0; i < c->files[f].res.n; i++) {
+			const struct dotenv_entry *e = &c->files[f].res.entries[i];
+			const struct env_file *where = NULL;
+			if (!e->first || (s && schema_find_key(s, e->key)))
+				continue;
+			bool listed = false;
+			for (size_t k = 0; k < nknown && !listed; k++)
+				listed = !strcmp(known[k].name, e->key);
+			const struct dotenv_entry *last = find(c, e->key, &where);
+			if (listed || !last || where != &c->files[f] || !env_file_value_is_service_account(last->value))
+				continue;
+			struct schema_key k = { .name = e->key, .type = "gcp-service-account-json", .min_length = -1,
+						.max_length = -1 };
+			check_key(c, &k);
+		}
+}
+
 /* The well-known credential keys are checked when present, with a schema or without;
  * a schema that lists one of them checks it its own way. */
 static void check_builtin(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o,
@@ -376,6 +418,7 @@ static void check_builtin(struct report *r, struct env_file *files, size_t nfile
 	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
 		if ((!s || !schema_find_key(s, known[i].name)) && find(&c, known[i].name, NULL))
 			check_key(&c, &known[i]);
+	check_pasted_accounts(&c, s, known, ARRAY_SIZE(known));
 }
 
 void schema_check_defaults(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o)

@@ -37,12 +37,12 @@ static enum status verify_google(const char *credential, const struct envcheck_o
 
 static const struct verify_provider {
 	const char *name;
-	const char *types[2];  /* the schema types whose values it verifies */
+	const char *types[3];  /* the schema types whose values it verifies */
 	int (*load)(const char *type, const char *value, struct strbuf *credential);
 	verify_fn verify;
 } providers[] = {
-	{ "google-service-account", { "gcp-service-account-b64", "gcp-service-account-file" }, creds_gcp_text,
-	  verify_google },
+	{ "google-service-account", { "gcp-service-account-b64", "gcp-service-account-file", "gcp-service-account-json" },
+	  creds_gcp_text, verify_google },
 };
 
 static const struct verify_provider *provider_of(const char *type)

@@ -3,7 +3,7 @@
 # source, what it shadows, its value masked), and the compose stack: per service its
 # env_file list in order, environment: overriding it, the project .env for ${VAR}.
 . "$(dirname "$0")/test-lib.sh"
-test_require_cmd python3
+test_require_cmd python3 git
 
 SECRET=Zq8vX2mN4pL7rT1wY5sB9cD3
 # rows FILE TABLE COLUMNS...: the JSON table's rows, columns separated by |
@@ -70,7 +70,7 @@ test_expect_success 'setup: a compose project' '
 '
 
 test_expect_success 'env --stack compose: env_file in order, environment: wins, .env interpolates' '
-	FROM_SHELL=$SECRET ops-envcheck --no-git --format json env --stack compose proj >out.json &&
+	{ FROM_SHELL=$SECRET ops-envcheck --no-git --format json env --stack compose proj >out.json; test $? -eq 1; } &&
 	rows out.json compose_keys service key from shadowed value >got &&
 	cat >expect <<-\EOF &&
 	api|LOG_LEVEL|proj/compose.yaml:11 environment|proj/api.env, proj/common.env|debug
@@ -84,15 +84,32 @@ test_expect_success 'env --stack compose: env_file in order, environment: wins, 
 	worker|UNSET_IN_SHELL|proj/compose.yaml:19 environment, not set in the process environment|None|None
 	EOF
 	test_cmp expect got && test_grep_not "$SECRET\|ghp_\|sk_live" out.json &&
+	json_assert out.json "assert [c[\"subject\"] for c in d[\"checks\"] if c[\"status\"] == \"warning\"] == [\"NOTE\"], d" &&
 	json_assert out.json "assert [c for c in d[\"checks\"] if c[\"id\"] == \"stack\" and \"proj/compose.yaml\" in c[\"message\"]]"
 '
 
 test_expect_success '--stack compose FILE: a docker-compose.yml named directly; lint keeps the checks' '
 	mv proj/compose.yaml proj/docker-compose.yml &&
-	ops-envcheck --no-git --stack compose proj/docker-compose.yml >out &&
+	{ ops-envcheck --no-git --stack compose proj/docker-compose.yml >out; test $? -eq 1; } &&
+	test_grep "^WARNING .*secret-format .*NOTE holds a GitHub token under a name that does not look secret" out &&
 	test_grep "^OK .*compose-env-file .*service api: env_file proj/common.env loads 3 keys" out &&
 	test_grep "^  worker  *QUEUE  *proj/docker-compose.yml:18 environment" out &&
 	test_grep_not "VALUE" out && test_grep_not "$SECRET" out
+'
+
+test_expect_code 2 '--stack compose: an env_file gets an operand'"'"'s secret checks, once however many services name it' '
+	mkdir gitproj && cd gitproj && git init -q && printf "services:\n  a:\n    env_file: [api.env, .env]\n  b:\n    env_file: ./api.env\n" >compose.yaml &&
+	printf "API_TOKEN=%s\n" "$SECRET" >api.env && chmod 644 api.env && printf "DB_PASSWORD=%s\n" "$SECRET" >.env && chmod 600 .env &&
+	git add compose.yaml api.env && ops-envcheck --format json env --stack compose . >../out.json; rc=$?
+	python3 - <<-\PY && exit $rc
+	import json
+	d = json.load(open("../out.json"))
+	got = sorted((c["id"], c["subject"]) for c in d["checks"] if c["id"].startswith(("secret-", "file-permissions")))
+	want = [("file-permissions", "./api.env"), ("secret-not-ignored", ".env"), ("secret-tracked", "./api.env")]
+	assert got == want, got
+	t = [c for c in d["checks"] if c["id"] == "secret-tracked"][0]
+	assert "API_TOKEN holds a high-entropy secret" in t["message"] and t["status"] == "critical", t
+	PY
 '
 
 test_expect_code 2 '--stack compose: a ${VAR} the project .env lacks is CRITICAL' '

@@ -2,7 +2,8 @@
  * compose: --compose docker-compose.yml. Every ${VAR} the compose file interpolates
  * must be defined in the env files given (the project's .env) or the environment —
  * a variable only in a service's env_file does not count, as Compose interpolates
- * from .env and the shell only. Every env_file a service names must exist and load.
+ * from .env and the shell only. Every env_file a service names must exist and load,
+ * and gets the secret checks of an operand (secrets.c), once per file.
  * With --stack compose, each service's container environment: per key the source that
  * wins (its env_file list in order, then environment:) and the sources it shadows.
  */
@@ -178,6 +179,25 @@ static const char *env_file_lookup(const char *name, void *ctx)
 	return project_value(ctx, name);
 }
 
+static bool same_file(const char *path, const struct stat *st)
+{
+	struct stat other;
+	return stat(path, &other) == 0 && other.st_dev == st->st_dev && other.st_ino == st->st_ino;
+}
+
+/* The file st is an operand, or another service's env_file loaded before this one (the
+ * last loaded): its secret checks ran, once per file however it is named. */
+static bool checked_already(struct cctx *c, const struct stat *st)
+{
+	for (size_t i = 0; i < c->nfiles; i++)
+		if (same_file(c->files[i].path, st))
+			return true;
+	for (size_t i = 0; i + 1 < c->nenv_files; i++)
+		if (same_file(c->env_files[i].path, st))
+			return true;
+	return false;
+}
+
 static void load_env_file(struct cctx *c, const char *service, const char *written, bool required,
 			  const char *format, int line)
 {
@@ -199,8 +219,8 @@ static void load_env_file(struct cctx *c, const char *service, const char *writt
 	/* the compose file may come from a pull request: env_file: /dev/zero or a FIFO
 	 * would never end or block the check */
 	struct stat st;
-	bool special = stat(path, &st) == 0 && !S_ISREG(st.st_mode);
-	if (special || env_file_load(f, path, &o) < 0) {
+	bool found = stat(path, &st) == 0, special = found && !S_ISREG(st.st_mode);
+	if (!found || special || env_file_load(f, path, &o) < 0) {
 		const char *why = special ? "not a regular file" : strerror(errno);
 		if (required) {
 			struct check *chk = ec_report(c->r, "compose-env-file", ST_CRITICAL, service,
@@ -215,12 +235,10 @@ static void load_env_file(struct cctx *c, const char *service, const char *writt
 	f->path = path; /* owned: freed with the context */
 	c->nenv_files++;
 	lint_diagnostics(c->r, f);
-	secrets_register(f, c->o);
-	bool again = false; /* named by another service already: its history was read */
-	for (size_t i = 0; i < c->nenv_files - 1 && !again; i++)
-		again = !strcmp(c->env_files[i].path, path);
-	if (c->o->git && !again)
-		secrets_check_history(c->r, f, c->o);
+	if (checked_already(c, &st))
+		secrets_register(f, c->o);
+	else /* as an operand is: tracked, history, permissions, formats */
+		secrets_check(c->r, f, c->o);
 	ec_report(c->r, "compose-env-file", ST_OK, service, "service %s: env_file %s loads %zu keys", service, path,
 		     f->res.nkeys);
 }

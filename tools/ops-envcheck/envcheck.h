@@ -141,11 +141,8 @@ void portability_check(struct report *r, const struct env_file *f, const struct 
 void lint_diagnostics(struct report *r, const struct env_file *f);
 void secrets_check(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
 /* Registers f's credentials for masking in every output, as secrets_check does, for a
- * file that gets no other secret check (a compose env_file). */
+ * file whose secret checks ran already (a compose env_file named twice). */
 void secrets_register(const struct env_file *f, const struct envcheck_opts *o);
-/* secret-in-history: f's path in HEAD's history held a credential (secrets_check
- * includes it; compose's env_file files get only this one). */
-void secrets_check_history(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
 /* secret-in-history for the env files under directory dir (a subdirectory's with -r)
  * that HEAD's history holds with a credential but the work tree no longer does. */
 void secrets_history_sweep(struct report *r, const char *dir, const struct envcheck_opts *o);

@@ -112,6 +112,64 @@ test_expect_code 2 '--stack compose: an env_file gets an operand'"'"'s secret ch
 	PY
 '
 
+test_expect_success 'setup: a schema for the compose project' '
+	cat >svc.yaml <<-\EOF
+	unknown_keys: warning
+	keys:
+	  API_TOKEN: {required: true}
+	  LOG_LEVEL: {values: [debug, info, warn]}
+	  X: {type: int, max: 1}
+	  DB_URL: {type: dsn}
+	  QUEUE: {required: true}
+	EOF
+'
+
+test_expect_code 2 'env --stack compose --schema: the schema per service, on its resolved environment' '
+	ops-envcheck --no-git --format json --schema svc.yaml env --stack compose proj >out.json; rc=$?
+	python3 - <<-\PY && exit $rc
+	import json
+	d = json.load(open("out.json"))
+	got = sorted((c["id"], c["subject"], c["status"], c["message"], c.get("location", {}).get("file"), c.get("location", {}).get("line"))
+	             for c in d["checks"] if c["id"].startswith("schema"))
+	want = [
+	    ("schema", "api/svc.yaml", "ok", "service api: 5 keys checked against svc.yaml", None, None),
+	    ("schema", "worker/svc.yaml", "ok", "service worker: 5 keys checked against svc.yaml", None, None),
+	    ("schema-range", "api/X", "critical", "service api: X=2 is out of range", "proj/api.env", 1),
+	    ("schema-required", "api/QUEUE", "critical", "service api: QUEUE is required but not set",
+	     "proj/docker-compose.yml", None),
+	    ("schema-required", "worker/API_TOKEN", "critical", "service worker: API_TOKEN is required but not set",
+	     "proj/docker-compose.yml", None),
+	    ("schema-unknown", "api/NOTE", "warning", "service api: NOTE is not in the schema svc.yaml", "proj/api.env", 3),
+	    ("schema-unknown", "api/STRIPE", "warning", "service api: STRIPE is not in the schema svc.yaml",
+	     "proj/docker-compose.yml", 14),
+	]
+	assert got == want, "\n".join(map(str, got))
+	PY
+'
+
+test_expect_code 2 'lint --stack compose --schema: the same; the project .env is not checked against it' '
+	printf "DB_NAME=shop\nQUEUE=jobs\n" >proj/.env && chmod 600 proj/.env &&
+	ops-envcheck --no-git --schema svc.yaml --stack compose proj >out; rc=$?
+	test_grep "^CRITICAL .*schema-required .*api/QUEUE .*service api: QUEUE is required but not set" out &&
+	test_grep "^CRITICAL .*schema-required .*worker/API_TOKEN" out && test_grep_not "DB_NAME is not in the schema" out &&
+	test_grep_not "worker/QUEUE" out && test_grep_not "VALUE" out && exit $rc
+'
+
+test_expect_code 2 '--schema per service: a value from the process environment is never shown' '
+	QUEUE=jobs UNSET_IN_SHELL=$SECRET ops-envcheck --no-git --schema svc.yaml --stack compose proj >out; rc=$?
+	test_grep "service worker: UNSET_IN_SHELL is not in the schema" out && test_grep_not "$SECRET" out &&
+	printf "keys:\n  UNSET_IN_SHELL: {type: int}\n" >int.yaml &&
+	UNSET_IN_SHELL=$SECRET ops-envcheck --no-git --schema int.yaml --stack compose proj >out;
+	test_grep "^CRITICAL .*schema-type .*worker/UNSET_IN_SHELL .*service worker: UNSET_IN_SHELL=\*\*\* is not an integer" out &&
+	test_grep_not "$SECRET" out && exit $rc
+'
+
+test_expect_code 3 '--schema per service: a schema that cannot be read is reported once' '
+	printf "keys: [\n" >broken.yaml &&
+	ops-envcheck --no-git --schema broken.yaml --stack compose proj >out; rc=$?
+	test "$(grep -c "^UNKNOWN .*schema-invalid" out)" -eq 1 && exit $rc
+'
+
 test_expect_code 2 '--stack compose: a ${VAR} the project .env lacks is CRITICAL' '
 	rm proj/.env && ops-envcheck --no-git --stack compose proj >out; rc=$?
 	test_grep "^CRITICAL .*compose-undefined .*DB_NAME" out && exit $rc

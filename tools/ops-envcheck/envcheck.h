@@ -149,6 +149,14 @@ void secrets_history_sweep(struct report *r, const char *dir, const struct envch
 /* Loads the schema only to mark its secret keys; -1 with *err (to free) when unreadable. */
 int schema_mark_secrets(const char *path, char **err);
 int schema_check(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o);
+struct schema;
+/* The --schema, read once to be applied several times (schema_free, schema.h); NULL,
+ * reported as schema-invalid, when it cannot be read. */
+struct schema *schema_open(struct report *r, const struct envcheck_opts *o);
+/* --stack compose: s applied to one service's environment (files lowest precedence
+ * first); each finding's subject is SERVICE/KEY and its message names the service. */
+void schema_check_service(struct report *r, const struct schema *s, const char *service, struct env_file *files,
+			  size_t nfiles, const struct envcheck_opts *o);
 void schema_check_defaults(struct report *r, struct env_file *files, size_t nfiles,
 			   const struct envcheck_opts *o);
 int compare_files(struct report *r, const char *env_path, const char *example_path,

@@ -301,6 +301,22 @@ test_expect_success 'GCP: pasted JSON is masked in every format, in print and in
 	test_grep_not "PRIVATE KEY\|tts-demo" out
 '
 
+test_expect_code 2 'GCP: --stack compose checks each service'"'"'s credentials; a container path is not looked for here' '
+	mkdir cp && printf "services:\n  api:\n    env_file: sa.env\n  worker:\n    env_file: sa.env\n    environment:\n      GOOGLE_APPLICATION_CREDENTIALS: /run/secrets/none/sa.json\n" >cp/compose.yaml &&
+	printf "SA_JSON='"'"'%s'"'"'\n" "$(sa small.pem)" >cp/sa.env && chmod 600 cp/sa.env && : >cp/.env &&
+	ops-envcheck --no-git -v --format json env --stack compose cp >out.json; rc=$?
+	python3 - <<-\PY && test_grep_not "PRIVATE KEY" out.json && exit $rc
+	import json
+	d = json.load(open("out.json"))
+	got = sorted((c["subject"], c["status"]) for c in d["checks"] if c["id"] == "credentials")
+	assert got == [("api/SA_JSON", "critical"), ("worker/GOOGLE_APPLICATION_CREDENTIALS", "ok"),
+	               ("worker/SA_JSON", "critical")], got
+	c = [c for c in d["checks"] if c["subject"] == "worker/GOOGLE_APPLICATION_CREDENTIALS"][0]
+	assert "/run/secrets/none/sa.json is not on this machine, not checked" in c["message"], c
+	assert "1024 bits" in [c for c in d["checks"] if c["subject"] == "api/SA_JSON"][0]["message"]
+	PY
+'
+
 # found by tests/fuzz/fuzz-envschema: a second keys: wrote past the first one's array
 test_expect_code 3 'a top-level field given twice is refused (exit 3), located' '
 	printf "keys:\n  A: {type: int}\n  B: {type: int}\nkeys:\n  C: {}\n  D: {}\n  E: {}\n" >twice.yaml &&

@@ -6,7 +6,8 @@
  * and gets the secret checks of an operand (secrets.c), once per file.
  * With --stack compose, each service's container environment: per key the source that
  * wins (its env_file list in order, then environment:) and the sources it shadows; with
- * --schema, the schema applied to that environment, service by service.
+ * --schema, the schema applied to that environment, service by service (without one,
+ * the built-in credential checks).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -363,8 +364,9 @@ static void environment_entries(struct cctx *c, struct origins *os, struct doten
 	}
 }
 
-/* --schema on a service's environment: its env_files, then its environment: entries
- * (env, located in the compose file), the later winning. */
+/* --schema (without one, the built-in credential checks) on a service's environment:
+ * its env_files, then its environment: entries (env, located in the compose file), the
+ * later winning. */
 static void service_schema(struct cctx *c, const char *svc, size_t first_file, const struct dotenv_result *env)
 {
 	size_t n = c->nenv_files - first_file;
@@ -388,7 +390,7 @@ static void service_origins(struct cctx *c, struct rp_table *t, const char *svc,
 			const char *v = dotenv_lookup(&c->env_files[f].res, e->key)->value;
 			origin_set(&os, e->key, xstrdup(c->env_files[f].path), v ? xstrdup(v) : NULL);
 		}
-	environment_entries(c, &os, c->schema ? &env : NULL, get(c, service, "environment"));
+	environment_entries(c, &os, &env, get(c, service, "environment"));
 	for (size_t i = 0; i < os.n; i++) {
 		struct origin *x = &os.v[i];
 		rp_table_str(t, svc);
@@ -403,8 +405,7 @@ static void service_origins(struct cctx *c, struct rp_table *t, const char *svc,
 		sb_release(&x->shadowed);
 	}
 	free(os.v);
-	if (c->schema)
-		service_schema(c, svc, first_file, &env);
+	service_schema(c, svc, first_file, &env);
 	dotenv_result_free(&env);
 }
 

@@ -154,7 +154,8 @@ struct schema;
  * reported as schema-invalid, when it cannot be read. */
 struct schema *schema_open(struct report *r, const struct envcheck_opts *o);
 /* --stack compose: s applied to one service's environment (files lowest precedence
- * first); each finding's subject is SERVICE/KEY and its message names the service. */
+ * first), or without s the built-in credential checks; each finding's subject is
+ * SERVICE/KEY and its message names the service. */
 void schema_check_service(struct report *r, const struct schema *s, const char *service, struct env_file *files,
 			  size_t nfiles, const struct envcheck_opts *o);
 void schema_check_defaults(struct report *r, struct env_file *files, size_t nfiles,

@@ -5,10 +5,12 @@
  * With --stack compose, to each service's environment instead, each finding naming it.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <math.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "envcheck.h"
 #include "redact.h"
@@ -118,6 +120,15 @@ static void credentials_hint(struct check *chk, const struct schema_key *k, cons
 static void credentials(struct ctx *c, const struct schema_key *k, const char *value)
 {
 	struct strbuf ok = STRBUF_INIT, why = STRBUF_INIT;
+	struct stat st;
+	/* a compose service's path is its container's: a mounted secret is not here */
+	if (c->service && !strcmp(k->type, "gcp-service-account-file") && !env_file_value_is_service_account(value) &&
+	    stat(value, &st) < 0 && errno == ENOENT) {
+		struct check *chk = key_check(c, "credentials", ST_OK, k->name, "%s: %s is not on this machine, "
+					      "not checked (the path is the container's)", k->name, value);
+		check_hint(chk, "check it where it is mounted: ops-envcheck inside the container");
+		return;
+	}
 	int rc = !strcmp(k->type, "gcp-service-account-b64")	? creds_gcp_b64(value, &ok, &why)
 		 : !strcmp(k->type, "gcp-service-account-json") ? creds_gcp_json(value, &ok, &why)
 								 : creds_gcp_file(value, &ok, &why);
@@ -419,7 +430,10 @@ void schema_check_service(struct report *r, const struct schema *s, const char *
 			  size_t nfiles, const struct envcheck_opts *o)
 {
 	struct ctx c = { r, files, nfiles, o, s, service };
-	apply_schema(&c);
+	if (s)
+		apply_schema(&c);
+	else
+		check_builtin(&c, NULL);
 }
 
 /* A service account pasted as JSON under any other key (GOOGLE_CREDENTIALS='{...}'):

@@ -1,5 +1,6 @@
 #!/bin/sh
-# ops-envcheck --schema: types, ranges, rules, features and cloud/TTS credentials.
+# ops-envcheck --schema: types, ranges, rules, features and cloud/TTS credentials (a
+# Google service account as base64, as a file, or pasted as JSON into a value).
 # Service-account keys are generated here with openssl (2048 bits good, 1024 too small).
 . "$(dirname "$0")/test-lib.sh"
 test_require_cmd openssl python3

@@ -1,7 +1,8 @@
 #!/bin/sh
 # ops-envcheck env --stack NAME [DIR]: a loader stack's resolved environment (each key's
 # source, what it shadows, its value masked), and the compose stack: per service its
-# env_file list in order, environment: overriding it, the project .env for ${VAR}.
+# env_file list in order, environment: overriding it, the project .env for ${VAR}; each
+# env_file checked for secrets as an operand is, and --schema applied per service.
 . "$(dirname "$0")/test-lib.sh"
 test_require_cmd python3 git
 

@@ -113,6 +113,12 @@ test_expect_code 2 '--stack compose: an env_file gets an operand'"'"'s secret ch
 	PY
 '
 
+test_expect_success '--stack compose: an env_file'"'"'s disable comments apply to its findings' '
+	cd gitproj && printf "# ops-envcheck: disable-file=secret-tracked,file-permissions\n" >>api.env &&
+	ops-envcheck env --stack compose . >../out; test $? -eq 1 &&
+	test_grep "^OK .*secret-tracked .*./api.env" ../out && test_grep "^WARNING .*secret-not-ignored .*\.env" ../out
+'
+
 test_expect_success 'setup: a schema for the compose project' '
 	cat >svc.yaml <<-\EOF
 	unknown_keys: warning

@@ -239,10 +239,12 @@ static void load_env_file(struct cctx *c, const char *service, const char *writt
 	f->path = path; /* owned: freed with the context */
 	c->nenv_files++;
 	lint_diagnostics(c->r, f);
-	if (checked_already(c, &st))
+	if (checked_already(c, &st)) {
 		secrets_register(f, c->o);
-	else /* as an operand is: tracked, history, permissions, formats */
+	} else { /* as an operand is: its disable comments, tracked, history, permissions, formats */
+		suppress_scan(f);
 		secrets_check(c->r, f, c->o);
+	}
 	ec_report(c->r, "compose-env-file", ST_OK, service, "service %s: env_file %s loads %zu keys", service, path,
 		     f->res.nkeys);
 }

@@ -154,6 +154,15 @@ test_expect_code 2 'env --stack compose --schema: the schema per service, on its
 	PY
 '
 
+test_expect_success '--schema per service: a key set by several sources is unknown once, where it wins' '
+	grep -v LOG_LEVEL svc.yaml >nolog.yaml &&
+	{ ops-envcheck --no-git --schema nolog.yaml --stack compose proj >out; test $? -eq 2; } &&
+	test "$(grep -c "schema-unknown .*LOG_LEVEL" out)" -eq 1 &&
+	test_grep "^WARNING .*schema-unknown .*api/LOG_LEVEL .*service api: LOG_LEVEL is not in the schema" out &&
+	ops-envcheck --no-git --format json --schema nolog.yaml --stack compose proj >out.json;
+	json_assert out.json "c = [c for c in d[\"checks\"] if c[\"subject\"] == \"api/LOG_LEVEL\"][0]; assert c[\"location\"][\"line\"] == 11, c"
+'
+
 test_expect_code 2 'lint --stack compose --schema: the same; the project .env is not checked against it' '
 	printf "DB_NAME=shop\nQUEUE=jobs\n" >proj/.env && chmod 600 proj/.env &&
 	ops-envcheck --no-git --schema svc.yaml --stack compose proj >out; rc=$?

@@ -54,6 +54,8 @@ bool env_file_key_is_secret(const char *key, const struct envcheck_opts *o)
  * (that is what the credentials check then says), and it is secret all the same. */
 bool env_file_value_is_service_account(const char *value)
 {
+	if (!value)
+		return false;
 	value += strspn(value, " \t\r\n");
 	if (*value != '{')
 		return false;

@@ -277,7 +277,11 @@ static void check_unknown(struct ctx *c)
 	for (size_t f = 0; f < c->nfiles; f++)
 		for (size_t i = 0; i < c->files[f].res.n; i++) {
 			const struct dotenv_entry *e = &c->files[f].res.entries[i];
+			const struct env_file *where = NULL;
 			if (!e->first || schema_find_key(c->s, e->key))
+				continue;
+			/* a service has each key once: reported where its value comes from */
+			if (c->service && env_file_find(c->files, c->nfiles, e->key, &where) && where != &c->files[f])
 				continue;
 			const char *close = NULL;
 			for (size_t k = 0; k < c->s->nkeys && !close; k++)

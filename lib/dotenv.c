@@ -198,10 +198,9 @@ static size_t map_off(const struct dotenv_parser *p, size_t off)
 	return off >= p->n ? p->map[p->n] : p->map[off];
 }
 
-struct dotenv_entry *dp_add(struct dotenv_parser *p, const char *key, size_t key_len,
-			    struct strbuf *value, const struct dp_span *span)
+/* A zeroed entry for key at the end of r, indexed: a later one wins the lookups. */
+static struct dotenv_entry *append_entry(struct dotenv_result *r, const char *key, size_t key_len)
 {
-	struct dotenv_result *r = p->r;
 	key_len = strnlen(key, key_len); /* a NUL cannot be part of a variable name */
 	if (r->n == r->alloc) {
 		r->alloc = r->alloc ? r->alloc * 2 : 64;
@@ -212,6 +211,31 @@ struct dotenv_entry *dp_add(struct dotenv_parser *p, const char *key, size_t key
 	struct dotenv_entry *e = &r->entries[r->n];
 	memset(e, 0, sizeof(*e));
 	e->key = xstrndup(key, key_len);
+	size_t *slot = find_slot(r, e->key, key_len);
+	e->first = !*slot;
+	if (!*slot)
+		r->nkeys++;
+	*slot = ++r->n;
+	return e;
+}
+
+struct dotenv_entry *dotenv_result_add(struct dotenv_result *r, const char *key, const char *value, int line,
+				       int column)
+{
+	struct dotenv_entry *e = append_entry(r, key, strlen(key));
+	if (value) {
+		e->value = xstrdup(value);
+		e->value_len = strlen(value);
+	}
+	e->line = e->end_line = line;
+	e->column = column;
+	return e;
+}
+
+struct dotenv_entry *dp_add(struct dotenv_parser *p, const char *key, size_t key_len,
+			    struct strbuf *value, const struct dp_span *span)
+{
+	struct dotenv_entry *e = append_entry(p->r, key, key_len);
 	if (value) {
 		e->value_len = value->len;
 		e->value = value->buf ? sb_detach(value) : xstrdup("");
@@ -234,11 +258,6 @@ struct dotenv_entry *dp_add(struct dotenv_parser *p, const char *key, size_t key
 	}
 	if (e->value && redact_key_is_secret(e->key) && !redact_value_is_path(e->key, e->value))
 		redact_add_secret(e->value);
-	size_t *slot = find_slot(r, e->key, key_len);
-	e->first = !*slot;
-	if (!*slot)
-		r->nkeys++;
-	*slot = ++r->n;
 	return e;
 }
 

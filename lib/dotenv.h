@@ -97,6 +97,11 @@ void dotenv_parse(const char *buf, size_t len, const struct dotenv_options *opts
 		  struct dotenv_result *out);
 void dotenv_result_free(struct dotenv_result *r);
 
+/* Appends key=value (value NULL: without one) to a result built by hand, not parsed
+ * (Compose's environment: entries); a later entry of key wins, as in a file. */
+struct dotenv_entry *dotenv_result_add(struct dotenv_result *r, const char *key, const char *value, int line,
+				       int column);
+
 /* The last entry for key, or NULL. */
 const struct dotenv_entry *dotenv_lookup(const struct dotenv_result *r, const char *key);
 

@@ -1,5 +1,6 @@
 #!/bin/sh
-# ops-envcheck --schema: types, ranges, rules, features and cloud/TTS credentials.
+# ops-envcheck --schema: types, ranges, rules, features and cloud/TTS credentials (a
+# Google service account as base64, as a file, or pasted as JSON into a value).
 # Service-account keys are generated here with openssl (2048 bits good, 1024 too small).
 . "$(dirname "$0")/test-lib.sh"
 test_require_cmd openssl python3
@@ -240,6 +241,81 @@ test_expect_success 'GCP: wrapped or URL-safe base64 decodes as Google'"'"'s lib
 	printf "GOOGLE_CLOUD_CREDENTIALS_B64=%s\n" "$(base64 -w0 <wrap.json | sed "s|+|-|g; s|/|_|g; s|=||g")" >.env &&
 	ops-envcheck --no-git .env >out; test $? -eq 1 &&
 	test_grep "the base64 is URL-safe" out && test_grep_not "PRIVATE KEY" out
+'
+
+# A service account pasted as JSON into a value: recognised by its content under any key,
+# checked as the base64 and file forms are, masked everywhere.
+test_expect_success 'GCP: a service account pasted as JSON (single quotes, \n escapes) is OK under any key' '
+	printf "GOOGLE_CREDENTIALS='"'"'%s'"'"'\nGOOGLE_APPLICATION_CREDENTIALS_JSON='"'"'%s'"'"'\nSA_CONFIG='"'"'%s'"'"'\n" \
+		"$(sa good.pem)" "$(sa good.pem)" "$(sa good.pem)" >.env && chmod 600 .env &&
+	ops-envcheck --no-git .env >out; test $? -le 1 &&
+	for k in GOOGLE_CREDENTIALS GOOGLE_APPLICATION_CREDENTIALS_JSON SA_CONFIG; do
+		test_grep "^OK .*credentials .*$k: service account tts@tts-demo.iam.gserviceaccount.com of project tts-demo, RSA 2048 bits" out || return 1
+	done &&
+	test_grep "secret-format .*SA_CONFIG holds a private key under a name that does not look secret" out
+'
+
+test_expect_success 'GCP: pasted JSON gets the same steps: fields, key parse, the \\n hint' '
+	printf "SA_JSON='"'"'%s'"'"'\n" "$(sa good.pem -private_key_id)" >.env &&
+	ops-envcheck --no-git .env >out; test $? -eq 2 &&
+	test_grep "^CRITICAL .*credentials .*SA_JSON is set but broken: step 4 (fields): field \"private_key_id\" is missing" out &&
+	printf "SA_JSON='"'"'%s'"'"'\n" "$(sa small.pem)" >.env &&
+	ops-envcheck --no-git .env >out; test $? -eq 2 && test_grep "RSA key has 1024 bits" out &&
+	printf "SA_JSON='"'"'%s'"'"'\n" "$(cat twice.json)" >.env &&
+	ops-envcheck --no-git .env >out; test $? -eq 2 &&
+	test_grep "escaped twice); unescaped, the key parses" out && test_grep "hint: unescape it" out &&
+	test_grep_not "base64 -w0" out
+'
+
+test_expect_success 'GCP: pasted JSON that a loader broke, or under a key for a path or base64, says so' '
+	sa good.pem | sed "s/\"/\\\\\"/g" >dq.txt && printf "SA_JSON=\"%s\"\n" "$(cat dq.txt)" >.env &&
+	ops-envcheck --no-git .env >out; test $? -eq 2 &&
+	test_grep "SA_JSON is set but broken: step 2 (JSON): the content is not JSON" out &&
+	test_grep "hint: the loader turned the \\\\n escapes of private_key into line breaks" out &&
+	printf "GOOGLE_APPLICATION_CREDENTIALS='"'"'%s'"'"'\nGOOGLE_CLOUD_CREDENTIALS_B64='"'"'%s'"'"'\n" \
+		"$(sa good.pem)" "$(sa good.pem)" >.env &&
+	ops-envcheck --no-git .env >out; test $? -eq 2 &&
+	test_grep "GOOGLE_APPLICATION_CREDENTIALS is set but broken: step 1 (file): the value is the service account JSON itself, not the path" out &&
+	test_grep "hint: write the JSON to a file" out &&
+	test_grep "GOOGLE_CLOUD_CREDENTIALS_B64 is set but broken: step 1 (base64): the value is the service account JSON itself" out &&
+	test_grep "hint: store its base64 instead" out
+'
+
+test_expect_success 'GCP: a schema type gcp-service-account-json; other JSON is not a service account' '
+	printf "keys:\n  CREDS: {type: gcp-service-account-json, required: true}\n" >sajson.yaml &&
+	printf "CREDS='"'"'%s'"'"'\n" "$(sa good.pem type=authorized_user)" >.env &&
+	ops-envcheck --no-git --schema sajson.yaml .env >out; test $? -eq 2 &&
+	test_grep "CREDS is set but broken: step 3 (type)" out &&
+	printf "CONFIG='"'"'{\"type\": \"authorized_user\", \"note\": \"service_account\"}'"'"'\n" >.env &&
+	ops-envcheck --no-git .env >out && test_grep_not credentials out &&
+	ops-envcheck print .env >out && test_grep authorized_user out
+'
+
+test_expect_success 'GCP: pasted JSON is masked in every format, in print and in env --stack' '
+	printf "APP_CONFIG='"'"'%s'"'"'\n" "$(sa good.pem -private_key_id)" >.env && chmod 600 .env &&
+	for f in text json sarif github prometheus nagios; do
+		ops-envcheck --no-git --format $f .env >out 2>&1
+		! grep -q "PRIVATE KEY\|tts-demo.iam\|$(sed -n 2p good.pem | cut -c1-40)" out || { cat out; return 1; }
+	done &&
+	ops-envcheck print .env >out && test_grep "\"APP_CONFIG\": \"\*\*\*\"" out &&
+	{ ops-envcheck --no-git env --stack dotenv . >out; test $? -eq 2; } && test_grep "APP_CONFIG .*\*\*\*" out &&
+	test_grep_not "PRIVATE KEY\|tts-demo" out
+'
+
+test_expect_code 2 'GCP: --stack compose checks each service'"'"'s credentials; a container path is not looked for here' '
+	mkdir cp && printf "services:\n  api:\n    env_file: sa.env\n  worker:\n    env_file: sa.env\n    environment:\n      GOOGLE_APPLICATION_CREDENTIALS: /run/secrets/none/sa.json\n" >cp/compose.yaml &&
+	printf "SA_JSON='"'"'%s'"'"'\n" "$(sa small.pem)" >cp/sa.env && chmod 600 cp/sa.env && : >cp/.env &&
+	ops-envcheck --no-git -v --format json env --stack compose cp >out.json; rc=$?
+	python3 - <<-\PY && test_grep_not "PRIVATE KEY" out.json && exit $rc
+	import json
+	d = json.load(open("out.json"))
+	got = sorted((c["subject"], c["status"]) for c in d["checks"] if c["id"] == "credentials")
+	assert got == [("api/SA_JSON", "critical"), ("worker/GOOGLE_APPLICATION_CREDENTIALS", "ok"),
+	               ("worker/SA_JSON", "critical")], got
+	c = [c for c in d["checks"] if c["subject"] == "worker/GOOGLE_APPLICATION_CREDENTIALS"][0]
+	assert "/run/secrets/none/sa.json is not on this machine, not checked" in c["message"], c
+	assert "1024 bits" in [c for c in d["checks"] if c["subject"] == "api/SA_JSON"][0]["message"]
+	PY
 '
 
 # found by tests/fuzz/fuzz-envschema: a second keys: wrote past the first one's array

@@ -83,6 +83,18 @@ test_expect_success 'the same credential inline (GOOGLE_CLOUD_CREDENTIALS_B64) i
 '
 stop_endpoint
 
+test_expect_success 'a service account pasted as JSON under any key is verified too; the same one is sent once' '
+	start_endpoint && sa known.pem "$URI" &&
+	printf "TTS_SERVICE_ACCOUNT='"'"'%s'"'"'\n" "$(cat sa.json)" >>.env &&
+	{ ops-envcheck --no-git --verify .env >out 2>&1; test $? -eq 1; } &&
+	test_grep "^WARNING .*secret-format .*TTS_SERVICE_ACCOUNT holds a private key" out &&
+	test_grep "^OK .*credential-verify .*TTS_SERVICE_ACCOUNT: the credential works" out &&
+	test_grep "^OK .*credential-verify .*GOOGLE_APPLICATION_CREDENTIALS: the credential works" out &&
+	test "$(wc -l <log)" -eq 1 && python3 -c "import json; r = json.loads(open(\"log\").readline()); assert r[\"signature_ok\"], r" &&
+	no_secret out && ops-envcheck print .env >out && no_secret out
+'
+stop_endpoint
+
 test_expect_code 2 'a revoked key: CRITICAL with the OAuth error, no secret shown' '
 	start_endpoint && sa revoked.pem "$URI" &&
 	ops-envcheck --no-git --verify .env >out 2>&1; rc=$?

@@ -2,9 +2,12 @@
  * compose: --compose docker-compose.yml. Every ${VAR} the compose file interpolates
  * must be defined in the env files given (the project's .env) or the environment —
  * a variable only in a service's env_file does not count, as Compose interpolates
- * from .env and the shell only. Every env_file a service names must exist and load.
+ * from .env and the shell only. Every env_file a service names must exist and load,
+ * and gets the secret checks of an operand (secrets.c), once per file.
  * With --stack compose, each service's container environment: per key the source that
- * wins (its env_file list in order, then environment:) and the sources it shadows.
+ * wins (its env_file list in order, then environment:) and the sources it shadows; with
+ * --schema, the schema applied to that environment, service by service (without one,
+ * the built-in credential checks).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,6 +20,7 @@
 
 #include "envcheck.h"
 #include "redact.h"
+#include "schema.h"
 #include "secrets.h"
 #include "util.h"
 
@@ -31,6 +35,7 @@ struct cctx {
 	struct env_file *env_files;   /* loaded env_file: entries */
 	size_t nenv_files;
 	size_t nvars;
+	const struct schema *schema;  /* --stack compose --schema: applied per service */
 };
 
 static const struct env_file *only_in_env_file(struct cctx *c, const char *name)
@@ -178,6 +183,25 @@ static const char *env_file_lookup(const char *name, void *ctx)
 	return project_value(ctx, name);
 }
 
+static bool same_file(const char *path, const struct stat *st)
+{
+	struct stat other;
+	return stat(path, &other) == 0 && other.st_dev == st->st_dev && other.st_ino == st->st_ino;
+}
+
+/* The file st is an operand, or another service's env_file loaded before this one (the
+ * last loaded): its secret checks ran, once per file however it is named. */
+static bool checked_already(struct cctx *c, const struct stat *st)
+{
+	for (size_t i = 0; i < c->nfiles; i++)
+		if (same_file(c->files[i].path, st))
+			return true;
+	for (size_t i = 0; i + 1 < c->nenv_files; i++)
+		if (same_file(c->env_files[i].path, st))
+			return true;
+	return false;
+}
+
 static void load_env_file(struct cctx *c, const char *service, const char *written, bool required,
 			  const char *format, int line)
 {
@@ -199,8 +223,8 @@ static void load_env_file(struct cctx *c, const char *service, const char *writt
 	/* the compose file may come from a pull request: env_file: /dev/zero or a FIFO
 	 * would never end or block the check */
 	struct stat st;
-	bool special = stat(path, &st) == 0 && !S_ISREG(st.st_mode);
-	if (special || env_file_load(f, path, &o) < 0) {
+	bool found = stat(path, &st) == 0, special = found && !S_ISREG(st.st_mode);
+	if (!found || special || env_file_load(f, path, &o) < 0) {
 		const char *why = special ? "not a regular file" : strerror(errno);
 		if (required) {
 			struct check *chk = ec_report(c->r, "compose-env-file", ST_CRITICAL, service,
@@ -215,12 +239,12 @@ static void load_env_file(struct cctx *c, const char *service, const char *writt
 	f->path = path; /* owned: freed with the context */
 	c->nenv_files++;
 	lint_diagnostics(c->r, f);
-	secrets_register(f, c->o);
-	bool again = false; /* named by another service already: its history was read */
-	for (size_t i = 0; i < c->nenv_files - 1 && !again; i++)
-		again = !strcmp(c->env_files[i].path, path);
-	if (c->o->git && !again)
-		secrets_check_history(c->r, f, c->o);
+	if (checked_already(c, &st)) {
+		secrets_register(f, c->o);
+	} else { /* as an operand is: its disable comments, tracked, history, permissions, formats */
+		suppress_scan(f);
+		secrets_check(c->r, f, c->o);
+	}
 	ec_report(c->r, "compose-env-file", ST_OK, service, "service %s: env_file %s loads %zu keys", service, path,
 		     f->res.nkeys);
 }
@@ -279,12 +303,14 @@ static void origin_set(struct origins *os, const char *key, char *from, char *va
 }
 
 /* KEY without a value (environment: [KEY] or KEY: with nothing): Compose takes it from
- * the process environment, whose value is never shown. */
-static void environment_entry(struct cctx *c, struct origins *os, const char *key, size_t keylen,
-			      const char *value, int line)
+ * the process environment, whose value is never shown. The entry goes in the service's
+ * table (os) and, for the schema, its environment (env, when given). */
+static void environment_entry(struct cctx *c, struct origins *os, struct dotenv_result *env, const char *key,
+			      size_t keylen, const char *value, int line)
 {
 	char *k = xstrndup(key, keylen);
 	char *v = NULL, *from;
+	const char *given = getenv(k);
 	if (value) {
 		struct strbuf out = STRBUF_INIT;
 		interpolate(c, value, strlen(value), line, &out, false, 0);
@@ -292,11 +318,18 @@ static void environment_entry(struct cctx *c, struct origins *os, const char *ke
 		sb_release(&out);
 		if (secrets_format(k, v, c->o)) /* a credential written into the compose file itself */
 			redact_add_secret(v);
+		if (env)
+			dotenv_result_add(env, k, v, line, 1);
 		from = xasprintf("%s:%d environment", c->path, line);
 	} else {
+		if (env && given) { /* in CI the process environment holds secrets: never shown */
+			env_file_mark_secret(k);
+			redact_add_secret(given);
+			dotenv_result_add(env, k, given, line, 1)->from_env = true;
+		}
 		from = xasprintf("%s:%d environment, %s", c->path, line,
-				 getenv(k) ? "from the process environment (value not shown)"
-					   : "not set in the process environment");
+				 given ? "from the process environment (value not shown)"
+				       : "not set in the process environment");
 	}
 	origin_set(os, k, from, v);
 	free(k);
@@ -309,7 +342,7 @@ static bool yaml_null(const yaml_node_t *n)
 	       (!*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") || !strcmp(v, "NULL"));
 }
 
-static void environment_entries(struct cctx *c, struct origins *os, yaml_node_t *env)
+static void environment_entries(struct cctx *c, struct origins *os, struct dotenv_result *env_res, yaml_node_t *env)
 {
 	if (env && env->type == YAML_MAPPING_NODE) {
 		for (yaml_node_pair_t *p = env->data.mapping.pairs.start; p < env->data.mapping.pairs.top; p++) {
@@ -319,7 +352,7 @@ static void environment_entries(struct cctx *c, struct origins *os, yaml_node_t 
 				continue;
 			const char *key = (const char *)k->data.scalar.value;
 			const char *value = yaml_null(v) ? NULL : (const char *)v->data.scalar.value;
-			environment_entry(c, os, key, strlen(key), value, (int)k->start_mark.line + 1);
+			environment_entry(c, os, env_res, key, strlen(key), value, (int)k->start_mark.line + 1);
 		}
 	} else if (env && env->type == YAML_SEQUENCE_NODE) {
 		for (yaml_node_item_t *it = env->data.sequence.items.start; it < env->data.sequence.items.top; it++) {
@@ -327,16 +360,30 @@ static void environment_entries(struct cctx *c, struct origins *os, yaml_node_t 
 			if (!n || n->type != YAML_SCALAR_NODE)
 				continue;
 			const char *item = (const char *)n->data.scalar.value, *eq = strchr(item, '=');
-			environment_entry(c, os, item, eq ? (size_t)(eq - item) : strlen(item), eq ? eq + 1 : NULL,
+			environment_entry(c, os, env_res, item, eq ? (size_t)(eq - item) : strlen(item), eq ? eq + 1 : NULL,
 					  (int)n->start_mark.line + 1);
 		}
 	}
+}
+
+/* --schema (without one, the built-in credential checks) on a service's environment:
+ * its env_files, then its environment: entries (env, located in the compose file), the
+ * later winning. */
+static void service_schema(struct cctx *c, const char *svc, size_t first_file, const struct dotenv_result *env)
+{
+	size_t n = c->nenv_files - first_file;
+	struct env_file *files = xcalloc(n + 1, sizeof(*files));
+	memcpy(files, c->env_files + first_file, n * sizeof(*files));
+	files[n] = (struct env_file){ .path = c->path, .res = *env };
+	schema_check_service(c->r, c->schema, svc, files, n + 1, c->o);
+	free(files);
 }
 
 static void service_origins(struct cctx *c, struct rp_table *t, const char *svc, yaml_node_t *service,
 			    size_t first_file)
 {
 	struct origins os = { 0 };
+	struct dotenv_result env = { 0 };
 	for (size_t f = first_file; f < c->nenv_files; f++)
 		for (size_t i = 0; i < c->env_files[f].res.n; i++) {
 			const struct dotenv_entry *e = &c->env_files[f].res.entries[i];
@@ -345,7 +392,7 @@ static void service_origins(struct cctx *c, struct rp_table *t, const char *svc,
 			const char *v = dotenv_lookup(&c->env_files[f].res, e->key)->value;
 			origin_set(&os, e->key, xstrdup(c->env_files[f].path), v ? xstrdup(v) : NULL);
 		}
-	environment_entries(c, &os, get(c, service, "environment"));
+	environment_entries(c, &os, &env, get(c, service, "environment"));
 	for (size_t i = 0; i < os.n; i++) {
 		struct origin *x = &os.v[i];
 		rp_table_str(t, svc);
@@ -360,6 +407,8 @@ static void service_origins(struct cctx *c, struct rp_table *t, const char *svc,
 		sb_release(&x->shadowed);
 	}
 	free(os.v);
+	service_schema(c, svc, first_file, &env);
+	dotenv_result_free(&env);
 }
 
 static void env_files(struct cctx *c, yaml_node_t *root)
@@ -420,6 +469,8 @@ int compose_check(struct report *r, struct env_file *files, size_t nfiles, const
 			  .dir = xstrdup(dirname(copy)), .doc = &doc };
 	free(copy);
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	struct schema *schema = o->schema_path && o->stack && !strcmp(o->stack, "compose") ? schema_open(r, o) : NULL;
+	c.schema = schema;
 	env_files(&c, root);
 	walk(&c, root, 0);
 	ec_report(r, "compose", ST_OK, o->compose_path, "%zu interpolations and %zu env_file(s) checked", c.nvars,
@@ -430,6 +481,8 @@ int compose_check(struct report *r, struct env_file *files, size_t nfiles, const
 	}
 	free(c.env_files);
 	free(c.dir);
+	if (schema)
+		schema_free(schema);
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
 	return 0;

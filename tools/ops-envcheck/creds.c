@@ -1,8 +1,8 @@
 /*
  * creds: cloud text-to-speech credentials. A Google service account (base64 in
- * GOOGLE_CLOUD_CREDENTIALS_B64 or a file named by GOOGLE_APPLICATION_CREDENTIALS) is
- * checked step by step so the message says which step failed; the key is parsed by
- * OpenSSL and never printed.
+ * GOOGLE_CLOUD_CREDENTIALS_B64, a file named by GOOGLE_APPLICATION_CREDENTIALS, or its
+ * JSON pasted into a value) is checked step by step so the message says which step
+ * failed; the key is parsed by OpenSSL and never printed.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "base64.h"
+#include "envcheck.h"
 #include "redact.h"
 #include "types.h"
 #include "util.h"
@@ -211,6 +212,10 @@ static int lenient_base64(const char *value, struct strbuf *raw, struct strbuf *
 int creds_gcp_b64(const char *value, struct strbuf *ok, struct strbuf *why)
 {
 	struct strbuf raw = STRBUF_INIT, how = STRBUF_INIT;
+	if (env_file_value_is_service_account(value)) {
+		sb_addstr(why, "step 1 (base64): the value is the service account JSON itself, not its base64");
+		return -1;
+	}
 	if (base64_decode(value, strlen(value), &raw) < 0) {
 		sb_release(&raw);
 		if (lenient_base64(value, &raw, &how) < 0) {
@@ -235,6 +240,12 @@ int creds_gcp_b64(const char *value, struct strbuf *ok, struct strbuf *why)
 int creds_gcp_file(const char *path, struct strbuf *ok, struct strbuf *why)
 {
 	struct stat st;
+	/* Google's libraries read this variable as a path only */
+	if (env_file_value_is_service_account(path)) {
+		sb_addstr(why, "step 1 (file): the value is the service account JSON itself, not the path of a "
+			       "file holding it");
+		return -1;
+	}
 	/* a FIFO (or /dev/zero) named here would block or never end: stat before open */
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
 		sb_addf(why, "step 1 (file): cannot read %s: not a regular file", path);
@@ -254,10 +265,19 @@ int creds_gcp_file(const char *path, struct strbuf *ok, struct strbuf *why)
 	return rc;
 }
 
+int creds_gcp_json(const char *value, struct strbuf *ok, struct strbuf *why)
+{
+	return check_json(value, strlen(value), ok, why);
+}
+
 int creds_gcp_text(const char *type, const char *value, struct strbuf *json)
 {
 	if (!strcmp(type, "gcp-service-account-file"))
 		return sb_read_file(json, value, MAX_CREDENTIALS_FILE);
+	if (!strcmp(type, "gcp-service-account-json")) {
+		sb_addstr(json, value);
+		return 0;
+	}
 	struct strbuf how = STRBUF_INIT;
 	int rc = base64_decode(value, strlen(value), json);
 	if (rc < 0) {

@@ -50,9 +50,30 @@ bool env_file_key_is_secret(const char *key, const struct envcheck_opts *o)
 	return redact_key_is_secret(key) || declared_secret(key, o);
 }
 
+/* By its text, never by the key's name, and without parsing it: the JSON may be broken
+ * (that is what the credentials check then says), and it is secret all the same. */
+bool env_file_value_is_service_account(const char *value)
+{
+	if (!value)
+		return false;
+	value += strspn(value, " \t\r\n");
+	if (*value != '{')
+		return false;
+	for (const char *p = strstr(value, "\"type\""); p; p = strstr(p + 1, "\"type\"")) {
+		const char *v = p + 6;
+		v += strspn(v, " \t\r\n");
+		if (*v != ':')
+			continue;
+		v += 1 + strspn(v + 1, " \t\r\n");
+		if (str_starts_with(v, "\"service_account\""))
+			return true;
+	}
+	return false;
+}
+
 bool env_file_value_is_secret(const char *key, const char *value, const struct envcheck_opts *o)
 {
-	if (declared_secret(key, o))
+	if (declared_secret(key, o) || env_file_value_is_service_account(value))
 		return true;
 	return redact_key_is_secret(key) && !redact_value_is_path(key, value);
 }

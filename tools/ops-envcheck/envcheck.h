@@ -16,7 +16,8 @@
  *  verify.c       --verify: asks a credential's issuer whether it works (provider table)
  *  creds.c        cloud / TTS credentials (Google service account, Azure, AWS, ElevenLabs)
  *  types.c        the value types a schema names (types.h)
- *  env_file.c     loading .env files, key lookup, which keys and values are secret, env file names
+ *  env_file.c     loading .env files, key lookup, which keys and values are secret (a pasted
+ *                 service account too), env file names
  *  suppress.c     every check is made here: disable comments, envcheck.ignore, baseline
  */
 #ifndef OPSKIT_ENVCHECK_H
@@ -79,6 +80,9 @@ bool env_file_key_is_secret(const char *key, const struct envcheck_opts *o);
  * only holds the path to the secret (see redact_value_is_path); never for keys the schema
  * or config declare secret. */
 bool env_file_value_is_secret(const char *key, const char *value, const struct envcheck_opts *o);
+/* A Google service account pasted as JSON ({..."type": "service_account"...}), whatever
+ * the key's name: it holds a private key, so it is secret everywhere. */
+bool env_file_value_is_service_account(const char *value);
 /* The schema says key is secret (secret: true): from now on it is treated as one. */
 void env_file_mark_secret(const char *key);
 void env_file_forget_secrets(void); /* the keys env_file_mark_secret() recorded */
@@ -142,17 +146,23 @@ void portability_check(struct report *r, const struct env_file *f, const struct 
 void lint_diagnostics(struct report *r, const struct env_file *f);
 void secrets_check(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
 /* Registers f's credentials for masking in every output, as secrets_check does, for a
- * file that gets no other secret check (a compose env_file). */
+ * file whose secret checks ran already (a compose env_file named twice). */
 void secrets_register(const struct env_file *f, const struct envcheck_opts *o);
-/* secret-in-history: f's path in HEAD's history held a credential (secrets_check
- * includes it; compose's env_file files get only this one). */
-void secrets_check_history(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
 /* secret-in-history for the env files under directory dir (a subdirectory's with -r)
  * that HEAD's history holds with a credential but the work tree no longer does. */
 void secrets_history_sweep(struct report *r, const char *dir, const struct envcheck_opts *o);
 /* Loads the schema only to mark its secret keys; -1 with *err (to free) when unreadable. */
 int schema_mark_secrets(const char *path, char **err);
 int schema_check(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o);
+struct schema;
+/* The --schema, read once to be applied several times (schema_free, schema.h); NULL,
+ * reported as schema-invalid, when it cannot be read. */
+struct schema *schema_open(struct report *r, const struct envcheck_opts *o);
+/* --stack compose: s applied to one service's environment (files lowest precedence
+ * first), or without s the built-in credential checks; each finding's subject is
+ * SERVICE/KEY and its message names the service. */
+void schema_check_service(struct report *r, const struct schema *s, const char *service, struct env_file *files,
+			  size_t nfiles, const struct envcheck_opts *o);
 void schema_check_defaults(struct report *r, struct env_file *files, size_t nfiles,
 			   const struct envcheck_opts *o);
 int compare_files(struct report *r, const char *env_path, const char *example_path,

@@ -134,7 +134,9 @@ static int cmd_lint(struct report *r, char **paths, int npaths, const struct env
 		portability_check(r, &files[i], o);
 		secrets_check(r, &files[i], o);
 	}
-	if (o->schema_path)
+	/* compose: the project .env only fills ${VAR}; the schema is for each service's
+	 * environment (compose.c) */
+	if (o->schema_path && !(o->stack && !strcmp(o->stack, "compose")))
 		schema_check(r, files, n, o);
 	else
 		schema_check_defaults(r, files, n, o);

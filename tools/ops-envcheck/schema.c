@@ -2,12 +2,15 @@
  * schema: apply a schema to the loaded keys of the env files: required keys, types,
  * ranges, enums, patterns, deprecations, requires, unknown keys, cross-key rules and
  * features (credential groups that may be absent, but never half present or broken).
+ * With --stack compose, to each service's environment instead, each finding naming it.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <math.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "envcheck.h"
 #include "redact.h"
@@ -21,7 +24,32 @@ struct ctx {
 	size_t nfiles;
 	const struct envcheck_opts *o;
 	const struct schema *s;
+	const char *service;  /* --stack compose: the service whose environment this is */
 };
+
+/* ec_report, scoped to the service when there is one: its name before the subject
+ * (SERVICE/KEY) and the message ("service SERVICE: ..."). */
+static struct check *scoped_report(struct ctx *c, const char *id, enum status st, const char *subject,
+				   const char *fmt, ...) PRINTF_LIKE(5, 6);
+
+static struct check *scoped_report(struct ctx *c, const char *id, enum status st, const char *subject,
+				   const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	struct check *chk;
+	if (c->service) {
+		char *scoped = xasprintf("%s/%s", c->service, subject);
+		chk = ec_report(c->r, id, st, scoped, "service %s: %s", c->service, msg);
+		free(scoped);
+	} else {
+		chk = ec_report(c->r, id, st, subject, "%s", msg);
+	}
+	free(msg);
+	return chk;
+}
 
 static const struct dotenv_entry *find(struct ctx *c, const char *key, const struct env_file **where)
 {
@@ -41,7 +69,7 @@ static struct check *key_check(struct ctx *c, const char *id, enum status st, co
 	va_end(ap);
 	const struct env_file *where = NULL;
 	const struct dotenv_entry *e = env_file_find(c->files, c->nfiles, key, &where);
-	struct check *chk = ec_report(c->r, id, st, key, "%s", msg);
+	struct check *chk = scoped_report(c, id, st, key, "%s", msg);
 	free(msg);
 	if (e && where)
 		ec_location(chk, where->path, e->line, e->column);
@@ -62,24 +90,52 @@ static void verify_key(struct ctx *c, const struct schema_key *k, const char *va
 	sb_release(&hint);
 }
 
+static bool gcp_type(const char *type)
+{
+	return type && (!strcmp(type, "gcp-service-account-b64") || !strcmp(type, "gcp-service-account-file") ||
+			!strcmp(type, "gcp-service-account-json"));
+}
+
+/* What to do about a broken service account, by the step that failed. */
+static void credentials_hint(struct check *chk, const struct schema_key *k, const char *why, const char *value)
+{
+	bool b64 = !strcmp(k->type, "gcp-service-account-b64");
+	if (strstr(why, "escaped twice")) /* the key is fine: its text is not */
+		check_hint(chk, "unescape it: replace each \\\\n in private_key by \\n (one backslash) in the "
+			   "JSON%s; do not regenerate the key", b64 ? ", then base64 -w0 key.json again" : "");
+	else if (strstr(why, "JSON itself")) /* pasted where a path or base64 belongs */
+		check_hint(chk, "%s", b64 ? "store its base64 instead: base64 -w0 key.json"
+					  : "write the JSON to a file only the service reads (chmod 600) and put its path here");
+	else if (str_starts_with(why, "step 1 (file)")) /* the key may be fine: it is not there */
+		check_hint(chk, "fix the path in %s, or make the key file readable where it points "
+			   "(in a container: mount it)", k->name);
+	else if (str_starts_with(why, "step 2") && strchr(value, '\n')) /* the loader made \n line breaks */
+		check_hint(chk, "the loader turned the \\n escapes of private_key into line breaks, which JSON "
+			   "does not allow in a string: quote the value with single quotes");
+	else
+		check_hint(chk, "regenerate the service-account key in the cloud console and store it again%s",
+			   b64 ? " (base64 -w0 key.json)" : "");
+}
+
 static void credentials(struct ctx *c, const struct schema_key *k, const char *value)
 {
 	struct strbuf ok = STRBUF_INIT, why = STRBUF_INIT;
-	int rc = !strcmp(k->type, "gcp-service-account-b64") ? creds_gcp_b64(value, &ok, &why)
-							       : creds_gcp_file(value, &ok, &why);
+	struct stat st;
+	/* a compose service's path is its container's: a mounted secret is not here */
+	if (c->service && !strcmp(k->type, "gcp-service-account-file") && !env_file_value_is_service_account(value) &&
+	    stat(value, &st) < 0 && errno == ENOENT) {
+		struct check *chk = key_check(c, "credentials", ST_OK, k->name, "%s: %s is not on this machine, "
+					      "not checked (the path is the container's)", k->name, value);
+		check_hint(chk, "check it where it is mounted: ops-envcheck inside the container");
+		return;
+	}
+	int rc = !strcmp(k->type, "gcp-service-account-b64")	? creds_gcp_b64(value, &ok, &why)
+		 : !strcmp(k->type, "gcp-service-account-json") ? creds_gcp_json(value, &ok, &why)
+								 : creds_gcp_file(value, &ok, &why);
 	if (rc < 0) {
 		struct check *chk = key_check(c, "credentials", ST_CRITICAL, k->name, "%s is set but broken: %s",
 					      k->name, sb_str(&why));
-		if (strstr(sb_str(&why), "escaped twice")) /* the key is fine: its text is not */
-			check_hint(chk, "unescape it: replace each \\\\n in private_key by \\n (one backslash) in the "
-				   "JSON%s; do not regenerate the key", strcmp(k->type, "gcp-service-account-b64") ? "" :
-				   ", then base64 -w0 key.json again");
-		else if (str_starts_with(sb_str(&why), "step 1 (file)")) /* the key may be fine: it is not there */
-			check_hint(chk, "fix the path in %s, or make the key file readable where it points "
-				   "(in a container: mount it)", k->name);
-		else
-			check_hint(chk, "regenerate the service-account key in the cloud console and store it again%s",
-				   strcmp(k->type, "gcp-service-account-b64") ? "" : " (base64 -w0 key.json)");
+		credentials_hint(chk, k, sb_str(&why), value);
 	} else if (rc > 0) {
 		struct check *chk = key_check(c, "credentials", ST_WARNING, k->name, "%s: %s; %s", k->name, sb_str(&ok),
 					      sb_str(&why));
@@ -206,7 +262,7 @@ static void check_key(struct ctx *c, const struct schema_key *k)
 						      "%s is set but %s, which it requires, is not", k->name, k->requires[i]);
 			check_hint(chk, "set %s too, or remove %s", k->requires[i], k->name);
 		}
-	if (k->type && (!strcmp(k->type, "gcp-service-account-b64") || !strcmp(k->type, "gcp-service-account-file"))) {
+	if (gcp_type(k->type)) {
 		credentials(c, k, e->value);
 		return;
 	}
@@ -221,14 +277,18 @@ static void check_unknown(struct ctx *c)
 	for (size_t f = 0; f < c->nfiles; f++)
 		for (size_t i = 0; i < c->files[f].res.n; i++) {
 			const struct dotenv_entry *e = &c->files[f].res.entries[i];
+			const struct env_file *where = NULL;
 			if (!e->first || schema_find_key(c->s, e->key))
+				continue;
+			/* a service has each key once: reported where its value comes from */
+			if (c->service && env_file_find(c->files, c->nfiles, e->key, &where) && where != &c->files[f])
 				continue;
 			const char *close = NULL;
 			for (size_t k = 0; k < c->s->nkeys && !close; k++)
 				if (edit_distance(e->key, c->s->keys[k].name, 2) <= 2)
 					close = c->s->keys[k].name;
-			struct check *chk = ec_report(c->r, "schema-unknown", c->s->unknown_keys, e->key,
-							 "%s is not in the schema %s", e->key, c->s->path);
+			struct check *chk = scoped_report(c, "schema-unknown", c->s->unknown_keys, e->key,
+							  "%s is not in the schema %s", e->key, c->s->path);
 			ec_location(chk, c->files[f].path, e->line, e->column);
 			if (close)
 				check_hint(chk, "did you mean %s?", close);
@@ -284,17 +344,17 @@ static void check_feature(struct ctx *c, const struct schema_feature *f)
 	}
 	struct check *chk;
 	if (!npresent) {
-		chk = ec_report(c->r, "feature-disabled", f->when_absent, f->name, "%s is disabled: %s%s %s set%s%s",
+		chk = scoped_report(c, "feature-disabled", f->when_absent, f->name, "%s is disabled: %s%s %s set%s%s",
 				   f->name, f->nkeys > 1 ? "none of " : "", sb_str(&missing), f->nkeys > 1 ? "is" : "is not",
 				   f->description ? " - " : "", f->description ? f->description : "");
 		check_hint(chk, "set %s to enable it", sb_str(&missing));
 	} else if (f->all && npresent < f->nkeys) {
-		chk = ec_report(c->r, "feature-incomplete", ST_CRITICAL, f->name,
+		chk = scoped_report(c, "feature-incomplete", ST_CRITICAL, f->name,
 				   "%s is half configured: %s set but %s missing", f->name, sb_str(&present),
 				   sb_str(&missing));
 		check_hint(chk, "set %s, or remove %s", sb_str(&missing), sb_str(&present));
 	} else {
-		chk = ec_report(c->r, "feature-enabled", ST_OK, f->name, "%s is configured (%s)", f->name,
+		chk = scoped_report(c, "feature-enabled", ST_OK, f->name, "%s is configured (%s)", f->name,
 				   sb_str(&present));
 	}
 	if (c->nfiles)
@@ -303,8 +363,7 @@ static void check_feature(struct ctx *c, const struct schema_feature *f)
 	sb_release(&missing);
 }
 
-static void check_builtin(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o,
-			  const struct schema *s);
+static void check_builtin(const struct ctx *parent, const struct schema *s);
 
 /* Marks the keys the schema calls secret before any file is read: the style and
  * portability checks run before schema_check() and must already mask them. */
@@ -320,7 +379,7 @@ int schema_mark_secrets(const char *path, char **err)
 	return 0;
 }
 
-int schema_check(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o)
+struct schema *schema_open(struct report *r, const struct envcheck_opts *o)
 {
 	char *err = NULL;
 	struct schema *s = schema_load(o->schema_path, &err);
@@ -329,38 +388,84 @@ int schema_check(struct report *r, struct env_file *files, size_t nfiles, const 
 		check_hint(chk, "see SCHEMA in ops-envcheck(1)");
 		ec_location(chk, o->schema_path, 0, 0);
 		free(err);
-		check_builtin(r, files, nfiles, o, NULL);
-		return -1;
 	}
-	struct ctx c = { r, files, nfiles, o, s };
+	return s;
+}
+
+static void apply_schema(struct ctx *c)
+{
+	const struct schema *s = c->s;
 	/* every value of a secret key, duplicates included (main marked the names already
 	 * when it could read the schema) */
 	for (size_t i = 0; i < s->nkeys; i++)
 		if (s->keys[i].secret) {
-			if (!env_file_key_is_secret(s->keys[i].name, o))
+			if (!env_file_key_is_secret(s->keys[i].name, c->o))
 				env_file_mark_secret(s->keys[i].name);
-			for (size_t f = 0; f < nfiles; f++)
-				for (size_t k = 0; k < files[f].res.n; k++)
-					if (!strcmp(files[f].res.entries[k].key, s->keys[i].name))
-						redact_add_secret(files[f].res.entries[k].value);
+			for (size_t f = 0; f < c->nfiles; f++)
+				for (size_t k = 0; k < c->files[f].res.n; k++)
+					if (!strcmp(c->files[f].res.entries[k].key, s->keys[i].name))
+						redact_add_secret(c->files[f].res.entries[k].value);
 		}
 	for (size_t i = 0; i < s->nkeys; i++)
-		check_key(&c, &s->keys[i]);
-	check_unknown(&c);
+		check_key(c, &s->keys[i]);
+	check_unknown(c);
 	for (size_t i = 0; i < s->nrules; i++)
-		check_rule(&c, &s->rules[i]);
+		check_rule(c, &s->rules[i]);
 	for (size_t i = 0; i < s->nfeatures; i++)
-		check_feature(&c, &s->features[i]);
-	check_builtin(r, files, nfiles, o, s);
-	ec_report(r, "schema", ST_OK, s->path, "%zu keys checked against %s", s->nkeys, s->path);
+		check_feature(c, &s->features[i]);
+	check_builtin(c, s);
+	scoped_report(c, "schema", ST_OK, s->path, "%zu keys checked against %s", s->nkeys, s->path);
+}
+
+int schema_check(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o)
+{
+	struct schema *s = schema_open(r, o);
+	struct ctx c = { r, files, nfiles, o, s, NULL };
+	if (!s) {
+		check_builtin(&c, NULL);
+		return -1;
+	}
+	apply_schema(&c);
 	schema_free(s);
 	return 0;
 }
 
+void schema_check_service(struct report *r, const struct schema *s, const char *service, struct env_file *files,
+			  size_t nfiles, const struct envcheck_opts *o)
+{
+	struct ctx c = { r, files, nfiles, o, s, service };
+	if (s)
+		apply_schema(&c);
+	else
+		check_builtin(&c, NULL);
+}
+
+/* A service account pasted as JSON under any other key (GOOGLE_CREDENTIALS='{...}'):
+ * the key that wins, once, unless the schema or the list of known keys checks it. */
+static void check_pasted_accounts(struct ctx *c, const struct schema *s, const struct schema_key *known,
+				  size_t nknown)
+{
+	for (size_t f = 0; f < c->nfiles; f++)
+		for (size_t i = 0; i < c->files[f].res.n; i++) {
+			const struct dotenv_entry *e = &c->files[f].res.entries[i];
+			const struct env_file *where = NULL;
+			if (!e->first || (s && schema_find_key(s, e->key)))
+				continue;
+			bool listed = false;
+			for (size_t k = 0; k < nknown && !listed; k++)
+				listed = !strcmp(known[k].name, e->key);
+			const struct dotenv_entry *last = find(c, e->key, &where);
+			if (listed || !last || where != &c->files[f] || !env_file_value_is_service_account(last->value))
+				continue;
+			struct schema_key k = { .name = e->key, .type = "gcp-service-account-json", .min_length = -1,
+						.max_length = -1 };
+			check_key(c, &k);
+		}
+}
+
 /* The well-known credential keys are checked when present, with a schema or without;
  * a schema that lists one of them checks it its own way. */
-static void check_builtin(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o,
-			  const struct schema *s)
+static void check_builtin(const struct ctx *parent, const struct schema *s)
 {
 	static const struct schema_key known[] = {
 		{ .name = "GOOGLE_CLOUD_CREDENTIALS_B64", .type = "gcp-service-account-b64", .min_length = -1, .max_length = -1 },
@@ -372,13 +477,16 @@ static void check_builtin(struct report *r, struct env_file *files, size_t nfile
 		{ .name = "ELEVENLABS_API_KEY", .type = "elevenlabs-api-key", .min_length = -1, .max_length = -1 },
 	};
 	struct schema none = { .path = "(built-in)" };
-	struct ctx c = { r, files, nfiles, o, &none };
+	struct ctx c = *parent;
+	c.s = &none;
 	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
 		if ((!s || !schema_find_key(s, known[i].name)) && find(&c, known[i].name, NULL))
 			check_key(&c, &known[i]);
+	check_pasted_accounts(&c, s, known, ARRAY_SIZE(known));
 }
 
 void schema_check_defaults(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o)
 {
-	check_builtin(r, files, nfiles, o, NULL);
+	struct ctx c = { r, files, nfiles, o, NULL, NULL };
+	check_builtin(&c, NULL);
 }

@@ -382,7 +382,8 @@ static void report_history(struct report *r, const char *path, const char *key, 
 		   "--invert-paths) if the repository is shared", path);
 }
 
-void secrets_check_history(struct report *r, const struct env_file *f, const struct envcheck_opts *o)
+/* secret-in-history: f's path in HEAD's history held a credential. */
+static void secrets_check_history(struct report *r, const struct env_file *f, const struct envcheck_opts *o)
 {
 	char id[GIT_OID_HEXSZ + 1];
 	char *key = NULL;
@@ -522,7 +523,9 @@ void secrets_check(struct report *r, const struct env_file *f, const struct envc
 		const char *what = rule >= 0 ? rules[rule].what : secrets_format(e->key, e->value, o);
 		if (what || secret_value)
 			redact_add_secret(e->value);
-		if (!first_key && (what || secret_value)) {
+		/* a value interpolated from the environment is not in the file: it makes the
+		 * file neither tracked with a credential nor one to hide */
+		if (!first_key && (what || secret_value) && !e->from_env) {
 			first_key = e->key;
 			first_what = what ? what : "a secret value";
 		}

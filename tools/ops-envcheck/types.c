@@ -333,6 +333,7 @@ static const struct env_type types[] = {
 	{ "file-exists", check_file_exists, false },
 	{ "gcp-service-account-b64", NULL, false },
 	{ "gcp-service-account-file", NULL, false },
+	{ "gcp-service-account-json", NULL, false },
 	{ "azure-speech-key", check_azure_key, false },
 	{ "azure-region", check_azure_region, false },
 	{ "aws-access-key-id", check_aws_key_id, false },

@@ -24,7 +24,8 @@ const struct env_type *types_find(const char *name);
  * private key and its id as secrets. */
 int creds_gcp_b64(const char *value, struct strbuf *ok, struct strbuf *why);
 int creds_gcp_file(const char *path, struct strbuf *ok, struct strbuf *why);
-/* The service account's JSON text, from a value of schema type type (-b64 or -file),
+int creds_gcp_json(const char *value, struct strbuf *ok, struct strbuf *why);
+/* The service account's JSON text, from a value of schema type type (-b64, -file, -json),
  * appended to json: 0, or -1 when it cannot be read or decoded (the checks above say why). */
 int creds_gcp_text(const char *type, const char *value, struct strbuf *json);
 

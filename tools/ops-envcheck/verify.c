@@ -37,12 +37,12 @@ static enum status verify_google(const char *credential, const struct envcheck_o
 
 static const struct verify_provider {
 	const char *name;
-	const char *types[2];  /* the schema types whose values it verifies */
+	const char *types[3];  /* the schema types whose values it verifies */
 	int (*load)(const char *type, const char *value, struct strbuf *credential);
 	verify_fn verify;
 } providers[] = {
-	{ "google-service-account", { "gcp-service-account-b64", "gcp-service-account-file" }, creds_gcp_text,
-	  verify_google },
+	{ "google-service-account", { "gcp-service-account-b64", "gcp-service-account-file", "gcp-service-account-json" },
+	  creds_gcp_text, verify_google },
 };
 
 static const struct verify_provider *provider_of(const char *type)
@@ -59,6 +59,30 @@ bool verify_supported(const char *type)
 	return provider_of(type) != NULL;
 }
 
+/* The answers of this run: a credential that several keys or compose services hold is
+ * sent once, and each of them reports that answer. */
+static struct verified {
+	char *credential, *msg, *hint;
+	enum status st;
+} *verified;
+static size_t nverified;
+
+static enum status verify_once(const struct verify_provider *p, const char *credential,
+			       const struct envcheck_opts *o, struct strbuf *msg, struct strbuf *hint)
+{
+	for (size_t i = 0; i < nverified; i++)
+		if (!strcmp(verified[i].credential, credential)) {
+			sb_addstr(msg, verified[i].msg);
+			sb_addstr(hint, verified[i].hint);
+			return verified[i].st;
+		}
+	enum status st = p->verify(credential, o, msg, hint);
+	verified = xrealloc(verified, (nverified + 1) * sizeof(*verified));
+	verified[nverified++] = (struct verified){ xstrdup(credential), xstrdup(sb_str(msg)), xstrdup(sb_str(hint)),
+						   st };
+	return st;
+}
+
 enum status verify_credential(const char *type, const char *value, const struct envcheck_opts *o,
 			      struct strbuf *msg, struct strbuf *hint)
 {
@@ -70,7 +94,7 @@ enum status verify_credential(const char *type, const char *value, const struct 
 	else if (p->load(type, value, &credential) < 0)
 		sb_addstr(msg, "the credential cannot be read, so it was not verified");
 	else
-		st = p->verify(sb_str(&credential), o, msg, hint);
+		st = verify_once(p, sb_str(&credential), o, msg, hint);
 	sb_release(&credential);
 	return st;
 }

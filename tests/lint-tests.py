@@ -17,9 +17,11 @@ tool had returned it. Group the command whose status is read instead:
 The rule, on a parse of the shell (quotes, heredocs, $(...), compound commands): in
 every command list of a body or function, a list joined by '&&' whose status is thrown
 away (it is followed by ';' or a newline and then another command) is a finding, unless
-it ends in `|| true` or `|| :` (failure deliberately ignored). A first command
-`cmd; test $? -eq N && ...` has no && before it and is fine. The top level of a script
-(outside bodies and functions) is not checked.
+its failure is handled on purpose: it ends in `|| true`, `|| :`, `|| exit/return ...`,
+`|| { ...; exit/return ...; }`, or in `&& break/continue/return/exit` (a poll loop's or
+a helper's conditional way out). A first command `cmd; test $? -eq N && ...` has no &&
+before it and is fine. The top level of a script (outside bodies and functions) is not
+checked; neither are the bodies of test_data_case cmd files.
 
 Prints FILE:LINE: message for each finding; exits 1 if there was one, 2 if a file
 could not be parsed, 0 otherwise. --self-test runs the examples at the end.
@@ -242,7 +244,7 @@ class Parser:
 
     def at_list_end(self):
         tok = self.peek()
-        return tok is None or tok.text in RESERVED_END and (tok.kind == "op" or tok.kind == "w")
+        return tok is None or tok.text in RESERVED_END
 
     def compound_list(self):
         """and-or lists up to a closing word; checks the ones whose status is lost.
@@ -258,9 +260,10 @@ class Parser:
                 self.skip_newlines()
                 if (checking and has_and and not ignored and not sep.is_op("&")
                         and not self.at_list_end()):
-                    self.report(sep.line, "an && chain ends with '%s' before the body's end: "
-                                "a failure before it is lost (group: a && { cmd; test $? -eq N; })"
-                                % ("newline" if sep.text == "\n" else sep.text), line)
+                    self.report(sep.line, "the && chain from line %d ends at %s before the "
+                                "body's end: a failure in it is lost (group the command whose "
+                                "status is read: a && { cmd; test $? -eq N; } && b)"
+                                % (line, "a newline" if sep.text == "\n" else "';'"))
             elif not self.at_list_end():
                 raise ParseError("line %d: unexpected %r" % (sep.line, sep.text))
         return words
@@ -420,8 +423,8 @@ def lint(name, src):
     """The findings in one file, as 'name:line: message' strings."""
     found = []
 
-    def report(line, msg, chain_line):
-        found.append("%s:%d: %s (chain from line %d)" % (name, line, msg, chain_line))
+    def report(line, msg):
+        found.append("%s:%d: %s" % (name, line, msg))
     check_source(src, 1, False, report)
     return found
 

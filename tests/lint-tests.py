@@ -21,7 +21,8 @@ its failure is handled on purpose: it ends in `|| true`, `|| :`, `|| exit/return
 `|| { ...; exit/return ...; }`, or in `&& break/continue/return/exit` (a poll loop's or
 a helper's conditional way out). A first command `cmd; test $? -eq N && ...` has no &&
 before it and is fine. The top level of a script (outside bodies and functions) is not
-checked; neither are the bodies of test_data_case cmd files.
+checked; neither are the bodies of test_data_case cmd files. Not understood (an error,
+not a pass): a `case` inside $(...), whose pattern's ')' ends the substitution here.
 
 Prints FILE:LINE: message for each finding; exits 1 if there was one, 2 if a file
 could not be parsed, 0 otherwise. --self-test runs the examples at the end.
@@ -195,6 +196,8 @@ class Lexer:
                     return
             if c == "'" and open_c == "(":
                 end = s.find("'", self.i + 1)
+                if end < 0:
+                    raise ParseError("unterminated '")
                 self.count_lines(self.i, end)
                 self.i = end
             elif c == '"':
@@ -226,25 +229,31 @@ class Parser:
         self.functions = 0  # depth of function definitions being parsed
 
     def peek(self):
-        return self.t[self.k] if self.k < len(self.t) else None
+        """The next token; past the last one, an "eof" token that is neither a word nor
+        an operator."""
+        if self.k < len(self.t):
+            return self.t[self.k]
+        return Tok("eof", "", self.t[-1].line if self.t else 1)
 
     def take(self):
         tok = self.peek()
+        if tok.kind == "eof":
+            raise ParseError("line %d: unexpected end" % tok.line)
         self.k += 1
         return tok
 
     def skip_newlines(self):
-        while self.peek() is not None and self.peek().is_op("\n"):
+        while self.peek().is_op("\n"):
             self.k += 1
 
     def expect_word(self, word):
         tok = self.take()
-        if tok is None or not tok.is_word(word):
-            raise ParseError("line %s: %s expected" % (tok.line if tok else "end", word))
+        if not tok.is_word(word):
+            raise ParseError("line %d: %s expected" % (tok.line, word))
 
     def at_list_end(self):
         tok = self.peek()
-        return tok is None or tok.text in RESERVED_END
+        return tok.kind == "eof" or tok.text in RESERVED_END
 
     def compound_list(self):
         """and-or lists up to a closing word; checks the ones whose status is lost.
@@ -255,7 +264,7 @@ class Parser:
         while not self.at_list_end():
             has_and, ignored, line, words = self.and_or()
             sep = self.peek()
-            if sep is not None and sep.is_op(";", "&", "\n"):
+            if sep.is_op(";", "&", "\n"):
                 self.take()
                 self.skip_newlines()
                 if (checking and has_and and not ignored and not sep.is_op("&")
@@ -275,7 +284,7 @@ class Parser:
         while True:
             words = self.pipeline() or [""]
             tok = self.peek()
-            if tok is None or not tok.is_op("&&", "||"):
+            if not tok.is_op("&&", "||"):
                 return has_and, handled(op, words[0]), line, words
             has_and, op = has_and or tok.text == "&&", tok.text
             self.take()
@@ -286,7 +295,7 @@ class Parser:
             self.take()
         while True:
             words = self.command()
-            if self.peek() is None or not self.peek().is_op("|"):
+            if not self.peek().is_op("|"):
                 return words
             self.take()
             self.skip_newlines()
@@ -321,12 +330,12 @@ class Parser:
 
     def close(self, op):
         tok = self.take()
-        if tok is None or not tok.is_op(op):
-            raise ParseError("line %s: %s expected" % (tok.line if tok else "end", op))
+        if not tok.is_op(op):
+            raise ParseError("line %d: %s expected" % (tok.line, op))
 
     def redirections(self):
         words = []
-        while self.peek() is not None:
+        while self.peek().kind != "eof":
             tok = self.peek()
             if tok.is_op("<<-", "<<", ">>", "<&", ">&", "<>", ">|", "<", ">"):
                 self.take()
@@ -341,11 +350,11 @@ class Parser:
         return words
 
     def simple_command(self):
+        start = self.k
         words = self.redirections()
-        if not words:
+        if self.k == start:
             tok = self.peek()
-            raise ParseError("line %s: command expected, got %r" % (tok.line if tok else "end",
-                                                                     tok.text if tok else ""))
+            raise ParseError("line %d: command expected, got %r" % (tok.line, tok.text))
         names = [w for w in words if not re.match(r"[A-Za-z_][A-Za-z0-9_]*=", w.text)]
         if names and names[0].text in TEST_FUNCS and len(names) > TEST_FUNCS[names[0].text]:
             body = names[TEST_FUNCS[names[0].text]]
@@ -359,14 +368,14 @@ class Parser:
             self.expect_word("then")
             self.compound_list()
             tok = self.take()
-            if tok is not None and tok.is_word("fi"):
+            if tok.is_word("fi"):
                 return
-            if tok is not None and tok.is_word("else"):
+            if tok.is_word("else"):
                 self.compound_list()
                 self.expect_word("fi")
                 return
-            if tok is None or not tok.is_word("elif"):
-                raise ParseError("line %s: fi expected" % (tok.line if tok else "end"))
+            if not tok.is_word("elif"):
+                raise ParseError("line %d: fi expected" % tok.line)
 
     def cmd_while(self):
         self.take()
@@ -413,7 +422,7 @@ def check_source(src, line, check, report):
     each test body in it."""
     parser = Parser(Lexer(src, line).tokens(), report, check)
     parser.compound_list()
-    if parser.peek() is not None:
+    if parser.peek().kind != "eof":
         raise ParseError("line %d: unexpected %r" % (parser.peek().line, parser.peek().text))
     for body_line, body in parser.bodies:
         check_source(body, body_line, True, report)
@@ -451,6 +460,7 @@ SELF_TESTS = [
     ("a && b || return 1\nc", 0),
     ("while x; do a && b && break\nsleep 1; done", 0),
     ("a && b || echo failed\nc", 1),
+    ("a && >out\nb", 1),
 ]
 
 
@@ -478,7 +488,7 @@ def main(argv):
         try:
             with open(name, encoding="utf-8") as f:
                 found = lint(name, f.read())
-        except ParseError as e:
+        except (ParseError, OSError, UnicodeDecodeError) as e:
             print("%s: cannot parse: %s" % (name, e))
             status = 2
             continue

@@ -8,8 +8,7 @@
 # run_sub SCRIPT: runs a test script made of test-lib.sh calls; TAP in out, exit in rc.
 run_sub() {
 	{ printf '. "%s/test-lib.sh"\n' "$TEST_DIR"; cat "$1"; } >"$1.sh" &&
-	env -u TEST_VERBOSE -u OPSKIT_REGEN -u KEEP_TRASH sh "$1.sh" >out 2>err
-	echo $? >rc
+	{ env -u TEST_VERBOSE -u OPSKIT_REGEN -u KEEP_TRASH sh "$1.sh" >out 2>err; echo $? >rc; }
 }
 
 test_expect_success 'test_expect_failure: a failing body is a known breakage, not a failure' '

@@ -51,7 +51,7 @@ for tool in ops-promote ops-pgprobe ops-redisaudit ops-envcheck; do
 			$tool --config bad.yaml --format \$f >out 2>err; test \$? -eq 3 &&
 			test_grep 'bad.yaml:[0-9]*:[0-9]*: ' err || return 1
 		done &&
-		$tool --config bad.yaml --format nagios >out 2>/dev/null;
+		{ $tool --config bad.yaml --format nagios >out 2>/dev/null; test \$? -eq 3; } &&
 		test_grep 'UNKNOWN - .*bad.yaml:' out
 	"
 	test_expect_success "$tool: missing --config file is an error" "

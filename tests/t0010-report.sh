@@ -74,16 +74,16 @@ sys.exit(len(lines) != 2 or len(cols) != 1)"
 test_expect_success 'colour only on demand: none with NO_COLOR or when not a TTY' '
 	printf "check\ta\tcritical\ts\tm\n" | NO_COLOR=1 opskit-test-helper report text >out;
 	! grep -q "$(printf "\033")" out &&
-	printf "check\ta\tcritical\ts\tm\n" | NO_COLOR= opskit-test-helper report text >out;
+	{ printf "check\ta\tcritical\ts\tm\n" | NO_COLOR= opskit-test-helper report text >out; test $? -eq 2; } &&
 	! grep -q "$(printf "\033")" out
 '
 
 if command -v script >/dev/null 2>&1; then
 	test_expect_success 'colour on a TTY unless NO_COLOR is set' '
 		printf "check\ta\tcritical\ts\tm\n" >in &&
-		NO_COLOR= script -qec "opskit-test-helper report text <in" /dev/null >tty.out;
+		{ NO_COLOR= script -qec "opskit-test-helper report text <in" /dev/null >tty.out; test $? -eq 2; } &&
 		grep -q "$(printf "\033")\[1;31m" tty.out &&
-		NO_COLOR=1 script -qec "opskit-test-helper report text <in" /dev/null >tty.out;
+		{ NO_COLOR=1 script -qec "opskit-test-helper report text <in" /dev/null >tty.out; test $? -eq 2; } &&
 		! grep -q "$(printf "\033")" tty.out
 	'
 else

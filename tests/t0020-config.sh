@@ -76,20 +76,20 @@ test_expect_success 'discovery: no file anywhere is an empty config' '
 
 test_expect_success 'discovery: a missing --config file is an error naming it' '
 	setup_discovery &&
-	(cd disc/cwd && opskit-test-helper config ../nonexistent.yaml) 2>err; test $? -eq 3 &&
+	{ (cd disc/cwd && opskit-test-helper config ../nonexistent.yaml) 2>err; test $? -eq 3; } &&
 	test_grep "^\.\./nonexistent\.yaml: cannot read config: No such file or directory$" err
 '
 
 test_expect_success 'discovery: a missing $OPSKIT_CONFIG file is an error, not a fallback' '
 	setup_discovery &&
-	(cd disc/cwd && OPSKIT_CONFIG="$TRASH/disc/gone.yaml" opskit-test-helper config --discover) >out 2>err
-	test $? -eq 3 && test_grep "disc/gone\.yaml: cannot read config named by OPSKIT_CONFIG" err &&
+	{ (cd disc/cwd && OPSKIT_CONFIG="$TRASH/disc/gone.yaml" opskit-test-helper config --discover) >out 2>err; test $? -eq 3; } &&
+	test_grep "disc/gone\.yaml: cannot read config named by OPSKIT_CONFIG" err &&
 	! test -s out
 '
 
 test_expect_success 'discovery: an unreadable file (a directory) is an error' '
 	mkdir dir.yaml &&
-	opskit-test-helper config dir.yaml 2>err; test $? -eq 3 &&
+	{ opskit-test-helper config dir.yaml 2>err; test $? -eq 3; } &&
 	test_grep "^dir\.yaml: cannot read config: " err
 '
 
@@ -111,7 +111,7 @@ for tool0 in ops-promote ops-pgprobe ops-redisaudit ops-envcheck; do
 	tool="timeout --kill-after=5 20 $tool0"
 	test_expect_success "$tool0: bad config as JSON is one UNKNOWN check \"config\" with the location" "
 		printf 'defaults:\n  format: text\n  timout: 5s\n' >typo.yaml &&
-		$tool --config typo.yaml --format json $(operands $tool0) >out.json 2>err; test \$? -eq 3 &&
+		{ $tool --config typo.yaml --format json $(operands $tool0) >out.json 2>err; test \$? -eq 3; } &&
 		python3 -c '
 import json, sys
 d = json.load(open(\"out.json\"))
@@ -124,24 +124,24 @@ sys.exit(0 if ok else 1)' &&
 	"
 	test_expect_success "$tool0: bad config in prometheus sets opskit_check_status{check=\"config\"} 3" "
 		printf 'defaults:\n  timeout: soon\n' >bad.yaml &&
-		$tool --config bad.yaml --format prometheus $(operands $tool0) >out 2>/dev/null; test \$? -eq 3 &&
+		{ $tool --config bad.yaml --format prometheus $(operands $tool0) >out 2>/dev/null; test \$? -eq 3; } &&
 		test_grep '^opskit_check_status{tool=\"$tool0\",check=\"config\",subject=\"\"} 3$' out &&
 		test_grep '^opskit_status{tool=\"$tool0\"} 3$' out
 	"
 	test_expect_success "$tool0: defaults.format naming no format is a located error, exit 3" "
 		printf 'defaults:\n  format: xml\n' >fmt.yaml &&
-		$tool --config fmt.yaml $(operands $tool0) >out 2>err; test \$? -eq 3 &&
+		{ $tool --config fmt.yaml $(operands $tool0) >out 2>err; test \$? -eq 3; } &&
 		test_grep 'fmt.yaml:2:11: defaults.format \"xml\" is not a format $tool0 writes' err
 	"
 	if $tool0 --help 2>/dev/null | grep -q sarif; then
 		test_expect_success "$tool0: bad config in sarif and github formats" "
 			printf 'defaults:\n  timeout: soon\n' >bad.yaml &&
-			$tool --config bad.yaml --format sarif $(operands $tool0) >out.sarif 2>/dev/null; test \$? -eq 3 &&
+			{ $tool --config bad.yaml --format sarif $(operands $tool0) >out.sarif 2>/dev/null; test \$? -eq 3; } &&
 			python3 -c '
 import json, sys
 r = json.load(open(\"out.sarif\"))[\"runs\"][0][\"results\"]
 sys.exit(not (len(r) == 1 and r[0][\"ruleId\"] == \"config\" and r[0][\"message\"][\"text\"].startswith(\"bad.yaml:2:12: \")))' &&
-			$tool --config bad.yaml --format github $(operands $tool0) >out.gh 2>/dev/null; test \$? -eq 3 &&
+			{ $tool --config bad.yaml --format github $(operands $tool0) >out.gh 2>/dev/null; test \$? -eq 3; } &&
 			test_grep '^::notice title=config::bad.yaml:2:12: ' out.gh
 		"
 	fi

@@ -108,7 +108,7 @@ test_expect_success 'secret-looking names' '
 
 test_expect_success 'error messages (errorf/die) are redacted too' '
 	printf "postgres://u:die-secret-1@h/db\n" >dsn &&
-	printf "secret\tdie-secret-1\ncheck\tc\tbogus\ts\tm\n" | opskit-test-helper report text >out 2>err
+	{ printf "secret\tdie-secret-1\ncheck\tc\tbogus\ts\tm\n" | opskit-test-helper report text >out 2>err; test $? -eq 3; } &&
 	test_grep "bad status" err && test_grep_not die-secret err
 '
 

@@ -125,7 +125,7 @@ test_expect_success 'docker: a name with a blank refuses the whole file (export,
 	printf "A=1\nexport B=2\n" >d3.env &&
 	ops-envcheck --dialect docker print d3.env >out 2>err &&
 	echo "{}" >expect && test_cmp expect out && test_grep "d3.env:2: docker refuses the file" err &&
-	ops-envcheck --no-git --dialect docker d3.env >out; test $? -eq 2 && test_grep "loader-refuses" out
+	{ ops-envcheck --no-git --dialect docker d3.env >out; test $? -eq 2; } && test_grep "loader-refuses" out
 '
 
 test_expect_success 'docker: CRLF line ends lose the CR, a byte order mark is dropped' '

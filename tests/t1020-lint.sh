@@ -13,7 +13,7 @@ test_expect_success 'lint is the default subcommand and takes several files' '
 
 test_expect_success 'every finding has file, line, column, id, severity and hint in JSON' '
 	printf "a = b c\nA=1\nA=2\n" >x.env &&
-	ops-envcheck --format json x.env >out; test $? -eq 1 &&
+	{ ops-envcheck --format json x.env >out; test $? -eq 1; } &&
 	python3 - <<-PY
 	import json
 	d = json.load(open("out"))
@@ -27,7 +27,7 @@ test_expect_success 'every finding has file, line, column, id, severity and hint
 
 test_expect_success 'prometheus output counts the findings' '
 	printf "A=1\nA=2\n" >p.env &&
-	ops-envcheck --format prometheus p.env >out; test $? -eq 1 &&
+	{ ops-envcheck --format prometheus p.env >out; test $? -eq 1; } &&
 	test_grep "opskit_envcheck" out
 '
 

@@ -64,36 +64,36 @@ test_expect_success 'the private key and secret values never appear in any forma
 test_expect_success 'GOOGLE_APPLICATION_CREDENTIALS: a readable file with a good key is OK' '
 	sa good.pem >sa.json &&
 	printf "DATABASE_URL=postgres://db/app\nGOOGLE_APPLICATION_CREDENTIALS=%s/sa.json\n" "$PWD" >.env &&
-	ops-envcheck --no-git --schema "$SCHEMA" .env >out; test $? -le 1 &&
+	{ ops-envcheck --no-git --schema "$SCHEMA" .env >out; test $? -le 1; } &&
 	test_grep "^OK .*credentials.*RSA 2048 bits" out
 '
 
 test_expect_success 'GOOGLE_APPLICATION_CREDENTIALS: a missing file or a bad key is CRITICAL' '
 	printf "DATABASE_URL=postgres://db/app\nGOOGLE_APPLICATION_CREDENTIALS=/nonexistent/sa.json\n" >.env &&
-	ops-envcheck --no-git --schema "$SCHEMA" .env >out; test $? -eq 2 &&
+	{ ops-envcheck --no-git --schema "$SCHEMA" .env >out; test $? -eq 2; } &&
 	test_grep "step 1 (file): cannot read .*No such file" out &&
 	sa small.pem >small.json &&
 	printf "DATABASE_URL=postgres://db/app\nGOOGLE_APPLICATION_CREDENTIALS=%s/small.json\n" "$PWD" >.env &&
-	ops-envcheck --no-git --schema "$SCHEMA" .env >out; test $? -eq 2 && test_grep "1024 bits" out
+	{ ops-envcheck --no-git --schema "$SCHEMA" .env >out; test $? -eq 2; } && test_grep "1024 bits" out
 '
 
 test_expect_success 'credentials absent: the feature is disabled (warning, not a crash)' '
 	printf "DATABASE_URL=postgres://db/app\n" >.env &&
-	ops-envcheck --no-git --schema "$SCHEMA" .env >out; test $? -eq 1 &&
+	{ ops-envcheck --no-git --schema "$SCHEMA" .env >out; test $? -eq 1; } &&
 	test_grep "^WARNING .*feature-disabled .*google-tts is disabled" out
 '
 
 test_expect_success 'without a schema, a broken GOOGLE_CLOUD_CREDENTIALS_B64 is still CRITICAL' '
 	printf "GOOGLE_CLOUD_CREDENTIALS_B64=not-base64!\n" >.env &&
-	ops-envcheck --no-git .env >out; test $? -eq 2 && test_grep "step 1 (base64)" out
+	{ ops-envcheck --no-git .env >out; test $? -eq 2; } && test_grep "step 1 (base64)" out
 '
 
 test_expect_success 'Azure half configured is CRITICAL; AWS key formats are checked' '
 	printf "DATABASE_URL=postgres://db/app\nSPEECH_KEY=0123456789abcdef0123456789abcdef\n" >.env &&
-	ops-envcheck --no-git --schema "$SCHEMA" .env >out; test $? -eq 2 &&
+	{ ops-envcheck --no-git --schema "$SCHEMA" .env >out; test $? -eq 2; } &&
 	test_grep "feature-incomplete .*azure-tts is half configured: SPEECH_KEY set but SPEECH_REGION missing" out &&
 	printf "DATABASE_URL=postgres://db/app\nAWS_ACCESS_KEY_ID=AKIA123\nAWS_SECRET_ACCESS_KEY=short\n" >.env &&
-	ops-envcheck --no-git --schema "$SCHEMA" .env >out; test $? -eq 2 &&
+	{ ops-envcheck --no-git --schema "$SCHEMA" .env >out; test $? -eq 2; } &&
 	test_grep "AWS_ACCESS_KEY_ID=AKIA123 is not an AWS access key id" out &&
 	test_grep "AWS_SECRET_ACCESS_KEY=\*\*\* is not an AWS secret" out
 '
@@ -123,13 +123,13 @@ EOF2
 
 test_expect_success 'every type accepts good values' '
 	printf "I=5\nN=2.5\nB=yes\nP=5432\nU=https://example.com:8443/x\nD=redis://:pw@127.0.0.1:6379/0\nE=ops@example.com\nH=db-1.internal\nT=30s\nL=a\nR='"'"'^a+\$'"'"'\nB64=aGVsbG8=\nJ={\"a\":[1]}\nF=types.yaml\nS=longenough\nREQ=1\n" >.env &&
-	ops-envcheck --no-git --schema types.yaml .env >out; test $? -le 1 &&
+	{ ops-envcheck --no-git --schema types.yaml .env >out; test $? -le 1; } &&
 	test_grep_not "schema-type\|schema-range\|schema-required" out
 '
 
 test_expect_success 'every type rejects bad values, with a hint' '
 	printf "I=11\nN=x\nB=maybe\nP=70000\nU=nota url\nD=mysql://db/x\nE=no-at\nH=bad_host!\nT=2h\nL=c\nR=(\nB64=abc\nJ={\nF=/nonexistent\nS=short\nOLD=1\nX=1\n" >.env &&
-	ops-envcheck --no-git --format json --schema types.yaml .env >out; test $? -eq 2 &&
+	{ ops-envcheck --no-git --format json --schema types.yaml .env >out; test $? -eq 2; } &&
 	python3 - <<-PY
 	import json
 	d = json.load(open("out"))
@@ -145,44 +145,44 @@ test_expect_success 'every type rejects bad values, with a hint' '
 test_expect_success 'schema secret: true masks even short values' '
 	printf "keys:\n  PIN: {type: int, secret: true, max: 5}\n" >sec.yaml &&
 	printf "PIN=42\n" >.env &&
-	ops-envcheck --no-git --schema sec.yaml .env >out; test $? -eq 2 &&
+	{ ops-envcheck --no-git --schema sec.yaml .env >out; test $? -eq 2; } &&
 	test_grep "PIN=\*\*\* is out of range" out && test_grep_not "42" out
 '
 
 test_expect_code 3 'a bad schema is UNKNOWN (exit 3), located' '
 	printf "keys:\n  A: {type: nope}\n" >bad.yaml && printf "A=1\n" >.env &&
-	ops-envcheck --no-git --schema bad.yaml .env >out 2>&1; rc=$?; grep -q "bad.yaml:2:" out && exit $rc
+	{ ops-envcheck --no-git --schema bad.yaml .env >out 2>&1; rc=$?; } && grep -q "bad.yaml:2:" out && exit $rc
 '
 
 test_expect_code 3 'a pattern that does not compile is a schema error (exit 3), not a skipped rule' '
 	printf "keys:\n  A: {pattern: \"([a-z\"}\n" >badre.yaml && printf "A=1\n" >.env &&
-	ops-envcheck --no-git --schema badre.yaml .env >out 2>&1; rc=$?;
+	{ ops-envcheck --no-git --schema badre.yaml .env >out 2>&1; rc=$?; } &&
 	grep -q "schema-invalid .*badre.yaml:2:.*pattern of A does not compile" out && exit $rc
 '
 
 test_expect_code 3 'min/max on a non-numeric type is a schema error (exit 3)' '
 	printf "keys:\n  NAME: {type: string, min: 3}\n" >minstr.yaml && printf "NAME=ab\n" >.env &&
-	ops-envcheck --no-git --schema minstr.yaml .env >out 2>&1; rc=$?;
+	{ ops-envcheck --no-git --schema minstr.yaml .env >out 2>&1; rc=$?; } &&
 	grep -q "minstr.yaml:2:.*min of NAME needs a numeric type" out &&
 	printf "keys:\n  U: {type: url, max: 3}\n" >maxurl.yaml &&
-	ops-envcheck --no-git --schema maxurl.yaml .env >out 2>&1; test $? -eq 3 &&
+	{ ops-envcheck --no-git --schema maxurl.yaml .env >out 2>&1; test $? -eq 3; } &&
 	grep -q "max of U needs a numeric type" out && exit $rc
 '
 
 test_expect_success 'a schema does not turn off the built-in credential checks for keys it does not list' '
 	printf "keys:\n  PORT: {type: port}\n" >small.yaml &&
 	printf "PORT=8080\nGOOGLE_CLOUD_CREDENTIALS_B64=not-base64!\nAWS_ACCESS_KEY_ID=AKIA123\n" >.env &&
-	ops-envcheck --no-git --schema small.yaml .env >out; test $? -eq 2 &&
+	{ ops-envcheck --no-git --schema small.yaml .env >out; test $? -eq 2; } &&
 	test_grep "step 1 (base64)" out && test_grep "AWS_ACCESS_KEY_ID=AKIA123 is not an AWS access key id" out &&
 	printf "keys:\n  AWS_ACCESS_KEY_ID: {type: string}\n" >own.yaml &&
-	ops-envcheck --no-git --schema own.yaml .env >out; test $? -eq 2 &&
+	{ ops-envcheck --no-git --schema own.yaml .env >out; test $? -eq 2; } &&
 	test_grep "step 1 (base64)" out && test_grep_not "is not an AWS access key id" out
 '
 
 test_expect_success 'types: unix:// URLs, libpq socket URIs and multi-host URIs are valid' '
 	printf "keys:\n  U: {type: url}\n  D1: {type: dsn}\n  D2: {type: dsn}\n  D3: {type: dsn}\n  D4: {type: dsn}\n  BAD: {type: dsn}\n" >uri.yaml &&
 	printf "U=unix:///run/app.sock\nD1=postgresql:///db?host=/run/postgresql\nD2=postgresql://h1:5432,h2:5433/db\nD3=unix:///var/run/redis/redis.sock\nD4=postgres://app@[::1]:5432,db-2:6432/app?target_session_attrs=read-write\nBAD=postgresql://h1:5432,h2:99999/db\n" >.env &&
-	ops-envcheck --no-git --schema uri.yaml .env >out; test $? -eq 2 &&
+	{ ops-envcheck --no-git --schema uri.yaml .env >out; test $? -eq 2; } &&
 	test_grep "BAD=.* has a bad port" out &&
 	test_grep_not "schema-type .*\(U\|D1\|D2\|D3\|D4\)=" out
 '
@@ -202,7 +202,7 @@ test_expect_success 'GCP: a private_key escaped twice (\\n) gets "unescape it", 
 test_expect_success 'SARIF: a finding without a line (a required key missing) has the file as its location' '
 	printf "keys:\n  NEEDED: {required: true}\nfeatures:\n  f: {any_of: [OPT], when_absent: warning}\n" >req.yaml &&
 	printf "OTHER=1\n" >.env &&
-	ops-envcheck --no-git --format sarif --schema req.yaml .env >out; test $? -eq 2 &&
+	{ ops-envcheck --no-git --format sarif --schema req.yaml .env >out; test $? -eq 2; } &&
 	python3 - <<-PY
 	import json
 	r = json.load(open("out"))["runs"][0]["results"]
@@ -215,7 +215,7 @@ test_expect_success 'SARIF: a finding without a line (a required key missing) ha
 test_expect_success 'required means non-empty (API_TOKEN= is missing) unless allow_empty' '
 	printf "keys:\n  API_TOKEN: {required: true}\n  OPTIONAL_SUFFIX: {required: true, allow_empty: true, type: int}\n" >req2.yaml &&
 	printf "API_TOKEN=\nOPTIONAL_SUFFIX=\n" >.env &&
-	ops-envcheck --no-git --schema req2.yaml .env >out; test $? -eq 2 &&
+	{ ops-envcheck --no-git --schema req2.yaml .env >out; test $? -eq 2; } &&
 	test_grep "^CRITICAL .*schema-required .*API_TOKEN is required but empty" out &&
 	test_grep_not "OPTIONAL_SUFFIX" out
 '
@@ -225,21 +225,21 @@ test_expect_success 'required_in: [production] is required only with --environme
 	printf "OTHER=1\n" >.env &&
 	ops-envcheck --no-git --schema env.yaml .env >out && test_grep_not schema-required out &&
 	ops-envcheck --no-git --schema env.yaml --environment dev .env >out && test_grep_not schema-required out &&
-	ops-envcheck --no-git --schema env.yaml --environment production .env >out; test $? -eq 2 &&
+	{ ops-envcheck --no-git --schema env.yaml --environment production .env >out; test $? -eq 2; } &&
 	test_grep "SENTRY_DSN is required but not set in production" out &&
 	printf "envcheck:\n  environment: staging\n" >opskit.yaml &&
-	ops-envcheck --config opskit.yaml --no-git --schema env.yaml .env >out; test $? -eq 2 &&
+	{ ops-envcheck --config opskit.yaml --no-git --schema env.yaml .env >out; test $? -eq 2; } &&
 	test_grep "not set in staging" out
 '
 
 test_expect_success 'GCP: wrapped or URL-safe base64 decodes as Google'"'"'s libraries do, with a WARNING' '
 	sa good.pem "note=???~~~>>>" >wrap.json && base64 -w0 <wrap.json | grep -q "[+/]" &&
 	printf "GOOGLE_CLOUD_CREDENTIALS_B64=\"%s\"\n" "$(base64 -w 76 <wrap.json)" >.env &&
-	ops-envcheck --no-git .env >out; test $? -eq 1 &&
+	{ ops-envcheck --no-git .env >out; test $? -eq 1; } &&
 	test_grep "^WARNING .*credentials .*RSA 2048 bits; the base64 is wrapped on several lines" out &&
 	test_grep "base64 -w0 key.json" out &&
 	printf "GOOGLE_CLOUD_CREDENTIALS_B64=%s\n" "$(base64 -w0 <wrap.json | sed "s|+|-|g; s|/|_|g; s|=||g")" >.env &&
-	ops-envcheck --no-git .env >out; test $? -eq 1 &&
+	{ ops-envcheck --no-git .env >out; test $? -eq 1; } &&
 	test_grep "the base64 is URL-safe" out && test_grep_not "PRIVATE KEY" out
 '
 
@@ -322,7 +322,7 @@ test_expect_code 2 'GCP: --stack compose checks each service'"'"'s credentials; 
 test_expect_code 3 'a top-level field given twice is refused (exit 3), located' '
 	printf "keys:\n  A: {type: int}\n  B: {type: int}\nkeys:\n  C: {}\n  D: {}\n  E: {}\n" >twice.yaml &&
 	printf "A=1\n" >.env &&
-	ops-envcheck --no-git --schema twice.yaml .env >out 2>&1; rc=$?
+	{ ops-envcheck --no-git --schema twice.yaml .env >out 2>&1; rc=$?; } &&
 	test_grep "twice.yaml:4:.*keys.* is given twice" out && exit $rc
 '
 

@@ -22,12 +22,12 @@ test_expect_success 'envcheck.secret_patterns masks more keys' '
 test_expect_success 'envcheck.schema is used when --schema is not given' '
 	printf "keys:\n  NEEDED: {required: true}\n" >s.yaml &&
 	printf "envcheck:\n  schema: s.yaml\n  git: false\n" >opskit.yaml && printf "A=1\n" >d.env &&
-	ops-envcheck --config opskit.yaml d.env >out; test $? -eq 2 && test_grep "schema-required .*NEEDED" out
+	{ ops-envcheck --config opskit.yaml d.env >out; test $? -eq 2; } && test_grep "schema-required .*NEEDED" out
 '
 
 test_expect_success 'a bad envcheck.dialect is a located error: file:line, the key, the value' '
 	printf "envcheck:\n  # the loader\n  dialect: ruby\n" >opskit.yaml && printf "A=1\n" >e.env &&
-	ops-envcheck --config opskit.yaml e.env >out 2>err; test $? -eq 3 &&
+	{ ops-envcheck --config opskit.yaml e.env >out 2>err; test $? -eq 3; } &&
 	test_grep "^ops-envcheck: opskit.yaml:3:[0-9]*: envcheck.dialect: .*ruby" err &&
 	! test -s out
 '

@@ -12,7 +12,7 @@ git init -q repo || exit 1
 
 # found FILE: the "KEY holds WHAT" of secret-tracked, or "none".
 found() {
-	(cd repo && git add "$1" && ops-envcheck --format json "$1" >"$1.json"; test $? -le 2) || return 1
+	(cd repo && git add "$1" && { ops-envcheck --format json "$1" >"$1.json"; test $? -le 2; }) || return 1
 	python3 -c "
 import json, re, sys
 d = json.load(open(sys.argv[1]))
@@ -74,8 +74,7 @@ EOF
 # bad FILE-CONTENT: the subjects of schema-type/schema-range findings, sorted.
 bad() {
 	printf '%s\n' "$1" >l.env &&
-	ops-envcheck --no-git --format json --schema len.yaml l.env >l.json
-	test $? -le 2 || return 1
+	{ ops-envcheck --no-git --format json --schema len.yaml l.env >l.json; test $? -le 2; } || return 1
 	python3 -c "
 import json
 d = json.load(open('l.json'))
@@ -98,7 +97,7 @@ test_expect_success 'port: 1 and 65535 pass, 0 and 65536 fail' '
 '
 
 test_expect_success 'unordered-key: a key that is a prefix of the one before it goes first' '
-	{ printf "AB=1\nA=2\n" >o1.env && ops-envcheck --no-git o1.env >out; test $? -eq 1; } &&
+	printf "AB=1\nA=2\n" >o1.env && { ops-envcheck --no-git o1.env >out; test $? -eq 1; } &&
 	test_grep "unordered-key .*key A should go before AB" out &&
 	printf "A=1\nAB=2\n" >o2.env && ops-envcheck --no-git o2.env >out &&
 	test_grep_not unordered-key out

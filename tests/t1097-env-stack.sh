@@ -187,12 +187,12 @@ test_expect_code 3 '--schema per service: a schema that cannot be read is report
 '
 
 test_expect_code 2 '--stack compose: a ${VAR} the project .env lacks is CRITICAL' '
-	rm proj/.env && ops-envcheck --no-git --stack compose proj >out; rc=$?
+	rm proj/.env && { ops-envcheck --no-git --stack compose proj >out; rc=$?; } &&
 	test_grep "^CRITICAL .*compose-undefined .*DB_NAME" out && exit $rc
 '
 
 test_expect_code 3 '--stack compose: no compose file is UNKNOWN' '
-	mkdir none && ops-envcheck --no-git --stack compose none >out; rc=$?
+	mkdir none && { ops-envcheck --no-git --stack compose none >out; rc=$?; } &&
 	test_grep "^UNKNOWN .*compose-unreadable .*none/compose.yaml" out && exit $rc
 '
 

@@ -19,15 +19,15 @@ test_expect_success 'setup: a .env and a nested prod.env committed with secrets,
 '
 
 test_expect_code 2 'a deleted, ignored .env is still CRITICAL with the commit id and key, no value' '
-	cd repo && ops-envcheck . >../out; rc=$?
+	cd repo && { ops-envcheck . >../out; rc=$?; } &&
 	test_grep "^CRITICAL .*secret-in-history .*\.env (deleted since) was committed with credentials (API_TOKEN held a high-entropy secret) in commit $(cat ../id)" ../out &&
 	test_grep_not "prod.env" ../out && test_grep_not "$SECRET" ../out && exit $rc
 '
 
 test_expect_code 2 '-r: deleted env files in subdirectories too; a directory operand below the top' '
-	cd repo && ops-envcheck -r --format json . >../out.json; rc=$?
+	cd repo && { ops-envcheck -r --format json . >../out.json; rc=$?; } &&
 	json_assert ../out.json "s = sorted(c[\"subject\"] for c in d[\"checks\"] if c[\"id\"] == \"secret-in-history\"); assert s == [\".env\", \"svc/deep/prod.env\"], s" &&
-	ops-envcheck -r svc/ >../out; test $? -eq 2 &&
+	{ ops-envcheck -r svc/ >../out; test $? -eq 2; } &&
 	test_grep "^CRITICAL .*secret-in-history .*svc/deep/prod.env (deleted since) .*DB_PASSWORD held a secret value" ../out &&
 	test_grep_not "Xk9vQ2mZ7rT4pL0q\|$SECRET" ../out ../out.json && exit $rc
 '
@@ -42,7 +42,7 @@ test_expect_success '--exclude, --no-git and --history-commits 1 (the newest com
 '
 
 test_expect_code 2 'an env file present again is reported once, as a file' '
-	cd repo && printf "APP_NAME=demo\n" >.env && chmod 600 .env && ops-envcheck . >../out; rc=$?
+	cd repo && printf "APP_NAME=demo\n" >.env && chmod 600 .env && { ops-envcheck . >../out; rc=$?; } &&
 	test "$(grep -c secret-in-history ../out)" -eq 1 && test_grep_not "deleted since" ../out && exit $rc
 '
 
@@ -50,7 +50,7 @@ test_expect_code 2 'a compose env_file once committed with a secret: once, howev
 	git init -q cp && cd cp && printf "services:\n  a:\n    env_file: api.env\n  b:\n    env_file: [api.env]\n" >compose.yaml &&
 	printf "API_TOKEN=%s\n" "$SECRET" >api.env && git add . && commit one && id=$(git rev-parse --short=12 HEAD) &&
 	printf "API_TOKEN=\n" >api.env && git add api.env && commit two && : >.env && chmod 600 .env &&
-	ops-envcheck --stack compose . >../out; rc=$?
+	{ ops-envcheck --stack compose . >../out; rc=$?; } &&
 	test "$(grep -c "secret-in-history .*api.env was committed with credentials (API_TOKEN held a high-entropy secret) in commit $id" ../out)" -eq 1 &&
 	test_grep_not "$SECRET" ../out && exit $rc
 '

@@ -50,7 +50,7 @@ test_expect_success 'prefixes: ids folded to *, counts per prefix' '
 test_expect_success 'depth and delimiters change the grouping' '
 	ops-redisaudit --format json --depth 1 "$REDIS_URL" >d1.json; test $? -le 2 &&
 	test "$(json_get d1.json "[p[\"keys\"] for p in d[\"prefixes\"] if p[\"prefix\"] == \"user:*\"]")" = "[200]" &&
-	ops-redisaudit --format json --delimiters "/" "$REDIS_URL" >d2.json; test $? -le 2 &&
+	{ ops-redisaudit --format json --delimiters "/" "$REDIS_URL" >d2.json; test $? -le 2; } &&
 	test "$(json_get d2.json "[p[\"prefix\"] for p in d[\"prefixes\"]]")" = "['"'"'(no prefix)'"'"']"
 '
 
@@ -106,7 +106,7 @@ test_expect_success 'a unix socket path works' '
 
 test_expect_success 'the database number in the URL is SELECTed' '
 	rcli -n 3 SET only:one 1 >/dev/null &&
-	ops-redisaudit --format json "$REDIS_URL/3" >db3.json; test $? -le 2 &&
+	{ ops-redisaudit --format json "$REDIS_URL/3" >db3.json; test $? -le 2; } &&
 	test "$(json_get db3.json "d[\"totals\"][\"keys\"]")" = 1
 '
 
@@ -118,7 +118,7 @@ test_expect_success 'a database without TTLs: exact counts, no PTTL sent' '
 	rcli -n 5 EVAL "for i = 1, 1500 do redis.call(\"SET\", \"plain:\" .. i, i) end
 		for i = 1, 40 do redis.call(\"HSET\", \"h:\" .. i, \"f\", i) end return 1" 0 >/dev/null &&
 	rcli CONFIG RESETSTAT >/dev/null &&
-	ops-redisaudit --format json --count 100 "$REDIS_URL/5" >db5.json; test $? -le 2 &&
+	{ ops-redisaudit --format json --count 100 "$REDIS_URL/5" >db5.json; test $? -le 2; } &&
 	test "$(json_get db5.json "d[\"totals\"][\"keys\"], d[\"totals\"][\"no_ttl\"], d[\"complete\"]")" = "(1540, 1540, True)" &&
 	test "$(json_get db5.json "d[\"totals\"][\"types\"][\"string\"], d[\"totals\"][\"types\"][\"hash\"]")" = "(1500, 40)" &&
 	test "$(json_get db5.json "d[\"totals\"][\"ttl\"][\"none\"]")" = 1540 &&
@@ -131,7 +131,7 @@ test_expect_success 'a TTL set mid-scan brings PTTL back: keys examined after it
 	ops-redisaudit --format json --rate 1000 --count 100 "$REDIS_URL/6" >db6.json &
 	pid=$! n=0 &&
 	while test "$(scan_calls)" -lt 4 && test $n -lt 100; do sleep 0.05; n=$((n + 1)); done &&
-	rcli -n 6 EVAL "for i = 1, 3000 do redis.call(\"EXPIRE\", \"late:\" .. i, 7200) end return 1" 0 >/dev/null
+	rcli -n 6 EVAL "for i = 1, 3000 do redis.call(\"EXPIRE\", \"late:\" .. i, 7200) end return 1" 0 >/dev/null || { kill $pid; exit 1; }
 	wait $pid; test $? -le 2 &&
 	test "$(json_get db6.json "d[\"totals\"][\"keys\"], d[\"complete\"]")" = "(3000, True)" &&
 	test "$(json_get db6.json "0 < d[\"totals\"][\"no_ttl\"] < 3000")" = True &&
@@ -158,14 +158,14 @@ test_expect_success 'on a TTY a progress line shows keys of DBSIZE, rate and ETA
 	script -qec "ops-redisaudit --rate 2000 --count 100 -o tty.out $REDIS_URL" /dev/null >tty.log 2>&1
 	test $? -le 2 && test_grep "keyspace" tty.out &&
 	tr "\r" "\n" <tty.log | grep -q "^.*scanning .* [0-9]*/1585 keys, [0-9]*/s, eta" &&
-	ops-redisaudit --rate 2000 --count 100 "$REDIS_URL" >notty.out 2>notty.err; test $? -le 2 &&
+	{ ops-redisaudit --rate 2000 --count 100 "$REDIS_URL" >notty.out 2>notty.err; test $? -le 2; } &&
 	test_grep_not "scanning" notty.err
 '
 
 test_expect_success 'prometheus and nagios carry the keyspace metrics' '
 	ops-redisaudit --format prometheus "$REDIS_URL" >prom; test $? -le 2 &&
 	test_grep "keys" prom &&
-	ops-redisaudit --format nagios "$REDIS_URL" >nag; test $? -le 2 &&
+	{ ops-redisaudit --format nagios "$REDIS_URL" >nag; test $? -le 2; } &&
 	test_grep "[^_]keys.=1585" nag
 '
 

@@ -69,7 +69,7 @@ test_expect_success 'big keys by element count: only with --lengths, thresholds 
 	    big_key_elements_critical: 1000
 	EOF
 	checks_of out.json big-key-elements >got && ! test -s got &&
-	ops-redisaudit --config len.yaml --format json --lengths "$REDIS_URL" >len.json; test $? -le 2 &&
+	{ ops-redisaudit --config len.yaml --format json --lengths "$REDIS_URL" >len.json; test $? -le 2; } &&
 	checks_of len.json big-key-elements >got &&
 	printf "critical blob:big\nwarning jobs:email\n" >expect && test_cmp expect got &&
 	test_grep "stream key .*jobs:email.* has 500 elements" len.json
@@ -106,8 +106,8 @@ test_expect_success 'a client that ran KEYS is found by address and name' '
 	pypid=$! &&
 	n=0 && while ! test -s addr && test $n -lt 50; do sleep 0.1; n=$((n + 1)); done &&
 	addr=$(cat addr) && test -n "$addr" &&
-	ops-redisaudit --format json "$REDIS_URL" >keys.json; rc=$?
-	ops-redisaudit "$REDIS_URL" >keys.txt; rc2=$?
+	{ ops-redisaudit --format json "$REDIS_URL" >keys.json; rc=$?; } &&
+	{ ops-redisaudit "$REDIS_URL" >keys.txt; rc2=$?; } || { kill $pypid 2>/dev/null; exit 1; }
 	kill $pypid 2>/dev/null
 	test $rc -le 2 && test $rc2 -le 2 &&
 	rcli CONFIG SET slowlog-log-slower-than 10000 >/dev/null &&
@@ -124,10 +124,10 @@ test_expect_success 'maxmemory unset is a warning' '
 
 test_expect_success 'volatile eviction with keys that have no TTL is a warning' '
 	rcli CONFIG SET maxmemory 1gb >/dev/null && rcli CONFIG SET maxmemory-policy volatile-lru >/dev/null &&
-	ops-redisaudit --format json "$REDIS_URL" >vol.json; test $? -le 2 &&
+	{ ops-redisaudit --format json "$REDIS_URL" >vol.json; test $? -le 2; } &&
 	test_grep "policy volatile-lru evicts only keys with a TTL" vol.json &&
 	rcli CONFIG SET maxmemory-policy allkeys-lru >/dev/null &&
-	ops-redisaudit --format json "$REDIS_URL" >all.json; test $? -le 2 &&
+	{ ops-redisaudit --format json "$REDIS_URL" >all.json; test $? -le 2; } &&
 	checks_of all.json maxmemory >got &&
 	echo "ok 127.0.0.1:$REDIS_PORT" >expect && test_cmp expect got
 '

@@ -41,9 +41,9 @@ test_expect_success 'ACL user and password from a config target (password from $
 	      username: auditor
 	      password: \${AUDIT_PASS}
 	EOF
-	AUDIT_PASS=$USERPASS ops-redisaudit --config cfg.yaml --format json cache >out 2>err; test $? -le 2 &&
+	{ AUDIT_PASS=$USERPASS ops-redisaudit --config cfg.yaml --format json cache >out 2>err; test $? -le 2; } &&
 	test_grep "\"keys\": 2," out && no_secret out err &&
-	AUDIT_PASS=$USERPASS ops-redisaudit --config cfg.yaml --format json >out2 2>err2; test $? -le 2 &&
+	{ AUDIT_PASS=$USERPASS ops-redisaudit --config cfg.yaml --format json >out2 2>err2; test $? -le 2; } &&
 	test_grep "\"keys\": 2," out2
 '
 
@@ -64,9 +64,9 @@ test_expect_success 'a wrong password: exit 3, and neither password is printed i
 
 test_expect_success '-v shows OK hints too, never a password (URL, config, REDISCLI_AUTH)' '
 	ops-redisaudit -v "redis://auditor:$USERPASS@127.0.0.1:$REDIS_PORT" >v.url 2>v.url.err; test $? -le 2 &&
-	AUDIT_PASS=$USERPASS ops-redisaudit -v --config cfg.yaml cache >v.cfg 2>v.cfg.err; test $? -le 2 &&
-	REDISCLI_AUTH=$PASS ops-redisaudit -v --format json "$REDIS_URL" >v.env 2>v.env.err; test $? -le 2 &&
-	REDISCLI_AUTH=wrong-$PASS ops-redisaudit -v "$REDIS_URL" >v.bad 2>v.bad.err; test $? -eq 3 &&
+	{ AUDIT_PASS=$USERPASS ops-redisaudit -v --config cfg.yaml cache >v.cfg 2>v.cfg.err; test $? -le 2; } &&
+	{ REDISCLI_AUTH=$PASS ops-redisaudit -v --format json "$REDIS_URL" >v.env 2>v.env.err; test $? -le 2; } &&
+	{ REDISCLI_AUTH=wrong-$PASS ops-redisaudit -v "$REDIS_URL" >v.bad 2>v.bad.err; test $? -eq 3; } &&
 	test_grep "keyspace" v.url && test_grep "keyspace" v.cfg &&
 	no_secret v.url v.url.err v.cfg v.cfg.err v.env v.env.err v.bad v.bad.err
 '
@@ -78,8 +78,7 @@ test_expect_success 'a password in a malformed URL is not echoed either' '
 
 test_expect_success 'a least-privilege ACL user can audit; what it may not read is UNKNOWN' '
 	rcli ACL SETUSER minimal on ">min-Pa55" "~*" +scan +type "+memory|usage" +pttl +xlen +dbsize >/dev/null &&
-	ops-redisaudit --format json "redis://minimal:min-Pa55@127.0.0.1:$REDIS_PORT" >min.json 2>min.err
-	test $? -eq 3 &&
+	{ ops-redisaudit --format json "redis://minimal:min-Pa55@127.0.0.1:$REDIS_PORT" >min.json 2>min.err; test $? -eq 3; } &&
 	test_grep "\"keys\": 2," min.json && test_grep "\"complete\": true" min.json &&
 	test_grep "cannot tell who calls KEYS: the server refused" min.json &&
 	test_grep "INFO did not report maxmemory" min.json
@@ -87,16 +86,15 @@ test_expect_success 'a least-privilege ACL user can audit; what it may not read 
 
 test_expect_success 'MEMORY USAGE refused: the keyspace check is UNKNOWN and says why' '
 	rcli ACL SETUSER nomem on ">nm-Pa55" "~*" +scan +type +pttl +xlen +dbsize +info "+slowlog|get" "+client|list" >/dev/null &&
-	ops-redisaudit --format json "redis://nomem:nm-Pa55@127.0.0.1:$REDIS_PORT" >nomem.json 2>nomem.err
-	test $? -eq 3 &&
+	{ ops-redisaudit --format json "redis://nomem:nm-Pa55@127.0.0.1:$REDIS_PORT" >nomem.json 2>nomem.err; test $? -eq 3; } &&
 	test_grep "refused MEMORY USAGE for 2 keys" nomem.json && test_grep "\"keys\": 2," nomem.json
 '
 
 test_expect_success 'the recommended ACL (+info +slowlog|get +client|list) gives every check' '
 	rcli ACL SETUSER audit on ">aud-Pa55" "~*" +scan +type "+memory|usage" +pttl +xlen +dbsize \
 		+info "+slowlog|get" "+client|list" "+config|get" >/dev/null &&
-	ops-redisaudit --format json "redis://audit:aud-Pa55@127.0.0.1:$REDIS_PORT" >rec.json 2>rec.err
-	test $? -le 2 && test_grep_not "refused" rec.json
+	{ ops-redisaudit --format json "redis://audit:aud-Pa55@127.0.0.1:$REDIS_PORT" >rec.json 2>rec.err; test $? -le 2; } &&
+	test_grep_not "refused" rec.json
 '
 
 test_done

@@ -65,7 +65,7 @@ test_expect_success 'a user that may not run INFO still audits the whole cluster
 		redis-cli -p "$p" ACL SETUSER noinfo on ">ni-Pa55" "~*" +scan +type "+memory|usage" +pttl +xlen \
 			+dbsize "+cluster|nodes" >/dev/null || return 1
 	done &&
-	ops-redisaudit --format json "redis://noinfo:ni-Pa55@127.0.0.1:$P1" >noinfo.json; test $? -eq 3 &&
+	{ ops-redisaudit --format json "redis://noinfo:ni-Pa55@127.0.0.1:$P1" >noinfo.json; test $? -eq 3; } &&
 	test "$(json_get noinfo.json "d[\"mode\"] == \"cluster\", d[\"totals\"][\"keys\"], len(d[\"nodes\"])")" = "(True, 1560, 3)"
 '
 
@@ -73,7 +73,7 @@ test_expect_success 'a cluster --resume token: finished nodes are skipped' '
 	node3=$(json_get out.json "sorted(d[\"nodes\"], key=lambda n: n[\"node\"])[2][\"node\"]") &&
 	keys3=$(json_get out.json "sorted(d[\"nodes\"], key=lambda n: n[\"node\"])[2][\"keys\"]") &&
 	token=$(json_get out.json "\",\".join(n[\"node\"] + (\"=0\" if n[\"node\"] == \"$node3\" else \"=done\") for n in d[\"nodes\"])") &&
-	ops-redisaudit --format json --resume "$token" "$REDIS_CLUSTER_URL" >res.json; test $? -le 2 &&
+	{ ops-redisaudit --format json --resume "$token" "$REDIS_CLUSTER_URL" >res.json; test $? -le 2; } &&
 	test "$(json_get res.json "d[\"totals\"][\"keys\"], d[\"complete\"]")" = "($keys3, True)"
 '
 
@@ -85,7 +85,7 @@ test_expect_success 'a bare cursor is refused on a cluster (it would apply to ev
 test_expect_success 'a token that misses a node (failover, new address) says so' '
 	token=$(json_get out.json "\",\".join((\"10.9.9.9:1\" if i == 0 else n[\"node\"]) + \"=done\" for i, n in enumerate(sorted(d[\"nodes\"], key=lambda n: n[\"node\"])))") &&
 	node1=$(json_get out.json "sorted(d[\"nodes\"], key=lambda n: n[\"node\"])[0][\"node\"]") &&
-	ops-redisaudit --format json --resume "$token" "$REDIS_CLUSTER_URL" >miss.json; test $? -eq 3 &&
+	{ ops-redisaudit --format json --resume "$token" "$REDIS_CLUSTER_URL" >miss.json; test $? -eq 3; } &&
 	test_grep "names 10.9.9.9:1, no node now, and does not name $node1 (failover or address change?): $node1 scanned from cursor 0" miss.json
 '
 
@@ -97,7 +97,7 @@ test_expect_success 'a primary that is down: the others are audited, exit 3, the
 	while redis-cli -p "$port3" PING >/dev/null 2>&1 && test $n -lt 100; do
 		sleep 0.05; n=$((n + 1))
 	done &&
-	ops-redisaudit --format json "$REDIS_CLUSTER_URL" >down.json 2>down.err; test $? -eq 3 &&
+	{ ops-redisaudit --format json "$REDIS_CLUSTER_URL" >down.json 2>down.err; test $? -eq 3; } &&
 	test "$(json_get down.json "d[\"complete\"]")" = False &&
 	test "$(json_get down.json "sum(1 for n in d[\"nodes\"] if n[\"complete\"])")" = 2 &&
 	test "$(json_get down.json "[n[\"error\"] for n in d[\"nodes\"] if not n[\"complete\"]][0].startswith(\"cannot connect\")")" = True &&

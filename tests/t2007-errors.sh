@@ -33,7 +33,7 @@ n=0; while ! python3 -c "import socket,sys; socket.create_connection(('127.0.0.1
 
 test_expect_success 'a server that never answers: the command timeout ends the run (exit 3)' '
 	start=$(date +%s) &&
-	run_with_timeout 20 ops-redisaudit --timeout 500ms "redis://127.0.0.1:$HANG" >out 2>err; rc=$?
+	{ run_with_timeout 20 ops-redisaudit --timeout 500ms "redis://127.0.0.1:$HANG" >out 2>err; rc=$?; } &&
 	test $rc -eq 3 && test $(( $(date +%s) - start )) -lt 10 &&
 	test_grep "127.0.0.1:$HANG" err
 '
@@ -90,19 +90,19 @@ EOF
 
 test_expect_success 'an unknown key in the redis section is a located config error' '
 	printf "redis:\n  prefix:\n    dept: 3\n" >bad.yaml &&
-	ops-redisaudit --config bad.yaml 2>err; test $? -eq 3 &&
+	{ ops-redisaudit --config bad.yaml 2>err; test $? -eq 3; } &&
 	test_grep "bad.yaml:3:" err
 '
 
 test_expect_success 'an out-of-range value in the redis section is located' '
 	printf "redis:\n  count: 0\n" >zero.yaml &&
-	ops-redisaudit --config zero.yaml "redis://127.0.0.1:$DEAD" 2>err; test $? -eq 3 &&
+	{ ops-redisaudit --config zero.yaml "redis://127.0.0.1:$DEAD" 2>err; test $? -eq 3; } &&
 	test_grep "zero.yaml:2:.*redis.count must be from 1 to 100000" err
 '
 
 test_expect_success 'the default target comes from the first configured target' '
 	printf "redis:\n  targets:\n    one:\n      url: redis://127.0.0.1:$DEAD\n" >one.yaml &&
-	ops-redisaudit --config one.yaml 2>err; test $? -eq 3 &&
+	{ ops-redisaudit --config one.yaml 2>err; test $? -eq 3; } &&
 	test_grep "127.0.0.1:$DEAD" err
 '
 

@@ -72,10 +72,10 @@ test_expect_success 'stream tolerance defaults to the server stream-node-max-ent
 	      match: "s:*"
 	      maxlen: 100
 	EOF
-	ops-redisaudit --config st.yaml --format json "$REDIS_URL" >st1.json; test $? -le 2 &&
+	{ ops-redisaudit --config st.yaml --format json "$REDIS_URL" >st1.json; test $? -le 2; } &&
 	checks_of st1.json stream-maxlen >got && echo "ok None" >expect && test_cmp expect got &&
 	rcli CONFIG SET stream-node-max-entries 10 >/dev/null &&
-	ops-redisaudit --config st.yaml --format json "$REDIS_URL" >st2.json; test $? -le 2 &&
+	{ ops-redisaudit --config st.yaml --format json "$REDIS_URL" >st2.json; test $? -le 2; } &&
 	rcli CONFIG SET stream-node-max-entries 100 >/dev/null &&
 	checks_of st2.json stream-maxlen >got && echo "warning s:1" >expect && test_cmp expect got
 '
@@ -94,7 +94,7 @@ test_expect_success 'a key SCAN returns twice is listed once in the top tables' 
 	  streams:
 	    st: {maxlen: 10}
 	EOF
-	ops-redisaudit --config dup.yaml --format json --big-key 1000000 "redis://127.0.0.1:$FAKE_REDIS_PORT" >d.json; test $? -le 2 &&
+	{ ops-redisaudit --config dup.yaml --format json --big-key 1000000 "redis://127.0.0.1:$FAKE_REDIS_PORT" >d.json; test $? -le 2; } &&
 	test "$(json_get d.json "[k[\"key\"] for k in d[\"top_keys\"]]")" = "['"'"'big'"'"', '"'"'st'"'"', '"'"'b'"'"', '"'"'a'"'"']" &&
 	checks_of d.json big-key >got && echo "warning big" >expect && test_cmp expect got &&
 	checks_of d.json stream-maxlen >got && echo "critical st" >expect && test_cmp expect got

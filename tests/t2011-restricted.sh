@@ -42,7 +42,7 @@ test_expect_success 'a user without +memory|usage: sizes UNKNOWN, element counts
 	  thresholds:
 	    big_key_elements_warning: 5
 	EOF
-	ops-redisaudit --config len.yaml --format json "redis://nomem:nm-Pa55@127.0.0.1:$REDIS_PORT" >nm.json; test $? -eq 3 &&
+	{ ops-redisaudit --config len.yaml --format json "redis://nomem:nm-Pa55@127.0.0.1:$REDIS_PORT" >nm.json; test $? -eq 3; } &&
 	checks_of nm.json big-key >got && echo "unknown None" >expect && test_cmp expect got &&
 	test_grep "cannot size 501 keys: MEMORY USAGE is unavailable (NOPERM" nm.json &&
 	checks_of nm.json big-key-elements >got && echo "warning app:list" >expect && test_cmp expect got &&
@@ -60,7 +60,7 @@ test_expect_success 'LOADING, BUSY, MOVED, ASK and other errors per key: skipped
 	          "x": {"error": "ERR something else"}}}
 	EOF
 	start_fake_redis errs.json &&
-	ops-redisaudit --format json "redis://127.0.0.1:$FAKE_REDIS_PORT" >errs.out; test $? -eq 3 &&
+	{ ops-redisaudit --format json "redis://127.0.0.1:$FAKE_REDIS_PORT" >errs.out; test $? -eq 3; } &&
 	test "$(json_get errs.out "d[\"complete\"], d[\"totals\"][\"keys\"], sorted(d[\"totals\"][\"skipped\"].items())")" = \
 		"(True, 2, [('"'"'busy'"'"', 1), ('"'"'error'"'"', 1), ('"'"'loading'"'"', 1), ('"'"'moved'"'"', 2), ('"'"'noperm'"'"', 0)])" &&
 	checks_of errs.out unreadable-keys >got &&
@@ -80,7 +80,7 @@ test_expect_success 'CONFIG renamed: the stream tolerance says it assumed 100' '
 	 "scan": {"0": ["0", ["s:1"]]}, "keys": {"s:1": {"type": "stream", "memory": 500, "length": 50}}}
 	EOF
 	start_fake_redis st.json &&
-	ops-redisaudit --config st.yaml --format json "redis://127.0.0.1:$FAKE_REDIS_PORT" >st.out; test $? -le 2 &&
+	{ ops-redisaudit --config st.yaml --format json "redis://127.0.0.1:$FAKE_REDIS_PORT" >st.out; test $? -le 2; } &&
 	test_grep "within its MAXLEN (tolerance: stream-node-max-entries assumed 100, CONFIG GET refused on 127.0.0.1:$FAKE_REDIS_PORT)" st.out
 '
 

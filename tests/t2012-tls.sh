@@ -36,7 +36,7 @@ test_expect_success 'verification is on by default (the system store does not kn
 test_expect_success '--sni: the name is verified against the certificate' '
 	ops-redisaudit --format json --ca-file "$REDIS_TLS_CA" --sni redis.test "$REDIS_TLS_URL" >sni.json; test $? -le 2 &&
 	test "$(json_get sni.json "d[\"totals\"][\"keys\"]")" = 2500 &&
-	ops-redisaudit --format json --ca-file "$REDIS_TLS_CA" --sni wrong.test "$REDIS_TLS_URL" >wsni.json; test $? -eq 3 &&
+	{ ops-redisaudit --format json --ca-file "$REDIS_TLS_CA" --sni wrong.test "$REDIS_TLS_URL" >wsni.json; test $? -eq 3; } &&
 	test_grep "certificate verify failed" wsni.json
 '
 
@@ -44,7 +44,7 @@ test_expect_success 'a client certificate (--cert/--key); --cert without --key i
 	ops-redisaudit --format json --ca-file "$REDIS_TLS_CA" --cert "$REDIS_TLS_CLIENT_CERT" \
 		--key "$REDIS_TLS_CLIENT_KEY" "$REDIS_TLS_URL" >cc.json; test $? -le 2 &&
 	test "$(json_get cc.json "d[\"totals\"][\"keys\"]")" = 2500 &&
-	ops-redisaudit --format json --ca-file "$REDIS_TLS_CA" --cert "$REDIS_TLS_CLIENT_CERT" "$REDIS_TLS_URL" >nk.json; test $? -eq 3 &&
+	{ ops-redisaudit --format json --ca-file "$REDIS_TLS_CA" --cert "$REDIS_TLS_CLIENT_CERT" "$REDIS_TLS_URL" >nk.json; test $? -eq 3; } &&
 	test_grep "cert and --key go together" nk.json
 '
 
@@ -58,13 +58,13 @@ test_expect_success 'TLS settings of a configured target' '
 	      ca_file: $REDIS_TLS_CA
 	      sni: redis.test
 	EOF
-	ops-redisaudit --config tls.yaml --format json secure >cfg.json; test $? -le 2 &&
+	{ ops-redisaudit --config tls.yaml --format json secure >cfg.json; test $? -le 2; } &&
 	test "$(json_get cfg.json "d[\"totals\"][\"keys\"]")" = 2500
 '
 
 test_expect_success 'plaintext to the TLS port fails within the timeout' '
 	start=$(date +%s) &&
-	ops-redisaudit --timeout 1s "redis://127.0.0.1:$REDIS_TLS_PORT" >pt.out 2>pt.err; test $? -eq 3 &&
+	{ ops-redisaudit --timeout 1s "redis://127.0.0.1:$REDIS_TLS_PORT" >pt.out 2>pt.err; test $? -eq 3; } &&
 	test $(( $(date +%s) - start )) -le 5
 '
 
@@ -76,7 +76,7 @@ open(\"mute.port\", \"w\").write(str(s.getsockname()[1]))
 time.sleep(6)" &
 	mpid=$! && n=0 && while ! test -s mute.port && test $n -lt 50; do sleep 0.1; n=$((n + 1)); done &&
 	start=$(date +%s) &&
-	ops-redisaudit --timeout 1s --ca-file "$REDIS_TLS_CA" "rediss://127.0.0.1:$(cat mute.port)" >mute.out 2>mute.err; rc=$?
+	{ ops-redisaudit --timeout 1s --ca-file "$REDIS_TLS_CA" "rediss://127.0.0.1:$(cat mute.port)" >mute.out 2>mute.err; rc=$?; } || { kill $mpid 2>/dev/null; exit 1; }
 	kill $mpid 2>/dev/null
 	test $rc -eq 3 && test $(( $(date +%s) - start )) -le 4 &&
 	test_grep "TLS handshake failed: no answer within 1000 ms" mute.err

@@ -24,7 +24,7 @@ test_expect_success 'a replica in sync is audited like a primary' '
 test_expect_success 'a replica whose primary is gone: UNKNOWN, not complete' '
 	kill -9 $(cat "$TRASH/redis-primary/redis.pid") &&
 	n=0 && until rcli INFO replication | grep -q "master_link_status:down" || test $n -gt 100; do sleep 0.1; n=$((n + 1)); done &&
-	ops-redisaudit --format json "$REDIS_URL" >down.json 2>down.err; test $? -eq 3 &&
+	{ ops-redisaudit --format json "$REDIS_URL" >down.json 2>down.err; test $? -eq 3; } &&
 	test "$(json_get down.json "d[\"complete\"], d[\"resume\"]")" = "(False, None)" &&
 	checks_of down.json replica >got && echo "unknown 127.0.0.1:$REDIS_PORT" >expect && test_cmp expect got &&
 	test_grep "link to its primary is down (master_link_status)" down.json &&
@@ -37,7 +37,7 @@ test_expect_success 'a replica still syncing (fixture): UNKNOWN, not complete' '
 	 "scan": {"0": ["0", []]}, "keys": {}}
 	EOF
 	start_fake_redis sync.json &&
-	ops-redisaudit --format json "redis://127.0.0.1:$FAKE_REDIS_PORT" >sync.out; test $? -eq 3 &&
+	{ ops-redisaudit --format json "redis://127.0.0.1:$FAKE_REDIS_PORT" >sync.out; test $? -eq 3; } &&
 	test "$(json_get sync.out "d[\"complete\"], d[\"totals\"][\"keys\"]")" = "(False, 0)" &&
 	test_grep "still syncing with its primary (master_sync_in_progress:1)" sync.out
 '
@@ -48,10 +48,10 @@ test_expect_success 'Valkey: valkey_version is the version, not redis_version 7.
 	 "scan": {"0": ["0", ["a"]]}, "keys": {"a": {"type": "string", "memory": 60}}}
 	EOF
 	start_fake_redis valkey.json &&
-	ops-redisaudit --format json "redis://127.0.0.1:$FAKE_REDIS_PORT" >vk.json; test $? -le 2 &&
+	{ ops-redisaudit --format json "redis://127.0.0.1:$FAKE_REDIS_PORT" >vk.json; test $? -le 2; } &&
 	test "$(json_get vk.json "d[\"server\"], d[\"redis_version\"], d[\"nodes\"][0][\"version\"] if \"nodes\" in d else d[\"redis_version\"]")" = \
 		"('"'"'valkey'"'"', '"'"'8.0.1'"'"', '"'"'8.0.1'"'"')" &&
-	ops-redisaudit "redis://127.0.0.1:$FAKE_REDIS_PORT" >vk.txt; test $? -le 2 &&
+	{ ops-redisaudit "redis://127.0.0.1:$FAKE_REDIS_PORT" >vk.txt; test $? -le 2; } &&
 	test_grep "standalone, valkey 8.0.1)" vk.txt
 '
 

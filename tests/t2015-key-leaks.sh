@@ -47,8 +47,8 @@ test_expect_success 'redis.id_patterns marks more segments as ids' '
 
 test_expect_code 3 'a bad id pattern is a located config error' '
 	printf "redis:\n  id_patterns:\n    - \"(unclosed\"\n" >bad.yaml &&
-	ops-redisaudit --config bad.yaml "$REDIS_URL" >out 2>err
-	rc=$? && cat out err && grep -q "bad.yaml:[0-9]*:[0-9]*: redis.id_patterns item 1" err && exit $rc
+	{ ops-redisaudit --config bad.yaml "$REDIS_URL" >out 2>err; rc=$?; } &&
+	cat out err && grep -q "bad.yaml:[0-9]*:[0-9]*: redis.id_patterns item 1" err && exit $rc
 '
 
 # 2000 session:<id> keys without TTL, 10 with (0.5%); mix:<id> 1140 without and 60 with (5%):
@@ -114,8 +114,8 @@ test_expect_success '--compare: a prefix that did not grow is OK' '
 
 test_expect_code 3 '--compare with a file that is no report: UNKNOWN, said why' '
 	echo "{}" >notreport.json &&
-	ops-redisaudit --config leak.yaml --compare notreport.json --format json "$REDIS_URL" >cmp.json
-	rc=$? && json_assert cmp.json "
+	{ ops-redisaudit --config leak.yaml --compare notreport.json --format json "$REDIS_URL" >cmp.json; rc=$?; } &&
+	json_assert cmp.json "
 c = [c for c in d[\"checks\"] if c[\"id\"] == \"key-leak\" and c[\"subject\"] == \"compare\"][0]
 assert c[\"status\"] == \"unknown\" and \"no \\\"prefixes\\\" list\" in c[\"message\"], c
 " && exit $rc

@@ -79,8 +79,8 @@ test_expect_code 3 '--idle under an LFU policy: UNKNOWN, the server tracks no id
 
 test_expect_code 3 'an audit user denied OBJECT: hot keys UNKNOWN with the NOPERM reason' '
 	rcli ACL SETUSER auditor -object >/dev/null &&
-	ops-redisaudit --format json "redis://auditor:auditpw@127.0.0.1:$REDIS_PORT" >acl.json
-	rc=$? && check_of acl.json hot-keys >got && cat got &&
+	{ ops-redisaudit --format json "redis://auditor:auditpw@127.0.0.1:$REDIS_PORT" >acl.json; rc=$?; } &&
+	check_of acl.json hot-keys >got && cat got &&
 	grep -q "^unknown .*refused OBJECT FREQ .*NOPERM" got && exit $rc
 '
 

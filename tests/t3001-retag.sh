@@ -94,7 +94,7 @@ test_expect_success '--dry-run prints the plan and changes nothing' '
 
 test_expect_success 'a digest in upper case is refused before any request (exit 3)' '
 	up=sha256:$(printf "%064d" 0 | tr 0 A) &&
-	ops-promote "$R/app@$up" "$R/app:x" >out 2>err; test $? -eq 3 &&
+	{ ops-promote "$R/app@$up" "$R/app:x" >out 2>err; test $? -eq 3; } &&
 	test_grep "64 lowercase hex digits" err &&
 	{ ops-promote --digest "$up" "$R/app:pr-1" "$R/app:x" >out 2>err; test $? -eq 3; } &&
 	test_grep "lowercase" err
@@ -154,7 +154,7 @@ test_expect_success 'several targets: one that fails is reported, the others are
 	ops-promote $R/app:pr-2 $R/app:multi-ok >/dev/null &&
 	printf "promote:\n  protected_tags: [locked]\n" >opskit.yaml &&
 	ops-promote $R/app:pr-1 $R/app:locked >/dev/null 2>&1 || true &&
-	rc=0; ops-promote --config opskit.yaml --format json $R/app:pr-2 $R/app:locked $R/app:multi-ok $R/app:multi-new >out.json || rc=$? &&
+	{ ops-promote --config opskit.yaml --format json $R/app:pr-2 $R/app:locked $R/app:multi-ok $R/app:multi-new >out.json; rc=$?; } &&
 	test $rc -eq 2 &&
 	json_assert out.json "t = {x[\"target\"].split(\":\")[-1]: x[\"action\"] for x in d[\"targets\"]}; \
 		assert t == {\"locked\": \"failed\", \"multi-ok\": \"noop\", \"multi-new\": \"retagged\"}, t" &&
@@ -175,7 +175,7 @@ test_expect_success '--platform promotes one child of the index by its digest, n
 test_expect_success '--platform: a platform the index lacks, or a single image, is refused' '
 	rc=0; ops-promote --platform linux/s390x $R/app:pr-2 $R/app:x >out || rc=$? &&
 	test $rc -eq 2 && test_grep "has no linux/s390x manifest (it has: linux/amd64, linux/arm64/v8)" out &&
-	rc=0; ops-promote --platform linux/amd64 $R/app:pr-1 $R/app:x >out || rc=$? &&
+	{ ops-promote --platform linux/amd64 $R/app:pr-1 $R/app:x >out; rc=$?; } &&
 	test $rc -eq 2 && test_grep "needs an index" out
 '
 

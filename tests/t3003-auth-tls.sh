@@ -106,7 +106,7 @@ test_expect_success 'secrets: credentials written into a reference are refused, 
 	rc=0; ops-promote "$CREDS@$REG_BASIC/app:pr-1" $REG_BASIC/app:x >out 2>err || rc=$? &&
 	test $rc -eq 3 && test_grep "without a scheme or credentials" err &&
 	test_grep_not "$REG_PASS" err && test_grep_not "$REG_PASS" out &&
-	rc=0; ops-promote "https://$REG_BASIC/app:pr-1" $REG_BASIC/app:x >out 2>err || rc=$? &&
+	{ ops-promote "https://$REG_BASIC/app:pr-1" $REG_BASIC/app:x >out 2>err; rc=$?; } &&
 	test $rc -eq 3
 '
 
@@ -219,7 +219,7 @@ test_expect_success '--insecure-registry forces plain HTTP (a TLS registry then 
 
 test_expect_success 'mTLS: the client certificate from <certs_dir>/<host>/ (docker certs.d layout)' '
 	push_test_image img pr-1 $REG_M/app:pr-1 --dest-cert-dir "$REG_M_DIR/certs.d" &&
-	rc=0; ops-promote --ca-file "$REG_CA_FILE" $REG_M/app:pr-1 $REG_M/app:nocert >out || rc=$? &&
+	{ ops-promote --ca-file "$REG_CA_FILE" $REG_M/app:pr-1 $REG_M/app:nocert >out; rc=$?; } &&
 	test $rc -eq 2 &&
 	mkdir -p "certs.d/$REG_M" && cp "$REG_M_DIR/certs.d/"* "certs.d/$REG_M/" &&
 	printf "promote:\n  certs_dir: %s\n" "$TRASH/certs.d" >mtls.yaml &&

@@ -95,7 +95,7 @@ test_expect_code 2 '--require-ancestor main: an unmerged revision is refused' '
 test_expect_success '--require-ancestor: a revision label naming a branch ("main") is refused' '
 	make_test_image img pr-main 1 1024 main >/dev/null &&
 	push_test_image img pr-main $R/app:pr-main &&
-	rc=0; ops-promote --git-repo repo --require-ancestor main $R/app:pr-main $R/app:bymain >out || rc=$? &&
+	{ ops-promote --git-repo repo --require-ancestor main $R/app:pr-main $R/app:bymain >out; rc=$?; } &&
 	test $rc -eq 2 && test_grep "is not a commit id" out &&
 	! skopeo inspect --raw --tls-verify=false docker://$R/app:bymain >/dev/null 2>&1
 '

@@ -39,7 +39,7 @@ test_expect_success 'a 429 with Retry-After: 1 is honoured (waits about 1 s), th
 
 test_expect_success 'a Docker schema 1 manifest is refused with a clear message' '
 	rules "GET /v2/app/manifests/old schema1" &&
-	rc=0; ops-promote $P/app:old $P/app:x >out || rc=$? &&
+	{ ops-promote $P/app:old $P/app:x >out; rc=$?; } &&
 	test $rc -eq 2 && test_grep "Docker schema 1" out
 '
 
@@ -62,7 +62,7 @@ test_expect_success 'a PUT answered without Docker-Content-Digest: verified with
 
 test_expect_success 'a target tag that reads back another digest after the PUT: not verified, exit 2' '
 	rules "PUT /v2/app/manifests/baddigest nodigest" "HEAD /v2/app/manifests/baddigest baddigest" &&
-	rc=0; ops-promote --format json $P/app:pr-1 $P/app:baddigest >out.json || rc=$? &&
+	{ ops-promote --format json $P/app:pr-1 $P/app:baddigest >out.json; rc=$?; } &&
 	test $rc -eq 2 &&
 	test "$(grep -c "HEAD /v2/app/manifests/baddigest baddigest" "$FAULT_P_LOG")" -eq 2 &&
 	python3 -c "import json; d=json.load(open(\"out.json\")); \
@@ -75,7 +75,7 @@ test_expect_success 'a registry serving other content for a pinned digest is ref
 	push_test_image img2 pr-2 $REG_A/app:pr-2 &&
 	echo /v2/app/manifests/pr-2 >"$(dirname "$FAULT_P_RULES")/othermanifest" &&
 	rules "GET /v2/app/manifests/sha256: othermanifest" &&
-	rc=0; ops-promote "$P/app@$(cat pr1.digest)" $P/app:other >out || rc=$? &&
+	{ ops-promote "$P/app@$(cat pr1.digest)" $P/app:other >out; rc=$?; } &&
 	test $rc -eq 2 &&
 	test_grep "app@$(cat pr1.digest) served content that hashes to $(cat pr2.digest)" out &&
 	! skopeo inspect --raw --tls-verify=false docker://$REG_A/app:other >/dev/null 2>&1
@@ -90,7 +90,7 @@ test_expect_success 'a 404 is never retried' '
 
 test_expect_success 'persistent 500s: gives up after --retries, exit 2, one clear sentence' '
 	rules "GET /v2/app/manifests/pr-1 500" &&
-	rc=0; ops-promote --retries 2 $P/app:pr-1 $P/app:x >out || rc=$? &&
+	{ ops-promote --retries 2 $P/app:pr-1 $P/app:x >out; rc=$?; } &&
 	test $rc -eq 2 &&
 	test "$(grep -c "GET /v2/app/manifests/pr-1 500" "$FAULT_P_LOG")" -eq 3 &&
 	test_grep "HTTP 500" out
@@ -99,7 +99,7 @@ test_expect_success 'persistent 500s: gives up after --retries, exit 2, one clea
 test_expect_success 'a hung endpoint times out in bounded time (--timeout 1s --retries 1)' '
 	rules "GET /v2/app/manifests/pr-1 hang" &&
 	start=$(date +%s) &&
-	rc=0; run_with_timeout 20 ops-promote --timeout 1s --retries 1 $P/app:pr-1 $P/app:x >out || rc=$? &&
+	{ run_with_timeout 20 ops-promote --timeout 1s --retries 1 $P/app:pr-1 $P/app:x >out; rc=$?; } &&
 	test $rc -eq 2 &&
 	test $(( $(date +%s) - start )) -le 6 &&
 	test_grep "timed out\|Timeout" out
@@ -108,7 +108,7 @@ test_expect_success 'a hung endpoint times out in bounded time (--timeout 1s --r
 test_expect_success '--total-timeout bounds the whole run even with many retries' '
 	rules "GET /v2/app/manifests/pr-1 hang" &&
 	start=$(date +%s) &&
-	rc=0; run_with_timeout 20 ops-promote --timeout 10s --total-timeout 2s --retries 10 $P/app:pr-1 $P/app:x >out || rc=$? &&
+	{ run_with_timeout 20 ops-promote --timeout 10s --total-timeout 2s --retries 10 $P/app:pr-1 $P/app:x >out; rc=$?; } &&
 	test $rc -eq 2 && test $(( $(date +%s) - start )) -le 5
 '
 
@@ -122,7 +122,7 @@ test_expect_success 'cross-registry: a 500 on a blob upload is retried and the c
 
 test_expect_success 'cross-registry: a failed blob upload is one sentence from the registry error document' '
 	printf "PUT /v2/far3/blobs/uploads/ 500\n" >"$FAULT_Q_RULES" && : >"$FAULT_Q_LOG" &&
-	rc=0; ops-promote --retries 0 --no-referrers $REG_A/app:pr-1 $Q/far3:prod >out || rc=$? &&
+	{ ops-promote --retries 0 --no-referrers $REG_A/app:pr-1 $Q/far3:prod >out; rc=$?; } &&
 	test $rc -eq 2 &&
 	test_grep "PUT blob sha256:[0-9a-f]* to $Q/far3 failed with HTTP 500: injected fault (UNKNOWN)" out &&
 	test_grep_not "_state" out
@@ -140,7 +140,7 @@ test_expect_success 'a mount answered 202 (not mounted) falls back to a streamed
 
 test_expect_success 'cross-registry: a corrupted blob stream is refused and never committed' '
 	printf "GET /v2/app/blobs/ corrupt\n" >"$FAULT_P_RULES" &&
-	rc=0; ops-promote --no-referrers $P/app:pr-1 $REG_B/bad:prod >out || rc=$? &&
+	{ ops-promote --no-referrers $P/app:pr-1 $REG_B/bad:prod >out; rc=$?; } &&
 	test $rc -eq 2 && test_grep "hash to" out &&
 	for d in $(skopeo inspect --raw --tls-verify=false docker://$REG_A/app:pr-1 |
 		python3 -c "import json,sys; m=json.load(sys.stdin); print(\" \".join(l[\"digest\"] for l in m[\"layers\"]))"); do
@@ -154,7 +154,7 @@ except Exception as e: print(getattr(e, \"code\", 0))" "http://$REG_B/v2/bad/blo
 
 test_expect_success 'cross-registry: a blob GET answered 404 fails at once, never retried' '
 	printf "GET /v2/app/blobs/ 404\n" >"$FAULT_P_RULES" && : >"$FAULT_P_LOG" &&
-	rc=0; ops-promote --retries 3 --no-referrers $P/app:pr-1 $REG_B/gone:prod >out || rc=$? &&
+	{ ops-promote --retries 3 --no-referrers $P/app:pr-1 $REG_B/gone:prod >out; rc=$?; } &&
 	test $rc -eq 2 &&
 	n=$(grep -c "^GET /v2/app/blobs/sha256:[0-9a-f]* 404$" "$FAULT_P_LOG") &&
 	{ test $n -ge 1 && test $n -le 2 || { cat "$FAULT_P_LOG" out; false; }; } &&
@@ -164,7 +164,7 @@ test_expect_success 'cross-registry: a blob GET answered 404 fails at once, neve
 test_expect_success 'cross-registry: a hung blob GET is bounded by --total-timeout' '
 	printf "GET /v2/app/blobs/ hang\n" >"$FAULT_P_RULES" &&
 	start=$(date +%s) &&
-	rc=0; run_with_timeout 20 ops-promote --total-timeout 3s --no-referrers $P/app:pr-1 $REG_B/far2:prod >out || rc=$? &&
+	{ run_with_timeout 20 ops-promote --total-timeout 3s --no-referrers $P/app:pr-1 $REG_B/far2:prod >out; rc=$?; } &&
 	test $rc -eq 2 && test $(( $(date +%s) - start )) -le 7 &&
 	! skopeo inspect --raw --tls-verify=false docker://$REG_B/far2:prod >/dev/null 2>&1
 '

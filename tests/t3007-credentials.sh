@@ -34,13 +34,13 @@ test_expect_success '--src-creds-file: USER:PASSWORD from a file (first line), n
 
 test_expect_success '--dest-creds-file across registries, and an unreadable file is a usage error' '
 	ops-promote --dest-creds-file creds --src-creds-file creds $C/app:pr-1 $C/other:1 >out &&
-	rc=0; ops-promote --src-creds-file missing $C/app:pr-1 $C/app:x >out 2>err || rc=$? &&
+	{ ops-promote --src-creds-file missing $C/app:pr-1 $C/app:x >out 2>err; rc=$?; } &&
 	test $rc -eq 3 && test_grep "src-creds-file missing: cannot read it" err
 '
 
 test_expect_success 'a creds file without USER:PASSWORD is refused without quoting it' '
 	echo "$REG_PASS" >bad &&
-	rc=0; ops-promote --src-creds-file bad $C/app:pr-1 $C/app:x >out 2>err || rc=$? &&
+	{ ops-promote --src-creds-file bad $C/app:pr-1 $C/app:x >out 2>err; rc=$?; } &&
 	test $rc -eq 3 && test_grep "expected USER:PASSWORD" err &&
 	test_grep_not "$REG_PASS" err && test_grep_not "$REG_PASS" out
 '
@@ -48,7 +48,7 @@ test_expect_success 'a creds file without USER:PASSWORD is refused without quoti
 test_expect_success 'OPSKIT_SRC_CREDS and OPSKIT_DEST_CREDS' '
 	OPSKIT_SRC_CREDS="$REG_USER:$REG_PASS" ops-promote $C/app:pr-1 $C/app:fromenv >out &&
 	test_grep "retagged" out &&
-	rc=0; OPSKIT_DEST_CREDS="$REG_USER:wrong" ops-promote $C/app:pr-1 $C/app:x >out 2>err || rc=$? &&
+	{ OPSKIT_DEST_CREDS="$REG_USER:wrong" ops-promote $C/app:pr-1 $C/app:x >out 2>err; rc=$?; } &&
 	test $rc -eq 2 && test_grep_not "wrong" out
 '
 
@@ -84,7 +84,7 @@ test_expect_success 'an identitytoken entry is exchanged at the realm (OAuth2 re
 
 test_expect_success 'a refused identity token says so' '
 	printf "{\"auths\":{\"%s\":{\"identitytoken\":\"expired-one\"}}}\n" "$T" >idt/config.json &&
-	rc=0; DOCKER_CONFIG=$TRASH/idt ops-promote $T/app:pr-1 $T/app:x >out 2>&1 || rc=$? &&
+	{ DOCKER_CONFIG=$TRASH/idt ops-promote $T/app:pr-1 $T/app:x >out 2>&1; rc=$?; } &&
 	test $rc -eq 2 && test_grep "identity token was refused" out && test_grep_not "expired-one" out
 '
 
@@ -95,7 +95,7 @@ test_expect_success 'promote.registries.*.password_file: the password from a mou
 	ops-promote --config opskit.yaml -v $C/app:pr-1 $C/app:pwfile >out 2>err &&
 	test_grep "retagged" out && test_grep_not "$REG_PASS" err &&
 	printf "promote:\n  registries:\n    c:\n      host: \"%s\"\n      username: u\n      password_file: /nonexistent/pw\n" "$C" >bad.yaml &&
-	rc=0; ops-promote --config bad.yaml $C/app:pr-1 $C/app:x >out 2>err || rc=$? &&
+	{ ops-promote --config bad.yaml $C/app:pr-1 $C/app:x >out 2>err; rc=$?; } &&
 	test $rc -eq 3 && test_grep "promote.registries.c.password_file .*: cannot read it" err
 '
 

@@ -68,13 +68,13 @@ test_expect_success 'idle in transaction: count, oldest age and who' '
 
 test_expect_success 'a lock wait is found with its blocker' '
 	holder=$(pg_sql "SELECT pid FROM pg_stat_activity WHERE application_name = '"'billing'"'") &&
-	ops-pgprobe "$PG_DSN" >out; test $? -eq 1 &&
+	{ ops-pgprobe "$PG_DSN" >out; test $? -eq 1; } &&
 	test_grep "^WARNING  *lock-waits .*1 session waits on locks.*application \"web\".*blocked by pid $holder" out
 '
 
 test_expect_success 'json sessions: waiting with blocked_by, blocking, idle in transaction' '
 	holder=$(pg_sql "SELECT pid FROM pg_stat_activity WHERE application_name = '"'billing'"'") &&
-	ops-pgprobe --format json --session-age 1s "$PG_DSN" >out.json; test $? -eq 1 &&
+	{ ops-pgprobe --format json --session-age 1s "$PG_DSN" >out.json; test $? -eq 1; } &&
 	python3 - out.json "$holder" <<-\PY
 	import json, sys
 	d = json.load(open(sys.argv[1])); holder = int(sys.argv[2])
@@ -96,7 +96,7 @@ test_expect_success '--no-query-text hides every query text' '
 	ops-pgprobe --no-query-text --format json --session-age 1s "$PG_DSN" >out.json; test $? -eq 1 &&
 	test_grep_not hunter2 out.json && test_grep_not "UPDATE t" out.json &&
 	test_grep "\"query\": null" out.json &&
-	ops-pgprobe --no-query-text --session-age 1s "$PG_DSN" >out.txt; test $? -eq 1 &&
+	{ ops-pgprobe --no-query-text --session-age 1s "$PG_DSN" >out.txt; test $? -eq 1; } &&
 	test_grep_not hunter2 out.txt
 '
 
@@ -124,7 +124,7 @@ test_expect_success 'prometheus: status and metrics for the textfile collector' 
 test_expect_success 'percent and count thresholds on connections' '
 	ops-pgprobe -w connections=1 -c connections=50% "$PG_DSN" >out; test $? -eq 1 &&
 	test_grep "^WARNING  *connections " out &&
-	ops-pgprobe -c connections=10% "$PG_DSN" >out; test $? -eq 2 &&
+	{ ops-pgprobe -c connections=10% "$PG_DSN" >out; test $? -eq 2; } &&
 	test_grep "^CRITICAL  *connections " out
 '
 
@@ -138,9 +138,9 @@ test_expect_success 'thresholds from the config; flags win over it' '
 	    idle_in_transaction:
 	      critical: 1s
 	EOF
-	ops-pgprobe --config cfg.yaml >out; test $? -eq 2 &&
+	{ ops-pgprobe --config cfg.yaml >out; test $? -eq 2; } &&
 	test_grep "^CRITICAL  *idle-in-transaction  *main " out &&
-	ops-pgprobe --config cfg.yaml -c idle-in-transaction=1h -c lock-waits=9 -w lock-waits=9 main >out; test $? -eq 0
+	{ ops-pgprobe --config cfg.yaml -c idle-in-transaction=1h -c lock-waits=9 -w lock-waits=9 main >out; test $? -eq 0; }
 '
 
 test_expect_success 'the probe costs one connection: it does not see itself twice' '

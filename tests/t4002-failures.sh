@@ -66,7 +66,7 @@ test_expect_success 'the right password connects' '
 
 test_expect_success 'connection refused is its own message' '
 	port=$(free_port) &&
-	ops-pgprobe "host=127.0.0.1 port=$port" >out; test $? -eq 2 &&
+	{ ops-pgprobe "host=127.0.0.1 port=$port" >out; test $? -eq 2; } &&
 	test_grep "^CRITICAL  *connect .*connection refused" out
 '
 
@@ -87,9 +87,9 @@ while time.time() < end:
     except socket.timeout: pass
 " &
 	hang=$! &&
-	i=0; until test -s hang.port || test $i -gt 100; do sleep 0.05; i=$((i + 1)); done &&
+	i=0 && until test -s hang.port || test $i -gt 100; do sleep 0.05; i=$((i + 1)); done &&
 	start=$(date +%s%N) &&
-	run_with_timeout 10 ops-pgprobe --timeout 1s "host=127.0.0.1 port=$(cat hang.port)" >out; rc=$?
+	{ run_with_timeout 10 ops-pgprobe --timeout 1s "host=127.0.0.1 port=$(cat hang.port)" >out; rc=$?; } || { kill $hang; exit 1; }
 	end=$(date +%s%N); kill $hang
 	test $rc -eq 2 &&
 	test $(( (end - start) / 1000000 )) -lt 4000 &&
@@ -121,8 +121,8 @@ while time.time() < end:
     c.close()
 " &
 	stub=$! &&
-	i=0; until test -s stub.port || test $i -gt 100; do sleep 0.05; i=$((i + 1)); done &&
-	run_with_timeout 10 ops-pgprobe --timeout 2s "host=127.0.0.1 port=$(cat stub.port) user=app" >out; rc=$?
+	i=0 && until test -s stub.port || test $i -gt 100; do sleep 0.05; i=$((i + 1)); done &&
+	{ run_with_timeout 10 ops-pgprobe --timeout 2s "host=127.0.0.1 port=$(cat stub.port) user=app" >out; rc=$?; } || { kill $stub; exit 1; }
 	kill $stub
 	test $rc -eq 2 &&
 	test_grep "^CRITICAL  *connect .*connection slots are taken (SQLSTATE 53300): tut mir leid, schon zu viele Verbindungen\$" out &&
@@ -175,7 +175,7 @@ test_expect_code 3 '--watch without a terminal exits 3' 'ops-pgprobe --watch 1 "
 
 test_expect_success 'a bad config threshold is located, exit 3' '
 	printf "postgres:\n  thresholds:\n    lock_waits:\n      warning: 10s\n" >bad.yaml &&
-	ops-pgprobe --config bad.yaml "$PG_DSN" >out 2>err; test $? -eq 3 &&
+	{ ops-pgprobe --config bad.yaml "$PG_DSN" >out 2>err; test $? -eq 3; } &&
 	test_grep "bad.yaml:4:[0-9]*: postgres.thresholds.lock_waits.warning must be a number" err
 '
 

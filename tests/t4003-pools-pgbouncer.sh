@@ -43,7 +43,7 @@ test_expect_success 'pool sizing from the config, in json' '
 	      pool_max: 2
 	      target: main
 	EOF
-	ops-pgprobe --config pools.yaml --format json >out.json; test $? -eq 2 &&
+	{ ops-pgprobe --config pools.yaml --format json >out.json; test $? -eq 2; } &&
 	python3 - out.json <<-\PY
 	import json, sys
 	d = json.load(open(sys.argv[1]))
@@ -82,7 +82,7 @@ test_expect_success 'pool sizing from the application env file (the env file win
 test_expect_success 'a bad number in the env file is located, value not shown, exit 3' '
 	printf "WEB_CONCURRENCY=lots\n" >bad.env &&
 	printf "postgres:\n  pools:\n    web:\n      pool_max: 2\n      env_file: bad.env\n" >bad.yaml &&
-	ops-pgprobe --config bad.yaml "$PG_DSN" >out 2>err; test $? -eq 3 &&
+	{ ops-pgprobe --config bad.yaml "$PG_DSN" >out 2>err; test $? -eq 3; } &&
 	test_grep "bad.env:1: WEB_CONCURRENCY is not a whole number" err && test_grep_not lots err
 '
 
@@ -130,8 +130,7 @@ test_expect_success 'PgBouncer admin refused: a clear CRITICAL' '
 	ops-pgprobe --pgbouncer "host=127.0.0.1 port=$PGB_PORT user=app dbname=pgbouncer" >out; test $? -eq 2 &&
 	test_grep "^CRITICAL  *pgbouncer-connect " out &&
 	test_grep "^pgbouncer 127.0.0.1:$PGB_PORT/pgbouncer: not probed" out &&
-	ops-pgprobe --format json --pgbouncer "host=127.0.0.1 port=$PGB_PORT user=app dbname=pgbouncer" >out.json
-	test $? -eq 2 &&
+	{ ops-pgprobe --format json --pgbouncer "host=127.0.0.1 port=$PGB_PORT user=app dbname=pgbouncer" >out.json; test $? -eq 2; } &&
 	python3 -c "import json; b = json.load(open(\"out.json\"))[\"pgbouncer\"][0]; assert sorted(b) == [\"error\", \"name\"] and b[\"error\"], b"
 '
 
@@ -151,7 +150,7 @@ test_expect_success 'several targets in parallel: one failure does not hide the 
 	    gone:
 	      dsn: "host=127.0.0.1 port=$port connect_timeout=2"
 	EOF
-	ops-pgprobe --config multi.yaml --format json >out.json; test $? -eq 2 &&
+	{ ops-pgprobe --config multi.yaml --format json >out.json; test $? -eq 2; } &&
 	python3 - out.json <<-\PY
 	import json, sys
 	d = json.load(open(sys.argv[1]))

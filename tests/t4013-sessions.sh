@@ -159,7 +159,7 @@ assert r[0] == {\"name\": \"lim2\", \"used\": 2, \"limit\": 2}, r
 assert {\"name\": \"nolimit\", \"used\": 0, \"limit\": 0} in r, r
 assert r[1] == {\"name\": \"solo\", \"used\": 1, \"limit\": 1}, r
 assert not any(x[\"name\"] == \"postgres\" for x in r), r" &&
-	ops-pgprobe "$PG_DSN" >text; test $? -eq 2 &&
+	{ ops-pgprobe "$PG_DSN" >text; test $? -eq 2; } &&
 	test_grep "^role limits (used/limit): lim2 2/2, solo 1/1, nolimit 0/0$" text &&
 	test_grep "^database limits (used/limit): limdb 2/3$" text &&
 	test_grep "^databases with datallowconn off: closed$" text

@@ -142,8 +142,8 @@ test_expect_success 'envcheck: every format, lint, schema, compare, print, fix' 
 	run_formats envcheck broken --no-git broken.env && rc_is envcheck broken 2 &&
 	ops-envcheck --schema schema.yaml print app.env >runs/envcheck.print.out 2>runs/envcheck.print.err &&
 	cp app.env fix.env && chmod 600 fix.env &&
-	ops-envcheck -v --no-git --schema schema.yaml --fix --backup fix.env >runs/envcheck.fix.out 2>runs/envcheck.fix.err; test $? -le 2 &&
-	ops-envcheck -v --no-git --schema schema.yaml --fix --dry-run app.env >runs/envcheck.dryrun.out 2>runs/envcheck.dryrun.err; test $? -le 2 &&
+	{ ops-envcheck -v --no-git --schema schema.yaml --fix --backup fix.env >runs/envcheck.fix.out 2>runs/envcheck.fix.err; test $? -le 2; } &&
+	{ ops-envcheck -v --no-git --schema schema.yaml --fix --dry-run app.env >runs/envcheck.dryrun.out 2>runs/envcheck.dryrun.err; test $? -le 2; } &&
 	test "$(stat -c %a fix.env.bak)" = 600
 '
 

@@ -248,7 +248,7 @@ test_expect_success 'GCP: wrapped or URL-safe base64 decodes as Google'"'"'s lib
 test_expect_success 'GCP: a service account pasted as JSON (single quotes, \n escapes) is OK under any key' '
 	printf "GOOGLE_CREDENTIALS='"'"'%s'"'"'\nGOOGLE_APPLICATION_CREDENTIALS_JSON='"'"'%s'"'"'\nSA_CONFIG='"'"'%s'"'"'\n" \
 		"$(sa good.pem)" "$(sa good.pem)" "$(sa good.pem)" >.env && chmod 600 .env &&
-	ops-envcheck --no-git .env >out; test $? -le 1 &&
+	{ ops-envcheck --no-git .env >out; test $? -le 1; } &&
 	for k in GOOGLE_CREDENTIALS GOOGLE_APPLICATION_CREDENTIALS_JSON SA_CONFIG; do
 		test_grep "^OK .*credentials .*$k: service account tts@tts-demo.iam.gserviceaccount.com of project tts-demo, RSA 2048 bits" out || return 1
 	done &&
@@ -257,24 +257,24 @@ test_expect_success 'GCP: a service account pasted as JSON (single quotes, \n es
 
 test_expect_success 'GCP: pasted JSON gets the same steps: fields, key parse, the \\n hint' '
 	printf "SA_JSON='"'"'%s'"'"'\n" "$(sa good.pem -private_key_id)" >.env &&
-	ops-envcheck --no-git .env >out; test $? -eq 2 &&
+	{ ops-envcheck --no-git .env >out; test $? -eq 2; } &&
 	test_grep "^CRITICAL .*credentials .*SA_JSON is set but broken: step 4 (fields): field \"private_key_id\" is missing" out &&
 	printf "SA_JSON='"'"'%s'"'"'\n" "$(sa small.pem)" >.env &&
-	ops-envcheck --no-git .env >out; test $? -eq 2 && test_grep "RSA key has 1024 bits" out &&
+	{ ops-envcheck --no-git .env >out; test $? -eq 2; } && test_grep "RSA key has 1024 bits" out &&
 	printf "SA_JSON='"'"'%s'"'"'\n" "$(cat twice.json)" >.env &&
-	ops-envcheck --no-git .env >out; test $? -eq 2 &&
+	{ ops-envcheck --no-git .env >out; test $? -eq 2; } &&
 	test_grep "escaped twice); unescaped, the key parses" out && test_grep "hint: unescape it" out &&
 	test_grep_not "base64 -w0" out
 '
 
 test_expect_success 'GCP: pasted JSON that a loader broke, or under a key for a path or base64, says so' '
 	sa good.pem | sed "s/\"/\\\\\"/g" >dq.txt && printf "SA_JSON=\"%s\"\n" "$(cat dq.txt)" >.env &&
-	ops-envcheck --no-git .env >out; test $? -eq 2 &&
+	{ ops-envcheck --no-git .env >out; test $? -eq 2; } &&
 	test_grep "SA_JSON is set but broken: step 2 (JSON): the content is not JSON" out &&
 	test_grep "hint: the loader turned the \\\\n escapes of private_key into line breaks" out &&
 	printf "GOOGLE_APPLICATION_CREDENTIALS='"'"'%s'"'"'\nGOOGLE_CLOUD_CREDENTIALS_B64='"'"'%s'"'"'\n" \
 		"$(sa good.pem)" "$(sa good.pem)" >.env &&
-	ops-envcheck --no-git .env >out; test $? -eq 2 &&
+	{ ops-envcheck --no-git .env >out; test $? -eq 2; } &&
 	test_grep "GOOGLE_APPLICATION_CREDENTIALS is set but broken: step 1 (file): the value is the service account JSON itself, not the path" out &&
 	test_grep "hint: write the JSON to a file" out &&
 	test_grep "GOOGLE_CLOUD_CREDENTIALS_B64 is set but broken: step 1 (base64): the value is the service account JSON itself" out &&
@@ -284,7 +284,7 @@ test_expect_success 'GCP: pasted JSON that a loader broke, or under a key for a 
 test_expect_success 'GCP: a schema type gcp-service-account-json; other JSON is not a service account' '
 	printf "keys:\n  CREDS: {type: gcp-service-account-json, required: true}\n" >sajson.yaml &&
 	printf "CREDS='"'"'%s'"'"'\n" "$(sa good.pem type=authorized_user)" >.env &&
-	ops-envcheck --no-git --schema sajson.yaml .env >out; test $? -eq 2 &&
+	{ ops-envcheck --no-git --schema sajson.yaml .env >out; test $? -eq 2; } &&
 	test_grep "CREDS is set but broken: step 3 (type)" out &&
 	printf "CONFIG='"'"'{\"type\": \"authorized_user\", \"note\": \"service_account\"}'"'"'\n" >.env &&
 	ops-envcheck --no-git .env >out && test_grep_not credentials out &&
@@ -305,7 +305,7 @@ test_expect_success 'GCP: pasted JSON is masked in every format, in print and in
 test_expect_code 2 'GCP: --stack compose checks each service'"'"'s credentials; a container path is not looked for here' '
 	mkdir cp && printf "services:\n  api:\n    env_file: sa.env\n  worker:\n    env_file: sa.env\n    environment:\n      GOOGLE_APPLICATION_CREDENTIALS: /run/secrets/none/sa.json\n" >cp/compose.yaml &&
 	printf "SA_JSON='"'"'%s'"'"'\n" "$(sa small.pem)" >cp/sa.env && chmod 600 cp/sa.env && : >cp/.env &&
-	ops-envcheck --no-git -v --format json env --stack compose cp >out.json; rc=$?
+	{ ops-envcheck --no-git -v --format json env --stack compose cp >out.json; rc=$?; } &&
 	python3 - <<-\PY && test_grep_not "PRIVATE KEY" out.json && exit $rc
 	import json
 	d = json.load(open("out.json"))

@@ -101,7 +101,7 @@ test_expect_success '--stack compose FILE: a docker-compose.yml named directly; 
 test_expect_code 2 '--stack compose: an env_file gets an operand'"'"'s secret checks, once however many services name it' '
 	mkdir gitproj && cd gitproj && git init -q && printf "services:\n  a:\n    env_file: [api.env, .env]\n  b:\n    env_file: ./api.env\n" >compose.yaml &&
 	printf "API_TOKEN=%s\n" "$SECRET" >api.env && chmod 644 api.env && printf "DB_PASSWORD=%s\n" "$SECRET" >.env && chmod 600 .env &&
-	git add compose.yaml api.env && ops-envcheck --format json env --stack compose . >../out.json; rc=$?
+	git add compose.yaml api.env && { ops-envcheck --format json env --stack compose . >../out.json; rc=$?; } &&
 	python3 - <<-\PY && exit $rc
 	import json
 	d = json.load(open("../out.json"))
@@ -115,7 +115,7 @@ test_expect_code 2 '--stack compose: an env_file gets an operand'"'"'s secret ch
 
 test_expect_success '--stack compose: an env_file'"'"'s disable comments apply to its findings' '
 	cd gitproj && printf "# ops-envcheck: disable-file=secret-tracked,file-permissions\n" >>api.env &&
-	ops-envcheck env --stack compose . >../out; test $? -eq 1 &&
+	{ ops-envcheck env --stack compose . >../out; test $? -eq 1; } &&
 	test_grep "^OK .*secret-tracked .*./api.env" ../out && test_grep "^WARNING .*secret-not-ignored .*\.env" ../out
 '
 
@@ -159,13 +159,13 @@ test_expect_success '--schema per service: a key set by several sources is unkno
 	{ ops-envcheck --no-git --schema nolog.yaml --stack compose proj >out; test $? -eq 2; } &&
 	test "$(grep -c "schema-unknown .*LOG_LEVEL" out)" -eq 1 &&
 	test_grep "^WARNING .*schema-unknown .*api/LOG_LEVEL .*service api: LOG_LEVEL is not in the schema" out &&
-	ops-envcheck --no-git --format json --schema nolog.yaml --stack compose proj >out.json;
+	{ ops-envcheck --no-git --format json --schema nolog.yaml --stack compose proj >out.json; test $? -eq 2; } &&
 	json_assert out.json "c = [c for c in d[\"checks\"] if c[\"subject\"] == \"api/LOG_LEVEL\"][0]; assert c[\"location\"][\"line\"] == 11, c"
 '
 
 test_expect_code 2 'lint --stack compose --schema: the same; the project .env is not checked against it' '
 	printf "DB_NAME=shop\nQUEUE=jobs\n" >proj/.env && chmod 600 proj/.env &&
-	ops-envcheck --no-git --schema svc.yaml --stack compose proj >out; rc=$?
+	{ ops-envcheck --no-git --schema svc.yaml --stack compose proj >out; rc=$?; } &&
 	test_grep "^CRITICAL .*schema-required .*api/QUEUE .*service api: QUEUE is required but not set" out &&
 	test_grep "^CRITICAL .*schema-required .*worker/API_TOKEN" out && test_grep_not "DB_NAME is not in the schema" out &&
 	test_grep_not "worker/QUEUE" out && test_grep_not "VALUE" out && exit $rc
@@ -175,14 +175,14 @@ test_expect_code 2 '--schema per service: a value from the process environment i
 	QUEUE=jobs UNSET_IN_SHELL=$SECRET ops-envcheck --no-git --schema svc.yaml --stack compose proj >out; rc=$?
 	test_grep "service worker: UNSET_IN_SHELL is not in the schema" out && test_grep_not "$SECRET" out &&
 	printf "keys:\n  UNSET_IN_SHELL: {type: int}\n" >int.yaml &&
-	UNSET_IN_SHELL=$SECRET ops-envcheck --no-git --schema int.yaml --stack compose proj >out;
+	{ UNSET_IN_SHELL=$SECRET ops-envcheck --no-git --schema int.yaml --stack compose proj >out; test $? -eq 2; } &&
 	test_grep "^CRITICAL .*schema-type .*worker/UNSET_IN_SHELL .*service worker: UNSET_IN_SHELL=\*\*\* is not an integer" out &&
 	test_grep_not "$SECRET" out && exit $rc
 '
 
 test_expect_code 3 '--schema per service: a schema that cannot be read is reported once' '
 	printf "keys: [\n" >broken.yaml &&
-	ops-envcheck --no-git --schema broken.yaml --stack compose proj >out; rc=$?
+	{ ops-envcheck --no-git --schema broken.yaml --stack compose proj >out; rc=$?; } &&
 	test "$(grep -c "^UNKNOWN .*schema-invalid" out)" -eq 1 && exit $rc
 '
 

@@ -53,7 +53,7 @@ test_expect_success '--replica without an online replica scans the primary' '
 	while redis-cli -p "$PRIMARY_PORT" INFO replication | grep -q "state=online" && test $n -lt 150; do
 		sleep 0.1; n=$((n + 1))
 	done &&
-	ops-redisaudit --format json --replica "$PRIMARY_URL" >fall.json; test $? -le 2 &&
+	{ ops-redisaudit --format json --replica "$PRIMARY_URL" >fall.json; test $? -le 2; } &&
 	test "$(json_get fall.json "d[\"nodes\"][0][\"node\"], d[\"totals\"][\"keys\"]")" = \
 		"('"'"'127.0.0.1:$PRIMARY_PORT'"'"', 300)"
 '

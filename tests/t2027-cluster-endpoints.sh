@@ -45,14 +45,14 @@ test_expect_success 'cluster-preferred-endpoint-type ip: the IPs, hostnames or n
 	for p in $REDIS_CLUSTER_PORTS; do
 		redis-cli -p "$p" CONFIG SET cluster-preferred-endpoint-type ip >/dev/null || return 1
 	done &&
-	ops-redisaudit --format json "$REDIS_CLUSTER_URL" >ip.json 2>ip.err; test $? -le 2 &&
+	{ ops-redisaudit --format json "$REDIS_CLUSTER_URL" >ip.json 2>ip.err; test $? -le 2; } &&
 	test "$(json_get ip.json "d[\"totals\"][\"keys\"], sorted(set(n[\"node\"].split(\":\")[0] for n in d[\"nodes\"]))")" = \
 		"(600, ['"'"'127.0.0.1'"'"'])"
 '
 
 test_expect_success 'a malformed address_map entry is a config error' '
 	printf "redis:\n  address_map: [\"10.0.0.1=127.0.0.1:1\"]\n" >bad.yaml &&
-	ops-redisaudit --config bad.yaml --format json "$REDIS_CLUSTER_URL" >bad.json 2>bad.err; test $? -eq 3 &&
+	{ ops-redisaudit --config bad.yaml --format json "$REDIS_CLUSTER_URL" >bad.json 2>bad.err; test $? -eq 3; } &&
 	checks_of bad.json config >got && echo "unknown None" >expect && test_cmp expect got &&
 	test_grep "10.0.0.1=127.0.0.1:1" bad.json
 '

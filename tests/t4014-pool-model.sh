@@ -69,7 +69,7 @@ pgb_wait_for_waiting 1 || say "the second PgBouncer client never waited"
 test_expect_success 'pool-held counts the PgBouncer clients when they are more than the server sessions' '
 	ops-pgprobe --pool "app=bq,pool=1" --pool "app=leaky,pool=3" "$PG_DSN" >direct.out; test $? -eq 0 &&
 	test_grep "^OK  *pool-held .*bq 1 of 1, leaky 3 of 3" direct.out &&
-	ops-pgprobe --pool "app=bq,pool=1" --pool "app=leaky,pool=3" --pgbouncer "$PGB_ADMIN_DSN" "$PG_DSN" >via.out
+	{ ops-pgprobe --pool "app=bq,pool=1" --pool "app=leaky,pool=3" --pgbouncer "$PGB_ADMIN_DSN" "$PG_DSN" >via.out; test $? -eq 2; } &&
 	test_grep "^WARNING  *pool-held .*holding more connections than declared: bq 2 of 1" via.out
 '
 

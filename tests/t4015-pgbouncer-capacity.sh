@@ -49,8 +49,8 @@ capacity_scenario() {
 	pg_session anon2-$v "$PGB_APP_DSN"
 	pg_send anon1-$v "SELECT 'anon1-ready';"
 	pg_send anon2-$v "SELECT 'anon2-ready';"
-	pg_wait_output anon1-$v anon1-ready && pg_wait_output anon2-$v anon2-ready ||
-		say "PgBouncer $v: the unnamed clients did not get a server"
+	pg_wait_output anon1-$v anon1-ready || say "PgBouncer $v: the unnamed client anon1 did not get a server"
+	pg_wait_output anon2-$v anon2-ready || say "PgBouncer $v: the unnamed client anon2 did not get a server"
 
 	test_expect_success "PgBouncer $v: clients with one application_name get the application_name_add_host hint" '
 		ops-pgprobe --format json --pgbouncer "$PGB_ADMIN_DSN" >hint-$v.json

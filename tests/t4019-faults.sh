@@ -31,30 +31,30 @@ critical_within() {
 
 test_expect_success 'through the proxy passing everything: a normal probe' '
 	fault_rule pass &&
-	ops-pgprobe --format json "$PROXY_DSN" >pass.json 2>pass.err; test $? -le 1 && no_crash pass.err
+	{ ops-pgprobe --format json "$PROXY_DSN" >pass.json 2>pass.err; test $? -le 1; } && no_crash pass.err
 '
 
 test_expect_success 'a socket that stalls after connect: CRITICAL within --timeout' '
 	fault_rule "stall-at up SELECT" &&
-	start=$(date +%s) && probe_bg stall 2s; wait $probe_pid; rc=$?
+	start=$(date +%s) && probe_bg stall 2s && { wait $probe_pid; rc=$?; } &&
 	critical_within stall $rc $start 8 "within\|timeout\|no answer"
 '
 
 test_expect_success 'a stall before the startup answer: CRITICAL within --timeout' '
 	fault_rule stall &&
-	start=$(date +%s) && probe_bg stall0 2s; wait $probe_pid; rc=$?
+	start=$(date +%s) && probe_bg stall0 2s && { wait $probe_pid; rc=$?; } &&
 	critical_within stall0 $rc $start 8 "no answer\|within\|timeout"
 '
 
 test_expect_success 'a corrupted reply: CRITICAL, no crash' '
 	fault_rule "corrupt down 0" &&
-	start=$(date +%s) && probe_bg bad 3s; wait $probe_pid; rc=$?
+	start=$(date +%s) && probe_bg bad 3s && { wait $probe_pid; rc=$?; } &&
 	critical_within bad $rc $start 10 "."
 '
 
 test_expect_success 'the connection cut mid-reply: CRITICAL, no crash' '
 	fault_rule "cut down 600" &&
-	start=$(date +%s) && probe_bg cut 3s; wait $probe_pid; rc=$?
+	start=$(date +%s) && probe_bg cut 3s && { wait $probe_pid; rc=$?; } &&
 	critical_within cut $rc $start 10 "."
 '
 
@@ -65,7 +65,7 @@ test_expect_success 'statement timeout while blocked on a lock: CRITICAL, says s
 	fault_rule pass &&
 	pg_send locker "BEGIN; LOCK TABLE pg_catalog.pg_locks IN ACCESS EXCLUSIVE MODE; SELECT 1 AS locked;" &&
 	pg_wait_output locker locked &&
-	start=$(date +%s) && probe_bg lockto 2s; wait $probe_pid; rc=$?
+	start=$(date +%s) && probe_bg lockto 2s && { wait $probe_pid; rc=$?; } &&
 	critical_within lockto $rc $start 8 "statement_timeout (SQLSTATE 57014)"
 '
 
@@ -73,7 +73,7 @@ test_expect_success 'the probe backend terminated while it waits: CRITICAL, conn
 	probe_bg term 20s &&
 	pg_wait_for "$LOCK_WAITERS" 1 &&
 	start=$(date +%s) &&
-	pg_sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE wait_event_type = '"'Lock'"'" >/dev/null;
+	pg_sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE wait_event_type = '"'Lock'"'" >/dev/null || { wait $probe_pid; exit 1; }
 	wait $probe_pid; rc=$?
 	critical_within term $rc $start 8 "connection lost\|terminat"
 '
@@ -82,10 +82,10 @@ test_expect_success 'the server restarted (fast) mid-probe: CRITICAL, then the n
 	probe_bg restart 20s &&
 	pg_wait_for "$LOCK_WAITERS" 1 &&
 	start=$(date +%s) &&
-	_pg_as_postgres "$PG_BIN/pg_ctl -D $PG_DIR -l $PG_DIR/server.log -m fast -w -t 30 restart" >/dev/null 2>&1;
+	_pg_as_postgres "$PG_BIN/pg_ctl -D $PG_DIR -l $PG_DIR/server.log -m fast -w -t 30 restart" >/dev/null 2>&1 || { wait $probe_pid; exit 1; }
 	wait $probe_pid; rc=$?
 	critical_within restart $rc $start 35 "connection lost\|terminat\|shut" &&
-	ops-pgprobe "$PROXY_DSN" >after.out 2>after.err; test $? -le 1
+	{ ops-pgprobe "$PROXY_DSN" >after.out 2>after.err; test $? -le 1; }
 '
 pg_kill_sessions
 
@@ -98,7 +98,7 @@ test_expect_success 'PgBouncer paused: the probe through it does not hang (CRITI
 	psql -X -q -c "PAUSE app" "$PGB_ADMIN_DSN" >/dev/null 2>&1 &&
 	test_cleanup_add "psql -X -q -c \"RESUME app\" \"$PGB_ADMIN_DSN\" >/dev/null 2>&1" &&
 	start=$(date +%s) &&
-	run_with_timeout 30 ops-pgprobe --format json -o paused.json --timeout 2s "$PGB_APP_DSN" 2>paused.err; rc=$?
+	{ run_with_timeout 30 ops-pgprobe --format json -o paused.json --timeout 2s "$PGB_APP_DSN" 2>paused.err; rc=$?; } || { psql -X -q -c "RESUME app" "$PGB_ADMIN_DSN" >/dev/null 2>&1; exit 1; }
 	psql -X -q -c "RESUME app" "$PGB_ADMIN_DSN" >/dev/null 2>&1
 	critical_within paused $rc $start 8 "."
 '

@@ -12,7 +12,7 @@ libhiredis-dev libgit2-dev libjansson-dev libssl-dev libmicrohttpd-dev"
 test_pkgs="mandoc perl postgresql pgbouncer redis-server redis-tools docker-registry
 skopeo apache2-utils openssl python3 python3-dotenv git ca-certificates procps
 debhelper dpkg-dev fakeroot lintian man-db pre-commit python3-yaml shellcheck jq
-systemd prometheus curl"
+systemd prometheus curl redis-redisearch"
 bench_pkgs="hyperfine check-postgres clang libclang-rt-14-dev time"
 peers_pkgs="autoconf automake libtool pkg-config libevent-dev libssl-dev pandoc"
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # ops-redisaudit: data types beyond the core ones. Module types keep their names
-# (ReJSON-RL, TSDB-TYPE, ...; at most 16 names, the rest counted) — no module is installed
-# here, so a scripted server answers TYPE with those names.
+# (ReJSON-RL, TSDB-TYPE, ...; at most 16 names, the rest counted): a scripted server answers
+# TYPE with those names, and a real redis-server loads Debian's RediSearch module, whose
+# index keys are of the module types ft_index0 and ft_invidx.
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_LIB/redis.sh"
 test_require_cmd python3
@@ -71,5 +72,26 @@ test_expect_success '--encodings without +object or +config: UNKNOWN with the re
 	checks_of nocfg.json encoding >got && echo "unknown None" >expect && test_cmp expect got &&
 	test_grep "CONFIG GET was refused" nocfg.json
 '
+
+REDISEARCH=/usr/lib/redis/modules/redisearch.so
+if test -r "$REDISEARCH"; then
+	test_expect_success 'a real module (Debian'"'"'s RediSearch 1.2): its key types keep their names' '
+		start_redis search -- --loadmodule "$REDISEARCH" &&
+		rcli FT.CREATE myidx SCHEMA title TEXT >/dev/null &&
+		rcli FT.ADD myidx doc1 1.0 FIELDS title hello >/dev/null &&
+		{ ops-redisaudit --format json "$REDIS_URL" >real.json; test $? -le 2; } &&
+		json_assert real.json "
+t = d[\"totals\"]
+m = t[\"module_types\"]
+assert set(m) == {\"ft_index0\", \"ft_invidx\"}, m
+assert all(v[\"keys\"] == 1 and v[\"memory_bytes\"] > 0 for v in m.values()), m
+assert t[\"types\"][\"other\"] == 2 and t[\"types\"][\"hash\"] == 1, t" &&
+		{ ops-redisaudit "$REDIS_URL" >real.txt; test $? -le 2; } &&
+		test_grep "^modules  ft_index0 1 (.*) ft_invidx 1 (.*)" real.txt
+	'
+else
+	test_skip 'a real module (Debian'"'"'s RediSearch 1.2): its key types keep their names' \
+		'install redis-redisearch (ci/install-deps.sh)'
+fi
 
 test_done

@@ -64,6 +64,13 @@ test_expect_success 'the right password connects' '
 	test_grep_not "$PG_PW_PASSWORD" out
 '
 
+pg_sql "CREATE ROLE nologin NOLOGIN" >/dev/null
+test_expect_success 'a role without LOGIN is its own message (28000)' '
+	ops-pgprobe "host=127.0.0.1 port=$PG_PORT user=nologin dbname=postgres" >out; test $? -eq 2 &&
+	test_grep "^CRITICAL  *connect .*the role may not log in (SQLSTATE 28000, NOLOGIN): role \"nologin\" is not permitted to log in\$" out &&
+	test_grep "hint: ALTER ROLE ... LOGIN" out
+'
+
 test_expect_success 'connection refused is its own message' '
 	port=$(free_port) &&
 	ops-pgprobe "host=127.0.0.1 port=$port" >out; test $? -eq 2 &&

@@ -271,7 +271,8 @@ static const char *timeout_phase(ConnStatusType st)
 	case CONNECTION_AWAITING_RESPONSE:
 	case CONNECTION_SSL_STARTUP:
 		return "the port accepts connections but nothing answered the login "
-		       "(hung server, another service on the port, or a proxy with no backend)";
+		       "(hung server, another service on the port, or a proxy with no backend: a PgBouncer "
+		       "holds the login while the database is paused or no server connection comes)";
 	default:
 		return "the server did not finish the login";
 	}
@@ -315,7 +316,8 @@ PGconn *conn_connect(const char *dsn, double deadline_ms, struct probe_error *er
 	while (ps != PGRES_POLLING_OK && ps != PGRES_POLLING_FAILED) {
 		int rc = wait_socket(PQsocket(c), ps == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline_ms);
 		if (rc == 0) {
-			set_error(err, FAIL_TIMEOUT, "check that the host and port are PostgreSQL's; raise --timeout only if the network is slow",
+			set_error(err, FAIL_TIMEOUT, "check that the host and port are PostgreSQL's; through PgBouncer, see SHOW "
+				  "DATABASES (paused) and SHOW POOLS; raise --timeout only if the network is slow",
 				  "no answer within %.1fs (--timeout): %s", timeout_seconds(deadline_ms, start),
 				  timeout_phase(PQstatus(c)));
 			PQfinish(c);

@@ -21,11 +21,13 @@ pg_sql "CREATE ROLE gate LOGIN" >/dev/null
 admin() { timeout -k 2 10 psql -X -q -At -c "$1" "$PGB_ADMIN_DSN"; }
 
 # start_refusing_bouncer VERSION: pool app of 1 with query_wait_timeout 1 s; pool gate
-# logs in as role gate; on 1.25, pool capped takes one client (max_db_client_connections).
+# logs in as role gate; pool fresh is never used before it is paused; on 1.25, pool
+# capped takes one client (max_db_client_connections).
 start_refusing_bouncer() {
 	PGB_VERSION=$1 PGB_INI_USERS= PGB_INI_EXTRA="query_wait_timeout = 1"
 	start_pgbouncer 1 20 || return 1
-	_dbs="gate = host=127.0.0.1 port=$PG_PORT dbname=postgres user=gate"
+	_dbs="gate = host=127.0.0.1 port=$PG_PORT dbname=postgres user=gate
+fresh = host=127.0.0.1 port=$PG_PORT dbname=postgres"
 	if [ "$1" = 1.25 ]; then
 		_dbs="$_dbs
 capped = host=127.0.0.1 port=$PG_PORT dbname=postgres max_db_client_connections=1"
@@ -114,6 +116,17 @@ refusal_scenario() {
 		test_grep "^WARNING  *pgbouncer-databases .*paused (PAUSE): app" paused2-$v
 	'
 	admin "RESUME app" >/dev/null
+
+	# A pool with no server connection yet: PgBouncer holds the login itself.
+	admin "PAUSE fresh" >/dev/null || say "PgBouncer $v: PAUSE fresh did not return"
+	test_expect_success "PgBouncer $v: a paused database never connected: the login bounded by --timeout, the pause named" '
+		start=$(date +%s) &&
+		probe_through paused3-$v fresh --timeout 2s &&
+		test $(( $(date +%s) - start )) -le 6 &&
+		test_grep "^CRITICAL  *connect .*no answer within 2.0s (--timeout): .*a PgBouncer holds the login while the database is paused" paused3-$v &&
+		test_grep "hint: .*through PgBouncer, see SHOW DATABASES (paused)" paused3-$v
+	'
+	admin "RESUME fresh" >/dev/null
 	pg_kill_sessions
 	stop_pgbouncer
 }

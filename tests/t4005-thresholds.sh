@@ -17,9 +17,14 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 print(*[c['status'] for c in d['checks'] if c['id'] == sys.argv[2]])" "$1" "$2"
 }
-# probe NAME ARGS...: ops-pgprobe --format json ARGS "$PG_DSN" >NAME.json (exit 0-2).
+# probe NAME ARGS...: ops-pgprobe --format json ARGS "$PG_DSN" >NAME.json (exit 0-2), once
+# the server has the test's $sessions and no other client: the backend of the previous
+# probe or pg_sql, still leaving under load, would be one connection too many at a
+# boundary (a level "just above" the count reached).
+sessions=0
 probe() {
 	_n=$1; shift
+	pg_wait_clients "$sessions" || return 1
 	ops-pgprobe --format json "$@" "$PG_DSN" >"$_n.json"
 	test $? -le 2 || { echo "ops-pgprobe $* exited $?"; return 1; }
 }
@@ -119,6 +124,7 @@ pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'sle
 # The 1s levels below need every session past 1.5s: poll for it (bounded).
 pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE application_name IN ('aborted', 'idler', 'sleeper', 'pool')
 	AND state_change < now() - interval '1.5s'" 7 || say "sessions did not age"
+sessions=7
 
 test_expect_success 'idle in transaction (aborted): counted, listed, and the oldest is named' '
 	{ ops-pgprobe --format json --session-age 1s --idle-tx-age 1s "$PG_DSN" >ab.json; test $? -le 2; } &&
@@ -173,6 +179,7 @@ test_expect_success 'idle-connections: idle for --idle-age, at the count and jus
 pg_session idler4 "host=$PG_DIR port=$PG_PORT user=postgres dbname=postgres application_name=late"
 pg_send idler4 "BEGIN; SELECT 1;"
 pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'" 5 || say "idler4 did not settle"
+sessions=8
 
 # listed FILE APP: whether a session of that application is under "sessions"
 listed() { python3 -c "
@@ -193,6 +200,7 @@ test_expect_success 'sessions idle in a transaction are listed from the default 
 '
 
 end_sessions
+sessions=0
 
 # ---- lock waits: one session waits for another ----
 
@@ -203,6 +211,7 @@ pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'hol
 pg_session waiter "host=$PG_DIR port=$PG_PORT user=postgres dbname=postgres application_name=waiter"
 pg_send waiter "UPDATE t SET v = 'x' WHERE id = 1;"
 pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'" 1 || say "no lock wait"
+sessions=2
 
 test_expect_success 'lock-waits: at the count and just below; the default warning is 1' '
 	probe k1 -c lock-waits=1 && expect_status k1 lock-waits critical &&
@@ -211,6 +220,7 @@ test_expect_success 'lock-waits: at the count and just below; the default warnin
 '
 
 end_sessions
+sessions=0
 
 # ---- the default percentages of the usable slots, filled one session at a time ----
 
@@ -223,6 +233,7 @@ fill() {
 		pg_send filler$filled "SELECT 1;"
 	done
 	pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'filler' AND state = 'idle'" "$1"
+	sessions=$1
 }
 
 fill 11

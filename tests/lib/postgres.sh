@@ -37,6 +37,11 @@
 #   pg_send NAME SQL         send it SQL (no wait for the answer)
 #   pg_wait_for SQL WANT [S] until pg_sql SQL prints WANT (default 15 s)
 #   pg_wait_output NAME PAT  until session NAME printed PAT (works when the server is full)
+#   pg_session_in NAME [DSN] a pg_session that is in (has answered), started again when
+#                            refused for a slot a leaving backend still held
+#   pg_wait_clients N [S]    until exactly N other client backends are left and the one
+#                            that counted them is gone: a probe started next sees N and
+#                            itself, not a pg_sql or an earlier probe still on its way out
 #   pg_kill_sessions         close every session (no wait)
 #   pg_end_sessions          close every session and wait until the server sees them gone
 #   pgb_wait_for_waiting N   until PgBouncer's pool "app" has N clients waiting, the
@@ -161,6 +166,37 @@ pg_wait_output() {
 	_deadline=$(( $(date +%s) + ${3:-15} ))
 	until grep -q -- "$2" "$TRASH/$1.out" 2>/dev/null; do
 		[ "$(date +%s)" -le $_deadline ] || { echo "pg_wait_output: $1 never printed $2" >&2; return 1; }
+		sleep 0.05
+	done
+}
+
+# A backend leaves a moment after its client has gone; under load the next client (a
+# session, the probe) may still see it, or find its slot taken.
+pg_session_in() {
+	_in_deadline=$(( $(date +%s) + ${3:-15} ))
+	while :; do
+		pg_session "$1" "${2:-}"
+		# (bounded: a refused psql may be gone, and a fifo with no reader blocks its writer)
+		timeout -k 1 5 sh -c 'printf "%s\n" "$1" >"$2"' - "SELECT '$1-ready';" "$TRASH/$1.fifo"
+		_in_left=$(( _in_deadline - $(date +%s) ))
+		pg_wait_output "$1" "$1-ready\|FATAL" $(( _in_left > 1 ? _in_left : 1 )) 2>/dev/null &&
+			grep -q -- "$1-ready" "$TRASH/$1.out" && return 0
+		[ "$(date +%s)" -le $_in_deadline ] || { echo "pg_session_in: $1 never got in: $(cat "$TRASH/$1.out")" >&2; return 1; }
+		sleep 0.1
+	done
+}
+
+pg_wait_clients() {
+	_deadline=$(( $(date +%s) + ${2:-15} ))
+	while :; do
+		_r=$(pg_sql "SELECT pg_backend_pid() || ' ' || count(*) FROM pg_stat_activity
+			WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()" 2>/dev/null)
+		if [ "${_r#* }" = "$1" ]; then
+			# our own backend exits after psql; its process gone, it is out of the count
+			while kill -0 "${_r%% *}" 2>/dev/null && [ "$(date +%s)" -le $_deadline ]; do sleep 0.02; done
+			return 0
+		fi
+		[ "$(date +%s)" -le $_deadline ] || { echo "pg_wait_clients: never $1 other clients (last: ${_r#* })" >&2; return 1; }
 		sleep 0.05
 	done
 }

@@ -335,8 +335,9 @@ static void check_replica(struct report *r, const struct target *t, const struct
 void checks_target(struct report *r, const struct target *t, const struct probe_opts *o)
 {
 	if (!t->snap) {
-		checks_failure(r, t->err.kind == FAIL_QUERY || (t->err.kind == FAIL_TIMEOUT && !isnan(t->connect_ms))
-				  ? "query" : "connect", t->name, &t->err);
+		/* Logged in, then failed: the query check (a PgBouncer refusal may come then). */
+		checks_failure(r, t->err.kind == FAIL_QUERY || !isnan(t->connect_ms) ? "query" : "connect", t->name,
+			       &t->err);
 		return;
 	}
 	check_latency(r, t, o, TH_CONNECT, t->connect_ms, "connected");

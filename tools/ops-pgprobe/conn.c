@@ -107,7 +107,8 @@ static const struct {
 	  "raise max_user_client_connections for this user, or find who holds its client connections (SHOW CLIENTS)" },
 	{ "query_wait_timeout", FAIL_POOLER,
 	  "PgBouncer gave up waiting for a server connection (query_wait_timeout, SQLSTATE 08P01)",
-	  "the pool is full or the server unreachable: look at SHOW POOLS (cl_waiting, sv_active) and the server" },
+	  "the pool is full, the database paused (PAUSE) or the server unreachable: look at SHOW POOLS "
+	  "(cl_waiting, sv_active), SHOW DATABASES (paused) and the server" },
 	{ "server login has been failing", FAIL_POOLER,
 	  "PgBouncer cannot log in to the server and refuses clients meanwhile (server_login_retry, SQLSTATE 08P01)",
 	  "the cached error says why: check the server, and the user and password PgBouncer uses for it" },
@@ -128,6 +129,8 @@ static const struct {
 	  "check the user and password of the DSN (the password is not shown)" },
 	{ "no password supplied", FAIL_AUTH, "authentication failed: the server asks for a password and none was given",
 	  "add password= to the DSN, or use a .pgpass file" },
+	{ "is not permitted to log in", FAIL_AUTH, "the role may not log in (SQLSTATE 28000, NOLOGIN)",
+	  "ALTER ROLE ... LOGIN, or use a role that may log in" },
 	{ "no pg_hba.conf entry", FAIL_AUTH, "rejected by pg_hba.conf (SQLSTATE 28000)",
 	  "add a pg_hba.conf line for this host, user and database" },
 	{ "authentication failed", FAIL_AUTH, "authentication failed", "check the user and password of the DSN" },
@@ -268,7 +271,8 @@ static const char *timeout_phase(ConnStatusType st)
 	case CONNECTION_AWAITING_RESPONSE:
 	case CONNECTION_SSL_STARTUP:
 		return "the port accepts connections but nothing answered the login "
-		       "(hung server, another service on the port, or a proxy with no backend)";
+		       "(hung server, another service on the port, or a proxy with no backend: a PgBouncer "
+		       "holds the login while the database is paused or no server connection comes)";
 	default:
 		return "the server did not finish the login";
 	}
@@ -312,7 +316,8 @@ PGconn *conn_connect(const char *dsn, double deadline_ms, struct probe_error *er
 	while (ps != PGRES_POLLING_OK && ps != PGRES_POLLING_FAILED) {
 		int rc = wait_socket(PQsocket(c), ps == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline_ms);
 		if (rc == 0) {
-			set_error(err, FAIL_TIMEOUT, "check that the host and port are PostgreSQL's; raise --timeout only if the network is slow",
+			set_error(err, FAIL_TIMEOUT, "check that the host and port are PostgreSQL's; through PgBouncer, see SHOW "
+				  "DATABASES (paused) and SHOW POOLS; raise --timeout only if the network is slow",
 				  "no answer within %.1fs (--timeout): %s", timeout_seconds(deadline_ms, start),
 				  timeout_phase(PQstatus(c)));
 			PQfinish(c);
@@ -340,9 +345,40 @@ static bool flush_by(PGconn *c, double deadline_ms)
 	return rc == 0;
 }
 
+/* PgBouncer lets a client log in and refuses it at its first query when no server
+ * connection frees up in time (query_wait_timeout, also what a paused database ends
+ * in), or passes on the server's refusal of its own login for the pool: the words of
+ * a refused login, after ours succeeded. Then comes libpq's "server closed the
+ * connection", which is noise here. True when msg is one of those, classified into e. */
+static bool pooler_refusal(const char *msg, struct probe_error *e)
+{
+	for (size_t i = 0; msg && i < ARRAY_SIZE(connect_failures); i++) {
+		enum fail_kind kind = connect_failures[i].kind;
+		if ((kind != FAIL_POOLER && kind != FAIL_AUTH && kind != FAIL_NO_DATABASE) ||
+		    !strstr(msg, connect_failures[i].needle))
+			continue;
+		const char *noise = strstr(msg, "\nserver closed the connection");
+		char *cut = noise ? xstrndup(msg, (size_t)(noise - msg)) : NULL;
+		char *words = server_words(cut ? cut : msg);
+		if (kind == FAIL_POOLER)
+			set_error(e, kind, connect_failures[i].hint, "%s: %s", connect_failures[i].what, words);
+		else
+			set_error(e, FAIL_POOLER, "check the role, password and database PgBouncer logs in with for this "
+				  "pool ([databases], auth_file); it refuses the next clients for server_login_retry",
+				  "PgBouncer's login to the server failed for this client: %s: %s",
+				  connect_failures[i].what, words);
+		free(words);
+		free(cut);
+		return true;
+	}
+	return false;
+}
+
 static void query_failure(PGresult *res, struct probe_error *err)
 {
 	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	if (state && !strcmp(state, "08P01") && pooler_refusal(PQresultErrorMessage(res), err))
+		return;
 	char *words = server_words(PQresultErrorMessage(res));
 	if (state && !strcmp(state, "57014"))
 		set_error(err, FAIL_TIMEOUT, "the server is overloaded or blocked; raise --timeout only if this is expected",
@@ -355,6 +391,8 @@ static void query_failure(PGresult *res, struct probe_error *err)
 
 static void connection_lost(PGconn *c, struct probe_error *err)
 {
+	if (pooler_refusal(PQerrorMessage(c), err))
+		return;
 	char *words = server_words(PQerrorMessage(c));
 	set_error(err, FAIL_QUERY, "the server closed the connection: look at its log (crash, restart, or a terminated backend)",
 		  "connection lost during the probe query: %s", words);
@@ -377,7 +415,8 @@ PGresult *conn_query(PGconn *c, const char *sql, double deadline_ms, struct prob
 			int rc = wait_socket(PQsocket(c), POLLIN, deadline_ms);
 			if (rc <= 0 || !PQconsumeInput(c)) {
 				if (rc == 0)
-					set_error(err, FAIL_TIMEOUT, "the server is overloaded or blocked",
+					set_error(err, FAIL_TIMEOUT, "the server is overloaded or blocked; through PgBouncer, the "
+						  "database may be paused (PAUSE) or its pool full: see SHOW DATABASES and SHOW POOLS",
 						  "the probe query got no answer within %.1fs (--timeout)",
 						  timeout_seconds(deadline_ms, start));
 				else

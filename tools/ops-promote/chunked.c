@@ -29,6 +29,8 @@ struct chunked {
 	EVP_MD_CTX *md;
 	bool retryable;            /* the failure is worth another attempt at the blob */
 	bool shrunk;               /* a 413 taught the chunk size */
+	bool verified;             /* the digest matched: a closing PUT sent again (416, 413)
+				      must not finalise c->md a second time */
 };
 
 /* What a request may take: its bytes' share of the rule, within the blob's deadline. */
@@ -86,6 +88,8 @@ static int read_source(struct chunked *c, long long n)
 
 static bool digest_matches(struct chunked *c)
 {
+	if (c->verified)
+		return true;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	EVP_DigestFinal_ex(c->md, md, &mdlen);
@@ -96,6 +100,7 @@ static bool digest_matches(struct chunked *c)
 		fail(c, false, xasprintf("the source's bytes for %s hash to sha256:%s", c->job->digest, hex));
 		return false;
 	}
+	c->verified = true;
 	return true;
 }
 

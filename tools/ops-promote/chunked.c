@@ -90,14 +90,9 @@ static bool digest_matches(struct chunked *c)
 {
 	if (c->verified)
 		return true;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	EVP_DigestFinal_ex(c->md, md, &mdlen);
-	char hex[2 * EVP_MAX_MD_SIZE + 1];
-	for (unsigned i = 0; i < mdlen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	if (strcmp(hex, c->job->digest + 7)) {
-		fail(c, false, xasprintf("the source's bytes for %s hash to sha256:%s", c->job->digest, hex));
+	char *mismatch = transfer_digest_mismatch(c->md, c->job->digest);
+	if (mismatch) {
+		fail(c, false, mismatch);
 		return false;
 	}
 	c->verified = true;

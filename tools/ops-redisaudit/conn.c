@@ -273,6 +273,26 @@ redisReply *conn_node_command(struct node *n, const char *fmt, ...)
 	return r;
 }
 
+static void key_argv_push(struct key_argv *a, const char *arg, size_t len)
+{
+	a->argv[a->argc] = arg;
+	a->len[a->argc++] = len;
+}
+
+void conn_key_argv(struct key_argv *a, const char *cmd, const char *sub, const char *key, size_t len,
+		   const char *samples)
+{
+	a->argc = 0;
+	key_argv_push(a, cmd, strlen(cmd));
+	if (sub)
+		key_argv_push(a, sub, strlen(sub));
+	key_argv_push(a, key, len);
+	if (samples) {
+		key_argv_push(a, "SAMPLES", 7);
+		key_argv_push(a, samples, strlen(samples));
+	}
+}
+
 /* The value of "field:" in an INFO reply, copied into out. */
 static bool info_field(const char *info, const char *field, char *out, size_t outsz)
 {

@@ -439,6 +439,15 @@ bool conn_flags_unhealthy(const char *flags);
 /* A command with a reply check: NULL on a connection error or an error reply (sets
  * node->error when the connection broke). */
 redisReply *conn_node_command(struct node *n, const char *fmt, ...);
+/* "CMD [SUB] key [SAMPLES samples]" as an argv: a key of any bytes (it may hold spaces or
+ * NULs, which a format string would cut). sub and samples may be NULL. */
+struct key_argv {
+	const char *argv[5];
+	size_t len[5];
+	int argc;
+};
+void conn_key_argv(struct key_argv *a, const char *cmd, const char *sub, const char *key, size_t len,
+		   const char *samples);
 
 /* ---- slots.c ---- */
 

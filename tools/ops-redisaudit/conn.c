@@ -626,8 +626,7 @@ static void pick_nodes(struct cluster_line *lines, size_t nl, const struct setti
 	*nout = k;
 }
 
-/* The value after name in a flat field/value array reply, or NULL. */
-static const redisReply *reply_field(const redisReply *flat, const char *name)
+const redisReply *conn_reply_field(const redisReply *flat, const char *name)
 {
 	for (size_t i = 0; flat && flat->type == REDIS_REPLY_ARRAY && i + 1 < flat->elements; i += 2)
 		if (flat->element[i]->type == REDIS_REPLY_STRING && !strcmp(flat->element[i]->str, name))
@@ -637,7 +636,7 @@ static const redisReply *reply_field(const redisReply *flat, const char *name)
 
 const char *conn_reply_str(const redisReply *flat, const char *name)
 {
-	const redisReply *v = reply_field(flat, name);
+	const redisReply *v = conn_reply_field(flat, name);
 	return v && v->type == REDIS_REPLY_STRING ? v->str : NULL;
 }
 
@@ -650,7 +649,7 @@ const char *conn_reply_str(const redisReply *flat, const char *name)
 static void use_shard_endpoints(const redisReply *r, struct cluster_line *lines, size_t nl)
 {
 	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-		const redisReply *nodes = reply_field(r->element[i], "nodes");
+		const redisReply *nodes = conn_reply_field(r->element[i], "nodes");
 		for (size_t k = 0; nodes && nodes->type == REDIS_REPLY_ARRAY && k < nodes->elements; k++) {
 			const char *id = conn_reply_str(nodes->element[k], "id");
 			const char *endpoint = conn_reply_str(nodes->element[k], "endpoint");

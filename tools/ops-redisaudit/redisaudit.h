@@ -429,8 +429,9 @@ void conn_node_free(struct node *n);
 /* On a cluster, replaces the single seed node by the primaries (or one replica each with
  * --replica). Returns the node count, or -1 with *err set. */
 int conn_cluster_discover(struct node **nodes, size_t *n, const struct settings *s, char **err);
-/* The string after name in a flat field/value array reply (CLUSTER SHARDS, SENTINEL
- * REPLICAS entries), or NULL. */
+/* The value after name in a flat field/value array reply (RESP2's map: CLUSTER SHARDS,
+ * SENTINEL REPLICAS entries, XINFO), or NULL; conn_reply_str: that value when a string. */
+const redisReply *conn_reply_field(const redisReply *flat, const char *name);
 const char *conn_reply_str(const redisReply *flat, const char *name);
 /* Whether a CLUSTER NODES flags field ("myself,master") holds flag. */
 bool conn_has_flag(const char *flags, const char *flag);

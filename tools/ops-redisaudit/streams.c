@@ -82,26 +82,16 @@ int streams_id_cmp(const char *a, const char *b)
 
 /* ---- reading XINFO (RESP2: a map is a flat array of name, value) ---- */
 
-static redisReply *map_get(const redisReply *map, const char *name)
-{
-	if (!map || map->type != REDIS_REPLY_ARRAY)
-		return NULL;
-	for (size_t i = 0; i + 1 < map->elements; i += 2)
-		if (map->element[i]->type == REDIS_REPLY_STRING && !strcmp(map->element[i]->str, name))
-			return map->element[i + 1];
-	return NULL;
-}
-
 /* An integer field; nil (entries-read, lag unknown) and absent give -1. */
 static long long map_int(const redisReply *map, const char *name)
 {
-	redisReply *v = map_get(map, name);
+	const redisReply *v = conn_reply_field(map, name);
 	return v && v->type == REDIS_REPLY_INTEGER ? v->integer : -1;
 }
 
 static void map_str(const redisReply *map, const char *name, char *out, size_t outsz)
 {
-	redisReply *v = map_get(map, name);
+	const redisReply *v = conn_reply_field(map, name);
 	snprintf(out, outsz, "%s", v && v->type == REDIS_REPLY_STRING ? v->str : "");
 }
 
@@ -133,7 +123,7 @@ static void read_consumers(struct node *n, const struct xstream *x, struct xgrou
 	for (size_t i = 0; i < r->elements; i++) {
 		const redisReply *c = r->element[i];
 		long long pending = map_int(c, "pending"), idle = map_int(c, "idle");
-		redisReply *name = map_get(c, "name");
+		const redisReply *name = conn_reply_field(c, "name");
 		if (pending <= 0 || idle <= g->idle.idle_ms || !name || name->type != REDIS_REPLY_STRING)
 			continue;
 		free(g->idle.name);
@@ -168,7 +158,7 @@ static void read_groups(struct node *n, struct xstream *x)
 	x->groups = xcalloc(r->elements + 1, sizeof(*x->groups));
 	for (size_t i = 0; i < r->elements; i++) {
 		const redisReply *m = r->element[i];
-		redisReply *name = map_get(m, "name");
+		const redisReply *name = conn_reply_field(m, "name");
 		if (!name || name->type != REDIS_REPLY_STRING)
 			continue;
 		struct xgroup *g = &x->groups[x->ngroups++];
@@ -188,7 +178,7 @@ static void read_groups(struct node *n, struct xstream *x)
 /* The first entry's id: [id, [field, value...]] or nil for an empty stream. */
 static void first_entry_id(const redisReply *info, char *out, size_t outsz)
 {
-	redisReply *e = map_get(info, "first-entry");
+	const redisReply *e = conn_reply_field(info, "first-entry");
 	out[0] = '\0';
 	if (e && e->type == REDIS_REPLY_ARRAY && e->elements >= 1 && e->element[0]->type == REDIS_REPLY_STRING)
 		snprintf(out, outsz, "%s", e->element[0]->str);

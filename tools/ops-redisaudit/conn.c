@@ -293,21 +293,27 @@ void conn_key_argv(struct key_argv *a, const char *cmd, const char *sub, const c
 	}
 }
 
+const char *conn_info_value(const char *info, const char *field)
+{
+	size_t fl = strlen(field);
+	for (const char *p = info; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, field, fl) && p[fl] == ':')
+			return p + fl + 1;
+	return NULL;
+}
+
 /* The value of "field:" in an INFO reply, copied into out. */
 static bool info_field(const char *info, const char *field, char *out, size_t outsz)
 {
-	size_t fl = strlen(field);
-	for (const char *p = info; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-		if (!strncmp(p, field, fl) && p[fl] == ':') {
-			size_t n = strcspn(p + fl + 1, "\r\n");
-			if (n >= outsz)
-				n = outsz - 1;
-			memcpy(out, p + fl + 1, n);
-			out[n] = '\0';
-			return true;
-		}
-	}
-	return false;
+	const char *v = conn_info_value(info, field);
+	if (!v)
+		return false;
+	size_t n = strcspn(v, "\r\n");
+	if (n >= outsz)
+		n = outsz - 1;
+	memcpy(out, v, n);
+	out[n] = '\0';
+	return true;
 }
 
 long long conn_info_db_expires(const char *info, int db)

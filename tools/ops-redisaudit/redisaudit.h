@@ -433,6 +433,8 @@ int conn_cluster_discover(struct node **nodes, size_t *n, const struct settings 
  * SENTINEL REPLICAS entries, XINFO), or NULL; conn_reply_str: that value when a string. */
 const redisReply *conn_reply_field(const redisReply *flat, const char *name);
 const char *conn_reply_str(const redisReply *flat, const char *name);
+/* The value of "field:" in an INFO text (up to its line end), or NULL. */
+const char *conn_info_value(const char *info, const char *field);
 /* Whether a CLUSTER NODES flags field ("myself,master") holds flag. */
 bool conn_has_flag(const char *flags, const char *flag);
 /* Flags that make a node unusable: fail, fail? or noaddr. */

@@ -300,6 +300,7 @@ void streams_audit_free(struct stream_audit *sa)
 
 struct group_tally {
 	size_t groups, lost, lagging, idle, orphaned;
+	size_t consumers_unread;   /* groups whose consumers could not be read (UNKNOWN) */
 };
 
 static bool watched(const struct settings *s, const struct xstream *x)
@@ -359,6 +360,7 @@ static void report_group(struct report *r, const struct settings *s, const struc
 					g->name, k, g->lag, g->lag == 1 ? "y" : "ies"),
 			   "start its workers, or XGROUP DESTROY a group nobody uses any more");
 	}
+	t->consumers_unread += g->consumers_error != NULL;
 	if (g->consumers_error)
 		check_hint(report_check(r, "stream-consumer-idle", ST_UNKNOWN, subj,
 					"cannot read the consumers of group %s: %s", g->name, g->consumers_error),
@@ -473,7 +475,8 @@ void streams_report(struct report *r, const struct settings *s, struct node *nod
 	if (streams && !t.lagging && !s->n_stream_watch)
 		report_check(r, "stream-group-lag", ST_OK, NULL, "no group has more than %lld entries to deliver",
 			     s->group_lag_warn);
-	if (streams && !t.idle)
+	/* not OK when some groups' consumers went unread: their UNKNOWN says why */
+	if (streams && !t.idle && !t.consumers_unread)
 		report_check(r, "stream-consumer-idle", ST_OK, NULL,
 			     "no consumer holding pending entries is idle for more than %.0fs", s->consumer_idle_ms / 1000);
 }

@@ -72,11 +72,7 @@ static bool sampled(const struct settings *s, const char *key, size_t len)
 {
 	if (s->sample >= 1)
 		return true;
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)key[i];
-		h *= 1099511628211ULL;
-	}
+	uint64_t h = fnv1a(key, len);
 	return (double)(h >> 11) < s->sample * (double)(1ULL << 53);
 }
 

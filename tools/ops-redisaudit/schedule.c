@@ -40,7 +40,7 @@ static char *slurp(const char *path)
 		sb_release(&sb);
 		return NULL;
 	}
-	return xstrdup(sb_str(&sb));
+	return sb_detach(&sb);
 }
 
 static void on_quit(int sig)
@@ -94,6 +94,7 @@ static _Noreturn void scan_child(const struct scan_schedule *sch, size_t i, sche
 	signal(SIGINT, SIG_DFL);
 	char *raw = state_path(sch->state_dir, sch->names[i], ".raw");
 	int fd = open(raw, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	free(raw);   /* before the audit, which may exit() */
 	if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0)
 		_exit(3);
 	close(fd);

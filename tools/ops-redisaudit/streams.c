@@ -209,6 +209,10 @@ static int read_stream(struct node *n, struct xstream *x)
 		x->error = xstrdup("XINFO STREAM has no entries-added (Redis before 7.0)");
 		return -1;
 	}
+	if (x->length < 0) {   /* judge_group subtracts it: a reply without one is no stream */
+		x->error = xstrdup("XINFO STREAM has no length");
+		return -1;
+	}
 	read_groups(n, x);
 	return 0;
 }

@@ -546,10 +546,12 @@ static int on_lengths(struct pipeline *p, struct batch *b)
 		if (b->kr[i].encoding_sent) {
 			if (read_reply(p->n, &r, "OBJECT ENCODING"))
 				return -1;
-			/* an error (NOPERM, renamed OBJECT) is counted as unknown by encodings.c */
+			/* an error (NOPERM, renamed OBJECT) is counted as unknown by encodings.c; a
+			 * MOVED/ASK (the key left mid-batch, resharding) is no refusal of the command */
 			snprintf(b->kr[i].encoding, sizeof(b->kr[i].encoding), "%s",
 				 r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS ? r->str : "");
-			if (r->type == REDIS_REPLY_ERROR && !p->n->agg.encodings.error)
+			if (r->type == REDIS_REPLY_ERROR && agg_skip_reason_of(r->str) != SK_MOVED &&
+			    !p->n->agg.encodings.error)
 				p->n->agg.encodings.error = xstrdup(r->str ? r->str : "error");
 			freeReplyObject(r);
 		}

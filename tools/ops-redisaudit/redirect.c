@@ -135,6 +135,8 @@ static int read_key_at(struct node *n, bool asking, const struct settings *s, co
 		if (t->type == REDIS_REPLY_STATUS) {
 			out->vanished = !strcmp(t->str, "none") || (p->type == REDIS_REPLY_INTEGER && p->integer == -2);
 			out->type = agg_ktype_parse(t->str, t->len);
+			if (out->type == KT_OTHER)
+				snprintf(out->type_name, sizeof(out->type_name), "%s", t->str);
 			out->memory = m && m->type == REDIS_REPLY_INTEGER && m->integer > 0 ? (u64)m->integer : 0;
 			out->memory_refused = !m || m->type != REDIS_REPLY_INTEGER;
 			out->ttl_ms = p->type == REDIS_REPLY_INTEGER && p->integer >= 0 ? p->integer : -1;

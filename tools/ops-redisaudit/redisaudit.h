@@ -516,6 +516,7 @@ struct redirect_conns {        /* one per scanning thread (hiredis contexts are 
 
 struct followed_key {          /* a key read on the node a redirect named */
 	enum ktype type;
+	char type_name[40];    /* TYPE's answer for KT_OTHER: a module's type name */
 	bool vanished, memory_refused;
 	u64 memory;
 	long long ttl_ms, length;

@@ -581,6 +581,7 @@ static void follow_redirect(struct pipeline *p, struct key_result *kr, const red
 	kr->error = NULL;
 	kr->skipped = false;
 	kr->type = f.type;
+	snprintf(kr->type_name, sizeof(kr->type_name), "%s", f.type_name);
 	kr->vanished = f.vanished;
 	kr->memory_refused = f.memory_refused;
 	kr->memory = f.memory;

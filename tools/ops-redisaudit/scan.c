@@ -280,8 +280,8 @@ static int read_access_reply(struct node *n, const char *what, long long *out, c
 		return -1;
 	if (r->type == REDIS_REPLY_INTEGER)
 		*out = r->integer;
-	else if (r->type == REDIS_REPLY_ERROR && !*error)
-		*error = xstrdup(r->str ? r->str : "error");
+	else if (r->type == REDIS_REPLY_ERROR && agg_skip_reason_of(r->str) != SK_MOVED && !*error)
+		*error = xstrdup(r->str ? r->str : "error");   /* MOVED/ASK: the key moved, no refusal */
 	freeReplyObject(r);
 	return 0;
 }

@@ -224,6 +224,16 @@ int parse_double(const char *s, double *out)
 	return 0;
 }
 
+uint64_t fnv1a(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
 int parse_ll(const char *s, long long *out)
 {
 	char *end;

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
@@ -52,6 +53,8 @@ int sb_read_file(struct strbuf *sb, const char *path, size_t max);
  * ms, s, m, h, d (no unit = seconds): "250ms", "30s", "1.5h". */
 int parse_duration_ms(const char *s, double *out_ms);
 int parse_ll(const char *s, long long *out);
+/* FNV-1a of n bytes: for in-memory hash tables and stable sampling, never for security. */
+uint64_t fnv1a(const char *s, size_t n);
 int parse_double(const char *s, double *out);
 /* "80%" -> 80, percent=true; "12" -> 12, percent=false; durations too (in seconds). */
 int parse_threshold(const char *s, double *out, bool *percent);

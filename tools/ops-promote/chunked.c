@@ -29,6 +29,8 @@ struct chunked {
 	EVP_MD_CTX *md;
 	bool retryable;            /* the failure is worth another attempt at the blob */
 	bool shrunk;               /* a 413 taught the chunk size */
+	bool verified;             /* the digest matched: a closing PUT sent again (416, 413)
+				      must not finalise c->md a second time */
 };
 
 /* What a request may take: its bytes' share of the rule, within the blob's deadline. */
@@ -86,16 +88,14 @@ static int read_source(struct chunked *c, long long n)
 
 static bool digest_matches(struct chunked *c)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	EVP_DigestFinal_ex(c->md, md, &mdlen);
-	char hex[2 * EVP_MAX_MD_SIZE + 1];
-	for (unsigned i = 0; i < mdlen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	if (strcmp(hex, c->job->digest + 7)) {
-		fail(c, false, xasprintf("the source's bytes for %s hash to sha256:%s", c->job->digest, hex));
+	if (c->verified)
+		return true;
+	char *mismatch = transfer_digest_mismatch(c->md, c->job->digest);
+	if (mismatch) {
+		fail(c, false, mismatch);
 		return false;
 	}
+	c->verified = true;
 	return true;
 }
 

@@ -262,6 +262,11 @@ struct transfer {
  * then stream what is missing. Returns 0 when every blob is in dst_repo. */
 int transfer_run(struct transfer *t);
 
+/* The sentence saying that the source's bytes, hashed into md (a sha256 context,
+ * finalised here), are not the blob digest ("sha256:<hex>"); NULL when they are. */
+struct evp_md_ctx_st;
+char *transfer_digest_mismatch(struct evp_md_ctx_st *md, const char *digest);
+
 /* ---- chunked.c ---- */
 /* Uploads job's blob into t->dst's open session *location in chunks, each read from the
  * source with a ranged GET; min_length is the session's OCI-Chunk-Min-Length (0 none).

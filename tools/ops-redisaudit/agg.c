@@ -203,16 +203,6 @@ struct key_entry *agg_topn_sorted(const struct topn *t)
 
 /* ---- prefixes: open addressing, grown to twice the live count, capped at max ---- */
 
-static uint64_t fnv1a(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 static void prefix_table_init(struct prefix_table *pt, size_t max)
 {
 	memset(pt, 0, sizeof(*pt));

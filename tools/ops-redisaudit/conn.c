@@ -273,21 +273,47 @@ redisReply *conn_node_command(struct node *n, const char *fmt, ...)
 	return r;
 }
 
+static void key_argv_push(struct key_argv *a, const char *arg, size_t len)
+{
+	a->argv[a->argc] = arg;
+	a->len[a->argc++] = len;
+}
+
+void conn_key_argv(struct key_argv *a, const char *cmd, const char *sub, const char *key, size_t len,
+		   const char *samples)
+{
+	a->argc = 0;
+	key_argv_push(a, cmd, strlen(cmd));
+	if (sub)
+		key_argv_push(a, sub, strlen(sub));
+	key_argv_push(a, key, len);
+	if (samples) {
+		key_argv_push(a, "SAMPLES", 7);
+		key_argv_push(a, samples, strlen(samples));
+	}
+}
+
+const char *conn_info_value(const char *info, const char *field)
+{
+	size_t fl = strlen(field);
+	for (const char *p = info; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, field, fl) && p[fl] == ':')
+			return p + fl + 1;
+	return NULL;
+}
+
 /* The value of "field:" in an INFO reply, copied into out. */
 static bool info_field(const char *info, const char *field, char *out, size_t outsz)
 {
-	size_t fl = strlen(field);
-	for (const char *p = info; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-		if (!strncmp(p, field, fl) && p[fl] == ':') {
-			size_t n = strcspn(p + fl + 1, "\r\n");
-			if (n >= outsz)
-				n = outsz - 1;
-			memcpy(out, p + fl + 1, n);
-			out[n] = '\0';
-			return true;
-		}
-	}
-	return false;
+	const char *v = conn_info_value(info, field);
+	if (!v)
+		return false;
+	size_t n = strcspn(v, "\r\n");
+	if (n >= outsz)
+		n = outsz - 1;
+	memcpy(out, v, n);
+	out[n] = '\0';
+	return true;
 }
 
 long long conn_info_db_expires(const char *info, int db)
@@ -606,8 +632,7 @@ static void pick_nodes(struct cluster_line *lines, size_t nl, const struct setti
 	*nout = k;
 }
 
-/* The value after name in a flat field/value array reply, or NULL. */
-static const redisReply *reply_field(const redisReply *flat, const char *name)
+const redisReply *conn_reply_field(const redisReply *flat, const char *name)
 {
 	for (size_t i = 0; flat && flat->type == REDIS_REPLY_ARRAY && i + 1 < flat->elements; i += 2)
 		if (flat->element[i]->type == REDIS_REPLY_STRING && !strcmp(flat->element[i]->str, name))
@@ -617,7 +642,7 @@ static const redisReply *reply_field(const redisReply *flat, const char *name)
 
 const char *conn_reply_str(const redisReply *flat, const char *name)
 {
-	const redisReply *v = reply_field(flat, name);
+	const redisReply *v = conn_reply_field(flat, name);
 	return v && v->type == REDIS_REPLY_STRING ? v->str : NULL;
 }
 
@@ -630,7 +655,7 @@ const char *conn_reply_str(const redisReply *flat, const char *name)
 static void use_shard_endpoints(const redisReply *r, struct cluster_line *lines, size_t nl)
 {
 	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-		const redisReply *nodes = reply_field(r->element[i], "nodes");
+		const redisReply *nodes = conn_reply_field(r->element[i], "nodes");
 		for (size_t k = 0; nodes && nodes->type == REDIS_REPLY_ARRAY && k < nodes->elements; k++) {
 			const char *id = conn_reply_str(nodes->element[k], "id");
 			const char *endpoint = conn_reply_str(nodes->element[k], "endpoint");

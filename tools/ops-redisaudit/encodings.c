@@ -35,21 +35,12 @@ static int outgrown(const char *enc)
 	return !strcmp(enc, "hashtable") || !strcmp(enc, "skiplist");
 }
 
-static uint64_t slot_hash(const char *s, size_t len, enum ktype t)
-{
-	uint64_t h = 1469598103934665603ULL ^ (uint64_t)t;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 static struct enc_entry *lookup(struct encodings *e, const char *prefix, size_t len, enum ktype t)
 {
 	if (!e->slots)
 		e->slots = xcalloc(ENC_SLOTS, sizeof(*e->slots));
-	for (size_t i = slot_hash(prefix, len, t) % ENC_SLOTS, n = 0; n < ENC_SLOTS; i = (i + 1) % ENC_SLOTS, n++) {
+	size_t start = (size_t)((fnv1a(prefix, len) ^ (uint64_t)t) % ENC_SLOTS);
+	for (size_t i = start, n = 0; n < ENC_SLOTS; i = (i + 1) % ENC_SLOTS, n++) {
 		struct enc_entry *x = &e->slots[i];
 		if (!x->prefix) {
 			if (e->n >= ENCODING_PREFIXES_MAX)

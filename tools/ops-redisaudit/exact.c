@@ -18,22 +18,9 @@ const char *const exact_method_names[SZ_COUNT] = { "sampled", "exact", "estimate
 static redisReply *key_command(struct node *n, const char *cmd, const char *sub, const struct key_entry *e,
 			       bool *broken)
 {
-	const char *argv[5] = { cmd };
-	size_t argvlen[5] = { strlen(cmd) };
-	int argc = 1;
-	if (sub) {
-		argv[argc] = sub;
-		argvlen[argc++] = strlen(sub);
-	}
-	argv[argc] = e->key;
-	argvlen[argc++] = e->len;
-	if (!strcmp(cmd, "MEMORY")) {
-		argv[argc] = "SAMPLES";
-		argvlen[argc++] = 7;
-		argv[argc] = "0";
-		argvlen[argc++] = 1;
-	}
-	redisReply *r = redisCommandArgv(n->c, argc, argv, argvlen);
+	struct key_argv a;
+	conn_key_argv(&a, cmd, sub, e->key, e->len, strcmp(cmd, "MEMORY") ? NULL : "0");
+	redisReply *r = redisCommandArgv(n->c, a.argc, a.argv, a.len);
 	if (!r) {
 		*broken = true;
 		return NULL;

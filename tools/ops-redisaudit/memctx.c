@@ -14,19 +14,10 @@
 #include "redisaudit.h"
 #include "util.h"
 
-/* "name:value" of an INFO text; -1 when absent. */
-static const char *info_field(const char *info, const char *name)
-{
-	size_t nl = strlen(name);
-	for (const char *p = info; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-		if (!strncmp(p, name, nl) && p[nl] == ':')
-			return p + nl + 1;
-	return NULL;
-}
-
+/* An INFO field as a number; -1 when absent. */
 static long long info_ll(const char *info, const char *name)
 {
-	const char *v = info_field(info, name);
+	const char *v = conn_info_value(info, name);
 	return v ? atoll(v) : -1;
 }
 
@@ -50,7 +41,7 @@ void memctx_collect(struct node *n, struct memctx *m)
 	if (!n->connected || !n->c)
 		return;
 	char *mem = info_section(n, "memory", &m->error), *stats = info_section(n, "stats", &m->error);
-	if (mem && info_field(mem, "used_memory")) {
+	if (mem && conn_info_value(mem, "used_memory")) {
 		m->read = true;
 		m->used = info_ll(mem, "used_memory");
 		m->rss = info_ll(mem, "used_memory_rss");
@@ -63,9 +54,9 @@ void memctx_collect(struct node *n, struct memctx *m)
 		m->clients_replicas = info_ll(mem, "mem_clients_slaves");
 		m->repl_backlog = info_ll(mem, "mem_replication_backlog");
 		m->aof_buffer = info_ll(mem, "mem_aof_buffer");
-		const char *v = info_field(mem, "mem_fragmentation_ratio");
+		const char *v = conn_info_value(mem, "mem_fragmentation_ratio");
 		m->frag_ratio = v ? atof(v) : NAN;
-		v = info_field(mem, "maxmemory_policy");
+		v = conn_info_value(mem, "maxmemory_policy");
 		snprintf(m->policy, sizeof(m->policy), "%.*s", v ? (int)strcspn(v, "\r\n") : 0, v ? v : "");
 	}   /* an INFO without a memory section (a proxy in front of Redis) gives no check */
 	m->evicted_keys = stats ? info_ll(stats, "evicted_keys") : -1;

@@ -88,24 +88,11 @@ void redirect_conns_free(struct redirect_conns *rc)
 static void append_asked(struct node *n, bool asking, const char *cmd, const char *sub, const char *key,
 			 size_t len, const char *samples)
 {
-	const char *argv[5] = { cmd };
-	size_t argvlen[5] = { strlen(cmd) };
-	int argc = 1;
-	if (sub) {
-		argv[argc] = sub;
-		argvlen[argc++] = strlen(sub);
-	}
-	argv[argc] = key;
-	argvlen[argc++] = len;
-	if (samples) {
-		argv[argc] = "SAMPLES";
-		argvlen[argc++] = 7;
-		argv[argc] = samples;
-		argvlen[argc++] = strlen(samples);
-	}
+	struct key_argv a;
+	conn_key_argv(&a, cmd, sub, key, len, samples);
 	if (asking)
 		redisAppendCommand(n->c, "ASKING");
-	redisAppendCommandArgv(n->c, argc, argv, argvlen);
+	redisAppendCommandArgv(n->c, a.argc, a.argv, a.len);
 }
 
 /* The reply of an append_asked() command; NULL when the connection broke (the cached
@@ -148,6 +135,8 @@ static int read_key_at(struct node *n, bool asking, const struct settings *s, co
 		if (t->type == REDIS_REPLY_STATUS) {
 			out->vanished = !strcmp(t->str, "none") || (p->type == REDIS_REPLY_INTEGER && p->integer == -2);
 			out->type = agg_ktype_parse(t->str, t->len);
+			if (out->type == KT_OTHER)
+				snprintf(out->type_name, sizeof(out->type_name), "%s", t->str);
 			out->memory = m && m->type == REDIS_REPLY_INTEGER && m->integer > 0 ? (u64)m->integer : 0;
 			out->memory_refused = !m || m->type != REDIS_REPLY_INTEGER;
 			out->ttl_ms = p->type == REDIS_REPLY_INTEGER && p->integer >= 0 ? p->integer : -1;

@@ -429,9 +429,12 @@ void conn_node_free(struct node *n);
 /* On a cluster, replaces the single seed node by the primaries (or one replica each with
  * --replica). Returns the node count, or -1 with *err set. */
 int conn_cluster_discover(struct node **nodes, size_t *n, const struct settings *s, char **err);
-/* The string after name in a flat field/value array reply (CLUSTER SHARDS, SENTINEL
- * REPLICAS entries), or NULL. */
+/* The value after name in a flat field/value array reply (RESP2's map: CLUSTER SHARDS,
+ * SENTINEL REPLICAS entries, XINFO), or NULL; conn_reply_str: that value when a string. */
+const redisReply *conn_reply_field(const redisReply *flat, const char *name);
 const char *conn_reply_str(const redisReply *flat, const char *name);
+/* The value of "field:" in an INFO text (up to its line end), or NULL. */
+const char *conn_info_value(const char *info, const char *field);
 /* Whether a CLUSTER NODES flags field ("myself,master") holds flag. */
 bool conn_has_flag(const char *flags, const char *flag);
 /* Flags that make a node unusable: fail, fail? or noaddr. */
@@ -439,6 +442,15 @@ bool conn_flags_unhealthy(const char *flags);
 /* A command with a reply check: NULL on a connection error or an error reply (sets
  * node->error when the connection broke). */
 redisReply *conn_node_command(struct node *n, const char *fmt, ...);
+/* "CMD [SUB] key [SAMPLES samples]" as an argv: a key of any bytes (it may hold spaces or
+ * NULs, which a format string would cut). sub and samples may be NULL. */
+struct key_argv {
+	const char *argv[5];
+	size_t len[5];
+	int argc;
+};
+void conn_key_argv(struct key_argv *a, const char *cmd, const char *sub, const char *key, size_t len,
+		   const char *samples);
 
 /* ---- slots.c ---- */
 
@@ -504,6 +516,7 @@ struct redirect_conns {        /* one per scanning thread (hiredis contexts are 
 
 struct followed_key {          /* a key read on the node a redirect named */
 	enum ktype type;
+	char type_name[40];    /* TYPE's answer for KT_OTHER: a module's type name */
 	bool vanished, memory_refused;
 	u64 memory;
 	long long ttl_ms, length;

@@ -72,11 +72,7 @@ static bool sampled(const struct settings *s, const char *key, size_t len)
 {
 	if (s->sample >= 1)
 		return true;
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)key[i];
-		h *= 1099511628211ULL;
-	}
+	uint64_t h = fnv1a(key, len);
 	return (double)(h >> 11) < s->sample * (double)(1ULL << 53);
 }
 
@@ -284,8 +280,8 @@ static int read_access_reply(struct node *n, const char *what, long long *out, c
 		return -1;
 	if (r->type == REDIS_REPLY_INTEGER)
 		*out = r->integer;
-	else if (r->type == REDIS_REPLY_ERROR && !*error)
-		*error = xstrdup(r->str ? r->str : "error");
+	else if (r->type == REDIS_REPLY_ERROR && agg_skip_reason_of(r->str) != SK_MOVED && !*error)
+		*error = xstrdup(r->str ? r->str : "error");   /* MOVED/ASK: the key moved, no refusal */
 	freeReplyObject(r);
 	return 0;
 }
@@ -550,10 +546,12 @@ static int on_lengths(struct pipeline *p, struct batch *b)
 		if (b->kr[i].encoding_sent) {
 			if (read_reply(p->n, &r, "OBJECT ENCODING"))
 				return -1;
-			/* an error (NOPERM, renamed OBJECT) is counted as unknown by encodings.c */
+			/* an error (NOPERM, renamed OBJECT) is counted as unknown by encodings.c; a
+			 * MOVED/ASK (the key left mid-batch, resharding) is no refusal of the command */
 			snprintf(b->kr[i].encoding, sizeof(b->kr[i].encoding), "%s",
 				 r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS ? r->str : "");
-			if (r->type == REDIS_REPLY_ERROR && !p->n->agg.encodings.error)
+			if (r->type == REDIS_REPLY_ERROR && agg_skip_reason_of(r->str) != SK_MOVED &&
+			    !p->n->agg.encodings.error)
 				p->n->agg.encodings.error = xstrdup(r->str ? r->str : "error");
 			freeReplyObject(r);
 		}
@@ -583,6 +581,7 @@ static void follow_redirect(struct pipeline *p, struct key_result *kr, const red
 	kr->error = NULL;
 	kr->skipped = false;
 	kr->type = f.type;
+	snprintf(kr->type_name, sizeof(kr->type_name), "%s", f.type_name);
 	kr->vanished = f.vanished;
 	kr->memory_refused = f.memory_refused;
 	kr->memory = f.memory;

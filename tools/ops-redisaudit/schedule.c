@@ -40,7 +40,7 @@ static char *slurp(const char *path)
 		sb_release(&sb);
 		return NULL;
 	}
-	return xstrdup(sb_str(&sb));
+	return sb_detach(&sb);
 }
 
 static void on_quit(int sig)
@@ -84,7 +84,9 @@ static void write_renamed(FILE *out, const char *text)
 	}
 }
 
-/* In the scan's child: stdout (where a failing audit reports too) to a file, then renamed. */
+/* In the scan's child: stdout (where a failing audit reports too) to a file. The audit may
+ * exit() on a failure (cannot connect: an UNKNOWN report, exit 3), so the scheduler, which
+ * sees every exit status, publishes the result. */
 static _Noreturn void scan_child(const struct scan_schedule *sch, size_t i, schedule_scan_fn fn, void *ctx)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -92,11 +94,19 @@ static _Noreturn void scan_child(const struct scan_schedule *sch, size_t i, sche
 	signal(SIGINT, SIG_DFL);
 	char *raw = state_path(sch->state_dir, sch->names[i], ".raw");
 	int fd = open(raw, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	free(raw);   /* before the audit, which may exit() */
 	if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0)
 		_exit(3);
 	close(fd);
 	int rc = fn(ctx, sch->names[i]);
 	fflush(stdout);
+	_exit(rc);
+}
+
+/* The scan's report, renamed, with its exit code as NAME.prom (a temporary file renamed). */
+static void publish(const struct scan_schedule *sch, size_t i, int rc)
+{
+	char *raw = state_path(sch->state_dir, sch->names[i], ".raw");
 	char *text = slurp(raw);
 	char *tmp = state_path(sch->state_dir, sch->names[i], ".tmp");
 	char *final = state_path(sch->state_dir, sch->names[i], ".prom");
@@ -109,7 +119,10 @@ static _Noreturn void scan_child(const struct scan_schedule *sch, size_t i, sche
 			rename(tmp, final);
 	}
 	unlink(raw);
-	_exit(rc);
+	free(text);
+	free(raw);
+	free(tmp);
+	free(final);
 }
 
 /* Runs one scan to its end, or kills it when the scheduler is told to stop. */
@@ -125,6 +138,8 @@ static void run_scan(const struct scan_schedule *sch, size_t i, schedule_scan_fn
 	while (pid > 0) {
 		int status;
 		pid_t got = waitpid(pid, &status, WNOHANG);
+		if (got == pid && WIFEXITED(status))
+			publish(sch, i, WEXITSTATUS(status));
 		if (got == pid || (got < 0 && errno != EINTR))
 			break;
 		if (schedule_quit) {

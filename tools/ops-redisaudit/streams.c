@@ -82,26 +82,16 @@ int streams_id_cmp(const char *a, const char *b)
 
 /* ---- reading XINFO (RESP2: a map is a flat array of name, value) ---- */
 
-static redisReply *map_get(const redisReply *map, const char *name)
-{
-	if (!map || map->type != REDIS_REPLY_ARRAY)
-		return NULL;
-	for (size_t i = 0; i + 1 < map->elements; i += 2)
-		if (map->element[i]->type == REDIS_REPLY_STRING && !strcmp(map->element[i]->str, name))
-			return map->element[i + 1];
-	return NULL;
-}
-
 /* An integer field; nil (entries-read, lag unknown) and absent give -1. */
 static long long map_int(const redisReply *map, const char *name)
 {
-	redisReply *v = map_get(map, name);
+	const redisReply *v = conn_reply_field(map, name);
 	return v && v->type == REDIS_REPLY_INTEGER ? v->integer : -1;
 }
 
 static void map_str(const redisReply *map, const char *name, char *out, size_t outsz)
 {
-	redisReply *v = map_get(map, name);
+	const redisReply *v = conn_reply_field(map, name);
 	snprintf(out, outsz, "%s", v && v->type == REDIS_REPLY_STRING ? v->str : "");
 }
 
@@ -133,7 +123,7 @@ static void read_consumers(struct node *n, const struct xstream *x, struct xgrou
 	for (size_t i = 0; i < r->elements; i++) {
 		const redisReply *c = r->element[i];
 		long long pending = map_int(c, "pending"), idle = map_int(c, "idle");
-		redisReply *name = map_get(c, "name");
+		const redisReply *name = conn_reply_field(c, "name");
 		if (pending <= 0 || idle <= g->idle.idle_ms || !name || name->type != REDIS_REPLY_STRING)
 			continue;
 		free(g->idle.name);
@@ -168,7 +158,7 @@ static void read_groups(struct node *n, struct xstream *x)
 	x->groups = xcalloc(r->elements + 1, sizeof(*x->groups));
 	for (size_t i = 0; i < r->elements; i++) {
 		const redisReply *m = r->element[i];
-		redisReply *name = map_get(m, "name");
+		const redisReply *name = conn_reply_field(m, "name");
 		if (!name || name->type != REDIS_REPLY_STRING)
 			continue;
 		struct xgroup *g = &x->groups[x->ngroups++];
@@ -188,7 +178,7 @@ static void read_groups(struct node *n, struct xstream *x)
 /* The first entry's id: [id, [field, value...]] or nil for an empty stream. */
 static void first_entry_id(const redisReply *info, char *out, size_t outsz)
 {
-	redisReply *e = map_get(info, "first-entry");
+	const redisReply *e = conn_reply_field(info, "first-entry");
 	out[0] = '\0';
 	if (e && e->type == REDIS_REPLY_ARRAY && e->elements >= 1 && e->element[0]->type == REDIS_REPLY_STRING)
 		snprintf(out, outsz, "%s", e->element[0]->str);
@@ -217,6 +207,10 @@ static int read_stream(struct node *n, struct xstream *x)
 	freeReplyObject(r);
 	if (x->entries_added < 0) {   /* before 7.0: no counters, the loss cannot be judged */
 		x->error = xstrdup("XINFO STREAM has no entries-added (Redis before 7.0)");
+		return -1;
+	}
+	if (x->length < 0) {   /* judge_group subtracts it: a reply without one is no stream */
+		x->error = xstrdup("XINFO STREAM has no length");
 		return -1;
 	}
 	read_groups(n, x);
@@ -310,6 +304,7 @@ void streams_audit_free(struct stream_audit *sa)
 
 struct group_tally {
 	size_t groups, lost, lagging, idle, orphaned;
+	size_t consumers_unread;   /* groups whose consumers could not be read (UNKNOWN) */
 };
 
 static bool watched(const struct settings *s, const struct xstream *x)
@@ -369,6 +364,7 @@ static void report_group(struct report *r, const struct settings *s, const struc
 					g->name, k, g->lag, g->lag == 1 ? "y" : "ies"),
 			   "start its workers, or XGROUP DESTROY a group nobody uses any more");
 	}
+	t->consumers_unread += g->consumers_error != NULL;
 	if (g->consumers_error)
 		check_hint(report_check(r, "stream-consumer-idle", ST_UNKNOWN, subj,
 					"cannot read the consumers of group %s: %s", g->name, g->consumers_error),
@@ -483,7 +479,8 @@ void streams_report(struct report *r, const struct settings *s, struct node *nod
 	if (streams && !t.lagging && !s->n_stream_watch)
 		report_check(r, "stream-group-lag", ST_OK, NULL, "no group has more than %lld entries to deliver",
 			     s->group_lag_warn);
-	if (streams && !t.idle)
+	/* not OK when some groups' consumers went unread: their UNKNOWN says why */
+	if (streams && !t.idle && !t.consumers_unread)
 		report_check(r, "stream-consumer-idle", ST_OK, NULL,
 			     "no consumer holding pending entries is idle for more than %.0fs", s->consumer_idle_ms / 1000);
 }

@@ -1,0 +1,59 @@
+#!/bin/sh
+# ops-redisaudit --hot on a cluster whose slot moves during the scan: the keys' OBJECT
+# FREQ answered MOVED on the node they left. That is no refusal of OBJECT FREQ: the hot
+# keys are still listed (it was "the server refused OBJECT FREQ: MOVED ...", UNKNOWN, and
+# the node stopped asking).
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_LIB/redis.sh"
+test_require_cmd python3
+
+start_redis_cluster || { echo "Bail out! the cluster did not come up"; exit 1; }
+set -- $REDIS_CLUSTER_PORTS
+P1=$1
+
+awk 'BEGIN {
+	for (i = 1; i <= 300; i++) print "SET {m}:" i " v"
+	for (i = 1; i <= 600; i++) print "SET o:" i " v"
+}' | redis-cli -c -p "$P1" >/dev/null
+
+SLOT=$(redis-cli -p "$P1" CLUSTER KEYSLOT '{m}')
+owner_port() {
+	for p in $REDIS_CLUSTER_PORTS; do
+		redis-cli -p "$p" CLUSTER COUNTKEYSINSLOT "$SLOT" | grep -qv '^0$' && { echo "$p"; return; }
+	done
+}
+other_port() { for p in $REDIS_CLUSTER_PORTS; do test "$p" = "$1" || { echo "$p"; return; }; done; }
+node_id() { redis-cli -p "$1" CLUSTER MYID; }
+wait_for_scan() {
+	n=0
+	until redis-cli -p "$1" INFO commandstats | grep -q '^cmdstat_scan:' || test $n -gt 200; do
+		sleep 0.05; n=$((n + 1))
+	done
+	redis-cli -p "$1" INFO commandstats | grep -q '^cmdstat_scan:'
+}
+# Moves every key of $SLOT from port $1 to port $2 and gives $2 the slot.
+move_slot() {
+	redis-cli -p "$2" CLUSTER SETSLOT "$SLOT" IMPORTING "$(node_id "$1")" >/dev/null &&
+	redis-cli -p "$1" CLUSTER SETSLOT "$SLOT" MIGRATING "$(node_id "$2")" >/dev/null &&
+	keys=$(redis-cli -p "$1" CLUSTER GETKEYSINSLOT "$SLOT" 1000) &&
+	redis-cli -p "$1" MIGRATE 127.0.0.1 "$2" "" 0 5000 KEYS $keys | grep -q OK &&
+	id=$(node_id "$2") &&
+	for p in $REDIS_CLUSTER_PORTS; do redis-cli -p "$p" CLUSTER SETSLOT "$SLOT" NODE "$id" >/dev/null || return 1; done
+}
+for p in $REDIS_CLUSTER_PORTS; do
+	redis-cli -p "$p" CONFIG SET maxmemory-policy allkeys-lfu >/dev/null
+	redis-cli -p "$p" CONFIG RESETSTAT >/dev/null
+done
+
+test_expect_success '--hot with keys moved mid-scan: hot keys listed, no refusal' '
+	src=$(owner_port) && dst=$(other_port "$src") &&
+	{ ops-redisaudit --format json --hot --count 100 --pause-ms 2500 "$REDIS_CLUSTER_URL" >hot.json 2>hot.err & pid=$!; } &&
+	wait_for_scan "$src" && move_slot "$src" "$dst"; rc=$?
+	wait $pid; code=$?
+	test $rc -eq 0 && test $code -le 2 &&
+	test "$(json_get hot.json "d[\"redirected_keys\"] > 0, d[\"hot_keys_unavailable\"]")" = "(True, None)" &&
+	checks_of hot.json hot-keys >got && echo "ok None" >expect && test_cmp expect got &&
+	test_grep_not "refused OBJECT FREQ" hot.json
+'
+
+test_done

@@ -243,6 +243,27 @@ test_expect_success 'a PASSWORD literal in query text is masked, the rest is sho
 	test_grep "oldest session idle in transaction for .* (pid [0-9]*, user postgres, no application_name)" out.text
 '
 
+# The other literal forms a password can take: E'' (backslash escapes), U&'', dollar quotes.
+pg_session leake "host=$PG_DIR port=$PG_PORT user=postgres dbname=postgres"
+pg_send leake "BEGIN; CREATE ROLE leak_e PASSWORD E'Sekr1tEsc\\'Pw';"
+pg_session leaku "host=$PG_DIR port=$PG_PORT user=postgres dbname=postgres"
+pg_send leaku "BEGIN; CREATE ROLE leak_u PASSWORD U&'Sekr1tUni';"
+pg_session leakd "host=$PG_DIR port=$PG_PORT user=postgres dbname=postgres"
+pg_send leakd 'BEGIN; CREATE ROLE leak_d PASSWORD $pw$Sekr1tDollar$pw$ VALID UNTIL '"'infinity'"';'
+pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' AND query LIKE 'CREATE ROLE leak%'" 3 ||
+	say "the CREATE ROLE sessions did not settle"
+
+test_expect_success 'E'"''"', U&'"''"' and dollar-quoted PASSWORD literals are masked too' '
+	for fmt in text json; do
+		ops-pgprobe --format $fmt --session-age 1ms "$PG_DSN" >out.$fmt
+		for pw in Sekr1tEsc Sekr1tUni Sekr1tDollar; do
+			test_grep_not $pw out.$fmt || return 1
+		done
+	done &&
+	test_grep "CREATE ROLE leak_e PASSWORD E.\*\*\*.;" out.text &&
+	test_grep "CREATE ROLE leak_d PASSWORD \*\*\*" out.text
+'
+
 pg_end_sessions
 
 test_done

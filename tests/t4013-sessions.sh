@@ -102,7 +102,7 @@ test_expect_success '--exclude-user/-application/-database leave sessions out of
 	probe_tx xd --idle-tx-age 2s --exclude-database maint &&
 	test "$(metric xd idle-in-transaction-count idle_in_transaction)" = 2.0 &&
 	probe_tx xall --idle-tx-age 2s --exclude-application pg_dump --exclude-user "backup_*" --exclude-database maint \
-		-w idle-in-transaction=2s &&
+		-w idle-in-transaction=2s --session-age 2s &&
 	test "$(metric xall idle-in-transaction-count idle_in_transaction)" = 0.0 &&
 	expect xall idle-in-transaction ok &&
 	check xall oldest-transaction message | grep -q "application \"young\"" &&

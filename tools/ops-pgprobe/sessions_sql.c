@@ -132,11 +132,37 @@ void sessions_sql_keys(struct strbuf *sb, const struct probe_opts *o)
 	add_horizon_keys(sb);
 }
 
+/* A regex-level text as an E'' literal: whatever the server's standard_conforming_strings. */
+static void add_e_literal(struct strbuf *sb, const char *text)
+{
+	sb_addstr(sb, "E'");
+	for (const char *c = text; *c; c++)
+		sb_addstr(sb, *c == '\\' ? "\\\\" : *c == '\'' ? "''" : (char[2]){ *c, '\0' });
+	sb_addstr(sb, "'");
+}
+
 void sessions_sql_query_text(struct strbuf *sb, int max)
 {
-	/* Passwords in statements (CREATE/ALTER ROLE ... PASSWORD '...') are masked on
-	 * the server, before truncation can cut a literal open; a literal left
-	 * unterminated by track_activity_query_size is masked to the end. */
-	sb_addf(sb, "left(regexp_replace(query, E'(password\\\\s*=?\\\\s*)''(''''|[^''])*(''|$)',\n"
-		"           E'\\\\1''***''', 'gi'), %d)", max);
+	/* Passwords in statements (CREATE/ALTER ROLE ... PASSWORD '...') are masked on the
+	 * server, before truncation can cut a literal open; a literal left unterminated by
+	 * track_activity_query_size is masked to the end. Every literal form counts: '...',
+	 * E'...' and U&'...' (E'' has backslash escapes), and a dollar-quoted one, masked to
+	 * the end of the text since its closing tag cannot be matched here. */
+	static const char *const masks[][2] = {
+		{ "(password\\s*=?\\s*)'(''|[^'])*('|$)", "\\1'***'" },
+		{ "(password\\s*=?\\s*)(e|u&)'(\\\\.|''|[^'\\\\])*('|$)", "\\1\\2'***'" },
+		{ "(password\\s*=?\\s*)\\$[a-z0-9_]*\\$.*$", "\\1***" },
+	};
+	sb_addstr(sb, "left(");
+	for (size_t i = 0; i < ARRAY_SIZE(masks); i++)
+		sb_addstr(sb, "regexp_replace(");
+	sb_addstr(sb, "query");
+	for (size_t i = 0; i < ARRAY_SIZE(masks); i++) {
+		sb_addstr(sb, ", ");
+		add_e_literal(sb, masks[i][0]);
+		sb_addstr(sb, ", ");
+		add_e_literal(sb, masks[i][1]);
+		sb_addstr(sb, ", 'gi')");
+	}
+	sb_addf(sb, ", %d)", max);
 }

@@ -252,6 +252,15 @@ static int read_key_replies(struct node *n, struct key_result *kr, bool with_mem
 	} else {
 		kr->vanished = !strcmp(t->str, "none") || (p->type == REDIS_REPLY_INTEGER && p->integer == -2);
 	}
+	/* MOVED/ASK to MEMORY USAGE or PTTL: the key left between TYPE and them (resharding);
+	 * it is read where it lives now, like a key whose TYPE was redirected. */
+	const redisReply *moved = m->type == REDIS_REPLY_ERROR && agg_skip_reason_of(m->str) == SK_MOVED ? m
+				: p->type == REDIS_REPLY_ERROR && agg_skip_reason_of(p->str) == SK_MOVED ? p : NULL;
+	if (!kr->skipped && !kr->vanished && moved) {
+		kr->skipped = true;
+		kr->skip = SK_MOVED;
+		kr->error = xstrdup(moved->str);
+	}
 	if (!kr->skipped && !kr->vanished) {
 		kr->type = agg_ktype_parse(t->str, t->len);
 		if (kr->type == KT_OTHER)

@@ -18,37 +18,6 @@ awk 'BEGIN {
 }' | redis-cli -c -p "$P1" >/dev/null
 
 SLOT=$(redis-cli -p "$P1" CLUSTER KEYSLOT '{m}')
-owner_port() {   # the port of the primary serving $SLOT
-	for p in $REDIS_CLUSTER_PORTS; do
-		redis-cli -p "$p" CLUSTER COUNTKEYSINSLOT "$SLOT" | grep -qv '^0$' && { echo "$p"; return; }
-	done
-}
-other_port() { for p in $REDIS_CLUSTER_PORTS; do test "$p" = "$1" || { echo "$p"; return; }; done; }
-node_id() { redis-cli -p "$1" CLUSTER MYID; }
-
-# Waits (bounded) until the audit has sent its first SCAN to port $1.
-wait_for_scan() {
-	n=0
-	until redis-cli -p "$1" INFO commandstats | grep -q '^cmdstat_scan:' || test $n -gt 200; do
-		sleep 0.05; n=$((n + 1))
-	done
-	redis-cli -p "$1" INFO commandstats | grep -q '^cmdstat_scan:'
-}
-
-# Moves every key of $SLOT from port $1 to port $2, the slot left MIGRATING/IMPORTING.
-migrate_keys() {
-	redis-cli -p "$2" CLUSTER SETSLOT "$SLOT" IMPORTING "$(node_id "$1")" >/dev/null &&
-	redis-cli -p "$1" CLUSTER SETSLOT "$SLOT" MIGRATING "$(node_id "$2")" >/dev/null &&
-	keys=$(redis-cli -p "$1" CLUSTER GETKEYSINSLOT "$SLOT" 1000) &&
-	redis-cli -p "$1" MIGRATE 127.0.0.1 "$2" "" 0 5000 KEYS $keys | grep -q OK
-}
-
-# Ends the migration: every node says port $1 serves $SLOT.
-finish_migration() {
-	id=$(node_id "$1")
-	for p in $REDIS_CLUSTER_PORTS; do redis-cli -p "$p" CLUSTER SETSLOT "$SLOT" NODE "$id" >/dev/null || return 1; done
-}
-
 reset_stats() { for p in $REDIS_CLUSTER_PORTS; do redis-cli -p "$p" CONFIG RESETSTAT >/dev/null; done; }
 
 test_expect_success 'a stable cluster: every slot covered, nothing redirected' '
@@ -58,11 +27,11 @@ test_expect_success 'a stable cluster: every slot covered, nothing redirected' '
 '
 
 test_expect_success 'a slot migrating during the scan: ASK followed, the slot reported' '
-	src=$(owner_port) && dst=$(other_port "$src") && reset_stats &&
+	src=$(cluster_slot_owner) && dst=$(cluster_other_port "$src") && reset_stats &&
 	{ ops-redisaudit --format json --count 100 --pause-ms 1500 "$REDIS_CLUSTER_URL" >ask.json 2>ask.err & pid=$!; } &&
-	wait_for_scan "$src" && migrate_keys "$src" "$dst" || { wait $pid; finish_migration "$dst"; exit 1; }
+	cluster_wait_for_scan "$src" && cluster_migrate_keys "$src" "$dst" || { wait $pid; cluster_give_slot "$dst"; exit 1; }
 	wait $pid; code=$?
-	finish_migration "$dst" && test $code -eq 1 &&
+	cluster_give_slot "$dst" && test $code -eq 1 &&
 	checks_of ask.json slot-coverage >got && echo "warning None" >expect && test_cmp expect got &&
 	test "$(json_get ask.json "d[\"slots_migrating\"], d[\"slots_uncovered\"], d[\"redirected_keys\"] > 0")" = "(1, 0, True)" &&
 	checks_of ask.json unreadable-keys >got && ! test -s got &&
@@ -71,9 +40,9 @@ test_expect_success 'a slot migrating during the scan: ASK followed, the slot re
 '
 
 test_expect_success 'a slot moved during the scan: MOVED followed, the slot reported' '
-	src=$(owner_port) && dst=$(other_port "$src") && reset_stats &&
+	src=$(cluster_slot_owner) && dst=$(cluster_other_port "$src") && reset_stats &&
 	{ ops-redisaudit --format json --count 100 --pause-ms 2500 "$REDIS_CLUSTER_URL" >moved.json 2>moved.err & pid=$!; } &&
-	wait_for_scan "$src" && migrate_keys "$src" "$dst" && finish_migration "$dst" || { wait $pid; exit 1; }
+	cluster_wait_for_scan "$src" && cluster_migrate_keys "$src" "$dst" && cluster_give_slot "$dst" || { wait $pid; exit 1; }
 	wait $pid; code=$?
 	test $code -eq 1 &&
 	test "$(json_get moved.json "d[\"slots_migrating\"], d[\"redirected_keys\"] > 0")" = "(1, True)" &&
@@ -83,10 +52,10 @@ test_expect_success 'a slot moved during the scan: MOVED followed, the slot repo
 '
 
 test_expect_success 'a redirect to a node out of reach: the keys are skipped as moved, not lost silently' '
-	src=$(owner_port) && dst=$(other_port "$src") && dead=$(free_port 55535) && reset_stats &&
+	src=$(cluster_slot_owner) && dst=$(cluster_other_port "$src") && dead=$(free_port 55535) && reset_stats &&
 	printf "redis:\n  address_map: [\"127.0.0.1:$dst=127.0.0.1:$dead\"]\n" >dead.yaml &&
 	{ ops-redisaudit --config dead.yaml --format json --count 100 --pause-ms 1500 "$REDIS_CLUSTER_URL" >dead.json 2>dead.err & pid=$!; } &&
-	wait_for_scan "$src" && migrate_keys "$src" "$dst" && finish_migration "$dst" || { wait $pid; exit 1; }
+	cluster_wait_for_scan "$src" && cluster_migrate_keys "$src" "$dst" && cluster_give_slot "$dst" || { wait $pid; exit 1; }
 	wait $pid; code=$?
 	test $code -eq 3 &&
 	test "$(json_get dead.json "d[\"redirected_keys\"], d[\"totals\"][\"skipped\"][\"moved\"] > 0")" = "(0, True)" &&

@@ -17,38 +17,15 @@ awk 'BEGIN {
 }' | redis-cli -c -p "$P1" >/dev/null
 
 SLOT=$(redis-cli -p "$P1" CLUSTER KEYSLOT '{m}')
-owner_port() {
-	for p in $REDIS_CLUSTER_PORTS; do
-		redis-cli -p "$p" CLUSTER COUNTKEYSINSLOT "$SLOT" | grep -qv '^0$' && { echo "$p"; return; }
-	done
-}
-other_port() { for p in $REDIS_CLUSTER_PORTS; do test "$p" = "$1" || { echo "$p"; return; }; done; }
-node_id() { redis-cli -p "$1" CLUSTER MYID; }
-wait_for_scan() {
-	n=0
-	until redis-cli -p "$1" INFO commandstats | grep -q '^cmdstat_scan:' || test $n -gt 200; do
-		sleep 0.05; n=$((n + 1))
-	done
-	redis-cli -p "$1" INFO commandstats | grep -q '^cmdstat_scan:'
-}
-# Moves every key of $SLOT from port $1 to port $2 and gives $2 the slot.
-move_slot() {
-	redis-cli -p "$2" CLUSTER SETSLOT "$SLOT" IMPORTING "$(node_id "$1")" >/dev/null &&
-	redis-cli -p "$1" CLUSTER SETSLOT "$SLOT" MIGRATING "$(node_id "$2")" >/dev/null &&
-	keys=$(redis-cli -p "$1" CLUSTER GETKEYSINSLOT "$SLOT" 1000) &&
-	redis-cli -p "$1" MIGRATE 127.0.0.1 "$2" "" 0 5000 KEYS $keys | grep -q OK &&
-	id=$(node_id "$2") &&
-	for p in $REDIS_CLUSTER_PORTS; do redis-cli -p "$p" CLUSTER SETSLOT "$SLOT" NODE "$id" >/dev/null || return 1; done
-}
 for p in $REDIS_CLUSTER_PORTS; do
 	redis-cli -p "$p" CONFIG SET maxmemory-policy allkeys-lfu >/dev/null
 	redis-cli -p "$p" CONFIG RESETSTAT >/dev/null
 done
 
 test_expect_success '--hot with keys moved mid-scan: hot keys listed, no refusal' '
-	src=$(owner_port) && dst=$(other_port "$src") &&
+	src=$(cluster_slot_owner) && dst=$(cluster_other_port "$src") &&
 	{ ops-redisaudit --format json --hot --count 100 --pause-ms 2500 "$REDIS_CLUSTER_URL" >hot.json 2>hot.err & pid=$!; } &&
-	wait_for_scan "$src" && move_slot "$src" "$dst" || { wait $pid; exit 1; }
+	cluster_wait_for_scan "$src" && cluster_migrate_keys "$src" "$dst" && cluster_give_slot "$dst" || { wait $pid; exit 1; }
 	wait $pid; code=$?
 	test $code -le 2 &&
 	test "$(json_get hot.json "d[\"redirected_keys\"] > 0, d[\"hot_keys_unavailable\"]")" = "(True, None)" &&

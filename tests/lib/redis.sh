@@ -30,6 +30,14 @@
 #       MASTER_NAME (default mymaster, quorum 1), with requirepass SENTINEL_PASS when given.
 #       Sets SENTINEL_PORT.
 #   stop_redis_pidfile FILE   kill -9 the server of that pid file (a crash, for tests)
+#   Slot moves on the cluster (SLOT set by the caller, a slot that holds keys):
+#   cluster_slot_owner       the port of the primary whose keys are in $SLOT
+#   cluster_other_port PORT  a node port that is not PORT
+#   cluster_node_id PORT     CLUSTER MYID
+#   cluster_wait_for_scan PORT   until (bounded) an audit sent its first SCAN to PORT
+#   cluster_migrate_keys SRC DST  every key of $SLOT moved from SRC to DST, the slot left
+#                            MIGRATING/IMPORTING (an audit then meets ASK)
+#   cluster_give_slot PORT   every node says PORT serves $SLOT (ends a migration: MOVED)
 #
 # Every server runs with --daemonize yes --save '' --appendonly no --bind 127.0.0.1 and is
 # killed at exit through test_cleanup_add.
@@ -215,4 +223,34 @@ start_redis_sentinel() {
 	redis-server "$_sdir/sentinel.conf" --sentinel || return 1
 	test_cleanup_add "kill -9 \$(cat '$_sdir/redis.pid' 2>/dev/null) 2>/dev/null"
 	_redis_wait_pidfile "$_sdir/redis.pid" && _redis_wait_ping "$SENTINEL_PORT"
+}
+
+cluster_slot_owner() {
+	for _p in $REDIS_CLUSTER_PORTS; do
+		redis-cli -p "$_p" CLUSTER COUNTKEYSINSLOT "$SLOT" | grep -qv '^0$' && { echo "$_p"; return; }
+	done
+}
+cluster_other_port() { for _p in $REDIS_CLUSTER_PORTS; do test "$_p" = "$1" || { echo "$_p"; return; }; done; }
+cluster_node_id() { redis-cli -p "$1" CLUSTER MYID; }
+
+cluster_wait_for_scan() {
+	_n=0
+	until redis-cli -p "$1" INFO commandstats | grep -q '^cmdstat_scan:' || test $_n -gt 200; do
+		sleep 0.05; _n=$((_n + 1))
+	done
+	redis-cli -p "$1" INFO commandstats | grep -q '^cmdstat_scan:'
+}
+
+cluster_migrate_keys() {
+	redis-cli -p "$2" CLUSTER SETSLOT "$SLOT" IMPORTING "$(cluster_node_id "$1")" >/dev/null &&
+	redis-cli -p "$1" CLUSTER SETSLOT "$SLOT" MIGRATING "$(cluster_node_id "$2")" >/dev/null &&
+	_keys=$(redis-cli -p "$1" CLUSTER GETKEYSINSLOT "$SLOT" 1000) &&
+	redis-cli -p "$1" MIGRATE 127.0.0.1 "$2" "" 0 5000 KEYS $_keys | grep -q OK
+}
+
+cluster_give_slot() {
+	_id=$(cluster_node_id "$1") || return 1
+	for _p in $REDIS_CLUSTER_PORTS; do
+		redis-cli -p "$_p" CLUSTER SETSLOT "$SLOT" NODE "$_id" >/dev/null || return 1
+	done
 }

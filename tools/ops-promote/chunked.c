@@ -90,7 +90,7 @@ static bool digest_matches(struct chunked *c)
 {
 	if (c->verified)
 		return true;
-	char *mismatch = transfer_digest_mismatch(c->md, c->job->digest);
+	char *mismatch = manifest_digest_mismatch(c->md, c->job->digest);
 	if (mismatch) {
 		fail(c, false, mismatch);
 		return false;

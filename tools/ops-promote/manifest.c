@@ -30,6 +30,19 @@ char *manifest_sha256(const void *data, size_t len)
 	return out;
 }
 
+char *manifest_digest_mismatch(EVP_MD_CTX *md, const char *digest)
+{
+	unsigned char sum[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	EVP_DigestFinal_ex(md, sum, &len);
+	char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
+	for (unsigned i = 0; i < len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", sum[i]);
+	if (!strcmp(hex, digest + 7))
+		return NULL;
+	return xasprintf("the source's bytes for %s hash to sha256:%s", digest, hex);
+}
+
 static int read_descriptor(json_t *j, struct descriptor *d, const char *where, char **err)
 {
 	const char *digest = json_string_value(json_object_get(j, "digest"));

@@ -220,6 +220,10 @@ bool manifest_type_is_index(const char *mt);
 bool manifest_type_is_image(const char *mt);
 /* "sha256:<hex>" of data; caller frees. */
 char *manifest_sha256(const void *data, size_t len);
+/* The sentence saying that the source's bytes, hashed into md (a sha256 context,
+ * finalised here), are not the blob digest ("sha256:<hex>"); NULL when they are. */
+struct evp_md_ctx_st;
+char *manifest_digest_mismatch(struct evp_md_ctx_st *md, const char *digest);
 /* Parses bytes served with content_type (may be empty: then mediaType decides). Takes
  * the bytes. 0, or -1 + *err (schema 1 and unknown types are refused). */
 int manifest_parse(struct strbuf *bytes, const char *content_type, struct manifest *m, char **err);
@@ -262,10 +266,6 @@ struct transfer {
  * then stream what is missing. Returns 0 when every blob is in dst_repo. */
 int transfer_run(struct transfer *t);
 
-/* The sentence saying that the source's bytes, hashed into md (a sha256 context,
- * finalised here), are not the blob digest ("sha256:<hex>"); NULL when they are. */
-struct evp_md_ctx_st;
-char *transfer_digest_mismatch(struct evp_md_ctx_st *md, const char *digest);
 
 /* ---- chunked.c ---- */
 /* Uploads job's blob into t->dst's open session *location in chunks, each read from the

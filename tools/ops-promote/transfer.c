@@ -111,19 +111,6 @@ static size_t put_read_cb(char *out, size_t size, size_t nitems, void *userdata)
 	return n;
 }
 
-char *transfer_digest_mismatch(EVP_MD_CTX *md, const char *digest)
-{
-	unsigned char sum[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-	EVP_DigestFinal_ex(md, sum, &len);
-	char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
-	for (unsigned i = 0; i < len; i++)
-		snprintf(hex + 2 * i, 3, "%02x", sum[i]);
-	if (!strcmp(hex, digest + 7))
-		return NULL;
-	return xasprintf("the source's bytes for %s hash to sha256:%s", digest, hex);
-}
-
 static void finish_get(struct stream *s, CURL *get)
 {
 	curl_easy_getinfo(get, CURLINFO_RESPONSE_CODE, &s->get_status);
@@ -140,7 +127,7 @@ static void finish_get(struct stream *s, CURL *get)
 					 s->received, s->digest, s->size);
 		return;
 	}
-	if ((s->get_error = transfer_digest_mismatch(s->md, s->digest)))
+	if ((s->get_error = manifest_digest_mismatch(s->md, s->digest)))
 		return;
 	s->corrupt = false;
 	s->get_ok = true;

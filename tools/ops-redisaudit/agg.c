@@ -329,6 +329,36 @@ void agg_init(struct agg *a, const struct settings *s)
 	a->stream_node_max_entries = 100;   /* the server's default, until the node says */
 }
 
+/* A stream the scan saw, for streams_audit(): at most s->stream_groups_max per node. */
+static void agg_stream_note(struct stream_names *l, const struct settings *s, const char *key, size_t len)
+{
+	for (size_t i = 0; i < l->n; i++)   /* a key SCAN returned twice */
+		if (l->lens[i] == len && !memcmp(l->keys[i], key, len))
+			return;
+	if ((long long)l->n >= s->stream_groups_max) {
+		l->dropped++;
+		return;
+	}
+	if (!(l->n & (l->n + 1)) || !l->keys) {   /* grow at 0, 1, 3, 7, ... */
+		size_t cap = 2 * l->n + 2;
+		l->keys = xrealloc(l->keys, cap * sizeof(*l->keys));
+		l->lens = xrealloc(l->lens, cap * sizeof(*l->lens));
+	}
+	l->keys[l->n] = xmalloc(len + 1);
+	memcpy(l->keys[l->n], key, len);
+	l->keys[l->n][len] = '\0';
+	l->lens[l->n++] = len;
+}
+
+static void agg_stream_names_free(struct stream_names *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->keys[i]);
+	free(l->keys);
+	free(l->lens);
+	memset(l, 0, sizeof(*l));
+}
+
 void agg_free(struct agg *a)
 {
 	prefix_table_free(&a->prefixes);
@@ -348,7 +378,7 @@ void agg_free(struct agg *a)
 	free(a->patterns);
 	free(a->memory_error);
 	free(a->skip_error);
-	streams_names_free(&a->stream_keys);
+	agg_stream_names_free(&a->stream_keys);
 	encodings_free(&a->encodings);
 	memset(a, 0, sizeof(*a));
 }
@@ -428,7 +458,7 @@ void agg_add_key(struct agg *a, const struct settings *s, int node, const char *
 		agg_topn_push(&a->top_len, &e);
 	if (type == KT_STREAM) {
 		check_stream(a, s, &e);
-		streams_note(&a->stream_keys, s, key, len);
+		agg_stream_note(&a->stream_keys, s, key, len);
 	}
 }
 

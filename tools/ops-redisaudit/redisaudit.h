@@ -560,9 +560,6 @@ void exact_pass(struct node *nodes, size_t nn, const struct settings *s, struct 
  * growth since the --compare report. */
 void leaks_report(struct report *r, const struct settings *s, const struct agg *a, double scale);
 /* ---- streams.c ---- */
-/* Remembers a stream for streams_audit(), at most s->stream_groups_max per node. */
-void streams_note(struct stream_names *l, const struct settings *s, const char *key, size_t len);
-void streams_names_free(struct stream_names *l);
 
 struct xconsumer_worst {      /* the longest idle consumer that holds pending entries */
 	char *name;

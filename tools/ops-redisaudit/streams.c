@@ -26,35 +26,6 @@
 #include "redisaudit.h"
 #include "util.h"
 
-void streams_note(struct stream_names *l, const struct settings *s, const char *key, size_t len)
-{
-	for (size_t i = 0; i < l->n; i++)   /* a key SCAN returned twice */
-		if (l->lens[i] == len && !memcmp(l->keys[i], key, len))
-			return;
-	if ((long long)l->n >= s->stream_groups_max) {
-		l->dropped++;
-		return;
-	}
-	if (!(l->n & (l->n + 1)) || !l->keys) {   /* grow at 0, 1, 3, 7, ... */
-		size_t cap = 2 * l->n + 2;
-		l->keys = xrealloc(l->keys, cap * sizeof(*l->keys));
-		l->lens = xrealloc(l->lens, cap * sizeof(*l->lens));
-	}
-	l->keys[l->n] = xmalloc(len + 1);
-	memcpy(l->keys[l->n], key, len);
-	l->keys[l->n][len] = '\0';
-	l->lens[l->n++] = len;
-}
-
-void streams_names_free(struct stream_names *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->keys[i]);
-	free(l->keys);
-	free(l->lens);
-	memset(l, 0, sizeof(*l));
-}
-
 int streams_id_parse(const char *id, u64 *ms, u64 *seq)
 {
 	char *end;

@@ -82,4 +82,17 @@ test_expect_success 'malformed sentinel:// URLs are usage errors' '
 	done
 '
 
+# A Sentinel that still names the old primary, now a replica (it missed a failover):
+# here one told to monitor the replica.
+start_redis_sentinel "$REPLICA_PORT" stale || { echo "Bail out! the second sentinel did not start"; exit 1; }
+STALE_SENTINEL_PORT=$SENTINEL_PORT
+
+test_expect_success 'a Sentinel naming a node that reports role:slave: UNKNOWN (stale Sentinel)' '
+	{ ops-redisaudit --format json "sentinel://127.0.0.1:$STALE_SENTINEL_PORT/stale" >stale.json; test $? -eq 3; } &&
+	checks_of stale.json sentinel >got && echo "unknown 127.0.0.1:$REPLICA_PORT" >expect && test_cmp expect got &&
+	test_grep "reports role:slave" stale.json &&
+	{ ops-redisaudit --config opskit.yaml --format json viaconfig >good.json; test $? -le 2; } &&
+	checks_of good.json sentinel >got && test ! -s got
+'
+
 test_done

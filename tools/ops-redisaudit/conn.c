@@ -344,7 +344,8 @@ void conn_info_server_facts(struct node *n, const char *info)
 	}
 	free(n->replica_problem);
 	n->replica_problem = NULL;
-	if (!info_field(info, "role", buf, sizeof(buf)) || strcmp(buf, "slave"))
+	n->reports_replica = info_field(info, "role", buf, sizeof(buf)) && !strcmp(buf, "slave");
+	if (!n->reports_replica)
 		return;
 	if (info_field(info, "master_sync_in_progress", sync, sizeof(sync)) && strcmp(sync, "0"))
 		n->replica_problem = xstrdup("a replica still syncing with its primary (master_sync_in_progress:1): "

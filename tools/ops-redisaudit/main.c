@@ -683,6 +683,13 @@ static void report_scan_state(struct report *r, struct run *run, double scale)
 						run->nodes[i].label, run->nodes[i].replica_problem),
 				   "audit the primary, or this replica once INFO replication shows "
 				   "master_link_status:up and master_sync_in_progress:0");
+	/* a Sentinel that missed a failover names the old primary, now a replica */
+	if (run->sentinel_said && !run->nodes[0].primary_label && run->nodes[0].reports_replica)
+		check_hint(report_check(r, "sentinel", ST_UNKNOWN, run->nodes[0].label,
+					"%s, but it reports role:slave: a stale Sentinel or a failover under way; "
+					"KEYS callers and maxmemory were read on a replica", run->sentinel_said),
+			   "ask the other Sentinels (SENTINEL MASTERS %s), or audit again once the failover is done",
+			   run->target.master_name);
 	if (run->resume_mismatch) {
 		struct check *rc = report_check(r, "resume", ST_UNKNOWN, NULL, "%s (failover or address change?)%s%s%s",
 						run->resume_mismatch, run->resume_fresh ? ": " : "",

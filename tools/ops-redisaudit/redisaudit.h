@@ -369,6 +369,7 @@ struct node {
 	int version_num;       /* major*10000 + minor*100 + patch, of that version */
 	const char *server;    /* "redis" or "valkey" */
 	char *replica_problem; /* a replica whose link is down or still syncing, or NULL */
+	bool reports_replica;  /* INFO replication says role:slave */
 	long long dbsize;
 	/* scan state */
 	char cursor[24];       /* next SCAN cursor, "0" at start */

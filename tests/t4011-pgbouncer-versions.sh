@@ -73,15 +73,7 @@ bouncer_scenario() {
 	stop_pgbouncer
 }
 
-for v in 1.18 1.21 1.25; do
-	if pgb_bin_for "$v" >/dev/null; then
-		bouncer_scenario "$v"
-	elif [ "${OPSKIT_REQUIRE_PEERS:-}" = 1 ]; then
-		test_expect_success "PgBouncer $v (OPSKIT_REQUIRE_PEERS=1, not in $OPSKIT_PEERS)" false
-	else
-		test_skip "PgBouncer $v: core scenario" "PgBouncer $v is not installed (ci/install-peers.sh puts it in $OPSKIT_PEERS)"
-	fi
-done
+pgb_each_version bouncer_scenario "core scenario"
 
 # 1.24+: default_pool_size = 0 is an unlimited pool, never a saturated one.
 if pgb_bin_for 1.25 >/dev/null; then

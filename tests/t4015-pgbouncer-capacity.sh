@@ -147,14 +147,6 @@ assert w == sorted(w, reverse=True), w
 	'
 }
 
-for v in 1.18 1.21 1.25; do
-	if pgb_bin_for "$v" >/dev/null; then
-		capacity_scenario "$v"
-	elif [ "${OPSKIT_REQUIRE_PEERS:-}" = 1 ]; then
-		test_expect_success "PgBouncer $v (OPSKIT_REQUIRE_PEERS=1, not in $OPSKIT_PEERS)" false
-	else
-		test_skip "PgBouncer $v" "not installed in $OPSKIT_PEERS (run ci/install-peers.sh)"
-	fi
-done
+pgb_each_version capacity_scenario "capacity"
 
 test_done

@@ -131,14 +131,6 @@ refusal_scenario() {
 	stop_pgbouncer
 }
 
-for v in 1.18 1.21 1.25; do
-	if pgb_bin_for "$v" >/dev/null; then
-		refusal_scenario "$v"
-	elif [ "${OPSKIT_REQUIRE_PEERS:-}" = 1 ]; then
-		test_expect_success "PgBouncer $v (OPSKIT_REQUIRE_PEERS=1, not in $OPSKIT_PEERS)" false
-	else
-		test_skip "PgBouncer $v: refusals" "PgBouncer $v is not installed (ci/install-peers.sh puts it in $OPSKIT_PEERS)"
-	fi
-done
+pgb_each_version refusal_scenario "refusals"
 
 test_done

@@ -69,6 +69,19 @@ pgb_bin_for() {
 	*) test -x "$OPSKIT_PEERS/pgbouncer-$1/bin/pgbouncer" && echo "$OPSKIT_PEERS/pgbouncer-$1/bin/pgbouncer" ;;
 	esac
 }
+# pgb_each_version SCENARIO WHAT: SCENARIO X.Y for PgBouncer 1.18, 1.21 and 1.25; one not
+# installed is skipped with the reason, or fails in CI (OPSKIT_REQUIRE_PEERS=1).
+pgb_each_version() {
+	for _pgb_v in 1.18 1.21 1.25; do
+		if pgb_bin_for "$_pgb_v" >/dev/null; then
+			"$1" "$_pgb_v"
+		elif [ "${OPSKIT_REQUIRE_PEERS:-}" = 1 ]; then
+			test_expect_success "PgBouncer $_pgb_v: $2 (OPSKIT_REQUIRE_PEERS=1, not in $OPSKIT_PEERS)" false
+		else
+			test_skip "PgBouncer $_pgb_v: $2" "PgBouncer $_pgb_v is not installed (ci/install-peers.sh puts it in $OPSKIT_PEERS)"
+		fi
+	done
+}
 PG_PW_USER=pwuser
 PG_PW_PASSWORD='S3cret-Pr0be-Passw0rd'
 

@@ -26,9 +26,7 @@ test_expect_success '--no-scan reports DBSIZE and the server checks, and sends n
 
 PORT=$(free_port)
 printf 'redis:\n  targets:\n    cache:\n      url: "%s"\n    gone:\n      url: "redis://127.0.0.1:1"\n' "$REDIS_URL" >exporter.yaml
-ops-redisaudit --config exporter.yaml --listen "127.0.0.1:$PORT" >/dev/null 2>exporter.err &
-test_cleanup_add "kill $! 2>/dev/null"
-wait_for_port "$PORT" || { echo "Bail out! the exporter did not start"; cat exporter.err; exit 1; }
+start_exporter ops-redisaudit "$PORT" || { echo "Bail out! the exporter did not start"; cat exporter.err; exit 1; }
 URL=http://127.0.0.1:$PORT
 
 test_expect_success '/probe?target=NAME: the server facts of one target, no scan' '

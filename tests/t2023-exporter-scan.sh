@@ -21,10 +21,7 @@ redis:
   exporter:
     state_dir: "$TRASH/state"
 EOF
-ops-redisaudit --config exporter.yaml --listen "127.0.0.1:$PORT" >/dev/null 2>exporter.err &
-EXPORTER=$!
-test_cleanup_add "kill $EXPORTER 2>/dev/null"
-wait_for_port "$PORT" || { echo "Bail out! the exporter did not start"; cat exporter.err; exit 1; }
+start_exporter ops-redisaudit "$PORT" || { echo "Bail out! the exporter did not start"; cat exporter.err; exit 1; }
 URL=http://127.0.0.1:$PORT
 
 # scrape_until FILE PATTERN: scrape cache until PATTERN shows (at most 10 s).

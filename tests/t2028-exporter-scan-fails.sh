@@ -17,10 +17,7 @@ redis:
   exporter:
     state_dir: "$TRASH/state"
 EOF2
-ops-redisaudit --config exporter.yaml --listen "127.0.0.1:$PORT" >/dev/null 2>exporter.err &
-EXPORTER=$!
-test_cleanup_add "kill $EXPORTER 2>/dev/null"
-wait_for_port "$PORT" || { echo "Bail out! the exporter did not start"; cat exporter.err; exit 1; }
+start_exporter ops-redisaudit "$PORT" || { echo "Bail out! the exporter did not start"; cat exporter.err; exit 1; }
 
 test_expect_success 'a scan that cannot connect is published with its exit code 3' '
 	_n=0 &&

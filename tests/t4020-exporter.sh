@@ -37,15 +37,9 @@ postgres:
     timeout: 30s
 YAML
 
-# start_exporter PORT [CONFIG]: in the background, stopped at the end of the file.
-start_exporter() {
-	ops-pgprobe --config "${2:-exporter.yaml}" --listen "127.0.0.1:$1" >/dev/null 2>>exporter.err &
-	test_cleanup_add "kill $! 2>/dev/null"
-	wait_for_port "$1"
-}
 
 PORT=$(free_port)
-start_exporter "$PORT" || { echo "Bail out! the exporter did not start"; cat exporter.err; exit 1; }
+start_exporter ops-pgprobe "$PORT" || { echo "Bail out! the exporter did not start"; cat exporter.err; exit 1; }
 URL=http://127.0.0.1:$PORT
 
 test_expect_success '/probe?target=NAME answers the prometheus exposition of one probe' '
@@ -148,7 +142,7 @@ test_expect_success '--listen takes no DSN operands' '
 
 P2=$(free_port)
 printf 'postgres:\n  targets:\n    main:\n      dsn: "%s"\n  exporter:\n    username: prom\n    password: s3cret-exp0rter\n' "$PG_DSN" >auth.yaml
-start_exporter "$P2" auth.yaml
+start_exporter ops-pgprobe "$P2" auth.yaml
 test_expect_success 'basic auth: 401 without the password, 200 with it; the password is not logged' '
 	code=$(curl -s -o /dev/null -w "%{http_code}" "http://127.0.0.1:$P2/metrics") && test "$code" = 401 &&
 	code=$(curl -s -o /dev/null -w "%{http_code}" -u prom:wrong "http://127.0.0.1:$P2/metrics") && test "$code" = 401 &&

@@ -200,6 +200,16 @@ wait_for_port() {
 	return 1
 }
 
+# start_exporter TOOL PORT [CONFIG]: TOOL --config CONFIG (default exporter.yaml) --listen
+# 127.0.0.1:PORT in the background, stderr appended to exporter.err, stopped at exit;
+# EXPORTER is its pid. Returns once it listens.
+start_exporter() {
+	"$1" --config "${3:-exporter.yaml}" --listen "127.0.0.1:$2" >/dev/null 2>>exporter.err &
+	EXPORTER=$!
+	test_cleanup_add "kill $EXPORTER 2>/dev/null"
+	wait_for_port "$2"
+}
+
 # run_with_timeout SECONDS CMD...: like timeout(1), exit 124 on expiry.
 run_with_timeout() { timeout --kill-after=5 "$@"; }
 

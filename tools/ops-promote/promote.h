@@ -160,6 +160,8 @@ CURL *registry_easy(struct registry *r, struct curl_slist **headers);
  * the client certificate is not sent either). */
 CURL *registry_easy_anonymous(struct registry *r);
 char *registry_url(const struct registry *r, const char *path);
+/* The closing PUT's URL of the upload session at location: ?digest= or &digest=. */
+char *upload_url(const char *location, const char *digest);
 void registry_count_request(struct registry *r);
 /* How much of url a -v trace shows: an upload session URL the registry handed out
  * loses its query, which may carry signed state or a presigned signature. */

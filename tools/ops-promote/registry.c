@@ -104,6 +104,11 @@ char *registry_url(const struct registry *r, const char *path)
 	return xasprintf("%s%s", r->base_url, path);
 }
 
+char *upload_url(const char *location, const char *digest)
+{
+	return xasprintf("%s%cdigest=%s", location, strchr(location, '?') ? '&' : '?', digest);
+}
+
 /* "scheme://host:port" of an absolute URL, with the scheme's default port made explicit. */
 static char *url_origin(const char *url)
 {

@@ -55,7 +55,7 @@ struct run_limits {
 	long connect_timeout_ms;
 	long request_timeout_ms;  /* one request that is not a blob stream */
 	double deadline_ms;       /* now_ms() bound for the whole run */
-	int retries;              /* extra attempts on connection errors, 5xx, 429 */
+	int retries;              /* extra attempts on connection errors, 5xx, 408, 429 */
 	long backoff_ms;          /* first backoff; doubles, plus jitter */
 	long low_speed_bytes;     /* a stream slower than this ... */
 	long low_speed_secs;      /* ... for this long is stalled */

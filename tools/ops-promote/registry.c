@@ -1,5 +1,5 @@
 /* One registry's client: every request bounded in time, retried on connection errors,
- * 5xx and 429 (never on other 4xx), re-authenticated once on 401 (through auth.c), and
+ * 5xx, 408 and 429 (never on other 4xx), re-authenticated once on 401 (through auth.c), and
  * the registry's error documents turned into sentences. Handles come from http.c. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>

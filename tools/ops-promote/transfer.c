@@ -247,7 +247,7 @@ static enum stream_fault classify(const struct stream *s, long put_status)
 	if ((s->get_status >= 400 && !http_status_retryable(s->get_status)) ||
 	    (put_status >= 400 && !http_status_retryable(put_status)))
 		return STREAM_FATAL;
-	return STREAM_RETRY;         /* connection errors, timeouts, 5xx, 429 */
+	return STREAM_RETRY;         /* connection errors, timeouts, 5xx, 408, 429 */
 }
 
 /* The GET writes into the ring, the PUT reads from it (the blob's size known up front:

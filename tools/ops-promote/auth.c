@@ -128,7 +128,7 @@ static long token_get_once(struct registry *r, const char *url, const char *form
 	return status;
 }
 
-/* Caller holds r->lock. Retried like registry requests: connection errors, 5xx, 429. */
+/* Caller holds r->lock. Retried like registry requests: connection errors, 5xx, 408, 429. */
 int auth_fetch_token(struct registry *r, char **err)
 {
 	struct strbuf url = STRBUF_INIT, body = STRBUF_INIT;

@@ -171,8 +171,7 @@ static int send_chunk(struct chunked *c, int *resumes)
 	if (last && !digest_matches(c))
 		return -1;
 	char *range = n > 0 ? xasprintf("Content-Range: %lld-%lld", c->offset, c->offset + n - 1) : NULL;
-	char *url = last ? xasprintf("%s%cdigest=%s", c->location, strchr(c->location, '?') ? '&' : '?',
-				     c->job->digest) : xstrdup(c->location);
+	char *url = last ? upload_url(c->location, c->job->digest) : xstrdup(c->location);
 	struct http_req req = { .method = last ? "PUT" : "PATCH", .path = url, .header = range,
 				.content_type = "application/octet-stream", .body = c->buf, .body_len = (size_t)n,
 				.max_body = 65536, .timeout_ms = chunk_timeout_ms(c, n) };

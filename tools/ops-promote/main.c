@@ -147,6 +147,23 @@ static void set_creds(struct registry *r, const char *user, const char *pass)
 	log_secret(pass);
 }
 
+/* The first line of a secret file (a mounted secret ends in a newline), registered for
+ * redaction. -1 with errno when it cannot be read. Caller frees *line. */
+static int read_secret_line(const char *path, char **line)
+{
+	struct strbuf sb = STRBUF_INIT;
+	if (sb_read_file(&sb, path, 65536)) {
+		int saved = errno;
+		sb_release(&sb);
+		errno = saved;
+		return -1;
+	}
+	*line = xstrndup(sb_str(&sb), strcspn(sb_str(&sb), "\r\n"));
+	sb_release(&sb);
+	log_secret(*line);
+	return 0;
+}
+
 /* Credentials: flag, then the config (value or named env), then ~/.docker/config.json. */
 static void registry_credentials(struct registry *r, const struct config *cfg, const char *entry,
 				 const char *creds_flag)
@@ -169,17 +186,12 @@ static void registry_credentials(struct registry *r, const struct config *cfg, c
 			user = getenv(user_env);
 		if (pass_env && getenv(pass_env))
 			pass = getenv(pass_env);
-		struct strbuf secret = STRBUF_INIT;
+		char *pass_from_file = NULL;
 		if (pass_file) {
-			if (sb_read_file(&secret, pass_file, 65536))
+			if (read_secret_line(pass_file, &pass_from_file))
 				die(3, "promote.registries.%s.password_file %s: cannot read it: %s", entry, pass_file,
 				    strerror(errno));
-			if (secret.buf) {
-				secret.len = strcspn(secret.buf, "\r\n");
-				secret.buf[secret.len] = '\0';
-			}
-			log_secret(sb_str(&secret));
-			pass = sb_str(&secret);
+			pass = pass_from_file;
 		}
 		if (token) {
 			log_secret(token);
@@ -187,10 +199,10 @@ static void registry_credentials(struct registry *r, const struct config *cfg, c
 		}
 		if (user) {
 			set_creds(r, user, pass);
-			sb_release(&secret);
+			free(pass_from_file);
 			return;
 		}
-		sb_release(&secret);
+		free(pass_from_file);
 		if (token)
 			return;
 	}
@@ -202,8 +214,7 @@ static void registry_credentials(struct registry *r, const struct config *cfg, c
 		log_secret(pass);
 		free(r->identity_token);
 		r->identity_token = xstrdup(pass);
-	}
-	else if (found < 0) {
+	} else if (found < 0) {
 		warnf("%s; trying %s anonymously", err, r->host);
 		free(err);
 	}
@@ -220,16 +231,13 @@ static char *creds_from(const struct cli_tool *t, const char *option, const char
 	const char *value = file ? NULL : getenv(env);
 	if (!file && (!value || !*value))
 		return NULL;
-	struct strbuf sb = STRBUF_INIT;
-	if (file && sb_read_file(&sb, file, 65536)) {
-		sb_release(&sb);
+	char *creds = NULL;
+	if (file && read_secret_line(file, &creds))
 		cli_usage_error(t, "--%s %s: cannot read it: %s", option, file, strerror(errno));
+	if (!file) {
+		log_secret(value);
+		creds = xstrndup(value, strcspn(value, "\r\n"));
 	}
-	if (!file)
-		sb_addstr(&sb, value);
-	char *creds = xstrndup(sb_str(&sb), strcspn(sb_str(&sb), "\r\n"));
-	log_secret(sb_str(&sb));
-	sb_release(&sb);
 	const char *colon = strchr(creds, ':');
 	if (!colon || colon == creds) {
 		free(creds);
@@ -322,8 +330,6 @@ static void setup_registries(struct promotion *p, const struct config *cfg, cons
 		registry_add_scope(p->dreg, p->dst.repo, "pull,push");
 }
 
-/* ops-promote status TAG...: read-only, pull scope on each repository. */
-
 /* The end of a run: registries, promotions, config and curl, in that order. */
 static void release_run(struct promotion *ps, size_t n, struct registries *regs, struct config *cfg)
 {
@@ -337,6 +343,7 @@ static void release_run(struct promotion *ps, size_t n, struct registries *regs,
 	http_global_cleanup();
 }
 
+/* ops-promote status TAG...: read-only, pull scope on each repository. */
 static int status_main(int nrefs, char **refs, struct options *o, struct cli_common *common, struct config *cfg)
 {
 	if (nrefs < 1) {

@@ -296,11 +296,6 @@ int output_run_many(struct promotion *ps, size_t n, struct run_result *res)
 	return code;
 }
 
-int output_run(struct promotion *p, struct run_result *res)
-{
-	return output_run_many(p, 1, res);
-}
-
 /* ops-promote status TAG...: what each tag points at, and whether they agree. */
 int output_status(struct promotion *ps, size_t n, struct run_result *res)
 {

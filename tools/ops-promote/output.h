@@ -13,10 +13,9 @@ struct run_result {
 	const char *git_repo, *require_ancestor, *environment;
 };
 
-/* Runs the promotion p (set up by main) and writes the report; returns the exit code. */
-int output_run(struct promotion *p, struct run_result *res);
-/* The same for n promotions of one source to several targets, in order, in one report
- * (checks per target; the top-level keys are the first target's, "targets" lists all). */
+/* Runs n promotions (set up by main) of one source to its targets, in order, and writes
+ * one report (checks per target; the top-level keys are the first target's, "targets"
+ * lists all); returns the exit code. */
 int output_run_many(struct promotion *ps, size_t n, struct run_result *res);
 /* ops-promote status: each tag's digest, revision, created time and referrers, and a
  * same-digest check (CRITICAL, exit 2, naming both digests, when they differ). */

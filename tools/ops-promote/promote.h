@@ -55,7 +55,7 @@ struct run_limits {
 	long connect_timeout_ms;
 	long request_timeout_ms;  /* one request that is not a blob stream */
 	double deadline_ms;       /* now_ms() bound for the whole run */
-	int retries;              /* extra attempts on connection errors, 5xx, 429 */
+	int retries;              /* extra attempts on connection errors, 5xx, 408, 429 */
 	long backoff_ms;          /* first backoff; doubles, plus jitter */
 	long low_speed_bytes;     /* a stream slower than this ... */
 	long low_speed_secs;      /* ... for this long is stalled */
@@ -160,6 +160,8 @@ CURL *registry_easy(struct registry *r, struct curl_slist **headers);
  * the client certificate is not sent either). */
 CURL *registry_easy_anonymous(struct registry *r);
 char *registry_url(const struct registry *r, const char *path);
+/* The closing PUT's URL of the upload session at location: ?digest= or &digest=. */
+char *upload_url(const char *location, const char *digest);
 void registry_count_request(struct registry *r);
 /* How much of url a -v trace shows: an upload session URL the registry handed out
  * loses its query, which may carry signed state or a presigned signature. */

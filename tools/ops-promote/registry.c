@@ -1,5 +1,5 @@
 /* One registry's client: every request bounded in time, retried on connection errors,
- * 5xx and 429 (never on other 4xx), re-authenticated once on 401 (through auth.c), and
+ * 5xx, 408 and 429 (never on other 4xx), re-authenticated once on 401 (through auth.c), and
  * the registry's error documents turned into sentences. Handles come from http.c. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -102,6 +102,11 @@ char *registry_url(const struct registry *r, const char *path)
 	if (str_starts_with(path, "http://") || str_starts_with(path, "https://"))
 		return xstrdup(path);
 	return xasprintf("%s%s", r->base_url, path);
+}
+
+char *upload_url(const char *location, const char *digest)
+{
+	return xasprintf("%s%cdigest=%s", location, strchr(location, '?') ? '&' : '?', digest);
 }
 
 /* "scheme://host:port" of an absolute URL, with the scheme's default port made explicit. */

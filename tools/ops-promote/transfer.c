@@ -234,12 +234,6 @@ static int pump(CURLM *multi, CURL *get, CURL *put, struct stream *s, const stru
 	return put_cc == CURLE_OK && s->get_ok ? 0 : -1;
 }
 
-static char *upload_url(const char *location, const char *digest)
-{
-	return xasprintf("%s%cdigest=%s", location, strchr(location, '?') ? '&' : '?', digest);
-}
-
-/* One blob from src to an open upload session (location) in dst. */
 static enum stream_fault classify(const struct stream *s, long put_status)
 {
 	if (s->corrupt || http_interrupted())
@@ -253,7 +247,7 @@ static enum stream_fault classify(const struct stream *s, long put_status)
 	if ((s->get_status >= 400 && !http_status_retryable(s->get_status)) ||
 	    (put_status >= 400 && !http_status_retryable(put_status)))
 		return STREAM_FATAL;
-	return STREAM_RETRY;         /* connection errors, timeouts, 5xx, 429 */
+	return STREAM_RETRY;         /* connection errors, timeouts, 5xx, 408, 429 */
 }
 
 /* The GET writes into the ring, the PUT reads from it (the blob's size known up front:
@@ -279,6 +273,7 @@ static void wire_stream(CURL *get, struct curl_slist **get_headers, CURL *put, s
 	curl_easy_setopt(put, CURLOPT_HTTPHEADER, *put_headers);
 }
 
+/* One blob from src to an open upload session (location) in dst. */
 static int stream_blob(struct transfer *t, struct blob_job *job, const char *location, enum stream_fault *fault)
 {
 	struct stream s = { .t = t, .digest = job->digest, .size = job->size };

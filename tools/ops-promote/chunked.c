@@ -236,7 +236,9 @@ int chunked_upload(struct transfer *t, struct blob_job *job, char **location, lo
 			break;
 		}
 		if (now_ms() > job->deadline_ms) {
-			fail(&c, true, xasprintf("the chunked upload of %s did not finish in its time", job->digest));
+			fail(&c, true, xasprintf("the chunked upload of %s did not finish within its deadline "
+						  "(--timeout, plus 1 s per 100 KiB and the answer window, at most --total-timeout): "
+						  "raise --timeout for a slow link", job->digest));
 			rc = -1;
 			break;
 		}

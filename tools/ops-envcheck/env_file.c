@@ -103,6 +103,11 @@ bool env_file_skipped_dir(const char *name)
 	return false;
 }
 
+char *env_file_path_in(const char *dir, const char *name)
+{
+	return !strcmp(dir, ".") ? xstrdup(name) : xasprintf("%s/%s", dir, name);
+}
+
 const char *env_file_shown(const char *key, const char *value, const struct envcheck_opts *o)
 {
 	if (!value)

@@ -92,6 +92,8 @@ bool env_file_named(const char *name);
 bool env_file_excluded(const char *name, const char *path, const struct envcheck_opts *o);
 /* A directory never searched for env files (node_modules, .git, vendored trees). */
 bool env_file_skipped_dir(const char *name);
+/* dir/name (to free); name alone when dir is ".", so paths print as the user typed them. */
+char *env_file_path_in(const char *dir, const char *name);
 /* A value fit for output: "***" for a secret value, else the value itself. */
 const char *env_file_shown(const char *key, const char *value, const struct envcheck_opts *o);
 /* A key quoted in a message: at most KEY_SHOWN_MAX bytes, then "..." (a 10 MB bare word

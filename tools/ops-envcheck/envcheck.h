@@ -72,6 +72,8 @@ struct env_file {
  * file cannot be read. */
 int env_file_load(struct env_file *f, const char *path, const struct envcheck_opts *o);
 void env_file_free(struct env_file *f);
+/* Registers for masking every value of res that env_file_value_is_secret() says is one. */
+void env_file_mask_secrets(const struct dotenv_result *res, const struct envcheck_opts *o);
 /* The loaded value of key across files (last file wins), or NULL; *where if present. */
 const struct dotenv_entry *env_file_find(struct env_file *files, size_t nfiles, const char *key,
 					 const struct env_file **where);

@@ -38,6 +38,15 @@ test_expect_success '--write-baseline, then --baseline reports only new findings
 	test_grep_not "^WARNING .*key [ab] has" out
 '
 
+test_expect_success '--write-baseline again keeps the findings the old baseline listed' '
+	printf "b=1\na=2\n" >re.env &&
+	ops-envcheck --no-git --baseline re.txt --write-baseline re.env >out &&
+	cp re.txt re.first &&
+	ops-envcheck --no-git --baseline re.txt --write-baseline re.env >out &&
+	test_cmp re.first re.txt &&
+	ops-envcheck --no-git --baseline re.txt re.env >out
+'
+
 test_expect_code 3 'a baseline that cannot be read is UNKNOWN' '
 	printf "A=1\n" >ok.env && ops-envcheck --no-git --baseline /nonexistent/base.txt ok.env
 '

@@ -34,7 +34,7 @@ static void walk(const char *dir, int depth, const struct envcheck_opts *o, char
 			free(ents[i]);
 			continue;
 		}
-		char *path = !strcmp(dir, ".") ? xstrdup(name) : xasprintf("%s/%s", dir, name);
+		char *path = env_file_path_in(dir, name);
 		struct stat st;
 		if (lstat(path, &st) == 0 && !env_file_excluded(name, path, o)) {
 			if (S_ISDIR(st.st_mode)) {

@@ -103,6 +103,11 @@ bool env_file_skipped_dir(const char *name)
 	return false;
 }
 
+char *env_file_path_in(const char *dir, const char *name)
+{
+	return !strcmp(dir, ".") ? xstrdup(name) : xasprintf("%s/%s", dir, name);
+}
+
 const char *env_file_shown(const char *key, const char *value, const struct envcheck_opts *o)
 {
 	if (!value)
@@ -139,10 +144,16 @@ int env_file_load(struct env_file *f, const char *path, const struct envcheck_op
 		/* a value taken from the checker's environment (X=${CI_TOKEN}) is secret */
 		if (e->from_env && e->value && !declared_secret(e->key, o))
 			env_file_mark_secret(e->key);
-		if (e->value && env_file_value_is_secret(e->key, e->value, o))
-			redact_add_secret(e->value);
 	}
+	env_file_mask_secrets(&f->res, o);
 	return 0;
+}
+
+void env_file_mask_secrets(const struct dotenv_result *res, const struct envcheck_opts *o)
+{
+	for (size_t i = 0; i < res->n; i++)
+		if (res->entries[i].value && env_file_value_is_secret(res->entries[i].key, res->entries[i].value, o))
+			redact_add_secret(res->entries[i].value);
 }
 
 void env_file_free(struct env_file *f)

@@ -72,6 +72,8 @@ struct env_file {
  * file cannot be read. */
 int env_file_load(struct env_file *f, const char *path, const struct envcheck_opts *o);
 void env_file_free(struct env_file *f);
+/* Registers for masking every value of res that env_file_value_is_secret() says is one. */
+void env_file_mask_secrets(const struct dotenv_result *res, const struct envcheck_opts *o);
 /* The loaded value of key across files (last file wins), or NULL; *where if present. */
 const struct dotenv_entry *env_file_find(struct env_file *files, size_t nfiles, const char *key,
 					 const struct env_file **where);
@@ -92,6 +94,8 @@ bool env_file_named(const char *name);
 bool env_file_excluded(const char *name, const char *path, const struct envcheck_opts *o);
 /* A directory never searched for env files (node_modules, .git, vendored trees). */
 bool env_file_skipped_dir(const char *name);
+/* dir/name (to free); name alone when dir is ".", so paths print as the user typed them. */
+char *env_file_path_in(const char *dir, const char *name);
 /* A value fit for output: "***" for a secret value, else the value itself. */
 const char *env_file_shown(const char *key, const char *value, const struct envcheck_opts *o);
 /* A key quoted in a message: at most KEY_SHOWN_MAX bytes, then "..." (a 10 MB bare word

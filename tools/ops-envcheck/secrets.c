@@ -329,9 +329,7 @@ static char *blob_secret(git_repository *repo, const git_oid *id, const struct e
 	dotenv_parse(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), &dopts, &res);
 	const char *k = first_secret(&res, o, what);
 	char *key = k ? xstrdup(k) : NULL;
-	for (size_t i = 0; i < res.n; i++)
-		if (res.entries[i].value && env_file_value_is_secret(res.entries[i].key, res.entries[i].value, o))
-			redact_add_secret(res.entries[i].value);
+	env_file_mask_secrets(&res, o);
 	dotenv_result_free(&res);
 	git_blob_free(blob);
 	return key;

@@ -49,12 +49,12 @@ char *stack_compose_file(const char *operand, char **dir)
 	static const char *const names[] = { "compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml" };
 	*dir = xstrdup(operand);
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		char *path = !strcmp(operand, ".") ? xstrdup(names[i]) : xasprintf("%s/%s", operand, names[i]);
+		char *path = env_file_path_in(operand, names[i]);
 		if (regular_file(path))
 			return path;
 		free(path);
 	}
-	return !strcmp(operand, ".") ? xstrdup(names[0]) : xasprintf("%s/%s", operand, names[0]);
+	return env_file_path_in(operand, names[0]);
 }
 
 size_t stack_files(const char *name, const char *mode, const char *dir, char ***out)
@@ -77,7 +77,7 @@ size_t stack_files(const char *name, const char *mode, const char *dir, char ***
 	*out = xcalloc(n, sizeof(char *));
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
-		char *path = !strcmp(dir, ".") ? xstrdup(names[i]) : xasprintf("%s/%s", dir, names[i]);
+		char *path = env_file_path_in(dir, names[i]);
 		if (regular_file(path))
 			(*out)[k++] = path;
 		else

@@ -8,7 +8,8 @@
  *    anywhere in the file ("all" matches every id),
  *  - it is in the --baseline file: id, file, subject and message without its line
  *    (lines move), as printed (secrets masked).
- * --write-baseline writes the findings left there, one a line, tab-separated.
+ * --write-baseline writes every finding of the run there (the old file is not applied),
+ * one a line, tab-separated.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -103,12 +104,12 @@ void suppress_scan(const struct env_file *f)
 int suppress_init(const struct envcheck_opts *o, char **err)
 {
 	opts = o;
-	if (!o->baseline_path)
+	/* --write-baseline replaces the file with every finding of this run: those the old
+	 * file lists too, or rewriting it would drop them */
+	if (!o->baseline_path || o->write_baseline)
 		return 0;
 	FILE *fp = fopen(o->baseline_path, "r");
 	if (!fp) {
-		if (errno == ENOENT && o->write_baseline)
-			return 0;
 		*err = xasprintf("cannot read baseline %s: %s", o->baseline_path, strerror(errno));
 		return -1;
 	}

@@ -76,6 +76,13 @@ test_expect_success 'a password in a malformed URL is not echoed either' '
 	no_secret out err && test_grep "malformed host:port" err
 '
 
+test_expect_success 'a password in a target that is no URL (scheme missing or mistyped) is not echoed' '
+	{ ops-redisaudit "u:$PASS@127.0.0.1:$REDIS_PORT" >out 2>err; test $? -eq 3; } &&
+	no_secret out err && test_grep "is neither a redis:// URL" err &&
+	{ ops-redisaudit --format json "redis:/u:$PASS@127.0.0.1:$REDIS_PORT" >out 2>err; test $? -eq 3; } &&
+	no_secret out err && test_grep "cannot connect to redis:/u:\*\*\*@" out
+'
+
 test_expect_success 'a least-privilege ACL user can audit; what it may not read is UNKNOWN' '
 	rcli ACL SETUSER minimal on ">min-Pa55" "~*" +scan +type "+memory|usage" +pttl +xlen +dbsize >/dev/null &&
 	{ ops-redisaudit --format json "redis://minimal:min-Pa55@127.0.0.1:$REDIS_PORT" >min.json 2>min.err; test $? -eq 3; } &&

@@ -237,10 +237,8 @@ static void resolve_target(const struct config *cfg, const char *operand, struct
 	char *err = NULL;
 	int bad = conn_target_parse(spec ? spec : "redis://127.0.0.1:6379", t, &err);
 	free(url);
-	if (bad) {
-		char *copy = err;
-		cli_fail_unknown(&tool, common, "target", "%s", copy);
-	}
+	if (bad)
+		cli_fail_unknown(&tool, common, "target", "%s", err);
 	/* TLS from the target's keys, unless given on the command line */
 	static const struct { const char *field, *option; size_t off; } tls_keys[] = {
 		{ "ca_file", "ca-file", offsetof(struct settings, ca_file) },
@@ -399,10 +397,8 @@ static void switch_to_replica(struct run *run)
 	free(host);
 	replica.primary_label = xstrdup(seed->label);
 	strcpy(replica.cursor, "0");
-	if (conn_node_connect(&replica, &run->s)) {
-		char *msg = xstrdup(replica.error);
-		cli_fail_unknown(&tool, &run->common, "connect", "%s (the replica --replica picked)", msg);
-	}
+	if (conn_node_connect(&replica, &run->s))
+		cli_fail_unknown(&tool, &run->common, "connect", "%s (the replica --replica picked)", replica.error);
 	conn_node_free(seed);
 	*seed = replica;
 }
@@ -410,10 +406,8 @@ static void switch_to_replica(struct run *run)
 static void connect_all(struct run *run)
 {
 	struct node *seed = &run->nodes[0];
-	if (conn_node_connect(seed, &run->s)) {
-		char *msg = xstrdup(seed->error);
-		cli_fail_unknown(&tool, &run->common, "connect", "%s", msg);
-	}
+	if (conn_node_connect(seed, &run->s))
+		cli_fail_unknown(&tool, &run->common, "connect", "%s", seed->error);
 	run->cluster = !strcmp(seed->role, "primary");
 	if (!run->cluster) {
 		if (run->s.replica && !seed->primary_label)
@@ -423,10 +417,8 @@ static void connect_all(struct run *run)
 	if (run->s.db)
 		cli_fail_unknown(&tool, &run->common, "target", "Redis Cluster has only database 0, not %d", run->s.db);
 	char *err = NULL;
-	if (conn_cluster_discover(&run->nodes, &run->nn, &run->s, &err) < 0) {
-		char *copy = err;
-		cli_fail_unknown(&tool, &run->common, "cluster", "%s", copy);
-	}
+	if (conn_cluster_discover(&run->nodes, &run->nn, &run->s, &err) < 0)
+		cli_fail_unknown(&tool, &run->common, "cluster", "%s", err);
 	for (size_t i = 0; i < run->nn; i++)
 		conn_node_connect(&run->nodes[i], &run->s);   /* a failed node is reported, the rest scanned */
 	run->slots_before = xcalloc(1, sizeof(*run->slots_before));
@@ -465,10 +457,8 @@ static void ask_sentinels(struct run *run)
 {
 	struct sentinel_answer a;
 	char *err = NULL;
-	if (sentinel_resolve(&run->target, &run->s, run->sentinel_password, &a, &err)) {
-		char *copy = err;
-		cli_fail_unknown(&tool, &run->common, "sentinel", "%s", copy);
-	}
+	if (sentinel_resolve(&run->target, &run->s, run->sentinel_password, &a, &err))
+		cli_fail_unknown(&tool, &run->common, "sentinel", "%s", err);
 	free(run->target.host);
 	run->target.host = xstrdup(a.primary_host);
 	run->target.port = a.primary_port;
@@ -854,10 +844,8 @@ static int audit(struct run *run, const struct config *cfg, const char *operand,
 		char *err = NULL;
 		if (run->target.path)
 			cli_fail_unknown(&tool, &run->common, "target", "TLS needs a host and port, not a socket path");
-		if (!(run->s.tls_ctx = tls_context(&run->s, &err))) {
-			char *copy = err;
-			cli_fail_unknown(&tool, &run->common, "connect", "%s", copy);
-		}
+		if (!(run->s.tls_ctx = tls_context(&run->s, &err)))
+			cli_fail_unknown(&tool, &run->common, "connect", "%s", err);
 	}
 	run->s.username = run->target.username;
 	run->s.password = run->target.password;

@@ -5,7 +5,7 @@
  * socketpair; the TCP socket has SO_RCVTIMEO/SO_SNDTIMEO, the connect and the handshake are
  * bounded by the same timeout, so no network call can block for ever. The relay ends when
  * hiredis closes its end (redisFree), the server closes, or an I/O error or timeout occurs.
- * Certificates are verified (chain and host name or IP) unless nothing asks otherwise.
+ * Certificates are always verified: the chain, and the host name or IP (or --sni).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -29,7 +29,6 @@ struct tls_conn {
 	SSL *ssl;
 	int tcp;             /* the socket to the server */
 	int local;           /* our end of the socketpair */
-	int timeout_ms;
 	pthread_t thread;
 };
 
@@ -244,7 +243,6 @@ void *tls_connect(struct ssl_ctx_st *ctx, const char *host, int port, const char
 	t->ssl = ssl;
 	t->tcp = fd;
 	t->local = sp[1];
-	t->timeout_ms = (int)timeout_ms;
 	if (pthread_create(&t->thread, NULL, relay, t)) {
 		*err = xstrdup("cannot start the TLS relay thread");
 		close(sp[0]);

@@ -27,6 +27,17 @@ test_expect_success 'test_expect_failure: a failing body is a known breakage, no
 	test_cmp expect out && test "$(cat rc)" = 0
 '
 
+test_expect_success 'test_cleanup_add: commands registered in a test body run at exit, last first' '
+	cat >sub <<-EOF &&
+	test_cleanup_add "echo first >>$TRASH/ran"
+	test_expect_success "registers in its subshell" "test_cleanup_add \"echo second >>$TRASH/ran\""
+	test_done
+	EOF
+	run_sub sub &&
+	printf "second\nfirst\n" >expect &&
+	test_cmp expect ran
+'
+
 test_expect_success 'test_expect_failure: a passing body is reported as vanished' '
 	cat >sub <<-\EOF &&
 	test_expect_failure "was broken" "true"

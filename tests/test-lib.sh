@@ -33,23 +33,22 @@ test_failed=0
 test_skipped=0
 test_broken=0   # test_expect_failure that failed, as expected
 test_fixed=0    # test_expect_failure that passed: the breakage vanished
-_cleanups=
 _script=$(basename "$0" .sh)
 
 TRASH=$(mktemp -d "/tmp/opskit-$_script.XXXXXX")
 chmod 755 "$TRASH"   # servers run as other users (postgres) need to reach their dirs
 cd "$TRASH" || exit 1
 
-# Register a shell command to run at exit, last registered first.
+# Register a shell command to run at exit, last registered first. Kept in a file, not a
+# variable: test bodies run in subshells, and a server started in one must be stopped too.
 test_cleanup_add() {
-	_cleanups="$1
-$_cleanups"
+	printf '%s\n' "$1" >>"$TRASH/.cleanups"
 }
 
 _run_cleanups() {
 	_status=$?
 	trap - EXIT INT TERM
-	printf '%s\n' "$_cleanups" | while IFS= read -r cmd; do
+	[ -f "$TRASH/.cleanups" ] && tac "$TRASH/.cleanups" | while IFS= read -r cmd; do
 		[ -n "$cmd" ] && eval "$cmd" >/dev/null 2>&1
 	done
 	cd /

@@ -40,7 +40,7 @@
 #   cluster_give_slot PORT   every node says PORT serves $SLOT (ends a migration: MOVED)
 #
 # Every server runs with --daemonize yes --save '' --appendonly no --bind 127.0.0.1 and is
-# killed at exit (one test_cleanup_add, which sees servers started in a test body too).
+# killed at exit through test_cleanup_add (also when started inside a test body).
 
 test_require_cmd redis-server redis-cli
 
@@ -49,12 +49,8 @@ if [ "${SANITIZE:-}" = 1 ]; then
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-}:exitcode=99" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:exitcode=99"
 fi
 
-# Servers and stubs are often started inside a test body, a subshell whose test_cleanup_add
-# the exit trap never sees: their pids and pid files are listed in files that one cleanup,
-# registered here, kills at exit.
-test_cleanup_add "kill -9 \$(cat '$TRASH/.redis-pids' \$(cat '$TRASH/.redis-pidfiles' 2>/dev/null) 2>/dev/null) 2>/dev/null"
 _redis_kill_at_exit() {
-	echo "$1" >>"$TRASH/.redis-pidfiles"
+	test_cleanup_add "kill -9 \$(cat '$1' 2>/dev/null) 2>/dev/null"
 }
 
 _redis_wait_pidfile() {
@@ -150,7 +146,7 @@ rcli() {
 start_fake_redis() {
 	_pf=$TRASH/fake-redis.port.$$.$(date +%s%N)
 	python3 "$TEST_LIB/fake-redis.py" "$_pf" "$1" >"$_pf.log" 2>&1 &
-	echo $! >>"$TRASH/.redis-pids"
+	test_cleanup_add "kill $! 2>/dev/null"
 	_n=0
 	while [ ! -s "$_pf" ] && [ $_n -lt 100 ]; do sleep 0.05; _n=$((_n + 1)); done
 	FAKE_REDIS_PORT=$(cat "$_pf" 2>/dev/null)

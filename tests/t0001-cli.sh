@@ -154,6 +154,12 @@ test_expect_success '-o replaces a report whole (a new file, renamed over the ol
 	ops-envcheck --no-git -o /dev/stdout ok.env >stdout.txt && test_grep "ops-envcheck: OK" stdout.txt
 '
 
+test_expect_success '-o replacing a report keeps its permissions' '
+	chmod 640 report.txt &&
+	(umask 022 && ops-envcheck --no-git -o report.txt ok.env) &&
+	test "$(stat -c %a report.txt)" = 640
+'
+
 test_expect_success '-o into a directory that does not exist: exit 3, nothing left behind' '
 	test_expect_code_of 3 ops-envcheck --no-git -o no/such/dir/report.txt ok.env 2>err &&
 	test_grep "cannot write no/such/dir/report.txt" err

@@ -118,22 +118,16 @@ static const char *row_default(const struct cli_opt *row)
 	return k ? k->def : row->def;
 }
 
-/* "must be from 1 to 64", or NULL when v is within the row's bounds. */
+/* "must be from 1 to 64", or NULL when v is within the row's bounds. A row without a
+ * config key has its bounds checked and worded as a schema row's would be (durations in
+ * milliseconds, whether the row stores milliseconds or seconds). */
 static const char *bounds_problem(const struct cli_opt *row, double v)
 {
 	const struct cfg_key *k = row_key(row);
-	if (k)
-		return cfg_bounds_problem(k, row->kind == CLI_SECONDS ? v * 1000 : v);
-	if (!row->bounded || (v >= row->min && v <= row->max))
-		return NULL;
-	static char msg[128];
-	bool ms = row->kind == CLI_DURATION || row->kind == CLI_SECONDS;
-	if (ms)
-		snprintf(msg, sizeof(msg), "must be from %s to %s", human_duration(row->min / 1000),
-			 human_duration(row->max / 1000));
-	else
-		snprintf(msg, sizeof(msg), "must be from %g to %g", row->min, row->max);
-	return msg;
+	bool duration = row->kind == CLI_DURATION || row->kind == CLI_SECONDS;
+	struct cfg_key own = { .type = duration ? CFG_DURATION : CFG_NUMBER, .bounded = row->bounded,
+			       .min = row->min, .max = row->max };
+	return cfg_bounds_problem(k ? k : &own, row->kind == CLI_SECONDS ? v * 1000 : v);
 }
 
 /* ---- one parser per kind ---- */

@@ -111,6 +111,12 @@ test_expect_success 'cli: bounds on the command line: named option, value and ra
 	cli --bounded 10 --num 100 --num 0 --wait 1s >/dev/null
 '
 
+test_expect_success 'cli: a keyless duration stored in seconds is bounded in milliseconds, as cli.h says' '
+	test_expect_code_of 3 cli --seconds 2h 2>err && test_grep "seconds: must be from 1.0s to 1h" err &&
+	test_expect_code_of 3 cli --seconds 500ms 2>err && test_grep "seconds: must be from" err &&
+	cli --seconds 1s >/dev/null && cli --seconds 1h >/dev/null
+'
+
 test_expect_success 'cli: a value of the wrong kind is named with its option' '
 	test_expect_code_of 3 cli --number x 2>err && test_grep "number: \"x\" is not a number" err &&
 	test_expect_code_of 3 cli --seconds soon 2>err && test_grep "seconds: \"soon\" is not a duration" err &&

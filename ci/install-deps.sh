@@ -45,10 +45,16 @@ if [ -n "$missing" ]; then
 	echo "ci/install-deps.sh: installing:$missing" >&2
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q >/dev/null
-	# Debian starts daemons on install where it can; we start our own on loopback.
-	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+	# Debian starts daemons on install where it can; we start our own on loopback. Ours is
+	# removed however apt-get ends (a left-over one would stop every later package's
+	# daemon from starting); an administrator's own policy-rc.d is left as it is.
+	policy=/usr/sbin/policy-rc.d
+	if [ ! -e "$policy" ]; then
+		trap 'rm -f "$policy"' EXIT
+		trap 'exit 3' HUP INT TERM
+		printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy"
+	fi
 	apt-get install -y -q --no-install-recommends $missing >/dev/null
-	rm -f /usr/sbin/policy-rc.d
 fi
 
 # Node's dotenv is the reference loader for --dialect node; it comes from npm, not Debian.

@@ -118,22 +118,16 @@ static const char *row_default(const struct cli_opt *row)
 	return k ? k->def : row->def;
 }
 
-/* "must be from 1 to 64", or NULL when v is within the row's bounds. */
+/* "must be from 1 to 64", or NULL when v is within the row's bounds. A row without a
+ * config key has its bounds checked and worded as a schema row's would be (durations in
+ * milliseconds, whether the row stores milliseconds or seconds). */
 static const char *bounds_problem(const struct cli_opt *row, double v)
 {
 	const struct cfg_key *k = row_key(row);
-	if (k)
-		return cfg_bounds_problem(k, row->kind == CLI_SECONDS ? v * 1000 : v);
-	if (!row->bounded || (v >= row->min && v <= row->max))
-		return NULL;
-	static char msg[128];
-	bool ms = row->kind == CLI_DURATION || row->kind == CLI_SECONDS;
-	if (ms)
-		snprintf(msg, sizeof(msg), "must be from %s to %s", human_duration(row->min / 1000),
-			 human_duration(row->max / 1000));
-	else
-		snprintf(msg, sizeof(msg), "must be from %g to %g", row->min, row->max);
-	return msg;
+	bool duration = row->kind == CLI_DURATION || row->kind == CLI_SECONDS;
+	struct cfg_key own = { .type = duration ? CFG_DURATION : CFG_NUMBER, .bounded = row->bounded,
+			       .min = row->min, .max = row->max };
+	return cfg_bounds_problem(k ? k : &own, row->kind == CLI_SECONDS ? v * 1000 : v);
 }
 
 /* ---- one parser per kind ---- */
@@ -666,23 +660,38 @@ static void discard_output_tmp(void)
 }
 
 /* A regular file or a name that does not exist yet is replaced atomically; a symbolic
- * link (/dev/stdout), a FIFO or a device is written in place. */
-static bool replace_atomically(const char *path)
+ * link (/dev/stdout), a FIFO or a device is written in place. *mode is what the
+ * replacement gets: the permissions of the file it replaces (a report made readable to
+ * one group stays so), or what fopen would create (0666 less the umask). */
+static bool replace_atomically(const char *path, mode_t *mode)
 {
 	struct stat st;
-	return lstat(path, &st) != 0 ? errno == ENOENT : S_ISREG(st.st_mode);
+	if (lstat(path, &st) == 0) {
+		*mode = st.st_mode & 07777;
+		return S_ISREG(st.st_mode);
+	}
+	bool absent = errno == ENOENT;
+	mode_t mask = umask(0);
+	umask(mask);
+	*mode = 0666 & ~mask;
+	return absent;
+}
+
+static FILE *open_in_place(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		die(3, "cannot write %s: %s", path, strerror(errno));
+	return f;
 }
 
 FILE *cli_open_output(const struct cli_common *common)
 {
 	if (!common->output_path || !strcmp(common->output_path, "-"))
 		return stdout;
-	if (!replace_atomically(common->output_path)) {
-		FILE *f = fopen(common->output_path, "w");
-		if (!f)
-			die(3, "cannot write %s: %s", common->output_path, strerror(errno));
-		return f;
-	}
+	mode_t mode;
+	if (!replace_atomically(common->output_path, &mode))
+		return open_in_place(common->output_path);
 	static bool discard_registered;
 	if (!discard_registered)
 		discard_registered = atexit(discard_output_tmp) == 0;
@@ -692,14 +701,9 @@ FILE *cli_open_output(const struct cli_common *common)
 	if (fd < 0) { /* a file we may write in a directory we may not: write it in place */
 		free(output_tmp);
 		output_tmp = NULL;
-		FILE *f = fopen(common->output_path, "w");
-		if (!f)
-			die(3, "cannot write %s: %s", common->output_path, strerror(errno));
-		return f;
+		return open_in_place(common->output_path);
 	}
-	mode_t mask = umask(0);
-	umask(mask);
-	fchmod(fd, 0666 & ~mask); /* as fopen would have created it, not mkstemp's 0600 */
+	fchmod(fd, mode); /* not mkstemp's 0600 */
 	FILE *f = fdopen(fd, "w");
 	if (!f)
 		die(3, "cannot write %s: %s", common->output_path, strerror(errno));

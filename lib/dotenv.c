@@ -140,20 +140,12 @@ int dp_column(const struct dotenv_parser *p, size_t off)
 
 /* ---- the key index: open addressing, key -> index of its last entry ---- */
 
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-	return h;
-}
-
 static size_t *find_slot(const struct dotenv_result *r, const char *key, size_t len)
 {
 	if (!r->nslots)
 		return NULL;
 	size_t mask = r->nslots - 1;
-	for (size_t i = hash_bytes(key, len) & mask;; i = (i + 1) & mask) {
+	for (size_t i = fnv1a(key, len) & mask;; i = (i + 1) & mask) {
 		size_t *slot = &r->slots[i];
 		if (!*slot)
 			return slot;

@@ -14,26 +14,12 @@
 
 #include "dotenv_impl.h"
 
-/* Valid UTF-8 as Go's utf8.Valid: no overlongs, no surrogates, at most U+10FFFF. */
+/* Valid UTF-8 as Go's utf8.Valid. */
 static bool utf8_valid(const unsigned char *s, size_t n)
 {
-	for (size_t i = 0; i < n;) {
-		unsigned char c = s[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-		if (!len || i + len > n)
+	for (size_t i = 0, len; i < n; i += len)
+		if (!(len = utf8_seq_len(s + i, n - i)))
 			return false;
-		for (size_t k = 1; k < len; k++)
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-		if ((c == 0xe0 && s[i + 1] < 0xa0) || (c == 0xed && s[i + 1] >= 0xa0) ||
-		    (c == 0xf0 && s[i + 1] < 0x90) || (c == 0xf4 && s[i + 1] >= 0x90))
-			return false;
-		i += len;
-	}
 	return true;
 }
 

@@ -289,22 +289,6 @@ void rp_text(struct report *r, const char *fmt, ...)
 
 /* ---- binary-safe strings ---- */
 
-size_t report_utf8_len(const unsigned char *p, size_t left)
-{
-	unsigned char c = p[0];
-	size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-	if (!n || n > left || (n == 2 && c < 0xc2) || c > 0xf4)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	/* overlong 3- and 4-byte forms, UTF-16 surrogates, beyond U+10FFFF */
-	if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0) ||
-	    (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90))
-		return 0;
-	return n;
-}
-
 /* Appends s with every byte that is not valid UTF-8 written as "\xHH": Nagios and GitHub
  * consumers expect UTF-8 text. Newlines and tabs are kept. */
 void report_utf8_text(struct strbuf *sb, const char *s)
@@ -312,7 +296,7 @@ void report_utf8_text(struct strbuf *sb, const char *s)
 	size_t len = strlen(s);
 	for (size_t i = 0; i < len;) {
 		const unsigned char *p = (const unsigned char *)s + i;
-		size_t n = report_utf8_len(p, len - i);
+		size_t n = utf8_seq_len(p, len - i);
 		if (n && (*p >= 0x20 || *p == '\n' || *p == '\t')) {
 			sb_add(sb, p, n);
 			i += n;
@@ -333,7 +317,7 @@ json_t *report_json_bytes(const void *data, size_t len)
 	struct strbuf sb = STRBUF_INIT;
 	const unsigned char *p = data;
 	for (size_t i = 0; i < len;) {
-		size_t n = report_utf8_len(p + i, len - i);
+		size_t n = utf8_seq_len(p + i, len - i);
 		if (n) {
 			sb_add(&sb, p + i, n);
 			i += n;
@@ -352,7 +336,7 @@ void report_text_bytes(struct strbuf *sb, const void *data, size_t len, enum tex
 {
 	const unsigned char *p = data;
 	for (size_t i = 0; i < len;) {
-		size_t n = report_utf8_len(p + i, len - i);
+		size_t n = utf8_seq_len(p + i, len - i);
 		if (n > 1) {
 			sb_add(sb, p + i, n);
 			i += n;

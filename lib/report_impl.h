@@ -58,8 +58,6 @@ json_t *report_json_bytes(const void *data, size_t len);
  * keeps its backslashes, or an escape a tool wrote would show doubled. */
 enum text_escape { ESCAPE_DATA, ESCAPE_PROSE };
 void report_text_bytes(struct strbuf *sb, const void *data, size_t len, enum text_escape how);
-/* Length of the valid UTF-8 sequence at p (1 for ASCII), 0 when invalid. */
-size_t report_utf8_len(const unsigned char *p, size_t left);
 /* Appends s, writing bytes that are not valid UTF-8 (and controls other than newline and
  * tab) as "\xHH". */
 void report_utf8_text(struct strbuf *sb, const char *s);

@@ -263,7 +263,7 @@ static void prom_label_value(FILE *out, const char *s)
 	size_t len = strlen(safe);
 	for (size_t i = 0; i < len;) {
 		const unsigned char *p = (const unsigned char *)safe + i;
-		size_t n = report_utf8_len(p, len - i);
+		size_t n = utf8_seq_len(p, len - i);
 		if (n > 1) {
 			fwrite(p, 1, n, out);
 		} else if (n == 0) {

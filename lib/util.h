@@ -86,4 +86,9 @@ static inline bool shell_name_char(char c)
 /* s[0..n) is one whole name. */
 bool shell_name_valid(const char *s, size_t n);
 
+/* Length of the valid UTF-8 sequence at p (1 for ASCII; left > 0 bytes there), 0 when
+ * invalid: no overlong forms, no UTF-16 surrogates, nothing beyond U+10FFFF (as Go's
+ * utf8.Valid and Python's decoder). */
+size_t utf8_seq_len(const unsigned char *p, size_t left);
+
 #endif

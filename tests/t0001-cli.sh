@@ -111,6 +111,12 @@ test_expect_success 'cli: bounds on the command line: named option, value and ra
 	cli --bounded 10 --num 100 --num 0 --wait 1s >/dev/null
 '
 
+test_expect_success 'cli: a keyless duration stored in seconds is bounded in milliseconds, as cli.h says' '
+	test_expect_code_of 3 cli --seconds 2h 2>err && test_grep "seconds: must be from 1.0s to 1h" err &&
+	test_expect_code_of 3 cli --seconds 500ms 2>err && test_grep "seconds: must be from" err &&
+	cli --seconds 1s >/dev/null && cli --seconds 1h >/dev/null
+'
+
 test_expect_success 'cli: a value of the wrong kind is named with its option' '
 	test_expect_code_of 3 cli --number x 2>err && test_grep "number: \"x\" is not a number" err &&
 	test_expect_code_of 3 cli --seconds soon 2>err && test_grep "seconds: \"soon\" is not a duration" err &&
@@ -152,6 +158,12 @@ test_expect_success '-o replaces a report whole (a new file, renamed over the ol
 	test "$(stat -c %a report.txt)" = 644 &&
 	! ls report.txt.* 2>/dev/null | grep . &&
 	ops-envcheck --no-git -o /dev/stdout ok.env >stdout.txt && test_grep "ops-envcheck: OK" stdout.txt
+'
+
+test_expect_success '-o replacing a report keeps its permissions' '
+	chmod 640 report.txt &&
+	(umask 022 && ops-envcheck --no-git -o report.txt ok.env) &&
+	test "$(stat -c %a report.txt)" = 640
 '
 
 test_expect_success '-o into a directory that does not exist: exit 3, nothing left behind' '

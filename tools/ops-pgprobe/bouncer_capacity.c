@@ -27,18 +27,12 @@ static bool db_flag(const PGresult *dbs, int row, const char *col)
 	return !isnan(v) && v != 0;
 }
 
-static bool is_admin_db(const PGresult *dbs, int row)
-{
-	const char *n = pgbouncer_get(dbs, row, "name");
-	return n && !strcmp(n, "pgbouncer");
-}
-
 static void check_databases(struct report *r, const struct bouncer *b)
 {
 	struct strbuf paused = STRBUF_INIT, disabled = STRBUF_INIT;
 	int n = 0;
 	for (int i = 0; b->databases && i < PQntuples(b->databases); i++) {
-		if (is_admin_db(b->databases, i))
+		if (pgbouncer_is_admin_row(b->databases, i, "name"))
 			continue;
 		const char *name = pgbouncer_get(b->databases, i, "name");
 		n++;
@@ -150,7 +144,7 @@ void bouncer_capacity_output(struct report *r, const struct bouncer *b)
 	rp_table_col(tb, "paused", "PAUSED", COL_STR);
 	rp_table_col(tb, "disabled", "DISABLED", COL_STR);
 	for (int i = 0; b->databases && i < PQntuples(b->databases); i++) {
-		if (is_admin_db(b->databases, i))
+		if (pgbouncer_is_admin_row(b->databases, i, "name"))
 			continue;
 		const char *name = pgbouncer_get(b->databases, i, "name");
 		rp_table_str(tb, name);
@@ -214,7 +208,7 @@ static double may_open_to(const struct bouncer *b, const struct target *t, bool 
 		if (pass && !only_target)
 			break;
 		for (int i = 0; b->databases && i < PQntuples(b->databases); i++) {
-			if (is_admin_db(b->databases, i) || (!pass && !db_points_at(b->databases, i, t)))
+			if (pgbouncer_is_admin_row(b->databases, i, "name") || (!pass && !db_points_at(b->databases, i, t)))
 				continue;
 			open += db_may_open(b, i);
 			(*dbs)++;

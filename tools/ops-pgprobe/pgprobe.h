@@ -261,6 +261,8 @@ int pgbouncer_row_named(const PGresult *res, const char *name);
 /* A pool's effective pool_size (INFINITY: unlimited, NAN: unknown) and reserve. */
 double pgbouncer_pool_size(const struct bouncer *b, const char *db, const char *user);
 double pgbouncer_reserve_pool(const struct bouncer *b, const char *db, const char *user);
+/* Is row the admin console's own (database "pgbouncer" in column col)? */
+bool pgbouncer_is_admin_row(const PGresult *res, int row, const char *col);
 bool pgbouncer_is_admin_pool(const struct bouncer *b, int row);
 /* A count cell: null when PgBouncer did not give it or no long long holds it. */
 struct rp_table;

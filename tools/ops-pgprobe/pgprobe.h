@@ -105,10 +105,12 @@ struct pool_spec {
 	char *where;   /* config location or "--pool" */
 };
 
-/* The pool model (pool_model.c): a spec with pods, concurrency and surge at 1; what it
- * may open; "web 8 x (10 + 5) = 120"; --pool's two forms (-1 with *why, caller frees);
+/* The pool model (pool_model.c): a spec with pods, concurrency and surge at 1; whether
+ * it applies to a target (no target: every one); what it may open; "web 8 x (10 + 5) = 120"; --pool's two forms (-1 with *why, caller frees);
  * the pool-held check (applications holding more than declared). */
 void pool_spec_init(struct pool_spec *p, char *name);
+struct target;
+bool pool_spec_applies(const struct pool_spec *p, const struct target *t);
 double pool_model_peak(const struct pool_spec *p);
 struct strbuf;
 void pool_model_formula(struct strbuf *sb, const struct pool_spec *p);

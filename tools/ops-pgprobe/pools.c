@@ -64,16 +64,11 @@ double pools_usable_connections(const json_t *snap)
 	       checks_json_num(snap, "reserved");
 }
 
-static bool pool_applies(const struct pool_spec *p, const struct target *t)
-{
-	return !p->target || !strcmp(p->target, t->name);
-}
-
 void pools_checks(struct report *r, const struct target *t, const struct probe_opts *o)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < o->npools; i++)
-		n += pool_applies(&o->pools[i], t);
+		n += pool_spec_applies(&o->pools[i], t);
 	if (!n)
 		return;
 	if (!t->snap) {
@@ -87,7 +82,7 @@ void pools_checks(struct report *r, const struct target *t, const struct probe_o
 	struct strbuf parts = STRBUF_INIT;
 	for (size_t i = 0; i < o->npools; i++) {
 		const struct pool_spec *p = &o->pools[i];
-		if (!pool_applies(p, t))
+		if (!pool_spec_applies(p, t))
 			continue;
 		need += pool_model_peak(p);
 		if (parts.len)

@@ -175,6 +175,13 @@ static bool db_points_at(const PGresult *dbs, int i, const struct target *t)
 	return same;
 }
 
+/* Server connections one pool may open: pool_size + reserve_pool_size. */
+static double pool_may_open(const struct bouncer *b, const char *db, const char *user)
+{
+	double reserve = pgbouncer_reserve_pool(b, db, user);
+	return pgbouncer_pool_size(b, db, user) + (isnan(reserve) ? 0 : reserve);
+}
+
 /* Server connections database row i may open: each of its pools (one at least: the
  * first client makes it) at pool_size + reserve, capped by max_db_connections. */
 static double db_may_open(const struct bouncer *b, int i)
@@ -186,15 +193,11 @@ static double db_may_open(const struct bouncer *b, int i)
 		const char *pdb = pgbouncer_get(b->pools, p, "database");
 		if (!pdb || !db || strcmp(pdb, db))
 			continue;
-		const char *user = pgbouncer_get(b->pools, p, "user");
-		double reserve = pgbouncer_reserve_pool(b, db, user);
-		sum += pgbouncer_pool_size(b, db, user) + (isnan(reserve) ? 0 : reserve);
+		sum += pool_may_open(b, db, pgbouncer_get(b->pools, p, "user"));
 		pools++;
 	}
-	if (!pools) {
-		double reserve = pgbouncer_reserve_pool(b, db, pgbouncer_get(b->databases, i, "force_user"));
-		sum = pgbouncer_pool_size(b, db, pgbouncer_get(b->databases, i, "force_user")) + (isnan(reserve) ? 0 : reserve);
-	}
+	if (!pools)
+		sum = pool_may_open(b, db, pgbouncer_get(b->databases, i, "force_user"));
 	double limit = db_limit(b->databases, i);
 	return limit > 0 ? fmin(sum, limit) : sum;
 }

@@ -116,9 +116,9 @@ struct strbuf;
 void pool_model_formula(struct strbuf *sb, const struct pool_spec *p);
 int pool_model_parse(const char *arg, struct pool_spec *p, char **why);
 
-/* Default variable names of workers, pool_max, pool_min, overflow in an env file. */
-extern const char *const pools_env_defaults[POOL_FIELDS];
-/* Reads the pool's numbers from an env file (pools.c); -1 with *err (caller frees). */
+/* Reads the pool's numbers from an env file (pools.c), keys[] naming the variables of
+ * workers, pool_max, pool_min, overflow (postgres.pools.*.env_keys, whose schema rows
+ * hold the usual names); -1 with *err (caller frees). */
 int pools_from_env(struct pool_spec *p, const char *path, enum dotenv_dialect dialect,
 		  const char *const keys[POOL_FIELDS], char **err);
 

@@ -19,10 +19,6 @@
 
 #define MAX_ENV_FILE (64u << 20)
 
-const char *const pools_env_defaults[POOL_FIELDS] = {
-	"WEB_CONCURRENCY", "DB_POOL_MAX", "DB_POOL_MIN", "DB_POOL_OVERFLOW",
-};
-
 /* Overrides the pool's numbers with the env file's, as the application would load them.
  * Values are never quoted back: an env file may hold secrets next to the pool sizes. */
 int pools_from_env(struct pool_spec *p, const char *path, enum dotenv_dialect dialect,

@@ -27,18 +27,12 @@ static bool db_flag(const PGresult *dbs, int row, const char *col)
 	return !isnan(v) && v != 0;
 }
 
-static bool is_admin_db(const PGresult *dbs, int row)
-{
-	const char *n = pgbouncer_get(dbs, row, "name");
-	return n && !strcmp(n, "pgbouncer");
-}
-
 static void check_databases(struct report *r, const struct bouncer *b)
 {
 	struct strbuf paused = STRBUF_INIT, disabled = STRBUF_INIT;
 	int n = 0;
 	for (int i = 0; b->databases && i < PQntuples(b->databases); i++) {
-		if (is_admin_db(b->databases, i))
+		if (pgbouncer_is_admin_row(b->databases, i, "name"))
 			continue;
 		const char *name = pgbouncer_get(b->databases, i, "name");
 		n++;
@@ -150,7 +144,7 @@ void bouncer_capacity_output(struct report *r, const struct bouncer *b)
 	rp_table_col(tb, "paused", "PAUSED", COL_STR);
 	rp_table_col(tb, "disabled", "DISABLED", COL_STR);
 	for (int i = 0; b->databases && i < PQntuples(b->databases); i++) {
-		if (is_admin_db(b->databases, i))
+		if (pgbouncer_is_admin_row(b->databases, i, "name"))
 			continue;
 		const char *name = pgbouncer_get(b->databases, i, "name");
 		rp_table_str(tb, name);
@@ -181,6 +175,13 @@ static bool db_points_at(const PGresult *dbs, int i, const struct target *t)
 	return same;
 }
 
+/* Server connections one pool may open: pool_size + reserve_pool_size. */
+static double pool_may_open(const struct bouncer *b, const char *db, const char *user)
+{
+	double reserve = pgbouncer_reserve_pool(b, db, user);
+	return pgbouncer_pool_size(b, db, user) + (isnan(reserve) ? 0 : reserve);
+}
+
 /* Server connections database row i may open: each of its pools (one at least: the
  * first client makes it) at pool_size + reserve, capped by max_db_connections. */
 static double db_may_open(const struct bouncer *b, int i)
@@ -192,15 +193,11 @@ static double db_may_open(const struct bouncer *b, int i)
 		const char *pdb = pgbouncer_get(b->pools, p, "database");
 		if (!pdb || !db || strcmp(pdb, db))
 			continue;
-		const char *user = pgbouncer_get(b->pools, p, "user");
-		double reserve = pgbouncer_reserve_pool(b, db, user);
-		sum += pgbouncer_pool_size(b, db, user) + (isnan(reserve) ? 0 : reserve);
+		sum += pool_may_open(b, db, pgbouncer_get(b->pools, p, "user"));
 		pools++;
 	}
-	if (!pools) {
-		double reserve = pgbouncer_reserve_pool(b, db, pgbouncer_get(b->databases, i, "force_user"));
-		sum = pgbouncer_pool_size(b, db, pgbouncer_get(b->databases, i, "force_user")) + (isnan(reserve) ? 0 : reserve);
-	}
+	if (!pools)
+		sum = pool_may_open(b, db, pgbouncer_get(b->databases, i, "force_user"));
 	double limit = db_limit(b->databases, i);
 	return limit > 0 ? fmin(sum, limit) : sum;
 }
@@ -214,7 +211,7 @@ static double may_open_to(const struct bouncer *b, const struct target *t, bool 
 		if (pass && !only_target)
 			break;
 		for (int i = 0; b->databases && i < PQntuples(b->databases); i++) {
-			if (is_admin_db(b->databases, i) || (!pass && !db_points_at(b->databases, i, t)))
+			if (pgbouncer_is_admin_row(b->databases, i, "name") || (!pass && !db_points_at(b->databases, i, t)))
 				continue;
 			open += db_may_open(b, i);
 			(*dbs)++;

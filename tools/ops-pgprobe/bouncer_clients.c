@@ -77,7 +77,7 @@ static struct client_group *group_clients(const PGresult *res, size_t *ngroups, 
 	int n = res ? PQntuples(res) : 0, m = 0;
 	int *rows = xmalloc(sizeof(*rows) * (size_t)(n + 1));
 	for (int i = 0; i < n; i++)
-		if (strcmp(col_or_empty(res, i, "database"), "pgbouncer"))
+		if (!pgbouncer_is_admin_row(res, i, "database"))
 			rows[m++] = i;
 	qsort_r(rows, (size_t)m, sizeof(*rows), cmp_client_rows, (void *)res);
 	struct client_group *g = xmalloc(sizeof(*g) * (size_t)(m + 1));
@@ -103,7 +103,7 @@ double bouncer_clients_named(const struct bouncer *b, const char *app)
 		return NAN;
 	double n = 0;
 	for (int i = 0; i < PQntuples(b->clients); i++)
-		n += strcmp(col_or_empty(b->clients, i, "database"), "pgbouncer") &&
+		n += !pgbouncer_is_admin_row(b->clients, i, "database") &&
 		     !strcmp(col_or_empty(b->clients, i, "application_name"), app);
 	return n;
 }

@@ -24,7 +24,7 @@ static void output_server(struct report *r, const struct target *t)
 	rp_int(r, "max_connections", ", max_connections %lld", (long long)max);
 	rp_int(r, "superuser_reserved", NULL, (long long)su);
 	rp_int(r, "reserved", ", %lld reserved", (long long)(su + res));
-	rp_int(r, "usable", ", %lld usable", (long long)(max - su - res));
+	rp_int(r, "usable", ", %lld usable", (long long)pools_usable_connections(s));
 	/* Amazon RDS's own reserved slots (included in "reserved"), and from 16 whether
 	 * the probe's role may use the reserved_connections slots (null before). */
 	rp_int(r, "rds_superuser_reserved", NULL, (long long)checks_json_num(s, "rds_reserved"));

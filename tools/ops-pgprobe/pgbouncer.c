@@ -199,10 +199,9 @@ static void stats_table(struct report *r, const struct bouncer *b)
 	rp_table_col(tb, "avg_query_seconds", "AVG_QUERY", COL_DURATION);
 	rp_table_col(tb, "avg_wait_seconds", "AVG_WAIT", COL_DURATION);
 	for (int i = 0; b->stats && i < PQntuples(b->stats); i++) {
-		const char *db = pgbouncer_get(b->stats, i, "database");
-		if (db && !strcmp(db, "pgbouncer"))
+		if (pgbouncer_is_admin_row(b->stats, i, "database"))
 			continue;
-		rp_table_str(tb, db);
+		rp_table_str(tb, pgbouncer_get(b->stats, i, "database"));
 		pgbouncer_table_count(tb, pgbouncer_num(b->stats, i, "total_xact_count"));
 		pgbouncer_table_count(tb, pgbouncer_num(b->stats, i, "total_query_count"));
 		rp_table_double(tb, pgbouncer_num(b->stats, i, "avg_query_time") / 1e6);

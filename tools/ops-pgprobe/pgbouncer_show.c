@@ -81,10 +81,15 @@ double pgbouncer_reserve_pool(const struct bouncer *b, const char *db, const cha
 	return isnan(n) ? pgbouncer_num(b->databases, row, "reserve_pool") : n;
 }
 
+bool pgbouncer_is_admin_row(const PGresult *res, int row, const char *col)
+{
+	const char *db = pgbouncer_get(res, row, col);
+	return db && !strcmp(db, "pgbouncer");
+}
+
 bool pgbouncer_is_admin_pool(const struct bouncer *b, int row)
 {
-	const char *db = pgbouncer_get(b->pools, row, "database");
-	return db && !strcmp(db, "pgbouncer");
+	return pgbouncer_is_admin_row(b->pools, row, "database");
 }
 
 /* A count for a COL_INT cell: one PgBouncer did not give (an older version, NULL) or that

@@ -105,18 +105,20 @@ struct pool_spec {
 	char *where;   /* config location or "--pool" */
 };
 
-/* The pool model (pool_model.c): a spec with pods, concurrency and surge at 1; what it
- * may open; "web 8 x (10 + 5) = 120"; --pool's two forms (-1 with *why, caller frees);
+/* The pool model (pool_model.c): a spec with pods, concurrency and surge at 1; whether
+ * it applies to a target (no target: every one); what it may open; "web 8 x (10 + 5) = 120"; --pool's two forms (-1 with *why, caller frees);
  * the pool-held check (applications holding more than declared). */
 void pool_spec_init(struct pool_spec *p, char *name);
+struct target;
+bool pool_spec_applies(const struct pool_spec *p, const struct target *t);
 double pool_model_peak(const struct pool_spec *p);
 struct strbuf;
 void pool_model_formula(struct strbuf *sb, const struct pool_spec *p);
 int pool_model_parse(const char *arg, struct pool_spec *p, char **why);
 
-/* Default variable names of workers, pool_max, pool_min, overflow in an env file. */
-extern const char *const pools_env_defaults[POOL_FIELDS];
-/* Reads the pool's numbers from an env file (pools.c); -1 with *err (caller frees). */
+/* Reads the pool's numbers from an env file (pools.c), keys[] naming the variables of
+ * workers, pool_max, pool_min, overflow (postgres.pools.*.env_keys, whose schema rows
+ * hold the usual names); -1 with *err (caller frees). */
 int pools_from_env(struct pool_spec *p, const char *path, enum dotenv_dialect dialect,
 		  const char *const keys[POOL_FIELDS], char **err);
 
@@ -261,6 +263,8 @@ int pgbouncer_row_named(const PGresult *res, const char *name);
 /* A pool's effective pool_size (INFINITY: unlimited, NAN: unknown) and reserve. */
 double pgbouncer_pool_size(const struct bouncer *b, const char *db, const char *user);
 double pgbouncer_reserve_pool(const struct bouncer *b, const char *db, const char *user);
+/* Is row the admin console's own (database "pgbouncer" in column col)? */
+bool pgbouncer_is_admin_row(const PGresult *res, int row, const char *col);
 bool pgbouncer_is_admin_pool(const struct bouncer *b, int row);
 /* A count cell: null when PgBouncer did not give it or no long long holds it. */
 struct rp_table;

@@ -25,6 +25,11 @@ void pool_spec_init(struct pool_spec *p, char *name)
 	*p = (struct pool_spec){ .name = name, .pods = 1, .concurrency = 1, .surge = 1 };
 }
 
+bool pool_spec_applies(const struct pool_spec *p, const struct target *t)
+{
+	return !p->target || !strcmp(p->target, t->name);
+}
+
 double pool_model_peak(const struct pool_spec *p)
 {
 	double instances = ceil((double)p->pods * p->surge - 1e-9);
@@ -201,7 +206,7 @@ void pool_model_held_checks(struct report *r, const struct target *t, const stru
 	size_t n = 0;
 	for (size_t i = 0; t->snap && i < o->npools; i++) {
 		const struct pool_spec *p = &o->pools[i];
-		if (p->target && strcmp(p->target, t->name))
+		if (!pool_spec_applies(p, t))
 			continue;
 		double held = held_by(t->snap, p->name, bs, nb), peak = pool_model_peak(p);
 		struct strbuf *sb = held > peak ? &over : &fine;

@@ -19,10 +19,6 @@
 
 #define MAX_ENV_FILE (64u << 20)
 
-const char *const pools_env_defaults[POOL_FIELDS] = {
-	"WEB_CONCURRENCY", "DB_POOL_MAX", "DB_POOL_MIN", "DB_POOL_OVERFLOW",
-};
-
 /* Overrides the pool's numbers with the env file's, as the application would load them.
  * Values are never quoted back: an env file may hold secrets next to the pool sizes. */
 int pools_from_env(struct pool_spec *p, const char *path, enum dotenv_dialect dialect,
@@ -64,16 +60,11 @@ double pools_usable_connections(const json_t *snap)
 	       checks_json_num(snap, "reserved");
 }
 
-static bool pool_applies(const struct pool_spec *p, const struct target *t)
-{
-	return !p->target || !strcmp(p->target, t->name);
-}
-
 void pools_checks(struct report *r, const struct target *t, const struct probe_opts *o)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < o->npools; i++)
-		n += pool_applies(&o->pools[i], t);
+		n += pool_spec_applies(&o->pools[i], t);
 	if (!n)
 		return;
 	if (!t->snap) {
@@ -87,7 +78,7 @@ void pools_checks(struct report *r, const struct target *t, const struct probe_o
 	struct strbuf parts = STRBUF_INIT;
 	for (size_t i = 0; i < o->npools; i++) {
 		const struct pool_spec *p = &o->pools[i];
-		if (!pool_applies(p, t))
+		if (!pool_spec_applies(p, t))
 			continue;
 		need += pool_model_peak(p);
 		if (parts.len)

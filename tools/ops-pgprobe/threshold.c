@@ -99,5 +99,3 @@ struct thresholds threshold_perf(const struct threshold *t, double base, double 
 {
 	return (struct thresholds){ level_value(t->warn, base), level_value(t->crit, base), min, max };
 }
-
-/* ---- snapshot accessors ---- */

@@ -107,8 +107,7 @@ static void summary_bouncer(FILE *out, const struct bouncer *b)
 	}
 	double waiting = 0, active = 0, sv_active = 0, sv_idle = 0;
 	for (int i = 0; i < PQntuples(b->pools); i++) {
-		const char *db = pgbouncer_get(b->pools, i, "database");
-		if (db && !strcmp(db, "pgbouncer"))
+		if (pgbouncer_is_admin_pool(b, i))
 			continue;
 		waiting += fmax(0, pgbouncer_num(b->pools, i, "cl_waiting"));
 		active += fmax(0, pgbouncer_num(b->pools, i, "cl_active"));

@@ -57,7 +57,7 @@ void probe_target(struct target *t, const struct probe_opts *o, double deadline_
 	if (PQserverVersion(c) < 100000) {
 		t->err.kind = FAIL_QUERY;
 		t->err.message = xasprintf("PostgreSQL %s is too old for ops-pgprobe: pg_stat_activity has no "
-					   "backend_type before 10 (12 to 18 are supported)",
+					   "backend_type before 10 (10 and 11 may work; 12 to 18 are tested)",
 					   PQparameterStatus(c, "server_version"));
 		PQfinish(c);
 		return;

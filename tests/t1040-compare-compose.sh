@@ -140,4 +140,14 @@ test_expect_success 'compare: # optional in the example; only required keys are 
 	ops-envcheck compare .env .env.example >out && test_grep "^OK .*drift" out
 '
 
+test_expect_success 'compare: "# not optional" and "# optionally ..." leave a key required' '
+	mkdir notopt && cd notopt &&
+	printf "A=1\n" >.env &&
+	printf "A=\nAPI_TOKEN= # not optional\n# optionally read by the worker\nQUEUE=\nDSN= # (Optional)\n" >.env.example &&
+	{ ops-envcheck compare .env .env.example >out; test $? -eq 2; } &&
+	test_grep "^CRITICAL .*API_TOKEN is in .env.example but missing" out &&
+	test_grep "^CRITICAL .*QUEUE is in .env.example but missing" out &&
+	test_grep_not "DSN is in" out
+'
+
 test_done

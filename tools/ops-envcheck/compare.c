@@ -3,6 +3,7 @@
  * from the file, keys the example does not document, and an example that holds a
  * real-looking secret (examples are committed).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
@@ -11,17 +12,19 @@
 #include "secrets.h"
 #include "util.h"
 
-/* Whether the line [a, b) has a comment (a # at its start or after a blank) that says
- * "optional". */
+/* Whether the line [a, b) has a comment (a # at its start or after a blank) whose first
+ * word is "optional" ("# optional", "# Optional: only for the worker", "# (optional)");
+ * "# not optional" and "# optionally ..." do not count. */
 static bool says_optional(const char *s, size_t a, size_t b)
 {
 	for (size_t h = a; h < b; h++) {
 		if (s[h] != '#' || (h > a && s[h - 1] != ' ' && s[h - 1] != '\t'))
 			continue;
-		for (size_t p = h; p + 8 <= b; p++)
-			if (!strncasecmp(s + p, "optional", 8))
-				return true;
-		return false;
+		size_t p = h;
+		while (p < b && (s[p] == '#' || s[p] == ' ' || s[p] == '\t' || s[p] == '(' || s[p] == '['))
+			p++;
+		return p + 8 <= b && !strncasecmp(s + p, "optional", 8) &&
+		       (p + 8 == b || !isalnum((unsigned char)s[p + 8]));
 	}
 	return false;
 }

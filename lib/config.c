@@ -559,11 +559,15 @@ struct config *config_load_string(const char *name, const char *yaml, char **err
 	return c;
 }
 
+#define CONFIG_MAX_BYTES (16u << 20)
+
 static char *read_file(const char *path, size_t *len, char **err)
 {
 	struct strbuf sb = STRBUF_INIT;
-	if (sb_read_file(&sb, path, 0) < 0) {
-		*err = xasprintf("%s: cannot read config: %s", path, strerror(errno));
+	/* bounded: a config is a few KiB, and --config /dev/zero must not eat the memory */
+	if (sb_read_file(&sb, path, CONFIG_MAX_BYTES) < 0) {
+		*err = xasprintf("%s: cannot read config: %s", path,
+				 errno == EFBIG ? "larger than 16 MiB" : strerror(errno));
 		sb_release(&sb);
 		return NULL;
 	}

@@ -93,6 +93,11 @@ test_expect_success 'discovery: an unreadable file (a directory) is an error' '
 	test_grep "^dir\.yaml: cannot read config: " err
 '
 
+test_expect_success 'discovery: an endless file (/dev/zero) is refused at 16 MiB, not read forever' '
+	{ run_with_timeout 20 opskit-test-helper config /dev/zero 2>err; test $? -eq 3; } &&
+	test_grep "^/dev/zero: cannot read config: larger than 16 MiB" err
+'
+
 # ---- through the real binaries: what t0001 does not cover ----
 # Each gets operands it accepts (a tool may check its operands before the config); the
 # config error stops it before any work. timeout bounds a tool that would not stop.

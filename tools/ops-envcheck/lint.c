@@ -372,23 +372,6 @@ static void check_duplicates_and_order(struct report *r, const struct env_file *
 	}
 }
 
-/* Length of a valid UTF-8 sequence at s (0 when invalid). */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	if (s[0] < 0x80)
-		return 1;
-	size_t len = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
-	if (!len || len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) || (s[0] == 0xf0 && s[1] < 0x90) ||
-	    (s[0] == 0xf4 && s[1] >= 0x90))
-		return 0;
-	return len;
-}
-
 bool lint_encoding(struct report *r, const struct env_file *f)
 {
 	const unsigned char *s = (const unsigned char *)f->buf;
@@ -407,7 +390,7 @@ bool lint_encoding(struct report *r, const struct env_file *f)
 	}
 	int line = 1;
 	for (size_t i = 0; i < n;) {
-		size_t l = utf8_seq(s + i, n - i);
+		size_t l = utf8_seq_len(s + i, n - i);
 		if (!l) {
 			struct check *c = ec_report(r, "file-encoding", ST_WARNING, f->path, "%s:%d: %s is not UTF-8 "
 						    "(Latin-1 or Windows-1252?): loaders disagree about such bytes",

@@ -8,24 +8,6 @@
 #include "redact.h"
 #include "util.h"
 
-/* Length of a valid UTF-8 sequence at s (0 when invalid). */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	if (s[0] < 0x80)
-		return 1;
-	size_t len = s[0] >= 0xf0 && s[0] < 0xf5 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
-	if (!len || len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if (len == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0)))
-		return 0;
-	if (len == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90)))
-		return 0;
-	return len;
-}
-
 /* JSON string: valid UTF-8 passes, other bytes become \u00XX (Latin-1). */
 static void json_string(struct strbuf *sb, const char *s, size_t n)
 {
@@ -44,7 +26,7 @@ static void json_string(struct strbuf *sb, const char *s, size_t n)
 				sb_addf(sb, "\\u%04x", c);
 			i++;
 		} else {
-			size_t l = utf8_len((const unsigned char *)s + i, n - i);
+			size_t l = utf8_seq_len((const unsigned char *)s + i, n - i);
 			if (l) {
 				sb_add(sb, s + i, l);
 				i += l;

@@ -48,9 +48,11 @@ test_cleanup_add() {
 _run_cleanups() {
 	_status=$?
 	trap - EXIT INT TERM
-	[ -f "$TRASH/.cleanups" ] && tac "$TRASH/.cleanups" | while IFS= read -r cmd; do
-		[ -n "$cmd" ] && eval "$cmd" >/dev/null 2>&1
-	done
+	if [ -f "$TRASH/.cleanups" ]; then
+		tac "$TRASH/.cleanups" | while IFS= read -r cmd; do
+			[ -n "$cmd" ] && eval "$cmd" >/dev/null 2>&1
+		done
+	fi
 	cd /
 	if [ -z "${KEEP_TRASH:-}" ]; then rm -rf "$TRASH"; fi
 	exit $_status

@@ -70,6 +70,29 @@ assert all(\"memory_method\" not in k for k in d[\"top_keys\"]), d[\"top_keys\"]
 	rcli INFO commandstats >stats && test_grep_not "^cmdstat_hlen" stats
 '
 
+# The default of 5 samples goes out as a bare MEMORY USAGE (the server's own default, two
+# arguments fewer per key); any other count is sent. The server samples a hash in its
+# iteration order, so each count gives one size.
+for n in 5 3 0; do
+	eval "SAMPLED_H1_$n=\$(rcli MEMORY USAGE h:1 SAMPLES $n)"
+	export "SAMPLED_H1_$n"
+done
+for n in default 3 0; do
+	opt=; [ "$n" = default ] || opt="--memory-samples $n"
+	want=$n; [ "$n" = default ] && want=5
+	test_expect_success "--memory-samples $n: the scan's sizes are MEMORY USAGE ... SAMPLES $want" "
+		ops-redisaudit --no-exact $opt --format json \"\$REDIS_URL\" >samples-$n.json &&
+		json_assert samples-$n.json \"
+import os
+top = {k[\\\"key\\\"]: k[\\\"memory_bytes\\\"] for k in d[\\\"top_keys\\\"]}
+assert top[\\\"h:1\\\"] == int(os.environ[\\\"SAMPLED_H1_$want\\\"]), top
+\"
+	"
+done
+test_expect_success 'setup: the three sample counts give three sizes' '
+	test "$SAMPLED_H1_5" != "$SAMPLED_H1_3" && test "$SAMPLED_H1_3" != "$SAMPLED_H1_0"
+'
+
 # On a cluster each key is measured on the node that holds it.
 start_redis_cluster || { echo "Bail out! the cluster did not come up"; exit 1; }
 set -- $REDIS_CLUSTER_PORTS

@@ -166,6 +166,9 @@ static void append_batch(struct node *n, const struct settings *s, struct strbuf
 	static const char info_keyspace[] = "*2\r\n$4\r\nINFO\r\n$8\r\nkeyspace\r\n";
 	char samples[24];
 	int slen = snprintf(samples, sizeof(samples), "%lld", s->samples);
+	/* Two arguments fewer per key to parse and free: the server's default is 5 samples
+	 * (OBJ_COMPUTE_SIZE_DEF_SAMPLES in Redis and Valkey alike). */
+	bool server_default_samples = s->samples == 5;
 	sb_reset(out);
 	for (size_t i = 0; i < nk; i++) {
 		const char *k = keys[i]->str;
@@ -173,10 +176,15 @@ static void append_batch(struct node *n, const struct settings *s, struct strbuf
 		SB_LITERAL(out, "*2\r\n$4\r\nTYPE\r\n");
 		resp_bulk(out, k, len);
 		if (with_memory) {
-			SB_LITERAL(out, "*5\r\n$6\r\nMEMORY\r\n$5\r\nUSAGE\r\n");
-			resp_bulk(out, k, len);
-			SB_LITERAL(out, "$7\r\nSAMPLES\r\n");
-			resp_bulk(out, samples, (size_t)slen);
+			if (server_default_samples) {
+				SB_LITERAL(out, "*3\r\n$6\r\nMEMORY\r\n$5\r\nUSAGE\r\n");
+				resp_bulk(out, k, len);
+			} else {
+				SB_LITERAL(out, "*5\r\n$6\r\nMEMORY\r\n$5\r\nUSAGE\r\n");
+				resp_bulk(out, k, len);
+				SB_LITERAL(out, "$7\r\nSAMPLES\r\n");
+				resp_bulk(out, samples, (size_t)slen);
+			}
 		}
 		if (!n->ttl_free) {
 			SB_LITERAL(out, "*2\r\n$4\r\nPTTL\r\n");

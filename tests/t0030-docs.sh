@@ -200,4 +200,12 @@ test_expect_success 'every man page is mandoc -T lint -W warning clean' '
 	mandoc -T lint -W warning "$MAN"/*.[157]
 '
 
+# mandoc accepts a section heading twice; a reader looking for one finds the wrong one.
+test_expect_success 'no man page has the same section or subsection heading twice' '
+	for page in "$MAN"/*.[157]; do
+		grep -E "^\.(Sh|Ss) " "$page" | sort | uniq -d | sed "s|^|$page: |"
+	done >twice &&
+	{ test ! -s twice || { cat twice; false; }; }
+'
+
 test_done

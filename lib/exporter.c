@@ -23,8 +23,20 @@
 #define EXPOSITION_TYPE "text/plain; version=0.0.4; charset=utf-8"
 /* What a probe leaves to the scrape: Prometheus gives up at its timeout exactly. */
 #define SCRAPE_MARGIN_MS 500
+/* A scrape whose Prometheus timeout leaves less than this still gets this long. */
+#define SCRAPE_MIN_MS 100
+/* The probe's own deadline is this share of the scrape's (1/10) earlier, at least
+ * PROBE_MARGIN_MIN_MS: it reports a silent target itself before the kill. */
+#define PROBE_MARGIN_DIVISOR 10
+#define PROBE_MARGIN_MIN_MS 200
 /* Bounds on what one probe may print. */
 #define PROBE_OUTPUT_MAX (16u << 20)
+/* Connections beyond max_concurrent, for /metrics and the 503s past it. */
+#define SPARE_CONNECTIONS 8
+/* Seconds an idle HTTP connection is kept. */
+#define CONNECTION_IDLE_TIMEOUT_S 30u
+/* Bound on a TLS certificate or key file. */
+#define PEM_FILE_MAX (1u << 20)
 
 struct exporter {
 	const struct exporter_config *cfg;
@@ -201,11 +213,11 @@ static bool authorised(const struct exporter *ex, struct MHD_Connection *conn)
 /* The deadline of this scrape: Prometheus's timeout less a margin, at most the config's. */
 static double scrape_timeout_ms(const struct exporter *ex, struct MHD_Connection *conn)
 {
-	double ms = ex->cfg->timeout_ms > 0 ? ex->cfg->timeout_ms : 10000;
+	double ms = ex->cfg->timeout_ms;
 	const char *hdr = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Prometheus-Scrape-Timeout-Seconds");
 	double s;
 	if (hdr && parse_double(hdr, &s) == 0 && s > 0 && s * 1000 - SCRAPE_MARGIN_MS < ms)
-		ms = fmax(s * 1000 - SCRAPE_MARGIN_MS, 100);
+		ms = fmax(s * 1000 - SCRAPE_MARGIN_MS, SCRAPE_MIN_MS);
 	return ms;
 }
 
@@ -251,7 +263,8 @@ static enum MHD_Result serve_probe(struct exporter *ex, struct MHD_Connection *c
 	/* the probe gets a little less than the scrape: a target that does not answer in
 	 * time is its verdict (a CRITICAL timeout); the kill is for a probe that overruns */
 	double deadline_ms = scrape_timeout_ms(ex, conn);
-	int code = run_probe(ex, target, deadline_ms, deadline_ms - fmax(200, deadline_ms / 10), &body);
+	double margin_ms = fmax(PROBE_MARGIN_MIN_MS, deadline_ms / PROBE_MARGIN_DIVISOR);
+	int code = run_probe(ex, target, deadline_ms, deadline_ms - margin_ms, &body);
 	bool success = code >= 0 && code <= 2;
 	if (!success) /* a half-written exposition could hold a broken line: drop it */
 		sb_reset(&body);
@@ -327,12 +340,15 @@ static const char *exporter_key(char *buf, size_t size, const char *section, con
 	return buf;
 }
 
+/* The rows of CFG_EXPORTER_KEYS carry every default (the getters store them for an
+ * absent key), so nothing here repeats one. Loaded values lie within the rows' bounds,
+ * so a zero left below means a row lost its .def: refused rather than served with. */
 void exporter_config_load(struct exporter_config *cfg, const struct config *c, const char *section,
 			  bool *allow_any_target)
 {
 	char key[128];
-	long long max = 4;
-	double timeout_ms = 10000;
+	long long max = 0;
+	double timeout_ms = 0;
 	bool remote = false, any = false;
 	cfg_int(c, exporter_key(key, sizeof(key), section, "max_concurrent"), &max);
 	cfg_duration_ms(c, exporter_key(key, sizeof(key), section, "timeout"), &timeout_ms);
@@ -342,6 +358,8 @@ void exporter_config_load(struct exporter_config *cfg, const struct config *c, c
 	cfg_str(c, exporter_key(key, sizeof(key), section, "password"), &cfg->password);
 	cfg_str(c, exporter_key(key, sizeof(key), section, "tls_cert_file"), &cfg->tls_cert_file);
 	cfg_str(c, exporter_key(key, sizeof(key), section, "tls_key_file"), &cfg->tls_key_file);
+	if (max < 1 || timeout_ms <= 0)
+		die(3, "%s.exporter.max_concurrent and .timeout need a default in the config schema", section);
 	cfg->max_concurrent = (int)max;
 	cfg->timeout_ms = timeout_ms;
 	cfg->allow_remote = remote;
@@ -353,7 +371,7 @@ void exporter_config_load(struct exporter_config *cfg, const struct config *c, c
 static char *read_pem(const char *path, char **err)
 {
 	struct strbuf sb = STRBUF_INIT;
-	if (sb_read_file(&sb, path, 1u << 20) < 0) {
+	if (sb_read_file(&sb, path, PEM_FILE_MAX) < 0) {
 		*err = xasprintf("cannot read %s: %s", path, strerror(errno));
 		sb_release(&sb);
 		return NULL;
@@ -376,14 +394,14 @@ static struct MHD_Daemon *start_daemon(struct exporter *ex, const struct sockadd
 		}
 		flags |= MHD_USE_TLS;
 	}
-	/* the connection limit leaves room for /metrics and the 503s past max_concurrent */
-	unsigned limit = (unsigned)cfg->max_concurrent + 8;
+	unsigned limit = (unsigned)cfg->max_concurrent + SPARE_CONNECTIONS;
+	unsigned idle_s = CONNECTION_IDLE_TIMEOUT_S;
 	struct MHD_Daemon *d = tls
 		? MHD_start_daemon(flags, 0, NULL, NULL, on_request, ex, MHD_OPTION_SOCK_ADDR, addr,
-				   MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+				   MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
 				   MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END)
 		: MHD_start_daemon(flags, 0, NULL, NULL, on_request, ex, MHD_OPTION_SOCK_ADDR, addr,
-				   MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+				   MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
 				   MHD_OPTION_END);
 	if (!d)
 		*err = xasprintf("cannot listen on %s%s", cfg->listen,

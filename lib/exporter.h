@@ -49,8 +49,9 @@ typedef const char *(*exporter_target_fn)(void *ctx, const char *target);
 
 struct config;
 /* Fills cfg from the keys <section>.exporter.* of the config (CFG_EXPORTER_KEYS), whose
- * schema rows give the defaults; *allow_any_target tells whether /probe may name a DSN or
- * URL. tool, version and listen are the caller's. */
+ * schema rows give the defaults (the only ones: the exporter has none of its own, and
+ * dies with exit 3 naming the section when a row it needs has none); *allow_any_target
+ * tells whether /probe may name a DSN or URL. tool, version and listen are the caller's. */
 void exporter_config_load(struct exporter_config *cfg, const struct config *c, const char *section,
 			  bool *allow_any_target);
 

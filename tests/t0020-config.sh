@@ -98,6 +98,47 @@ test_expect_success 'discovery: an endless file (/dev/zero) is refused at 16 MiB
 	test_grep "^/dev/zero: cannot read config: larger than 16 MiB" err
 '
 
+# ---- exporter settings (lib/exporter.c): the schema rows are their only defaults ----
+
+# row_default PATH: the .def of a schema row, as config-keys prints it.
+row_default() { opskit-test-helper config-keys | awk -F "\t" -v k="$1" '$1 == k { print $4 }'; }
+
+test_expect_success 'exporter: with no exporter keys, each section gets the defaults of its schema rows' '
+	: >empty.yaml &&
+	for section in redis postgres; do
+		row=$section.exporter &&
+		{
+			echo "max_concurrent=$(row_default $row.max_concurrent)" &&
+			echo "timeout_ms=$(opskit-test-helper duration "$(row_default $row.timeout)")" &&
+			echo "allow_remote=$(row_default $row.allow_remote)" &&
+			echo "allow_any_target=$(row_default $row.allow_any_target)" &&
+			printf "username=-\ntls_cert_file=-\ntls_key_file=-\n"
+		} >expect &&
+		opskit-test-helper exporter-config empty.yaml $section >actual &&
+		test_cmp expect actual || return 1
+	done
+'
+
+test_expect_success 'exporter: other defaults in the rows are what it uses (none of its own)' '
+	: >empty.yaml &&
+	opskit-test-helper exporter-config empty.yaml xdef >actual &&
+	printf "max_concurrent=7\ntimeout_ms=3000\nallow_remote=true\nallow_any_target=true\n" >expect &&
+	head -n 4 actual >actual4 && test_cmp expect actual4
+'
+
+test_expect_success 'exporter: set keys win over the defaults of the rows' '
+	printf "redis:\n  exporter:\n    max_concurrent: 2\n    timeout: 1500ms\n    allow_remote: yes\n" >set.yaml &&
+	opskit-test-helper exporter-config set.yaml redis >actual &&
+	printf "max_concurrent=2\ntimeout_ms=1500\nallow_remote=true\nallow_any_target=false\n" >expect &&
+	head -n 4 actual >actual4 && test_cmp expect actual4
+'
+
+test_expect_success 'exporter: rows without a default are refused, not served with zeroes' '
+	: >empty.yaml &&
+	{ opskit-test-helper exporter-config empty.yaml xnodef >out 2>err; test $? -eq 3; } &&
+	test_grep "xnodef.exporter.max_concurrent and .timeout need a default in the config schema" err
+'
+
 # ---- through the real binaries: what t0001 does not cover ----
 # Each gets operands it accepts (a tool may check its operands before the config); the
 # config error stops it before any work. timeout bounds a tool that would not stop.

@@ -20,6 +20,9 @@
  *   report FORMAT           build a report from a script on stdin (see below), render it
  *   cli ARGS...             parse ARGS with a table of every option kind (lib/cli), load
  *                           the config with the test schema, print the settled values
+ *   exporter-config FILE SECTION  exporter_config_load() of SECTION ("redis", "postgres",
+ *                           or the helper's "xdef" with defaults unlike the tools' and
+ *                           "xnodef" with none): "name=value" per setting
  *
  * Report script lines (tab-separated):
  *   check ID STATUS SUBJECT MESSAGE
@@ -40,6 +43,7 @@
 #include "base64.h"
 #include "cli.h"
 #include "config.h"
+#include "exporter.h"
 #include "test-schema.h"
 #include "msg.h"
 #include "redact.h"
@@ -440,6 +444,36 @@ static int cmd_strings(const char *cmd, int n, char **args)
 	return 0;
 }
 
+/* Exporter rows whose defaults differ from CFG_EXPORTER_KEYS ("xdef") or are missing
+ * ("xnodef"): the values exporter_config_load() gives must follow the rows. */
+static const struct cfg_key exporter_test_schema[] = {
+	CFG_KEY("xdef.exporter.max_concurrent", CFG_INT, "", .def = "7", CFG_RANGE(1, 256)),
+	CFG_KEY("xdef.exporter.timeout", CFG_DURATION, "", .def = "3s", CFG_RANGE(100, CFG_NO_MAX)),
+	CFG_KEY("xdef.exporter.allow_remote", CFG_BOOL, "", .def = "true"),
+	CFG_KEY("xdef.exporter.allow_any_target", CFG_BOOL, "", .def = "true"),
+	CFG_KEY("xnodef.exporter.max_concurrent", CFG_INT, "", CFG_RANGE(1, 256)),
+	CFG_KEY("xnodef.exporter.timeout", CFG_DURATION, "", CFG_RANGE(100, CFG_NO_MAX)),
+	CFG_END,
+};
+
+static int cmd_exporter_config(const char *file, const char *section)
+{
+	config_schema_set_extra(exporter_test_schema);
+	char *err = NULL;
+	struct config *c = config_load(file, &err);
+	if (!c)
+		die(3, "%s", err);
+	struct exporter_config ec = { 0 };
+	bool any = false;
+	exporter_config_load(&ec, c, section, &any);
+	printf("max_concurrent=%d\ntimeout_ms=%.15g\nallow_remote=%s\nallow_any_target=%s\n", ec.max_concurrent,
+	       ec.timeout_ms, ec.allow_remote ? "true" : "false", any ? "true" : "false");
+	printf("username=%s\ntls_cert_file=%s\ntls_key_file=%s\n", ec.username ? ec.username : "-",
+	       ec.tls_cert_file ? ec.tls_cert_file : "-", ec.tls_key_file ? ec.tls_key_file : "-");
+	config_free(c);
+	return 0;
+}
+
 static int cmd_read_file(const char *path, const char *max)
 {
 	long long m;
@@ -459,7 +493,7 @@ int main(int argc, char **argv)
 {
 	set_progname("opskit-test-helper");
 	if (argc < 2)
-		die(3, "usage: opskit-test-helper config|config-keys|config-get|config-coverage|redact|secret-key|secret-path|duration|report|base64-*|read-file|shell-name ...");
+		die(3, "usage: opskit-test-helper config|config-keys|config-get|config-coverage|exporter-config|redact|secret-key|secret-path|duration|report|base64-*|read-file|shell-name ...");
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "cli"))
 		return cmd_cli(argc - 1, argv + 1);
@@ -506,6 +540,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "base64-encode") || !strcmp(cmd, "base64-decode") || !strcmp(cmd, "shell-name"))
 		return cmd_strings(cmd, argc - 2, argv + 2);
+	if (!strcmp(cmd, "exporter-config") && argc == 4)
+		return cmd_exporter_config(argv[2], argv[3]);
 	if (!strcmp(cmd, "read-file") && argc == 4)
 		return cmd_read_file(argv[2], argv[3]);
 	die(3, "unknown or incomplete command: %s", cmd);

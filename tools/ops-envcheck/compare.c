@@ -114,13 +114,11 @@ int compare_files(struct report *r, const char *env_path, const char *example_pa
 {
 	struct env_file env, ex;
 	if (env_file_load(&env, env_path, o) < 0) {
-		ec_location(ec_report(r, "file-unreadable", ST_UNKNOWN, env_path, "cannot read %s: %s", env_path,
-					    strerror(errno)), env_path, 0, 0);
+		ec_report_unreadable(r, "file-unreadable", env_path);
 		return -1;
 	}
 	if (env_file_load(&ex, example_path, o) < 0) {
-		ec_location(ec_report(r, "file-unreadable", ST_UNKNOWN, example_path, "cannot read %s: %s",
-					    example_path, strerror(errno)), example_path, 0, 0);
+		ec_report_unreadable(r, "file-unreadable", example_path);
 		env_file_free(&env);
 		return -1;
 	}

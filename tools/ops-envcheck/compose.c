@@ -443,18 +443,22 @@ static void env_files(struct cctx *c, yaml_node_t *root)
 
 int compose_check(struct report *r, struct env_file *files, size_t nfiles, const struct envcheck_opts *o)
 {
-	FILE *fp = fopen(o->compose_path, "rb");
-	if (!fp) {
-		ec_location(ec_report(r, "compose-unreadable", ST_UNKNOWN, o->compose_path, "cannot read %s: %s",
-					    o->compose_path, strerror(errno)), o->compose_path, 0, 0);
+	/* read as env files are, under their cap: a compose file from a pull request may be
+	 * /dev/zero or a FIFO, which libyaml's own reading would follow forever */
+	struct strbuf text = STRBUF_INIT;
+	if (env_file_read(&text, o->compose_path) < 0) {
+		int err = errno;
+		sb_release(&text);
+		errno = err;
+		ec_report_unreadable(r, "compose-unreadable", o->compose_path);
 		return -1;
 	}
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_file(&parser, fp);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)sb_str(&text), text.len);
 	int ok = yaml_parser_load(&parser, &doc);
-	fclose(fp);
+	sb_release(&text);
 	if (!ok) {
 		struct check *chk = ec_report(r, "compose-unreadable", ST_UNKNOWN, o->compose_path, "%s:%lu:%lu: %s",
 						 o->compose_path, (unsigned long)parser.problem_mark.line + 1,

@@ -115,15 +115,20 @@ const char *env_file_shown(const char *key, const char *value, const struct envc
 	return env_file_value_is_secret(key, value, o) ? REDACTED : value;
 }
 
-/* Beyond any real env file; bounds /dev/zero or a runaway generator named as one. */
+/* Beyond any real env or compose file; bounds /dev/zero or a runaway generator named as one. */
 #define MAX_ENV_FILE_BYTES (64u << 20)
+
+int env_file_read(struct strbuf *sb, const char *path)
+{
+	return sb_read_file(sb, path, MAX_ENV_FILE_BYTES);
+}
 
 int env_file_load(struct env_file *f, const char *path, const struct envcheck_opts *o)
 {
 	memset(f, 0, sizeof(*f));
 	f->path = path;
 	struct strbuf sb = STRBUF_INIT;
-	if (sb_read_file(&sb, path, MAX_ENV_FILE_BYTES) < 0) {
+	if (env_file_read(&sb, path) < 0) {
 		int err = errno;
 		sb_release(&sb);
 		errno = err;

@@ -68,6 +68,10 @@ struct env_file {
 };
 
 /* ---- env_file.c ---- */
+struct strbuf;
+/* Reads a file the check was given (an env file, the compose file) into sb, at most
+ * 64 MiB: -1 with errno set when it cannot (EFBIG past the cap, as /dev/zero gives). */
+int env_file_read(struct strbuf *sb, const char *path);
 /* Reads and parses path (registers secret values). Returns -1 with errno set when the
  * file cannot be read. */
 int env_file_load(struct env_file *f, const char *path, const struct envcheck_opts *o);
@@ -133,6 +137,8 @@ enum status verify_credential(const char *type, const char *value, const struct 
 struct check *ec_report(struct report *r, const char *id, enum status st, const char *subject, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 void ec_location(struct check *c, const char *file, int line, int column);
+/* UNKNOWN check id: path cannot be read (errno says why), located at path. */
+struct check *ec_report_unreadable(struct report *r, const char *id, const char *path);
 /* Reads the baseline; -1 with *err (to free) when it cannot. */
 int suppress_init(const struct envcheck_opts *o, char **err);
 /* Records the "# ops-envcheck: disable=" comments of a loaded file. */

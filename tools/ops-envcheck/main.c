@@ -112,10 +112,8 @@ static int cmd_lint(struct report *r, char **paths, int npaths, const struct env
 	size_t n = 0;
 	for (int i = 0; i < npaths; i++) {
 		if (env_file_load(&files[n], paths[i], o) < 0) {
-			struct check *c = ec_report(r, "file-unreadable", ST_UNKNOWN, paths[i],
-						       "cannot read %s: %s", paths[i], strerror(errno));
-			check_hint(c, "check the path and its permissions");
-			ec_location(c, paths[i], 0, 0);
+			check_hint(ec_report_unreadable(r, "file-unreadable", paths[i]),
+				   "check the path and its permissions");
 			continue;
 		}
 		suppress_scan(&files[n]);

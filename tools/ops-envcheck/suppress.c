@@ -164,6 +164,13 @@ static struct seen *find_seen(const struct check *c)
 	return NULL;
 }
 
+struct check *ec_report_unreadable(struct report *r, const char *id, const char *path)
+{
+	struct check *c = ec_report(r, id, ST_UNKNOWN, path, "cannot read %s: %s", path, strerror(errno));
+	ec_location(c, path, 0, 0);
+	return c;
+}
+
 void ec_location(struct check *c, const char *file, int line, int column)
 {
 	check_location(c, file, line, column);

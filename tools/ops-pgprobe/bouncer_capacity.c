@@ -227,7 +227,7 @@ static void sizing_against(struct report *r, const struct bouncer *b, const stru
 	if (!dbs)
 		return;
 	long long procs = b->processes > 0 ? b->processes : 1;
-	double total = open * (double)procs, usable = pools_usable_connections(t->snap);
+	double total = open * (double)procs, usable = checks_usable_connections(t->snap);
 	char *subject = xasprintf("%s -> %s", b->name, t->name);
 	struct check *c;
 	if (isnan(open) || isnan(usable)) {

@@ -254,6 +254,10 @@ char *checks_who(const json_t *session);
 /* Small accessors over the snapshot (NAN / 0 / NULL when absent). */
 double checks_json_num(const json_t *o, const char *key);
 const char *checks_json_str(const json_t *o, const char *key);
+/* Slots ordinary roles cannot use (superuser_reserved_connections, reserved_connections,
+ * RDS's), and max_connections less those: the one count of usable slots. */
+double checks_reserved_connections(const json_t *snap);
+double checks_usable_connections(const json_t *snap);
 /* Value of a named column in row 0..n of a PGresult; NULL when absent. */
 const char *pgbouncer_get(const PGresult *res, int row, const char *col);
 double pgbouncer_num(const PGresult *res, int row, const char *col);
@@ -279,8 +283,6 @@ void bouncer_capacity_checks(struct report *r, const struct bouncer *b, const st
 /* What the pooler may open (x processes) against each probed server's usable slots. */
 void bouncer_sizing_checks(struct report *r, const struct bouncer *b, const struct target *ts, size_t nt);
 void bouncer_capacity_output(struct report *r, const struct bouncer *b);
-/* max_connections less every reserved slot of a target's snapshot (pools.c). */
-double pools_usable_connections(const json_t *snap);
 
 /* Query text on one line, cut to max characters (output.c). Caller frees. */
 char *output_query_line(const char *q, size_t max);

@@ -264,7 +264,9 @@ double pgbouncer_num(const PGresult *res, int row, const char *col);
 /* SHOW CONFIG's value of key (NAN when absent); the row of name in SHOW DATABASES/USERS. */
 double pgbouncer_config_num(const PGresult *cfg, const char *key);
 int pgbouncer_row_named(const PGresult *res, const char *name);
-/* A pool's effective pool_size (INFINITY: unlimited, NAN: unknown) and reserve. */
+/* A pool_size as PgBouncer's version means it (INFINITY: unlimited, NAN: not set); a
+ * pool's effective pool_size (the same) and reserve. */
+double pgbouncer_size_value(const struct bouncer *b, double n);
 double pgbouncer_pool_size(const struct bouncer *b, const char *db, const char *user);
 double pgbouncer_reserve_pool(const struct bouncer *b, const char *db, const char *user);
 /* Is row the admin console's own (database "pgbouncer" in column col)? */
@@ -273,6 +275,8 @@ bool pgbouncer_is_admin_pool(const struct bouncer *b, int row);
 /* A count cell: null when PgBouncer did not give it or no long long holds it. */
 struct rp_table;
 void pgbouncer_table_count(struct rp_table *tb, double v);
+/* A size or limit cell: NAN null ("-"), INFINITY 0 in JSON and "unlimited" in text. */
+void pgbouncer_table_limit(struct rp_table *tb, double v);
 
 /* SHOW CLIENTS grouped by (application_name, addr, user), top groups first. */
 void bouncer_clients_output(struct report *r, const struct bouncer *b);

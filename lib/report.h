@@ -108,6 +108,9 @@ void rp_table_col(struct rp_table *t, const char *key, const char *header, enum 
 void rp_table_str(struct rp_table *t, const char *value);  /* NULL -> JSON null, text "-" */
 void rp_table_bytes_str(struct rp_table *t, const void *data, size_t len);
 void rp_table_int(struct rp_table *t, long long value);
+/* value in JSON, text in the text table: a number that reads as a word to people (a
+ * limit of 0 that means none: 0 in JSON, "unlimited" in text), as COL_BYTES does. */
+void rp_table_int_text(struct rp_table *t, long long value, const char *text);
 void rp_table_double(struct rp_table *t, double value);
 void rp_table_end(struct rp_table *t); /* renders and frees */
 

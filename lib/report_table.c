@@ -20,7 +20,7 @@ struct cell {
 	double number;
 	long long integer;
 	bool is_integer;
-	struct strbuf bytes;
+	struct strbuf bytes;   /* a string, or a number's text (rp_table_int_text) */
 };
 
 struct rp_table {
@@ -80,6 +80,14 @@ void rp_table_int(struct rp_table *t, long long value)
 	c->number = (double)value;
 }
 
+void rp_table_int_text(struct rp_table *t, long long value, const char *text)
+{
+	rp_table_int(t, value);
+	char *safe = redact_text(text);
+	sb_addstr(&t->cells[t->ncells - 1].bytes, safe);
+	free(safe);
+}
+
 void rp_table_double(struct rp_table *t, double value)
 {
 	struct cell *c = next_cell(t);
@@ -108,7 +116,7 @@ static void cell_text(struct strbuf *sb, const struct cell *c, enum col_type typ
 		sb_addch(sb, '-');
 		return;
 	}
-	if (!c->is_number) {
+	if (!c->is_number || c->bytes.len) {
 		report_text_bytes(sb, c->bytes.buf ? c->bytes.buf : "", c->bytes.len, ESCAPE_DATA);
 		return;
 	}

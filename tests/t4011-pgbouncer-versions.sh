@@ -4,8 +4,10 @@
 # pool, the pool's effective size, and a target DSN refused (08P01) because its database
 # is disabled or at max_client_conn.
 # On 1.25 the pool size comes from the user ([users] pool_size, 1.23+), and
-# default_pool_size = 0 means unlimited (1.24+). A version that is not installed is
-# skipped with the reason (it fails in CI, OPSKIT_REQUIRE_PEERS=1).
+# default_pool_size = 0 means unlimited (1.24+). The pools, databases and users tables
+# show a size or limit that means none as "unlimited" (0 in JSON) and one that is not set
+# as "-" (null in JSON). A version that is not installed is skipped with the reason (it
+# fails in CI, OPSKIT_REQUIRE_PEERS=1).
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_LIB/postgres.sh"
 test_require_cmd psql python3
@@ -45,7 +47,13 @@ bouncer_scenario() {
 		# 1.25 shows a client linked to no server (the probe on the admin console) as idle
 		assert (b["clients"].get("idle", 0) >= 1) == (v >= (1, 25)), b["clients"]
 		assert p["reserve_pool_size"] == 0, p
+		assert [x["max_db_connections"] for x in b["databases"] if x["name"] == "app"] == [0], b["databases"]
 		PY
+	'
+	test_expect_success "PgBouncer $v: text: max_db_connections 0 reads unlimited, the pool its size" '
+		ops-pgprobe -c pgbouncer-maxwait=1h --pgbouncer "$PGB_ADMIN_DSN" >out-$v.txt; test $? -eq 2 &&
+		test_grep "^  app  *postgres  *session  *1  *0  " out-$v.txt &&
+		test_grep "^  app  *127\.0\.0\.1  *[0-9]*  *$pool  *0  *unlimited  " out-$v.txt
 	'
 
 	timeout -k 2 10 psql -X -q -c "DISABLE app" "$PGB_ADMIN_DSN"
@@ -75,9 +83,13 @@ bouncer_scenario() {
 
 pgb_each_version bouncer_scenario "core scenario"
 
-# 1.24+: default_pool_size = 0 is an unlimited pool, never a saturated one.
+# 1.24+: default_pool_size = 0 is an unlimited pool, never a saturated one. The tables
+# show a size or limit of 0 that means none as "unlimited" (0 in JSON, as PgBouncer gives
+# it) and one that is not set as "-" (null), in each of pools, databases and users.
 if pgb_bin_for 1.25 >/dev/null; then
-	PGB_VERSION=1.25 PGB_INI_USERS=
+	PGB_VERSION=1.25
+	PGB_INI_EXTRA=$(printf '%s\n' "[databases]" "capped = host=127.0.0.1 port=$PG_PORT dbname=postgres user=postgres pool_size=3 max_db_connections=5")
+	PGB_INI_USERS=$(printf '%s\n' "postgres = max_user_connections=4" "app = pool_size=0")
 	start_pgbouncer 0 10 || { echo "Bail out! PgBouncer 1.25 did not start"; exit 1; }
 	pg_session u1 "$PGB_APP_DSN application_name=u1"
 	pg_send u1 "SELECT 'u1-ready';"
@@ -91,6 +103,32 @@ if pgb_bin_for 1.25 >/dev/null; then
 		assert s["status"] == "ok" and "unlimited pool size" in s["message"], s
 		p = [p for p in d["pgbouncer"][0]["pools"] if p["database"] == "app"][0]
 		assert p["pool_size"] == 0 and p["sv_active"] == 1, p
+		PY
+	'
+	test_expect_success 'PgBouncer 1.25: unlimited and not set read alike in pools, databases and users (text)' '
+		ops-pgprobe --pgbouncer "$PGB_ADMIN_DSN" >tables.txt &&
+		test_grep "^  app  *postgres  *session  *unlimited  *0  " tables.txt &&
+		test_grep "^  app  *127\.0\.0\.1  *[0-9]*  *unlimited  *0  *unlimited  *1  " tables.txt &&
+		test_grep "^  capped  *127\.0\.0\.1  *[0-9]*  *3  *0  *5  *0  " tables.txt &&
+		test_grep "^users with their own settings (-: not set" tables.txt &&
+		test_grep "^  postgres  *unlimited  *-  *4  *1$" tables.txt &&
+		test_grep "^  app  *unlimited  *-  *unlimited  *0$" tables.txt &&
+		test_grep_not "[ (]-1[ )]" tables.txt
+	'
+	test_expect_success 'PgBouncer 1.25: unlimited is 0 (as PgBouncer gives it), not set is null (JSON)' '
+		ops-pgprobe --format json --pgbouncer "$PGB_ADMIN_DSN" >tables.json &&
+		python3 - tables.json <<-\PY
+		import json, sys
+		b = json.load(open(sys.argv[1]))["pgbouncer"][0]
+		p = {x["database"]: x for x in b["pools"]}
+		assert (p["app"]["pool_size"], p["app"]["reserve_pool_size"]) == (0, 0), p
+		db = {x["name"]: x for x in b["databases"]}
+		assert (db["app"]["pool_size"], db["app"]["max_db_connections"]) == (0, 0), db
+		assert (db["capped"]["pool_size"], db["capped"]["max_db_connections"]) == (3, 5), db
+		u = {x["name"]: x for x in b["users"]}
+		assert (u["postgres"]["reserve_pool_size"], u["postgres"]["max_user_connections"]) == (None, 4), u
+		assert (u["app"]["pool_size"], u["app"]["max_user_connections"]) == (0, 0), u
+		assert not [x for t in (b["pools"], b["databases"], b["users"]) for x in t for v in x.values() if v == -1], b
 		PY
 	'
 	pg_kill_sessions

@@ -25,6 +25,38 @@ test_expect_success 'managed reserved slots (rds.rds_superuser_reserved_connecti
 	PY
 '
 
+# Every reader of the usable count (checks.c's checks_usable_connections) sees the same
+# 15: the connections check, a percentage threshold, pool-sizing and the --watch screen.
+test_expect_success 'every count of the usable slots leaves the managed reserved slots out' '
+	ops-pgprobe --format json -w idle-in-transaction-count=20% --pool web=1x5 "$PG_DSN" >all.json &&
+	python3 - all.json <<-\PY &&
+	import json, sys
+	d = json.load(open(sys.argv[1]))
+	assert d["server"]["usable"] == 15, d["server"]
+	c = {k["id"]: k for k in d["checks"]}
+	assert "of 15 usable connections" in c["connections"]["message"], c["connections"]
+	m = {m["name"]: m for k in d["checks"] for m in k["metrics"]}
+	assert m["idle_in_transaction"]["warn"] == 3, m["idle_in_transaction"]  # 20% of 15
+	p = c["pool-sizing"]
+	assert "5 connections (web" in p["message"] and "+ 5 reserved = 10 <= max_connections 20: fits with 10 to spare" in p["message"], p
+	assert m["pool_connections_needed"]["crit"] == 15, m["pool_connections_needed"]
+	PY
+	python3 - "$PG_DSN" <<-\PY
+	import os, pty, re, select, signal, sys, time
+	pid, fd = pty.fork()
+	if pid == 0:
+	    os.execvp("ops-pgprobe", ["ops-pgprobe", "--watch", "0.5", sys.argv[1]])
+	out = b""; end = time.time() + 20
+	while b"conns " not in out and time.time() < end:
+	    if select.select([fd], [], [], 0.1)[0]:
+	        try: out += os.read(fd, 65536)
+	        except OSError: break
+	os.kill(pid, signal.SIGINT)
+	os.waitpid(pid, 0)
+	assert re.search(rb"conns [0-9]+/15 ", out), out[-2000:]
+	PY
+'
+
 # ---- hidden sessions ----
 
 pg_session other "host=$PG_DIR port=$PG_PORT user=postgres dbname=postgres application_name=other"

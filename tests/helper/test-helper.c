@@ -30,6 +30,7 @@
  *   secret VALUE | string KEY VALUE | int KEY N | object KEY | array KEY | end
  *   bytes KEY VALUE (rp_bytes) | endobject | endarray
  *   table KEY TITLE col,col...  then  row V1 V2 ...  then  endtable
+ *       (a cell N is rp_table_int, N=TEXT rp_table_int_text, - null, anything else a string)
  * Fields take C escapes: \n \t \\ \xHH (not \x00), for newlines, tabs and invalid UTF-8.
  */
 #define _GNU_SOURCE
@@ -263,6 +264,27 @@ static size_t split_tabs(char *line, char **f)
 	return n;
 }
 
+static void report_table_cell(struct rp_table *table, const char *field)
+{
+	long long v;
+	const char *eq = strchr(field, '=');
+	if (eq) {
+		char *num = xstrndup(field, (size_t)(eq - field));
+		bool labelled = parse_ll(num, &v) == 0;
+		free(num);
+		if (labelled) {
+			rp_table_int_text(table, v, eq + 1);
+			return;
+		}
+	}
+	if (parse_ll(field, &v) == 0)
+		rp_table_int(table, v);
+	else if (!strcmp(field, "-"))
+		rp_table_str(table, NULL);
+	else
+		rp_table_str(table, field);
+}
+
 static void report_table_line(struct rp_table **table, char **f, size_t n, struct report *r)
 {
 	if (!strcmp(f[0], "table")) {
@@ -278,15 +300,8 @@ static void report_table_line(struct rp_table **table, char **f, size_t n, struc
 			rp_table_col(*table, col, col, t);
 		}
 	} else if (!strcmp(f[0], "row")) {
-		for (size_t i = 1; i < n; i++) {
-			long long v;
-			if (parse_ll(f[i], &v) == 0)
-				rp_table_int(*table, v);
-			else if (!strcmp(f[i], "-"))
-				rp_table_str(*table, NULL);
-			else
-				rp_table_str(*table, f[i]);
-		}
+		for (size_t i = 1; i < n; i++)
+			report_table_cell(*table, f[i]);
 	} else {
 		rp_table_end(*table);
 		*table = NULL;

@@ -21,6 +21,12 @@ static double db_limit(const PGresult *dbs, int row)
 	return isnan(n) ? pgbouncer_num(dbs, row, "max_connections") : n;
 }
 
+/* max_db_connections and max_user_connections: 0 is no limit (INFINITY), for the tables. */
+static double conn_limit(double n)
+{
+	return n == 0 ? INFINITY : n;
+}
+
 static bool db_flag(const PGresult *dbs, int row, const char *col)
 {
 	double v = pgbouncer_num(dbs, row, col);
@@ -113,7 +119,7 @@ static void bouncer_users_output(struct report *r, const struct bouncer *b)
 		n += user_configured(b->users, i);
 	if (!n)
 		return;
-	struct rp_table *tb = rp_table_new(r, "users", "users with their own settings (max_user_connections 0: no limit):");
+	struct rp_table *tb = rp_table_new(r, "users", "users with their own settings (-: not set, the database's applies):");
 	rp_table_col(tb, "name", "USER", COL_STR);
 	rp_table_col(tb, "pool_size", "POOL_SIZE", COL_INT);
 	rp_table_col(tb, "reserve_pool_size", "RESERVE", COL_INT);
@@ -123,9 +129,9 @@ static void bouncer_users_output(struct report *r, const struct bouncer *b)
 		if (!user_configured(b->users, i))
 			continue;
 		rp_table_str(tb, pgbouncer_get(b->users, i, "name"));
-		pgbouncer_table_count(tb, pgbouncer_num(b->users, i, "pool_size"));
+		pgbouncer_table_limit(tb, pgbouncer_size_value(b, pgbouncer_num(b->users, i, "pool_size")));
 		pgbouncer_table_count(tb, pgbouncer_num(b->users, i, "reserve_pool_size"));
-		pgbouncer_table_count(tb, pgbouncer_num(b->users, i, "max_user_connections"));
+		pgbouncer_table_limit(tb, conn_limit(pgbouncer_num(b->users, i, "max_user_connections")));
 		pgbouncer_table_count(tb, pgbouncer_num(b->users, i, "current_connections"));
 	}
 	rp_table_end(tb);
@@ -133,7 +139,7 @@ static void bouncer_users_output(struct report *r, const struct bouncer *b)
 
 void bouncer_capacity_output(struct report *r, const struct bouncer *b)
 {
-	struct rp_table *tb = rp_table_new(r, "databases", "databases (as configured; max_db_connections 0: no limit):");
+	struct rp_table *tb = rp_table_new(r, "databases", "databases (as configured):");
 	rp_table_col(tb, "name", "DATABASE", COL_STR);
 	rp_table_col(tb, "host", "HOST", COL_STR);
 	rp_table_col(tb, "port", "PORT", COL_INT);
@@ -150,9 +156,9 @@ void bouncer_capacity_output(struct report *r, const struct bouncer *b)
 		rp_table_str(tb, name);
 		rp_table_str(tb, pgbouncer_get(b->databases, i, "host"));
 		pgbouncer_table_count(tb, pgbouncer_num(b->databases, i, "port"));
-		pgbouncer_table_count(tb, pgbouncer_num(b->databases, i, "pool_size"));
+		pgbouncer_table_limit(tb, pgbouncer_size_value(b, pgbouncer_num(b->databases, i, "pool_size")));
 		pgbouncer_table_count(tb, pgbouncer_reserve_pool(b, name, NULL));
-		pgbouncer_table_count(tb, db_limit(b->databases, i));
+		pgbouncer_table_limit(tb, conn_limit(db_limit(b->databases, i)));
 		pgbouncer_table_count(tb, pgbouncer_num(b->databases, i, "current_connections"));
 		rp_table_str(tb, db_flag(b->databases, i, "paused") ? "yes" : "no");
 		rp_table_str(tb, db_flag(b->databases, i, "disabled") ? "yes" : "no");
@@ -227,7 +233,7 @@ static void sizing_against(struct report *r, const struct bouncer *b, const stru
 	if (!dbs)
 		return;
 	long long procs = b->processes > 0 ? b->processes : 1;
-	double total = open * (double)procs, usable = pools_usable_connections(t->snap);
+	double total = open * (double)procs, usable = checks_usable_connections(t->snap);
 	char *subject = xasprintf("%s -> %s", b->name, t->name);
 	struct check *c;
 	if (isnan(open) || isnan(usable)) {

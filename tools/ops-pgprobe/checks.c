@@ -21,6 +21,18 @@ const char *checks_json_str(const json_t *o, const char *key)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+/* Here, the lowest module that reads the snapshot, so that checks, pools, output, watch
+ * and the PgBouncer sizing all count the slots one way. */
+double checks_reserved_connections(const json_t *snap)
+{
+	return checks_json_num(snap, "superuser_reserved") + checks_json_num(snap, "reserved");
+}
+
+double checks_usable_connections(const json_t *snap)
+{
+	return checks_json_num(snap, "max_connections") - checks_reserved_connections(snap);
+}
+
 /* Many drivers leave application_name empty: say so rather than print "". */
 static char *app_label(const char *app)
 {
@@ -70,8 +82,7 @@ static void check_connections(struct report *r, const struct target *t, const st
 {
 	const json_t *s = t->snap;
 	double max = checks_json_num(s, "max_connections"), total = checks_json_num(s, "total");
-	double reserved = checks_json_num(s, "superuser_reserved") + checks_json_num(s, "reserved");
-	double usable = max - reserved;
+	double reserved = checks_reserved_connections(s), usable = checks_usable_connections(s);
 	double pct = usable > 0 ? 100 * total / usable : 100;
 	const struct threshold *th = &o->th[TH_CONNECTIONS];
 	enum status st = threshold_eval(th, total, usable);
@@ -344,8 +355,7 @@ void checks_target(struct report *r, const struct target *t, const struct probe_
 	check_latency(r, t, o, TH_QUERY, t->query_ms, "probe query answered");
 	check_connections(r, t, o);
 	check_visibility(r, t);
-	double usable = checks_json_num(t->snap, "max_connections") - checks_json_num(t->snap, "superuser_reserved") -
-			checks_json_num(t->snap, "reserved");
+	double usable = checks_usable_connections(t->snap);
 	check_session_age(r, t, o, TH_IDLE_TX, "top_idle_tx", "oldest session idle in transaction",
 			  "no session is idle in transaction",
 			  "the application forgot a COMMIT/ROLLBACK; it holds locks and blocks vacuum: end it or fix the code path");

@@ -14,7 +14,7 @@ static void output_server(struct report *r, const struct target *t)
 {
 	const json_t *s = t->snap;
 	double max = checks_json_num(s, "max_connections");
-	double su = checks_json_num(s, "superuser_reserved"), res = checks_json_num(s, "reserved");
+	double su = checks_json_num(s, "superuser_reserved");
 	rp_open_object(r, "server");
 	rp_text(r, "%s: PostgreSQL ", t->name);
 	rp_string(r, "version", "%s", checks_json_str(s, "version"));
@@ -23,8 +23,8 @@ static void output_server(struct report *r, const struct target *t)
 	rp_text(r, "%s", json_is_true(json_object_get(s, "in_recovery")) ? " (replica)" : "");
 	rp_int(r, "max_connections", ", max_connections %lld", (long long)max);
 	rp_int(r, "superuser_reserved", NULL, (long long)su);
-	rp_int(r, "reserved", ", %lld reserved", (long long)(su + res));
-	rp_int(r, "usable", ", %lld usable", (long long)pools_usable_connections(s));
+	rp_int(r, "reserved", ", %lld reserved", (long long)checks_reserved_connections(s));
+	rp_int(r, "usable", ", %lld usable", (long long)checks_usable_connections(s));
 	/* Amazon RDS's own reserved slots (included in "reserved"), and from 16 whether
 	 * the probe's role may use the reserved_connections slots (null before). */
 	rp_int(r, "rds_superuser_reserved", NULL, (long long)checks_json_num(s, "rds_reserved"));

@@ -73,7 +73,7 @@ static void check_saturation(struct report *r, const struct bouncer *b, const st
 		const char *db = pgbouncer_get(b->pools, i, "database");
 		double size = pgbouncer_pool_size(b, db, pgbouncer_get(b->pools, i, "user")), used = pool_servers_busy(b, i);
 		/* An unlimited pool (size 0, 1.24+) is never saturated; an unknown size is
-		 * no reason to call it full either (the table shows it as -1). */
+		 * no reason to call it full either (the table shows it as "-"). */
 		double pct = size > 0 && isfinite(size) ? 100 * used / size : 0;
 		if (!worst_db || pct > worst_pct) {
 			worst_pct = pct, worst_used = used, worst_size = size;
@@ -178,8 +178,8 @@ static void pools_table(struct report *r, const struct bouncer *b)
 		rp_table_str(tb, pgbouncer_get(b->pools, i, "pool_mode"));
 		double size = pgbouncer_pool_size(b, pgbouncer_get(b->pools, i, "database"), pgbouncer_get(b->pools, i, "user"));
 		double reserve = pgbouncer_reserve_pool(b, pgbouncer_get(b->pools, i, "database"), pgbouncer_get(b->pools, i, "user"));
-		pgbouncer_table_count(tb, isinf(size) ? 0 : isnan(size) ? -1 : size); /* 0: unlimited (1.24+) */
-		pgbouncer_table_count(tb, isnan(reserve) ? -1 : reserve);
+		pgbouncer_table_limit(tb, size);
+		pgbouncer_table_count(tb, reserve);
 		pgbouncer_table_count(tb, pgbouncer_num(b->pools, i, "cl_active"));
 		pgbouncer_table_count(tb, pgbouncer_num(b->pools, i, "cl_waiting"));
 		pgbouncer_table_count(tb, pgbouncer_num(b->pools, i, "sv_active"));

@@ -51,12 +51,21 @@ int pgbouncer_row_named(const PGresult *res, const char *name)
 }
 
 /*
+ * A pool_size PgBouncer gave (SHOW USERS, SHOW DATABASES): from 1.24 a size of 0 means
+ * unlimited: those versions renamed SHOW DATABASES' reserve_pool column to
+ * reserve_pool_size, which tells them apart without another command. INFINITY for
+ * unlimited, NAN when not given (SHOW USERS' empty cell, -1: not set).
+ */
+double pgbouncer_size_value(const struct bouncer *b, double n)
+{
+	bool zero_unlimited = b->databases && PQfnumber(b->databases, "reserve_pool_size") >= 0;
+	return n < 0 ? NAN : n == 0 && zero_unlimited ? INFINITY : n;
+}
+
+/*
  * The effective pool size of a pool, as PgBouncer computes it (pool_pool_size()): the
  * user's pool_size (SHOW USERS, 1.23+; empty when not set), else the database's
- * (SHOW DATABASES shows the database's or default_pool_size). From 1.24 a size of 0
- * means unlimited: those versions renamed SHOW DATABASES' reserve_pool column to
- * reserve_pool_size, which tells them apart without another command. INFINITY for
- * unlimited, NAN when unknown.
+ * (SHOW DATABASES shows the database's or default_pool_size).
  */
 double pgbouncer_pool_size(const struct bouncer *b, const char *db, const char *user)
 {
@@ -65,8 +74,7 @@ double pgbouncer_pool_size(const struct bouncer *b, const char *db, const char *
 		int row = pgbouncer_row_named(b->databases, db);
 		n = row >= 0 ? pgbouncer_num(b->databases, row, "pool_size") : pgbouncer_config_num(b->config, "default_pool_size");
 	}
-	bool zero_unlimited = b->databases && PQfnumber(b->databases, "reserve_pool_size") >= 0;
-	return n == 0 && zero_unlimited ? INFINITY : n;
+	return pgbouncer_size_value(b, n);
 }
 
 /* reserve_pool_size of a pool: the user's (1.24+), else the database's (column
@@ -100,4 +108,15 @@ void pgbouncer_table_count(struct rp_table *tb, double v)
 		rp_table_str(tb, NULL);
 	else
 		rp_table_int(tb, (long long)v);
+}
+
+/* A size or limit cell, one way in every PgBouncer table: unknown or not set is null
+ * ("-" in text), never a made-up -1; unlimited is PgBouncer's own 0 in JSON and
+ * "unlimited" in text, where a 0 would read as "none allowed". */
+void pgbouncer_table_limit(struct rp_table *tb, double v)
+{
+	if (v == INFINITY)
+		rp_table_int_text(tb, 0, "unlimited");
+	else
+		pgbouncer_table_count(tb, v);
 }

@@ -254,13 +254,19 @@ char *checks_who(const json_t *session);
 /* Small accessors over the snapshot (NAN / 0 / NULL when absent). */
 double checks_json_num(const json_t *o, const char *key);
 const char *checks_json_str(const json_t *o, const char *key);
+/* Slots ordinary roles cannot use (superuser_reserved_connections, reserved_connections,
+ * RDS's), and max_connections less those: the one count of usable slots. */
+double checks_reserved_connections(const json_t *snap);
+double checks_usable_connections(const json_t *snap);
 /* Value of a named column in row 0..n of a PGresult; NULL when absent. */
 const char *pgbouncer_get(const PGresult *res, int row, const char *col);
 double pgbouncer_num(const PGresult *res, int row, const char *col);
 /* SHOW CONFIG's value of key (NAN when absent); the row of name in SHOW DATABASES/USERS. */
 double pgbouncer_config_num(const PGresult *cfg, const char *key);
 int pgbouncer_row_named(const PGresult *res, const char *name);
-/* A pool's effective pool_size (INFINITY: unlimited, NAN: unknown) and reserve. */
+/* A pool_size as PgBouncer's version means it (INFINITY: unlimited, NAN: not set); a
+ * pool's effective pool_size (the same) and reserve. */
+double pgbouncer_size_value(const struct bouncer *b, double n);
 double pgbouncer_pool_size(const struct bouncer *b, const char *db, const char *user);
 double pgbouncer_reserve_pool(const struct bouncer *b, const char *db, const char *user);
 /* Is row the admin console's own (database "pgbouncer" in column col)? */
@@ -269,6 +275,8 @@ bool pgbouncer_is_admin_pool(const struct bouncer *b, int row);
 /* A count cell: null when PgBouncer did not give it or no long long holds it. */
 struct rp_table;
 void pgbouncer_table_count(struct rp_table *tb, double v);
+/* A size or limit cell: NAN null ("-"), INFINITY 0 in JSON and "unlimited" in text. */
+void pgbouncer_table_limit(struct rp_table *tb, double v);
 
 /* SHOW CLIENTS grouped by (application_name, addr, user), top groups first. */
 void bouncer_clients_output(struct report *r, const struct bouncer *b);
@@ -279,8 +287,6 @@ void bouncer_capacity_checks(struct report *r, const struct bouncer *b, const st
 /* What the pooler may open (x processes) against each probed server's usable slots. */
 void bouncer_sizing_checks(struct report *r, const struct bouncer *b, const struct target *ts, size_t nt);
 void bouncer_capacity_output(struct report *r, const struct bouncer *b);
-/* max_connections less every reserved slot of a target's snapshot (pools.c). */
-double pools_usable_connections(const json_t *snap);
 
 /* Query text on one line, cut to max characters (output.c). Caller frees. */
 char *output_query_line(const char *q, size_t max);

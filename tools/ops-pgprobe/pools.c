@@ -54,12 +54,6 @@ int pools_from_env(struct pool_spec *p, const char *path, enum dotenv_dialect di
 	return rc;
 }
 
-double pools_usable_connections(const json_t *snap)
-{
-	return checks_json_num(snap, "max_connections") - checks_json_num(snap, "superuser_reserved") -
-	       checks_json_num(snap, "reserved");
-}
-
 void pools_checks(struct report *r, const struct target *t, const struct probe_opts *o)
 {
 	size_t n = 0;
@@ -73,7 +67,7 @@ void pools_checks(struct report *r, const struct target *t, const struct probe_o
 		return;
 	}
 	double max = checks_json_num(t->snap, "max_connections");
-	double reserved = checks_json_num(t->snap, "superuser_reserved") + checks_json_num(t->snap, "reserved");
+	double reserved = checks_reserved_connections(t->snap);
 	double need = 0;
 	struct strbuf parts = STRBUF_INIT;
 	for (size_t i = 0; i < o->npools; i++) {
@@ -85,7 +79,7 @@ void pools_checks(struct report *r, const struct target *t, const struct probe_o
 			sb_addstr(&parts, ", ");
 		pool_model_formula(&parts, p);
 	}
-	double usable = pools_usable_connections(t->snap);
+	double usable = checks_usable_connections(t->snap);
 	double spare = usable - (double)need;
 	struct check *c;
 	if (spare < 0) {

@@ -75,7 +75,7 @@ static void summary_target(FILE *out, const struct target *t, int session_rows)
 	}
 	const json_t *st = json_object_get(s, "by_state");
 	const char *version = checks_json_str(s, "version") ? checks_json_str(s, "version") : "?";
-	double usable = checks_json_num(s, "max_connections") - checks_json_num(s, "superuser_reserved") - checks_json_num(s, "reserved");
+	double usable = checks_usable_connections(s);
 	double total = checks_json_num(s, "total");
 	fprintf(out, "%s  PG %.*s%s  conns %.0f/%.0f (%.0f%%)  idle-in-tx %.0f  waiting %.0f  active %.0f  idle %.0f"
 		"  connect %.0fms query %.0fms\n",

@@ -474,13 +474,16 @@ static void do_job(struct transfer *t, struct blob_job *job)
 		double own = now_ms() + blob_budget_ms(l, job->size);
 		job->deadline_ms = own < l->deadline_ms ? own : l->deadline_ms;
 		enum stream_fault fault = STREAM_FATAL;
+		unsigned long src_token_fetches = registry_token_fetches(t->src);
+		unsigned long dst_token_fetches = registry_token_fetches(t->dst);
 		int rc = attempt_blob(t, job, &fault);
 		if (rc == 201 || rc == 0) {
 			job->result = rc == 201 ? BLOB_MOUNTED : BLOB_COPIED;
 			return;
 		}
 		if (fault == STREAM_REAUTH_SOURCE || fault == STREAM_REAUTH_TARGET)
-			registry_renew_token(fault == STREAM_REAUTH_SOURCE ? t->src : t->dst, &job->error);
+			registry_renew_token(fault == STREAM_REAUTH_SOURCE ? t->src : t->dst,
+					     fault == STREAM_REAUTH_SOURCE ? src_token_fetches : dst_token_fetches, &job->error);
 		if (fault == STREAM_FATAL || fault == STREAM_TOO_LARGE || attempt >= l->retries ||
 		    !http_retry_sleep(l, attempt, NULL)) {
 			job->result = BLOB_FAILED;

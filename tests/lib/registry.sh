@@ -376,6 +376,8 @@ skopeo_digest() {
 #     404                 404 BLOB_UNKNOWN
 #     unauth              passes it on without its Authorization header (a token that
 #                         expired mid-run)
+#     norange             passes it on without its Range header: the whole blob, 200
+#                         (a proxy or cache in front of the registry that ignores Range)
 #     referrers           answers an OCI referrers listing: the file referrers.json next
 #                         to the rules (registries newer than Debian's 2.8)
 #     linkpage            the same, one entry a page, with Link: <...>; rel="next"

@@ -94,7 +94,8 @@ struct registry {
 };
 
 struct http_resp {
-	long status;                 /* 0 when no HTTP response */
+	long status;                 /* 0 when no HTTP response (one whose body went past
+				      * max_body keeps its status, with error set) */
 	struct strbuf body;
 	char *content_type, *digest, *location, *www_auth, *retry_after, *range, *link;
 	char *oci_subject;           /* OCI-Subject: the registry indexed the manifest's subject */
@@ -168,6 +169,12 @@ CURL *registry_easy(struct registry *r, struct curl_slist **headers);
 /* A handle for r without its Authorization (an upload session on another origin, where
  * the client certificate is not sent either). */
 CURL *registry_easy_anonymous(struct registry *r);
+/* A handle for a blob stream to url, bounded by deadline_ms (now_ms() time), counted as a
+ * request; the caller sets its callbacks and *headers. An upload Location on another
+ * origin (storage the registry hands uploads to) is pre-authorized by its URL: it never
+ * gets the registry's Authorization. */
+CURL *registry_stream_handle(struct registry *r, const char *url, struct curl_slist **headers, char *errbuf,
+			     double deadline_ms);
 char *registry_url(const struct registry *r, const char *path);
 /* The closing PUT's URL of the upload session at location: ?digest= or &digest=. */
 char *upload_url(const char *location, const char *digest);

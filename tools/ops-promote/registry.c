@@ -251,6 +251,18 @@ CURL *registry_easy_anonymous(struct registry *r)
 	return http_easy_new(r->limits, r->ca_file);
 }
 
+CURL *registry_stream_handle(struct registry *r, const char *url, struct curl_slist **headers, char *errbuf,
+			     double deadline_ms)
+{
+	CURL *h = registry_same_origin(r, url) ? registry_easy(r, headers) : registry_easy_anonymous(r);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	long left = (long)(deadline_ms - now_ms());
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left > 1 ? left : 1L);
+	registry_count_request(r);
+	return h;
+}
+
 int registry_trace_url_len(const char *path, const char *url)
 {
 	const char *uploads = strstr(path, "/blobs/uploads/");
@@ -315,7 +327,8 @@ static CURLcode perform_once(struct registry *r, const struct http_req *req,
 	resp->content_length = -1;
 	registry_count_request(r);
 	CURLcode cc = curl_easy_perform(curl);
-	if (cc == CURLE_OK)
+	/* a body cut at max_body still came with its status (a 200 to a ranged GET) */
+	if (cc == CURLE_OK || cc == CURLE_WRITE_ERROR)
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
 	if (opskit_verbose) {
 		log_lock();

@@ -314,6 +314,9 @@ int auth_fetch_token(struct registry *r, char **err)
 	int rc;
 	if (r->token_fetching) {
 		rc = wait_for_token(r, err);
+	} else if (!r->realm) { /* a later challenge without one replaced it */
+		*err = xasprintf("%s asks for a Bearer token without naming a realm", r->host);
+		rc = -1;
 	} else {
 		r->token_fetching = true;
 		struct token_query q;

@@ -207,7 +207,8 @@ class H(BaseHTTPRequestHandler):
             # a registry that serves other content than the digest asked for
             with open(os.path.join(os.path.dirname(rules_path), "othermanifest")) as f:
                 path = f.read().strip()
-        dropped = ("connection", "authorization") if fault == "unauth" else ("connection",)
+        dropped = ("connection", "authorization") if fault == "unauth" else \
+            ("connection", "range") if fault == "norange" else ("connection",)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in dropped}
         resp, data = upstream_request(self.command, path, body, headers)
         if fault == "corrupt" and data:
@@ -216,7 +217,7 @@ class H(BaseHTTPRequestHandler):
         if "to204" in mods and 200 <= status < 300:
             status, data = 204, b""
         shown = fault if fault in ("corrupt", "nomount", "nodigest", "baddigest", "unauth", "dashtag", "octet",
-                                   "ctparams", "delay", "offload", "othermanifest") else status
+                                   "ctparams", "delay", "offload", "othermanifest", "norange") else status
         log(log_path, "%s %s %s" % (self.command, self.path, shown))
         self.send_response(status)
         for k, v in resp.getheaders():

@@ -22,7 +22,11 @@
 #              `openssl dgst -sha256 -sign`; the registry trusts the signing cert through
 #              auth.token.rootcertbundle. Every grant asked for is granted. A POST
 #              with the OAuth2 refresh-token grant and refresh_token $REG_REFRESH_TOKEN
-#              is granted too (identity tokens).
+#              is granted too (identity tokens). Faults: the file
+#              $REG_<NAME>_DIR/token-faults, re-read on every request, holding
+#              "CODE N [SKIP]": after SKIP requests (default 0) the next N are answered
+#              CODE (a 429 with Retry-After: 1), counted afresh whenever the file is
+#              rewritten; the log shows each request's status.
 #   registry_requests NAME        number of requests the registry has logged so far
 #   registry_requests_since NAME N  ... since count N (use with the above)
 #   make_test_image DIR TAG [PLATFORMS [LAYER_BYTES [REVISION]]]
@@ -79,25 +83,61 @@ _reg_token_issuer() { # DIR PORT REALM_SERVICE
 	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=opskit token signer" \
 		-keyout "$1/token.key" -out "$1/token.crt" >/dev/null 2>&1 || return 1
 	cat >"$1/token-issuer.py" <<'PY'
-import base64, json, os, subprocess, sys, time, urllib.parse
+import base64, json, os, subprocess, sys, threading, time, urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 d, port, user, password, refresh = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 def b64(b): return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 der = subprocess.run(["openssl", "x509", "-in", d + "/token.crt", "-outform", "DER"],
                      capture_output=True, check=True).stdout
+faults = {"key": None, "seen": 0}
+faults_lock = threading.Lock()
+
+def injected_status():
+    """The status token-faults ("CODE N [SKIP]") asks for this request, or None."""
+    try:
+        st = os.stat(d + "/token-faults")
+        spec = open(d + "/token-faults").read().split()
+    except OSError:
+        return None
+    if len(spec) < 2:
+        return None
+    with faults_lock:
+        key = (st.st_mtime_ns, st.st_ino, tuple(spec))
+        if faults["key"] != key:
+            faults.update(key=key, seen=0)
+        n = faults["seen"]
+        faults["seen"] += 1
+    skip = int(spec[2]) if len(spec) > 2 else 0
+    return int(spec[0]) if skip <= n < skip + int(spec[1]) else None
 
 class H(BaseHTTPRequestHandler):
+    def fault(self):
+        code = injected_status()
+        if code is None:
+            return False
+        body = json.dumps({"errors": [{"code": "UNAVAILABLE", "message": "injected fault"}]}).encode()
+        self.send_response(code)
+        if code == 429:
+            self.send_header("Retry-After", "1")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers(); self.wfile.write(body)
+        return True
     def do_POST(self):
         # the OAuth2 refresh-token grant, for identity tokens (scopes space-separated)
         n = int(self.headers.get("Content-Length") or 0)
         q = urllib.parse.parse_qs(self.rfile.read(min(n, 65536)).decode())
+        if self.fault():
+            return
         if q.get("grant_type") != ["refresh_token"] or q.get("refresh_token") != [refresh]:
             self.send_response(401); self.send_header("Content-Length", "0"); self.end_headers()
             return
         scopes = [s for f in q.get("scope", []) for s in f.split(" ") if s]
         self.grant(q, scopes)
     def do_GET(self):
+        if self.fault():
+            return
         auth = self.headers.get("Authorization", "")
         want = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
         if auth != want:
@@ -336,6 +376,8 @@ skopeo_digest() {
 #     404                 404 BLOB_UNKNOWN
 #     unauth              passes it on without its Authorization header (a token that
 #                         expired mid-run)
+#     norange             passes it on without its Range header: the whole blob, 200
+#                         (a proxy or cache in front of the registry that ignores Range)
 #     referrers           answers an OCI referrers listing: the file referrers.json next
 #                         to the rules (registries newer than Debian's 2.8)
 #     linkpage            the same, one entry a page, with Link: <...>; rel="next"

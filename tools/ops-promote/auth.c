@@ -94,44 +94,38 @@ static size_t token_body_cb(char *data, size_t size, size_t nitems, void *userda
 	return n;
 }
 
-/* One GET of the token URL into body (or, with form, an OAuth2 POST of form to the
- * realm); the status, or 0 + *err on a transport failure. */
-static long token_get_once(struct registry *r, const char *url, const char *form, struct strbuf *body, char **err)
+/* A 429's or 503's Retry-After from the token service, kept for the backoff. */
+static size_t token_header_cb(char *data, size_t size, size_t nitems, void *userdata)
 {
-	CURL *curl = http_easy_new(r->limits, r->ca_file);
-	char errbuf[CURL_ERROR_SIZE] = "";
-	curl_easy_setopt(curl, CURLOPT_URL, form ? r->realm : url);
-	if (form) {
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form);
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(form));
+	char **retry_after = userdata;
+	size_t n = size * nitems;
+	if (n > 12 && !strncasecmp(data, "retry-after:", 12)) {
+		size_t len = n - 12;
+		const char *v = data + 12;
+		while (len && isspace((unsigned char)*v)) {
+			v++;
+			len--;
+		}
+		while (len && isspace((unsigned char)v[len - 1]))
+			len--;
+		free(*retry_after);
+		*retry_after = xstrndup(v, len);
 	}
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, http_request_timeout_ms(r->limits));
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, token_body_cb);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
-	if (r->username && !form) {
-		curl_easy_setopt(curl, CURLOPT_USERNAME, r->username);
-		curl_easy_setopt(curl, CURLOPT_PASSWORD, r->password ? r->password : "");
-	}
-	log_lock();
-	verbosef(1, "> %s %s (token)", form ? "POST" : "GET", form ? r->realm : url);
-	log_unlock();
-	r->token_requests++;
-	long status = 0;
-	CURLcode cc = curl_easy_perform(curl);
-	if (cc == CURLE_OK)
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	else
-		*err = xasprintf("cannot get a token for %s from %s: %s", r->host, r->realm,
-				 *errbuf ? errbuf : curl_easy_strerror(cc));
-	curl_easy_cleanup(curl);
-	return status;
+	return n;
 }
 
-/* Caller holds r->lock. Retried like registry requests: connection errors, 5xx, 408, 429. */
-int auth_fetch_token(struct registry *r, char **err)
+/* What one token fetch sends, copied under r->lock so that the fetch, its retries and
+ * their sleeps run without it (a 401 on another thread may replace r->realm meanwhile). */
+struct token_query {
+	char *realm;
+	char *url;                 /* the GET: realm?service=...&scope=... */
+	char *form;                /* an identity token's OAuth2 POST body, or NULL */
+};
+
+/* Caller holds r->lock. */
+static void token_query_build(const struct registry *r, struct token_query *q)
 {
-	struct strbuf url = STRBUF_INIT, body = STRBUF_INIT;
+	struct strbuf url = STRBUF_INIT;
 	sb_addf(&url, "%s%c", r->realm, strchr(r->realm, '?') ? '&' : '?');
 	if (r->service) {
 		char *enc = curl_easy_escape(NULL, r->service, 0);
@@ -140,61 +134,202 @@ int auth_fetch_token(struct registry *r, char **err)
 	}
 	if (r->scopes)
 		sb_addf(&url, "&%s", r->scopes);
+	q->realm = xstrdup(r->realm);
+	q->url = sb_detach(&url);
+	q->form = NULL;
+	if (!r->identity_token)
+		return;
 	/* an identity token: the OAuth2 refresh-token grant, as the docker CLI does it
 	 * (scopes space-separated in one field) */
 	struct strbuf form = STRBUF_INIT;
-	if (r->identity_token) {
-		char *tok = curl_easy_escape(NULL, r->identity_token, 0);
-		char *svc = curl_easy_escape(NULL, r->service ? r->service : "", 0);
-		sb_addf(&form, "grant_type=refresh_token&client_id=ops-promote&service=%s&refresh_token=%s", svc, tok);
-		log_secret(tok);
-		curl_free(tok);
-		curl_free(svc);
-		if (r->scopes) {
-			sb_addstr(&form, "&");
-			for (const char *c = r->scopes; *c; c++) {
-				if (!strncmp(c, "&scope=", 7)) {
-					sb_addstr(&form, "%20");
-					c += 6;
-				} else {
-					sb_addch(&form, *c);
-				}
+	char *tok = curl_easy_escape(NULL, r->identity_token, 0);
+	char *svc = curl_easy_escape(NULL, r->service ? r->service : "", 0);
+	sb_addf(&form, "grant_type=refresh_token&client_id=ops-promote&service=%s&refresh_token=%s", svc, tok);
+	log_secret(tok);
+	curl_free(tok);
+	curl_free(svc);
+	if (r->scopes) {
+		sb_addstr(&form, "&");
+		for (const char *c = r->scopes; *c; c++) {
+			if (!strncmp(c, "&scope=", 7)) {
+				sb_addstr(&form, "%20");
+				c += 6;
+			} else {
+				sb_addch(&form, *c);
 			}
 		}
 	}
+	q->form = sb_detach(&form);
+}
+
+static void token_query_release(struct token_query *q)
+{
+	free(q->realm);
+	free(q->url);
+	free(q->form);
+}
+
+/* One GET of the token URL into body (or, with a form, an OAuth2 POST of it to the
+ * realm); the status, or 0 + *err on a transport failure. Runs without r->lock: what it
+ * reads of r (credentials, limits, CA file, host) is settled before any worker starts. */
+static long token_get_once(struct registry *r, const struct token_query *q, struct strbuf *body,
+			   char **retry_after, char **err)
+{
+	CURL *curl = http_easy_new(r->limits, r->ca_file);
+	char errbuf[CURL_ERROR_SIZE] = "";
+	curl_easy_setopt(curl, CURLOPT_URL, q->form ? q->realm : q->url);
+	if (q->form) {
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, q->form);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(q->form));
+	}
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, http_request_timeout_ms(r->limits));
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, token_body_cb);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, token_header_cb);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, retry_after);
+	if (r->username && !q->form) {
+		curl_easy_setopt(curl, CURLOPT_USERNAME, r->username);
+		curl_easy_setopt(curl, CURLOPT_PASSWORD, r->password ? r->password : "");
+	}
+	log_lock();
+	verbosef(1, "> %s %s (token)", q->form ? "POST" : "GET", q->form ? q->realm : q->url);
+	log_unlock();
+	pthread_mutex_lock(&r->lock);
+	r->token_requests++;
+	pthread_mutex_unlock(&r->lock);
 	long status = 0;
-	for (int attempt = 0;; attempt++) {
+	CURLcode cc = curl_easy_perform(curl);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	else
+		*err = xasprintf("cannot get a token for %s from %s: %s", r->host, q->realm,
+				 *errbuf ? errbuf : curl_easy_strerror(cc));
+	curl_easy_cleanup(curl);
+	return status;
+}
+
+/* The token in a 200's JSON ("token", else OAuth2's "access_token"), or NULL. */
+static char *token_from_body(const struct strbuf *body)
+{
+	json_t *doc = json_loadb(body->buf ? body->buf : "", body->len, 0, NULL);
+	const char *tok = json_string_value(json_object_get(doc, "token"));
+	if (!tok || !*tok)
+		tok = json_string_value(json_object_get(doc, "access_token"));
+	char *out = tok && *tok ? xstrdup(tok) : NULL;
+	json_decref(doc);
+	return out;
+}
+
+/* The fetch with its retries, without r->lock: retried like registry requests
+ * (connection errors, 5xx, 408, 429, Retry-After honoured), within the run's deadline.
+ * The token, or NULL + *err. */
+static char *token_fetch_retried(struct registry *r, const struct token_query *q, char **err)
+{
+	struct strbuf body = STRBUF_INIT;
+	long status = 0;
+	int attempt;
+	for (attempt = 0;; attempt++) {
+		char *retry_after = NULL;
 		free(*err);
 		*err = NULL;
 		sb_reset(&body);
-		status = token_get_once(r, url.buf, r->identity_token ? form.buf : NULL, &body, err);
+		status = token_get_once(r, q, &body, &retry_after, err);
 		bool retryable = status == 0 || http_status_retryable(status);
-		if (!retryable || attempt >= r->limits->retries || !http_retry_sleep(r->limits, attempt, NULL))
+		bool again = retryable && attempt < r->limits->retries &&
+			     http_retry_sleep(r->limits, attempt, status == 0 ? NULL : retry_after);
+		free(retry_after);
+		if (!again)
 			break;
+		log_lock();
+		if (status)
+			verbosef(1, "retrying the token request to %s after HTTP %ld", q->realm, status);
+		else
+			verbosef(1, "retrying the token request to %s after: %s", q->realm, *err);
+		log_unlock();
 	}
-	int rc = -1;
-	if (status != 200 && !*err) {
-		*err = xasprintf("the token service %s refused a token for %s (HTTP %ld)%s", r->realm, r->host, status,
-				 r->identity_token ? ": the identity token was refused (log in again)"
+	char *tok = NULL;
+	if (status != 200 && !*err && http_status_retryable(status)) {
+		/* not the credentials: the service failing or throttling, until retries ran out */
+		*err = xasprintf("the token service %s did not give a token for %s: HTTP %ld after %d attempts",
+				 q->realm, r->host, status, attempt + 1);
+	} else if (status != 200 && !*err) {
+		*err = xasprintf("the token service %s refused a token for %s (HTTP %ld)%s", q->realm, r->host, status,
+				 q->form ? ": the identity token was refused (log in again)"
 				 : r->username ? ": check the credentials" : ": no credentials were given");
-	} else if (status == 200) {
-		json_t *doc = json_loadb(body.buf ? body.buf : "", body.len, 0, NULL);
-		const char *tok = json_string_value(json_object_get(doc, "token"));
-		if (!tok || !*tok)
-			tok = json_string_value(json_object_get(doc, "access_token"));
-		if (!tok || !*tok) {
-			*err = xasprintf("the token service %s answered without a token", r->realm);
-		} else {
-			log_secret(tok);
-			free(r->authorization);
-			r->authorization = xasprintf("Authorization: Bearer %s", tok);
-			rc = 0;
-		}
-		json_decref(doc);
+	} else if (status == 200 && !(tok = token_from_body(&body))) {
+		*err = xasprintf("the token service %s answered without a token", q->realm);
 	}
-	sb_release(&url);
-	sb_release(&form);
+	if (tok)
+		log_secret(tok);
 	sb_release(&body);
+	return tok;
+}
+
+/* Caller holds r->lock: the fetch in flight is over (its outcome in *err and the return),
+ * or the run's deadline came. Bounded in time and in rounds. */
+#define TOKEN_WAIT_SLICE_MS 100
+static int wait_for_token(struct registry *r, char **err)
+{
+	unsigned long seen = r->token_fetches;
+	double left = r->limits->deadline_ms - now_ms();
+	long rounds = left > 0 ? (long)(left / TOKEN_WAIT_SLICE_MS) + 2 : 1;
+	while (r->token_fetching && r->token_fetches == seen && rounds-- > 0 && !http_interrupted()) {
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += TOKEN_WAIT_SLICE_MS * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&r->token_done, &r->lock, &until);
+	}
+	if (r->token_fetches == seen) {
+		*err = xasprintf("no token for %s: the token request in flight did not finish in time", r->host);
+		return -1;
+	}
+	if (r->token_rc) {
+		*err = xstrdup(r->token_error ? r->token_error : "no token");
+		return -1;
+	}
+	return 0;
+}
+
+/* Caller holds r->lock: the fetch's outcome for r and for every thread waiting on it. */
+static void publish_token(struct registry *r, char *tok, const char *why)
+{
+	if (tok) {
+		free(r->authorization);
+		r->authorization = xasprintf("Authorization: Bearer %s", tok);
+	}
+	free(r->token_error);
+	r->token_error = why ? xstrdup(why) : NULL;
+	r->token_rc = tok ? 0 : -1;
+	r->token_fetches++;
+	r->token_fetching = false;
+	pthread_cond_broadcast(&r->token_done);
+}
+
+int auth_fetch_token(struct registry *r, char **err)
+{
+	pthread_mutex_lock(&r->lock);
+	int rc;
+	if (r->token_fetching) {
+		rc = wait_for_token(r, err);
+	} else if (!r->realm) { /* a later challenge without one replaced it */
+		*err = xasprintf("%s asks for a Bearer token without naming a realm", r->host);
+		rc = -1;
+	} else {
+		r->token_fetching = true;
+		struct token_query q;
+		token_query_build(r, &q);
+		pthread_mutex_unlock(&r->lock);
+		char *tok = token_fetch_retried(r, &q, err);
+		token_query_release(&q);
+		pthread_mutex_lock(&r->lock);
+		publish_token(r, tok, *err);
+		rc = tok ? 0 : -1;
+		free(tok);
+	}
+	pthread_mutex_unlock(&r->lock);
 	return rc;
 }
 

@@ -4,8 +4,11 @@
  * is halved, never below the session's OCI-Chunk-Min-Length; a 416 (the registry has
  * other bytes than we think) resumes from the offset a GET of the session reports. One
  * chunk is in memory at a time; the source's bytes are hashed once, in order. A chunk
- * size learnt from 413s is where the transfer's next chunked blob starts. */
+ * size learnt from 413s is where the transfer's next chunked blob starts. A source that
+ * ignores Range (a 200 with the whole blob to a ranged GET) is read by one GET instead,
+ * in order, paused between chunks. */
 #define _GNU_SOURCE
+#include <curl/curl.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,22 @@
 #define CHUNK_FLOOR (4LL << 10)    /* halving stops here: a limit this low is no upload */
 #define CHUNK_MAX (64LL << 20)     /* larger OCI-Chunk-Min-Length values are refused */
 #define MAX_RESUMES 5              /* 416s answered by a status GET, per blob */
+
+/* The source read by one GET, in order, for a source that ignores Range: the bytes before
+ * the wanted offset are dropped, the wanted ones copied to dst, and the GET is paused
+ * (libcurl offers the rest again on resume) until the next chunk is wanted. */
+struct whole_get {
+	CURLM *multi;              /* NULL: not open */
+	CURL *get;
+	struct curl_slist *headers;
+	long long pos;             /* bytes of the body consumed */
+	char *dst;                 /* the wanted bytes [from, from + n) go here */
+	long long from, n, got;
+	bool paused, done, checked;
+	long status;               /* not 200: the GET failed */
+	CURLcode cc;
+	char errbuf[CURL_ERROR_SIZE];
+};
 
 struct chunked {
 	struct transfer *t;
@@ -31,6 +50,8 @@ struct chunked {
 	bool shrunk;               /* a 413 taught the chunk size */
 	bool verified;             /* the digest matched: a closing PUT sent again (416, 413)
 				      must not finalise c->md a second time */
+	bool ignores_range;        /* the source answered a ranged GET 200: read by whole */
+	struct whole_get whole;
 };
 
 /* What a request may take: its bytes' share of the rule, within the blob's deadline. */
@@ -56,8 +77,123 @@ static void fail_status(struct chunked *c, struct registry *r, const struct http
 	free(ctx);
 }
 
-/* Bytes [offset, offset + n) of the blob from the source into c->buf, hashed when new. */
-static int read_source(struct chunked *c, long long n)
+static size_t whole_write_cb(char *data, size_t size, size_t nitems, void *userdata)
+{
+	struct whole_get *w = userdata;
+	size_t len = size * nitems;
+	if (!w->checked) {
+		w->checked = true;
+		curl_easy_getinfo(w->get, CURLINFO_RESPONSE_CODE, &w->status);
+	}
+	if (w->status != 200)
+		return 0; /* an error document is no blob: the read fails with the status */
+	long long start = w->pos, end = w->pos + (long long)len, want_end = w->from + w->n;
+	long long lo = start > w->from ? start : w->from, hi = end < want_end ? end : want_end;
+	if (hi > lo) {
+		memcpy(w->dst + (lo - w->from), data + (lo - start), (size_t)(hi - lo));
+		w->got = hi - w->from;
+	}
+	if (end > want_end) {
+		w->paused = true;
+		return CURL_WRITEFUNC_PAUSE; /* nothing of it consumed: offered again on resume */
+	}
+	w->pos = end;
+	return len;
+}
+
+static void whole_close(struct whole_get *w)
+{
+	if (!w->multi)
+		return;
+	curl_multi_remove_handle(w->multi, w->get);
+	curl_multi_cleanup(w->multi);
+	curl_easy_cleanup(w->get);
+	curl_slist_free_all(w->headers);
+	memset(w, 0, sizeof(*w));
+}
+
+static void whole_open(struct chunked *c)
+{
+	struct whole_get *w = &c->whole;
+	char *path = xasprintf("/v2/%s/blobs/%s", c->t->src_repo, c->job->digest);
+	char *url = registry_url(c->t->src, path);
+	memset(w, 0, sizeof(*w));
+	w->get = registry_stream_handle(c->t->src, url, &w->headers, w->errbuf, c->job->deadline_ms);
+	curl_easy_setopt(w->get, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(w->get, CURLOPT_MAXREDIRS, 5L);
+	/* paused while a chunk goes up: bounded by the blob's deadline, not by a stall check */
+	curl_easy_setopt(w->get, CURLOPT_LOW_SPEED_TIME, 0L);
+	curl_easy_setopt(w->get, CURLOPT_WRITEFUNCTION, whole_write_cb);
+	curl_easy_setopt(w->get, CURLOPT_WRITEDATA, w);
+	curl_easy_setopt(w->get, CURLOPT_HTTPHEADER, w->headers);
+	w->multi = curl_multi_init();
+	curl_multi_add_handle(w->multi, w->get);
+	log_lock();
+	verbosef(1, "> GET %s (whole, read in order)", url);
+	log_unlock();
+	free(url);
+	free(path);
+}
+
+/* Why the whole GET gave fewer bytes than wanted; whether another attempt may do better. */
+static void whole_failed(struct chunked *c)
+{
+	struct whole_get *w = &c->whole;
+	const char *digest = c->job->digest;
+	if (http_interrupted())
+		fail(c, false, xasprintf("the chunked upload of %s was interrupted", digest));
+	else if (w->checked && w->status != 200)
+		fail(c, http_status_retryable(w->status), xasprintf("GET blob %s (whole: the source ignores Range) "
+								    "answered HTTP %ld", digest, w->status));
+	else if (w->done && w->cc == CURLE_OK)
+		fail(c, true, xasprintf("the source sent %lld bytes of %s, the manifest says %lld", w->pos, digest,
+					c->job->size));
+	else
+		fail(c, true, xasprintf("GET blob %s (whole: the source ignores Range): %s", digest,
+					!w->done ? "timed out" : *w->errbuf ? w->errbuf : curl_easy_strerror(w->cc)));
+}
+
+/* Bytes [offset, offset + n) from the whole GET into c->buf; a read behind the GET's
+ * position (a 416 resumed earlier) starts it again. Bounded by the chunk's time. */
+static int whole_read(struct chunked *c, long long n)
+{
+	struct whole_get *w = &c->whole;
+	if (w->multi && c->offset < w->pos)
+		whole_close(w);
+	if (!w->multi)
+		whole_open(c);
+	w->dst = c->buf;
+	w->from = c->offset;
+	w->n = n;
+	w->got = 0;
+	if (w->paused) {
+		w->paused = false;
+		curl_easy_pause(w->get, CURLPAUSE_CONT); /* may deliver at once */
+	}
+	double deadline = now_ms() + (double)chunk_timeout_ms(c, n);
+	while (w->got < n && !w->done && !http_interrupted() && now_ms() < deadline) {
+		int running = 0, left;
+		if (curl_multi_perform(w->multi, &running) != CURLM_OK)
+			break;
+		CURLMsg *msg;
+		while ((msg = curl_multi_info_read(w->multi, &left)))
+			if (msg->msg == CURLMSG_DONE) {
+				w->done = true;
+				w->cc = msg->data.result;
+			}
+		if (w->got < n && !w->done)
+			curl_multi_poll(w->multi, NULL, 0, 50, NULL);
+	}
+	if (w->got == n)
+		return 0;
+	whole_failed(c);
+	whole_close(w);
+	return -1;
+}
+
+/* A ranged GET of [offset, offset + n) into c->buf. A 200 to it (the source ignores Range
+ * and sends the whole blob, cut at n bytes here) switches to the whole GET. */
+static int ranged_read(struct chunked *c, long long n)
 {
 	char *path = xasprintf("/v2/%s/blobs/%s", c->t->src_repo, c->job->digest);
 	char *range = xasprintf("Range: bytes=%lld-%lld", c->offset, c->offset + n - 1);
@@ -66,24 +202,40 @@ static int read_source(struct chunked *c, long long n)
 	struct http_resp resp = { 0 };
 	int rc = -1;
 	bool whole = c->offset == 0 && n == c->job->size;
-	if (registry_request(c->t->src, &req, &resp) || (resp.status != 206 && !(resp.status == 200 && whole))) {
+	int sent = registry_request(c->t->src, &req, &resp);
+	if (resp.status == 200 && !whole) {
+		log_lock();
+		verbosef(1, "%s ignores Range (HTTP 200 to a ranged GET of %s): reading the blob by one GET, "
+			 "in order", c->t->src->host, c->job->digest);
+		log_unlock();
+		c->ignores_range = true;
+		rc = whole_read(c, n);
+	} else if (sent || (resp.status != 206 && !(resp.status == 200 && whole))) {
 		fail_status(c, c->t->src, &resp, "ranged GET of");
 	} else if ((long long)resp.body.len != n) {
 		fail(c, true, xasprintf("the source sent %zu bytes of %s for a range of %lld", resp.body.len,
 					c->job->digest, n));
 	} else {
 		memcpy(c->buf, resp.body.buf, (size_t)n);
-		if (c->offset + n > c->hashed) {
-			long long from = c->hashed - c->offset;
-			EVP_DigestUpdate(c->md, c->buf + from, (size_t)(n - from));
-			c->hashed = c->offset + n;
-		}
 		rc = 0;
 	}
 	http_resp_release(&resp);
 	free(range);
 	free(path);
 	return rc;
+}
+
+/* Bytes [offset, offset + n) of the blob from the source into c->buf, hashed when new. */
+static int read_source(struct chunked *c, long long n)
+{
+	if (c->ignores_range ? whole_read(c, n) : ranged_read(c, n))
+		return -1;
+	if (c->offset + n > c->hashed) {
+		long long from = c->hashed - c->offset;
+		EVP_DigestUpdate(c->md, c->buf + from, (size_t)(n - from));
+		c->hashed = c->offset + n;
+	}
+	return 0;
 }
 
 static bool digest_matches(struct chunked *c)
@@ -256,6 +408,7 @@ int chunked_upload(struct transfer *t, struct blob_job *job, char **location, lo
 			t->chunk_bytes = c.chunk;
 		pthread_mutex_unlock(&t->lock);
 	}
+	whole_close(&c.whole);
 	EVP_MD_CTX_free(c.md);
 	free(c.buf);
 	return rc > 0 ? 0 : -1;

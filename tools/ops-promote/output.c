@@ -196,7 +196,7 @@ static const char *failure_hint(const char *msg)
 		return "give credentials: --src-creds/--dest-creds, promote.registries in the config, or docker login";
 	if (strstr(msg, "connect") || strstr(msg, "Timeout") || strstr(msg, "timed out") || strstr(msg, "resolve"))
 		return "check that the registry is up and reachable; --timeout and --retries bound the wait";
-	if (strstr(msg, "TOOMANYREQUESTS") || strstr(msg, "HTTP 5"))
+	if (strstr(msg, "TOOMANYREQUESTS") || strstr(msg, "HTTP 5") || strstr(msg, "HTTP 429"))
 		return "the registry is failing or throttling; rerun later (the promotion is idempotent)";
 	return NULL;
 }

@@ -21,7 +21,8 @@
  *   log.c        thread-safe message lock and secret registration
  *
  * Threads: the main thread authenticates against both registries before any worker starts;
- * workers share a registry through its mutex (token cache, counters).
+ * workers share a registry through its mutex (token cache, counters), which no request or
+ * sleep holds: a token fetch runs outside it, one at a time per registry (auth_fetch_token).
  */
 #ifndef OPS_PROMOTE_H
 #define OPS_PROMOTE_H
@@ -82,10 +83,19 @@ struct registry {
 	pthread_mutex_t lock;
 	long requests;               /* HTTP requests to this registry, auth included */
 	long token_requests;
+	/* Bearer token fetches (auth_fetch_token), under lock: one in flight at a time, run
+	 * without the lock; other threads that need a token wait on token_done for its
+	 * outcome instead of asking the token service again. */
+	pthread_cond_t token_done;   /* on CLOCK_MONOTONIC */
+	bool token_fetching;
+	unsigned long token_fetches; /* fetches finished, either way */
+	int token_rc;                /* the last one's outcome: 0, or -1 and token_error */
+	char *token_error;
 };
 
 struct http_resp {
-	long status;                 /* 0 when no HTTP response */
+	long status;                 /* 0 when no HTTP response (one whose body went past
+				      * max_body keeps its status, with error set) */
 	struct strbuf body;
 	char *content_type, *digest, *location, *www_auth, *retry_after, *range, *link;
 	char *oci_subject;           /* OCI-Subject: the registry indexed the manifest's subject */
@@ -159,6 +169,12 @@ CURL *registry_easy(struct registry *r, struct curl_slist **headers);
 /* A handle for r without its Authorization (an upload session on another origin, where
  * the client certificate is not sent either). */
 CURL *registry_easy_anonymous(struct registry *r);
+/* A handle for a blob stream to url, bounded by deadline_ms (now_ms() time), counted as a
+ * request; the caller sets its callbacks and *headers. An upload Location on another
+ * origin (storage the registry hands uploads to) is pre-authorized by its URL: it never
+ * gets the registry's Authorization. */
+CURL *registry_stream_handle(struct registry *r, const char *url, struct curl_slist **headers, char *errbuf,
+			     double deadline_ms);
 char *registry_url(const struct registry *r, const char *path);
 /* The closing PUT's URL of the upload session at location: ?digest= or &digest=. */
 char *upload_url(const char *location, const char *digest);
@@ -166,8 +182,13 @@ void registry_count_request(struct registry *r);
 /* How much of url a -v trace shows: an upload session URL the registry handed out
  * loses its query, which may carry signed state or a presigned signature. */
 int registry_trace_url_len(const char *path, const char *url);
-/* A fresh Bearer token (one expired during a long stream); on failure *err says why. */
-void registry_renew_token(struct registry *r, char **err);
+/* The number of token fetches r finished so far: taken before an attempt, it lets
+ * registry_renew_token tell whether one finished since. */
+unsigned long registry_token_fetches(struct registry *r);
+/* A fresh Bearer token (one expired during a long stream), unless a fetch finished since
+ * the failed attempt began (fetches, from registry_token_fetches then): its outcome
+ * stands. On failure *err says why. */
+void registry_renew_token(struct registry *r, unsigned long fetches, char **err);
 
 /* ---- log.c ---- */
 /* Thread-safe wrappers for messages and secrets (redact's list is not locked). */
@@ -182,7 +203,9 @@ struct auth_challenge {
 };
 int auth_parse_challenge(const char *header, struct auth_challenge *out);
 void auth_challenge_release(struct auth_challenge *c);
-/* Fetches a Bearer token for r's scopes (r->lock held by the caller). 0 or -1 + *err. */
+/* Fetches a Bearer token for r's scopes into r->authorization (r->lock NOT held by the
+ * caller: the fetch and its retry sleeps run without it). One fetch is in flight per
+ * registry: a thread that comes while one is shares its outcome. 0 or -1 + *err. */
 int auth_fetch_token(struct registry *r, char **err);
 /* Credentials for host from $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json,
  * then $DOCKER_CONFIG/config.json or ~/.docker/config.json (auths, identitytoken,

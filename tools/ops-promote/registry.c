@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "base64.h"
 #include "msg.h"
@@ -55,6 +56,11 @@ struct registry *registry_new(const char *host, const struct run_limits *limits)
 	r->base_url = xasprintf("%s://%s", r->plain_http ? "http" : "https", r->api_host);
 	r->limits = limits;
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->token_done, &attr);
+	pthread_condattr_destroy(&attr);
 	return r;
 }
 
@@ -76,6 +82,8 @@ void registry_free(struct registry *r)
 	free(r->service);
 	free(r->scopes);
 	free(r->authorization);
+	free(r->token_error);
+	pthread_cond_destroy(&r->token_done);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
@@ -243,6 +251,18 @@ CURL *registry_easy_anonymous(struct registry *r)
 	return http_easy_new(r->limits, r->ca_file);
 }
 
+CURL *registry_stream_handle(struct registry *r, const char *url, struct curl_slist **headers, char *errbuf,
+			     double deadline_ms)
+{
+	CURL *h = registry_same_origin(r, url) ? registry_easy(r, headers) : registry_easy_anonymous(r);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	long left = (long)(deadline_ms - now_ms());
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left > 1 ? left : 1L);
+	registry_count_request(r);
+	return h;
+}
+
 int registry_trace_url_len(const char *path, const char *url)
 {
 	const char *uploads = strstr(path, "/blobs/uploads/");
@@ -307,7 +327,8 @@ static CURLcode perform_once(struct registry *r, const struct http_req *req,
 	resp->content_length = -1;
 	registry_count_request(r);
 	CURLcode cc = curl_easy_perform(curl);
-	if (cc == CURLE_OK)
+	/* a body cut at max_body still came with its status (a 200 to a ranged GET) */
+	if (cc == CURLE_OK || cc == CURLE_WRITE_ERROR)
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
 	if (opskit_verbose) {
 		log_lock();
@@ -324,11 +345,12 @@ static CURLcode perform_once(struct registry *r, const struct http_req *req,
 }
 
 /* A 401: learn the scheme from the challenge and get credentials for it. Returns true
- * when the request is worth repeating. */
+ * when the request is worth repeating. A token is fetched after the lock is let go: the
+ * other threads' requests go on meanwhile. */
 static bool handle_unauthorized(struct registry *r, const struct http_resp *resp,
 				const char *sent_authorization, char **err)
 {
-	bool retry = false;
+	bool retry = false, fetch = false;
 	pthread_mutex_lock(&r->lock);
 	if (r->authorization && (!sent_authorization || strcmp(r->authorization, sent_authorization))) {
 		/* another thread already renewed it */
@@ -350,8 +372,8 @@ static bool handle_unauthorized(struct registry *r, const struct http_resp *resp
 			free(r->authorization);
 			r->authorization = xasprintf("Authorization: Bearer %s", r->static_token);
 			retry = true;
-		} else if (r->realm) {
-			retry = auth_fetch_token(r, err) == 0;
+		} else {
+			fetch = r->realm != NULL;
 		}
 	} else if (ch.scheme == AUTH_BASIC && r->username && !sent_authorization) {
 		char *plain = xasprintf("%s:%s", r->username, r->password ? r->password : "");
@@ -366,20 +388,38 @@ static bool handle_unauthorized(struct registry *r, const struct http_resp *resp
 	}
 	auth_challenge_release(&ch);
 	pthread_mutex_unlock(&r->lock);
+	if (fetch)
+		retry = auth_fetch_token(r, err) == 0;
 	return retry;
 }
 
-void registry_renew_token(struct registry *r, char **err)
+unsigned long registry_token_fetches(struct registry *r)
 {
 	pthread_mutex_lock(&r->lock);
-	if (r->scheme == AUTH_BEARER && r->realm) {
-		char *why = NULL;
-		if (auth_fetch_token(r, &why)) {
-			free(*err);
-			*err = why;
-		}
+	unsigned long fetches = r->token_fetches;
+	pthread_mutex_unlock(&r->lock);
+	return fetches;
+}
+
+void registry_renew_token(struct registry *r, unsigned long fetches, char **err)
+{
+	pthread_mutex_lock(&r->lock);
+	bool wanted = r->scheme == AUTH_BEARER && r->realm;
+	char *why = NULL;
+	if (wanted && r->token_fetches != fetches) {
+		/* a fetch finished since the attempt began: its outcome is the renewal, so that
+		 * parallel streams that failed on the old token do not each ask again */
+		wanted = false;
+		if (r->token_rc)
+			why = xstrdup(r->token_error ? r->token_error : "no token");
 	}
 	pthread_mutex_unlock(&r->lock);
+	if (wanted && auth_fetch_token(r, &why) == 0)
+		return;
+	if (why) {
+		free(*err);
+		*err = why;
+	}
 }
 
 /* A loopback registry is tried in plain HTTP first (no TLS handshake to wait for, and

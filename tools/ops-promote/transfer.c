@@ -133,20 +133,6 @@ static void finish_get(struct stream *s, CURL *get)
 	s->get_ok = true;
 }
 
-/* A stream's handle. An upload Location on another origin (storage the registry hands
- * uploads to) is pre-authorized by its URL: it never gets the registry's Authorization. */
-static CURL *stream_handle(struct registry *r, const char *url, struct curl_slist **headers, char *errbuf,
-			   double deadline_ms)
-{
-	CURL *h = registry_same_origin(r, url) ? registry_easy(r, headers) : registry_easy_anonymous(r);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	long left = (long)(deadline_ms - now_ms());
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left > 1 ? left : 1L);
-	registry_count_request(r);
-	return h;
-}
-
 /* The upload's answer: an error document to turn into a sentence, bounded. */
 static size_t put_answer_cb(char *data, size_t size, size_t nitems, void *userdata)
 {
@@ -287,9 +273,9 @@ static int stream_blob(struct transfer *t, struct blob_job *job, const char *loc
 	char *get_url = registry_url(t->src, path);
 	char *loc = registry_url(t->dst, location);
 	char *put_url = upload_url(loc, job->digest);
-	CURL *get = stream_handle(t->src, get_url, &get_headers, get_err, job->deadline_ms);
+	CURL *get = registry_stream_handle(t->src, get_url, &get_headers, get_err, job->deadline_ms);
 	s.get = get;
-	CURL *put = stream_handle(t->dst, put_url, &put_headers, put_err, job->deadline_ms);
+	CURL *put = registry_stream_handle(t->dst, put_url, &put_headers, put_err, job->deadline_ms);
 	struct http_resp put_answer = { 0 };
 	wire_stream(get, &get_headers, put, &put_headers, &s, &put_answer.body);
 	log_lock();
@@ -474,13 +460,16 @@ static void do_job(struct transfer *t, struct blob_job *job)
 		double own = now_ms() + blob_budget_ms(l, job->size);
 		job->deadline_ms = own < l->deadline_ms ? own : l->deadline_ms;
 		enum stream_fault fault = STREAM_FATAL;
+		unsigned long src_token_fetches = registry_token_fetches(t->src);
+		unsigned long dst_token_fetches = registry_token_fetches(t->dst);
 		int rc = attempt_blob(t, job, &fault);
 		if (rc == 201 || rc == 0) {
 			job->result = rc == 201 ? BLOB_MOUNTED : BLOB_COPIED;
 			return;
 		}
 		if (fault == STREAM_REAUTH_SOURCE || fault == STREAM_REAUTH_TARGET)
-			registry_renew_token(fault == STREAM_REAUTH_SOURCE ? t->src : t->dst, &job->error);
+			registry_renew_token(fault == STREAM_REAUTH_SOURCE ? t->src : t->dst,
+					     fault == STREAM_REAUTH_SOURCE ? src_token_fetches : dst_token_fetches, &job->error);
 		if (fault == STREAM_FATAL || fault == STREAM_TOO_LARGE || attempt >= l->retries ||
 		    !http_retry_sleep(l, attempt, NULL)) {
 			job->result = BLOB_FAILED;

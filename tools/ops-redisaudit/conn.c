@@ -415,21 +415,24 @@ static void read_server_facts(struct node *n, int db, bool *cluster)
 		freeReplyObject(r);
 }
 
+/* AUTH with the password alone (no user, or an empty one) logs in as Redis' default user. */
 static int node_auth(struct node *n, const struct settings *s)
 {
 	if (!s->password || !*s->password)
 		return 0;
-	redisReply *r = s->username && *s->username
-		? redisCommand(n->c, "AUTH %s %s", s->username, s->password)
-		: redisCommand(n->c, "AUTH %s", s->password);
+	bool as_user = s->username && *s->username;
+	redisReply *r = as_user ? redisCommand(n->c, "AUTH %s %s", s->username, s->password)
+				: redisCommand(n->c, "AUTH %s", s->password);
 	if (!r) {
 		node_set_error(n, "%s: %s", n->label, n->c->errstr);
 		return -1;
 	}
 	int rc = 0;
 	if (r->type == REDIS_REPLY_ERROR) {
-		node_set_error(n, "%s: authentication%s%s failed: %s", n->label,
-			       s->username ? " as " : "", s->username ? s->username : "", r->str);
+		if (as_user)
+			node_set_error(n, "%s: authentication as %s failed: %s", n->label, s->username, r->str);
+		else
+			node_set_error(n, "%s: authentication failed (default user): %s", n->label, r->str);
 		rc = -1;
 	}
 	freeReplyObject(r);

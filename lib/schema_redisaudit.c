@@ -34,7 +34,7 @@ const struct cfg_key opskit_schema_redisaudit[] = {
 		.def = "true"),
 	CFG_KEY("redis.exact_max_elements", CFG_INT, "elements above which a listed key keeps its sampled size",
 		.def = "100000", CFG_RANGE(0, CFG_NO_MAX)),
-	CFG_KEY("redis.top", CFG_INT, "keys and prefixes listed per table",
+	CFG_KEY("redis.top", CFG_INT, "rows of each top-key table, and prefixes shown in text",
 		.def = "10", CFG_RANGE(0, 100000)),
 	CFG_KEY("redis.prefix.delimiters", CFG_STRING, "characters that separate key segments",
 		.def = ":"),

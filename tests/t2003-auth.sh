@@ -1,6 +1,7 @@
 #!/bin/sh
-# ops-redisaudit: AUTH from the URL, the config and REDISCLI_AUTH; ACL users; the password
-# never reaches any output.
+# ops-redisaudit: AUTH from the URL, the config and REDISCLI_AUTH; ACL users and the default
+# user (a password alone, or an empty username), named so when refused; the password never
+# reaches any output.
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_LIB/redis.sh"
 
@@ -60,6 +61,39 @@ test_expect_success 'a wrong password: exit 3, and neither password is printed i
 	done &&
 	test_grep "authentication as auditor failed" err.text &&
 	test_grep "WRONGPASS" out.json
+'
+
+# AUTH with a password alone logs in as the default user: the message says so (it said
+# "authentication as  failed", an empty name, when the config's username was "").
+default_user_refused() {
+	test_grep "127.0.0.1:$REDIS_PORT: authentication failed (default user): WRONGPASS" "$1" &&
+	test_grep_not "authentication as" "$1"
+}
+
+test_expect_success 'a wrong password for the default user: named so, in every format, no password' '
+	for f in text json prometheus nagios; do
+		ops-redisaudit --format $f "redis://:$USERPASS@127.0.0.1:$REDIS_PORT" >dflt.$f 2>dflt.err.$f
+		test $? -eq 3 || return 1
+		no_secret dflt.$f dflt.err.$f || return 1
+	done &&
+	default_user_refused dflt.err.text && default_user_refused dflt.json &&
+	{ REDISCLI_AUTH=$USERPASS ops-redisaudit "$REDIS_URL" >env.out 2>env.err; test $? -eq 3; } &&
+	default_user_refused env.err && no_secret env.out env.err
+'
+
+test_expect_success 'a config username set empty is the default user (its password works, a wrong one is named so)' '
+	cat >empty-user.yaml <<-EOF &&
+	redis:
+	  targets:
+	    cache:
+	      url: redis://127.0.0.1:$REDIS_PORT
+	      username: ""
+	      password: \${TRY_PASS}
+	EOF
+	{ TRY_PASS=$PASS ops-redisaudit --config empty-user.yaml --format json cache >eu.json 2>eu.err; test $? -le 2; } &&
+	test_grep "\"keys\": 2," eu.json && no_secret eu.json eu.err &&
+	{ TRY_PASS=$USERPASS ops-redisaudit --config empty-user.yaml cache >ew.out 2>ew.err; test $? -eq 3; } &&
+	default_user_refused ew.err && no_secret ew.out ew.err
 '
 
 test_expect_success '-v shows OK hints too, never a password (URL, config, REDISCLI_AUTH)' '

@@ -29,6 +29,10 @@
 #       One Sentinel (redis-server --sentinel) monitoring 127.0.0.1:PRIMARY_PORT as
 #       MASTER_NAME (default mymaster, quorum 1), with requirepass SENTINEL_PASS when given.
 #       Sets SENTINEL_PORT.
+#   start_redis_cluster_ipv6
+#       Two primaries that announce ::1 (CLUSTER NODES and MOVED then print the bare
+#       "::1:port"), the first holding every slot; REDIS_BIND must include ::1. Sets
+#       REDIS_CLUSTER_PORTS "p1 p2" and REDIS_CLUSTER_URL redis://127.0.0.1:p1.
 #   stop_redis_pidfile FILE   kill -9 the server of that pid file (a crash, for tests)
 #   Slot moves on the cluster (SLOT set by the caller, a slot that holds keys):
 #   cluster_slot_owner       the port of the primary whose keys are in $SLOT
@@ -39,10 +43,13 @@
 #                            MIGRATING/IMPORTING (an audit then meets ASK)
 #   cluster_give_slot PORT   every node says PORT serves $SLOT (ends a migration: MOVED)
 #
-# Every server runs with --daemonize yes --save '' --appendonly no --bind 127.0.0.1 and is
+# Every server runs with --daemonize yes --save '' --appendonly no --bind $REDIS_BIND and is
 # killed at exit through test_cleanup_add (also when started inside a test body).
+# REDIS_BIND is 127.0.0.1 unless the test sets it after sourcing this file (an IPv6 test:
+# "127.0.0.1 ::1"; loopback only); redis_ipv6_ok says whether ::1 can be used here.
 
 test_require_cmd redis-server redis-cli
+REDIS_BIND=127.0.0.1
 
 # Under SANITIZE=1 a sanitizer report must fail a test even where exit codes 1-2 are fine.
 if [ "${SANITIZE:-}" = 1 ]; then
@@ -64,7 +71,7 @@ _redis_spawn() {
 	_dir=$1 _port=$2
 	shift 2
 	mkdir -p "$_dir"
-	redis-server --port "$_port" --bind 127.0.0.1 --daemonize yes --save '' \
+	redis-server --port "$_port" --bind $REDIS_BIND --daemonize yes --save '' \
 		--appendonly no --dir "$_dir" --pidfile "$_dir/redis.pid" \
 		--logfile "$_dir/redis.log" --unixsocket "$_dir/redis.sock" --unixsocketperm 700 \
 		"$@" || return 1
@@ -209,13 +216,42 @@ start_redis_cluster() {
 	done
 }
 
+redis_ipv6_ok() {
+	python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0)); s.close()' 2>/dev/null
+}
+
+start_redis_cluster_ipv6() {
+	REDIS_CLUSTER_PORTS=
+	for _i in 1 2; do
+		_p=$(_redis_cluster_port)
+		_redis_spawn "$TRASH/cluster6-$_i" "$_p" --cluster-enabled yes --cluster-announce-ip ::1 \
+			--cluster-config-file "$TRASH/cluster6-$_i/nodes.conf" --cluster-node-timeout 5000 || return 1
+		REDIS_CLUSTER_PORTS="$REDIS_CLUSTER_PORTS $_p"
+	done
+	set -- $REDIS_CLUSTER_PORTS
+	REDIS_CLUSTER_PORTS="$1 $2"
+	REDIS_CLUSTER_URL=redis://127.0.0.1:$1
+	redis-cli -p "$1" CLUSTER ADDSLOTSRANGE 0 16383 >/dev/null &&
+	redis-cli -p "$1" CLUSTER MEET ::1 "$2" >/dev/null || return 1
+	# up when each node counts both and calls the cluster ok
+	_n=0
+	for _p in $REDIS_CLUSTER_PORTS; do
+		until redis-cli -p "$_p" CLUSTER INFO | grep -q '^cluster_known_nodes:2' &&
+			redis-cli -p "$_p" CLUSTER INFO | grep -q '^cluster_state:ok'; do
+			_n=$((_n + 1))
+			[ $_n -gt 200 ] && { echo "the IPv6 cluster did not come up" >&2; return 1; }
+			sleep 0.1
+		done
+	done
+}
+
 start_redis_sentinel() {
 	SENTINEL_PORT=$(free_port 55535)
 	_sdir=$TRASH/sentinel-$SENTINEL_PORT
 	mkdir -p "$_sdir" || return 1
 	{
 		echo "port $SENTINEL_PORT"
-		echo "bind 127.0.0.1"
+		echo "bind $REDIS_BIND"
 		echo "daemonize yes"
 		echo "pidfile $_sdir/redis.pid"
 		echo "logfile $_sdir/redis.log"

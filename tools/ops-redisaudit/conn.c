@@ -46,38 +46,17 @@ static void parse_userinfo(const char *s, size_t n, struct target *t)
 		redact_add_secret(t->password);
 }
 
-static int parse_hostport(const char *s, size_t n, struct target *t, char **err)
+/* A URL's host[:port]: an empty host is the local server's. */
+static int parse_hostport(const char *s, size_t n, int default_port, struct target *t, char **err)
 {
-	const char *port_at = NULL;
-	if (n && s[0] == '[') {
-		const char *close = memchr(s, ']', n);
-		if (!close)
-			goto bad;
-		t->host = xstrndup(s + 1, (size_t)(close - s - 1));
-		port_at = close + 1 < s + n && close[1] == ':' ? close + 2 : NULL;
-	} else {
-		const char *colon = memchr(s, ':', n);
-		t->host = xstrndup(s, colon ? (size_t)(colon - s) : n);
-		port_at = colon ? colon + 1 : NULL;
+	struct addr_span a;
+	if (conn_addr_split(s, n, default_port, &a)) {
+		*err = xstrdup("malformed host:port in the Redis URL");
+		return -1;
 	}
-	if (!*t->host) {
-		free(t->host);
-		t->host = xstrdup("127.0.0.1");
-	}
-	t->port = 6379;
-	if (port_at) {
-		char *portstr = xstrndup(port_at, (size_t)(s + n - port_at));
-		long long port;
-		int bad = parse_ll(portstr, &port) || port < 1 || port > 65535;
-		free(portstr);
-		if (bad)
-			goto bad;
-		t->port = (int)port;
-	}
+	t->host = a.host_len ? xstrndup(a.host, a.host_len) : xstrdup("127.0.0.1");
+	t->port = a.port;
 	return 0;
-bad:
-	*err = xstrdup("malformed host:port in the Redis URL");
-	return -1;
 }
 
 /*
@@ -101,14 +80,8 @@ static int parse_sentinel(const char *rest, struct target *t, char **err)
 		size_t n = strcspn(p, ",/");
 		struct target one;
 		memset(&one, 0, sizeof(one));
-		if (parse_hostport(p, n, &one, err)) {
-			free(one.host);
+		if (parse_hostport(p, n, 26379, &one, err))   /* Sentinel's port */
 			return -1;
-		}
-		const char *close = p[0] == '[' ? memchr(p, ']', n) : NULL;
-		bool port_given = close ? close + 1 < p + n && close[1] == ':' : memchr(p, ':', n) != NULL;
-		if (!port_given)
-			one.port = 26379;   /* Sentinel's port */
 		t->sentinels = xrealloc(t->sentinels, sizeof(*t->sentinels) * (t->n_sentinels + 1));
 		t->sentinels[t->n_sentinels++] = conn_addr_label(one.host, one.port);
 		if (!t->host) {
@@ -174,7 +147,7 @@ int conn_target_parse(const char *spec, struct target *t, char **err)
 	if (at)
 		parse_userinfo(rest, (size_t)(at - rest), t);
 	const char *hp = at ? at + 1 : rest;
-	if (parse_hostport(hp, (size_t)(end - hp), t, err)) {
+	if (parse_hostport(hp, (size_t)(end - hp), 6379, t, err)) {
 		conn_target_free(t);   /* what userinfo and host parsed (found by fuzz-redis-url) */
 		return -1;
 	}
@@ -214,32 +187,63 @@ char *conn_addr_label(const char *host, int port)
 	return xasprintf(strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);   /* IPv6 in [] */
 }
 
-/* ---- address map (NAT, tunnels) ---- */
-
-/* Splits "host:port" / "[v6]:port" of n bytes; the port is required. */
-static int split_addr(const char *s, size_t n, char **host, int *port)
+int conn_addr_split(const char *s, size_t n, int default_port, struct addr_span *a)
 {
-	struct target t;
-	memset(&t, 0, sizeof(t));
-	char *err = NULL;
-	const char *colon = memrchr(s, ':', n);
-	if (!colon || colon == s || parse_hostport(s, n, &t, &err)) {
-		free(err);
-		free(t.host);
-		return -1;
+	const char *port_at = NULL;
+	if (n && s[0] == '[') {
+		const char *close = memchr(s, ']', n);
+		if (!close || (close + 1 < s + n && close[1] != ':'))
+			return -1;
+		a->host = s + 1;
+		a->host_len = (size_t)(close - s - 1);
+		port_at = close + 1 < s + n ? close + 2 : NULL;
+	} else {
+		/* the port is after the last colon: a bare IPv6 address has colons of its own */
+		const char *colon = memrchr(s, ':', n);
+		if (default_port && colon && memchr(s, ':', n) != colon)
+			return -1;   /* "::1" with the port optional: an address, or one with a port? */
+		a->host = s;
+		a->host_len = colon ? (size_t)(colon - s) : n;
+		port_at = colon ? colon + 1 : NULL;
 	}
-	*host = t.host;
-	*port = t.port;
+	if (memchr(a->host, '[', a->host_len) || memchr(a->host, ']', a->host_len))
+		return -1;   /* no host has one, and a label could not be read back */
+	if (!port_at) {
+		a->port = default_port;
+		return default_port ? 0 : -1;
+	}
+	size_t digits = (size_t)(s + n - port_at);
+	long port = 0;
+	for (size_t i = 0; i < digits && port <= 65535; i++) {
+		if (port_at[i] < '0' || port_at[i] > '9')
+			return -1;
+		port = port * 10 + (port_at[i] - '0');
+	}
+	if (!digits || port < 1 || port > 65535)
+		return -1;
+	a->port = (int)port;
 	return 0;
 }
+
+int conn_addr_parse(const char *s, size_t n, char **host, int *port)
+{
+	struct addr_span a;
+	if (conn_addr_split(s, n, 0, &a) || !a.host_len)
+		return -1;
+	*host = xstrndup(a.host, a.host_len);
+	*port = a.port;
+	return 0;
+}
+
+/* ---- address map (NAT, tunnels) ---- */
 
 bool conn_address_map_entry_ok(const char *entry, char **why)
 {
 	const char *eq = strchr(entry, '=');
 	char *h1 = NULL, *h2 = NULL;
 	int p1, p2;
-	bool ok = eq && !split_addr(entry, (size_t)(eq - entry), &h1, &p1) &&
-		  !split_addr(eq + 1, strlen(eq + 1), &h2, &p2);
+	bool ok = eq && !conn_addr_parse(entry, (size_t)(eq - entry), &h1, &p1) &&
+		  !conn_addr_parse(eq + 1, strlen(eq + 1), &h2, &p2);
 	free(h1);
 	free(h2);
 	if (!ok)
@@ -249,17 +253,17 @@ bool conn_address_map_entry_ok(const char *entry, char **why)
 
 void conn_map_address(const struct settings *s, const char *host, int port, char **out_host, int *out_port)
 {
-	char *label = conn_addr_label(host, port);
-	size_t ll = strlen(label);
 	for (size_t i = 0; i < s->n_address_map; i++) {
 		const char *e = s->address_map[i], *eq = strchr(e, '=');
-		if (eq && (size_t)(eq - e) == ll && !strncmp(e, label, ll) &&
-		    !split_addr(eq + 1, strlen(eq + 1), out_host, out_port)) {
-			free(label);
+		char *from_host = NULL;
+		int from_port;
+		/* compared as addresses: "::1:7000" and "[::1]:7000" are one node */
+		bool match = eq && !conn_addr_parse(e, (size_t)(eq - e), &from_host, &from_port) &&
+			     from_port == port && !strcmp(from_host, host);
+		free(from_host);
+		if (match && !conn_addr_parse(eq + 1, strlen(eq + 1), out_host, out_port))
 			return;
-		}
 	}
-	free(label);
 	*out_host = xstrdup(host);
 	*out_port = port;
 }
@@ -411,21 +415,24 @@ static void read_server_facts(struct node *n, int db, bool *cluster)
 		freeReplyObject(r);
 }
 
+/* AUTH with the password alone (no user, or an empty one) logs in as Redis' default user. */
 static int node_auth(struct node *n, const struct settings *s)
 {
 	if (!s->password || !*s->password)
 		return 0;
-	redisReply *r = s->username && *s->username
-		? redisCommand(n->c, "AUTH %s %s", s->username, s->password)
-		: redisCommand(n->c, "AUTH %s", s->password);
+	bool as_user = s->username && *s->username;
+	redisReply *r = as_user ? redisCommand(n->c, "AUTH %s %s", s->username, s->password)
+				: redisCommand(n->c, "AUTH %s", s->password);
 	if (!r) {
 		node_set_error(n, "%s: %s", n->label, n->c->errstr);
 		return -1;
 	}
 	int rc = 0;
 	if (r->type == REDIS_REPLY_ERROR) {
-		node_set_error(n, "%s: authentication%s%s failed: %s", n->label,
-			       s->username ? " as " : "", s->username ? s->username : "", r->str);
+		if (as_user)
+			node_set_error(n, "%s: authentication as %s failed: %s", n->label, s->username, r->str);
+		else
+			node_set_error(n, "%s: authentication failed (default user): %s", n->label, r->str);
 		rc = -1;
 	}
 	freeReplyObject(r);
@@ -575,19 +582,17 @@ static int parse_nodes_line(char *line, struct cluster_line *cl)
 	}
 	char *addr = f[1];
 	char *hostname = addr + strcspn(addr, ",");
-	addr[strcspn(addr, "@,")] = '\0';
-	char *colon = strrchr(addr, ':');
-	if (!colon || colon == addr)
+	struct addr_span a;
+	if (conn_addr_split(addr, strcspn(addr, "@,"), 0, &a) || !a.host_len)
 		return -1;   /* no address: a node the cluster lost */
-	*colon = '\0';
-	cl->port = atoi(colon + 1);
-	cl->host = addr[0] == '[' ? addr + 1 : addr;
-	cl->host[strcspn(cl->host, "]")] = '\0';
+	cl->host = (char *)a.host;
+	cl->host[a.host_len] = '\0';   /* the text is ours to cut up */
+	cl->port = a.port;
 	use_hostname(cl, hostname);
 	cl->id = f[0];
 	cl->flags = f[2];
 	cl->primary = f[3];
-	return cl->port > 0 ? 0 : -1;
+	return 0;
 }
 
 bool conn_has_flag(const char *flags, const char *flag)

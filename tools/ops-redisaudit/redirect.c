@@ -22,19 +22,12 @@ static int parse_redirect(const char *err, const char *from_host, char *host, si
 		return -1;   /* TRYAGAIN: a multi-key operation mid-migration, nothing to follow */
 	*asking = !moved;
 	const char *addr = strchr(err + (moved ? 6 : 4), ' ');
-	const char *colon = addr ? strrchr(addr, ':') : NULL;
-	if (!colon)
+	struct addr_span a;
+	if (!addr || conn_addr_split(addr + 1, strlen(addr + 1), 0, &a))
 		return -1;
-	long long p;
-	if (parse_ll(colon + 1, &p) || p < 1 || p > 65535)
-		return -1;
-	*port = (int)p;
-	const char *h = addr + 1;
-	size_t hl = (size_t)(colon - h);
-	if (hl && h[0] == '[' && h[hl - 1] == ']') {   /* [v6]:port */
-		h++;
-		hl -= 2;
-	}
+	*port = a.port;
+	const char *h = a.host;
+	size_t hl = a.host_len;
 	if (!hl) {
 		if (!from_host)
 			return -1;

@@ -417,6 +417,23 @@ int conn_target_parse(const char *spec, struct target *t, char **err);
 void conn_target_free(struct target *t);
 /* "host:port", "[v6]:port" (caller frees). */
 char *conn_addr_label(const char *host, int port);
+/*
+ * The one parser of an address, s[0..n): "host:port", "[v6]:port", or the bare "v6:port"
+ * that CLUSTER NODES and MOVED print (the port is after the last colon). With default_port
+ * 0 the port is required; else it may be left out ("host", "[v6]") and a bare IPv6 address,
+ * then ambiguous, is refused. The port is decimal, 1..65535. The host has no bracket (so
+ * conn_addr_label's output always reads back) and may be empty: what that means is the
+ * caller's. 0 with *a pointing into s, or -1 if malformed.
+ */
+struct addr_span {
+	const char *host;
+	size_t host_len;
+	int port;
+};
+int conn_addr_split(const char *s, size_t n, int default_port, struct addr_span *a);
+/* A whole address with its host and port (one of our labels, an address_map side): 0 with
+ * *host (caller frees) and *port, or -1. */
+int conn_addr_parse(const char *s, size_t n, char **host, int *port);
 /* The address to dial for an announced host:port: its redis.address_map entry, else
  * itself. *out_host is the caller's to free. */
 void conn_map_address(const struct settings *s, const char *host, int port, char **out_host, int *out_port);

@@ -49,18 +49,15 @@ int replica_find_online(struct node *primary, char **host, int *port)
 
 void replica_primary_facts(struct node *n, const struct settings *s, struct caller_list *callers)
 {
-	struct target t;
-	char *err = NULL;
-	char *url = xasprintf("redis://%s", n->primary_label);
-	int bad = conn_target_parse(url, &t, &err);
-	free(url);
-	free(err);
+	char *host = NULL;
+	int port;
+	int bad = conn_addr_parse(n->primary_label, strlen(n->primary_label), &host, &port);
 	struct node p = { .role = NULL };
 	if (!bad) {
-		conn_map_address(s, t.host, t.port, &p.host, &p.port);
+		conn_map_address(s, host, port, &p.host, &p.port);
 		p.label = xstrdup(n->primary_label);
 	}
-	conn_target_free(&t);
+	free(host);
 	if (bad || conn_node_connect(&p, s)) {
 		/* the primary is out of reach: the replica's own view beats none */
 		n->facts_from = xstrdup(n->label);

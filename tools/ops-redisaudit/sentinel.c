@@ -74,16 +74,11 @@ int sentinel_resolve(const struct target *t, const struct settings *s, const cha
 	struct strbuf why = STRBUF_INIT;
 	int rc = -1;
 	for (size_t i = 0; i < t->n_sentinels && rc; i++) {
-		struct target one;
-		char *url = xasprintf("redis://%s", t->sentinels[i]), *perr = NULL;
-		int bad = conn_target_parse(url, &one, &perr);
-		free(url);
-		free(perr);
-		if (bad)
+		struct node sn = { .label = xstrdup(t->sentinels[i]) };
+		if (conn_addr_parse(sn.label, strlen(sn.label), &sn.host, &sn.port)) {
+			conn_node_free(&sn);
 			continue;
-		struct node sn = { .host = one.host, .port = one.port, .label = xstrdup(t->sentinels[i]) };
-		one.host = NULL;
-		conn_target_free(&one);
+		}
 		if (conn_node_open(&sn, &ss))
 			sb_addf(&why, "%s%s", why.len ? "; " : "", sn.error);
 		else

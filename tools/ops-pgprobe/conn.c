@@ -448,6 +448,32 @@ PGresult *conn_query(PGconn *c, const char *sql, double deadline_ms, struct prob
 	return last;
 }
 
+/* The value of keyword in the DSN, else in libpq's defaults (PGSSLROOTCERT...). */
+static const char *option_value(PQconninfoOption *opts, PQconninfoOption *defs, const char *keyword)
+{
+	for (PQconninfoOption *list = opts; list; list = list == opts ? defs : NULL)
+		for (PQconninfoOption *o = list; o->keyword; o++)
+			if (o->val && *o->val && !strcmp(o->keyword, keyword))
+				return o->val;
+	return NULL;
+}
+
+/* The PEM files libpq hands to OpenSSL's file loaders, which wait on a FIFO nobody writes
+ * to and read /dev/zero for ever, out of reach of the poll deadline: refused before any
+ * connection unless a regular file of at most PEM_FILE_MAX (or missing: libpq says
+ * what that means). NULL, or why (to free). */
+static char *unusable_ssl_file(PQconninfoOption *opts, PQconninfoOption *defs)
+{
+	static const char *const keywords[] = { "sslrootcert", "sslcert", "sslkey", "sslcrl" };
+	for (size_t i = 0; i < ARRAY_SIZE(keywords); i++) {
+		const char *path = option_value(opts, defs, keywords[i]);
+		const char *reason = path && strcmp(path, "system") ? unsafe_file_reason(path, PEM_FILE_MAX) : NULL;
+		if (reason)
+			return xasprintf("%s %s cannot be read: %s", keywords[i], path, reason);
+	}
+	return NULL;
+}
+
 char *conn_describe(const char *dsn, bool with_user, char **why)
 {
 	char *errmsg = NULL;
@@ -475,6 +501,15 @@ char *conn_describe(const char *dsn, bool with_user, char **why)
 			else if (!user && !strcmp(o->keyword, "user"))
 				user = o->val;
 		}
+	}
+	char *unusable = unusable_ssl_file(opts, defs);
+	if (unusable) {
+		*why = redact_text(unusable);
+		free(unusable);
+		if (defs)
+			PQconninfoFree(defs);
+		PQconninfoFree(opts);
+		return NULL;
 	}
 	if (host && strchr(host, '@')) {
 		/* "postgresql://u:p@ss@db/app": libpq takes "ss@db" for the host. Say so

@@ -157,6 +157,13 @@ void sb_release(struct strbuf *sb)
 	sb->len = sb->alloc = 0;
 }
 
+void sb_wipe(struct strbuf *sb)
+{
+	if (sb->buf)
+		explicit_bzero(sb->buf, sb->alloc);
+	sb_release(sb);
+}
+
 const char *sb_str(const struct strbuf *sb)
 {
 	return sb->buf ? sb->buf : "";

@@ -43,6 +43,8 @@ void sb_addpad(struct strbuf *sb, char c, size_t n);
 void sb_reset(struct strbuf *sb);
 char *sb_detach(struct strbuf *sb);   /* caller frees; sb is reset */
 void sb_release(struct strbuf *sb);
+/* sb_release() after zeroing the whole buffer: for secrets, not left in freed memory. */
+void sb_wipe(struct strbuf *sb);
 const char *sb_str(const struct strbuf *sb); /* "" when empty */
 /* Appends the whole file at path ("-" is no special name). max > 0 bounds it: a longer
  * file (or an endless device) fails with EFBIG. A FIFO without a writer never blocks:

@@ -16,7 +16,8 @@ mkfifo idle.fifo
 # audit NAME ARGS...: a JSON run into NAME.json (stderr NAME.err, exit code NAME.rc) that
 # must end within 20 s, with no sanitizer report and a whole report.
 audit() {
-	_name=$1 && shift
+	_name=$1
+	shift
 	run_with_timeout 20 ops-redisaudit --format json -o "$_name.json" "$@" 2>"$_name.err"
 	echo $? >"$_name.rc"
 	no_crash "$_name.err" && whole_or_absent "$_name.json" && test "$(cat "$_name.rc")" -ne 124

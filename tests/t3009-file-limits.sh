@@ -21,7 +21,8 @@ printf -- "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" >some
 # promote NAME ARGS...: a run with stderr in NAME.err and exit code in NAME.rc that must
 # end within 20 s with no sanitizer report.
 promote() {
-	_name=$1 && shift
+	_name=$1
+	shift
 	run_with_timeout 20 ops-promote "$@" >"$_name.out" 2>"$_name.err"
 	echo $? >"$_name.rc"
 	no_crash "$_name.err" && test "$(cat "$_name.rc")" -ne 124

@@ -353,14 +353,12 @@ static int auth_file_lookup(const char *path, const char *host, char **user, cha
 		int rc = errno == ENOENT || errno == ENOTDIR ? 0 : -1;   /* no such file: no entry */
 		if (rc)
 			*err = xasprintf("cannot read %s: %s", path, read_failure(errno, SECRET_FILE_MAX));
-		explicit_bzero(text.buf, text.alloc);
-		sb_release(&text);
+		sb_wipe(&text);
 		return rc;
 	}
 	json_error_t jerr;
 	json_t *doc = json_loadb(sb_str(&text), text.len, 0, &jerr);
-	explicit_bzero(text.buf, text.alloc);   /* auths: secrets */
-	sb_release(&text);
+	sb_wipe(&text);   /* auths: secrets */
 	if (!doc) {
 		/* not jerr.text: jansson quotes the token near the error, which may be an auth */
 		*err = xasprintf("%s is not valid JSON (line %d, column %d)", path, jerr.line, jerr.column);

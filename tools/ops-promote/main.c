@@ -154,12 +154,12 @@ static int read_secret_line(const char *path, char **line)
 	struct strbuf sb = STRBUF_INIT;
 	if (sb_read_file(&sb, path, SECRET_FILE_MAX)) {
 		int saved = errno;
-		sb_release(&sb);
+		sb_wipe(&sb);
 		errno = saved;
 		return -1;
 	}
 	*line = xstrndup(sb_str(&sb), strcspn(sb_str(&sb), "\r\n"));
-	sb_release(&sb);
+	sb_wipe(&sb);
 	log_secret(*line);
 	return 0;
 }

@@ -89,8 +89,7 @@ void registry_free(struct registry *r)
 	free(r->base_url);
 	sb_release(&r->ca_pem);
 	sb_release(&r->cert_pem);
-	explicit_bzero(r->key_pem.buf, r->key_pem.alloc);   /* a secret: not left in freed memory */
-	sb_release(&r->key_pem);
+	sb_wipe(&r->key_pem);
 	free(r->username);
 	free(r->password);
 	free(r->static_token);

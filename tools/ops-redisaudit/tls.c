@@ -125,8 +125,7 @@ static int use_private_key(SSL_CTX *ctx, const char *path, char **err)
 	int ok = key && SSL_CTX_use_PrivateKey(ctx, key) == 1;
 	EVP_PKEY_free(key);
 	BIO_free(bio);
-	OPENSSL_cleanse(pem.buf, pem.alloc);   /* a secret: not left in freed memory */
-	sb_release(&pem);
+	sb_wipe(&pem);   /* a secret */
 	return bio && !ok ? -2 : ok ? 0 : -1;
 }
 

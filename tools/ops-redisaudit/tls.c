@@ -89,17 +89,19 @@ static int load_ca_file(SSL_CTX *ctx, const char *path, char **err)
 		loaded += info->crl && X509_STORE_add_crl(store, info->crl) == 1;
 	}
 	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	bool read = bio != NULL;
 	BIO_free(bio);
 	sb_release(&pem);
-	if (bio && !loaded) {
+	if (read && !loaded) {
 		char *why = ERR_peek_last_error() ? tls_reason(NULL) : xstrdup("no PEM certificate in it");
 		*err = xasprintf("cannot read the CA file %s: %s", path, why);
 		free(why);
 	}
-	return bio && loaded ? 0 : -1;
+	return read && loaded ? 0 : -1;
 }
 
-/* As SSL_CTX_use_certificate_chain_file(): the first certificate, then its chain. */
+/* As SSL_CTX_use_certificate_chain_file(): the first certificate, then its chain.
+ * 0; -1 with *err when the file cannot be read; -2 when OpenSSL refuses what it holds. */
 static int use_cert_chain(SSL_CTX *ctx, const char *path, char **err)
 {
 	struct strbuf pem = STRBUF_INIT;
@@ -112,11 +114,13 @@ static int use_cert_chain(SSL_CTX *ctx, const char *path, char **err)
 		if (!(ok = SSL_CTX_add0_chain_cert(ctx, ca) == 1))
 			X509_free(ca);
 	ok = ok && pem_at_end();
+	bool read = bio != NULL;
 	BIO_free(bio);
 	sb_release(&pem);
-	return bio && !ok ? -2 : ok ? 0 : -1;
+	return ok ? 0 : read ? -2 : -1;
 }
 
+/* As SSL_CTX_use_PrivateKey_file(ctx, path, SSL_FILETYPE_PEM); returns as use_cert_chain(). */
 static int use_private_key(SSL_CTX *ctx, const char *path, char **err)
 {
 	struct strbuf pem = STRBUF_INIT;
@@ -124,9 +128,10 @@ static int use_private_key(SSL_CTX *ctx, const char *path, char **err)
 	EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)"") : NULL;
 	int ok = key && SSL_CTX_use_PrivateKey(ctx, key) == 1;
 	EVP_PKEY_free(key);
+	bool read = bio != NULL;
 	BIO_free(bio);
 	sb_wipe(&pem);   /* a secret */
-	return bio && !ok ? -2 : ok ? 0 : -1;
+	return ok ? 0 : read ? -2 : -1;
 }
 
 /* --cert with --key; -1 with *err. */

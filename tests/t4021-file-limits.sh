@@ -1,10 +1,11 @@
 #!/bin/sh
 # ops-pgprobe and the PEM files a DSN names, which libpq hands to OpenSSL's file loaders
-# (sslrootcert, sslcert, sslkey, sslcrl, from the DSN or PGSSLROOTCERT...): those wait on a
-# FIFO nobody writes to and read /dev/zero for ever, beyond the probe's deadline. One
-# that is not a regular file of at most 1 MiB is a bad DSN before any connection: the dsn
-# check, exit 3, at once, the password never shown. A regular or a missing file is left
-# to libpq as before. Each run under timeout 20.
+# (sslrootcert, sslcert, sslkey, sslcrl, from the DSN or PGSSLROOTCERT...) and the service
+# file it reads itself (PGSERVICEFILE): those wait on a FIFO nobody writes to and read
+# /dev/zero for ever, beyond the probe's deadline. One that is not a regular file of at
+# most 1 MiB is a bad DSN before any connection: the dsn check, exit 3, at once, the
+# password never shown. A regular or a missing file is left to libpq as before. Each run
+# under timeout 20.
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_LIB/postgres.sh"
 . "$TEST_LIB/faults.sh"
@@ -51,6 +52,18 @@ test_expect_success 'sslkey=/dev/zero in a DSN with a password: refused, the pas
 	test "$(rc_of key)" -eq 3 &&
 	message_of key dsn >msg && test_grep "sslkey /dev/zero cannot be read: not a regular file" msg &&
 	test_grep_not Sekr1tPa55 key.json key.err
+'
+
+test_expect_success 'a service file that is an idle FIFO or /dev/zero (PGSERVICE, service=): exit 3 at once' '
+	PGSERVICE=app PGSERVICEFILE=$TRASH/idle.fifo probe svc "$DSN" && test "$(rc_of svc)" -eq 3 &&
+	message_of svc dsn >msg && test_grep "the service file .*idle.fifo cannot be read: not a regular file" msg &&
+	PGSERVICEFILE=/dev/zero probe svz "service=app" && test "$(rc_of svz)" -eq 3 &&
+	message_of svz dsn >msg && test_grep "the service file /dev/zero cannot be read: not a regular file" msg
+'
+
+test_expect_success 'a regular service file still names the server' '
+	printf "[app]\nhost=127.0.0.1\nport=%s\nuser=postgres\ndbname=postgres\nsslmode=disable\n" "$PG_PORT" >svc.conf &&
+	PGSERVICEFILE=$TRASH/svc.conf probe svok "service=app" && test "$(rc_of svok)" -le 1
 '
 
 test_done

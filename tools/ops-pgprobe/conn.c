@@ -474,6 +474,32 @@ static char *unusable_ssl_file(PQconninfoOption *opts, PQconninfoOption *defs)
 	return NULL;
 }
 
+/* A service file is a few KiB of key=value sections. */
+#define SERVICE_FILE_MAX (1u << 20)
+
+/* The service file(s) libpq reads when a service is named (the DSN, PGSERVICE), with no
+ * look at what they are: an idle FIFO blocks it, /dev/zero grows one line without end.
+ * Checked before PQconndefaults(), which reads them already. NULL, or why (to free). */
+static char *unusable_service_file(PQconninfoOption *opts)
+{
+	const char *service = option_value(opts, NULL, "service");
+	if (!service)
+		service = getenv("PGSERVICE");
+	if (!service || !*service)
+		return NULL;
+	const char *file = getenv("PGSERVICEFILE"), *home = getenv("HOME"), *sysconf = getenv("PGSYSCONFDIR");
+	char *paths[2] = { file && *file ? xstrdup(file) : home && *home ? xasprintf("%s/.pg_service.conf", home) : NULL,
+			   sysconf && *sysconf ? xasprintf("%s/pg_service.conf", sysconf) : NULL };
+	char *why = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+		const char *reason = paths[i] && !why ? unsafe_file_reason(paths[i], SERVICE_FILE_MAX) : NULL;
+		if (reason)
+			why = xasprintf("the service file %s cannot be read: %s", paths[i], reason);
+		free(paths[i]);
+	}
+	return why;
+}
+
 char *conn_describe(const char *dsn, bool with_user, char **why)
 {
 	char *errmsg = NULL;
@@ -483,6 +509,13 @@ char *conn_describe(const char *dsn, bool with_user, char **why)
 		*why = redact_text(words);
 		free(words);
 		PQfreemem(errmsg);
+		return NULL;
+	}
+	char *unusable = unusable_service_file(opts);
+	if (unusable) {
+		*why = redact_text(unusable);
+		free(unusable);
+		PQconninfoFree(opts);
 		return NULL;
 	}
 	/* What the DSN leaves out comes from libpq's defaults (PGHOST..., the OS user). */
@@ -502,7 +535,7 @@ char *conn_describe(const char *dsn, bool with_user, char **why)
 				user = o->val;
 		}
 	}
-	char *unusable = unusable_ssl_file(opts, defs);
+	unusable = unusable_ssl_file(opts, defs);
 	if (unusable) {
 		*why = redact_text(unusable);
 		free(unusable);

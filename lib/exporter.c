@@ -35,8 +35,6 @@
 #define SPARE_CONNECTIONS 8
 /* Seconds an idle HTTP connection is kept. */
 #define CONNECTION_IDLE_TIMEOUT_S 30u
-/* Bound on a TLS certificate or key file. */
-#define PEM_FILE_MAX (1u << 20)
 
 struct exporter {
 	const struct exporter_config *cfg;
@@ -372,7 +370,7 @@ static char *read_pem(const char *path, char **err)
 {
 	struct strbuf sb = STRBUF_INIT;
 	if (sb_read_file(&sb, path, PEM_FILE_MAX) < 0) {
-		*err = xasprintf("cannot read %s: %s", path, strerror(errno));
+		*err = xasprintf("cannot read %s: %s", path, read_failure(errno, PEM_FILE_MAX));
 		sb_release(&sb);
 		return NULL;
 	}

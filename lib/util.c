@@ -157,6 +157,13 @@ void sb_release(struct strbuf *sb)
 	sb->len = sb->alloc = 0;
 }
 
+void sb_wipe(struct strbuf *sb)
+{
+	if (sb->buf)
+		explicit_bzero(sb->buf, sb->alloc);
+	sb_release(sb);
+}
+
 const char *sb_str(const struct strbuf *sb)
 {
 	return sb->buf ? sb->buf : "";
@@ -209,6 +216,28 @@ int sb_read_file(struct strbuf *sb, const char *path, size_t max)
 	}
 	sb_add(sb, "", 0); /* NUL-terminated even when empty */
 	return 0;
+}
+
+const char *read_failure(int err, size_t max)
+{
+	static _Thread_local char why[64];
+	if (err != EFBIG)
+		return strerror(err);
+	if (max && max % (1u << 20) == 0)
+		snprintf(why, sizeof(why), "larger than %zu MiB", max >> 20);
+	else
+		snprintf(why, sizeof(why), "larger than %zu bytes", max);
+	return why;
+}
+
+const char *unsafe_file_reason(const char *path, size_t max)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return errno == ENOENT ? NULL : strerror(errno);
+	if (!S_ISREG(st.st_mode))
+		return "not a regular file";
+	return (size_t)st.st_size > max ? read_failure(EFBIG, max) : NULL;
 }
 
 int parse_double(const char *s, double *out)

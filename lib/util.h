@@ -43,11 +43,26 @@ void sb_addpad(struct strbuf *sb, char c, size_t n);
 void sb_reset(struct strbuf *sb);
 char *sb_detach(struct strbuf *sb);   /* caller frees; sb is reset */
 void sb_release(struct strbuf *sb);
+/* sb_release() after zeroing the whole buffer: for secrets, not left in freed memory. */
+void sb_wipe(struct strbuf *sb);
 const char *sb_str(const struct strbuf *sb); /* "" when empty */
 /* Appends the whole file at path ("-" is no special name). max > 0 bounds it: a longer
  * file (or an endless device) fails with EFBIG. A FIFO without a writer never blocks:
  * it reads as empty. Returns 0, or -1 with errno set (sb then holds what was read). */
 int sb_read_file(struct strbuf *sb, const char *path, size_t max);
+/* Caps of the small files a user names, by kind: a PEM bundle (CA, certificate, key) or
+ * a secret (password, token, credentials) is a few KiB; past the cap the path names the
+ * wrong thing (/dev/zero, a log, an endless pipe). */
+#define PEM_FILE_MAX (1u << 20)
+#define SECRET_FILE_MAX (1u << 20)
+/* Why sb_read_file(..., max) failed with errno err, for a message: "larger than 1 MiB"
+ * for EFBIG, else strerror(err). The string lives until the thread's next call. */
+const char *read_failure(int err, size_t max);
+/* For a file a library opens itself (libpq's sslrootcert...), which could block on a FIFO
+ * or read /dev/zero for ever: NULL when path is a regular file of at most max bytes or
+ * does not exist (the library says what that means); else why it is refused, as
+ * read_failure() gives it ("not a regular file", "larger than 1 MiB"). */
+const char *unsafe_file_reason(const char *path, size_t max);
 
 /* Numbers and durations. A duration is a number with an optional unit
  * ms, s, m, h, d (no unit = seconds): "250ms", "30s", "1.5h". */

@@ -59,6 +59,14 @@ test_expect_success 'a bound also holds for what is not a regular file' '
 	test_grep "too large" err
 '
 
+test_expect_success 'unsafe_file_reason: what a library must not open itself' '
+	printf "abcd" >four && mkfifo idle.fifo && truncate -s $(((1 << 20) + 1)) big &&
+	for f in four missing idle.fifo /dev/zero big; do opskit-test-helper unsafe-file $f 1048576; done >actual &&
+	opskit-test-helper unsafe-file four 3 >>actual &&
+	printf "%s\n" ok ok "not a regular file" "not a regular file" "larger than 1 MiB" "larger than 3 bytes" >expect &&
+	test_cmp expect actual
+'
+
 test_expect_success 'shell variable names: a letter or _, then letters, digits and _' '
 	opskit-test-helper shell-name A _ a1 A_B_9 1A A-B "" "A B" "É" >actual &&
 	printf "%s\n" "A yes" "_ yes" "a1 yes" "A_B_9 yes" "1A no" "A-B no" " no" "A B no" "É no" >expect &&

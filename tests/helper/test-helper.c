@@ -16,6 +16,7 @@
  *   base64-decode STR...    each argument decoded (strict), or "error"
  *   read-file FILE MAX      sb_read_file(FILE, MAX): the bytes to stdout, or exit 1 and
  *                           strerror on stderr
+ *   unsafe-file FILE MAX    unsafe_file_reason(FILE, MAX), or "ok"
  *   shell-name STR...       "STR yes|no": is STR one shell variable name?
  *   report FORMAT           build a report from a script on stdin (see below), render it
  *   cli ARGS...             parse ARGS with a table of every option kind (lib/cli), load
@@ -504,11 +505,21 @@ static int cmd_read_file(const char *path, const char *max)
 	return rc ? 1 : 0;
 }
 
+static int cmd_unsafe_file(const char *path, const char *max)
+{
+	long long m;
+	if (parse_ll(max, &m) || m < 0)
+		die(3, "bad MAX: %s", max);
+	const char *why = unsafe_file_reason(path, (size_t)m);
+	printf("%s\n", why ? why : "ok");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	set_progname("opskit-test-helper");
 	if (argc < 2)
-		die(3, "usage: opskit-test-helper config|config-keys|config-get|config-coverage|exporter-config|redact|secret-key|secret-path|duration|report|base64-*|read-file|shell-name ...");
+		die(3, "usage: opskit-test-helper config|config-keys|config-get|config-coverage|exporter-config|redact|secret-key|secret-path|duration|report|base64-*|read-file|unsafe-file|shell-name ...");
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "cli"))
 		return cmd_cli(argc - 1, argv + 1);
@@ -557,6 +568,8 @@ int main(int argc, char **argv)
 		return cmd_strings(cmd, argc - 2, argv + 2);
 	if (!strcmp(cmd, "exporter-config") && argc == 4)
 		return cmd_exporter_config(argv[2], argv[3]);
+	if (!strcmp(cmd, "unsafe-file") && argc == 4)
+		return cmd_unsafe_file(argv[2], argv[3]);
 	if (!strcmp(cmd, "read-file") && argc == 4)
 		return cmd_read_file(argv[2], argv[3]);
 	die(3, "unknown or incomplete command: %s", cmd);

@@ -137,6 +137,9 @@ enum status verify_credential(const char *type, const char *value, const struct 
 struct check *ec_report(struct report *r, const char *id, enum status st, const char *subject, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 void ec_location(struct check *c, const char *file, int line, int column);
+/* "cannot read PATH: why" (errno): the one message of every file the check cannot read
+ * (to free). */
+char *ec_unreadable_message(const char *path);
 /* UNKNOWN check id: path cannot be read (errno says why), located at path. */
 struct check *ec_report_unreadable(struct report *r, const char *id, const char *path);
 /* Reads the baseline; -1 with *err (to free) when it cannot. */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "envcheck.h"
 #include "schema.h"
 #include "types.h"
 #include "util.h"
@@ -326,18 +327,21 @@ struct schema *schema_load(const char *path, char **err)
 	s->unknown_keys = ST_WARNING;
 	s->path = path;
 	struct strbuf why = STRBUF_INIT;
-	FILE *fp = fopen(path, "rb");
-	if (!fp) {
-		*err = xasprintf("cannot read schema %s: %s", path, strerror(errno));
+	/* read as env files are, under their cap: --schema /dev/zero or a FIFO must end, and
+	 * libyaml reading the file itself would follow either for ever */
+	struct strbuf text = STRBUF_INIT;
+	if (env_file_read(&text, path) < 0) {
+		*err = ec_unreadable_message(path);
+		sb_release(&text);
 		free(s);
 		return NULL;
 	}
 	yaml_parser_t parser;
 	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_file(&parser, fp);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)sb_str(&text), text.len);
 	s->doc = xcalloc(1, sizeof(yaml_document_t));
 	int loaded = yaml_parser_load(&parser, s->doc);
-	fclose(fp);
+	sb_release(&text);
 	struct loader l = { .doc = s->doc, .path = path, .err = &why };
 	if (!loaded) {
 		sb_addf(&why, "%s:%lu:%lu: %s", path, (unsigned long)parser.problem_mark.line + 1,

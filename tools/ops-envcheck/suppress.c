@@ -108,24 +108,23 @@ int suppress_init(const struct envcheck_opts *o, char **err)
 	 * file lists too, or rewriting it would drop them */
 	if (!o->baseline_path || o->write_baseline)
 		return 0;
-	FILE *fp = fopen(o->baseline_path, "r");
-	if (!fp) {
-		*err = xasprintf("cannot read baseline %s: %s", o->baseline_path, strerror(errno));
+	/* read as env files are, under their cap: --baseline /dev/zero or a FIFO must end */
+	struct strbuf text = STRBUF_INIT;
+	if (env_file_read(&text, o->baseline_path) < 0) {
+		*err = ec_unreadable_message(o->baseline_path);
+		sb_release(&text);
 		return -1;
 	}
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	while ((len = getline(&line, &cap, fp)) > 0) {
-		if (line[len - 1] == '\n')
-			line[--len] = '\0';
-		if (!len || line[0] == '#')
-			continue;
-		baseline = xrealloc(baseline, (nbaseline + 1) * sizeof(char *));
-		baseline[nbaseline++] = xstrdup(line);
+	for (const char *line = sb_str(&text), *end = line + text.len; line < end;) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		size_t len = nl ? (size_t)(nl - line) : (size_t)(end - line);
+		if (len && line[0] != '#') {
+			baseline = xrealloc(baseline, (nbaseline + 1) * sizeof(char *));
+			baseline[nbaseline++] = xstrndup(line, len);
+		}
+		line += len + 1;
 	}
-	free(line);
-	fclose(fp);
+	sb_release(&text);
 	return 0;
 }
 
@@ -164,9 +163,16 @@ static struct seen *find_seen(const struct check *c)
 	return NULL;
 }
 
+char *ec_unreadable_message(const char *path)
+{
+	return xasprintf("cannot read %s: %s", path, strerror(errno));
+}
+
 struct check *ec_report_unreadable(struct report *r, const char *id, const char *path)
 {
-	struct check *c = ec_report(r, id, ST_UNKNOWN, path, "cannot read %s: %s", path, strerror(errno));
+	char *msg = ec_unreadable_message(path);
+	struct check *c = ec_report(r, id, ST_UNKNOWN, path, "%s", msg);
+	free(msg);
 	ec_location(c, path, 0, 0);
 	return c;
 }

@@ -448,6 +448,58 @@ PGresult *conn_query(PGconn *c, const char *sql, double deadline_ms, struct prob
 	return last;
 }
 
+/* The value of keyword in the DSN, else in libpq's defaults (PGSSLROOTCERT...). */
+static const char *option_value(PQconninfoOption *opts, PQconninfoOption *defs, const char *keyword)
+{
+	for (PQconninfoOption *list = opts; list; list = list == opts ? defs : NULL)
+		for (PQconninfoOption *o = list; o->keyword; o++)
+			if (o->val && *o->val && !strcmp(o->keyword, keyword))
+				return o->val;
+	return NULL;
+}
+
+/* The PEM files libpq hands to OpenSSL's file loaders, which wait on a FIFO nobody writes
+ * to and read /dev/zero for ever, out of reach of the poll deadline: refused before any
+ * connection unless a regular file of at most PEM_FILE_MAX (or missing: libpq says
+ * what that means). NULL, or why (to free). */
+static char *unusable_ssl_file(PQconninfoOption *opts, PQconninfoOption *defs)
+{
+	static const char *const keywords[] = { "sslrootcert", "sslcert", "sslkey", "sslcrl" };
+	for (size_t i = 0; i < ARRAY_SIZE(keywords); i++) {
+		const char *path = option_value(opts, defs, keywords[i]);
+		const char *reason = path && strcmp(path, "system") ? unsafe_file_reason(path, PEM_FILE_MAX) : NULL;
+		if (reason)
+			return xasprintf("%s %s cannot be read: %s", keywords[i], path, reason);
+	}
+	return NULL;
+}
+
+/* A service file is a few KiB of key=value sections. */
+#define SERVICE_FILE_MAX (1u << 20)
+
+/* The service file(s) libpq reads when a service is named (the DSN, PGSERVICE), with no
+ * look at what they are: an idle FIFO blocks it, /dev/zero grows one line without end.
+ * Checked before PQconndefaults(), which reads them already. NULL, or why (to free). */
+static char *unusable_service_file(PQconninfoOption *opts)
+{
+	const char *service = option_value(opts, NULL, "service");
+	if (!service)
+		service = getenv("PGSERVICE");
+	if (!service || !*service)
+		return NULL;
+	const char *file = getenv("PGSERVICEFILE"), *home = getenv("HOME"), *sysconf = getenv("PGSYSCONFDIR");
+	char *paths[2] = { file && *file ? xstrdup(file) : home && *home ? xasprintf("%s/.pg_service.conf", home) : NULL,
+			   sysconf && *sysconf ? xasprintf("%s/pg_service.conf", sysconf) : NULL };
+	char *why = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+		const char *reason = paths[i] && !why ? unsafe_file_reason(paths[i], SERVICE_FILE_MAX) : NULL;
+		if (reason)
+			why = xasprintf("the service file %s cannot be read: %s", paths[i], reason);
+		free(paths[i]);
+	}
+	return why;
+}
+
 char *conn_describe(const char *dsn, bool with_user, char **why)
 {
 	char *errmsg = NULL;
@@ -457,6 +509,13 @@ char *conn_describe(const char *dsn, bool with_user, char **why)
 		*why = redact_text(words);
 		free(words);
 		PQfreemem(errmsg);
+		return NULL;
+	}
+	char *unusable = unusable_service_file(opts);
+	if (unusable) {
+		*why = redact_text(unusable);
+		free(unusable);
+		PQconninfoFree(opts);
 		return NULL;
 	}
 	/* What the DSN leaves out comes from libpq's defaults (PGHOST..., the OS user). */
@@ -475,6 +534,15 @@ char *conn_describe(const char *dsn, bool with_user, char **why)
 			else if (!user && !strcmp(o->keyword, "user"))
 				user = o->val;
 		}
+	}
+	unusable = unusable_ssl_file(opts, defs);
+	if (unusable) {
+		*why = redact_text(unusable);
+		free(unusable);
+		if (defs)
+			PQconninfoFree(defs);
+		PQconninfoFree(opts);
+		return NULL;
 	}
 	if (host && strchr(host, '@')) {
 		/* "postgresql://u:p@ss@db/app": libpq takes "ss@db" for the host. Say so

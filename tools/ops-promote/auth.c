@@ -175,7 +175,7 @@ static void token_query_release(struct token_query *q)
 static long token_get_once(struct registry *r, const struct token_query *q, struct strbuf *body,
 			   char **retry_after, char **err)
 {
-	CURL *curl = http_easy_new(r->limits, r->ca_file);
+	CURL *curl = http_easy_new(r->limits, &r->ca_pem);
 	char errbuf[CURL_ERROR_SIZE] = "";
 	curl_easy_setopt(curl, CURLOPT_URL, q->form ? q->realm : q->url);
 	if (q->form) {
@@ -481,16 +481,23 @@ static const char *host_helper(json_t *helpers, const char *host)
  * *pass, 0 none, -1 + *err. */
 static int auth_file_lookup(const char *path, const char *host, char **user, char **pass, char **err)
 {
-	json_error_t jerr;
-	json_t *doc = json_load_file(path, 0, &jerr);
-	if (!doc) {
-		int rc = 0;
-		if (access(path, F_OK) == 0) {
-			/* not jerr.text: jansson quotes the token near the error, which may be an auth */
-			*err = xasprintf("%s is not valid JSON (line %d, column %d)", path, jerr.line, jerr.column);
-			rc = -1;
-		}
+	/* read by us, bounded: jansson's own reading waits on a FIFO nobody writes to and
+	 * reads an endless pipe to its end */
+	struct strbuf text = STRBUF_INIT;
+	if (sb_read_file(&text, path, SECRET_FILE_MAX) < 0) {
+		int rc = errno == ENOENT || errno == ENOTDIR ? 0 : -1;   /* no such file: no entry */
+		if (rc)
+			*err = xasprintf("cannot read %s: %s", path, read_failure(errno, SECRET_FILE_MAX));
+		sb_wipe(&text);
 		return rc;
+	}
+	json_error_t jerr;
+	json_t *doc = json_loadb(sb_str(&text), text.len, 0, &jerr);
+	sb_wipe(&text);   /* auths: secrets */
+	if (!doc) {
+		/* not jerr.text: jansson quotes the token near the error, which may be an auth */
+		*err = xasprintf("%s is not valid JSON (line %d, column %d)", path, jerr.line, jerr.column);
+		return -1;
 	}
 	int found = 0;
 	/* what a helper is asked with: the key docker login stored (Docker Hub's URL) */

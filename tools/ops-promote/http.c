@@ -82,7 +82,7 @@ void http_global_cleanup(void)
 	curl_global_cleanup();
 }
 
-CURL *http_easy_new(const struct run_limits *l, const char *ca_file)
+CURL *http_easy_new(const struct run_limits *l, const struct strbuf *ca_pem)
 {
 	CURL *curl = curl_easy_init();
 	if (!curl)
@@ -94,8 +94,11 @@ CURL *http_easy_new(const struct run_limits *l, const char *ca_file)
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (ca_file)
-		curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file);
+	if (ca_pem && ca_pem->len) {
+		/* it replaces CURLOPT_CAINFO's default bundle, as a CA file given by name does */
+		struct curl_blob ca = { ca_pem->buf, ca_pem->len, CURL_BLOB_COPY };
+		curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &ca);
+	}
 	if (l->low_speed_secs > 0) {
 		curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, l->low_speed_bytes);
 		curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, l->low_speed_secs);

@@ -152,14 +152,14 @@ static void set_creds(struct registry *r, const char *user, const char *pass)
 static int read_secret_line(const char *path, char **line)
 {
 	struct strbuf sb = STRBUF_INIT;
-	if (sb_read_file(&sb, path, 65536)) {
+	if (sb_read_file(&sb, path, SECRET_FILE_MAX)) {
 		int saved = errno;
-		sb_release(&sb);
+		sb_wipe(&sb);
 		errno = saved;
 		return -1;
 	}
 	*line = xstrndup(sb_str(&sb), strcspn(sb_str(&sb), "\r\n"));
-	sb_release(&sb);
+	sb_wipe(&sb);
 	log_secret(*line);
 	return 0;
 }
@@ -190,7 +190,7 @@ static void registry_credentials(struct registry *r, const struct config *cfg, c
 		if (pass_file) {
 			if (read_secret_line(pass_file, &pass_from_file))
 				die(3, "promote.registries.%s.password_file %s: cannot read it: %s", entry, pass_file,
-				    strerror(errno));
+				    read_failure(errno, SECRET_FILE_MAX));
 			pass = pass_from_file;
 		}
 		if (token) {
@@ -233,7 +233,7 @@ static char *creds_from(const struct cli_tool *t, const char *option, const char
 		return NULL;
 	char *creds = NULL;
 	if (file && read_secret_line(file, &creds))
-		cli_usage_error(t, "--%s %s: cannot read it: %s", option, file, strerror(errno));
+		cli_usage_error(t, "--%s %s: cannot read it: %s", option, file, read_failure(errno, SECRET_FILE_MAX));
 	if (!file) {
 		log_secret(value);
 		creds = xstrndup(value, strcspn(value, "\r\n"));
@@ -284,12 +284,7 @@ static struct registry *make_registry(const char *host, const struct config *cfg
 		cert = dir_cert;
 		ckey = dir_key;
 	}
-	if (ca)
-		r->ca_file = xstrdup(ca);
-	if (cert) {
-		r->client_cert = xstrdup(cert);
-		r->client_key = ckey ? xstrdup(ckey) : NULL;
-	}
+	registry_set_tls(r, ca, cert, cert ? ckey : NULL);
 	free(dir_ca);
 	free(dir_cert);
 	free(dir_key);

@@ -70,8 +70,9 @@ struct registry {
 	char *base_url;           /* "https://host" or "http://host" */
 	bool plain_http;
 	bool probe_scheme;        /* loopback: plain HTTP first, HTTPS when it answers as TLS */
-	char *ca_file;
-	char *client_cert, *client_key;  /* mTLS: PEM certificate and key for this registry */
+	/* TLS: the CA bundle, and the client certificate and key of mTLS, read once by
+	 * registry_set_tls() and given to libcurl as blobs; empty when not set */
+	struct strbuf ca_pem, cert_pem, key_pem;
 	char *username, *password;   /* NULL when anonymous */
 	char *static_token;          /* a configured registry token, used as Bearer */
 	char *identity_token;        /* an OAuth2 refresh token, exchanged at the realm */
@@ -125,9 +126,9 @@ void http_global_init(void);
 bool http_interrupted(void);
 void http_global_cleanup(void);
 /* A new easy handle with the run's connect timeout, stall limit, TLS verification (and
- * ca_file when not NULL), User-Agent and shared caches; never NULL. */
+ * the CA bundle ca_pem when not empty), User-Agent and shared caches; never NULL. */
 typedef void CURL;
-CURL *http_easy_new(const struct run_limits *l, const char *ca_file);
+CURL *http_easy_new(const struct run_limits *l, const struct strbuf *ca_pem);
 /* The timeout for one request: the per-request limit, or what is left of the run. */
 long http_request_timeout_ms(const struct run_limits *l);
 /* What one attempt at moving bytes of a blob may take: --timeout, plus one second per
@@ -152,6 +153,9 @@ bool registry_host_is_loopback(const char *host);
 /* Whether the absolute url is on r's scheme, host and port (relative paths are). */
 bool registry_same_origin(const struct registry *r, const char *url);
 struct registry *registry_new(const char *host, const struct run_limits *limits);
+/* Reads the TLS files of r (each may be NULL; key NULL: the key is in cert), at most
+ * PEM_FILE_MAX each; exits 3 naming the file when one cannot be read. */
+void registry_set_tls(struct registry *r, const char *ca_file, const char *cert, const char *key);
 void registry_free(struct registry *r);
 /* Adds a token scope ("repository:team/app:pull,push") asked for when a Bearer challenge
  * comes; the broadest set for the run is asked for once. */

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <curl/curl.h>
 #include <jansson.h>
@@ -64,6 +65,27 @@ struct registry *registry_new(const char *host, const struct run_limits *limits)
 	return r;
 }
 
+/* A PEM file read whole, bounded and without blocking: libcurl's own reading of a CA,
+ * certificate or key file follows /dev/zero for ever and waits on an idle FIFO. Exits 3
+ * naming the file (never its content) when it cannot be read or holds no PEM. */
+static void read_pem(struct strbuf *pem, const char *path, const char *what, const char *host)
+{
+	if (sb_read_file(pem, path, PEM_FILE_MAX) < 0)
+		die(3, "cannot read the %s %s for %s: %s", what, path, host, read_failure(errno, PEM_FILE_MAX));
+	if (!memmem(sb_str(pem), pem->len, "-----BEGIN ", 11))
+		die(3, "cannot read the %s %s for %s: no PEM in it", what, path, host);
+}
+
+void registry_set_tls(struct registry *r, const char *ca_file, const char *cert, const char *key)
+{
+	if (ca_file)
+		read_pem(&r->ca_pem, ca_file, "CA file", r->host);
+	if (cert)
+		read_pem(&r->cert_pem, cert, "client certificate", r->host);
+	if (cert && key)
+		read_pem(&r->key_pem, key, "client key", r->host);
+}
+
 void registry_free(struct registry *r)
 {
 	if (!r)
@@ -71,9 +93,9 @@ void registry_free(struct registry *r)
 	free(r->host);
 	free(r->api_host);
 	free(r->base_url);
-	free(r->ca_file);
-	free(r->client_cert);
-	free(r->client_key);
+	sb_release(&r->ca_pem);
+	sb_release(&r->cert_pem);
+	sb_wipe(&r->key_pem);
 	free(r->username);
 	free(r->password);
 	free(r->static_token);
@@ -234,10 +256,13 @@ static size_t body_cb(char *data, size_t size, size_t nitems, void *userdata)
 /* A handle to this registry: the run's defaults (http_easy_new) and its Authorization. */
 CURL *registry_easy(struct registry *r, struct curl_slist **headers)
 {
-	CURL *curl = http_easy_new(r->limits, r->ca_file);
-	if (r->client_cert) {
-		curl_easy_setopt(curl, CURLOPT_SSLCERT, r->client_cert);
-		curl_easy_setopt(curl, CURLOPT_SSLKEY, r->client_key ? r->client_key : r->client_cert);
+	CURL *curl = http_easy_new(r->limits, &r->ca_pem);
+	if (r->cert_pem.len) {
+		struct curl_blob cert = { r->cert_pem.buf, r->cert_pem.len, CURL_BLOB_COPY };
+		const struct strbuf *k = r->key_pem.len ? &r->key_pem : &r->cert_pem;
+		struct curl_blob key = { k->buf, k->len, CURL_BLOB_COPY };
+		curl_easy_setopt(curl, CURLOPT_SSLCERT_BLOB, &cert);
+		curl_easy_setopt(curl, CURLOPT_SSLKEY_BLOB, &key);
 	}
 	pthread_mutex_lock(&r->lock);
 	if (r->authorization)
@@ -248,7 +273,7 @@ CURL *registry_easy(struct registry *r, struct curl_slist **headers)
 
 CURL *registry_easy_anonymous(struct registry *r)
 {
-	return http_easy_new(r->limits, r->ca_file);
+	return http_easy_new(r->limits, &r->ca_pem);
 }
 
 CURL *registry_stream_handle(struct registry *r, const char *url, struct curl_slist **headers, char *errbuf,

@@ -4,6 +4,7 @@
  * nothing is kept per id. Growth comes from a previous JSON report (--compare), whose
  * "prefixes" list gives the counts of then.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -21,11 +22,23 @@ struct leak_baseline {
 	char *error;             /* why the file could not be used */
 };
 
+/* A report's tables are bounded by --top and prefix.max: far below this. */
+#define COMPARE_REPORT_MAX (64u << 20)
+
 static struct leak_baseline *baseline_load(const char *path)
 {
 	struct leak_baseline *b = xcalloc(1, sizeof(*b));
+	/* read by us, bounded: jansson's own file reading blocks on an idle FIFO and reads
+	 * an endless pipe to its end */
+	struct strbuf text = STRBUF_INIT;
+	if (sb_read_file(&text, path, COMPARE_REPORT_MAX) < 0) {
+		b->error = xasprintf("cannot read %s: %s", path, read_failure(errno, COMPARE_REPORT_MAX));
+		sb_release(&text);
+		return b;
+	}
 	json_error_t err;
-	b->root = json_load_file(path, 0, &err);
+	b->root = json_loadb(sb_str(&text), text.len, 0, &err);
+	sb_release(&text);
 	if (!b->root) {
 		b->error = xasprintf("cannot read %s: %s (line %d)", path, err.text, err.line);
 		return b;

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
@@ -48,6 +49,111 @@ static char *tls_reason(SSL *ssl)
 	return xstrdup(*buf ? buf : "connection closed during the handshake");
 }
 
+/* The PEM files are read by us, not by OpenSSL's file loaders: those block on a FIFO
+ * nobody writes to and read /dev/zero for ever. Bounded (PEM_FILE_MAX) and
+ * non-blocking (sb_read_file), then parsed from memory. No password callback: an
+ * encrypted key fails at once instead of prompting on the terminal. */
+static BIO *pem_read(const char *path, const char *what, struct strbuf *pem, char **err)
+{
+	if (sb_read_file(pem, path, PEM_FILE_MAX) < 0) {
+		*err = xasprintf("cannot read the %s %s: %s", what, path, read_failure(errno, PEM_FILE_MAX));
+		return NULL;
+	}
+	BIO *bio = BIO_new_mem_buf(sb_str(pem), (int)pem->len);
+	if (!bio)
+		*err = xasprintf("cannot read the %s %s: out of memory", what, path);
+	return bio;
+}
+
+/* The end of a PEM stream read to its last object is no error. */
+static bool pem_at_end(void)
+{
+	unsigned long e = ERR_peek_last_error();
+	if (ERR_GET_LIB(e) != ERR_LIB_PEM || ERR_GET_REASON(e) != PEM_R_NO_START_LINE)
+		return false;
+	ERR_clear_error();
+	return true;
+}
+
+/* As SSL_CTX_load_verify_locations(ctx, path, NULL): every certificate and CRL of path. */
+static int load_ca_file(SSL_CTX *ctx, const char *path, char **err)
+{
+	struct strbuf pem = STRBUF_INIT;
+	BIO *bio = pem_read(path, "CA file", &pem, err);
+	STACK_OF(X509_INFO) *infos = bio ? PEM_X509_INFO_read_bio(bio, NULL, NULL, (void *)"") : NULL;
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	int loaded = 0;
+	for (int i = 0; infos && i < sk_X509_INFO_num(infos); i++) {
+		X509_INFO *info = sk_X509_INFO_value(infos, i);
+		loaded += info->x509 && X509_STORE_add_cert(store, info->x509) == 1;
+		loaded += info->crl && X509_STORE_add_crl(store, info->crl) == 1;
+	}
+	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	bool read = bio != NULL;
+	BIO_free(bio);
+	sb_release(&pem);
+	if (read && !loaded) {
+		char *why = ERR_peek_last_error() ? tls_reason(NULL) : xstrdup("no PEM certificate in it");
+		*err = xasprintf("cannot read the CA file %s: %s", path, why);
+		free(why);
+	}
+	return read && loaded ? 0 : -1;
+}
+
+/* As SSL_CTX_use_certificate_chain_file(): the first certificate, then its chain.
+ * 0; -1 with *err when the file cannot be read; -2 when OpenSSL refuses what it holds. */
+static int use_cert_chain(SSL_CTX *ctx, const char *path, char **err)
+{
+	struct strbuf pem = STRBUF_INIT;
+	BIO *bio = pem_read(path, "client certificate", &pem, err);
+	X509 *leaf = bio ? PEM_read_bio_X509_AUX(bio, NULL, NULL, (void *)"") : NULL;
+	int ok = leaf && SSL_CTX_use_certificate(ctx, leaf) == 1 && SSL_CTX_clear_chain_certs(ctx) == 1;
+	X509_free(leaf);
+	X509 *ca;
+	while (ok && (ca = PEM_read_bio_X509(bio, NULL, NULL, (void *)"")))
+		if (!(ok = SSL_CTX_add0_chain_cert(ctx, ca) == 1))
+			X509_free(ca);
+	ok = ok && pem_at_end();
+	bool read = bio != NULL;
+	BIO_free(bio);
+	sb_release(&pem);
+	return ok ? 0 : read ? -2 : -1;
+}
+
+/* As SSL_CTX_use_PrivateKey_file(ctx, path, SSL_FILETYPE_PEM); returns as use_cert_chain(). */
+static int use_private_key(SSL_CTX *ctx, const char *path, char **err)
+{
+	struct strbuf pem = STRBUF_INIT;
+	BIO *bio = pem_read(path, "private key", &pem, err);
+	EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)"") : NULL;
+	int ok = key && SSL_CTX_use_PrivateKey(ctx, key) == 1;
+	EVP_PKEY_free(key);
+	bool read = bio != NULL;
+	BIO_free(bio);
+	sb_wipe(&pem);   /* a secret */
+	return ok ? 0 : read ? -2 : -1;
+}
+
+/* --cert with --key; -1 with *err. */
+static int use_client_cert(SSL_CTX *ctx, const struct settings *s, char **err)
+{
+	if (!s->cert || !s->key) {
+		*err = xstrdup("--cert and --key go together");
+		return -1;
+	}
+	int rc = use_cert_chain(ctx, s->cert, err);
+	if (rc == 0)
+		rc = use_private_key(ctx, s->key, err);
+	if (rc == 0 && SSL_CTX_check_private_key(ctx) != 1)
+		rc = -2;
+	if (rc == -2) {   /* read, but OpenSSL refused it */
+		char *why = tls_reason(NULL);
+		*err = xasprintf("cannot use the client certificate %s with its key: %s", s->cert, why);
+		free(why);
+	}
+	return rc ? -1 : 0;
+}
+
 struct ssl_ctx_st *tls_context(const struct settings *s, char **err)
 {
 	pthread_mutex_lock(&ctx_lock);
@@ -62,30 +168,20 @@ struct ssl_ctx_st *tls_context(const struct settings *s, char **err)
 	/* a record without data (a TLS 1.3 session ticket) must not make the relay's SSL_read
 	 * wait for data while the command that would bring it waits to be relayed */
 	SSL_CTX_clear_mode(ctx, SSL_MODE_AUTO_RETRY);
-	int ok = s->ca_file ? SSL_CTX_load_verify_locations(ctx, s->ca_file, NULL)
-			    : SSL_CTX_set_default_verify_paths(ctx);
-	if (ok != 1) {
+	int rc = 0;
+	if (s->ca_file)
+		rc = load_ca_file(ctx, s->ca_file, err);
+	else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
 		char *why = tls_reason(NULL);
-		*err = xasprintf("cannot read the CA file %s: %s", s->ca_file ? s->ca_file : "(system)", why);
+		*err = xasprintf("cannot read the CA file (system): %s", why);
 		free(why);
+		rc = -1;
+	}
+	if (rc == 0 && (s->cert || s->key))
+		rc = use_client_cert(ctx, s, err);
+	if (rc) {
 		SSL_CTX_free(ctx);
 		return NULL;
-	}
-	if (s->cert || s->key) {
-		if (!s->cert || !s->key) {
-			*err = xstrdup("--cert and --key go together");
-			SSL_CTX_free(ctx);
-			return NULL;
-		}
-		if (SSL_CTX_use_certificate_chain_file(ctx, s->cert) != 1 ||
-		    SSL_CTX_use_PrivateKey_file(ctx, s->key, SSL_FILETYPE_PEM) != 1 ||
-		    SSL_CTX_check_private_key(ctx) != 1) {
-			char *why = tls_reason(NULL);
-			*err = xasprintf("cannot use the client certificate %s with its key: %s", s->cert, why);
-			free(why);
-			SSL_CTX_free(ctx);
-			return NULL;
-		}
 	}
 	return ctx;
 }

@@ -69,13 +69,9 @@ struct env_file {
 	struct dotenv_result res;   /* in the chosen dialect */
 };
 
-/* The dialects a repository's services commonly share a .env between (compose, python,
- * node, shell): the portability check compares them, mask.c masks what each loads. */
-#define ENV_PORTABLE_DIALECTS 4
-
 /* ---- env_file.c ---- */
-/* Reads and parses path, then masks its secrets (mask_source). Returns -1 with errno
- * set when the file cannot be read. */
+/* Reads and parses path (registers secret values). Returns -1 with errno set when the
+ * file cannot be read. */
 int env_file_load(struct env_file *f, const char *path, const struct envcheck_opts *o);
 void env_file_free(struct env_file *f);
 /* The loaded value of key across files (last file wins), or NULL; *where if present. */
@@ -161,6 +157,9 @@ int print_file(const char *path, const struct envcheck_opts *o);
  * UTF-8 (WARNING): one finding. */
 bool lint_encoding(struct report *r, const struct env_file *f);
 void lint_style(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
+/* The dialects a repository's services commonly share a .env between (compose, python,
+ * node, shell): the portability check compares them, mask.c masks what each loads. */
+#define ENV_PORTABLE_DIALECTS 4
 void portability_check(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
 void lint_diagnostics(struct report *r, const struct env_file *f);
 void secrets_check(struct report *r, const struct env_file *f, const struct envcheck_opts *o);

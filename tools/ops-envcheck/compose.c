@@ -82,6 +82,14 @@ static void use_variable(struct cctx *c, const char *name, size_t len, char op, 
 	free(n);
 }
 
+/* Appends the value of name, noting whether the process environment gave it. */
+static void substitute(struct cctx *c, struct strbuf *out, const char *name, const char *v)
+{
+	if (getenv(name))
+		c->used_env = true;
+	sb_addstr(out, v);
+}
+
 /* Walks s as Compose's template does: every variable it would look up is checked
  * (use_variable) and, when out is given, the result is appended to it. A default
  * ${A:-${B}} is only looked at when A is unset (or empty with the colon), an
@@ -114,13 +122,11 @@ static void interpolate(struct cctx *c, const char *s, size_t len, int line, str
 			j++;
 		char *name = xstrndup(s + start, j - start);
 		const char *v = project_value(c, name);
-		if (out && v && getenv(name))
-			c->used_env = true;
 		if (!braced) {
 			if (check)
 				use_variable(c, s + start, j - start, 0, false, line);
 			if (out && v)
-				sb_addstr(out, v);
+				substitute(c, out, name, v);
 			free(name);
 			i = j - 1;
 			continue;
@@ -140,7 +146,7 @@ static void interpolate(struct cctx *c, const char *s, size_t len, int line, str
 		if ((op == '-' && !set) || (op == '+' && set))
 			interpolate(c, arg, arg_len, line, out, check, depth + 1);
 		else if (out && op != '+' && v)
-			sb_addstr(out, v);
+			substitute(c, out, name, v);
 		free(name);
 		i = close;
 	}

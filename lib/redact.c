@@ -8,28 +8,78 @@
 
 #include "util.h"
 
-/* Registered literal secrets. A run registers a handful (DSN passwords, tokens), so a
- * linear list is the simplest thing that is fast enough. */
+/* Registered literal secrets, longest first (a secret that contains another is masked
+ * whole; equal lengths in the order registered), with their lengths. A run registers a
+ * handful (DSN passwords, tokens) or, for a large env file, one a line: a set of the
+ * strings (open addressing) keeps registering linear, and the list stays sorted as it
+ * grows, so that redact_text() only reads it (threads may call it at once). */
 static char **secrets;
-static size_t nsecrets;
+static size_t *secret_lens;
+static size_t nsecrets, secrets_cap;
+static const char **known;  /* the same strings, hashed; a power of two of slots */
+static size_t known_cap;
 
 #define MIN_LITERAL_SECRET 4
 
+static size_t hash_string(const char *s)
+{
+	size_t h = 1469598103934665603u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return h;
+}
+
+/* The slot of value in known: where it is, or the empty one where it would go. */
+static size_t known_slot(const char *value)
+{
+	size_t i = hash_string(value) & (known_cap - 1);
+	while (known[i] && strcmp(known[i], value))
+		i = (i + 1) & (known_cap - 1);
+	return i;
+}
+
+static void grow_known(void)
+{
+	const char **old = known;
+	size_t old_cap = known_cap;
+	known_cap = known_cap ? 2 * known_cap : 64;
+	known = xcalloc(known_cap, sizeof(*known));
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i])
+			known[known_slot(old[i])] = old[i];
+	free(old);
+}
+
 void redact_add_secret(const char *value)
 {
-	if (!value || strlen(value) < MIN_LITERAL_SECRET)
+	size_t len = value ? strlen(value) : 0;
+	if (len < MIN_LITERAL_SECRET)
 		return;
-	for (size_t i = 0; i < nsecrets; i++)
-		if (!strcmp(secrets[i], value))
-			return;
-	secrets = xrealloc(secrets, sizeof(*secrets) * (nsecrets + 1));
-	secrets[nsecrets++] = xstrdup(value);
-	/* Longest first, so a secret that contains another is masked whole. */
-	for (size_t i = nsecrets - 1; i > 0 && strlen(secrets[i]) > strlen(secrets[i - 1]); i--) {
-		char *t = secrets[i];
-		secrets[i] = secrets[i - 1];
-		secrets[i - 1] = t;
+	if (2 * (nsecrets + 1) > known_cap)
+		grow_known();
+	size_t slot = known_slot(value);
+	if (known[slot])
+		return;
+	if (nsecrets == secrets_cap) {
+		secrets_cap = secrets_cap ? 2 * secrets_cap : 16;
+		secrets = xrealloc(secrets, sizeof(*secrets) * secrets_cap);
+		secret_lens = xrealloc(secret_lens, sizeof(*secret_lens) * secrets_cap);
 	}
+	/* after every secret at least as long: binary search, the list is sorted */
+	size_t lo = 0, hi = nsecrets;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (secret_lens[mid] >= len)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(secrets + lo + 1, secrets + lo, sizeof(*secrets) * (nsecrets - lo));
+	memmove(secret_lens + lo + 1, secret_lens + lo, sizeof(*secret_lens) * (nsecrets - lo));
+	secrets[lo] = xstrdup(value);
+	secret_lens[lo] = len;
+	known[slot] = secrets[lo];
+	nsecrets++;
 }
 
 void redact_reset(void)
@@ -37,8 +87,12 @@ void redact_reset(void)
 	for (size_t i = 0; i < nsecrets; i++)
 		free(secrets[i]);
 	free(secrets);
+	free(secret_lens);
+	free(known);
 	secrets = NULL;
-	nsecrets = 0;
+	secret_lens = NULL;
+	known = NULL;
+	nsecrets = secrets_cap = known_cap = 0;
 }
 
 /* Masks "scheme://user:PASSWORD@" in place in sb, from position start. */
@@ -117,7 +171,7 @@ char *redact_text(const char *in)
 	sb_addstr(&a, in);
 	for (size_t i = 0; i < nsecrets; i++) {
 		const char *s = secrets[i];
-		size_t sl = strlen(s);
+		size_t sl = secret_lens[i];
 		if (!strstr(sb_str(&a), s))
 			continue;
 		sb_reset(&b);

@@ -58,6 +58,16 @@ test_expect_success 'a secret that contains another is masked whole' '
 	test_cmp expect actual
 '
 
+test_expect_success 'the longer is masked whole whatever the order; thousands registered, duplicates too' '
+	{
+		printf "password=abcdefgh\npassword=abcd\n" &&
+		i=0 && while [ $i -lt 3000 ]; do i=$((i + 1)); echo "password=tok${i}x password=tok1x"; done &&
+		printf "abcd abcdefgh tok1x tok3000x tok20x\n"
+	} | opskit-test-helper redact | tail -n 1 >actual &&
+	printf "*** *** *** *** ***\n" >expect &&
+	test_cmp expect actual
+'
+
 test_expect_success 'registered secrets are masked in every report format' '
 	printf "secret\thunter2-hunter2\ncheck\tc\tcritical\thunter2-hunter2\tmsg hunter2-hunter2\nhint\tuse hunter2-hunter2\nmetric\tn\t1\t-\t-\t-\t-\t-\n" >script &&
 	for f in text json prometheus nagios sarif github; do

@@ -19,9 +19,7 @@
 #include <yaml.h>
 
 #include "envcheck.h"
-#include "redact.h"
 #include "schema.h"
-#include "secrets.h"
 #include "util.h"
 
 struct cctx {
@@ -36,6 +34,7 @@ struct cctx {
 	size_t nenv_files;
 	size_t nvars;
 	const struct schema *schema;  /* --stack compose --schema: applied per service */
+	bool used_env;                /* interpolate() took a value from the process environment */
 };
 
 static const struct env_file *only_in_env_file(struct cctx *c, const char *name)
@@ -83,6 +82,14 @@ static void use_variable(struct cctx *c, const char *name, size_t len, char op, 
 	free(n);
 }
 
+/* Appends the value of name, noting whether the process environment gave it. */
+static void substitute(struct cctx *c, struct strbuf *out, const char *name, const char *v)
+{
+	if (getenv(name))
+		c->used_env = true;
+	sb_addstr(out, v);
+}
+
 /* Walks s as Compose's template does: every variable it would look up is checked
  * (use_variable) and, when out is given, the result is appended to it. A default
  * ${A:-${B}} is only looked at when A is unset (or empty with the colon), an
@@ -119,7 +126,7 @@ static void interpolate(struct cctx *c, const char *s, size_t len, int line, str
 			if (check)
 				use_variable(c, s + start, j - start, 0, false, line);
 			if (out && v)
-				sb_addstr(out, v);
+				substitute(c, out, name, v);
 			free(name);
 			i = j - 1;
 			continue;
@@ -139,7 +146,7 @@ static void interpolate(struct cctx *c, const char *s, size_t len, int line, str
 		if ((op == '-' && !set) || (op == '+' && set))
 			interpolate(c, arg, arg_len, line, out, check, depth + 1);
 		else if (out && op != '+' && v)
-			sb_addstr(out, v);
+			substitute(c, out, name, v);
 		free(name);
 		i = close;
 	}
@@ -239,9 +246,9 @@ static void load_env_file(struct cctx *c, const char *service, const char *writt
 	f->path = path; /* owned: freed with the context */
 	c->nenv_files++;
 	lint_diagnostics(c->r, f);
-	if (checked_already(c, &st)) {
-		secrets_register(f, c->o);
-	} else { /* as an operand is: its disable comments, tracked, history, permissions, formats */
+	/* as an operand is: its disable comments, tracked, history, permissions, formats
+	 * (its secrets are masked already: env_file_load) */
+	if (!checked_already(c, &st)) {
 		suppress_scan(f);
 		secrets_check(c->r, f, c->o);
 	}
@@ -304,7 +311,9 @@ static void origin_set(struct origins *os, const char *key, char *from, char *va
 
 /* KEY without a value (environment: [KEY] or KEY: with nothing): Compose takes it from
  * the process environment, whose value is never shown. The entry goes in the service's
- * table (os) and, for the schema, its environment (env, when given). */
+ * table (os) and, for the schema, its environment (env, when given); a value from the
+ * process environment, whole or interpolated, is from_env there: mask_source() makes
+ * it secret, as in an env file. */
 static void environment_entry(struct cctx *c, struct origins *os, struct dotenv_result *env, const char *key,
 			      size_t keylen, const char *value, int line)
 {
@@ -313,20 +322,16 @@ static void environment_entry(struct cctx *c, struct origins *os, struct dotenv_
 	const char *given = getenv(k);
 	if (value) {
 		struct strbuf out = STRBUF_INIT;
+		c->used_env = false;
 		interpolate(c, value, strlen(value), line, &out, false, 0);
 		v = xstrdup(sb_str(&out));
 		sb_release(&out);
-		if (secrets_format(k, v, c->o)) /* a credential written into the compose file itself */
-			redact_add_secret(v);
 		if (env)
-			dotenv_result_add(env, k, v, line, 1);
+			dotenv_result_add(env, k, v, line, 1)->from_env = c->used_env;
 		from = xasprintf("%s:%d environment", c->path, line);
 	} else {
-		if (env && given) { /* in CI the process environment holds secrets: never shown */
-			env_file_mark_secret(k);
-			redact_add_secret(given);
+		if (env && given) /* in CI the process environment holds secrets: never shown */
 			dotenv_result_add(env, k, given, line, 1)->from_env = true;
-		}
 		from = xasprintf("%s:%d environment, %s", c->path, line,
 				 given ? "from the process environment (value not shown)"
 				       : "not set in the process environment");
@@ -393,6 +398,7 @@ static void service_origins(struct cctx *c, struct rp_table *t, const char *svc,
 			origin_set(&os, e->key, xstrdup(c->env_files[f].path), v ? xstrdup(v) : NULL);
 		}
 	environment_entries(c, &os, &env, get(c, service, "environment"));
+	mask_source(&(struct env_file){ .path = c->path, .res = env }, c->o);
 	for (size_t i = 0; i < os.n; i++) {
 		struct origin *x = &os.v[i];
 		rp_table_str(t, svc);

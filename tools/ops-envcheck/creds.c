@@ -19,7 +19,6 @@
 
 #include "base64.h"
 #include "envcheck.h"
-#include "redact.h"
 #include "types.h"
 #include "util.h"
 
@@ -95,7 +94,7 @@ static int check_double_escaped(const char *pem, struct strbuf *why)
 			sb_addch(&fixed, *p);
 		}
 	}
-	redact_add_secret(sb_str(&fixed));
+	mask_derived(sb_str(&fixed));
 	bool parses = check_private_key(sb_str(&fixed), &ignore, &bad) == 0;
 	sb_addf(why, "step 5 (private key): private_key holds \\n escapes instead of line breaks "
 		"(the JSON was escaped twice)%s", parses ? "; unescaped, the key parses" : "");
@@ -145,9 +144,9 @@ static int check_json(const char *text, size_t len, struct strbuf *ok, struct st
 	int rc = -1;
 	const char *pk = string_field(j, "private_key"), *pkid = string_field(j, "private_key_id");
 	if (pk)
-		redact_add_secret(pk);
+		mask_derived(pk);
 	if (pkid)
-		redact_add_secret(pkid);
+		mask_derived(pkid);
 	const char *type = string_field(j, "type");
 	static const char *const fields[] = { "project_id", "private_key_id", "private_key", "client_email",
 					      "token_uri" };
@@ -225,7 +224,7 @@ int creds_gcp_b64(const char *value, struct strbuf *ok, struct strbuf *why)
 			return -1;
 		}
 	}
-	redact_add_secret(sb_str(&raw));
+	mask_derived(sb_str(&raw));
 	int rc = check_json(sb_str(&raw), raw.len, ok, why);
 	sb_release(&raw);
 	if (rc == 0 && how.len) {
@@ -286,6 +285,6 @@ int creds_gcp_text(const char *type, const char *value, struct strbuf *json)
 	}
 	sb_release(&how);
 	if (rc == 0)
-		redact_add_secret(sb_str(json));
+		mask_derived(sb_str(json));
 	return rc;
 }

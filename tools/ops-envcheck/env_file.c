@@ -1,7 +1,8 @@
 /*
  * env_file — loading .env files, looking keys up in them, the rules that make a key or
  * a value secret, and which names are env files (discovery and the git history share
- * them). Every check module leans on this file; it calls none of them.
+ * them). Every check module leans on this file; it calls none of them, only mask.c
+ * right after parsing (the one owner of masking).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +21,9 @@ static size_t nschema_secret_keys;
 
 void env_file_mark_secret(const char *key)
 {
+	for (size_t i = 0; i < nschema_secret_keys; i++)
+		if (!strcmp(schema_secret_keys[i], key))
+			return;
 	schema_secret_keys = xrealloc(schema_secret_keys, (nschema_secret_keys + 1) * sizeof(char *));
 	schema_secret_keys[nschema_secret_keys++] = xstrdup(key);
 }
@@ -144,21 +148,8 @@ int env_file_load(struct env_file *f, const char *path, const struct envcheck_op
 		dopts.lookup_ctx = o->lookup_ctx;
 	}
 	dotenv_parse(f->buf, f->len, &dopts, &f->res);
-	for (size_t i = 0; i < f->res.n; i++) {
-		const struct dotenv_entry *e = &f->res.entries[i];
-		/* a value taken from the checker's environment (X=${CI_TOKEN}) is secret */
-		if (e->from_env && e->value && !declared_secret(e->key, o))
-			env_file_mark_secret(e->key);
-	}
-	env_file_mask_secrets(&f->res, o);
+	mask_source(f, o);
 	return 0;
-}
-
-void env_file_mask_secrets(const struct dotenv_result *res, const struct envcheck_opts *o)
-{
-	for (size_t i = 0; i < res->n; i++)
-		if (res->entries[i].value && env_file_value_is_secret(res->entries[i].key, res->entries[i].value, o))
-			redact_add_secret(res->entries[i].value);
 }
 
 void env_file_free(struct env_file *f)

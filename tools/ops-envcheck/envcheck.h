@@ -16,6 +16,8 @@
  *  verify.c       --verify: asks a credential's issuer whether it works (provider table)
  *  creds.c        cloud / TTS credentials (Google service account, Azure, AWS, ElevenLabs)
  *  types.c        the value types a schema names (types.h)
+ *  mask.c         the one owner of masking: registers a parsed source's secrets (env_file.c,
+ *                 the history checks and compose call it right after parsing)
  *  env_file.c     loading .env files, key lookup, which keys and values are secret (a pasted
  *                 service account too), env file names
  *  suppress.c     every check is made here: disable comments, envcheck.ignore, baseline
@@ -76,8 +78,6 @@ int env_file_read(struct strbuf *sb, const char *path);
  * file cannot be read. */
 int env_file_load(struct env_file *f, const char *path, const struct envcheck_opts *o);
 void env_file_free(struct env_file *f);
-/* Registers for masking every value of res that env_file_value_is_secret() says is one. */
-void env_file_mask_secrets(const struct dotenv_result *res, const struct envcheck_opts *o);
 /* The loaded value of key across files (last file wins), or NULL; *where if present. */
 const struct dotenv_entry *env_file_find(struct env_file *files, size_t nfiles, const char *key,
 					 const struct env_file **where);
@@ -107,6 +107,17 @@ const char *env_file_shown(const char *key, const char *value, const struct envc
 #define KEY_SHOWN_MAX 128
 #define KEY_SHOWN(key, len) (int)((len) > KEY_SHOWN_MAX ? KEY_SHOWN_MAX : (len)), (key), \
 	((len) > KEY_SHOWN_MAX ? "..." : "")
+
+/* ---- mask.c: the one owner of masking ---- */
+/* Registers every secret text of a source just parsed (f->buf NULL: entries only, as a
+ * compose service's environment:), before any check or output: secret values, values
+ * holding a credential format, what the other portable dialects load for them, lines of
+ * an unclosed quote, NAME VALUE pairs of lines the loader did not read as written. A
+ * value taken from the checker's environment (from_env) makes its key secret. */
+void mask_source(const struct env_file *f, const struct envcheck_opts *o);
+/* A secret a check makes from a masked value or obtains at run time (a decoded
+ * credential, a signed JWT, an issuer's access token): not there at parse time. */
+void mask_derived(const char *secret);
 
 /* ---- discover.c ---- */
 /* The files the operands stand for (a directory: its env files); *out and each path are
@@ -155,12 +166,12 @@ int print_file(const char *path, const struct envcheck_opts *o);
  * UTF-8 (WARNING): one finding. */
 bool lint_encoding(struct report *r, const struct env_file *f);
 void lint_style(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
+/* The dialects a repository's services commonly share a .env between (compose, python,
+ * node, shell): the portability check compares them, mask.c masks what each loads. */
+#define ENV_PORTABLE_DIALECTS 4
 void portability_check(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
 void lint_diagnostics(struct report *r, const struct env_file *f);
 void secrets_check(struct report *r, const struct env_file *f, const struct envcheck_opts *o);
-/* Registers f's credentials for masking in every output, as secrets_check does, for a
- * file whose secret checks ran already (a compose env_file named twice). */
-void secrets_register(const struct env_file *f, const struct envcheck_opts *o);
 /* secret-in-history for the env files under directory dir (a subdirectory's with -r)
  * that HEAD's history holds with a credential but the work tree no longer does. */
 void secrets_history_sweep(struct report *r, const char *dir, const struct envcheck_opts *o);

@@ -11,7 +11,6 @@
 
 #include "envcheck.h"
 #include "lint.h"
-#include "redact.h"
 #include "util.h"
 
 /* ---- loader diagnostics ---- */
@@ -59,15 +58,21 @@ static bool closes_quote(const char *s, size_t from, size_t to, char q)
  * multi-line value (it refused or skipped the line): the lines up to the closing quote
  * are the rest of the value, often a private key. They are not statements: linting them
  * would quote their text (the secret) as a "key", and a loader that reads them as bare
- * keys (python) would show them in any output: they are registered as secrets. The
- * region ends at the closing quote or at the next line the loader loads a value from. */
+ * keys (python) would show them in any output: they are marked unclosed, and mask.c
+ * masks them. The region ends at the closing quote or at the next line the loader
+ * loads a value from. */
 static void mark_unclosed_quotes(const struct env_file *f, struct lint_line *lines, size_t n)
 {
 	const char *s = f->buf;
-	bool *loaded = xcalloc(n + 2, sizeof(bool));
-	for (size_t i = 0; i < f->res.n; i++)
-		if (f->res.entries[i].value && f->res.entries[i].line >= 1 && (size_t)f->res.entries[i].line <= n)
-			loaded[f->res.entries[i].line] = true;
+	bool *loaded = xcalloc(n + 2, sizeof(bool)), *in_value = xcalloc(n + 2, sizeof(bool));
+	for (size_t i = 0; i < f->res.n; i++) {
+		const struct dotenv_entry *e = &f->res.entries[i];
+		if (e->value && e->line >= 1 && (size_t)e->line <= n)
+			loaded[e->line] = true;
+		/* a key read across lines (node --env-file) is no value: its lines may open one */
+		for (int k = e->line + 1; e->value && k >= 2 && k <= e->end_line && (size_t)k <= n; k++)
+			in_value[k] = lines[k - 1].start >= e->value_start;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct lint_line *l = &lines[i];
 		size_t v = l->start;
@@ -75,7 +80,8 @@ static void mark_unclosed_quotes(const struct env_file *f, struct lint_line *lin
 			v++;
 		const char *eq = memchr(s + v, '=', l->end - v);
 		/* the loader read a multi-line value from here: its lines are marked already */
-		if (l->continuation || v == l->end || s[v] == '#' || !eq || (i + 1 < n && lines[i + 1].continuation))
+		if (in_value[l->no] || l->unclosed || v == l->end || s[v] == '#' || !eq ||
+		    (i + 1 < n && in_value[lines[i + 1].no]))
 			continue;
 		v = (size_t)(eq - s) + 1;
 		while (v < l->end && (s[v] == ' ' || s[v] == '\t'))
@@ -84,9 +90,7 @@ static void mark_unclosed_quotes(const struct env_file *f, struct lint_line *lin
 			continue;
 		for (size_t k = i + 1; k < n && !loaded[k + 1]; k++) {
 			lines[k].continuation = true;
-			char *text = xstrndup(s + lines[k].start, lines[k].end - lines[k].start);
-			redact_add_secret(text);
-			free(text);
+			lines[k].unclosed = true;
 			if (closes_quote(s, lines[k].start, lines[k].end, s[v])) {
 				i = k;
 				break;
@@ -94,6 +98,7 @@ static void mark_unclosed_quotes(const struct env_file *f, struct lint_line *lin
 		}
 	}
 	free(loaded);
+	free(in_value);
 }
 
 static void split_lines(const struct env_file *f, struct lint_line **out, size_t *n)

@@ -11,6 +11,8 @@ struct lint_line {
 	int no;                 /* 1-based */
 	size_t start, end;      /* without the line break (and without a CR before it) */
 	bool crlf, blank, comment, continuation, has_eq;
+	bool unclosed;           /* after a quote the loader did not close: the rest of a value
+	                           (continuation too); mask.c masks its text */
 	bool bom;               /* line 1 starts with a UTF-8 byte order mark (not in the key) */
 	bool space_before_eq, space_after_eq;
 	size_t indent;

@@ -27,8 +27,9 @@ static void describe(struct strbuf *sb, const char *key, const struct dotenv_ent
 		sb_addstr(sb, REDACTED);
 		return;
 	}
-	/* Masked before it is escaped and cut: the report masks registered secrets, but a
-	 * secret interpolated into another key would no longer match once cut at 40 bytes
+	/* Masked before it is escaped and cut: the report masks registered secrets (every
+	 * dialect's, mask_source()), but a secret interpolated into another key would no
+	 * longer match once cut at 40 bytes
 	 * or once its newlines are written as \n. NULs split the pieces. */
 	struct strbuf safe = STRBUF_INIT;
 	redact_bytes(&safe, e->value, e->value_len);
@@ -52,10 +53,9 @@ static void describe(struct strbuf *sb, const char *key, const struct dotenv_ent
 	sb_release(&safe);
 }
 
-/* The four loaders a repository's services commonly share a .env between; docker and
- * node --env-file are checked when chosen, not compared here (docker reads every
- * quoted value differently: the comparison would flag every line). */
-#define NPORTABLE 4
+/* Only ENV_PORTABLE_DIALECTS are compared: docker and node --env-file are checked when
+ * chosen (docker reads every quoted value differently: the comparison would flag every
+ * line). */
 
 static bool same(const struct dotenv_entry *a, const struct dotenv_entry *b)
 {
@@ -68,10 +68,10 @@ static bool same(const struct dotenv_entry *a, const struct dotenv_entry *b)
 
 void portability_check(struct report *r, const struct env_file *f, const struct envcheck_opts *o)
 {
-	if ((int)o->dialect >= NPORTABLE)
+	if ((int)o->dialect >= ENV_PORTABLE_DIALECTS)
 		return;
-	struct dotenv_result other[NPORTABLE];
-	for (int d = 0; d < NPORTABLE; d++) {
+	struct dotenv_result other[ENV_PORTABLE_DIALECTS];
+	for (int d = 0; d < ENV_PORTABLE_DIALECTS; d++) {
 		struct dotenv_options dopts;
 		dotenv_options_init(&dopts, (enum dotenv_dialect)d);
 		dopts.expand = o->expand;
@@ -84,18 +84,15 @@ void portability_check(struct report *r, const struct env_file *f, const struct 
 			continue;
 		const struct dotenv_entry *last = dotenv_lookup(&f->res, mine->key);
 		bool differs = false;
-		const struct dotenv_entry *vals[NPORTABLE];
-		for (int d = 0; d < NPORTABLE; d++) {
-			vals[d] = dotenv_lookup(&other[d], mine->key);
-			if (vals[d] && vals[d]->value &&
-			    (vals[d]->from_env || env_file_value_is_secret(mine->key, vals[d]->value, o)))
-				redact_add_secret(vals[d]->value);
+		const struct dotenv_entry *vals[ENV_PORTABLE_DIALECTS];
+		for (int d = 0; d < ENV_PORTABLE_DIALECTS; d++) {
+			vals[d] = dotenv_lookup(&other[d], mine->key); /* masked by mask_source() */
 			differs |= !same(vals[d], last);
 		}
 		if (!differs)
 			continue;
 		struct strbuf sb = STRBUF_INIT;
-		for (int d = 0; d < NPORTABLE; d++) {
+		for (int d = 0; d < ENV_PORTABLE_DIALECTS; d++) {
 			sb_addf(&sb, "%s%s ", d ? ", " : "", dotenv_dialect_name((enum dotenv_dialect)d));
 			describe(&sb, mine->key, vals[d], o);
 		}
@@ -109,6 +106,6 @@ void portability_check(struct report *r, const struct env_file *f, const struct 
 		if (++flagged > 1000)
 			break;
 	}
-	for (int d = 0; d < NPORTABLE; d++)
+	for (int d = 0; d < ENV_PORTABLE_DIALECTS; d++)
 		dotenv_result_free(&other[d]);
 }

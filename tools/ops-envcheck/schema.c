@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 
 #include "envcheck.h"
-#include "redact.h"
 #include "schema.h"
 #include "types.h"
 #include "util.h"
@@ -365,8 +364,8 @@ static void check_feature(struct ctx *c, const struct schema_feature *f)
 
 static void check_builtin(const struct ctx *parent, const struct schema *s);
 
-/* Marks the keys the schema calls secret before any file is read: the style and
- * portability checks run before schema_check() and must already mask them. */
+/* Marks the keys the schema calls secret before any file is read, so that mask_source()
+ * masks their values as each file is parsed. */
 int schema_mark_secrets(const char *path, char **err)
 {
 	struct schema *s = schema_load(path, err);
@@ -395,17 +394,8 @@ struct schema *schema_open(struct report *r, const struct envcheck_opts *o)
 static void apply_schema(struct ctx *c)
 {
 	const struct schema *s = c->s;
-	/* every value of a secret key, duplicates included (main marked the names already
-	 * when it could read the schema) */
-	for (size_t i = 0; i < s->nkeys; i++)
-		if (s->keys[i].secret) {
-			if (!env_file_key_is_secret(s->keys[i].name, c->o))
-				env_file_mark_secret(s->keys[i].name);
-			for (size_t f = 0; f < c->nfiles; f++)
-				for (size_t k = 0; k < c->files[f].res.n; k++)
-					if (!strcmp(c->files[f].res.entries[k].key, s->keys[i].name))
-						redact_add_secret(c->files[f].res.entries[k].value);
-		}
+	/* its secret keys were marked before any file was read (schema_mark_secrets), so
+	 * their values are masked already */
 	for (size_t i = 0; i < s->nkeys; i++)
 		check_key(c, &s->keys[i]);
 	check_unknown(c);

@@ -18,7 +18,6 @@
 #include <sys/stat.h>
 
 #include "envcheck.h"
-#include "redact.h"
 #include "secrets.h"
 #include "util.h"
 
@@ -183,9 +182,7 @@ static bool sdk_fixed_name(const char *key)
 	return false;
 }
 
-/* What credential an entry holds ("a GitHub token", "a secret value"), or NULL; dotenvx's
- * encrypted values and public keys are none. */
-static const char *credential_kind(const struct dotenv_entry *e, const struct envcheck_opts *o)
+const char *secrets_credential_kind(const struct dotenv_entry *e, const struct envcheck_opts *o)
 {
 	if (!e->value || !*e->value || str_starts_with(e->value, "encrypted:") ||
 	    str_starts_with(e->key, "DOTENV_PUBLIC_KEY"))
@@ -200,16 +197,9 @@ static const char *credential_kind(const struct dotenv_entry *e, const struct en
 static const char *first_secret(const struct dotenv_result *res, const struct envcheck_opts *o, const char **what)
 {
 	for (size_t i = 0; i < res->n; i++)
-		if ((*what = credential_kind(&res->entries[i], o)))
+		if ((*what = secrets_credential_kind(&res->entries[i], o)))
 			return res->entries[i].key;
 	return NULL;
-}
-
-void secrets_register(const struct env_file *f, const struct envcheck_opts *o)
-{
-	for (size_t i = 0; i < f->res.n; i++)
-		if (credential_kind(&f->res.entries[i], o))
-			redact_add_secret(f->res.entries[i].value);
 }
 
 /* Object ids already looked at: a blob or tree unchanged since a newer commit is
@@ -315,7 +305,7 @@ static git_revwalk *newest_first(git_repository *repo)
 }
 
 /* The first credential key of a committed version of an env file (allocated), or NULL.
- * Its secret values are registered for masking, though never shown. */
+ * It is masked as any parsed source is, though its values are never shown. */
 static char *blob_secret(git_repository *repo, const git_oid *id, const struct envcheck_opts *o, const char **what)
 {
 	git_blob *blob = NULL;
@@ -329,7 +319,11 @@ static char *blob_secret(git_repository *repo, const git_oid *id, const struct e
 	dotenv_parse(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), &dopts, &res);
 	const char *k = first_secret(&res, o, what);
 	char *key = k ? xstrdup(k) : NULL;
-	env_file_mask_secrets(&res, o);
+	struct envcheck_opts as_parsed = *o;
+	as_parsed.expand = false;
+	as_parsed.lookup = NULL;
+	mask_source(&(struct env_file){ .path = "", .buf = (char *)git_blob_rawcontent(blob),
+					 .len = (size_t)git_blob_rawsize(blob), .res = res }, &as_parsed);
 	dotenv_result_free(&res);
 	git_blob_free(blob);
 	return key;
@@ -519,8 +513,6 @@ void secrets_check(struct report *r, const struct env_file *f, const struct envc
 		bool secret_value = env_file_value_is_secret(e->key, e->value, o) && !secrets_placeholder(e->value);
 		int rule = rule_of(e->value);
 		const char *what = rule >= 0 ? rules[rule].what : secrets_format(e->key, e->value, o);
-		if (what || secret_value)
-			redact_add_secret(e->value);
 		/* a value interpolated from the environment is not in the file: it makes the
 		 * file neither tracked with a credential nor one to hide */
 		if (!first_key && (what || secret_value) && !e->from_env) {

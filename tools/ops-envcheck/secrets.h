@@ -11,5 +11,8 @@
 const char *secrets_format(const char *key, const char *value, const struct envcheck_opts *o);
 /* Empty, short, or an obvious placeholder (changeme, <your-token>, xxxx). */
 bool secrets_placeholder(const char *value);
+/* What credential an entry holds ("a GitHub token", "a secret value"), or NULL; dotenvx's
+ * encrypted values and public keys are none. */
+const char *secrets_credential_kind(const struct dotenv_entry *e, const struct envcheck_opts *o);
 
 #endif

@@ -21,7 +21,6 @@
 
 #include "base64.h"
 #include "envcheck.h"
-#include "redact.h"
 #include "types.h"
 #include "util.h"
 
@@ -153,7 +152,7 @@ static int google_jwt(json_t *sa, struct strbuf *jwt)
 	if (rc == 0) {
 		sb_addch(jwt, '.');
 		add_base64url(jwt, sig, siglen);
-		redact_add_secret(sb_str(jwt)); /* a bearer credential for an hour */
+		mask_derived(sb_str(jwt)); /* a bearer credential for an hour */
 	}
 	return rc;
 }
@@ -233,7 +232,7 @@ static enum status judge_answer(long code, const char *body, const char *host, s
 	const char *desc = json_str(j, "error_description");
 	enum status st = ST_UNKNOWN;
 	if (token)
-		redact_add_secret(token);
+		mask_derived(token);
 	if (code == 200 && token && *token) {
 		st = ST_OK;
 		sb_addf(msg, "the credential works: %s issued an access token", host);
@@ -275,7 +274,7 @@ static enum status exchange_jwt(json_t *sa, const char *uri, bool loopback, cons
 	/* base64url and '.' need no escaping in a form */
 	sb_addf(&form, "grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Agrant-type%%3Ajwt-bearer&assertion=%s",
 		sb_str(&jwt));
-	redact_add_secret(sb_str(&form));
+	mask_derived(sb_str(&form));
 	char errbuf[CURL_ERROR_SIZE];
 	long code = post_form(uri, loopback, sb_str(&form), o, &answer, errbuf);
 	if (code < 0) {

@@ -9,7 +9,7 @@
 #include <strings.h>
 
 #include "envcheck.h"
-#include "secrets.h"
+#include "secret_rules.h"
 #include "util.h"
 
 /* Whether the line [a, b) has a comment (a # at its start or after a blank) whose first
@@ -97,9 +97,9 @@ static void example_secrets(struct report *r, const struct env_file *ex, const s
 {
 	for (size_t i = 0; i < ex->res.n; i++) {
 		const struct dotenv_entry *e = &ex->res.entries[i];
-		if (!e->value || secrets_placeholder(e->value))
+		if (!e->value || is_placeholder_value(e->value))
 			continue;
-		const char *what = secrets_format(e->key, e->value, o);
+		const char *what = credential_format(e->key, e->value, o);
 		if (!what)
 			continue;
 		struct check *c = ec_report(r, "example-secret", ST_CRITICAL, e->key,

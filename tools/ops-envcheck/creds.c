@@ -19,6 +19,7 @@
 
 #include "base64.h"
 #include "envcheck.h"
+#include "secret_rules.h"
 #include "types.h"
 #include "util.h"
 
@@ -211,7 +212,7 @@ static int lenient_base64(const char *value, struct strbuf *raw, struct strbuf *
 int creds_gcp_b64(const char *value, struct strbuf *ok, struct strbuf *why)
 {
 	struct strbuf raw = STRBUF_INIT, how = STRBUF_INIT;
-	if (env_file_value_is_service_account(value)) {
+	if (is_service_account_value(value)) {
 		sb_addstr(why, "step 1 (base64): the value is the service account JSON itself, not its base64");
 		return -1;
 	}
@@ -240,7 +241,7 @@ int creds_gcp_file(const char *path, struct strbuf *ok, struct strbuf *why)
 {
 	struct stat st;
 	/* Google's libraries read this variable as a path only */
-	if (env_file_value_is_service_account(path)) {
+	if (is_service_account_value(path)) {
 		sb_addstr(why, "step 1 (file): the value is the service account JSON itself, not the path of a "
 			       "file holding it");
 		return -1;

@@ -8,18 +8,19 @@
  *  compose.c      --compose: a docker-compose.yml's ${VAR} and env_file
  *  fix.c          --fix for the safe, mechanical findings
  *  print.c        `print`: the loaded values as one JSON object
- *  lint.c         style checks (dotenv-linter's set) and their line model (lint.h)
  *  portability.c  values that parse differently in another dialect
- *  secrets.c      credential formats, git tracking and history, file permissions (secrets.h)
+ *  secrets.c      credential formats found, git tracking and history, file permissions
  *  schema.c       --schema: key types, ranges, cross-key rules; built-in defaults
  *  schema_load.c  reads a schema file (schema.h)
  *  verify.c       --verify: asks a credential's issuer whether it works (provider table)
  *  creds.c        cloud / TTS credentials (Google service account, Azure, AWS, ElevenLabs)
  *  types.c        the value types a schema names (types.h)
+ *  env_file.c     loading .env files, key lookup, env file names
  *  mask.c         the one owner of masking: registers a parsed source's secrets (env_file.c,
  *                 the history checks and compose call it right after parsing)
- *  env_file.c     loading .env files, key lookup, which keys and values are secret (a pasted
- *                 service account too), env file names
+ *  lint.c         style checks (dotenv-linter's set) and their line model (lint.h)
+ *  secret_rules.c which keys and values are secret, credential formats, placeholders
+ *                 (secret_rules.h)
  *  suppress.c     every check is made here: disable comments, envcheck.ignore, baseline
  */
 #ifndef OPSKIT_ENVCHECK_H
@@ -71,9 +72,6 @@ struct env_file {
 
 /* ---- env_file.c ---- */
 struct strbuf;
-/* Reads a file the check was given (an env file, the compose file) into sb, at most
- * 64 MiB: -1 with errno set when it cannot (EFBIG past the cap, as /dev/zero gives). */
-int env_file_read(struct strbuf *sb, const char *path);
 /* Reads and parses path (registers secret values). Returns -1 with errno set when the
  * file cannot be read. */
 int env_file_load(struct env_file *f, const char *path, const struct envcheck_opts *o);
@@ -81,17 +79,6 @@ void env_file_free(struct env_file *f);
 /* The loaded value of key across files (last file wins), or NULL; *where if present. */
 const struct dotenv_entry *env_file_find(struct env_file *files, size_t nfiles, const char *key,
 					 const struct env_file **where);
-bool env_file_key_is_secret(const char *key, const struct envcheck_opts *o);
-/* Whether this key's value is masked: a secret key's, except where a secret-looking name
- * only holds the path to the secret (see redact_value_is_path); never for keys the schema
- * or config declare secret. */
-bool env_file_value_is_secret(const char *key, const char *value, const struct envcheck_opts *o);
-/* A Google service account pasted as JSON ({..."type": "service_account"...}), whatever
- * the key's name: it holds a private key, so it is secret everywhere. */
-bool env_file_value_is_service_account(const char *value);
-/* The schema says key is secret (secret: true): from now on it is treated as one. */
-void env_file_mark_secret(const char *key);
-void env_file_forget_secrets(void); /* the keys env_file_mark_secret() recorded */
 /* A name that is an env file's (.env, .env.*, *.env). */
 bool env_file_named(const char *name);
 /* --exclude matches the name or the path. */
@@ -148,6 +135,10 @@ enum status verify_credential(const char *type, const char *value, const struct 
 struct check *ec_report(struct report *r, const char *id, enum status st, const char *subject, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 void ec_location(struct check *c, const char *file, int line, int column);
+/* Reads a file the check was given (an env file, the compose file, a schema, a
+ * baseline) into sb, at most 64 MiB: -1 with errno set when it cannot (EFBIG past the
+ * cap, as /dev/zero gives). Here, below every reader, so that none calls up to env_file.c. */
+int env_file_read(struct strbuf *sb, const char *path);
 /* "cannot read PATH: why" (errno): the one message of every file the check cannot read
  * (to free). */
 char *ec_unreadable_message(const char *path);

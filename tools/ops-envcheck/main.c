@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "config.h"
 #include "envcheck.h"
+#include "secret_rules.h"
 #include "msg.h"
 #include "util.h"
 
@@ -243,7 +244,7 @@ int main(int argc, char **argv)
 		if (rc == 3)
 			errorf("cannot read %s: %s", argv[first], strerror(errno));
 		config_free(cfg);
-		env_file_forget_secrets();
+		forget_secret_keys();
 		return rc;
 	}
 	free(schema_err); /* lint reports it as schema-invalid */
@@ -266,6 +267,6 @@ int main(int argc, char **argv)
 	cli_close_output(out, &common);
 	report_free(r);
 	config_free(cfg);
-	env_file_forget_secrets();
+	forget_secret_keys();
 	return rc;
 }

@@ -4,7 +4,7 @@
  * compose service's environment: entries — and registers every secret text of it
  * before any check or output can quote it, so whether a value is masked never depends
  * on which check runs first, or whether one runs at all (print, compare, env).
- * A value is secret when env_file_value_is_secret() says so (schema secret: true,
+ * A value is secret when is_secret_value() says so (schema secret: true,
  * envcheck.secret_patterns, a secret-looking name unless the value is a path, a pasted
  * service account, a value taken from the checker's environment) or when it holds a
  * credential format (secrets.c), whatever its key. The same rule is applied to what
@@ -22,7 +22,7 @@
 #include "envcheck.h"
 #include "lint.h"
 #include "redact.h"
-#include "secrets.h"
+#include "secret_rules.h"
 #include "util.h"
 
 /* Words of a line not read as written that are tried as a NAME (export, declare -x,
@@ -31,7 +31,7 @@
 
 static bool value_is_masked(const struct dotenv_entry *e, const struct envcheck_opts *o)
 {
-	return e->value && (env_file_value_is_secret(e->key, e->value, o) || secrets_credential_kind(e, o));
+	return e->value && (is_secret_value(e->key, e->value, o) || credential_kind(e, o));
 }
 
 static void mask_entries(const struct dotenv_result *res, const struct envcheck_opts *o)
@@ -40,7 +40,7 @@ static void mask_entries(const struct dotenv_result *res, const struct envcheck_
 	for (size_t i = 0; i < res->n; i++) {
 		const struct dotenv_entry *e = &res->entries[i];
 		if (e->from_env && e->value)
-			env_file_mark_secret(e->key);
+			mark_secret_key(e->key);
 	}
 	for (size_t i = 0; i < res->n; i++)
 		if (value_is_masked(&res->entries[i], o))

@@ -8,7 +8,7 @@
 
 #include "envcheck.h"
 #include "redact.h"
-#include "secrets.h"
+#include "secret_rules.h"
 #include "util.h"
 
 /* A short, printable rendering of a value (C escapes, at most 40 bytes). */
@@ -23,7 +23,7 @@ static void describe(struct strbuf *sb, const char *key, const struct dotenv_ent
 		sb_addstr(sb, "no value");
 		return;
 	}
-	if (e->from_env || env_file_value_is_secret(key, e->value, o) || secrets_format(key, e->value, o)) {
+	if (e->from_env || is_secret_value(key, e->value, o) || credential_format(key, e->value, o)) {
 		sb_addstr(sb, REDACTED);
 		return;
 	}

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "envcheck.h"
+#include "secret_rules.h"
 #include "redact.h"
 #include "util.h"
 
@@ -72,7 +73,7 @@ int print_file(const char *path, const struct envcheck_opts *o)
 		sb_addstr(&sb, ": ");
 		if (!e->value)
 			sb_addstr(&sb, "null");
-		else if (env_file_value_is_secret(e->key, e->value, o))
+		else if (is_secret_value(e->key, e->value, o))
 			sb_addstr(&sb, "\"" REDACTED "\"");
 		else
 			json_safe_string(&sb, e->value, e->value_len);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "envcheck.h"
+#include "secret_rules.h"
 #include "schema.h"
 #include "types.h"
 #include "util.h"
@@ -121,7 +122,7 @@ static void credentials(struct ctx *c, const struct schema_key *k, const char *v
 	struct strbuf ok = STRBUF_INIT, why = STRBUF_INIT;
 	struct stat st;
 	/* a compose service's path is its container's: a mounted secret is not here */
-	if (c->service && !strcmp(k->type, "gcp-service-account-file") && !env_file_value_is_service_account(value) &&
+	if (c->service && !strcmp(k->type, "gcp-service-account-file") && !is_service_account_value(value) &&
 	    stat(value, &st) < 0 && errno == ENOENT) {
 		struct check *chk = key_check(c, "credentials", ST_OK, k->name, "%s: %s is not on this machine, "
 					      "not checked (the path is the container's)", k->name, value);
@@ -373,7 +374,7 @@ int schema_mark_secrets(const char *path, char **err)
 		return -1;
 	for (size_t i = 0; i < s->nkeys; i++)
 		if (s->keys[i].secret)
-			env_file_mark_secret(s->keys[i].name);
+			mark_secret_key(s->keys[i].name);
 	schema_free(s);
 	return 0;
 }
@@ -445,7 +446,7 @@ static void check_pasted_accounts(struct ctx *c, const struct schema *s, const s
 			for (size_t k = 0; k < nknown && !listed; k++)
 				listed = !strcmp(known[k].name, e->key);
 			const struct dotenv_entry *last = find(c, e->key, &where);
-			if (listed || !last || where != &c->files[f] || !env_file_value_is_service_account(last->value))
+			if (listed || !last || where != &c->files[f] || !is_service_account_value(last->value))
 				continue;
 			struct schema_key k = { .name = e->key, .type = "gcp-service-account-json", .min_length = -1,
 						.max_length = -1 };

@@ -1,171 +1,21 @@
 /*
- * secrets: credential formats in values, whether a file with credentials is tracked by
- * git or at least ignored (libgit2), whether HEAD's history holds it with credentials
- * (also the env files under a directory operand that are deleted since), and whether
- * group or others can read it.
+ * secrets: credential formats found in values (the formats: secret_rules.c), whether a
+ * file with credentials is tracked by git or at least ignored (libgit2), whether HEAD's
+ * history holds it with credentials (also the env files under a directory operand that
+ * are deleted since), and whether group or others can read it.
  */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <errno.h>
 #include <git2.h>
 #include <limits.h>
-#include <math.h>
 #include <stdio.h>
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #include "envcheck.h"
-#include "secrets.h"
+#include "secret_rules.h"
 #include "util.h"
-
-/* The credential formats, as data: one row each. literal: a string every match holds
- * (checked before the regex, so ordinary values cost a strstr); placeholder_suffix: a
- * match ending so is documentation's fake (AWS's ...EXAMPLE keys); needs: a key that
- * must be set beside it (a temporary AWS key is useless without its session token). */
-static const struct rule {
-	const char *id, *what;
-	const char *literal[5];
-	const char *pattern;
-	const char *placeholder_suffix;
-	const char *needs;
-} rules[] = {
-	{ "private-key", "a private key", { "PRIVATE KEY" }, "-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----", NULL, NULL },
-	{ "aws-access-key-id", "an AWS access key id", { "AKIA", "A3T", "ABIA", "ACCA" },
-	  "(^|[^A-Z0-9])(AKIA|A3T[A-Z0-9]|ABIA|ACCA)[A-Z0-9]{16}([^A-Z0-9]|$)", "EXAMPLE", NULL },
-	{ "aws-temporary-key-id", "an AWS temporary access key id", { "ASIA" },
-	  "(^|[^A-Z0-9])ASIA[A-Z0-9]{16}([^A-Z0-9]|$)", "EXAMPLE", "AWS_SESSION_TOKEN" },
-	{ "github-token", "a GitHub token", { "ghp_", "gho_", "ghu_", "ghs_", "ghr_" }, "gh[pousr]_[A-Za-z0-9]{36}", NULL, NULL },
-	{ "github-fine-grained-token", "a GitHub token", { "github_pat_" }, "github_pat_[A-Za-z0-9_]{60,}", NULL, NULL },
-	{ "gitlab-token", "a GitLab token", { "glpat-" }, "glpat-[A-Za-z0-9_-]{20,}", NULL, NULL },
-	{ "slack-token", "a Slack token", { "xox" }, "xox[abprs]-[A-Za-z0-9-]{10,}", NULL, NULL },
-	{ "slack-webhook", "a Slack webhook URL", { "hooks.slack.com/services/" },
-	  "hooks\\.slack\\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]{20,}", NULL, NULL },
-	{ "stripe-secret-key", "a Stripe secret key", { "sk_live_", "rk_live_" }, "(sk|rk)_live_[A-Za-z0-9]{20,}", NULL, NULL },
-	{ "twilio-api-key", "a Twilio API key", { "SK" }, "(^|[^A-Za-z0-9])SK[0-9a-f]{32}([^A-Za-z0-9]|$)", NULL, NULL },
-	{ "anthropic-api-key", "an Anthropic API key", { "sk-ant-" }, "sk-ant-(api|admin)[0-9]{2}-[A-Za-z0-9_-]{80,}", NULL, NULL },
-	{ "openai-api-key", "an OpenAI API key", { "sk-proj-", "sk-svcacct-", "sk-admin-", "T3BlbkFJ" },
-	  "sk-(proj|svcacct|admin)-[A-Za-z0-9_-]{40,}|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}", NULL, NULL },
-	{ "google-api-key", "a Google API key", { "AIza" }, "AIza[0-9A-Za-z_-]{35}", NULL, NULL },
-};
-
-/* Compiled once, kept for the run. */
-static regex_t rule_re[ARRAY_SIZE(rules)];
-static bool rule_ok[ARRAY_SIZE(rules)], rules_compiled;
-
-/* The first match of rule i in value: 1 when it is a real-looking one, 0 when none or
- * only a placeholder (AKIAIOSFODNN7EXAMPLE). */
-static int matches_rule(size_t i, const char *value)
-{
-	bool literal = false;
-	for (size_t k = 0; k < ARRAY_SIZE(rules[i].literal) && rules[i].literal[k] && !literal; k++)
-		literal = strstr(value, rules[i].literal[k]) != NULL;
-	if (!literal)
-		return 0;
-	if (!rules_compiled) {
-		for (size_t k = 0; k < ARRAY_SIZE(rules); k++)
-			rule_ok[k] = regcomp(&rule_re[k], rules[k].pattern, REG_EXTENDED) == 0;
-		rules_compiled = true;
-	}
-	regmatch_t m;
-	if (!rule_ok[i] || regexec(&rule_re[i], value, 1, &m, 0) != 0)
-		return 0;
-	if (rules[i].placeholder_suffix) {
-		size_t sl = strlen(rules[i].placeholder_suffix), end = (size_t)m.rm_eo;
-		while (end > (size_t)m.rm_so && !isalnum((unsigned char)value[end - 1]))
-			end--;
-		if (end - (size_t)m.rm_so >= sl && !memcmp(value + end - sl, rules[i].placeholder_suffix, sl))
-			return 0;
-	}
-	return 1;
-}
-
-static double entropy(const char *s)
-{
-	size_t count[256] = { 0 }, n = 0;
-	for (; s[n]; n++)
-		count[(unsigned char)s[n]]++;
-	double h = 0;
-	for (int i = 0; i < 256; i++)
-		if (count[i]) {
-			double p = (double)count[i] / (double)n;
-			h -= p * log2(p);
-		}
-	return h;
-}
-
-/* A word of a placeholder, alone or followed by digits (changeme123). */
-static bool placeholder_word(const char *w, size_t n)
-{
-	static const char *const words[] = { "changeme", "change", "me", "example", "examples", "placeholder",
-					     "your", "yours", "my", "here", "todo", "tbd", "fixme", "secret", "password",
-					     "passwd", "pass", "dummy", "test", "testing", "fake", "sample", "replace",
-					     "insert", "put", "enter", "value", "token", "key", "api", "apikey", "foo",
-					     "bar", "baz", "none", "null", "empty", "redacted", "xxx", "the", "a", "an",
-					     "with", "this", "some", "set", "default", "user", "username", "id",
-					     "access", "private", "client", "app", "s3cr3t", "letmein", "hunter" };
-	size_t alpha = n;
-	while (alpha && isdigit((unsigned char)w[alpha - 1]))
-		alpha--;
-	if (!alpha)
-		return n <= 1; /* "0", "1" glue words together; a number is not a placeholder */
-	if (strspn(w, "xX*") >= alpha)
-		return true;
-	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
-		if (strlen(words[i]) == alpha && !strncasecmp(w, words[i], alpha))
-			return true;
-	return false;
-}
-
-/* Empty, short, or written as a placeholder: <your-token>, ${TOKEN}, xxxx, changeme,
- * your_api_key_here, AKIA...EXAMPLE. A real value that merely contains such a word
- * (a DSN to db.latest.internal, a password "attestation-Q9v...") is not one: every word
- * of the value must be a placeholder word. */
-bool secrets_placeholder(const char *v)
-{
-	size_t len = strlen(v);
-	if (!*v || len < 8)
-		return true;
-	if (strchr(v, '<') || strstr(v, "${") || strspn(v, "x*.-_0") == len)
-		return true;
-	if (len >= 7 && !strcmp(v + len - 7, "EXAMPLE"))
-		return true;
-	for (const char *p = v; *p;) {
-		if (!isalnum((unsigned char)*p)) {
-			p++;
-			continue;
-		}
-		size_t n = 0;
-		while (isalnum((unsigned char)p[n]))
-			n++;
-		if (!placeholder_word(p, n))
-			return false;
-		p += n;
-	}
-	return true;
-}
-
-/* The rule a value matches, or -1. */
-static int rule_of(const char *value)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(rules); i++)
-		if (matches_rule(i, value))
-			return (int)i;
-	return -1;
-}
-
-const char *secrets_format(const char *key, const char *value, const struct envcheck_opts *o)
-{
-	int i = rule_of(value);
-	if (i >= 0)
-		return rules[i].what;
-	if (env_file_value_is_secret(key, value, o) && strlen(value) >= 20 && entropy(value) >= 3.5 &&
-	    !secrets_placeholder(value))
-		return "a high-entropy secret";
-	return NULL;
-}
 
 /* Names SDKs read as they are: advising to rename them would break the application. */
 static bool sdk_fixed_name(const char *key)
@@ -182,22 +32,11 @@ static bool sdk_fixed_name(const char *key)
 	return false;
 }
 
-const char *secrets_credential_kind(const struct dotenv_entry *e, const struct envcheck_opts *o)
-{
-	if (!e->value || !*e->value || str_starts_with(e->value, "encrypted:") ||
-	    str_starts_with(e->key, "DOTENV_PUBLIC_KEY"))
-		return NULL;
-	const char *w = secrets_format(e->key, e->value, o);
-	if (!w && env_file_value_is_secret(e->key, e->value, o) && !secrets_placeholder(e->value))
-		w = "a secret value";
-	return w;
-}
-
 /* The first credential among the loaded values (NULL when none). */
 static const char *first_secret(const struct dotenv_result *res, const struct envcheck_opts *o, const char **what)
 {
 	for (size_t i = 0; i < res->n; i++)
-		if ((*what = secrets_credential_kind(&res->entries[i], o)))
+		if ((*what = credential_kind(&res->entries[i], o)))
 			return res->entries[i].key;
 	return NULL;
 }
@@ -508,23 +347,23 @@ void secrets_check(struct report *r, const struct env_file *f, const struct envc
 		 * committed; the private keys (.env.keys: DOTENV_PRIVATE_KEY*) are not */
 		if (str_starts_with(e->value, "encrypted:") || str_starts_with(e->key, "DOTENV_PUBLIC_KEY"))
 			continue;
-		bool secret_name = env_file_key_is_secret(e->key, o);
+		bool secret_name = is_secret_key(e->key, o);
 		/* a path to the secret (GOOGLE_APPLICATION_CREDENTIALS=/etc/...) is not one */
-		bool secret_value = env_file_value_is_secret(e->key, e->value, o) && !secrets_placeholder(e->value);
-		int rule = rule_of(e->value);
-		const char *what = rule >= 0 ? rules[rule].what : secrets_format(e->key, e->value, o);
+		bool secret_value = is_secret_value(e->key, e->value, o) && !is_placeholder_value(e->value);
+		const struct credential_rule *rule = credential_rule_of(e->value);
+		const char *what = rule ? rule->what : credential_format(e->key, e->value, o);
 		/* a value interpolated from the environment is not in the file: it makes the
 		 * file neither tracked with a credential nor one to hide */
 		if (!first_key && (what || secret_value) && !e->from_env) {
 			first_key = e->key;
 			first_what = what ? what : "a secret value";
 		}
-		if (rule >= 0 && rules[rule].needs && !dotenv_lookup(&f->res, rules[rule].needs)) {
+		if (rule && rule->needs && !dotenv_lookup(&f->res, rule->needs)) {
 			struct check *c = ec_report(r, "secret-format", ST_WARNING, e->key,
 						       "%s holds %s, but %s is not set: the key works only with its "
-						       "session token", e->key, what, rules[rule].needs);
+						       "session token", e->key, what, rule->needs);
 			ec_location(c, f->path, e->line, e->column);
-			check_hint(c, "set %s beside it, or use a long-term key (AKIA...)", rules[rule].needs);
+			check_hint(c, "set %s beside it, or use a long-term key (AKIA...)", rule->needs);
 		}
 		if (what && !secret_name && !sdk_fixed_name(e->key)) {
 			struct check *c = ec_report(r, "secret-format", ST_WARNING, e->key,

@@ -128,6 +128,14 @@ int suppress_init(const struct envcheck_opts *o, char **err)
 	return 0;
 }
 
+/* Beyond any real env or compose file; bounds /dev/zero or a runaway generator named as one. */
+#define MAX_ENV_FILE_BYTES (64u << 20)
+
+int env_file_read(struct strbuf *sb, const char *path)
+{
+	return sb_read_file(sb, path, MAX_ENV_FILE_BYTES);
+}
+
 /* Turned OK; the hint saying why is set at the end (the check's own hint comes after). */
 static void quiet(struct seen *s, const char *why)
 {

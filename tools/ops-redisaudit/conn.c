@@ -128,25 +128,6 @@ static int parse_sentinel(const char *rest, struct target *t, char **err)
 	return 0;
 }
 
-/* A spec that is no URL may be one mistyped ("user:pass@host:6379", "redis:/user:pass@host"):
- * what would be its password is a secret before the spec reaches any message. */
-static void redact_stray_password(const char *spec)
-{
-	const char *at = strrchr(spec, '@');
-	if (!at)
-		return;
-	const char *userinfo = spec;
-	for (const char *p = spec; p < at; p++)
-		if (*p == '/')
-			userinfo = p + 1;
-	const char *colon = memchr(userinfo, ':', (size_t)(at - userinfo));
-	if (!colon || colon + 1 == at)
-		return;
-	char *password = xstrndup(colon + 1, (size_t)(at - colon - 1));
-	redact_add_secret(password);
-	free(password);
-}
-
 int conn_target_parse(const char *spec, struct target *t, char **err)
 {
 	memset(t, 0, sizeof(*t));
@@ -158,7 +139,9 @@ int conn_target_parse(const char *spec, struct target *t, char **err)
 	}
 	bool tls = str_starts_with(spec, "rediss://");
 	if (!tls && !str_starts_with(spec, "redis://")) {
-		redact_stray_password(spec);
+		/* a mistyped URL ("user:pass@host:6379"): its password is a secret before
+		 * the spec reaches any message */
+		redact_add_userinfo(spec);
 		if (!strchr(spec, '/')) {
 			*err = xasprintf("\"%s\" is neither a redis:// URL, a socket path nor a configured target", spec);
 			return -1;

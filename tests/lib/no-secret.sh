@@ -13,9 +13,10 @@
 #                           really failed the way the case means)
 #   run_one CASE CMD...     one run of CMD (any command line), kept like the above
 #   scrape CASE URL [CURL-ARGS...]  one HTTP GET (curl, 20 s), body and headers kept
-#   no_secret_in DIR...     grep -F for every planted secret, plain and base64 (at the
-#                           three alignments, so "user:SECRET" encoded is found too), in
-#                           every file under DIR: each hit names its channel and file
+#   no_secret_in DIR...     grep -F for every planted secret, plain (its first 13
+#                           characters: cut short too) and base64 (at the three
+#                           alignments, so "user:SECRET" encoded is found too), in every
+#                           file under DIR: each hit names its channel and file
 #   NS_OUT                  where runs land ($TRASH/ns-out)
 
 NS_OUT=$TRASH/ns-out
@@ -69,11 +70,12 @@ scrape() {
 	curl -sS -m 20 -D "$NS_OUT/$_ns_c.headers" -o "$NS_OUT/$_ns_c.body" "$@" "$_ns_url" 2>"$NS_OUT/$_ns_c.err"
 }
 
-# Each secret, and its base64 at the three alignments less the edge characters that
+# Each secret's first 13 characters (S3cr3t- and 6 random hex digits: a secret cut short
+# is found too), and its base64 at the three alignments less the edge characters that
 # depend on its neighbours, one needle a line; the channel files say which is which.
 _ns_needles() {
 	for _ns_s in $(ls "$TRASH/ns-planted"); do
-		printf '%s\n' "$_ns_s"
+		printf '%s\n' "$_ns_s" | cut -c1-13
 		for _ns_pad in "" x xx; do
 			printf '%s%s' "$_ns_pad" "$_ns_s" | base64 -w0 | cut -c5- | rev | cut -c5- | rev
 		done
@@ -86,9 +88,10 @@ no_secret_in() {
 	if grep -rlF -f "$TRASH/ns-needles" "$@" >"$TRASH/ns-hits"; then
 		while IFS= read -r _ns_file; do
 			for _ns_s in $(ls "$TRASH/ns-planted"); do
-				if grep -qF "$_ns_s" "$_ns_file"; then
+				_ns_head=$(printf '%s' "$_ns_s" | cut -c1-13)
+				if grep -qF "$_ns_head" "$_ns_file"; then
 					echo "LEAK of the $(cat "$TRASH/ns-planted/$_ns_s") secret in $_ns_file:"
-					grep -F "$_ns_s" "$_ns_file" | head -3
+					grep -F "$_ns_head" "$_ns_file" | head -3
 				fi
 			done
 			echo "hits in $_ns_file:" && grep -oF -f "$TRASH/ns-needles" "$_ns_file" | head -3

@@ -90,7 +90,7 @@ no_secret_in() {
 			for _ns_s in $(ls "$TRASH/ns-planted"); do
 				_ns_head=$(printf '%s' "$_ns_s" | cut -c1-13)
 				if grep -qF "$_ns_head" "$_ns_file"; then
-					echo "LEAK of the $(cat "$TRASH/ns-planted/$_ns_s") secret in $_ns_file:"
+					echo "LEAK in $_ns_file of the secret planted as: $(cat "$TRASH/ns-planted/$_ns_s")"
 					grep -F "$_ns_head" "$_ns_file" | head -3
 				fi
 			done

@@ -8,6 +8,7 @@
 # registry killed, references and credentials that are malformed, a config error on the
 # line of the secret, --help, --dump-options), the status subcommand and the git tag of
 # --record-tag: no secret in any stdout, stderr, -o report or tag (tests/lib/no-secret.sh).
+# Nor is more than the secret masked: a registry entry named "token" keeps its host shown.
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_LIB/registry.sh"
 . "$TEST_LIB/faults.sh"
@@ -115,6 +116,7 @@ test_expect_success 'wrong credentials and tokens: flag, environment, config, co
 	for c in literal fromenv pwenv pwfile token; do
 		run_every_way $c ops-promote --config $c.yaml "$C/app:pr-1" "$C/app:w" && exits_are $c 2 || exit 1
 	done &&
+	test_grep "^source  *$C/app:pr-1" "$NS_OUT/token.stdout.out" &&
 	DOCKER_CONFIG=$TRASH/dc/authwrong run_every_way authwrong ops-promote "$C/app:pr-1" "$C/app:w" &&
 	exits_are authwrong 2 &&
 	DOCKER_CONFIG=$TRASH/dc/helperwrong run_every_way helperwrong ops-promote "$C/app:pr-1" "$C/app:w" &&

@@ -3,12 +3,12 @@
 # (a libpq password=, quoted or bare, sslpassword=, postgresql:// userinfo and ?password=,
 # PGPASSWORD, a passfile named in the DSN or by PGPASSFILE, a config dsn built from ${VAR}
 # or written literally, a --pgbouncer DSN, the exporter's basic auth password, and the
-# PASSWORD '...' of another session's statement in pg_stat_activity), then every format
-# at -v and -vv on success and on every failure path (wrong password, closed port, the
-# connection cut mid-probe, the server killed, malformed DSNs and URLs typed without
-# their scheme, a config error on the line of the secret, --help, --dump-options), the
-# exporter's /probe and /metrics answers and its log: no secret in any stdout, stderr, -o
-# report or scrape (tests/lib/no-secret.sh).
+# PASSWORD '...' or URL of another session's statement in pg_stat_activity, a pool's
+# env_file), then every format at -v and -vv on success and on every failure path (wrong
+# password, closed port, the connection cut mid-probe, the server killed, malformed DSNs
+# and URLs typed without their scheme, a config error on the line of the secret, --help,
+# --dump-options), the exporter's /probe and /metrics answers and its log: no secret in
+# any stdout, stderr, -o report or scrape (tests/lib/no-secret.sh).
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_LIB/postgres.sh"
 . "$TEST_LIB/faults.sh"
@@ -29,6 +29,7 @@ plant STATEMENT "PASSWORD '...' in another session's statement"
 plant STATEMENT_URL "URL password in another session's statement (query text cut inside it)"
 plant EXP_PASS "exporter basic auth password"
 plant QUERY_DSN_PASS "password of a DSN in an exporter ?target="
+plant ENV_FILE "secrets of a pool's env_file next to its pool sizes"
 
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 pg_sql "ALTER ROLE \"$PG_PW_USER\" PASSWORD '$PASS'; GRANT pg_monitor TO \"$PG_PW_USER\"" >/dev/null || { echo "Bail out! no password set"; exit 1; }
@@ -125,6 +126,25 @@ test_expect_success 'malformed DSNs and URLs, and URLs typed without their schem
 		i=$((i + 1)) &&
 		run_every_way malformed$i ops-pgprobe --timeout 2s "$dsn" && exits_are malformed$i 2 3 || exit 1
 	done
+'
+
+printf 'DATABASE_URL=postgresql://app:%s@db/app\nDB_PASSWORD=%s\nWEB_CONCURRENCY=4\nDB_POOL_SIZE=5\n' \
+	"$ENV_FILE" "$ENV_FILE" >app.env
+printf 'BROKEN="%s\nWEB_CONCURRENCY=4\n' "$ENV_FILE" >broken.env
+# pool ENV_FILE WORKERS_KEY: a config whose pool reads its numbers from ENV_FILE
+pool() {
+	printf 'postgres:\n  pools:\n    web:\n      env_file: %s\n      env_keys:\n        workers: %s\n        pool_max: DB_POOL_SIZE\n' \
+		"$1" "$2"
+}
+pool app.env WEB_CONCURRENCY >pool.yaml && pool app.env DB_PASSWORD >pool-secret.yaml &&
+	pool broken.env BROKEN >pool-broken.yaml
+
+test_expect_success 'a pool env_file: its secrets never quoted, also when a key names one' '
+	run_every_way pool ops-pgprobe --config pool.yaml "$DSN password=$PASS" && exits_are pool 0 1 2 &&
+	test_grep "web" "$NS_OUT/pool.stdout.out" &&
+	run_every_way poolsecret ops-pgprobe --config pool-secret.yaml "$DSN password=$PASS" &&
+	exits_are poolsecret 3 && test_grep "DB_PASSWORD is not a whole number" "$NS_OUT/poolsecret.stdout.err" &&
+	run_every_way poolbroken ops-pgprobe --config pool-broken.yaml "$DSN password=$PASS" && exits_are poolbroken 2 3
 '
 
 test_expect_success 'a config error on the line of the secret' '

@@ -5,8 +5,9 @@
 # ${VAR}, sentinel:// userinfo, the exporter's basic auth password), then every format at
 # -v and -vv on success and on every failure path (wrong password, closed port, a
 # connection cut mid-scan, malformed URLs and mistyped ones, a config error on the line
-# of the secret, --help, --dump-options), the exporter's /probe and /metrics answers and
-# its log: no secret in any stdout, stderr, -o report or scrape (tests/lib/no-secret.sh).
+# of the secret, --help, --dump-options), the exporter's /probe and /metrics answers, the
+# results of its scheduled scans (state_dir) and its log: no secret in any stdout,
+# stderr, -o report, scrape or state file (tests/lib/no-secret.sh).
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_LIB/redis.sh"
 . "$TEST_LIB/faults.sh"
@@ -49,16 +50,19 @@ redis:
     allow_any_target: true
     username: prom
     password: \${EXPORTER_PASSWORD}
+    state_dir: "$NS_OUT/state"
   targets:
     envpass:
       url: redis://127.0.0.1:$PORT
       password: \${REDIS_PASSWORD}
+      scan_interval: 1s
     urlpass:
       url: redis://auditor:\${URL_PW}@127.0.0.1:$PORT/0
     literal:
       url: redis://127.0.0.1:$PORT
       username: nobody
       password: $CFG_LITERAL
+      scan_interval: 1s
     viasentinel:
       sentinels: ["127.0.0.1:$SENTINEL_PORT"]
       master_name: cache
@@ -142,6 +146,12 @@ start_exporter ops-redisaudit "$EXPORTER_PORT" opskit.yaml ||
 E=http://127.0.0.1:$EXPORTER_PORT
 
 test_expect_success 'exporter: /probe of every target, a URL in ?target=, /metrics, its log' '
+	n=0 &&
+	until scrape probe-scan "$E/probe?target=envpass" -u "prom:$EXP_PASS" &&
+		grep -q "^opskit_redis_scan_age_seconds" "$NS_OUT/probe-scan.body"; do
+		test $n -lt 50 || { echo "no scheduled scan"; exit 1; }
+		sleep 0.2 && n=$((n + 1))
+	done &&
 	for t in envpass urlpass literal viasentinel badsentinel cut closed; do
 		scrape probe-$t "$E/probe?target=$t" -u "prom:$EXP_PASS" || exit 1
 	done &&

@@ -36,8 +36,9 @@ pg_sql "ALTER ROLE \"$PG_PW_USER\" PASSWORD '$PASS'; GRANT pg_monitor TO \"$PG_P
 DSN="host=127.0.0.1 port=$PG_PORT dbname=postgres user=$PG_PW_USER"
 URL_HOST=127.0.0.1:$PG_PORT
 CLOSED=$(free_port)
-start_fault_tcp_proxy "$PG_PORT" 600 && fault_rule "cut-at up SELECT" ||
-	{ echo "Bail out! the fault proxy did not start"; exit 1; }
+start_fault_tcp_proxy "$PG_PORT" 600 && fault_rule "cut-at up SELECT" && CUT_PORT=$FAULT_TCP_PORT &&
+	start_fault_tcp_proxy "$PG_PORT" 600 && fault_rule "delay 300" && SLOW_PORT=$FAULT_TCP_PORT ||
+	{ echo "Bail out! the fault proxies did not start"; exit 1; }
 printf '127.0.0.1:%s:*:%s:%s\n' "$PG_PORT" "$PG_PW_USER" "$PASS" >right.pgpass
 printf '127.0.0.1:%s:*:%s:%s\n' "$PG_PORT" "$PG_PW_USER" "$FILE_WRONG" >wrong.pgpass
 chmod 600 right.pgpass wrong.pgpass
@@ -55,7 +56,7 @@ postgres:
     literal:
       dsn: "postgresql://$PG_PW_USER:$CFG_LITERAL@$URL_HOST/postgres"
     cut:
-      dsn: "host=127.0.0.1 port=$FAULT_TCP_PORT dbname=postgres user=$PG_PW_USER password=\${PGPROBE_PASSWORD} sslmode=disable"
+      dsn: "host=127.0.0.1 port=$CUT_PORT dbname=postgres user=$PG_PW_USER password=\${PGPROBE_PASSWORD} sslmode=disable"
     closed:
       dsn: "host=127.0.0.1 port=$CLOSED user=$PG_PW_USER password=\${PGPROBE_PASSWORD}"
 EOF
@@ -110,9 +111,17 @@ test_expect_success 'a statement with PASSWORD '\''...'\'' held idle in a transa
 	pg_end_sessions
 '
 
-test_expect_success 'the server unreachable, or the connection cut mid-probe' '
+test_expect_success 'the server unreachable, the connection cut mid-probe, the backend terminated' '
 	run_every_way closed ops-pgprobe closed && exits_are closed 2 &&
-	run_every_way cut ops-pgprobe --timeout 2s cut && exits_are cut 2
+	run_every_way cut ops-pgprobe --timeout 2s cut && exits_are cut 2 &&
+	{ ops-pgprobe -vv --timeout 30s --format json -o "$NS_OUT/terminated.json-vv.report" \
+		"host=127.0.0.1 port=$SLOW_PORT dbname=postgres user=$PG_PW_USER password=$PASS sslmode=disable" \
+		>"$NS_OUT/terminated.out" 2>"$NS_OUT/terminated.err" & } &&
+	pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE application_name = '\''ops-pgprobe'\''" 1 20 &&
+	pg_sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '\''ops-pgprobe'\''" \
+		>/dev/null &&
+	{ wait $!; echo $? >"$NS_OUT/terminated.rc"; } && exits_are terminated 2 &&
+	test_grep "terminat" "$NS_OUT/terminated.json-vv.report"
 '
 
 test_expect_success 'malformed DSNs and URLs, and URLs typed without their scheme' '

@@ -131,7 +131,8 @@ test_expect_success 'malformed DSNs and URLs, and URLs typed without their schem
 		"host=127.0.0.1 password=$MALFORMED junk" "host=127.0.0.1 password='\''$MALFORMED" \
 		"host=127.0.0.1 password=$MALFORMED port=notaport" "u:$MALFORMED@127.0.0.1:$PG_PORT/postgres" \
 		"postgres:/u:$MALFORMED@127.0.0.1:$PG_PORT/postgres" "postgresql//u:$MALFORMED@127.0.0.1:$PG_PORT/db" \
-		"pgsql://u:$MALFORMED@127.0.0.1:$PG_PORT/db" "postgresql://u:$MALFORMED@db@127.0.0.1:1/db"; do
+		"pgsql://u:$MALFORMED@127.0.0.1:$PG_PORT/db" "postgresql://u:$MALFORMED@db@127.0.0.1:1/db" \
+		"postgresql://u:$MALFORMED/tail@127.0.0.1:1/db" "postgresql://u:head/$MALFORMED@127.0.0.1:1/db"; do
 		i=$((i + 1)) &&
 		run_every_way malformed$i ops-pgprobe --timeout 2s "$dsn" && exits_are malformed$i 2 3 || exit 1
 	done

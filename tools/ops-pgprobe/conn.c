@@ -448,6 +448,17 @@ PGresult *conn_query(PGconn *c, const char *sql, double deadline_ms, struct prob
 	return last;
 }
 
+/* "postgresql://u:pa/ss@db/app": libpq ends the host at the first '/', so the head of the
+ * password is read as the port and its tail, '@' and all, as the database name. */
+static bool url_password_holds_slash(const char *dsn)
+{
+	if (!str_starts_with(dsn, "postgresql://") && !str_starts_with(dsn, "postgres://"))
+		return false;
+	const char *path = strchr(strstr(dsn, "://") + 3, '/');
+	const char *at = path ? strchr(path, '@') : NULL;
+	return at && at < path + strcspn(path, "?#");
+}
+
 char *conn_describe(const char *dsn, bool with_user, char **why)
 {
 	char *errmsg = NULL;
@@ -476,11 +487,15 @@ char *conn_describe(const char *dsn, bool with_user, char **why)
 				user = o->val;
 		}
 	}
-	if (host && strchr(host, '@')) {
-		/* "postgresql://u:p@ss@db/app": libpq takes "ss@db" for the host. Say so
-		 * without quoting the host, which holds part of the password. */
-		*why = xstrdup("the host part of the URL holds an '@': write an '@' in the user name or "
-			       "password as %40");
+	/* Said without quoting the host, port or database, which hold part of the password. */
+	const char *refusal = NULL;
+	if (host && strchr(host, '@')) /* "postgresql://u:p@ss@db/app": libpq's host is "ss@db" */
+		refusal = "the host part of the URL holds an '@': write an '@' in the user name or password as %40";
+	else if (url_password_holds_slash(dsn ? dsn : ""))
+		refusal = "the path of the URL holds an '@', so its user name or password holds a '/', where "
+			  "libpq ends the host: write a '/' in them as %2F";
+	if (refusal) {
+		*why = xstrdup(refusal);
 		if (defs)
 			PQconninfoFree(defs);
 		PQconninfoFree(opts);

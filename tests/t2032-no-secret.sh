@@ -118,7 +118,10 @@ test_expect_success 'malformed and mistyped URLs holding a password' '
 	run_every_way ipv6 ops-redisaudit "redis://u:$MALFORMED@[::1:$PORT" && exits_are ipv6 3 &&
 	run_every_way nomaster ops-redisaudit "sentinel://u:$MALFORMED@127.0.0.1:$SENTINEL_PORT" &&
 	exits_are nomaster 3 &&
-	run_every_way pct ops-redisaudit "redis://u:$MALFORMED%zz@127.0.0.1:$CLOSED" && exits_are pct 3
+	run_every_way pct ops-redisaudit "redis://u:$MALFORMED%zz@127.0.0.1:$CLOSED" && exits_are pct 3 &&
+	run_every_way slashdb ops-redisaudit "redis://u:$CLOSED/$MALFORMED@127.0.0.1" && exits_are slashdb 3 &&
+	run_every_way slashmaster ops-redisaudit "sentinel://u:$SENTINEL_PORT/$MALFORMED@127.0.0.1" &&
+	exits_are slashmaster 3
 '
 
 test_expect_success 'a config error on the line of the secret' '

@@ -96,6 +96,13 @@ static int parse_sentinel(const char *rest, struct target *t, char **err)
 		*err = xstrdup("a sentinel:// URL ends in /master-name");
 		return -1;
 	}
+	if (!at && strchr(end + 1, '@')) {
+		/* "sentinel://u:26379/pass@host/name" cut at its first '/': the password's tail
+		 * would be the master name, in every message. Not quoted. */
+		*err = xstrdup("the master name of the sentinel:// URL holds an '@': a '/' in the user name or "
+			       "password is written %2F (an '@' in the name %40)");
+		return -1;
+	}
 	t->master_name = percent_decode(end + 1, strlen(end + 1));
 	for (const char *p = hosts; p < end; p += strcspn(p, ",") + 1) {
 		size_t n = strcspn(p, ",/");

@@ -38,7 +38,10 @@ PORT=$REDIS_PORT TLS_PORT=$REDIS_TLS_PORT
 start_redis --requirepass "$PASS" victim && VICTIM_PORT=$REDIS_PORT VICTIM_PIDFILE=$REDIS_PIDFILE &&
 	rcli EVAL "for i = 1, 400 do redis.call('SET', 'k:' .. i, 'v') end return 1" 0 >/dev/null ||
 	{ echo "Bail out! the second redis did not start"; exit 1; }
-start_redis_sentinel "$PORT" cache "$SENT_PASS" || { echo "Bail out! sentinel did not start"; exit 1; }
+# (auth-pass: Sentinel reaches the primary, which it would otherwise mark down and fail over)
+start_redis_sentinel "$PORT" cache "$SENT_PASS" &&
+	REDISCLI_AUTH=$SENT_PASS redis-cli -p "$SENTINEL_PORT" SENTINEL SET cache auth-pass "$PASS" >/dev/null ||
+	{ echo "Bail out! sentinel did not start"; exit 1; }
 CLOSED=$(free_port 55535)
 start_fault_tcp_proxy "$PORT" 600 && fault_rule "cut-at up SCAN" ||
 	{ echo "Bail out! the fault proxy did not start"; exit 1; }

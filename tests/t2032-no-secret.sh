@@ -103,7 +103,7 @@ test_expect_success 'wrong credentials: URL, REDISCLI_AUTH, config, Sentinel' '
 '
 
 test_expect_success 'the server unreachable, the connection cut mid-scan, the server killed mid-scan' '
-	{ ops-redisaudit -vv --format json -o "$NS_OUT/killed.json-vv.report" --rate 100 \
+	{ ops-redisaudit -vv --format json -o "$NS_OUT/killed.json-vv.report" --count 10 --rate 100 \
 		"redis://:$PASS@127.0.0.1:$VICTIM_PORT" >"$NS_OUT/killed.out" 2>"$NS_OUT/killed.err" & } &&
 	sleep 1 && stop_redis_pidfile "$VICTIM_PIDFILE" &&
 	{ wait $!; echo $? >"$NS_OUT/killed.rc"; } && exits_are killed 3 &&

@@ -181,6 +181,15 @@ static const char *closest_sibling(char *const *segs, size_t depth, char *buf, s
 
 /* ---- ${VAR} expansion ---- */
 
+/* A value is secret by its key's own name: the names a user picks above it ("token" for
+ * a registry entry, "auth" for a target) would make its host and url secret too, masked
+ * in every message. */
+static bool leaf_is_secret(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+	return redact_key_is_secret(dot ? dot + 1 : path);
+}
+
 /* Returns the expanded value or NULL after fail(). */
 static char *expand_env(struct loader *ld, const yaml_node_t *node, const char *key)
 {
@@ -215,7 +224,7 @@ static char *expand_env(struct loader *ld, const yaml_node_t *node, const char *
 		const char *val = getenv(var);
 		if (val && *val) {
 			sb_addstr(&out, val);
-			if (redact_key_is_secret(var) || redact_key_is_secret(key))
+			if (redact_key_is_secret(var) || leaf_is_secret(key))
 				redact_add_secret(val);
 		} else if (dflt && dflt < close) {
 			sb_add(&out, dflt + 2, (size_t)(close - dflt - 2));
@@ -368,14 +377,14 @@ static struct cnode *scalar_leaf(struct loader *ld, yaml_node_t *yn, const struc
 	if (problem) {
 		/* The value may be a secret from the environment: say what is wrong, not what it is. */
 		bool from_env = strstr((const char *)yn->data.scalar.value, "${") != NULL;
-		if (from_env || redact_key_is_secret(path))
+		if (from_env || leaf_is_secret(path))
 			fail(ld, &yn->start_mark, "%s %s", path, problem);
 		else
 			fail(ld, &yn->start_mark, "%s %s, not \"%s\"", path, problem, v);
 		free(v);
 		return NULL;
 	}
-	if (redact_key_is_secret(path))
+	if (leaf_is_secret(path))
 		redact_add_secret(v);
 	if (str_ends_with(path, "dsn") || str_ends_with(path, "url"))
 		free(redact_dsn(v));

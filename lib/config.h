@@ -11,7 +11,9 @@
  *    pattern): "postgres.targets.*.dsn". Names may not contain '.'.
  *  - ${VAR} and ${VAR:-default} in scalar values expand from the environment ("$$" is a
  *    literal "$"); an unset ${VAR} without a default is a located error. Values that
- *    come from the environment under secret-looking names are registered with redact.
+ *    come from the environment under secret-looking names are registered with redact;
+ *    a key's name is its last segment (a target or registry entry named "token" does
+ *    not make its host secret).
  *  - Discovery: explicit path, $OPSKIT_CONFIG, ./opskit.yaml,
  *    $XDG_CONFIG_HOME/opskit/config.yaml (default ~/.config), /etc/opskit/config.yaml.
  *    An explicit path or $OPSKIT_CONFIG that does not exist is an error; finding no file

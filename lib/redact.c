@@ -195,6 +195,25 @@ char *redact_text(const char *in)
 	return sb_detach(&a);
 }
 
+/* The userinfo ends at the last '@' and starts after the last '/' before it, so a
+ * scheme, broken or not, is skipped; its password is what follows its first ':'. */
+void redact_add_userinfo(const char *spec)
+{
+	const char *at = spec ? strrchr(spec, '@') : NULL;
+	if (!at)
+		return;
+	const char *userinfo = spec;
+	for (const char *p = spec; p < at; p++)
+		if (*p == '/')
+			userinfo = p + 1;
+	const char *colon = memchr(userinfo, ':', (size_t)(at - userinfo));
+	if (!colon || colon + 1 == at)
+		return;
+	char *password = xstrndup(colon + 1, (size_t)(at - colon - 1));
+	redact_add_secret(password);
+	free(password);
+}
+
 /* "scheme://" at the very start: a URL. A libpq key=value string may hold "://" in a
  * value (options='...'), and its password= must still be found. */
 static const char *url_scheme_end(const char *dsn)

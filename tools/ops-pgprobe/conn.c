@@ -500,6 +500,17 @@ static char *unusable_service_file(PQconninfoOption *opts)
 	return why;
 }
 
+/* "postgresql://u:pa/ss@db/app": libpq ends the host at the first '/', so the head of the
+ * password is read as the port and its tail, '@' and all, as the database name. */
+static bool url_password_holds_slash(const char *dsn)
+{
+	if (!str_starts_with(dsn, "postgresql://") && !str_starts_with(dsn, "postgres://"))
+		return false;
+	const char *path = strchr(strstr(dsn, "://") + 3, '/');
+	const char *at = path ? strchr(path, '@') : NULL;
+	return at && at < path + strcspn(path, "?#");
+}
+
 char *conn_describe(const char *dsn, bool with_user, char **why)
 {
 	char *errmsg = NULL;
@@ -535,20 +546,17 @@ char *conn_describe(const char *dsn, bool with_user, char **why)
 				user = o->val;
 		}
 	}
-	unusable = unusable_ssl_file(opts, defs);
-	if (unusable) {
-		*why = redact_text(unusable);
-		free(unusable);
-		if (defs)
-			PQconninfoFree(defs);
-		PQconninfoFree(opts);
-		return NULL;
-	}
-	if (host && strchr(host, '@')) {
-		/* "postgresql://u:p@ss@db/app": libpq takes "ss@db" for the host. Say so
-		 * without quoting the host, which holds part of the password. */
-		*why = xstrdup("the host part of the URL holds an '@': write an '@' in the user name or "
-			       "password as %40");
+	/* Said without quoting the host, port or database, which hold part of the password. */
+	char *refusal = unusable_ssl_file(opts, defs);
+	if (!refusal && host && strchr(host, '@')) /* "postgresql://u:p@ss@db/app": libpq's host is "ss@db" */
+		refusal = xstrdup("the host part of the URL holds an '@': write an '@' in the user name or "
+				  "password as %40");
+	else if (!refusal && url_password_holds_slash(dsn ? dsn : ""))
+		refusal = xstrdup("the path of the URL holds an '@', so its user name or password holds a '/', "
+				  "where libpq ends the host: write a '/' in them as %2F");
+	if (refusal) {
+		*why = redact_text(refusal);
+		free(refusal);
 		if (defs)
 			PQconninfoFree(defs);
 		PQconninfoFree(opts);

@@ -75,6 +75,13 @@ static int parse_sentinel(const char *rest, struct target *t, char **err)
 		*err = xstrdup("a sentinel:// URL ends in /master-name");
 		return -1;
 	}
+	if (!at && strchr(end + 1, '@')) {
+		/* "sentinel://u:26379/pass@host/name" cut at its first '/': the password's tail
+		 * would be the master name, in every message. Not quoted. */
+		*err = xstrdup("the master name of the sentinel:// URL holds an '@': a '/' in the user name or "
+			       "password is written %2F (an '@' in the name %40)");
+		return -1;
+	}
 	t->master_name = percent_decode(end + 1, strlen(end + 1));
 	for (const char *p = hosts; p < end; p += strcspn(p, ",") + 1) {
 		size_t n = strcspn(p, ",/");
@@ -101,25 +108,6 @@ static int parse_sentinel(const char *rest, struct target *t, char **err)
 	return 0;
 }
 
-/* A spec that is no URL may be one mistyped ("user:pass@host:6379", "redis:/user:pass@host"):
- * what would be its password is a secret before the spec reaches any message. */
-static void redact_stray_password(const char *spec)
-{
-	const char *at = strrchr(spec, '@');
-	if (!at)
-		return;
-	const char *userinfo = spec;
-	for (const char *p = spec; p < at; p++)
-		if (*p == '/')
-			userinfo = p + 1;
-	const char *colon = memchr(userinfo, ':', (size_t)(at - userinfo));
-	if (!colon || colon + 1 == at)
-		return;
-	char *password = xstrndup(colon + 1, (size_t)(at - colon - 1));
-	redact_add_secret(password);
-	free(password);
-}
-
 int conn_target_parse(const char *spec, struct target *t, char **err)
 {
 	memset(t, 0, sizeof(*t));
@@ -131,7 +119,9 @@ int conn_target_parse(const char *spec, struct target *t, char **err)
 	}
 	bool tls = str_starts_with(spec, "rediss://");
 	if (!tls && !str_starts_with(spec, "redis://")) {
-		redact_stray_password(spec);
+		/* a mistyped URL ("user:pass@host:6379"): its password is a secret before
+		 * the spec reaches any message */
+		redact_add_userinfo(spec);
 		if (!strchr(spec, '/')) {
 			*err = xasprintf("\"%s\" is neither a redis:// URL, a socket path nor a configured target", spec);
 			return -1;

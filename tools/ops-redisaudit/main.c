@@ -277,7 +277,7 @@ static void resolve_target(const struct config *cfg, const char *operand, struct
 static void on_signal(int sig)
 {
 	(void)sig;
-	scan_stop = 1;
+	scan_stop = true;
 }
 
 static void install_signals(void)

@@ -2,6 +2,7 @@
 #   make                 build bin/ops-*
 #   make check           install missing test dependencies, lint, run every test
 #   make check SANITIZE=1  the same under ASan + UBSan (objects in build/san)
+#   make test SANITIZE=thread T=...  under ThreadSanitizer (build/tsan; slow, not in CI)
 #   make demo            throwaway local servers, every tool against them
 #   make bench           benchmarks side by side with the peer tools
 #   make install PREFIX=/usr/local DESTDIR=
@@ -25,6 +26,18 @@ ifeq ($(SANITIZE),1)
 BUILD ?= build/san
 BIN ?= build/san/bin
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else ifeq ($(SANITIZE),thread)
+# ThreadSanitizer for the threaded paths (promote --jobs, redisaudit --jobs, the exporter).
+# -O1 comes after CFLAGS' -O2, so it wins: TSan's usual trade of speed for whole stacks.
+# clang unless CC is given: gcc 12's libtsan kills a process that starts a thread after a
+# fork from a threaded one (the exporter's probes do), LLVM's forgets the parent's threads.
+ifeq ($(origin CC),default)
+CC := clang
+endif
+BUILD ?= build/tsan
+BIN ?= build/tsan/bin
+SAN_FLAGS := -fsanitize=thread -g
+CFLAGS += -O1
 else
 BUILD ?= build/default
 BIN ?= bin
@@ -113,7 +126,11 @@ MANPAGES := $(wildcard man/*.[157])
 
 # Tests read these: which binaries, and where the project is.
 TEST_ENV = OPSKIT_BIN=$(abspath $(BIN)) OPSKIT_BUILD=$(abspath $(BUILD)) OPSKIT_ROOT=$(CURDIR) SANITIZE=$(SANITIZE)
-ASAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
+# die_after_fork=0: the exporter forks each probe from a connection thread and a probe may
+# start threads of its own (ops-pgprobe's, one per target), which glibc allows and TSan
+# does not follow (it would kill every probe); races in the child are still reported.
+SAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:die_after_fork=0
 PROVE ?= prove
 PROVE_FLAGS ?= -j2 --timer
 
@@ -134,12 +151,12 @@ lint-man:
 check:
 	@$(INSTALL_DEPS) test
 	@$(MAKE) --no-print-directory all lint-man
-	@$(TEST_ENV) $(ASAN_ENV) $(PROVE) $(PROVE_FLAGS) tests/t[0-9][0-9][0-9][0-9]-*.sh
+	@$(TEST_ENV) $(SAN_ENV) $(PROVE) $(PROVE_FLAGS) tests/t[0-9][0-9][0-9][0-9]-*.sh
 
 # One test file, verbose: make test T=tests/t0010-report.sh (without T: every test, verbose)
 T ?= tests/t[0-9][0-9][0-9][0-9]-*.sh
 test: all
-	@$(TEST_ENV) $(ASAN_ENV) $(PROVE) -v $(T)
+	@$(TEST_ENV) $(SAN_ENV) $(PROVE) -v $(T)
 
 demo:
 	@$(INSTALL_DEPS) test

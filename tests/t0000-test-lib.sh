@@ -8,7 +8,7 @@
 # run_sub SCRIPT: runs a test script made of test-lib.sh calls; TAP in out, exit in rc.
 run_sub() {
 	{ printf '. "%s/test-lib.sh"\n' "$TEST_DIR"; cat "$1"; } >"$1.sh" &&
-	{ env -u TEST_VERBOSE -u OPSKIT_REGEN -u KEEP_TRASH sh "$1.sh" >out 2>err; echo $? >rc; }
+	{ env -u TEST_VERBOSE -u OPSKIT_REGEN -u KEEP_TRASH -u SANITIZE sh "$1.sh" >out 2>err; echo $? >rc; }
 }
 
 test_expect_success 'test_expect_failure: a failing body is a known breakage, not a failure' '
@@ -168,6 +168,23 @@ test_expect_success 'data cases: OPSKIT_REGEN=1 rewrites exit and expected, remo
 	! test -e area4/quiet/expected && ! test -e area4/quiet/exit &&
 	test "$(cat area4/v/expected.x)" = x &&
 	run_sub sub && test_grep_not "^not ok" out && test "$(cat rc)" = 0
+'
+
+# The binaries need not be TSan builds for this: a report file is what test_done reads.
+test_expect_success 'SANITIZE=thread: a ThreadSanitizer report of any run fails the file' '
+	cat >tsan <<-\EOF &&
+	test_expect_success "a run that raced" "echo WARNING: data race >\"\$TSAN_REPORTS/report.42\""
+	test_done
+	EOF
+	{ printf ". \"%s/test-lib.sh\"\n" "$TEST_DIR"; cat tsan; } >tsan.sh &&
+	{ env -u TEST_VERBOSE -u KEEP_TRASH SANITIZE=thread sh tsan.sh >out 2>err; echo $? >rc; } &&
+	cat >expect <<-\EOF &&
+	ok 1 - a run that raced
+	not ok 2 - no ThreadSanitizer report
+	1..2
+	EOF
+	sed "/^#/d" out >got && test_cmp expect got && test "$(cat rc)" = 1 &&
+	test_grep "WARNING: data race" err
 '
 
 # ---- tests/data keeps to the layout ----

@@ -7,7 +7,11 @@
 test_require_cmd nm cc
 
 if [ -z "${OPSKIT_BUILD:-}" ]; then
-	if [ "${SANITIZE:-}" = 1 ]; then OPSKIT_BUILD=$OPSKIT_ROOT/build/san; else OPSKIT_BUILD=$OPSKIT_ROOT/build/default; fi
+	case ${SANITIZE:-} in
+	1) OPSKIT_BUILD=$OPSKIT_ROOT/build/san ;;
+	thread) OPSKIT_BUILD=$OPSKIT_ROOT/build/tsan ;;
+	*) OPSKIT_BUILD=$OPSKIT_ROOT/build/default ;;
+	esac
 fi
 LAYERS=$OPSKIT_ROOT/ci/layers.py
 

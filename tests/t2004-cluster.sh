@@ -89,6 +89,17 @@ test_expect_success 'a token that misses a node (failover, new address) says so'
 	test_grep "names 10.9.9.9:1, no node now, and does not name $node1 (failover or address change?): $node1 scanned from cursor 0" miss.json
 '
 
+# SCAN counts from here on: cluster_wait_for_scan then sees this audit's first SCAN.
+for port in $REDIS_CLUSTER_PORTS; do redis-cli -p "$port" CONFIG RESETSTAT >/dev/null; done
+# --rate 200 makes the scan take about 8 s; the stop flag is read by every job's thread.
+test_expect_success 'SIGINT during a parallel scan: every job stops, partial report, exit 3' '
+	ops-redisaudit --format json --jobs 3 --rate 200 --count 10 "$REDIS_CLUSTER_URL" >int.json 2>int.err &
+	pid=$! && cluster_wait_for_scan "$P1" && sleep 0.5 && kill -INT $pid && { wait $pid; rc=$?; } &&
+	test $rc -eq 3 &&
+	test "$(json_get int.json "d[\"complete\"]")" = False &&
+	test "$(json_get int.json "d[\"totals\"][\"keys\"] < 1560")" = True
+'
+
 test_expect_success 'a primary that is down: the others are audited, exit 3, the node named' '
 	kill -9 $(cat "$TRASH/cluster-3/redis.pid") &&
 	# kill(2) returns before the kernel closes the listener: wait (bounded) until the

@@ -169,6 +169,25 @@ test_expect_success 'cross-registry: a hung blob GET is bounded by --total-timeo
 	! skopeo inspect --raw --tls-verify=false docker://$REG_B/far2:prod >/dev/null 2>&1
 '
 
+test_expect_success 'setup: an image of two blobs' '
+	make_test_image img two 1 65536 2222222 >/dev/null &&
+	push_test_image img two $REG_A/app:two
+'
+
+# Both blob GETs hang, one on a worker thread, when the signal comes: each must see it.
+# (The promote starts a list of its own: "a && b &" would put the shell around it in
+# the background, and a background shell ignores SIGINT.)
+test_expect_success 'cross-registry: SIGINT during parallel transfers ends the run at once, exit 2' '
+	printf "GET /v2/app/blobs/ hang\n" >"$FAULT_P_RULES" && : >"$FAULT_P_LOG" || return 1
+	ops-promote --jobs 4 --total-timeout 20s --no-referrers $P/app:two $REG_B/int:prod >int.out 2>&1 &
+	pid=$! && n=0 &&
+	while test "$(grep -c " hang$" "$FAULT_P_LOG")" -lt 2 && test $n -lt 200; do sleep 0.05; n=$((n + 1)); done &&
+	start=$(date +%s) && kill -INT $pid && { wait $pid; rc=$?; } &&
+	{ test $rc -eq 2 || { echo "exit $rc"; cat int.out; false; }; } &&
+	{ test $(( $(date +%s) - start )) -le 5 || { echo "took $(( $(date +%s) - start )) s"; false; }; } &&
+	test_grep "interrupted" int.out
+'
+
 # Debian's registry (2.8) has no referrers API: a stub answer stands in for a newer
 # registry's, listing an artifact that lives in the real registry, found only by digest.
 # A listed manifest whose subject is another image is not copied.

@@ -151,4 +151,25 @@ test_expect_success 'basic auth: 401 without the password, 200 with it; the pass
 	test_grep_not s3cret-exp0rter exporter.err
 '
 
+# One scrape at a time: another one while a probe of the stalled server runs is refused.
+# Two connection threads at once, and /metrics read while a probe is in flight.
+P3=$(free_port)
+printf 'postgres:\n  targets:\n    stalled:\n      dsn: "host=127.0.0.1 port=%s dbname=x user=x"\n  exporter:\n    max_concurrent: 1\n' \
+	"$STALL" >one.yaml
+start_exporter ops-pgprobe "$P3" one.yaml
+test_expect_success 'max_concurrent: a scrape past it is answered 503 at once and counted as rejected' '
+	curl -sS -m 20 -H "X-Prometheus-Scrape-Timeout-Seconds: 3" "http://127.0.0.1:$P3/probe?target=stalled" >slow.txt &
+	slow=$! && n=0 &&
+	until curl -fsS "http://127.0.0.1:$P3/metrics" | grep -q "^opskit_exporter_scrapes_in_flight 1$" ||
+		test $n -ge 100; do sleep 0.05; n=$((n + 1)); done &&
+	code=$(curl -s -m 2 -o busy.txt -w "%{http_code}" "http://127.0.0.1:$P3/probe?target=stalled") &&
+	{ test "$code" = 503 || { echo "HTTP $code"; cat busy.txt; false; }; } &&
+	test_grep "too many scrapes" busy.txt &&
+	wait $slow && test_grep "^opskit_probe_success 1$" slow.txt &&
+	curl -fsS "http://127.0.0.1:$P3/metrics" >one-metrics.txt &&
+	test_grep "^opskit_exporter_scrapes_total{result=\"rejected\"} 1$" one-metrics.txt &&
+	test_grep "^opskit_exporter_scrapes_total{result=\"success\"} 1$" one-metrics.txt &&
+	test_grep "^opskit_exporter_scrapes_in_flight 0$" one-metrics.txt
+'
+
 test_done

@@ -13,7 +13,8 @@
 # header; tests/README lists them). Data-driven cases: test_data_cases, below.
 # Environment: OPSKIT_BIN (the binaries; default $OPSKIT_ROOT/bin), OPSKIT_ROOT (the
 # project), KEEP_TRASH=1 (keep $TRASH), TEST_VERBOSE=1 (show every body's output),
-# OPSKIT_REGEN=1 (rewrite expected output), SANITIZE=1 (binaries built with ASan+UBSan).
+# OPSKIT_REGEN=1 (rewrite expected output), SANITIZE=1 (binaries built with ASan+UBSan),
+# SANITIZE=thread (binaries built with TSan: every report fails the file, see test_done).
 
 set -u
 OPSKIT_ROOT=${OPSKIT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -58,6 +59,15 @@ _run_cleanups() {
 	exit $_status
 }
 trap _run_cleanups EXIT
+
+# Under SANITIZE=thread each report goes to a file of its own, not to the tool's stderr:
+# a race in a background exporter, or in a run whose failure a test expects, must still
+# fail the file (test_done reads them); exit 99 also fails the run's own test.
+TSAN_REPORTS=$TRASH/.tsan
+if [ "${SANITIZE:-}" = thread ]; then
+	mkdir -p "$TSAN_REPORTS"
+	export TSAN_OPTIONS="${TSAN_OPTIONS:-}:exitcode=99:log_path=$TSAN_REPORTS/report"
+fi
 trap 'exit 130' INT TERM HUP
 trap 'exit 141' PIPE
 
@@ -302,7 +312,19 @@ test_data_cases() {
 	done
 }
 
+# Every ThreadSanitizer report the file's runs wrote, as one failing test.
+_tsan_reports_test() {
+	[ "${SANITIZE:-}" = thread ] || return 0
+	_reports=$(cat "$TSAN_REPORTS"/report.* 2>/dev/null)
+	if [ -z "$_reports" ]; then
+		_test_ok "no ThreadSanitizer report"
+	else
+		_test_not_ok "no ThreadSanitizer report" "$(printf '%s\n' "$_reports" | head -n 120)"
+	fi
+}
+
 test_done() {
+	_tsan_reports_test
 	printf '1..%d\n' "$test_count"
 	if [ "$test_fixed" -gt 0 ]; then
 		say "$test_fixed known breakage(s) vanished; turn them into test_expect_success"

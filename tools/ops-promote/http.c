@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <curl/curl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -33,18 +34,21 @@ static void share_unlock(CURL *h, curl_lock_data data, void *userptr)
 }
 
 /* SIGINT or SIGTERM: the run winds down (open upload sessions cancelled, every request
- * after bounded to nothing); a second one ends it at once, as the default action. */
-static volatile sig_atomic_t interrupted;
+ * after bounded to nothing); a second one ends it at once, as the default action. Every
+ * --jobs worker reads the flag: a lock-free atomic (as safe to set in a handler), not a
+ * volatile sig_atomic_t, which speaks only for the thread the handler interrupted. */
+static atomic_bool interrupted;
+_Static_assert(ATOMIC_BOOL_LOCK_FREE == 2, "interrupted is set in a signal handler");
 
 static void on_interrupt(int sig)
 {
-	interrupted = 1;
+	interrupted = true;
 	signal(sig, SIG_DFL);
 }
 
 bool http_interrupted(void)
 {
-	return interrupted != 0;
+	return interrupted;
 }
 
 void http_global_init(void)

@@ -279,7 +279,7 @@ static void resolve_target(const struct config *cfg, const char *operand, struct
 static void on_signal(int sig)
 {
 	(void)sig;
-	scan_stop = 1;
+	scan_stop = true;
 }
 
 static void install_signals(void)
@@ -747,13 +747,13 @@ static void report_skipped(struct report *r, const struct agg *a)
 		"not readable by this user (NOPERM: outside its ACL key patterns)",
 		"not readable while the server loads its data set (LOADING)",
 		"not readable while a script or module blocked the server (BUSY)",
-		"moved during the scan and not readable where they went (TRYAGAIN, or the node MOVED/ASK "
-		"named unreachable or redirecting again)",
+		("moved during the scan and not readable where they went (TRYAGAIN, or the node MOVED/ASK "
+		 "named unreachable or redirecting again)"),
 		"refused with another error",
 	};
 	static const char *const hint[SK_COUNT] = {
-		"audit with a user allowed ~* (read-only commands suffice), or limit the audit to this "
-		"user's keys with --match",
+		("audit with a user allowed ~* (read-only commands suffice), or limit the audit to this "
+		 "user's keys with --match"),
 		"audit again once the server has loaded its data (INFO persistence: loading:0)",
 		"audit again when the script or module command is done (SCRIPT KILL, FUNCTION KILL)",
 		"audit again once the slot migration or failover is done",

@@ -36,6 +36,7 @@
 
 #include <hiredis/hiredis.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -515,7 +516,11 @@ void tls_close(void *conn);
 
 /* ---- scan.c ---- */
 
-extern volatile sig_atomic_t scan_stop;   /* set by SIGINT/SIGTERM */
+/* Set by the SIGINT/SIGTERM handler, read by every --jobs thread: a volatile sig_atomic_t
+ * only speaks for the thread the handler interrupted, a lock-free atomic for all of them
+ * (and is as safe to set in a handler). */
+extern atomic_bool scan_stop;
+_Static_assert(ATOMIC_BOOL_LOCK_FREE == 2, "scan_stop is set in a signal handler");
 
 /* Scans every node, at most s->jobs at a time. Progress is drawn against total_keys. */
 void scan_all(struct node *nodes, size_t n, const struct settings *s, unsigned long long total_keys);

@@ -17,7 +17,7 @@
 #include "redisaudit.h"
 #include "util.h"
 
-volatile sig_atomic_t scan_stop;
+atomic_bool scan_stop;
 
 struct scan_shared {
 	const struct settings *s;

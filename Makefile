@@ -2,7 +2,8 @@
 #   make                 build bin/ops-*
 #   make check           install missing test dependencies, lint, run every test
 #   make check SANITIZE=1  the same under ASan + UBSan (objects in build/san)
-#   make test SANITIZE=thread T=...  under ThreadSanitizer (build/tsan; slow, not in CI)
+#   make check-threads   the threaded tests (THREADED_TESTS) under ThreadSanitizer (build/tsan)
+#   make test SANITIZE=thread T=...  any test under ThreadSanitizer
 #   make demo            throwaway local servers, every tool against them
 #   make bench           benchmarks side by side with the peer tools
 #   make install PREFIX=/usr/local DESTDIR=
@@ -158,6 +159,19 @@ T ?= tests/t[0-9][0-9][0-9][0-9]-*.sh
 test: all
 	@$(TEST_ENV) $(SAN_ENV) $(PROVE) -v $(T)
 
+# The tests that run threads of ours: promote's parallel blob copies, redisaudit's --jobs
+# over cluster nodes, the exporters' connection threads. CI runs them under TSan.
+THREADED_TESTS = tests/t2004-*.sh tests/t2008-*.sh tests/t2012-*.sh tests/t2018-*.sh tests/t2019-*.sh \
+	tests/t2020-*.sh tests/t2023-*.sh tests/t2024-*.sh tests/t2027-*.sh tests/t2028-*.sh tests/t2031-*.sh \
+	tests/t3[0-9][0-9][0-9]-*.sh tests/t4020-*.sh
+
+check-threads:
+	@$(INSTALL_DEPS) threads
+	@$(MAKE) --no-print-directory SANITIZE=thread check-threads-run
+
+check-threads-run: all
+	@$(TEST_ENV) $(SAN_ENV) $(PROVE) $(PROVE_FLAGS) $(THREADED_TESTS)
+
 demo:
 	@$(INSTALL_DEPS) test
 	@$(MAKE) --no-print-directory all
@@ -198,5 +212,5 @@ clean:
 
 include tests/fuzz/fuzz.mk
 
-.PHONY: all completions check test demo bench install clean deps lint-man dist
+.PHONY: all completions check check-threads check-threads-run test demo bench install clean deps lint-man dist
 .DELETE_ON_ERROR:

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Install the Debian packages opskit needs to build, test, demo and benchmark.
 # Says what it installs; without root it prints the exact apt command and fails.
-# Usage: ci/install-deps.sh [build|test|bench|peers]   (each level includes the ones
-# before; peers adds what ci/install-peers.sh needs to build PgBouncer from source)
+# Usage: ci/install-deps.sh [build|test|bench|peers|threads]   (each level includes the
+# ones before; peers adds what ci/install-peers.sh needs to build PgBouncer from source,
+# threads the clang and TSan runtime of make check-threads)
 set -eu
 
 level=${1:-test}
@@ -15,13 +16,15 @@ debhelper dpkg-dev fakeroot lintian man-db pre-commit python3-yaml shellcheck jq
 systemd prometheus curl redis-redisearch"
 bench_pkgs="hyperfine check-postgres clang libclang-rt-14-dev time"
 peers_pkgs="autoconf automake libtool pkg-config libevent-dev libssl-dev pandoc"
+threads_pkgs="clang libclang-rt-14-dev"
 
 case $level in
 build) want=$build_pkgs ;;
 test) want="$build_pkgs $test_pkgs" ;;
 bench) want="$build_pkgs $test_pkgs $bench_pkgs" ;;
 peers) want="$build_pkgs $test_pkgs $peers_pkgs" ;;
-*) echo "usage: ci/install-deps.sh [build|test|bench|peers]" >&2; exit 3 ;;
+threads) want="$build_pkgs $test_pkgs $threads_pkgs" ;;
+*) echo "usage: ci/install-deps.sh [build|test|bench|peers|threads]" >&2; exit 3 ;;
 esac
 
 # The machine may carry its own Node.js (with npm); Debian's npm conflicts with it.

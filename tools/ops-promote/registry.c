@@ -493,15 +493,14 @@ static enum scheme_verdict https_verdict(const struct attempt *a)
  * reached the registry's API), or plain HTTP. Returns whether this call settled it. */
 static bool settle_scheme(struct registry *r, bool https)
 {
-	bool settled = false;
 	pthread_mutex_lock(&r->lock);
-	if (r->probe_scheme && https && r->plain_http) {
+	bool settled = r->probe_scheme;
+	if (settled && https && r->plain_http) {
 		r->plain_http = false;
 		free(r->base_url);
 		r->base_url = xasprintf("https://%s", r->api_host);
 		r->requests--;
 	}
-	settled = r->probe_scheme;
 	r->probe_scheme = false;
 	pthread_mutex_unlock(&r->lock);
 	if (settled && https) {

@@ -84,6 +84,15 @@ sys.exit(0 if time.time() - t >= 0.99 else 1)" "$FAULT_TCP_PORT"
 test_expect_success 'status CODE: an HTTP answer, then closed' '
 	fault_rule "status 503" && talk "GET / HTTP/1.1\r\nHost: x\r\n\r\n" >out && grep -q "HTTP/1.1 503" out
 '
+test_expect_success 'first N: the rules apply to N connections, counted afresh on a rewrite' '
+	fault_rule "cut up 0" "first 2" &&
+	talk "a" >out1 && talk "b" >out2 && talk "c" >out3 &&
+	grep -q "^b'"''"' \(eof\|reset\)" out1 && grep -q "^b'"''"' \(eof\|reset\)" out2 &&
+	test "$(cat out3)" = "b'"'"'c'"'"' timeout" &&
+	fault_rule "cut up 0" "first 1" &&
+	talk "d" >out4 && talk "e" >out5 &&
+	grep -q "^b'"''"' \(eof\|reset\)" out4 && test "$(cat out5)" = "b'"'"'e'"'"' timeout"
+'
 test_expect_success 'a bad rule is logged and ignored (pass)' '
 	fault_rule "explode now" && talk "ok" >out && test "$(cat out)" = "b'"'"'ok'"'"' timeout" &&
 	test_grep "bad rule" "$FAULT_TCP_LOG"

@@ -22,6 +22,9 @@ a line, '#' starts a comment; DIR is "up" (client to server) or "down" (server t
     reply-at TEXT REPLY     a client chunk containing TEXT is not relayed: REPLY is
                             sent to the client instead ("reply-at SCAN -LOADING x\\r\\n")
     status CODE             answer any HTTP request with "HTTP/1.1 CODE" and close
+    first N                 the other rules apply to the first N connections only,
+                            counted afresh whenever the file is rewritten; later ones
+                            pass ("cut up 0" with "first 1": the first connection dropped)
 TEXT and REPLY take Python escapes (\\r\\n, \\x00). Several rules may apply at once
 (delay with stall-at). A stalled connection stays open until the client closes it or
 the proxy's LIFETIME_S (default 120) ends; the proxy then exits and closes everything.
@@ -56,13 +59,34 @@ def read_rules():
             rules.append((f[0], f[1], unescape(f[2])))
         elif f[0] in ("stall-after", "cut", "corrupt") and len(f) == 3:
             rules.append((f[0], f[1], int(f[2])))
-        elif f[0] in ("delay", "status") and len(f) == 2:
+        elif f[0] in ("delay", "status", "first") and len(f) == 2:
             rules.append((f[0], int(f[1])))
         elif f[0] in ("pass", "stall", "refuse") and len(f) == 1:
             rules.append((f[0],))
         else:
             print("fault-proxy: bad rule: %r" % line, file=sys.stderr)
     return rules
+
+
+# how many connections the current rules file has been applied to: (its version, count)
+applied = [None, 0]
+
+
+def rules_for_connection():
+    """The rules for a new connection: none once a "first N" rule has been used N times."""
+    try:
+        st = os.stat(rules_path)
+        version = (st.st_mtime_ns, st.st_size, st.st_ino)
+    except OSError:
+        version = None
+    rules = read_rules()
+    if applied[0] != version:
+        applied[0], applied[1] = version, 0
+    applied[1] += 1
+    first = [r[1] for r in rules if r[0] == "first"]
+    if first and applied[1] > first[0]:
+        return []
+    return [r for r in rules if r[0] != "first"]
 
 
 class Conn:
@@ -202,7 +226,7 @@ def main():
             client, _ = listener.accept()
         except socket.timeout:
             continue
-        conn = Conn(client, read_rules())
+        conn = Conn(client, rules_for_connection())
         threading.Thread(target=conn.run, daemon=True).start()
     listener.close()
 

@@ -296,13 +296,21 @@ int registry_trace_url_len(const char *path, const char *url)
 	return (int)(from_location ? strcspn(url, "?") : strlen(url));
 }
 
-static CURLcode perform_once(struct registry *r, const struct http_req *req,
-			     struct http_resp *resp, char *errbuf)
+/* What came of one attempt besides the answer. */
+struct attempt {
+	CURLcode cc;
+	bool handshake;                 /* a TLS handshake was completed */
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* One attempt of req at url; own_origin: the registry itself, which gets our Authorization
+ * (an upload session on another origin, object storage, never does). */
+static void perform_once(struct registry *r, const struct http_req *req, const char *url, bool own_origin,
+			 struct http_resp *resp, struct attempt *a)
 {
 	struct curl_slist *headers = NULL;
-	char *url = registry_url(r, req->path);
-	/* an upload session on another origin (object storage) never gets our Authorization */
-	CURL *curl = registry_same_origin(r, url) ? registry_easy(r, &headers) : registry_easy_anonymous(r);
+	char *errbuf = a->errbuf;
+	CURL *curl = own_origin ? registry_easy(r, &headers) : registry_easy_anonymous(r);
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	if (req->timeout_ms > 0) {
 		/* a blob chunk: bounded by its size, and no stall check, which would also run
@@ -355,6 +363,9 @@ static CURLcode perform_once(struct registry *r, const struct http_req *req,
 	/* a body cut at max_body still came with its status (a 200 to a ranged GET) */
 	if (cc == CURLE_OK || cc == CURLE_WRITE_ERROR)
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
+	curl_off_t handshake_us = 0;
+	a->handshake = curl_easy_getinfo(curl, CURLINFO_APPCONNECT_TIME_T, &handshake_us) == CURLE_OK &&
+		       handshake_us > 0;
 	if (opskit_verbose) {
 		log_lock();
 		if (cc == CURLE_OK)
@@ -365,8 +376,7 @@ static CURLcode perform_once(struct registry *r, const struct http_req *req,
 	}
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(curl);
-	free(url);
-	return cc;
+	a->cc = cc;
 }
 
 /* A 401: learn the scheme from the challenge and get credentials for it. Returns true
@@ -448,36 +458,125 @@ void registry_renew_token(struct registry *r, unsigned long fetches, char **err)
 }
 
 /* A loopback registry is tried in plain HTTP first (no TLS handshake to wait for, and
- * nothing leaves the machine); when it answers like a TLS server (Go's "Client sent an
- * HTTP request to an HTTPS server", or a dropped connection), it is TLS from then on,
- * with full certificate verification. */
-static bool speaks_tls(CURLcode cc, const struct http_resp *resp)
+ * nothing leaves the machine), and is TLS from then on, with full certificate
+ * verification, when it answers like a TLS server: Go's "Client sent an HTTP request to
+ * an HTTPS server", or a dropped connection that HTTPS then gets through. A drop alone
+ * decides nothing: a plain-HTTP registry drops connections too (a fault, a restart). */
+static bool answers_https_server(CURLcode cc, const struct http_resp *resp)
 {
-	if (cc == CURLE_GOT_NOTHING || cc == CURLE_RECV_ERROR)
-		return true;
-	return cc == CURLE_OK && resp->status == 400 && resp->body.len &&
-	       strstr(resp->body.buf, "HTTPS server");
+	return cc == CURLE_OK && resp->status == 400 && resp->body.len && strstr(resp->body.buf, "HTTPS server");
 }
 
-static bool switch_to_https(struct registry *r)
+static bool dropped(CURLcode cc)
 {
-	bool switched = false;
+	return cc == CURLE_GOT_NOTHING || cc == CURLE_RECV_ERROR;
+}
+
+enum scheme_verdict { SCHEME_UNDECIDED, SCHEME_PLAIN, SCHEME_TLS };
+
+/* What an HTTPS attempt says of the server: a completed handshake, a certificate (that
+ * did not verify) or a TLS alert is TLS; OpenSSL reading a plaintext answer ("HTTP/1.1
+ * 400 ...") as a TLS record is plain HTTP; another drop, a refusal or a timeout says
+ * nothing. */
+static enum scheme_verdict https_verdict(const struct attempt *a)
+{
+	if (a->cc == CURLE_OK || a->handshake || a->cc == CURLE_PEER_FAILED_VERIFICATION)
+		return SCHEME_TLS;
+	if (a->cc != CURLE_SSL_CONNECT_ERROR)
+		return SCHEME_UNDECIDED;
+	if (strstr(a->errbuf, "wrong version number") || strstr(a->errbuf, "packet length too long"))
+		return SCHEME_PLAIN;
+	return strstr(a->errbuf, "alert") ? SCHEME_TLS : SCHEME_UNDECIDED;
+}
+
+/* The scheme is settled: HTTPS from now on (with the plain attempt uncounted: it never
+ * reached the registry's API), or plain HTTP. Returns whether this call settled it. */
+static bool settle_scheme(struct registry *r, bool https)
+{
 	pthread_mutex_lock(&r->lock);
-	if (r->probe_scheme && r->plain_http) {
+	bool settled = r->probe_scheme;
+	if (settled && https && r->plain_http) {
 		r->plain_http = false;
 		free(r->base_url);
 		r->base_url = xasprintf("https://%s", r->api_host);
-		r->requests--; /* the plain attempt never reached the registry's API */
-		switched = true;
+		r->requests--;
 	}
 	r->probe_scheme = false;
 	pthread_mutex_unlock(&r->lock);
-	if (switched) {
+	if (settled && https) {
 		log_lock();
 		verbosef(1, "%s speaks TLS; using HTTPS", r->host);
 		log_unlock();
 	}
-	return switched;
+	return settled;
+}
+
+static void uncount_request(struct registry *r)
+{
+	pthread_mutex_lock(&r->lock);
+	r->requests--;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* A loopback registry dropped a plain-HTTP attempt: the same request once over HTTPS.
+ * When the registry speaks TLS, HTTPS is used for good and *resp and *a become the HTTPS
+ * attempt's (its answer is the request's). Otherwise they stay the plain attempt's, a
+ * drop that the retry policy retries; the HTTPS attempt, which never reached the API, is
+ * not counted. more: whether the retry policy has attempts left. */
+static void probe_https_after_drop(struct registry *r, const struct http_req *req, struct http_resp *resp,
+				   struct attempt *a, bool more)
+{
+	if (str_starts_with(req->path, "http://") || str_starts_with(req->path, "https://"))
+		return; /* an upload session's Location: the registry told us its scheme */
+	char *url = xasprintf("https://%s%s", r->api_host, req->path);
+	struct http_resp tls_resp = { 0 };
+	struct attempt tls = { 0 };
+	perform_once(r, req, url, true, &tls_resp, &tls);
+	free(url);
+	enum scheme_verdict v = https_verdict(&tls);
+	if (v == SCHEME_TLS) {
+		settle_scheme(r, true);
+		http_resp_release(resp);
+		*resp = tls_resp;
+		*a = tls;
+		return;
+	}
+	http_resp_release(&tls_resp);
+	uncount_request(r);
+	if (v == SCHEME_PLAIN)
+		settle_scheme(r, false);
+	log_lock();
+	verbosef(1, "%s dropped the connection; %s%s", r->host,
+		 v == SCHEME_PLAIN ? "it speaks plain HTTP" : "HTTPS did not answer either", more ? ", retrying" : "");
+	log_unlock();
+}
+
+/* Learns a loopback registry's scheme from an attempt while it is not known. Returns true
+ * when the request is to be sent again at once, over HTTPS. */
+static bool probe_scheme(struct registry *r, const struct http_req *req, struct http_resp *resp,
+			 struct attempt *a, bool more)
+{
+	if (!r->probe_scheme)
+		return false;
+	if (answers_https_server(a->cc, resp))
+		return settle_scheme(r, true);
+	if (dropped(a->cc))
+		probe_https_after_drop(r, req, resp, a, more);
+	else if (a->cc == CURLE_OK)
+		settle_scheme(r, false);
+	return false;
+}
+
+/* Why an attempt failed, for the caller's sentence. */
+static char *attempt_failure(const struct registry *r, const struct attempt *a, int attempt)
+{
+	const char *why = *a->errbuf ? a->errbuf : curl_easy_strerror(a->cc);
+	char *text = dropped(a->cc) ? xasprintf("%s dropped the connection (%s)", r->host, why) : xstrdup(why);
+	if (!attempt)
+		return text;
+	char *counted = xasprintf("%s (after %d attempts)", text, attempt + 1);
+	free(text);
+	return counted;
 }
 
 int registry_request(struct registry *r, const struct http_req *req, struct http_resp *resp)
@@ -485,22 +584,20 @@ int registry_request(struct registry *r, const struct http_req *req, struct http
 	bool reauthed = false;
 	for (int attempt = 0;; attempt++) {
 		http_resp_release(resp);
-		char errbuf[CURL_ERROR_SIZE] = "";
+		struct attempt a = { 0 };
+		bool more = attempt < r->limits->retries;
 		pthread_mutex_lock(&r->lock);
 		char *sent = r->authorization ? xstrdup(r->authorization) : NULL;
 		pthread_mutex_unlock(&r->lock);
-		CURLcode cc = perform_once(r, req, resp, errbuf);
-		if (r->probe_scheme && speaks_tls(cc, resp) && switch_to_https(r)) {
+		char *url = registry_url(r, req->path);
+		perform_once(r, req, url, registry_same_origin(r, url), resp, &a);
+		free(url);
+		if (probe_scheme(r, req, resp, &a, more)) {
 			free(sent);
 			attempt--; /* a scheme probe, not an attempt */
 			continue;
 		}
-		if (cc == CURLE_OK && r->probe_scheme) {
-			pthread_mutex_lock(&r->lock);
-			r->probe_scheme = false;
-			pthread_mutex_unlock(&r->lock);
-		}
-		if (cc == CURLE_OK && resp->status == 401 && !reauthed) {
+		if (a.cc == CURLE_OK && resp->status == 401 && !reauthed) {
 			char *err = NULL;
 			bool again = handle_unauthorized(r, resp, sent, &err);
 			free(sent);
@@ -516,13 +613,10 @@ int registry_request(struct registry *r, const struct http_req *req, struct http
 			return 0;
 		}
 		free(sent);
-		bool more = attempt < r->limits->retries;
-		if (cc != CURLE_OK) {
+		if (a.cc != CURLE_OK) {
 			/* the caller's sentence names the request; this says what went wrong */
-			resp->error = attempt ? xasprintf("%s (after %d attempts)", *errbuf ? errbuf : curl_easy_strerror(cc),
-							  attempt + 1)
-					      : xstrdup(*errbuf ? errbuf : curl_easy_strerror(cc));
-			if (!http_curl_retryable(cc) || !more || !http_retry_sleep(r->limits, attempt, NULL))
+			resp->error = attempt_failure(r, &a, attempt);
+			if (!http_curl_retryable(a.cc) || !more || !http_retry_sleep(r->limits, attempt, NULL))
 				return -1;
 			log_lock();
 			verbosef(1, "retrying %s %.*s after: %s", req->method, registry_trace_url_len(req->path, req->path),

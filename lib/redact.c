@@ -91,6 +91,40 @@ static size_t trie_new_node(const char *label, size_t label_len, long secret_no)
 	return nnodes++;
 }
 
+/* Before the trie, a filter: a bit for the hash of each secret's first 4 bytes. Most
+ * positions of a text begin no secret, and a clear bit says so in one read of a table
+ * that stays in the cache (16 bits a secret or more: 6% read the trie in vain). */
+static uint64_t *prefix_bits;
+static size_t prefix_nbits; /* a power of two */
+
+static size_t prefix_bit(const char *s)
+{
+	uint32_t first;
+	memcpy(&first, s, sizeof(first));
+	return (size_t)((first * 0x9e3779b97f4a7c15u) >> 32) & (prefix_nbits - 1);
+}
+
+static bool prefix_may_begin_secret(const char *s)
+{
+	size_t bit = prefix_bit(s);
+	return prefix_bits[bit / 64] >> (bit % 64) & 1;
+}
+
+/* Doubling as the secrets grow, then filled anew: linear in all. */
+static void prefix_add(const char *secret)
+{
+	if (16 * nsecrets > prefix_nbits) {
+		free(prefix_bits);
+		prefix_nbits = prefix_nbits ? 2 * prefix_nbits : 4096;
+		prefix_bits = xcalloc(prefix_nbits / 64, sizeof(*prefix_bits));
+		for (size_t i = 0; i < nsecrets; i++)
+			if (secrets[i] != secret)
+				prefix_add(secrets[i]);
+	}
+	size_t bit = prefix_bit(secret);
+	prefix_bits[bit / 64] |= (uint64_t)1 << (bit % 64);
+}
+
 /* The child of parent whose whole label text[0..len) starts with, or 0. The edge's key
  * holds the label's first byte: the rest is compared. */
 static size_t trie_step(size_t parent, const char *text, size_t len)
@@ -169,6 +203,7 @@ void redact_add_secret(const char *value)
 	secret_lens[nsecrets] = len;
 	trie_insert(secrets[nsecrets], len, (long)nsecrets);
 	nsecrets++;
+	prefix_add(secrets[nsecrets - 1]);
 }
 
 void redact_reset(void)
@@ -179,11 +214,13 @@ void redact_reset(void)
 	free(secret_lens);
 	free(nodes);
 	free(edges);
+	free(prefix_bits);
 	secrets = NULL;
 	secret_lens = NULL;
 	nodes = NULL;
 	edges = NULL;
-	nsecrets = secrets_cap = nnodes = nodes_cap = nedges = edges_cap = 0;
+	prefix_bits = NULL;
+	nsecrets = secrets_cap = nnodes = nodes_cap = nedges = edges_cap = prefix_nbits = 0;
 }
 
 /* A registered secret found in the text: at start, secret number secret_no. */
@@ -196,10 +233,12 @@ struct secret_hits {
 	size_t n, cap;
 };
 
-/* Every registered secret that begins at text[pos]: the terminal nodes on the path the
- * text takes down the trie from there (each a prefix of the next). */
+/* Every registered secret that begins at text[pos] (pos + 4 <= n): the terminal nodes on
+ * the path the text takes down the trie from there (each a prefix of the next). */
 static void find_hits_at(const char *text, size_t n, size_t pos, struct secret_hits *hits)
 {
+	if (!prefix_may_begin_secret(text + pos))
+		return;
 	size_t node = 0;
 	for (size_t depth = 0; pos + depth < n;) {
 		node = trie_step(node, text + pos + depth, n - pos - depth);
@@ -380,6 +419,11 @@ static void mask_keyword_passwords(struct strbuf *out, const char *in)
 	};
 	const char *p = in;
 	while (*p) {
+		size_t plain = strcspn(p, "pP"); /* where a key can begin: each starts with "pass" */
+		sb_add(out, p, plain);
+		p += plain;
+		if (!*p)
+			break;
 		size_t klen = 0;
 		for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 			size_t l = strlen(keys[i].key);

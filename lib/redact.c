@@ -110,19 +110,25 @@ static bool prefix_may_begin_secret(const char *s)
 	return prefix_bits[bit / 64] >> (bit % 64) & 1;
 }
 
-/* Doubling as the secrets grow, then filled anew: linear in all. */
-static void prefix_add(const char *secret)
+static void prefix_set(const char *secret)
 {
-	if (16 * nsecrets > prefix_nbits) {
-		free(prefix_bits);
-		prefix_nbits = prefix_nbits ? 2 * prefix_nbits : 4096;
-		prefix_bits = xcalloc(prefix_nbits / 64, sizeof(*prefix_bits));
-		for (size_t i = 0; i < nsecrets; i++)
-			if (secrets[i] != secret)
-				prefix_add(secrets[i]);
-	}
 	size_t bit = prefix_bit(secret);
 	prefix_bits[bit / 64] |= (uint64_t)1 << (bit % 64);
+}
+
+/* After the secret is counted in nsecrets. The filter doubles as the secrets grow and
+ * is filled anew: linear in all. */
+static void prefix_add(const char *secret)
+{
+	if (16 * nsecrets <= prefix_nbits) {
+		prefix_set(secret);
+		return;
+	}
+	free(prefix_bits);
+	prefix_nbits = prefix_nbits ? 2 * prefix_nbits : 4096;
+	prefix_bits = xcalloc(prefix_nbits / 64, sizeof(*prefix_bits));
+	for (size_t i = 0; i < nsecrets; i++)
+		prefix_set(secrets[i]);
 }
 
 /* The child of parent whose whole label text[0..len) starts with, or 0. The edge's key

@@ -3,51 +3,193 @@
 
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
 
-/* Registered literal secrets, longest first (a secret that contains another is masked
- * whole; equal lengths in the order registered), with their lengths. A run registers a
- * handful (DSN passwords, tokens) or, for a large env file, one a line: a set of the
- * strings (open addressing) keeps registering linear, and the list stays sorted as it
- * grows, so that redact_text() only reads it (threads may call it at once). */
+/* Registered literal secrets in the order registered (a secret's number is its place
+ * here), kept for the index below, which points into them. */
 static char **secrets;
 static size_t *secret_lens;
 static size_t nsecrets, secrets_cap;
-static const char **known;  /* the same strings, hashed; a power of two of slots */
-static size_t known_cap;
 
 #define MIN_LITERAL_SECRET 4
 
-static size_t hash_string(const char *s)
+/* The index of the secrets: a radix trie, so that redact_text() walks the text once and
+ * reads at each position only the secrets that begin there, instead of searching the
+ * whole text once per secret (minutes for an env file of 30,000 tokens, whose output
+ * is megabytes). Node 0 is the root; a node's label is the run of bytes from its parent,
+ * pointing into a registered secret, and secret_no the number of the secret that ends
+ * there (-1: none). The edges, (parent, first byte of the child's label) -> child, are
+ * one open-addressing table in which child 0 marks a free slot (the root is nobody's
+ * child). Registration grows the index; redact_text() only reads it. */
+struct trie_node {
+	const char *label;
+	size_t label_len;
+	long secret_no;
+};
+struct trie_edge {
+	uint64_t key;
+	size_t child;
+};
+static struct trie_node *nodes;
+static size_t nnodes, nodes_cap;
+static struct trie_edge *edges; /* a power of two of slots, at most half used */
+static size_t nedges, edges_cap;
+
+static uint64_t edge_key(size_t parent, unsigned char first)
 {
-	size_t h = 1469598103934665603u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211u;
-	return h;
+	return (uint64_t)parent << 8 | first;
 }
 
-/* The slot of value in known: where it is, or the empty one where it would go. */
-static size_t known_slot(const char *value)
+static size_t edge_slot(uint64_t key)
 {
-	size_t i = hash_string(value) & (known_cap - 1);
-	while (known[i] && strcmp(known[i], value))
-		i = (i + 1) & (known_cap - 1);
+	uint64_t h = (key ^ (key >> 29)) * 0xbf58476d1ce4e5b9u;
+	size_t i = (size_t)(h ^ (h >> 32)) & (edges_cap - 1);
+	while (edges[i].child && edges[i].key != key)
+		i = (i + 1) & (edges_cap - 1);
 	return i;
 }
 
-static void grow_known(void)
+static size_t trie_child(size_t parent, unsigned char first)
 {
-	const char **old = known;
-	size_t old_cap = known_cap;
-	known_cap = known_cap ? 2 * known_cap : 64;
-	known = xcalloc(known_cap, sizeof(*known));
+	return edges_cap ? edges[edge_slot(edge_key(parent, first))].child : 0;
+}
+
+static void grow_edges(void)
+{
+	struct trie_edge *old = edges;
+	size_t old_cap = edges_cap;
+	edges_cap = edges_cap ? 2 * edges_cap : 64;
+	edges = xcalloc(edges_cap, sizeof(*edges));
 	for (size_t i = 0; i < old_cap; i++)
-		if (old[i])
-			known[known_slot(old[i])] = old[i];
+		if (old[i].child)
+			edges[edge_slot(old[i].key)] = old[i];
 	free(old);
+}
+
+static void trie_set_child(size_t parent, unsigned char first, size_t child)
+{
+	if (2 * (nedges + 1) > edges_cap)
+		grow_edges();
+	size_t i = edge_slot(edge_key(parent, first));
+	if (!edges[i].child)
+		nedges++;
+	edges[i].key = edge_key(parent, first);
+	edges[i].child = child;
+}
+
+static size_t trie_new_node(const char *label, size_t label_len, long secret_no)
+{
+	if (nnodes == nodes_cap) {
+		nodes_cap = nodes_cap ? 2 * nodes_cap : 64;
+		nodes = xrealloc(nodes, sizeof(*nodes) * nodes_cap);
+	}
+	nodes[nnodes] = (struct trie_node){ label, label_len, secret_no };
+	return nnodes++;
+}
+
+/* Before the trie, a filter: a bit for the hash of each secret's first 4 bytes. Most
+ * positions of a text begin no secret, and a clear bit says so in one read of a table
+ * that stays in the cache (16 bits a secret or more: 6% read the trie in vain). */
+static uint64_t *prefix_bits;
+static size_t prefix_nbits; /* a power of two */
+
+static size_t prefix_bit(const char *s)
+{
+	uint32_t first;
+	memcpy(&first, s, sizeof(first));
+	return (size_t)((first * 0x9e3779b97f4a7c15u) >> 32) & (prefix_nbits - 1);
+}
+
+static bool prefix_may_begin_secret(const char *s)
+{
+	size_t bit = prefix_bit(s);
+	return prefix_bits[bit / 64] >> (bit % 64) & 1;
+}
+
+static void prefix_set(const char *secret)
+{
+	size_t bit = prefix_bit(secret);
+	prefix_bits[bit / 64] |= (uint64_t)1 << (bit % 64);
+}
+
+/* After the secret is counted in nsecrets. The filter doubles as the secrets grow and
+ * is filled anew: linear in all. */
+static void prefix_add(const char *secret)
+{
+	if (16 * nsecrets <= prefix_nbits) {
+		prefix_set(secret);
+		return;
+	}
+	free(prefix_bits);
+	prefix_nbits = prefix_nbits ? 2 * prefix_nbits : 4096;
+	prefix_bits = xcalloc(prefix_nbits / 64, sizeof(*prefix_bits));
+	for (size_t i = 0; i < nsecrets; i++)
+		prefix_set(secrets[i]);
+}
+
+/* The child of parent whose whole label text[0..len) starts with, or 0. The edge's key
+ * holds the label's first byte: the rest is compared. */
+static size_t trie_step(size_t parent, const char *text, size_t len)
+{
+	size_t child = len ? trie_child(parent, (unsigned char)text[0]) : 0;
+	if (!child)
+		return 0;
+	const struct trie_node *c = &nodes[child];
+	if (c->label_len > len || (c->label_len > 1 && memcmp(c->label + 1, text + 1, c->label_len - 1)))
+		return 0;
+	return child;
+}
+
+/* The node where value ends, or 0 (not a path of the trie, or it ends inside a label). */
+static size_t trie_find(const char *value, size_t len)
+{
+	size_t node = 0;
+	for (size_t depth = 0; depth < len;) {
+		node = trie_step(node, value + depth, len - depth);
+		if (!node)
+			return 0;
+		depth += nodes[node].label_len;
+	}
+	return node;
+}
+
+/* Cuts the label of child (under parent) after its first at bytes: a new node between. */
+static size_t trie_split(size_t parent, size_t child, size_t at)
+{
+	size_t mid = trie_new_node(nodes[child].label, at, -1);
+	nodes[child].label += at;
+	nodes[child].label_len -= at;
+	trie_set_child(parent, (unsigned char)nodes[mid].label[0], mid);
+	trie_set_child(mid, (unsigned char)nodes[child].label[0], child);
+	return mid;
+}
+
+static void trie_insert(const char *value, size_t len, long secret_no)
+{
+	if (!nnodes)
+		trie_new_node("", 0, -1);
+	size_t node = 0;
+	for (size_t depth = 0; depth < len;) {
+		size_t child = trie_child(node, (unsigned char)value[depth]);
+		if (!child) {
+			size_t leaf = trie_new_node(value + depth, len - depth, secret_no);
+			trie_set_child(node, (unsigned char)value[depth], leaf);
+			return;
+		}
+		size_t common = 1;
+		while (common < nodes[child].label_len && depth + common < len &&
+		       nodes[child].label[common] == value[depth + common])
+			common++;
+		if (common < nodes[child].label_len)
+			child = trie_split(node, child, common);
+		node = child;
+		depth += common;
+	}
+	nodes[node].secret_no = secret_no;
 }
 
 void redact_add_secret(const char *value)
@@ -55,31 +197,19 @@ void redact_add_secret(const char *value)
 	size_t len = value ? strlen(value) : 0;
 	if (len < MIN_LITERAL_SECRET)
 		return;
-	if (2 * (nsecrets + 1) > known_cap)
-		grow_known();
-	size_t slot = known_slot(value);
-	if (known[slot])
+	size_t known = trie_find(value, len);
+	if (known && nodes[known].secret_no >= 0)
 		return;
 	if (nsecrets == secrets_cap) {
 		secrets_cap = secrets_cap ? 2 * secrets_cap : 16;
 		secrets = xrealloc(secrets, sizeof(*secrets) * secrets_cap);
 		secret_lens = xrealloc(secret_lens, sizeof(*secret_lens) * secrets_cap);
 	}
-	/* after every secret at least as long: binary search, the list is sorted */
-	size_t lo = 0, hi = nsecrets;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (secret_lens[mid] >= len)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	memmove(secrets + lo + 1, secrets + lo, sizeof(*secrets) * (nsecrets - lo));
-	memmove(secret_lens + lo + 1, secret_lens + lo, sizeof(*secret_lens) * (nsecrets - lo));
-	secrets[lo] = xstrdup(value);
-	secret_lens[lo] = len;
-	known[slot] = secrets[lo];
+	secrets[nsecrets] = xstrdup(value);
+	secret_lens[nsecrets] = len;
+	trie_insert(secrets[nsecrets], len, (long)nsecrets);
 	nsecrets++;
+	prefix_add(secrets[nsecrets - 1]);
 }
 
 void redact_reset(void)
@@ -88,11 +218,176 @@ void redact_reset(void)
 		free(secrets[i]);
 	free(secrets);
 	free(secret_lens);
-	free(known);
+	free(nodes);
+	free(edges);
+	free(prefix_bits);
 	secrets = NULL;
 	secret_lens = NULL;
-	known = NULL;
-	nsecrets = secrets_cap = known_cap = 0;
+	nodes = NULL;
+	edges = NULL;
+	prefix_bits = NULL;
+	nsecrets = secrets_cap = nnodes = nodes_cap = nedges = edges_cap = prefix_nbits = 0;
+}
+
+/* A registered secret found in the text: at start, secret number secret_no. */
+struct secret_hit {
+	size_t start, len;
+	long secret_no;
+};
+struct secret_hits {
+	struct secret_hit *hit;
+	size_t n, cap;
+};
+
+/* Every registered secret that begins at text[pos] (pos + 4 <= n): the terminal nodes on
+ * the path the text takes down the trie from there (each a prefix of the next). */
+static void find_hits_at(const char *text, size_t n, size_t pos, struct secret_hits *hits)
+{
+	if (!prefix_may_begin_secret(text + pos))
+		return;
+	size_t node = 0;
+	for (size_t depth = 0; pos + depth < n;) {
+		node = trie_step(node, text + pos + depth, n - pos - depth);
+		if (!node)
+			return;
+		depth += nodes[node].label_len;
+		if (nodes[node].secret_no < 0)
+			continue;
+		if (hits->n == hits->cap) {
+			hits->cap = hits->cap ? 2 * hits->cap : 16;
+			hits->hit = xrealloc(hits->hit, sizeof(*hits->hit) * hits->cap);
+		}
+		hits->hit[hits->n++] = (struct secret_hit){ pos, depth, nodes[node].secret_no };
+	}
+}
+
+/* The order in which masking claims the text: longest secret first, equal lengths in
+ * the order registered, each secret's occurrences from the left. */
+static int hit_priority(const void *pa, const void *pb)
+{
+	const struct secret_hit *a = pa, *b = pb;
+	if (a->len != b->len)
+		return a->len > b->len ? -1 : 1;
+	if (a->secret_no != b->secret_no)
+		return a->secret_no < b->secret_no ? -1 : 1;
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+enum { SHOWN, MASK_START, MASKED };
+
+/* Masks [start, start + len) unless a secret masked before overlaps it. The masking
+ * goes longest first, so every secret masked before is at least as long: it overlaps
+ * this one only if it holds this one's first or last byte (two reads, not a scan). */
+static void claim(unsigned char *mark, size_t start, size_t len)
+{
+	if (mark[start] != SHOWN || mark[start + len - 1] != SHOWN)
+		return;
+	mark[start] = MASK_START;
+	memset(mark + start + 1, MASKED, len - 1);
+}
+
+/* The hits in priority order, each masked unless it overlaps one masked before: the
+ * result of one search-and-replace pass per secret, longest first, except that all are
+ * found in the text as given (a secret holding "*" used to match the "***" put in for
+ * another one, which masked nothing more of a secret). */
+static void claim_hits(unsigned char *mark, struct secret_hits *hits)
+{
+	qsort(hits->hit, hits->n, sizeof(*hits->hit), hit_priority);
+	for (size_t i = 0; i < hits->n; i++)
+		claim(mark, hits->hit[i].start, hits->hit[i].len);
+}
+
+/* claim() of the hit at start, then where the next hit of the same secret may begin:
+ * past what it masked, or what masks its first byte; a hit whose last byte is masked
+ * (by a secret at least as long) is followed by hits that end in the same mask. */
+static size_t claim_next(unsigned char *mark, size_t n, size_t start, size_t len)
+{
+	size_t from = mark[start] == SHOWN ? start + len - 1 : start;
+	claim(mark, start, len);
+	while (from < n && mark[from] != SHOWN)
+		from++;
+	return from;
+}
+
+static int secret_priority(const void *pa, const void *pb)
+{
+	long a = *(const long *)pa, b = *(const long *)pb;
+	if (secret_lens[a] != secret_lens[b])
+		return secret_lens[a] > secret_lens[b] ? -1 : 1;
+	return a < b ? -1 : a > b;
+}
+
+/* claim_hits() without holding every hit: when secrets that are prefixes of each other
+ * (aaaa, aaaaa, ...) meet a long run of the same byte, the hits would outnumber the
+ * bytes many times over. The secrets found in the text are searched one at a time, in
+ * priority order, and claimed as they are found: the same result, in memory of the
+ * text's size (and one pass of the text per secret found in it). */
+static void claim_by_search(unsigned char *mark, const char *in, size_t n)
+{
+	unsigned char *found = xcalloc(nsecrets, 1);
+	long *order = xmalloc(sizeof(*order) * nsecrets);
+	size_t norder = 0;
+	struct secret_hits at_pos = { NULL, 0, 0 };
+	for (size_t pos = 0; pos + MIN_LITERAL_SECRET <= n; pos++) {
+		at_pos.n = 0;
+		find_hits_at(in, n, pos, &at_pos);
+		for (size_t i = 0; i < at_pos.n; i++) {
+			long no = at_pos.hit[i].secret_no;
+			if (!found[no])
+				order[norder++] = no;
+			found[no] = 1;
+		}
+	}
+	qsort(order, norder, sizeof(*order), secret_priority);
+	for (size_t i = 0; i < norder; i++) {
+		const char *s = secrets[order[i]];
+		size_t len = secret_lens[order[i]];
+		for (size_t from = 0; from + len <= n;) {
+			const char *hit = memmem(in + from, n - from, s, len);
+			if (!hit)
+				break;
+			from = claim_next(mark, n, (size_t)(hit - in), len);
+		}
+	}
+	free(at_pos.hit);
+	free(order);
+	free(found);
+}
+
+/* At most this many hits are held (24 bytes each) before claim_by_search() takes over;
+ * secrets that do not nest stay far below it (each hit is at least 4 bytes long). */
+#define MAX_HITS(text_len) ((text_len) + 4096)
+
+/* Appends in to out with each registered secret in it replaced by "***". */
+static void mask_registered(struct strbuf *out, const char *in)
+{
+	size_t n = strlen(in);
+	struct secret_hits hits = { NULL, 0, 0 };
+	size_t pos = 0;
+	for (; nsecrets && pos + MIN_LITERAL_SECRET <= n && hits.n <= MAX_HITS(n); pos++)
+		find_hits_at(in, n, pos, &hits);
+	if (!hits.n) {
+		sb_add(out, in, n);
+		return;
+	}
+	unsigned char *mark = xcalloc(n, 1);
+	if (hits.n <= MAX_HITS(n))
+		claim_hits(mark, &hits);
+	else
+		claim_by_search(mark, in, n);
+	for (size_t i = 0; i < n;) {
+		size_t shown = i;
+		while (shown < n && mark[shown] == SHOWN)
+			shown++;
+		sb_add(out, in + i, shown - i);
+		if (shown == n)
+			break;
+		sb_addstr(out, REDACTED);
+		for (i = shown + 1; i < n && mark[i] == MASKED; i++)
+			;
+	}
+	free(mark);
+	free(hits.hit);
 }
 
 /* Masks "scheme://user:PASSWORD@" in place in sb, from position start. */
@@ -130,6 +425,11 @@ static void mask_keyword_passwords(struct strbuf *out, const char *in)
 	};
 	const char *p = in;
 	while (*p) {
+		size_t plain = strcspn(p, "pP"); /* where a key can begin: each starts with "pass" */
+		sb_add(out, p, plain);
+		p += plain;
+		if (!*p)
+			break;
 		size_t klen = 0;
 		for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 			size_t l = strlen(keys[i].key);
@@ -168,26 +468,7 @@ char *redact_text(const char *in)
 	struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
 	if (!in)
 		return xstrdup("");
-	sb_addstr(&a, in);
-	for (size_t i = 0; i < nsecrets; i++) {
-		const char *s = secrets[i];
-		size_t sl = secret_lens[i];
-		if (!strstr(sb_str(&a), s))
-			continue;
-		sb_reset(&b);
-		for (const char *p = sb_str(&a), *hit; (hit = strstr(p, s)); p = hit + sl) {
-			sb_add(&b, p, (size_t)(hit - p));
-			sb_addstr(&b, REDACTED);
-			if (!strstr(hit + sl, s)) {
-				sb_addstr(&b, hit + sl);
-				break;
-			}
-		}
-		struct strbuf t = a;
-		a = b;
-		b = t;
-	}
-	sb_reset(&b);
+	mask_registered(&a, in);
 	mask_url_passwords(&b, sb_str(&a));
 	sb_reset(&a);
 	mask_keyword_passwords(&a, sb_str(&b));

@@ -5,7 +5,15 @@
  *  - redact_add_secret() registers a literal value (a password parsed from a DSN, a token,
  *    the value of a secret-looking env key). From then on redact_text() replaces every
  *    occurrence with "***". Values shorter than 4 bytes are masked only structurally, to
- *    avoid blanking ordinary words.
+ *    avoid blanking ordinary words. Where registered secrets overlap in a text, the
+ *    longest is masked whole, of equal lengths the first registered, and a secret is
+ *    masked where it does not overlap one masked so (as one search-and-replace pass per
+ *    secret, longest first, would). The time is near-linear in the text's length
+ *    whatever the number of secrets (an index of them, built as they are registered).
+ *  - Threads: redact_text() and redact_bytes() only read the registered set, so threads
+ *    may call them at once. Registering (redact_add_secret(), redact_dsn(),
+ *    redact_reset()) writes it: do it before threads start, or under a lock that every
+ *    caller of redact_text() also holds.
  *  - redact_dsn() masks the password of a URL ("scheme://user:***@host") or of a libpq
  *    key=value string ("password=***") without needing registration, and registers it.
  *  - redact_add_userinfo() registers what would be the password of a URL typed without

@@ -68,6 +68,120 @@ test_expect_success 'the longer is masked whole whatever the order; thousands re
 	test_cmp expect actual
 '
 
+# redact-with: the secrets of a file (one a line) registered, then redact_text() of each
+# line of stdin. The alphabets below hold no ':', '=' or '*', so only the registered
+# secrets are masked (no URL or password= masking, no "***" to match).
+test_expect_success 'longest match wins at a position, whatever the order registered' '
+	printf "tok-1234\ntok-1234-long-tail\n" >secrets &&
+	printf "tok-1234-long-tail\ntok-1234\n" >secrets.reversed &&
+	echo "a tok-1234-long-tail b tok-1234-long c" >text &&
+	echo "a *** b ***-long c" >expect &&
+	opskit-test-helper redact-with secrets <text >actual &&
+	test_cmp expect actual &&
+	opskit-test-helper redact-with secrets.reversed <text >actual &&
+	test_cmp expect actual
+'
+
+test_expect_success 'overlapping secrets: the longer is masked whole, of equal ones the first registered' '
+	printf "1234\n23456789\nabcdef\ndefghi\n" >secrets &&
+	printf "123456789 abcdefghi\n" | opskit-test-helper redact-with secrets >actual &&
+	echo "1*** ***ghi" >expect &&
+	test_cmp expect actual &&
+	printf "defghi\nabcdef\n" >secrets &&
+	printf "abcdefghi\n" | opskit-test-helper redact-with secrets >actual &&
+	echo "abc***" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'secrets of the minimum length (4 bytes), inside longer ones; shorter ones are not registered' '
+	printf "wxyz\nwxyz1234\nxyz\nwx\n" >secrets &&
+	printf "wxyz xyz wx wxyz12 wxyz1234 wxyzwxyz\n" | opskit-test-helper redact-with secrets >actual &&
+	echo "*** xyz wx ***12 *** ******" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'a secret at the very end or the whole of the text; one cut off by the end is not' '
+	echo tail-secret >secrets &&
+	printf "%s\n" "ends with tail-secret" tail-secret tail-secrettail-secret "cut tail-secre" "" >text &&
+	printf "%s\n" "ends with ***" "***" "******" "cut tail-secre" "" >expect &&
+	opskit-test-helper redact-with secrets <text >actual &&
+	test_cmp expect actual
+'
+
+# The reference: one search-and-replace pass per secret, longest first, equal lengths in
+# the order registered (what redact_text() did before its index): python's str.replace.
+cat >gen-ref.py <<'PY'
+import random, string, sys
+seed, mode = int(sys.argv[1]), sys.argv[2]
+random.seed(seed)
+def word(alphabet, lo, hi):
+    return "".join(random.choice(alphabet) for _ in range(random.randint(lo, hi)))
+if mode == "many":
+    # 10,000: tokens, and short ones of two letters that overlap and nest everywhere
+    secrets = [word(string.ascii_letters + string.digits + "-_./", 4, 40) for _ in range(9000)]
+    secrets += [word("ab", 4, 12) for _ in range(1000)]
+    secrets += [s[:random.randint(4, len(s))] for s in random.sample(secrets, 200)]
+else:
+    # secrets that nest (aaaa, aaaaa, ...) against long runs of their one byte
+    secrets = ["a" * n for n in range(4, 200)] + ["ab" * n for n in range(2, 50)]
+def piece():
+    r = random.random()
+    s = random.choice(secrets)
+    if r < 0.3:
+        return s
+    if r < 0.5:
+        return s[:random.randint(1, len(s))]
+    if r < 0.6:
+        return s[random.randint(0, len(s) - 1):]
+    if r < 0.7 and mode != "many":
+        return "a" * random.randint(1, 1500)
+    return word("ab x-" + string.ascii_lowercase, 0, 8)
+texts = ["".join(piece() for _ in range(random.randint(0, 60))) for _ in range(300 if mode == "many" else 60)]
+texts += [secrets[-1], secrets[0] + secrets[0], "x" + secrets[1]]
+if mode != "many":
+    texts.append("b" + "a" * 200000 + "b")  # 40 million hits, were each one held
+seen, registered = set(), []
+for s in secrets:
+    if len(s) >= 4 and s not in seen:
+        seen.add(s)
+        registered.append(s)
+order = sorted(range(len(registered)), key=lambda i: (-len(registered[i]), i))
+with open("secrets", "w") as f:
+    f.write("".join(s + "\n" for s in secrets))
+with open("text", "w") as f:
+    f.write("".join(t + "\n" for t in texts))
+with open("expect", "w") as f:
+    for t in texts:
+        for i in order:
+            if registered[i] in t:
+                t = t.replace(registered[i], "***")
+        f.write(t + "\n")
+PY
+
+if command -v python3 >/dev/null 2>&1; then
+	test_expect_success 'many secrets (10,000): the same as one search-and-replace pass per secret' '
+		for seed in 1 2 3; do
+			python3 gen-ref.py $seed many &&
+			opskit-test-helper redact-with secrets <text >actual &&
+			test_cmp expect actual || exit 1
+		done
+	'
+
+	# 256 MiB of address space (not under ASan, which reserves terabytes of it)
+	test_expect_success 'secrets that nest, against long runs of one byte: the same, in bounded memory' '
+		python3 gen-ref.py 4 nested &&
+		if [ "${SANITIZE:-}" = 1 ]; then
+			opskit-test-helper redact-with secrets <text >actual
+		else
+			(ulimit -v 262144 && opskit-test-helper redact-with secrets <text >actual)
+		fi &&
+		test_cmp expect actual
+	'
+else
+	test_skip 'many secrets (10,000): the same as one search-and-replace pass per secret' 'python3 is not installed'
+	test_skip 'secrets that nest, against long runs of one byte: the same, in bounded memory' 'python3 is not installed'
+fi
+
 test_expect_success 'registered secrets are masked in every report format' '
 	printf "secret\thunter2-hunter2\ncheck\tc\tcritical\thunter2-hunter2\tmsg hunter2-hunter2\nhint\tuse hunter2-hunter2\nmetric\tn\t1\t-\t-\t-\t-\t-\n" >script &&
 	for f in text json prometheus nagios sarif github; do

@@ -9,6 +9,8 @@
  *   config-coverage FILE    load FILE; print each schema key with no instance in it
  *                           (exit 1 when there is one): does an example cover the schema?
  *   redact                  each stdin line through redact_dsn(), then redact_text()
+ *   redact-with FILE        register each line of FILE (redact_add_secret), then each
+ *                           stdin line through redact_text()
  *   secret-key NAME...      "NAME yes|no": is the name secret-looking?
  *   secret-path NAME=VALUE...  "NAME=VALUE yes|no": is VALUE only the path to NAME's secret?
  *   duration STR...         milliseconds, or "error"
@@ -192,19 +194,42 @@ static int cmd_config_get(const char *file, const char *path)
 	return rc;
 }
 
-static int cmd_redact(void)
+/* Each line of in, without its newline, to fn. */
+static void each_line(FILE *in, void (*fn)(const char *line))
 {
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
-	while ((n = getline(&line, &cap, stdin)) > 0) {
+	while ((n = getline(&line, &cap, in)) > 0) {
 		if (line[n - 1] == '\n')
 			line[n - 1] = '\0';
-		char *out = redact_dsn(line);
-		printf("%s\n", out);
-		free(out);
+		fn(line);
 	}
 	free(line);
+}
+
+static void print_redacted(const char *line)
+{
+	char *out = redact_text(line);
+	printf("%s\n", out);
+	free(out);
+}
+
+static void print_dsn_redacted(const char *line)
+{
+	char *out = redact_dsn(line);
+	printf("%s\n", out);
+	free(out);
+}
+
+static int cmd_redact_with(const char *secrets_file)
+{
+	FILE *f = fopen(secrets_file, "r");
+	if (!f)
+		die(3, "%s: %s", secrets_file, strerror(errno));
+	each_line(f, redact_add_secret);
+	fclose(f);
+	each_line(stdin, print_redacted);
 	return 0;
 }
 
@@ -519,7 +544,7 @@ int main(int argc, char **argv)
 {
 	set_progname("opskit-test-helper");
 	if (argc < 2)
-		die(3, "usage: opskit-test-helper config|config-keys|config-get|config-coverage|exporter-config|redact|secret-key|secret-path|duration|report|base64-*|read-file|unsafe-file|shell-name ...");
+		die(3, "usage: opskit-test-helper config|config-keys|config-get|config-coverage|exporter-config|redact|redact-with|secret-key|secret-path|duration|report|base64-*|read-file|unsafe-file|shell-name ...");
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "cli"))
 		return cmd_cli(argc - 1, argv + 1);
@@ -535,8 +560,12 @@ int main(int argc, char **argv)
 		return cmd_config_coverage(argv[2]);
 	if (!strcmp(cmd, "config-get") && argc == 4)
 		return cmd_config_get(argv[2], argv[3]);
-	if (!strcmp(cmd, "redact"))
-		return cmd_redact();
+	if (!strcmp(cmd, "redact")) {
+		each_line(stdin, print_dsn_redacted);
+		return 0;
+	}
+	if (!strcmp(cmd, "redact-with") && argc == 3)
+		return cmd_redact_with(argv[2]);
 	if (!strcmp(cmd, "report") && argc == 3)
 		return cmd_report(argv[2]);
 	if (!strcmp(cmd, "secret-key")) {

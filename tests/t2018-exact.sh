@@ -71,12 +71,23 @@ assert all(\"memory_method\" not in k for k in d[\"top_keys\"]), d[\"top_keys\"]
 '
 
 # The default of 5 samples goes out as a bare MEMORY USAGE (the server's own default, two
-# arguments fewer per key); any other count is sent. The server samples a hash in its
-# iteration order, so each count gives one size.
+# arguments fewer per key); any other count is sent. A list of one element per node is
+# sampled in its order (a hash in its seed's), and its nodes differ: three of 5000 bytes,
+# two tiny, five of 100 bytes, so each count gives another size.
+rcli CONFIG SET list-max-listpack-size 1 >/dev/null
+rcli EVAL "for i = 1, 3 do redis.call('RPUSH', KEYS[1], string.rep('b', 5000)) end
+for i = 1, 2 do redis.call('RPUSH', KEYS[1], 'tiny' .. i) end
+for i = 1, 5 do redis.call('RPUSH', KEYS[1], string.rep('m', 100)) end
+return 1" 1 ls:1 >/dev/null
+rcli CONFIG SET list-max-listpack-size -2 >/dev/null
 for n in 5 3 0; do
-	eval "SAMPLED_H1_$n=\$(rcli MEMORY USAGE h:1 SAMPLES $n)"
-	export "SAMPLED_H1_$n"
+	eval "SAMPLED_LS_$n=\$(rcli MEMORY USAGE ls:1 SAMPLES $n)"
+	export "SAMPLED_LS_$n"
 done
+test_expect_success 'setup: the three sample counts give three sizes' '
+	test "$SAMPLED_LS_5" != "$SAMPLED_LS_3" && test "$SAMPLED_LS_3" != "$SAMPLED_LS_0" &&
+	test "$SAMPLED_LS_5" != "$SAMPLED_LS_0"
+'
 for n in default 3 0; do
 	opt=; [ "$n" = default ] || opt="--memory-samples $n"
 	want=$n; [ "$n" = default ] && want=5
@@ -85,13 +96,10 @@ for n in default 3 0; do
 		json_assert samples-$n.json \"
 import os
 top = {k[\\\"key\\\"]: k[\\\"memory_bytes\\\"] for k in d[\\\"top_keys\\\"]}
-assert top[\\\"h:1\\\"] == int(os.environ[\\\"SAMPLED_H1_$want\\\"]), top
+assert top[\\\"ls:1\\\"] == int(os.environ[\\\"SAMPLED_LS_$want\\\"]), top
 \"
 	"
 done
-test_expect_success 'setup: the three sample counts give three sizes' '
-	test "$SAMPLED_H1_5" != "$SAMPLED_H1_3" && test "$SAMPLED_H1_3" != "$SAMPLED_H1_0"
-'
 
 # On a cluster each key is measured on the node that holds it.
 start_redis_cluster || { echo "Bail out! the cluster did not come up"; exit 1; }

@@ -457,7 +457,9 @@ static void mask_keyword_passwords(struct strbuf *out, const char *in)
 			if (*p)
 				p++;
 		} else {
-			p += strcspn(p, " \t\n&;,\"");
+			/* libpq's '\ ' keeps a space inside a bare value */
+			while (*p && !strchr(" \t\n&;,\"", *p))
+				p += *p == '\\' && p[1] ? 2 : 1;
 		}
 		sb_addstr(out, REDACTED);
 	}
@@ -507,6 +509,29 @@ static const char *url_scheme_end(const char *dsn)
 	return strncmp(dsn + n, "://", 3) ? NULL : dsn + n;
 }
 
+/* Registers one libpq key=value value starting at p, read as conninfo_parse() reads it
+ * ('...' ends at its unescaped quote, a bare value at whitespace; '\' escapes the next
+ * character in both), and returns where it ends. Both the value libpq hands the server
+ * and the text as written are registered: a message may quote either, and registering
+ * only a piece would leave the rest to print. */
+static const char *register_conninfo_value(const char *p)
+{
+	struct strbuf decoded = STRBUF_INIT;
+	bool quoted = *p == '\'';
+	const char *raw = p + quoted;
+	for (p = raw; *p && !(quoted ? *p == '\'' : isspace((unsigned char)*p)); p++) {
+		if (*p == '\\' && !*++p)
+			break;
+		sb_addch(&decoded, *p);
+	}
+	char *written = xstrndup(raw, (size_t)(p - raw));
+	redact_add_secret(written);
+	redact_add_secret(sb_str(&decoded));
+	free(written);
+	sb_release(&decoded);
+	return *p ? p + 1 : p;
+}
+
 /* Registers the password of a URL or key=value DSN, then masks it. */
 static void register_dsn_password(const char *dsn)
 {
@@ -529,28 +554,15 @@ static void register_dsn_password(const char *dsn)
 		}
 		return;
 	}
-	/* libpq key=value: every "password = value", unquoting 'it\'s' */
+	/* libpq key=value: every "password = value" (also sslpassword=) */
 	for (const char *q = dsn; (q = strcasestr(q, "password")) != NULL;) {
 		q += 8;
-		while (*q == ' ')
-			q++;
+		q += strspn(q, " \t\n\r\f\v");
 		if (*q != '=')
 			continue;
 		q++;
-		while (*q == ' ')
-			q++;
-		struct strbuf pw = STRBUF_INIT;
-		if (*q == '\'') {
-			for (q++; *q && *q != '\''; q++) {
-				if (*q == '\\' && q[1])
-					q++;
-				sb_addch(&pw, *q);
-			}
-		} else {
-			sb_add(&pw, q, strcspn(q, " \t"));
-		}
-		redact_add_secret(sb_str(&pw));
-		sb_release(&pw);
+		q += strspn(q, " \t\n\r\f\v");
+		q = register_conninfo_value(q);
 	}
 }
 

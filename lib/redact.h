@@ -15,7 +15,8 @@
  *    redact_reset()) writes it: do it before threads start, or under a lock that every
  *    caller of redact_text() also holds.
  *  - redact_dsn() masks the password of a URL ("scheme://user:***@host") or of a libpq
- *    key=value string ("password=***") without needing registration, and registers it.
+ *    key=value string ("password=***") without needing registration, and registers it:
+ *    a key=value password both as libpq decodes it ('a\'b c', a\ b) and as written.
  *  - redact_add_userinfo() registers what would be the password of a URL typed without
  *    its scheme or with a broken one ("user:pass@host:6379", "postgres:/user:pass@db"):
  *    such text is echoed in "is not a URL" errors, where no structure marks it.

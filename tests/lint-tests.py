@@ -21,7 +21,12 @@ its failure is handled on purpose: it ends in `|| true`, `|| :`, `|| exit/return
 `|| { ...; exit/return ...; }`, or in `&& break/continue/return/exit` (a poll loop's or
 a helper's conditional way out). A first command `cmd; test $? -eq N && ...` has no &&
 before it and is fine. The top level of a script (outside bodies and functions) is not
-checked; neither are the bodies of test_data_case cmd files. Not understood (an error,
+checked; neither are the bodies of test_data_case cmd files.
+
+A second rule: an && chain ending in '&' (`setup && cmd &`) puts the whole chain in the
+background, as a subshell that ignores SIGINT (no job control), so `kill -INT $!` reaches
+the subshell, not cmd, and is lost. Background the command alone, `setup && { cmd & }`,
+or wrap the chain explicitly when it is meant, `{ setup && cmd; } &` or `( ... ) &`. Not understood (an error,
 not a pass): a `case` inside $(...), whose pattern's ')' ends the substitution here.
 
 Prints FILE:LINE: message for each finding; exits 1 if there was one, 2 if a file
@@ -267,6 +272,11 @@ class Parser:
             if sep.is_op(";", "&", "\n"):
                 self.take()
                 self.skip_newlines()
+                if checking and has_and and sep.is_op("&"):
+                    self.report(sep.line, "the && chain from line %d is put in the background "
+                                "whole by its '&': $! is then a subshell that ignores SIGINT, "
+                                "not the command (background the command alone: "
+                                "a && { cmd & } && pid=$!; or say so: { a && b; } &)" % line)
                 if (checking and has_and and not ignored and not sep.is_op("&")
                         and not self.at_list_end()):
                     self.report(sep.line, "the && chain from line %d ends at %s before the "
@@ -455,7 +465,10 @@ SELF_TESTS = [
     ("x=$(a && b; c) && d", 0),
     ("a && echo 'x; y' && b", 0),
     ("case $x in\n(a) b && c;;\n*) d;;\nesac", 0),
-    ("a && b &\nwait", 0),
+    ("a && b &\nwait", 1),
+    ("a | b && c >out 2>err &\npid=$! && kill -INT $pid", 1),
+    ("a && { b & } && pid=$! && kill -INT $pid", 0),
+    ("{ a && b; } &\n( a && b ) &\na | b &\nwait", 0),
     ("a && b || { cat log; exit 1; }\nc", 0),
     ("a && b || return 1\nc", 0),
     ("while x; do a && b && break\nsleep 1; done", 0),

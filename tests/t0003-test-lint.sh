@@ -2,7 +2,9 @@
 # tests/lint-tests.py, the checker of test bodies: on hand-made scripts it finds an &&
 # chain that a ';' or a newline ends before the body's end (`a && cmd; test $? -eq 2`
 # reads a's status as cmd's), in bodies and helper functions, and accepts the grouped
-# form; then every tests/t*.sh passes it, so the pattern cannot come back.
+# form, and a chain put in the background whole by a final '&' (`a && cmd &`: $! is a
+# subshell that ignores SIGINT); then every tests/t*.sh passes it, so neither pattern can
+# come back.
 . "$(dirname "$0")/test-lib.sh"
 test_require_cmd python3
 
@@ -66,6 +68,26 @@ test_expect_success 'grouped status checks, a first command and handled failures
 	a && b; c
 	EOF
 	python3 "$LINT" t9993-good.sh >out && test_cmp /dev/null out
+'
+
+test_expect_success 'a chain put in the background whole is found; the command alone or a group is fine' '
+	cat >t9995-background.sh <<-\EOF &&
+	test_expect_success "whole chain" "
+		setup | load &&
+		ops-tool --slow >out &
+		pid=\$! && kill -INT \$pid && { wait \$pid; rc=\$?; } && test \$rc -eq 3
+	"
+	test_expect_success "the command alone" "
+		setup | load && { ops-tool --slow >out & } &&
+		pid=\$! && kill -INT \$pid && { wait \$pid; rc=\$?; } && test \$rc -eq 3
+	"
+	test_expect_success "chains wrapped on purpose" "
+		{ a && b; } & ( a && b ) & wait
+	"
+	EOF
+	{ python3 "$LINT" t9995-background.sh >out; test $? -eq 1; } &&
+	test_grep "^t9995-background.sh:3: the && chain from line 2 is put in the background whole" out &&
+	test "$(wc -l <out)" -eq 1
 '
 
 test_expect_success 'a script it cannot parse is an error, not a pass' '

@@ -52,6 +52,28 @@ test_expect_success 'a key=value DSN whose value holds :// still registers its p
 	test_grep_not kv-secret-1 actual
 '
 
+test_expect_success 'a libpq-escaped password: the value libpq decodes and the text as written' '
+	cat >escaped <<-\EOF &&
+	host=h password=bare\ sp\'\''ace\\x dbname=app
+	host=h password = '\''quo ted\'\''s\\y'\'' dbname=app
+	decoded: bare sp'\''ace\x and quo ted'\''s\y
+	written: bare\ sp\'\''ace\\x and quo ted\'\''s\\y
+	EOF
+	cat >expect <<-\EOF &&
+	host=h password=*** dbname=app
+	host=h password = *** dbname=app
+	decoded: *** and ***
+	written: *** and ***
+	EOF
+	opskit-test-helper redact <escaped >actual &&
+	test_cmp expect actual
+'
+
+test_expect_success 'a bare value escaping a space is masked whole without registration' '
+	printf "%s\n" "passwd=ab\\ cd-tail rest" | opskit-test-helper redact >actual &&
+	test_grep_not cd-tail actual
+'
+
 test_expect_success 'a secret that contains another is masked whole' '
 	printf "password=abcd\npassword=abcdefgh\nabcdefgh abcd\n" | opskit-test-helper redact >actual &&
 	printf "password=***\npassword=***\n*** ***\n" >expect &&

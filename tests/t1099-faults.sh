@@ -94,26 +94,26 @@ sys.stdout.write(\"V=\" + \"\".join(\"\${A%d:-\" % i for i in range(n)) + \"x\" 
 
 test_expect_success 'a file that grows while it is read: a whole report, no crash' '
 	: >grow.env &&
-	python3 -c "
+	{ python3 -c "
 import time
 end = time.time() + 3
 with open(\"grow.env\", \"a\") as f:
     i = 0
     while time.time() < end and i < 2000000:
         f.write(\"K%d=v%d\\n\" % (i, i)); i += 1
-" & writer=$! &&
+" & } && writer=$! &&
 	sleep 0.2 && check_file grow grow.env && test "$(rc_of grow)" -le 2 || { wait $writer; exit 1; }
 	wait $writer
 '
 
 test_expect_success 'a file rewritten (truncated) while it is read: a whole report, no crash' '
 	python3 -c "print(\"\\n\".join(\"K%d=v\" % i for i in range(300000)))" >rw.env &&
-	python3 -c "
+	{ python3 -c "
 import time
 end = time.time() + 3; n = 0
 while time.time() < end and n < 10000:
     open(\"rw.env\", \"w\").write(\"A=1\\n\" * (n % 7)); n += 1
-" & writer=$! &&
+" & } && writer=$! &&
 	check_file rw rw.env && test "$(rc_of rw)" -le 3 || { wait $writer; exit 1; }
 	wait $writer
 '

@@ -115,7 +115,7 @@ start_redis_cluster || { echo "Bail out! redis cluster did not start"; exit 1; }
 test_expect_success 'a cluster node killed mid-scan: exit 3, the others complete, the node named' '
 	awk "BEGIN { for (i = 1; i <= 6000; i++) print \"SET c:\" i \" v\" }" |
 		redis-cli -c -p "${REDIS_CLUSTER_PORTS%% *}" >/dev/null &&
-	ops-redisaudit --format json -o cl.json --count 50 --pause-ms 100 "$REDIS_CLUSTER_URL" 2>cl.err &
+	{ ops-redisaudit --format json -o cl.json --count 50 --pause-ms 100 "$REDIS_CLUSTER_URL" 2>cl.err & } &&
 	pid=$! && sleep 1 && kill -9 $(cat "$TRASH/cluster-2/redis.pid") && { wait $pid; rc=$?; } &&
 	test $rc -eq 3 && no_crash cl.err && whole_or_absent cl.json &&
 	test "$(json_get cl.json "d[\"complete\"]")" = False &&

@@ -1,6 +1,7 @@
 #!/bin/sh
 # ops-pgprobe never prints a secret: a new secret for every place a user can put one
-# (a libpq password=, quoted or bare, sslpassword=, postgresql:// userinfo and ?password=,
+# (a libpq password=, quoted or bare, one holding a space, a quote and a backslash written
+# with libpq's escapes, sslpassword=, postgresql:// userinfo and ?password=,
 # PGPASSWORD, a passfile named in the DSN or by PGPASSFILE, a config dsn built from ${VAR}
 # or written literally, a --pgbouncer DSN, the exporter's basic auth password, and the
 # PASSWORD '...' or URL of another session's statement in pg_stat_activity, a pool's
@@ -30,6 +31,10 @@ plant STATEMENT_URL "URL password in another session's statement (query text cut
 plant EXP_PASS "exporter basic auth password"
 plant QUERY_DSN_PASS "password of a DSN in an exporter ?target="
 plant ENV_FILE "secrets of a pool's env_file next to its pool sizes"
+plant ESC_A "a libpq-escaped password= (before its space)"
+plant ESC_B "a libpq-escaped password= (between its space and its quote)"
+plant ESC_C "a libpq-escaped password= (between its quote and its backslash)"
+plant ESC_D "a libpq-escaped password= (after its backslash)"
 
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 pg_sql "ALTER ROLE \"$PG_PW_USER\" PASSWORD '$PASS'; GRANT pg_monitor TO \"$PG_PW_USER\"" >/dev/null || { echo "Bail out! no password set"; exit 1; }
@@ -84,6 +89,24 @@ test_expect_success 'wrong credentials: password=, URL, ?password=, PGPASSWORD, 
 	exits_are pgpassfilewrong 2 &&
 	run_every_way literal ops-pgprobe literal && exits_are literal 2
 '
+
+# A password with a space, a quote and a backslash, as libpq decodes it, and written the two
+# ways conninfo_parse() reads: quoted (\' and \\ escaped) and bare (\ before the space, the
+# quote literal); the wrong one is the same pieces in another order. Every piece is a
+# planted secret, so any part that leaks is found.
+ESC_PW="$ESC_A $ESC_B'$ESC_C\\$ESC_D"
+ESC_QUOTED="password = '$ESC_A $ESC_B\\'$ESC_C\\\\$ESC_D'"
+ESC_BARE="password=$ESC_A\\ $ESC_B'$ESC_C\\\\$ESC_D"
+ESC_WRONG="password='$ESC_D $ESC_C\\'$ESC_B\\\\$ESC_A'"
+ESC_SQL=$(printf '%s' "$ESC_PW" | sed "s/'/''/g")
+test_expect_success 'a password with a space, a quote and a backslash: right (quoted, bare) and wrong' '
+	pg_sql "ALTER ROLE \"$PG_PW_USER\" PASSWORD '\''$ESC_SQL'\''" >/dev/null &&
+	run_every_way escquoted ops-pgprobe "$DSN $ESC_QUOTED" && exits_are escquoted 0 1 &&
+	run_every_way escbare ops-pgprobe "$DSN $ESC_BARE" && exits_are escbare 0 1 &&
+	run_every_way escwrong ops-pgprobe "$DSN $ESC_WRONG" && exits_are escwrong 2 &&
+	test_grep "authentication failed" "$NS_OUT/escwrong.stdout.out"
+'
+pg_sql "ALTER ROLE \"$PG_PW_USER\" PASSWORD '$PASS'" >/dev/null || { echo "Bail out! the password not restored"; exit 1; }
 
 test_expect_success 'a --pgbouncer DSN, reachable or not' '
 	run_every_way bouncer ops-pgprobe --pgbouncer "host=127.0.0.1 port=$CLOSED dbname=pgbouncer password=$BOUNCER_PASS" \

@@ -1,6 +1,6 @@
 # no-secret.sh — plant secrets, run a tool every way it can print, then look for them
 # everywhere it printed (source after test-lib.sh). Used by the no-secret tests of each
-# tool (t2032, t3009, t4021).
+# tool (t2034, t3011, t4022) and by t0070 (every tool at once).
 #
 #   plant VAR CHANNEL       a new distinctive secret (S3cr3t-<random hex>) in $VAR,
 #                           remembered with the channel it enters through (for the report

@@ -35,6 +35,13 @@ test_expect_success 'compare: a credential format with a placeholder word (AWS d
 	test_grep "^CRITICAL .*example-secret .*AWS_ACCESS_KEY_ID in .env.example holds what looks like an AWS access key id" out
 '
 
+test_expect_success 'compare: a token format written as a placeholder (...EXAMPLE, <...>) is fine' '
+	printf "GITHUB_TOKEN=x\nSTRIPE_SECRET_KEY=x\n" >.env &&
+	printf "GITHUB_TOKEN=ghp_%sEXAMPLE\nSTRIPE_SECRET_KEY=<sk_live_%s>\n" \
+		0123456789abcdefghijABCDEFGHI 0123456789abcdefghijKLMN >.env.example &&
+	{ ops-envcheck compare .env .env.example >out; test $? -eq 0; } && test_grep_not example-secret out
+'
+
 cat >docker-compose.yml <<'EOF2'
 services:
   api:

@@ -33,6 +33,14 @@ test_expect_success 'ACL user and password in the URL' '
 	rcli ACL LOG | grep -v auditor >/dev/null
 '
 
+test_expect_success 'a URL password is percent-decoded (@ : / % in it) and never printed' '
+	rcli ACL SETUSER odd on ">p@ss:w/rd%9-Secret" "~*" "&*" +@all >/dev/null &&
+	{ ops-redisaudit --format json "redis://odd:p%40ss%3Aw%2Frd%259-Secret@127.0.0.1:$REDIS_PORT" >odd.json 2>odd.err
+		test $? -le 2; } &&
+	test_grep "\"keys\": 2," odd.json &&
+	for f in odd.json odd.err; do test_grep_not "9-Secret\|p%40ss\|p@ss" $f || return 1; done
+'
+
 test_expect_success 'ACL user and password from a config target (password from ${VAR})' '
 	cat >cfg.yaml <<-EOF &&
 	redis:

@@ -188,6 +188,19 @@ test_expect_success 'one session of a role with limit 2 is 50%: OK by default, W
 
 pg_end_sessions
 
+# CONNECTION LIMIT lowered to 0 under a live session: 0 with sessions in is over the
+# limit (every new login is refused), not a closed door with nobody behind it.
+test_expect_success 'a role with sessions left after CONNECTION LIMIT 0 is CRITICAL, not a closed door' '
+	pg_session solo "host=127.0.0.1 port=$PG_PORT user=solo dbname=postgres" &&
+	pg_send solo "SELECT '"'solo-again'"';" && pg_wait_output solo solo-again &&
+	pg_sql "ALTER ROLE solo CONNECTION LIMIT 0" >/dev/null &&
+	probe z0 && expect z0 role-connection-limit critical &&
+	test "$(check z0 role-connection-limit message)" = "role solo uses 1 of its 0 connections" &&
+	test "$(metric z0 role-connection-limit role_connection_limit_used_percent)" = 100.0
+'
+pg_sql "ALTER ROLE solo CONNECTION LIMIT 1" >/dev/null
+pg_end_sessions
+
 # ---- the xmin horizon and prepared transactions ----
 
 pg_session snap "host=$PG_DIR port=$PG_PORT user=postgres dbname=postgres application_name=snap"

@@ -150,8 +150,7 @@ test_expect_success 'no secret in any stdout, stderr, report file or git tag mes
 '
 
 test_expect_success 'the search finds a planted secret, plain and base64' '
-	mkdir planted && echo "x $E_TOKEN y" >planted/plain && ! no_secret_in planted >/dev/null &&
-	rm planted/plain && printf "%s" "u:$E_TOKEN" | base64 >planted/b64 && ! no_secret_in planted >/dev/null
+	search_finds "$E_TOKEN"
 '
 
 test_done

@@ -17,6 +17,12 @@
 #                           characters: cut short too) and base64 (at the three
 #                           alignments, so "user:SECRET" encoded is found too), in every
 #                           file under DIR: each hit names its channel and file
+#   config_errors CASE TOOL SECTION LINE...
+#                           each LINE as the only key of target t under SECTION.targets
+#                           in its own config file: TOOL --config it t, run every way,
+#                           must exit 3 (a config error on the line holding a secret)
+#   search_finds SECRET     the search itself works: SECRET planted plain, and "u:SECRET"
+#                           base64-encoded, are each found
 #   NS_OUT                  where runs land ($TRASH/ns-out)
 
 NS_OUT=$TRASH/ns-out
@@ -98,4 +104,23 @@ no_secret_in() {
 		done <"$TRASH/ns-hits"
 		return 1
 	fi
+}
+
+config_errors() {
+	_ce_case=$1 _ce_tool=$2 _ce_section=$3
+	shift 3
+	_ce_i=0
+	for _ce_line in "$@"; do
+		_ce_i=$((_ce_i + 1))
+		printf "%s:\n  targets:\n    t:\n      %s\n" "$_ce_section" "$_ce_line" >"$_ce_case$_ce_i.yaml" &&
+		run_every_way "$_ce_case$_ce_i" "$_ce_tool" --config "$_ce_case$_ce_i.yaml" t &&
+		exits_are "$_ce_case$_ce_i" 3 || return 1
+	done
+}
+
+search_finds() {
+	mkdir -p "$TRASH/ns-selfcheck" &&
+	echo "x $1 y" >"$TRASH/ns-selfcheck/plain" && ! no_secret_in "$TRASH/ns-selfcheck" >/dev/null &&
+	rm "$TRASH/ns-selfcheck/plain" && printf "u:%s" "$1" | base64 >"$TRASH/ns-selfcheck/b64" &&
+	! no_secret_in "$TRASH/ns-selfcheck" >/dev/null && rm -r "$TRASH/ns-selfcheck"
 }

@@ -14,6 +14,7 @@
 static char **secrets;
 static size_t *secret_lens;
 static size_t nsecrets, secrets_cap;
+static size_t longest_secret;
 
 #define MIN_LITERAL_SECRET 4
 
@@ -207,6 +208,8 @@ void redact_add_secret(const char *value)
 	}
 	secrets[nsecrets] = xstrdup(value);
 	secret_lens[nsecrets] = len;
+	if (len > longest_secret)
+		longest_secret = len;
 	trie_insert(secrets[nsecrets], len, (long)nsecrets);
 	nsecrets++;
 	prefix_add(secrets[nsecrets - 1]);
@@ -227,6 +230,12 @@ void redact_reset(void)
 	edges = NULL;
 	prefix_bits = NULL;
 	nsecrets = secrets_cap = nnodes = nodes_cap = nedges = edges_cap = prefix_nbits = 0;
+	longest_secret = 0;
+}
+
+size_t redact_longest_secret(void)
+{
+	return longest_secret;
 }
 
 /* A registered secret found in the text: at start, secret number secret_no. */

@@ -14,6 +14,9 @@
  *    may call them at once. Registering (redact_add_secret(), redact_dsn(),
  *    redact_reset()) writes it: do it before threads start, or under a lock that every
  *    caller of redact_text() also holds.
+ *  - redact_longest_secret() is the length in bytes of the longest registered secret (0:
+ *    none). A text cut before it is masked can keep the first bytes of a secret that
+ *    straddles the cut, unrecognised: fetch that many bytes past the cut, mask, then cut.
  *  - redact_dsn() masks the password of a URL ("scheme://user:***@host") or of a libpq
  *    key=value string ("password=***") without needing registration, and registers it:
  *    a key=value password both as libpq decodes it ('a\'b c', a\ b) and as written.
@@ -38,6 +41,7 @@
 
 void redact_add_secret(const char *value);
 char *redact_text(const char *in);
+size_t redact_longest_secret(void);
 /* redact_text() for bytes that may hold NULs (a parsed value): each NUL-separated piece is
  * masked on its own and appended to out, NULs kept. */
 struct strbuf;

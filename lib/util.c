@@ -439,6 +439,16 @@ size_t utf8_seq_len(const unsigned char *p, size_t left)
 	return n;
 }
 
+size_t utf8_prefix_len(const char *s, size_t max_chars)
+{
+	size_t len = strlen(s), i = 0;
+	for (size_t chars = 0; i < len && chars < max_chars; chars++) {
+		size_t n = utf8_seq_len((const unsigned char *)s + i, len - i);
+		i += n ? n : 1;
+	}
+	return i;
+}
+
 bool shell_name_valid(const char *s, size_t n)
 {
 	if (!n || !shell_name_start(s[0]))

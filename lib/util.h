@@ -105,5 +105,8 @@ bool shell_name_valid(const char *s, size_t n);
  * invalid: no overlong forms, no UTF-16 surrogates, nothing beyond U+10FFFF (as Go's
  * utf8.Valid and Python's decoder). */
 size_t utf8_seq_len(const unsigned char *p, size_t left);
+/* Bytes of s's first max_chars characters: a valid UTF-8 sequence is one character and is
+ * never split, any other byte is one (as a server counts bytes it cannot decode). */
+size_t utf8_prefix_len(const char *s, size_t max_chars);
 
 #endif

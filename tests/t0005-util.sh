@@ -73,4 +73,13 @@ test_expect_success 'shell variable names: a letter or _, then letters, digits a
 	test_cmp expect actual
 '
 
+# A cut that keeps whole UTF-8 characters: each counts one, as does a byte that is no
+# valid character (\377, a lone continuation byte).
+test_expect_success 'utf8_prefix_len: the first N characters, never half of one' '
+	opskit-test-helper utf8-prefix 3 abcd "$(printf "a\303\251b\342\202\254")" "$(printf "\377\251xy")" ab "" >actual &&
+	printf "%s\n" abc "$(printf "a\303\251b")" "$(printf "\377\251x")" ab "" >expect &&
+	test_cmp expect actual &&
+	opskit-test-helper utf8-prefix 0 abc >actual && printf "\n" >expect && test_cmp expect actual
+'
+
 test_done

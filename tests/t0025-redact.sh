@@ -204,6 +204,15 @@ else
 	test_skip 'secrets that nest, against long runs of one byte: the same, in bounded memory' 'python3 is not installed'
 fi
 
+# What a caller fetches past a cut, so that a secret straddling it arrives whole: the
+# longest registered, in bytes; values too short to register do not count.
+test_expect_success 'the longest registered secret, in bytes' '
+	printf "abc\nfour-4\npass\303\251word-9\nlong-one-17-bytes\nshort\n" >secrets &&
+	opskit-test-helper redact-longest <secrets >actual &&
+	printf "%s\n" 0 6 12 17 17 >expect &&
+	test_cmp expect actual
+'
+
 test_expect_success 'registered secrets are masked in every report format' '
 	printf "secret\thunter2-hunter2\ncheck\tc\tcritical\thunter2-hunter2\tmsg hunter2-hunter2\nhint\tuse hunter2-hunter2\nmetric\tn\t1\t-\t-\t-\t-\t-\n" >script &&
 	for f in text json prometheus nagios sarif github; do

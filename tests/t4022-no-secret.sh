@@ -134,6 +134,35 @@ test_expect_success 'a statement with PASSWORD '\''...'\'' held idle in a transa
 	pg_end_sessions
 '
 
+# The monitoring password pasted into a dollar-quoted string of a transaction left open:
+# no PASSWORD keyword, so only the client's redaction masks it. psql sends the SELECT
+# alone, and the secret begins at its character 50: every cut of the text falls inside
+# it, the idle-in-transaction message's and the text sessions table's (60 characters),
+# and --query-length 58's on the server. Cut before the redaction, the text printed the
+# secret's first 10 or 8 characters, fewer than the 13 no_secret_in looks for: any 6 of
+# them are looked for here.
+PASTE_PAD=an-operator-pasted-the-monitoring-pass:-
+PASTE_SQL=$(printf 'SELECT $q$%s%s$q$ AS pasted;' "$PASTE_PAD" "$PASS")
+test_expect_success 'the monitoring password in a dollar-quoted string, every cut inside it' '
+	test "${PASTE_SQL%%S3cr3t-*}" = "SELECT \$q\$$PASTE_PAD" && test ${#PASTE_PAD} -eq 40 &&
+	pg_session_in pasted "$PG_DSN" &&
+	pg_send pasted "BEGIN; $PASTE_SQL" &&
+	pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE state = '\''idle in transaction'\''" 1 &&
+	sleep 1 &&
+	run_every_way pasted ops-pgprobe --session-age 500ms --idle-tx-age 500ms "$DSN password=$PASS" &&
+	exits_are pasted 0 1 2 &&
+	run_every_way pastedcut ops-pgprobe --session-age 500ms --idle-tx-age 500ms --query-length 58 \
+		"$DSN password=$PASS" && exits_are pastedcut 0 1 2 &&
+	pg_end_sessions &&
+	test_grep "query \"SELECT .q.$PASTE_PAD" "$NS_OUT/pasted.stdout.out" &&
+	test_grep "  SELECT .q.$PASTE_PAD" "$NS_OUT/pasted.stdout.out" &&
+	test_grep "\"query\": \"SELECT .q.$PASTE_PAD" "$NS_OUT/pastedcut.json-vv.report" &&
+	pass6=$(printf "%s" "$PASS" | cut -c1-6) &&
+	if grep -F -l -e "$pass6" "$NS_OUT"/pasted.* "$NS_OUT"/pastedcut.*; then
+		echo "the first characters of the password ($pass6...) were printed" && false
+	fi
+'
+
 test_expect_success 'the server unreachable, the connection cut mid-probe, the backend terminated' '
 	run_every_way closed ops-pgprobe closed && exits_are closed 2 &&
 	run_every_way cut ops-pgprobe --timeout 2s cut && exits_are cut 2 &&

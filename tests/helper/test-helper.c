@@ -11,6 +11,8 @@
  *   redact                  each stdin line through redact_dsn(), then redact_text()
  *   redact-with FILE        register each line of FILE (redact_add_secret), then each
  *                           stdin line through redact_text()
+ *   redact-longest          register each stdin line (redact_add_secret), then print
+ *                           redact_longest_secret()
  *   secret-key NAME...      "NAME yes|no": is the name secret-looking?
  *   secret-path NAME=VALUE...  "NAME=VALUE yes|no": is VALUE only the path to NAME's secret?
  *   duration STR...         milliseconds, or "error"
@@ -20,6 +22,7 @@
  *                           strerror on stderr
  *   unsafe-file FILE MAX    unsafe_file_reason(FILE, MAX), or "ok"
  *   shell-name STR...       "STR yes|no": is STR one shell variable name?
+ *   utf8-prefix N STR...    utf8_prefix_len(STR, N): STR's first N characters
  *   report FORMAT           build a report from a script on stdin (see below), render it
  *   cli ARGS...             parse ARGS with a table of every option kind (lib/cli), load
  *                           the config with the test schema, print the settled values
@@ -213,6 +216,12 @@ static void print_redacted(const char *line)
 	char *out = redact_text(line);
 	printf("%s\n", out);
 	free(out);
+}
+
+static void print_longest_secret(const char *line)
+{
+	redact_add_secret(line);
+	printf("%zu\n", redact_longest_secret());
 }
 
 static void print_dsn_redacted(const char *line)
@@ -544,7 +553,7 @@ int main(int argc, char **argv)
 {
 	set_progname("opskit-test-helper");
 	if (argc < 2)
-		die(3, "usage: opskit-test-helper config|config-keys|config-get|config-coverage|exporter-config|redact|redact-with|secret-key|secret-path|duration|report|base64-*|read-file|unsafe-file|shell-name ...");
+		die(3, "usage: opskit-test-helper config|config-keys|config-get|config-coverage|exporter-config|redact|redact-with|redact-longest|secret-key|secret-path|duration|report|base64-*|read-file|unsafe-file|shell-name|utf8-prefix ...");
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "cli"))
 		return cmd_cli(argc - 1, argv + 1);
@@ -562,6 +571,10 @@ int main(int argc, char **argv)
 		return cmd_config_get(argv[2], argv[3]);
 	if (!strcmp(cmd, "redact")) {
 		each_line(stdin, print_dsn_redacted);
+		return 0;
+	}
+	if (!strcmp(cmd, "redact-longest")) {
+		each_line(stdin, print_longest_secret);
 		return 0;
 	}
 	if (!strcmp(cmd, "redact-with") && argc == 3)
@@ -595,6 +608,11 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "base64-encode") || !strcmp(cmd, "base64-decode") || !strcmp(cmd, "shell-name"))
 		return cmd_strings(cmd, argc - 2, argv + 2);
+	if (!strcmp(cmd, "utf8-prefix") && argc >= 3) {
+		for (int i = 3; i < argc; i++)
+			printf("%.*s\n", (int)utf8_prefix_len(argv[i], strtoul(argv[2], NULL, 10)), argv[i]);
+		return 0;
+	}
 	if (!strcmp(cmd, "exporter-config") && argc == 4)
 		return cmd_exporter_config(argv[2], argv[3]);
 	if (!strcmp(cmd, "unsafe-file") && argc == 4)

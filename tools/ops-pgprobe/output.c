@@ -153,21 +153,6 @@ static void output_limits_of(struct report *r, const struct target *t)
 	rp_int(r, "excluded_sessions", NULL, (long long)checks_json_num(s, "excluded"));
 }
 
-/* Query text on one line for the terminal; JSON keeps it as it is (already truncated). */
-char *output_query_line(const char *q, size_t max)
-{
-	struct strbuf sb = STRBUF_INIT;
-	for (const char *p = q; *p && sb.len < max; p++) {
-		bool space = *p == '\n' || *p == '\r' || *p == '\t' || *p == ' ';
-		if (space && (!sb.len || sb.buf[sb.len - 1] == ' '))
-			continue;
-		sb_addch(&sb, space ? ' ' : *p);
-	}
-	if (strlen(q) > max)
-		sb_addstr(&sb, "...");
-	return sb_detach(&sb);
-}
-
 /* Text column widths of the sessions list: user and application names vary in length. */
 struct session_widths {
 	int user, app;
@@ -245,7 +230,7 @@ static void output_session(struct report *r, const json_t *s, struct session_wid
 	const char *q = checks_json_str(s, "query");
 	if (q) {
 		rp_string(r, "query", NULL, q);
-		char *line = output_query_line(q, 60);
+		char *line = query_text_line(q, 60, true);
 		rp_text(r, "  %s", line);
 		free(line);
 	} else {

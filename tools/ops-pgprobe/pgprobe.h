@@ -22,6 +22,7 @@
  *   probe.c      every target in parallel, one thread each, one deadline
  *   query.c      the one query (a JSON document built on the server)
  *   sessions_sql.c  its parts for the session checks, and the --exclude-* filters
+ *   query_text.c other sessions' query text: fetched long enough, masked whole, then cut
  *   conn.c       libpq without hangs: connect and query against a deadline
  *   threshold.c  check_postgres style thresholds: parse, judge, perfdata
  */
@@ -222,8 +223,21 @@ void sessions_sql_exclusion(struct probe_opts *o);
 void sessions_sql_cte(struct strbuf *sb, const struct probe_opts *o);
 /* The statement's keys of the session checks (each line ends in ",\n"). */
 void sessions_sql_keys(struct strbuf *sb, const struct probe_opts *o);
-/* The column query, passwords masked and cut to max characters. */
+/* The column query, passwords in statements masked, cut to query_text_fetch_chars(max)
+ * characters (query_text_prepare() masks the rest and cuts it to max). */
 void sessions_sql_query_text(struct strbuf *sb, int max);
+
+/* ---- query text as shown (query_text.c) ---- */
+
+/* Characters of query text to fetch for a cut at max: enough past it that a registered
+ * secret straddling the cut arrives whole (redact_longest_secret(), at least 256). */
+int query_text_fetch_chars(int max);
+/* Masks the query text of snap's sessions, then cuts it to max characters (on UTF-8
+ * boundaries), and the idle-in-transaction heads to one line of 60 characters. */
+void query_text_prepare(json_t *snap, int max);
+/* Text on one line (runs of whitespace as one space), cut to max_chars characters, with
+ * "..." when cut and mark_cut. Give it masked text only. Caller frees. */
+char *query_text_line(const char *q, size_t max_chars, bool mark_cut);
 
 void probe_target(struct target *t, const struct probe_opts *o, double deadline_ms);
 void probe_bouncer(struct bouncer *b, double deadline_ms);
@@ -288,8 +302,6 @@ void bouncer_capacity_checks(struct report *r, const struct bouncer *b, const st
 void bouncer_sizing_checks(struct report *r, const struct bouncer *b, const struct target *ts, size_t nt);
 void bouncer_capacity_output(struct report *r, const struct bouncer *b);
 
-/* Query text on one line, cut to max characters (output.c). Caller frees. */
-char *output_query_line(const char *q, size_t max);
 
 /* ---- watch mode (watch.c) ---- */
 

@@ -94,8 +94,10 @@ void probe_target(struct target *t, const struct probe_opts *o, double deadline_
 		if (!t->snap) {
 			t->err.kind = FAIL_QUERY;
 			t->err.message = xstrdup("the probe query returned something that is not its JSON document");
-		} else if (reduced_why) {
-			json_object_set_new(t->snap, "replication_error", json_string(reduced_why));
+		} else {
+			query_text_prepare(t->snap, o->query_max);
+			if (reduced_why)
+				json_object_set_new(t->snap, "replication_error", json_string(reduced_why));
 		}
 		PQclear(res);
 	}

@@ -74,11 +74,9 @@ static void add_idle_tx_keys(struct strbuf *sb, const struct probe_opts *o)
 		      " 'idle_tx_longest', (SELECT coalesce(json_agg(x), '[]') FROM (\n"
 		      "    SELECT pid, usename AS user, application_name AS application, datname AS database,\n"
 		      "      round(state_age::numeric, 3)::float8 AS age, ");
-	/* On one line and short, for the check's message (the column is NULL with
-	 * --no-query-text). */
-	sb_addstr(sb, "left(regexp_replace(");
+	/* Cut on one line for the check's message once masked, by query_text_prepare()
+	 * (the column is NULL with --no-query-text). */
 	sessions_sql_query_text(sb, o->query_max);
-	sb_addstr(sb, ", '[[:space:]]+', ' ', 'g'), 60)");
 	sb_addf(sb, " AS query\n    FROM ox WHERE " IDLE_TX_OLD " ORDER BY state_age DESC, pid LIMIT %d) x),\n",
 		o->idle_tx_age_s, IDLE_TX_NAMED);
 #undef IDLE_TX_OLD
@@ -166,5 +164,6 @@ void sessions_sql_query_text(struct strbuf *sb, int max)
 		add_e_literal(sb, masks[i][1]);
 		sb_addstr(sb, ", 'gi')");
 	}
-	sb_addf(sb, ", %d)", max);
+	/* Cut past max: a registered secret is masked whole on the client, before its cut. */
+	sb_addf(sb, ", %d)", query_text_fetch_chars(max));
 }

@@ -57,7 +57,7 @@ static void summary_session(FILE *out, const json_t *x)
 	json_array_foreach(json_object_get(x, "blocked_by"), k, b)
 		sb_addf(&pids, "%s%lld", k ? "," : "", (long long)json_integer_value(b));
 	const char *app = checks_json_str(x, "application");
-	char *q = output_query_line(checks_json_str(x, "query") ? checks_json_str(x, "query") : "", 40);
+	char *q = query_text_line(checks_json_str(x, "query") ? checks_json_str(x, "query") : "", 40, true);
 	fprintf(out, "  %-8.0f %-20s %7s  %-12.12s %-16.16s %-10.10s  %s\n", checks_json_num(x, "pid"),
 		checks_json_str(x, "kind") ? checks_json_str(x, "kind") : "?", human_duration(checks_json_num(x, "age")),
 		checks_json_str(x, "user") ? checks_json_str(x, "user") : "-", app && *app ? app : "-",

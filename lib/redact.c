@@ -541,6 +541,17 @@ static const char *register_conninfo_value(const char *p)
 	return *p ? p + 1 : p;
 }
 
+/* A URL's password as written (p%40ss) and as the client decodes it (p@ss): a message
+ * may quote either. */
+static void register_url_value(const char *p, size_t n)
+{
+	char *written = xstrndup(p, n), *decoded = percent_decode(p, n);
+	redact_add_secret(written);
+	redact_add_secret(decoded);
+	free(written);
+	free(decoded);
+}
+
 /* Registers the password of a URL or key=value DSN, then masks it. */
 static void register_dsn_password(const char *dsn)
 {
@@ -550,17 +561,11 @@ static void register_dsn_password(const char *dsn)
 		size_t alen = strcspn(auth, "/?#");
 		const char *at = memrchr(auth, '@', alen);
 		const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-		if (colon) {
-			char *pw = xstrndup(colon + 1, (size_t)(at - colon - 1));
-			redact_add_secret(pw);
-			free(pw);
-		}
+		if (colon)
+			register_url_value(colon + 1, (size_t)(at - colon - 1));
 		const char *q = strcasestr(auth, "password=");
-		if (q) {
-			char *pw = xstrndup(q + 9, strcspn(q + 9, "&#"));
-			redact_add_secret(pw);
-			free(pw);
-		}
+		if (q)
+			register_url_value(q + 9, strcspn(q + 9, "&#"));
 		return;
 	}
 	/* libpq key=value: every "password = value" (also sslpassword=) */

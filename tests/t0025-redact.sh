@@ -25,6 +25,8 @@ bypass=yes compass=north	bypass=yes compass=north
 registered: s3cret p%40ss authpass1 tls-pass-9 qs-secret	registered: *** *** *** *** ***
 registered: bare-secret, quoted secret, esc'aped, UPPERsecret	registered: ***, ***, ***, ***
 registered: after-passfile spaced-secret	registered: *** ***
+postgresql://app:dec%2Fo%40ded-pw@db/app?password=q%26pass-99	postgresql://app:***@db/app?password=***
+decoded as the client sends them: dec/o@ded-pw q&pass-99	decoded as the client sends them: *** ***
 error: connection to "db" failed: FATAL: password authentication failed for user "app" (password s3cret)	error: connection to "db" failed: FATAL: password authentication failed for user "app" (password ***)
 CASES
 

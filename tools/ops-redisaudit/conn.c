@@ -13,24 +13,6 @@
 
 /* ---- targets ---- */
 
-static char *percent_decode(const char *s, size_t n)
-{
-	char *out = xmalloc(n + 1);
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
-		    isxdigit((unsigned char)s[i + 2])) {
-			char hex[3] = { s[i + 1], s[i + 2], '\0' };
-			out[k++] = (char)strtol(hex, NULL, 16);
-			i += 2;
-		} else {
-			out[k++] = s[i];
-		}
-	}
-	out[k] = '\0';
-	return out;
-}
-
 /* "user:pass" or "pass" (redis-cli's reading of a userinfo without a colon). */
 static void parse_userinfo(const char *s, size_t n, struct target *t)
 {

@@ -6,6 +6,8 @@
  * as long as the longest secret (query_text_fetch_chars()), so a secret that straddles
  * the cut arrives whole; the snapshot's texts are masked, then cut to --query-length
  * (query_text_prepare()), and every shorter head (messages, tables) is cut from those.
+ * The head of a secret the margin's cut fell inside is never shown, however much the
+ * masks before it shortened the text (shown_bytes()).
  */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -64,6 +66,24 @@ static void replace_invalid_utf8(char *s)
 	}
 }
 
+/* How many bytes of masked (q masked) are shown at max characters. A q the server cut at
+ * the fetch margin (as long as max plus FETCH_MARGIN or more) may end in the head of a
+ * secret, which the cut left unrecognised and so unmasked: it stays the last bytes of
+ * masked. Masking the whole secrets before it shortens the text and can bring it within
+ * max, so the masked text's last longest-secret bytes less one are never shown. */
+static size_t shown_bytes(const char *q, const char *masked, int max)
+{
+	size_t keep = utf8_prefix_len(masked, max > 0 ? (size_t)max : 0);
+	size_t longest = redact_longest_secret(), len = strlen(masked);
+	bool cut = q[utf8_prefix_len(q, (size_t)(max > 0 ? max : 0) + FETCH_MARGIN - 1)] != '\0';
+	if (!cut || longest < 2)
+		return keep;
+	size_t safe = len > longest - 1 ? len - (longest - 1) : 0;
+	while (safe && ((unsigned char)masked[safe] & 0xc0) == 0x80)
+		safe--; /* not inside a multibyte character */
+	return keep < safe ? keep : safe;
+}
+
 /* The session's "query" masked, then cut to max characters, and to one line of
  * line_chars as well when line_chars is not 0. No text (--no-query-text): unchanged. */
 static void mask_then_cut(json_t *session, int max, size_t line_chars)
@@ -72,7 +92,7 @@ static void mask_then_cut(json_t *session, int max, size_t line_chars)
 	if (!q)
 		return;
 	char *masked = redact_text(q);
-	masked[utf8_prefix_len(masked, max > 0 ? (size_t)max : 0)] = '\0';
+	masked[shown_bytes(q, masked, max)] = '\0';
 	char *shown = line_chars ? query_text_line(masked, line_chars, false) : xstrdup(masked);
 	replace_invalid_utf8(shown);
 	json_object_set_new(session, "query", json_string(shown));

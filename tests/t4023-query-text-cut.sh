@@ -1,0 +1,41 @@
+#!/bin/sh
+# The end of a query text the server cut is no place for the head of a secret: masking
+# the whole secrets before it shortens the text and must not bring an unrecognised head
+# (the --query-length margin's cut inside the probe's own password) within the shown
+# characters.
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_LIB/postgres.sh"
+test_require_cmd psql
+
+start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
+SECRET=S3cr3t-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+test ${#SECRET} -eq 23 || { echo "Bail out! odd secret lengths"; exit 1; }
+
+# probe NAME: every query text of the probe, as shown (JSON and text)
+probe() {
+	_n=$1; shift
+	ops-pgprobe --session-age 500ms --idle-tx-age 500ms "$@" --format json "$PG_DSN password=$SECRET" \
+		>"$_n.json" 2>"$_n.err"
+	ops-pgprobe --session-age 500ms --idle-tx-age 500ms "$@" "$PG_DSN password=$SECRET" >"$_n.txt" 2>>"$_n.err"
+	test -s "$_n.json" && test -s "$_n.txt"
+}
+
+# "SELECT $q$" (10) + 14 secrets (322) + 14 fillers: a 15th secret begins at character
+# 346, and the server cuts at 100 + 256 = 356, inside it. Masked, the 14 whole ones
+# shrink by 20 each, and the cut head would sit at character 66 of the 100 shown.
+REPEAT=$(for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14; do printf '%s' "$SECRET"; done)
+test_expect_success 'a secret cut by the fetch margin, after whole secrets that masking shortens' '
+	pg_session_in many "$PG_DSN" &&
+	pg_send many "BEGIN; SELECT \$q\$${REPEAT}xxxxxxxxxxxxxx${SECRET}\$q\$ AS t;" &&
+	pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE state = '\''idle in transaction'\''" 1 &&
+	sleep 1 &&
+	probe many --query-length 100 &&
+	pg_end_sessions &&
+	test_grep "SELECT .q.\*\*\*\*\*\*" many.json &&
+	head10=$(printf "%s" "$SECRET" | cut -c1-10) &&
+	if grep -F "$head10" many.json many.txt many.err; then
+		echo "the head of a cut secret was shown" && false
+	fi
+'
+
+test_done

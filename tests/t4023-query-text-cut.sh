@@ -2,14 +2,16 @@
 # The end of a query text the server cut is no place for the head of a secret: masking
 # the whole secrets before it shortens the text and must not bring an unrecognised head
 # (the --query-length margin's cut inside the probe's own password) within the shown
-# characters.
+# characters; a URL password that track_activity_query_size cut before its '@' is
+# masked on the server like one that kept it.
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_LIB/postgres.sh"
 test_require_cmd psql
 
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 SECRET=S3cr3t-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
-test ${#SECRET} -eq 23 || { echo "Bail out! odd secret lengths"; exit 1; }
+URLPW=U7lpw-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+test ${#SECRET} -eq 23 && test ${#URLPW} -eq 22 || { echo "Bail out! odd secret lengths"; exit 1; }
 
 # probe NAME: every query text of the probe, as shown (JSON and text)
 probe() {
@@ -35,6 +37,23 @@ test_expect_success 'a secret cut by the fetch margin, after whole secrets that 
 	head10=$(printf "%s" "$SECRET" | cut -c1-10) &&
 	if grep -F "$head10" many.json many.txt many.err; then
 		echo "the head of a cut secret was shown" && false
+	fi
+'
+
+# "SELECT '\''" (8) + 988 + "postgresql://app:" (17): the password begins at byte 1013
+# and the server keeps 1023 bytes of the statement (track_activity_query_size 1024).
+PAD=$(printf "%0988d" 0)
+test_expect_success 'a URL password cut by track_activity_query_size before its @' '
+	pg_session_in url "$PG_DSN" &&
+	pg_send url "BEGIN; SELECT '\''${PAD}postgresql://app:${URLPW}@db/app'\'' AS dsn;" &&
+	pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE state = '\''idle in transaction'\''" 1 &&
+	test "$(pg_sql "SELECT octet_length(query) FROM pg_stat_activity WHERE state = '\''idle in transaction'\''")" = 1023 &&
+	sleep 1 &&
+	probe url --query-length 2000 &&
+	pg_end_sessions &&
+	test_grep "postgresql://app:" url.json &&
+	if grep -F "U7lpw-" url.json url.txt url.err; then
+		echo "the head of a cut URL password was shown" && false
 	fi
 '
 

@@ -146,9 +146,10 @@ void sessions_sql_query_text(struct strbuf *sb, int max)
 	 * track_activity_query_size is masked to the end. Every literal form counts: '...',
 	 * E'...' and U&'...' (E'' has backslash escapes), and a dollar-quoted one, masked to
 	 * the end of the text since its closing tag cannot be matched here. So is the password
-	 * of a URL (dblink, COPY ... PROGRAM): cut before its '@', it is no URL to redact. */
+	 * of a URL (dblink, COPY ... PROGRAM): cut before its '@', it is no URL to redact; one
+	 * that track_activity_query_size cut before its '@' is masked to the end. */
 	static const char *const masks[][2] = {
-		{ "([a-z][a-z0-9+.-]*://[^:/?#@\\s']*:)[^@/?#\\s']*@", "\\1***@" },
+		{ "([a-z][a-z0-9+.-]*://[^:/?#@\\s']*:)[^@/?#\\s']*(@|$)", "\\1***\\2" },
 		{ "(password\\s*=?\\s*)'(''|[^'])*('|$)", "\\1'***'" },
 		{ "(password\\s*=?\\s*)(e|u&)'(\\\\.|''|[^'\\\\])*('|$)", "\\1\\2'***'" },
 		{ "(password\\s*=?\\s*)\\$[a-z0-9_]*\\$.*$", "\\1***" },

@@ -11,6 +11,7 @@ test_require_cmd psql
 start_postgres || { echo "Bail out! PostgreSQL did not start"; exit 1; }
 SECRET=S3cr3t-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 URLPW=U7lpw-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+head10=$(printf "%s" "$SECRET" | cut -c1-10)
 test ${#SECRET} -eq 23 && test ${#URLPW} -eq 22 || { echo "Bail out! odd secret lengths"; exit 1; }
 
 # probe NAME: every query text of the probe, as shown (JSON and text)
@@ -34,7 +35,6 @@ test_expect_success 'a secret cut by the fetch margin, after whole secrets that 
 	probe many --query-length 100 &&
 	pg_end_sessions &&
 	test_grep "SELECT .q.\*\*\*\*\*\*" many.json &&
-	head10=$(printf "%s" "$SECRET" | cut -c1-10) &&
 	if grep -F "$head10" many.json many.txt many.err; then
 		echo "the head of a cut secret was shown" && false
 	fi
@@ -54,6 +54,23 @@ test_expect_success 'a URL password cut by track_activity_query_size before its 
 	test_grep "postgresql://app:" url.json &&
 	if grep -F "U7lpw-" url.json url.txt url.err; then
 		echo "the head of a cut URL password was shown" && false
+	fi
+'
+
+# The same cut inside the probe's own password (registered: no statement needs it): it
+# begins at byte 1013 of "SELECT '\''" (8) + 1005, and no --query-length margin is cut.
+PAD=$(printf "%01005d" 0)
+test_expect_success 'a secret cut by track_activity_query_size, --query-length past the cut' '
+	pg_session_in own "$PG_DSN" &&
+	pg_send own "BEGIN; SELECT '\''${PAD}${SECRET}'\'' AS pasted;" &&
+	pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE state = '\''idle in transaction'\''" 1 &&
+	test "$(pg_sql "SELECT octet_length(query) FROM pg_stat_activity WHERE state = '\''idle in transaction'\''")" = 1023 &&
+	sleep 1 &&
+	probe own --query-length 2000 &&
+	pg_end_sessions &&
+	test_grep "SELECT .00000" own.json &&
+	if grep -F "$head10" own.json own.txt own.err; then
+		echo "the head of a cut secret was shown" && false
 	fi
 '
 

@@ -99,6 +99,10 @@ static void add_settings(struct strbuf *sb, const struct server_features *f)
 	else
 		sb_addstr(sb, " 'reserved', coalesce(current_setting('rds.rds_superuser_reserved_connections', true)::int, 0),\n");
 	/* track_activities = off leaves state, query and ages empty for every session. */
+	/* the bytes of a statement pg_stat_activity keeps (query_text.c: a cut there may
+	 * fall inside a secret); pg_settings: current_setting() gives it with a unit */
+	sb_addstr(sb, " 'track_activity_query_size', (SELECT setting::int FROM pg_settings\n"
+		      "    WHERE name = 'track_activity_query_size'),\n");
 	sb_addstr(sb, " 'track_activities', current_setting('track_activities')::bool,\n"
 		      " 'in_recovery', pg_is_in_recovery(),\n");
 	if (f->no_replication) {

@@ -6,8 +6,9 @@
  * as long as the longest secret (query_text_fetch_chars()), so a secret that straddles
  * the cut arrives whole; the snapshot's texts are masked, then cut to --query-length
  * (query_text_prepare()), and every shorter head (messages, tables) is cut from those.
- * The head of a secret the margin's cut fell inside is never shown, however much the
- * masks before it shortened the text (shown_bytes()).
+ * The head of a secret a cut fell inside (the margin's, the server's own at
+ * track_activity_query_size) is never shown, however much the masks before it shortened
+ * the text (shown_bytes()).
  */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -66,16 +67,19 @@ static void replace_invalid_utf8(char *s)
 	}
 }
 
-/* How many bytes of masked (q masked) are shown at max characters. A q the server cut at
- * the fetch margin (as long as max plus FETCH_MARGIN or more) may end in the head of a
- * secret, which the cut left unrecognised and so unmasked: it stays the last bytes of
- * masked. Masking the whole secrets before it shortens the text and can bring it within
- * max, so the masked text's last longest-secret bytes less one are never shown. */
-static size_t shown_bytes(const char *q, const char *masked, int max)
+/* How many bytes of masked (q masked) are shown at max characters. A q that was cut, by
+ * the fetch margin (as long as max plus FETCH_MARGIN or more) or by the server's
+ * track_activity_query_size (stored_max bytes, 0: unknown; clipped to fewer, on a
+ * character boundary), may end in the head of a secret, which the cut left unrecognised
+ * and so unmasked: it stays the last bytes of masked. Masking the whole secrets before it
+ * shortens the text and can bring it within max, and a cut by the server may fall within
+ * max anyway, so the masked text's last longest-secret bytes less one are never shown. */
+static size_t shown_bytes(const char *q, const char *masked, int max, size_t stored_max)
 {
 	size_t keep = utf8_prefix_len(masked, max > 0 ? (size_t)max : 0);
 	size_t longest = redact_longest_secret(), len = strlen(masked);
-	bool cut = q[utf8_prefix_len(q, (size_t)(max > 0 ? max : 0) + FETCH_MARGIN - 1)] != '\0';
+	bool cut = q[utf8_prefix_len(q, (size_t)(max > 0 ? max : 0) + FETCH_MARGIN - 1)] != '\0' ||
+		   (stored_max && strlen(q) + 4 >= stored_max);
 	if (!cut || longest < 2)
 		return keep;
 	size_t safe = len > longest - 1 ? len - (longest - 1) : 0;
@@ -86,13 +90,13 @@ static size_t shown_bytes(const char *q, const char *masked, int max)
 
 /* The session's "query" masked, then cut to max characters, and to one line of
  * line_chars as well when line_chars is not 0. No text (--no-query-text): unchanged. */
-static void mask_then_cut(json_t *session, int max, size_t line_chars)
+static void mask_then_cut(json_t *session, int max, size_t line_chars, size_t stored_max)
 {
 	const char *q = json_string_value(json_object_get(session, "query"));
 	if (!q)
 		return;
 	char *masked = redact_text(q);
-	masked[shown_bytes(q, masked, max)] = '\0';
+	masked[shown_bytes(q, masked, max, stored_max)] = '\0';
 	char *shown = line_chars ? query_text_line(masked, line_chars, false) : xstrdup(masked);
 	replace_invalid_utf8(shown);
 	json_object_set_new(session, "query", json_string(shown));
@@ -104,8 +108,10 @@ void query_text_prepare(json_t *snap, int max)
 {
 	size_t i;
 	json_t *s;
+	double stored = checks_json_num(snap, "track_activity_query_size");
+	size_t stored_max = stored > 0 ? (size_t)stored : 0; /* NAN, absent: unknown */
 	json_array_foreach(json_object_get(snap, "sessions"), i, s)
-		mask_then_cut(s, max, 0);
+		mask_then_cut(s, max, 0, stored_max);
 	json_array_foreach(json_object_get(snap, "idle_tx_longest"), i, s)
-		mask_then_cut(s, max, IDLE_TX_QUERY_CHARS);
+		mask_then_cut(s, max, IDLE_TX_QUERY_CHARS, stored_max);
 }

@@ -6,7 +6,8 @@
  * chunk is in memory at a time; the source's bytes are hashed once, in order. A chunk
  * size learnt from 413s is where the transfer's next chunked blob starts. A source that
  * ignores Range (a 200 with the whole blob to a ranged GET) is read by one GET instead,
- * in order, paused between chunks. */
+ * in order, paused between chunks; a 413 or 416 that sends the upload back within the
+ * chunk in memory takes it from there. */
 #define _GNU_SOURCE
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -30,7 +31,9 @@ struct whole_get {
 	struct curl_slist *headers;
 	long long pos;             /* bytes of the body consumed */
 	char *dst;                 /* the wanted bytes [from, from + n) go here */
-	long long from, n, got;
+	long long from, n;
+	long long got;             /* dst holds [from, from + got) (more than n when kept
+				    * from an earlier, longer read) */
 	bool paused, done, checked;
 	long status;               /* not 200: the GET failed */
 	CURLcode cc;
@@ -153,19 +156,27 @@ static void whole_failed(struct chunked *c)
 					!w->done ? "timed out" : *w->errbuf ? w->errbuf : curl_easy_strerror(w->cc)));
 }
 
-/* Bytes [offset, offset + n) from the whole GET into c->buf; a read behind the GET's
- * position (a 416 resumed earlier) starts it again. Bounded by the chunk's time. */
+/* Bytes [offset, offset + n) from the whole GET into c->buf. What c->buf still holds of
+ * the last read ([from, from + got): a 413 halved the chunk, a 416 resumed within it) is
+ * kept; a read behind that starts the GET again. Bounded by the chunk's time. */
 static int whole_read(struct chunked *c, long long n)
 {
 	struct whole_get *w = &c->whole;
-	if (w->multi && c->offset < w->pos)
+	long long kept = 0;
+	if (w->multi && c->offset >= w->from && c->offset < w->from + w->got) {
+		kept = w->from + w->got - c->offset;
+		memmove(c->buf, c->buf + (c->offset - w->from), (size_t)kept);
+	} else if (w->multi && c->offset < w->pos) {
 		whole_close(w);
+	}
 	if (!w->multi)
 		whole_open(c);
 	w->dst = c->buf;
 	w->from = c->offset;
 	w->n = n;
-	w->got = 0;
+	w->got = kept; /* the GET's position is at most from + kept: it goes on from there */
+	if (kept >= n)
+		return 0;
 	if (w->paused) {
 		w->paused = false;
 		curl_easy_pause(w->get, CURLPAUSE_CONT); /* may deliver at once */

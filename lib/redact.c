@@ -424,13 +424,29 @@ static void mask_url_passwords(struct strbuf *out, const char *in)
 	}
 }
 
+/* Blanks libpq skips around a key's '=' ("password =\tx"), but not a newline: "password"
+ * ending one line of a message does not make the next line its value. */
+#define KEYWORD_BLANKS " \t\r\f\v"
+
+/* The length of "key = " at p (key, blanks, '=', blanks), or 0. */
+static size_t keyword_assignment_len(const char *p, const char *key)
+{
+	size_t l = strlen(key);
+	if (strncasecmp(p, key, l))
+		return 0;
+	l += strspn(p + l, KEYWORD_BLANKS);
+	if (p[l] != '=')
+		return 0;
+	return l + 1 + strspn(p + l + 1, KEYWORD_BLANKS);
+}
+
 /* Masks libpq-style "password=VALUE" (quoted or bare) wherever it appears, also as the
  * end of a longer name (PGPASSWORD=, db_password=). "pass=" needs a word boundary, or
  * "bypass=" would match. */
 static void mask_keyword_passwords(struct strbuf *out, const char *in)
 {
 	static const struct { const char *key; bool boundary; } keys[] = {
-		{ "password=", false }, { "password =", false }, { "passwd=", false }, { "pass=", true },
+		{ "password", false }, { "passwd", false }, { "pass", true },
 	};
 	const char *p = in;
 	while (*p) {
@@ -440,22 +456,15 @@ static void mask_keyword_passwords(struct strbuf *out, const char *in)
 		if (!*p)
 			break;
 		size_t klen = 0;
-		for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-			size_t l = strlen(keys[i].key);
-			if (!strncasecmp(p, keys[i].key, l) &&
-			    (!keys[i].boundary || p == in || !isalnum((unsigned char)p[-1]))) {
-				klen = l;
-				break;
-			}
-		}
+		for (size_t i = 0; i < ARRAY_SIZE(keys) && !klen; i++)
+			if (!keys[i].boundary || p == in || !isalnum((unsigned char)p[-1]))
+				klen = keyword_assignment_len(p, keys[i].key);
 		if (!klen) {
 			sb_addch(out, *p++);
 			continue;
 		}
 		sb_add(out, p, klen);
 		p += klen;
-		while (*p == ' ')
-			sb_addch(out, *p++);
 		if (*p == '\'') {
 			p++;
 			while (*p && *p != '\'') {

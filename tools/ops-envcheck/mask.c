@@ -34,6 +34,24 @@ static bool value_is_masked(const struct dotenv_entry *e, const struct envcheck_
 	return e->value && (is_secret_value(e->key, e->value, o) || credential_kind(e, o));
 }
 
+/* A value may hold a NUL (a raw byte in the file), and every output masks it with
+ * redact_bytes(), piece by NUL-separated piece: so each piece is judged and registered on
+ * its own, or what follows the NUL (a token after "abc\0") would be shown. */
+static void mask_value(const struct dotenv_entry *e, const struct envcheck_opts *o, bool whole)
+{
+	if (!e->value)
+		return;
+	whole = whole || value_is_masked(e, o);
+	for (size_t at = 0; at <= e->value_len;) {
+		struct dotenv_entry piece = *e;
+		piece.value = e->value + at;
+		piece.value_len = strnlen(piece.value, e->value_len - at);
+		if (whole || value_is_masked(&piece, o))
+			redact_add_secret(piece.value);
+		at += piece.value_len + 1;
+	}
+}
+
 static void mask_entries(const struct dotenv_result *res, const struct envcheck_opts *o)
 {
 	/* a value taken from the checker's environment (X=${CI_TOKEN}) makes its key secret */
@@ -43,8 +61,7 @@ static void mask_entries(const struct dotenv_result *res, const struct envcheck_
 			mark_secret_key(e->key);
 	}
 	for (size_t i = 0; i < res->n; i++)
-		if (value_is_masked(&res->entries[i], o))
-			redact_add_secret(res->entries[i].value);
+		mask_value(&res->entries[i], o, false);
 }
 
 /* The values the portable dialects other than the chosen one load. */
@@ -66,8 +83,7 @@ static void mask_other_dialects(const struct env_file *f, const struct envcheck_
 		dotenv_parse(f->buf, f->len, &dopts, &other);
 		for (size_t i = 0; i < other.n; i++) {
 			const struct dotenv_entry *e = &other.entries[i];
-			if ((e->from_env && e->value) || value_is_masked(e, o))
-				redact_add_secret(e->value);
+			mask_value(e, o, e->from_env);
 		}
 		dotenv_result_free(&other);
 	}

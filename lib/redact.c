@@ -498,21 +498,23 @@ char *redact_text(const char *in)
 
 /* The userinfo ends at the last '@' and starts after the last '/' before it, so a
  * scheme, broken or not, is skipped; its password is what follows its first ':'. */
-void redact_add_userinfo(const char *spec)
+char *redact_userinfo(const char *spec)
 {
 	const char *at = spec ? strrchr(spec, '@') : NULL;
 	if (!at)
-		return;
+		return xstrdup(spec ? spec : "");
 	const char *userinfo = spec;
 	for (const char *p = spec; p < at; p++)
 		if (*p == '/')
 			userinfo = p + 1;
 	const char *colon = memchr(userinfo, ':', (size_t)(at - userinfo));
 	if (!colon || colon + 1 == at)
-		return;
+		return xstrdup(spec);
 	char *password = xstrndup(colon + 1, (size_t)(at - colon - 1));
 	redact_add_secret(password);
 	free(password);
+	/* masked here whatever its length: one under 4 bytes is not registered */
+	return xasprintf("%.*s" REDACTED "%s", (int)(colon + 1 - spec), spec, at);
 }
 
 /* "scheme://" at the very start: a URL. A libpq key=value string may hold "://" in a

@@ -399,7 +399,7 @@ static void mask_registered(struct strbuf *out, const char *in)
 	free(hits.hit);
 }
 
-/* Masks "scheme://user:PASSWORD@" in place in sb, from position start. */
+/* Appends in to out with the PASSWORD of every "scheme://user:PASSWORD@" masked. */
 static void mask_url_passwords(struct strbuf *out, const char *in)
 {
 	const char *p = in;

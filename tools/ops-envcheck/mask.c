@@ -7,7 +7,7 @@
  * A value is secret when is_secret_value() says so (schema secret: true,
  * envcheck.secret_patterns, a secret-looking name unless the value is a path, a pasted
  * service account, a value taken from the checker's environment) or when it holds a
- * credential format (secrets.c), whatever its key. The same rule is applied to what
+ * credential format (secret_rules.c), whatever its key. The same rule is applied to what
  * other views of the file show: the values the other dialects load (the portability
  * check quotes them), the lines of a quote the loader did not close (the rest of a
  * value, often a private key), and the NAME VALUE pairs of a line the loader did not

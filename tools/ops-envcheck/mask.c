@@ -35,20 +35,25 @@ static bool value_is_masked(const struct dotenv_entry *e, const struct envcheck_
 }
 
 /* A value may hold a NUL (a raw byte in the file), and every output masks it with
- * redact_bytes(), piece by NUL-separated piece: so each piece is judged and registered on
- * its own, or what follows the NUL (a token after "abc\0") would be shown. */
-static void mask_value(const struct dotenv_entry *e, const struct envcheck_opts *o, bool whole)
+ * redact_bytes(), piece by NUL-separated piece, where a secret registered whole would
+ * match no piece: so such a value is secret when any piece is (a token after "abc\0"),
+ * and then each piece is registered. */
+static void mask_value(const struct dotenv_entry *e, const struct envcheck_opts *o, bool secret)
 {
 	if (!e->value)
 		return;
-	whole = whole || value_is_masked(e, o);
-	for (size_t at = 0; at <= e->value_len;) {
+	for (size_t at = 0; !secret && at <= e->value_len;) {
 		struct dotenv_entry piece = *e;
 		piece.value = e->value + at;
 		piece.value_len = strnlen(piece.value, e->value_len - at);
-		if (whole || value_is_masked(&piece, o))
-			redact_add_secret(piece.value);
+		secret = value_is_masked(&piece, o);
 		at += piece.value_len + 1;
+	}
+	for (size_t at = 0; secret && at <= e->value_len;) {
+		char *piece = xstrndup(e->value + at, e->value_len - at);
+		redact_add_secret(piece);
+		at += strlen(piece) + 1;
+		free(piece);
 	}
 }
 

@@ -26,7 +26,9 @@
 /* A scrape whose Prometheus timeout leaves less than this still gets this long. */
 #define SCRAPE_MIN_MS 100
 /* The probe's own deadline is this share of the scrape's (1/10) earlier, at least
- * PROBE_MARGIN_MIN_MS: it reports a silent target itself before the kill. */
+ * PROBE_MARGIN_MIN_MS: it reports a silent target itself before the kill. But never more
+ * than half the scrape's: a short scrape (under 0.72 s) would leave the probe a deadline
+ * already past, and every target, a healthy one too, would time out at once. */
 #define PROBE_MARGIN_DIVISOR 10
 #define PROBE_MARGIN_MIN_MS 200
 /* Bounds on what one probe may print. */
@@ -261,7 +263,7 @@ static enum MHD_Result serve_probe(struct exporter *ex, struct MHD_Connection *c
 	/* the probe gets a little less than the scrape: a target that does not answer in
 	 * time is its verdict (a CRITICAL timeout); the kill is for a probe that overruns */
 	double deadline_ms = scrape_timeout_ms(ex, conn);
-	double margin_ms = fmax(PROBE_MARGIN_MIN_MS, deadline_ms / PROBE_MARGIN_DIVISOR);
+	double margin_ms = fmin(fmax(PROBE_MARGIN_MIN_MS, deadline_ms / PROBE_MARGIN_DIVISOR), deadline_ms / 2);
 	int code = run_probe(ex, target, deadline_ms, deadline_ms - margin_ms, &body);
 	bool success = code >= 0 && code <= 2;
 	if (!success) /* a half-written exposition could hold a broken line: drop it */

@@ -399,7 +399,7 @@ static void mask_registered(struct strbuf *out, const char *in)
 	free(hits.hit);
 }
 
-/* Masks "scheme://user:PASSWORD@" in place in sb, from position start. */
+/* Appends in to out with the PASSWORD of every "scheme://user:PASSWORD@" masked. */
 static void mask_url_passwords(struct strbuf *out, const char *in)
 {
 	const char *p = in;
@@ -424,13 +424,29 @@ static void mask_url_passwords(struct strbuf *out, const char *in)
 	}
 }
 
+/* Blanks libpq skips around a key's '=' ("password =\tx"), but not a newline: "password"
+ * ending one line of a message does not make the next line its value. */
+#define KEYWORD_BLANKS " \t\r\f\v"
+
+/* The length of "key = " at p (key, blanks, '=', blanks), or 0. */
+static size_t keyword_assignment_len(const char *p, const char *key)
+{
+	size_t l = strlen(key);
+	if (strncasecmp(p, key, l))
+		return 0;
+	l += strspn(p + l, KEYWORD_BLANKS);
+	if (p[l] != '=')
+		return 0;
+	return l + 1 + strspn(p + l + 1, KEYWORD_BLANKS);
+}
+
 /* Masks libpq-style "password=VALUE" (quoted or bare) wherever it appears, also as the
  * end of a longer name (PGPASSWORD=, db_password=). "pass=" needs a word boundary, or
  * "bypass=" would match. */
 static void mask_keyword_passwords(struct strbuf *out, const char *in)
 {
 	static const struct { const char *key; bool boundary; } keys[] = {
-		{ "password=", false }, { "password =", false }, { "passwd=", false }, { "pass=", true },
+		{ "password", false }, { "passwd", false }, { "pass", true },
 	};
 	const char *p = in;
 	while (*p) {
@@ -440,22 +456,15 @@ static void mask_keyword_passwords(struct strbuf *out, const char *in)
 		if (!*p)
 			break;
 		size_t klen = 0;
-		for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-			size_t l = strlen(keys[i].key);
-			if (!strncasecmp(p, keys[i].key, l) &&
-			    (!keys[i].boundary || p == in || !isalnum((unsigned char)p[-1]))) {
-				klen = l;
-				break;
-			}
-		}
+		for (size_t i = 0; i < ARRAY_SIZE(keys) && !klen; i++)
+			if (!keys[i].boundary || p == in || !isalnum((unsigned char)p[-1]))
+				klen = keyword_assignment_len(p, keys[i].key);
 		if (!klen) {
 			sb_addch(out, *p++);
 			continue;
 		}
 		sb_add(out, p, klen);
 		p += klen;
-		while (*p == ' ')
-			sb_addch(out, *p++);
 		if (*p == '\'') {
 			p++;
 			while (*p && *p != '\'') {
@@ -489,21 +498,23 @@ char *redact_text(const char *in)
 
 /* The userinfo ends at the last '@' and starts after the last '/' before it, so a
  * scheme, broken or not, is skipped; its password is what follows its first ':'. */
-void redact_add_userinfo(const char *spec)
+char *redact_userinfo(const char *spec)
 {
 	const char *at = spec ? strrchr(spec, '@') : NULL;
 	if (!at)
-		return;
+		return xstrdup(spec ? spec : "");
 	const char *userinfo = spec;
 	for (const char *p = spec; p < at; p++)
 		if (*p == '/')
 			userinfo = p + 1;
 	const char *colon = memchr(userinfo, ':', (size_t)(at - userinfo));
 	if (!colon || colon + 1 == at)
-		return;
+		return xstrdup(spec);
 	char *password = xstrndup(colon + 1, (size_t)(at - colon - 1));
 	redact_add_secret(password);
 	free(password);
+	/* masked here whatever its length: one under 4 bytes is not registered */
+	return xasprintf("%.*s" REDACTED "%s", (int)(colon + 1 - spec), spec, at);
 }
 
 /* "scheme://" at the very start: a URL. A libpq key=value string may hold "://" in a

@@ -12,7 +12,7 @@
  *    whatever the number of secrets (an index of them, built as they are registered).
  *  - Threads: redact_text() and redact_bytes() only read the registered set, so threads
  *    may call them at once. Registering (redact_add_secret(), redact_dsn(),
- *    redact_reset()) writes it: do it before threads start, or under a lock that every
+ *    redact_userinfo(), redact_reset()) writes it: do it before threads start, or under a lock that every
  *    caller of redact_text() also holds.
  *  - redact_longest_secret() is the length in bytes of the longest registered secret (0:
  *    none). A text cut before it is masked can keep the first bytes of a secret that
@@ -20,9 +20,10 @@
  *  - redact_dsn() masks the password of a URL ("scheme://user:***@host") or of a libpq
  *    key=value string ("password=***") without needing registration, and registers it:
  *    a key=value password both as libpq decodes it ('a\'b c', a\ b) and as written.
- *  - redact_add_userinfo() registers what would be the password of a URL typed without
- *    its scheme or with a broken one ("user:pass@host:6379", "postgres:/user:pass@db"):
- *    such text is echoed in "is not a URL" errors, where no structure marks it.
+ *  - redact_userinfo() registers what would be the password of a URL typed without its
+ *    scheme or with a broken one ("user:pass@host:6379", "postgres:/user:pass@db") and
+ *    returns the spec with it masked, for the "is not a URL" errors that echo it: no
+ *    structure there marks a password too short to be registered.
  *  - redact_key_is_secret() is the one definition of a "secret-looking" name, shared by
  *    the config loader, the env checker and the reporters.
  *  - redact_value_is_path() tells a secret-looking key whose value only names the file
@@ -47,7 +48,7 @@ size_t redact_longest_secret(void);
 struct strbuf;
 void redact_bytes(struct strbuf *out, const char *data, size_t len);
 char *redact_dsn(const char *dsn);
-void redact_add_userinfo(const char *spec);
+char *redact_userinfo(const char *spec);
 bool redact_key_is_secret(const char *name);
 bool redact_value_is_path(const char *name, const char *value);
 void redact_reset(void); /* forget registered secrets (tests) */

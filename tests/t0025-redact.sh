@@ -71,6 +71,15 @@ test_expect_success 'a libpq-escaped password: the value libpq decodes and the t
 	test_cmp expect actual
 '
 
+test_expect_success 'a short password is masked whatever blanks libpq allows around its =' '
+	printf "host=h password  = ab dbname=x\nhost=h password\t=ab dbname=x\n" >blanks &&
+	printf "host=h password=\tab dbname=x\nhost=h passwd =  ab dbname=x\n" >>blanks &&
+	opskit-test-helper redact <blanks >actual &&
+	printf "host=h password  = *** dbname=x\nhost=h password\t=*** dbname=x\n" >expect &&
+	printf "host=h password=\t*** dbname=x\nhost=h passwd =  *** dbname=x\n" >>expect &&
+	test_cmp expect actual
+'
+
 test_expect_success 'a bare value escaping a space is masked whole without registration' '
 	printf "%s\n" "passwd=ab\\ cd-tail rest" | opskit-test-helper redact >actual &&
 	test_grep_not cd-tail actual

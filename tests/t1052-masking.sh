@@ -133,4 +133,17 @@ test_expect_success 'lint of a directory whose history held the file, every form
 	done
 '
 
+test_expect_success 'a value holding a raw NUL: each piece is judged and masked on its own' '
+	token=ghp_Nu1secretAFTERnulABCDEFGHIJKLMNOPQRS &&
+	printf "PLAIN=abc\0%s\nDB_PASSWORD=Nu2head\0Nu3secretTAIL\n" "$token" >nul.env &&
+	chmod 600 nul.env &&
+	for d in $DIALECTS; do
+		ops-envcheck --dialect $d print nul.env >out 2>&1
+		test $? -lt 3 || { echo "print $d failed"; cat out; return 1; }
+		ops-envcheck --no-git --dialect $d --format json -v nul.env >>out 2>&1
+		test $? -lt 3 || { echo "lint $d failed"; cat out; return 1; }
+		! grep -a -e "$token" -e ATnulAB -e Nu3secretTAIL out || return 1
+	done
+'
+
 test_done

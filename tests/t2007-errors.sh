@@ -106,4 +106,14 @@ test_expect_success 'the default target comes from the first configured target' 
 	test_grep "127.0.0.1:$DEAD" err
 '
 
+# A password shorter than 4 bytes is not registered (it would blank ordinary words): in a
+# spec that is no URL only the spec's own structure can mask it.
+test_expect_success 'a short password in a target that is no URL is masked where the spec is echoed' '
+	{ ops-redisaudit "u:pw1@127.0.0.1:$DEAD" >out 2>err; test $? -eq 3; } &&
+	test_grep "\"u:\*\*\*@127.0.0.1:$DEAD\" is neither a redis:// URL" err &&
+	{ ops-redisaudit --format json "redis:/u:pw1@127.0.0.1:$DEAD" >out 2>err; test $? -eq 3; } &&
+	test_grep "cannot connect to redis:/u:\*\*\*@127.0.0.1:$DEAD" out &&
+	! grep -e pw1 out err
+'
+
 test_done

@@ -65,6 +65,20 @@ test_expect_success 'a key that does not load: no byte of it in any output' '
 	! grep -F -f secret bad.json bad.err
 '
 
+# The PEM files are parsed from memory (tls.c), as OpenSSL's file loaders did: a chain
+# after the client certificate is used, and an encrypted key fails at once, never asking
+# for a passphrase (stdin is /dev/null, so a prompt could only hang or fail).
+test_expect_success 'a client certificate followed by its chain is used; an encrypted key is refused at once' '
+	cat "$REDIS_TLS_CLIENT_CERT" "$REDIS_TLS_CA" >chain.pem &&
+	audit chain --ca-file "$REDIS_TLS_CA" --cert chain.pem --key "$REDIS_TLS_CLIENT_KEY" "$REDIS_TLS_URL" &&
+	test "$(rc_of chain)" -le 2 && test "$(json_get chain.json "d[\"totals\"][\"keys\"]")" = 1 &&
+	openssl pkey -in "$REDIS_TLS_CLIENT_KEY" -aes256 -passout pass:pem-Pass9 -out encrypted.key 2>/dev/null &&
+	test_grep "ENCRYPTED" encrypted.key &&
+	audit enc --ca-file "$REDIS_TLS_CA" --cert "$REDIS_TLS_CLIENT_CERT" --key encrypted.key "$REDIS_TLS_URL" \
+		</dev/null && test "$(rc_of enc)" -eq 3 &&
+	message_of enc connect >msg && test_grep "^cannot use the client certificate .* with its key: " msg
+'
+
 test_expect_success '--compare /dev/zero, an endless pipe, an idle FIFO: the compare check UNKNOWN, exit 3' '
 	audit czero2 --compare /dev/zero "$REDIS_URL" && test "$(rc_of czero2)" -eq 3 &&
 	message_of czero2 key-leak >msg && test_grep "^--compare: cannot read /dev/zero: larger than 64 MiB$" msg &&

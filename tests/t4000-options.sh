@@ -41,4 +41,10 @@ test_expect_success 'every check id is documented in the man page' '
 	done
 '
 
+test_expect_success 'a short password in a target that is no DSN is masked where the name is echoed' '
+	{ ops-pgprobe "app:pw1@db:5432/app" >out 2>err; test $? -eq 3; } &&
+	test_grep "\"app:\*\*\*@db:5432/app\" is neither a DSN" err &&
+	! grep -e pw1 out err
+'
+
 test_done

@@ -72,6 +72,17 @@ test_expect_success 'a probe never outlives the scrape timeout: a stalled server
 	{ test $((end - start)) -le 5 || { echo "took $((end - start))s"; false; }; }
 '
 
+# A scrape timeout under 0.72 s left the probe a deadline of 0 ms or less (the scrape's
+# less 200 ms): it gave up on every target at once, a healthy one too. Half the scrape's
+# deadline is the probe's at least: against the stalled server it waits that long.
+test_expect_success 'a short scrape timeout still leaves the probe half of its deadline' '
+	curl -sS -m 20 -w "%{time_total}\n" -H "X-Prometheus-Scrape-Timeout-Seconds: 0.6" \
+		"$URL/probe?target=stalled" >short.txt &&
+	test_grep "^opskit_probe_success 1$" short.txt &&
+	took_ms=$(tail -n 1 short.txt | awk "{ printf \"%d\", \$1 * 1000 }") &&
+	{ test "$took_ms" -ge 40 || { echo "the probe gave up after ${took_ms}ms"; false; }; }
+'
+
 test_expect_success 'a target that is not configured is refused (400); a DSN is not probed' '
 	code=$(curl -s -o refused.txt -w "%{http_code}" "$URL/probe?target=nosuch") && test "$code" = 400 &&
 	test_grep "not a configured target" refused.txt &&

@@ -7,7 +7,7 @@
  * A value is secret when is_secret_value() says so (schema secret: true,
  * envcheck.secret_patterns, a secret-looking name unless the value is a path, a pasted
  * service account, a value taken from the checker's environment) or when it holds a
- * credential format (secrets.c), whatever its key. The same rule is applied to what
+ * credential format (secret_rules.c), whatever its key. The same rule is applied to what
  * other views of the file show: the values the other dialects load (the portability
  * check quotes them), the lines of a quote the loader did not close (the rest of a
  * value, often a private key), and the NAME VALUE pairs of a line the loader did not
@@ -34,6 +34,29 @@ static bool value_is_masked(const struct dotenv_entry *e, const struct envcheck_
 	return e->value && (is_secret_value(e->key, e->value, o) || credential_kind(e, o));
 }
 
+/* A value may hold a NUL (a raw byte in the file), and every output masks it with
+ * redact_bytes(), piece by NUL-separated piece, where a secret registered whole would
+ * match no piece: so such a value is secret when any piece is (a token after "abc\0"),
+ * and then each piece is registered. */
+static void mask_value(const struct dotenv_entry *e, const struct envcheck_opts *o, bool secret)
+{
+	if (!e->value)
+		return;
+	for (size_t at = 0; !secret && at <= e->value_len;) {
+		struct dotenv_entry piece = *e;
+		piece.value = e->value + at;
+		piece.value_len = strnlen(piece.value, e->value_len - at);
+		secret = value_is_masked(&piece, o);
+		at += piece.value_len + 1;
+	}
+	for (size_t at = 0; secret && at <= e->value_len;) {
+		char *piece = xstrndup(e->value + at, e->value_len - at);
+		redact_add_secret(piece);
+		at += strlen(piece) + 1;
+		free(piece);
+	}
+}
+
 static void mask_entries(const struct dotenv_result *res, const struct envcheck_opts *o)
 {
 	/* a value taken from the checker's environment (X=${CI_TOKEN}) makes its key secret */
@@ -43,8 +66,7 @@ static void mask_entries(const struct dotenv_result *res, const struct envcheck_
 			mark_secret_key(e->key);
 	}
 	for (size_t i = 0; i < res->n; i++)
-		if (value_is_masked(&res->entries[i], o))
-			redact_add_secret(res->entries[i].value);
+		mask_value(&res->entries[i], o, false);
 }
 
 /* The values the portable dialects other than the chosen one load. */
@@ -66,8 +88,7 @@ static void mask_other_dialects(const struct env_file *f, const struct envcheck_
 		dotenv_parse(f->buf, f->len, &dopts, &other);
 		for (size_t i = 0; i < other.n; i++) {
 			const struct dotenv_entry *e = &other.entries[i];
-			if ((e->from_env && e->value) || value_is_masked(e, o))
-				redact_add_secret(e->value);
+			mask_value(e, o, e->from_env);
 		}
 		dotenv_result_free(&other);
 	}

@@ -13,13 +13,14 @@
 /* A secret-looking name (lib/redact), or one the schema or config declare secret. */
 bool is_secret_key(const char *key, const struct envcheck_opts *o);
 /* Whether this key's value is masked: a secret key's, except where a secret-looking name
- * only holds the path to the secret (see redact_value_is_path); never for keys the schema
- * or config declare secret. */
+ * only holds the path to the secret (see redact_value_is_path); that exception never
+ * applies to keys the schema or config declare secret. */
 bool is_secret_value(const char *key, const char *value, const struct envcheck_opts *o);
 /* A Google service account pasted as JSON ({..."type": "service_account"...}), whatever
  * the key's name: it holds a private key, so it is secret everywhere. */
 bool is_service_account_value(const char *value);
-/* The schema says key is secret (secret: true): from now on it is treated as one. */
+/* The schema says key is secret (secret: true), or mask.c found its value taken from the
+ * checker's environment: from now on it is treated as one. */
 void mark_secret_key(const char *key);
 void forget_secret_keys(void); /* the keys mark_secret_key() recorded */
 

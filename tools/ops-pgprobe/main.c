@@ -321,10 +321,10 @@ static const char *target_dsn(struct run *rn, const struct config *cfg, const ch
 	int found = cfg_str(cfg, path, &dsn);
 	free(path);
 	if (!found) {
-		redact_add_userinfo(name); /* "user:pass@db:5432/app", a URL without its scheme */
+		char *shown = redact_userinfo(name); /* "user:pass@db:5432/app", a URL without its scheme */
 		cli_fail_unknown(&tool, &rn->common, "target",
 				 "\"%s\" is neither a DSN (host=... or postgresql://...) nor a target in the config (postgres.%s)",
-				 name, section);
+				 shown, section);
 	}
 	return dsn;
 }

@@ -102,14 +102,17 @@ int conn_target_parse(const char *spec, struct target *t, char **err)
 	bool tls = str_starts_with(spec, "rediss://");
 	if (!tls && !str_starts_with(spec, "redis://")) {
 		/* a mistyped URL ("user:pass@host:6379"): its password is a secret before
-		 * the spec reaches any message */
-		redact_add_userinfo(spec);
+		 * the spec reaches any message, and is shown masked */
+		char *shown = redact_userinfo(spec);
 		if (!strchr(spec, '/')) {
-			*err = xasprintf("\"%s\" is neither a redis:// URL, a socket path nor a configured target", spec);
+			*err = xasprintf("\"%s\" is neither a redis:// URL, a socket path nor a configured target", shown);
+			free(shown);
 			return -1;
 		}
-		t->path = xstrdup(str_starts_with(spec, "unix://") ? spec + 7 : spec);
-		t->display = xstrdup(t->path);
+		bool unix_url = str_starts_with(spec, "unix://");
+		t->path = xstrdup(unix_url ? spec + 7 : spec);
+		t->display = xstrdup(unix_url ? shown + 7 : shown);
+		free(shown);
 		return 0;
 	}
 	const char *rest = spec + (tls ? 9 : 8);

@@ -435,7 +435,8 @@ static void init_nodes(struct run *run)
 	n->host = run->target.host ? xstrdup(run->target.host) : NULL;
 	n->port = run->target.port;
 	n->path = run->target.path ? xstrdup(run->target.path) : NULL;
-	n->label = n->path ? xstrdup(n->path) : conn_addr_label(n->host, n->port);
+	/* a path's display is the path with what looks like a password masked */
+	n->label = n->path ? xstrdup(run->target.display) : conn_addr_label(n->host, n->port);
 	strcpy(n->cursor, "0");
 }
 

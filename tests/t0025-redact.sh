@@ -42,6 +42,13 @@ test_expect_success 'short passwords are masked in place but not registered as w
 	test_cmp expect actual
 '
 
+# Too short to register: only the structural mask hides it, and it must skip the \'.
+test_expect_success 'a short quoted password with an escaped quote is masked to its closing quote' '
+	printf "%s\n" "host=h password='"'"'\\'"'"'x'"'"' dbname=app" | opskit-test-helper redact >actual &&
+	printf "%s\n" "host=h password=*** dbname=app" >expect &&
+	test_cmp expect actual
+'
+
 test_expect_success 'a short password with an @ is masked up to the last @ of the authority' '
 	printf "postgres://u:p@w@h/db\nredis://:a@b@127.0.0.1:6379/0\n" | opskit-test-helper redact >actual &&
 	printf "postgres://u:***@h/db\nredis://:***@127.0.0.1:6379/0\n" >expect &&

@@ -23,55 +23,61 @@ probe() {
 	test -s "$_n.json" && test -s "$_n.txt"
 }
 
+# hold NAME STATEMENT: a second session left idle in a transaction after STATEMENT.
+hold() {
+	pg_session_in "$1" "$PG_DSN" &&
+	pg_send "$1" "BEGIN; $2" &&
+	pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'" 1 &&
+	sleep 1
+}
+
+# shown_nowhere NAME TEXT: TEXT (the head of a cut secret) is in none of the probe's outputs.
+shown_nowhere() {
+	if grep -F "$2" "$1.json" "$1.txt" "$1.err"; then
+		echo "the head of a cut secret was shown"
+		return 1
+	fi
+}
+
+# The server keeps 1023 bytes of a statement (track_activity_query_size 1024).
+kept_bytes() {
+	pg_sql "SELECT octet_length(query) FROM pg_stat_activity WHERE state = 'idle in transaction'"
+}
+
 # "SELECT $q$" (10) + 14 secrets (322) + 14 fillers: a 15th secret begins at character
 # 346, and the server cuts at 100 + 256 = 356, inside it. Masked, the 14 whole ones
 # shrink by 20 each, and the cut head would sit at character 66 of the 100 shown.
 REPEAT=$(for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14; do printf '%s' "$SECRET"; done)
 test_expect_success 'a secret cut by the fetch margin, after whole secrets that masking shortens' '
-	pg_session_in many "$PG_DSN" &&
-	pg_send many "BEGIN; SELECT \$q\$${REPEAT}xxxxxxxxxxxxxx${SECRET}\$q\$ AS t;" &&
-	pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE state = '\''idle in transaction'\''" 1 &&
-	sleep 1 &&
+	hold many "SELECT \$q\$${REPEAT}xxxxxxxxxxxxxx${SECRET}\$q\$ AS t;" &&
 	probe many --query-length 100 &&
 	pg_end_sessions &&
 	test_grep "SELECT .q.\*\*\*\*\*\*" many.json &&
-	if grep -F "$head10" many.json many.txt many.err; then
-		echo "the head of a cut secret was shown" && false
-	fi
+	shown_nowhere many "$head10"
 '
 
 # "SELECT '\''" (8) + 988 + "postgresql://app:" (17): the password begins at byte 1013
 # and the server keeps 1023 bytes of the statement (track_activity_query_size 1024).
 PAD=$(printf "%0988d" 0)
 test_expect_success 'a URL password cut by track_activity_query_size before its @' '
-	pg_session_in url "$PG_DSN" &&
-	pg_send url "BEGIN; SELECT '\''${PAD}postgresql://app:${URLPW}@db/app'\'' AS dsn;" &&
-	pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE state = '\''idle in transaction'\''" 1 &&
-	test "$(pg_sql "SELECT octet_length(query) FROM pg_stat_activity WHERE state = '\''idle in transaction'\''")" = 1023 &&
-	sleep 1 &&
+	hold url "SELECT '\''${PAD}postgresql://app:${URLPW}@db/app'\'' AS dsn;" &&
+	test "$(kept_bytes)" = 1023 &&
 	probe url --query-length 2000 &&
 	pg_end_sessions &&
 	test_grep "postgresql://app:" url.json &&
-	if grep -F "U7lpw-" url.json url.txt url.err; then
-		echo "the head of a cut URL password was shown" && false
-	fi
+	shown_nowhere url "U7lpw-"
 '
 
 # The same cut inside the probe's own password (registered: no statement needs it): it
 # begins at byte 1013 of "SELECT '\''" (8) + 1005, and no --query-length margin is cut.
 PAD=$(printf "%01005d" 0)
 test_expect_success 'a secret cut by track_activity_query_size, --query-length past the cut' '
-	pg_session_in own "$PG_DSN" &&
-	pg_send own "BEGIN; SELECT '\''${PAD}${SECRET}'\'' AS pasted;" &&
-	pg_wait_for "SELECT count(*) FROM pg_stat_activity WHERE state = '\''idle in transaction'\''" 1 &&
-	test "$(pg_sql "SELECT octet_length(query) FROM pg_stat_activity WHERE state = '\''idle in transaction'\''")" = 1023 &&
-	sleep 1 &&
+	hold own "SELECT '\''${PAD}${SECRET}'\'' AS pasted;" &&
+	test "$(kept_bytes)" = 1023 &&
 	probe own --query-length 2000 &&
 	pg_end_sessions &&
 	test_grep "SELECT .00000" own.json &&
-	if grep -F "$head10" own.json own.txt own.err; then
-		echo "the head of a cut secret was shown" && false
-	fi
+	shown_nowhere own "$head10"
 '
 
 test_done

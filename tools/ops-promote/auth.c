@@ -267,14 +267,15 @@ static char *token_fetch_retried(struct registry *r, const struct token_query *q
 }
 
 /* Caller holds r->lock: the fetch in flight is over (its outcome in *err and the return),
- * or the run's deadline came. Bounded in time and in rounds. */
+ * or the run's deadline came, or an interrupt. */
 #define TOKEN_WAIT_SLICE_MS 100
 static int wait_for_token(struct registry *r, char **err)
 {
 	unsigned long seen = r->token_fetches;
-	double left = r->limits->deadline_ms - now_ms();
-	long rounds = left > 0 ? (long)(left / TOKEN_WAIT_SLICE_MS) + 2 : 1;
-	while (r->token_fetching && r->token_fetches == seen && rounds-- > 0 && !http_interrupted()) {
+	/* by the clock (a spurious wake-up must not shorten the wait), in slices (so that an
+	 * interrupt is seen); the fetcher itself stops at the deadline, the slack is its reply */
+	double until_ms = r->limits->deadline_ms + 2 * TOKEN_WAIT_SLICE_MS;
+	while (r->token_fetching && r->token_fetches == seen && now_ms() < until_ms && !http_interrupted()) {
 		struct timespec until;
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_nsec += TOKEN_WAIT_SLICE_MS * 1000000L;
@@ -283,7 +284,9 @@ static int wait_for_token(struct registry *r, char **err)
 		pthread_cond_timedwait(&r->token_done, &r->lock, &until);
 	}
 	if (r->token_fetches == seen) {
-		*err = xasprintf("no token for %s: the token request in flight did not finish in time", r->host);
+		*err = http_interrupted()
+			       ? xasprintf("no token for %s: interrupted while another request fetched it", r->host)
+			       : xasprintf("no token for %s: the token request in flight did not finish in time", r->host);
 		return -1;
 	}
 	if (r->token_rc) {

@@ -76,9 +76,10 @@ int ref_parse(const char *text, struct image_ref *out, char **err)
 		*at = '\0';
 		if (!ref_digest_valid(at + 1)) {
 			/* an '@' before no digest may end credentials ("//user:pass@host/app",
-			 * "user:pass@host:5000"): such text is not echoed either */
+			 * "user:pass@host:5000", "user:pass@sha256:..."): only what follows it is
+			 * echoed */
 			*err = str_starts_with(at + 1, "sha256:")
-				? xasprintf("\"%s\": the digest must be sha256: and 64 lowercase hex digits", text)
+				? xasprintf("the digest \"%s\" must be sha256: and 64 lowercase hex digits", at + 1)
 				: xstrdup("an image reference is host/repository[:tag][@sha256:digest], and no digest "
 					  "follows its '@': give credentials with --src-creds/--dest-creds, the config or "
 					  "docker login");

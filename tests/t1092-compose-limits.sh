@@ -44,7 +44,7 @@ test_expect_success 'a compose file of exactly 64 MiB is read (its NUL bytes are
 test_expect_success '/dev/zero as the compose file: refused at the cap, not read forever' '
 	start=$(date +%s) && check_compose zero /dev/zero && test "$(rc_of zero)" -eq 3 &&
 	test $(( $(date +%s) - start )) -lt 30 &&
-	message_of zero compose-unreadable >msg && test_grep "^cannot read /dev/zero: .*too large" msg
+	message_of zero compose-unreadable >msg && test_grep "^cannot read /dev/zero: .*larger than 64 MiB" msg
 '
 
 test_expect_success 'an endless pipe of valid YAML (comments) is cut at the cap too' '

@@ -32,14 +32,14 @@ test_expect_success 'a schema one byte over 64 MiB: schema-invalid with the env 
 
 test_expect_success '/dev/zero and an endless pipe as the schema: refused at the cap' '
 	check_run zero --schema /dev/zero && test "$(rc_of zero)" -eq 3 &&
-	message_of zero schema-invalid >msg && test_grep "^cannot read /dev/zero: .*too large" msg &&
+	message_of zero schema-invalid >msg && test_grep "^cannot read /dev/zero: .*larger than 64 MiB" msg &&
 	{ yes "# a comment" | check_run endless --schema /dev/stdin; } && test "$(rc_of endless)" -eq 3 &&
-	message_of endless schema-invalid >msg && test_grep "^cannot read /dev/stdin: .*too large" msg
+	message_of endless schema-invalid >msg && test_grep "^cannot read /dev/stdin: .*larger than 64 MiB" msg
 '
 
 test_expect_success 'print with /dev/zero as the schema: one line, exit 3, nothing printed' '
 	{ run_with_timeout 20 ops-envcheck --schema /dev/zero print .env >out 2>err; test $? -eq 3; } &&
-	test ! -s out && clear_error err "cannot read /dev/zero: .*too large"
+	test ! -s out && clear_error err "cannot read /dev/zero: .*larger than 64 MiB"
 '
 
 test_expect_success 'a FIFO nobody writes to as the schema: an empty schema at once (schema-invalid)' '
@@ -51,11 +51,11 @@ test_expect_success 'a FIFO nobody writes to as the schema: an empty schema at o
 test_expect_success 'a baseline one byte over 64 MiB, /dev/zero, an endless pipe: the baseline check, exit 3' '
 	truncate -s $((CAP + 1)) over.txt &&
 	check_run bover --baseline over.txt && test "$(rc_of bover)" -eq 3 &&
-	message_of bover baseline >msg && test_grep "^cannot read over\.txt: .*too large" msg &&
+	message_of bover baseline >msg && test_grep "^cannot read over\.txt: .*larger than 64 MiB" msg &&
 	check_run bzero --baseline /dev/zero && test "$(rc_of bzero)" -eq 3 &&
-	message_of bzero baseline >msg && test_grep "^cannot read /dev/zero: .*too large" msg &&
+	message_of bzero baseline >msg && test_grep "^cannot read /dev/zero: .*larger than 64 MiB" msg &&
 	{ yes "x	y	z	w" | check_run bendless --baseline /dev/stdin; } && test "$(rc_of bendless)" -eq 3 &&
-	message_of bendless baseline >msg && test_grep "^cannot read /dev/stdin: .*too large" msg
+	message_of bendless baseline >msg && test_grep "^cannot read /dev/stdin: .*larger than 64 MiB" msg
 '
 
 test_expect_success 'a FIFO nobody writes to as the baseline: empty at once, exit 0' '

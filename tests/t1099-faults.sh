@@ -32,9 +32,9 @@ test_expect_success '/dev/null: 0 keys, exit 0' '
 	check_file null /dev/null && test "$(rc_of null)" -eq 0 && message_of null env-file | grep -q "^0 keys"
 '
 
-test_expect_success '/dev/zero: unreadable (too large), exit 3, not read forever' '
+test_expect_success '/dev/zero: unreadable (larger than 64 MiB), exit 3, not read forever' '
 	start=$(date +%s) && check_file zero /dev/zero && test "$(rc_of zero)" -eq 3 &&
-	test $(( $(date +%s) - start )) -lt 30 && message_of zero file-unreadable | grep -q "too large"
+	test $(( $(date +%s) - start )) -lt 30 && message_of zero file-unreadable | grep -q "larger than 64 MiB"
 '
 
 test_expect_success 'a Unix socket: unreadable, exit 3' '

@@ -10,6 +10,8 @@
  *    (lines move), as printed (secrets masked).
  * --write-baseline writes every finding of the run there (the old file is not applied),
  * one a line, tab-separated.
+ * Also here, below every check that reads a file it was given (env, compose, schema,
+ * baseline): that bounded read and the one message for a file it cannot read.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -173,7 +175,7 @@ static struct seen *find_seen(const struct check *c)
 
 char *ec_unreadable_message(const char *path)
 {
-	return xasprintf("cannot read %s: %s", path, strerror(errno));
+	return xasprintf("cannot read %s: %s", path, read_failure(errno, MAX_ENV_FILE_BYTES));
 }
 
 struct check *ec_report_unreadable(struct report *r, const char *id, const char *path)

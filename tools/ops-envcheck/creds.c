@@ -23,7 +23,6 @@
 #include "types.h"
 #include "util.h"
 
-#define MAX_CREDENTIALS_FILE (1024 * 1024)
 #define MIN_RSA_BITS 2048
 
 static const char *string_field(json_t *obj, const char *name)
@@ -252,16 +251,13 @@ int creds_gcp_file(const char *path, struct strbuf *ok, struct strbuf *why)
 		return -1;
 	}
 	struct strbuf buf = STRBUF_INIT;
-	if (sb_read_file(&buf, path, MAX_CREDENTIALS_FILE) < 0) {
-		if (errno == EFBIG)
-			sb_addf(why, "step 1 (file): %s is larger than 1 MiB", path);
-		else
-			sb_addf(why, "step 1 (file): cannot read %s: %s", path, strerror(errno));
-		sb_release(&buf);
+	if (sb_read_file(&buf, path, SECRET_FILE_MAX) < 0) {
+		sb_addf(why, "step 1 (file): cannot read %s: %s", path, read_failure(errno, SECRET_FILE_MAX));
+		sb_wipe(&buf);
 		return -1;
 	}
 	int rc = check_json(sb_str(&buf), buf.len, ok, why);
-	sb_release(&buf);
+	sb_wipe(&buf); /* it holds a private key */
 	return rc;
 }
 
@@ -273,7 +269,7 @@ int creds_gcp_json(const char *value, struct strbuf *ok, struct strbuf *why)
 int creds_gcp_text(const char *type, const char *value, struct strbuf *json)
 {
 	if (!strcmp(type, "gcp-service-account-file"))
-		return sb_read_file(json, value, MAX_CREDENTIALS_FILE);
+		return sb_read_file(json, value, SECRET_FILE_MAX);
 	if (!strcmp(type, "gcp-service-account-json")) {
 		sb_addstr(json, value);
 		return 0;

@@ -50,6 +50,8 @@ struct envcheck_opts {
 	const char *stack;         /* --stack NAME: DIR operands are that stack's files */
 	const char *mode;          /* --mode: the stack's mode (NODE_ENV, RAILS_ENV) */
 	bool show_values;          /* `env`: the origins table shows each value (masked) */
+	bool shows_other_dialects; /* lint, env: the portability check quotes what the other
+				    * dialects load, so mask_source() masks that too */
 	const char *const *secret_patterns; /* extra secret-looking key globs (config) */
 	size_t nsecret_patterns;
 	const char *const *ignore; /* check ids never reported (config envcheck.ignore) */

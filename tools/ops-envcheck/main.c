@@ -254,6 +254,7 @@ int main(int argc, char **argv)
 	if (suppress_init(&o, &why) < 0)
 		cli_fail_unknown(&tool, &common, "baseline", "%s", why);
 	struct report *r = cli_report_new(&tool, &common);
+	o.shows_other_dialects = strcmp(cmd, "compare") != 0; /* print has returned */
 	if (!strcmp(cmd, "compare"))
 		compare_files(r, argv[first], argv[first + 1], &o);
 	else

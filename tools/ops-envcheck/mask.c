@@ -9,7 +9,7 @@
  * service account, a value taken from the checker's environment) or when it holds a
  * credential format (secret_rules.c), whatever its key. The same rule is applied to what
  * other views of the file show: the values the other dialects load (the portability
- * check quotes them), the lines of a quote the loader did not close (the rest of a
+ * check quotes them; print and compare never run it, and skip that parse), the lines of a quote the loader did not close (the rest of a
  * value, often a private key), and the NAME VALUE pairs of a line the loader did not
  * read as written (DB_PASSWORD hunter2: a loader may take it for a key).
  * A secret a check derives later (a decoded credential, an issuer's access token) does
@@ -69,11 +69,20 @@ static void mask_entries(const struct dotenv_result *res, const struct envcheck_
 		mask_value(&res->entries[i], o, false);
 }
 
+/* Whether the chosen dialect loaded e just so (key, value, where it came from): most
+ * lines read alike in every dialect, and judging them again would triple the cost. */
+static bool same_as_loaded(const struct dotenv_result *loaded, const struct dotenv_entry *e)
+{
+	const struct dotenv_entry *mine = dotenv_lookup(loaded, e->key);
+	return mine && mine->value && e->value && mine->from_env == e->from_env &&
+	       mine->value_len == e->value_len && !memcmp(mine->value, e->value, e->value_len);
+}
+
 /* The values the portable dialects other than the chosen one load. */
 static void mask_other_dialects(const struct env_file *f, const struct envcheck_opts *o)
 {
-	if ((int)o->dialect >= ENV_PORTABLE_DIALECTS)
-		return;
+	if (!o->shows_other_dialects || (int)o->dialect >= ENV_PORTABLE_DIALECTS)
+		return; /* print and compare show the chosen dialect's values alone */
 	for (int d = 0; d < ENV_PORTABLE_DIALECTS; d++) {
 		if (d == (int)o->dialect)
 			continue;
@@ -88,7 +97,8 @@ static void mask_other_dialects(const struct env_file *f, const struct envcheck_
 		dotenv_parse(f->buf, f->len, &dopts, &other);
 		for (size_t i = 0; i < other.n; i++) {
 			const struct dotenv_entry *e = &other.entries[i];
-			mask_value(e, o, e->from_env);
+			if (!same_as_loaded(&f->res, e)) /* else judged already, by mask_entries */
+				mask_value(e, o, e->from_env);
 		}
 		dotenv_result_free(&other);
 	}

@@ -12,8 +12,8 @@
  *    whatever the number of secrets (an index of them, built as they are registered).
  *  - Threads: redact_text() and redact_bytes() only read the registered set, so threads
  *    may call them at once. Registering (redact_add_secret(), redact_dsn(),
- *    redact_userinfo(), redact_reset()) writes it: do it before threads start, or under a lock that every
- *    caller of redact_text() also holds.
+ *    redact_userinfo(), redact_reset()) writes it: do it before threads start, or under
+ *    a lock that every caller of redact_text() also holds.
  *  - redact_longest_secret() is the length in bytes of the longest registered secret (0:
  *    none). A text cut before it is masked can keep the first bytes of a secret that
  *    straddles the cut, unrecognised: fetch that many bytes past the cut, mask, then cut.
